@@ -1,0 +1,167 @@
+//! The command line: the protocol operations git runs and the commands people
+//! run. These definitions also feed the man pages and shell completions.
+
+use std::ffi::OsString;
+
+use chrono::TimeDelta;
+use clap::{Args, Parser, Subcommand};
+
+use crate::config::{self, Overrides};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "git-credential-patrol",
+    version = crate::VERSION,
+    about = "A git credential helper that keeps tokens in the OS keychain and warns before they expire",
+    long_about = "A git credential helper that keeps tokens in the OS keychain and warns before \
+                  they expire.\n\nEnable it with `git credential-patrol install`, or \
+                  `git config --global credential.helper patrol`.",
+    after_help = "Git runs `get`, `store`, `erase` and `capability` itself; see git-credential(1)."
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub helper: HelperArgs,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Settings that may follow the helper's name in `credential.helper`; they
+/// win over git config.
+#[derive(Debug, Args)]
+pub struct HelperArgs {
+    /// How long before expiry (or rotation) warnings start [default: 7 days]
+    #[arg(long, global = true, value_name = "DURATION", value_parser = duration)]
+    pub warn_before: Option<TimeDelta>,
+
+    /// Rotation falls due this long after a token was stored
+    #[arg(long, global = true, value_name = "DURATION", value_parser = duration)]
+    pub rotate_after: Option<TimeDelta>,
+
+    /// At most one warning per credential per this interval [default: 12 hours]
+    #[arg(long, global = true, value_name = "DURATION", value_parser = duration)]
+    pub warn_every: Option<TimeDelta>,
+}
+
+impl HelperArgs {
+    pub fn overrides(&self) -> Overrides {
+        Overrides {
+            warn_before: self.warn_before,
+            rotate_after: self.rotate_after,
+            warn_every: self.warn_every,
+        }
+    }
+}
+
+fn duration(text: &str) -> Result<TimeDelta, String> {
+    config::parse_duration(text)
+        .ok_or_else(|| format!("{text:?} is not a duration such as `14d` or `12 hours`"))
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// (git) Print the stored credential that matches the attributes on stdin
+    #[command(display_order = 100)]
+    Get,
+    /// (git) Store the credential described on stdin
+    #[command(display_order = 101)]
+    Store,
+    /// (git) Without URL: erase what matches stdin. With URL: remove a token locally
+    #[command(display_order = 102)]
+    Erase(EraseArgs),
+    /// (git) Print the protocol version and supported capabilities
+    #[command(display_order = 103)]
+    Capability,
+
+    /// List stored credentials, most urgent first
+    List(ListArgs),
+    /// Set a token's expiry by hand (for forges that do not report it)
+    Expiry(ExpiryArgs),
+    /// Replace a token with a new one, step by step
+    Rotate(RotateArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct EraseArgs {
+    /// The credential's URL or host (`https://github.com`, `github.com`)
+    pub url: Option<String>,
+    /// The account, when the host has several
+    #[arg(long, requires = "url")]
+    pub user: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// Print `{"version": 1, "credentials": [...]}` instead of a table
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ExpiryArgs {
+    /// The credential's URL or host
+    pub url: String,
+    /// `2026-12-31`, an RFC 3339 time, a duration from now (`30d`), or `never`
+    pub date: String,
+    /// The account, when the host has several
+    #[arg(long)]
+    pub user: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct RotateArgs {
+    /// The credential's URL or host
+    pub url: String,
+    /// The account, when the host has several
+    #[arg(long)]
+    pub user: Option<String>,
+}
+
+/// Parses the command line. Git may one day run an operation we do not know;
+/// git asks helpers to ignore those silently, so when git (not a person at a
+/// terminal) runs an unknown word, `Ok(None)` says "do nothing".
+pub fn parse(
+    args: impl IntoIterator<Item = OsString>,
+    from_git: bool,
+) -> Result<Option<Cli>, clap::Error> {
+    match Cli::try_parse_from(args) {
+        Ok(cli) => Ok(Some(cli)),
+        Err(err) if from_git && err.kind() == clap::error::ErrorKind::InvalidSubcommand => Ok(None),
+        Err(err) => Err(err),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    fn args(line: &str) -> Vec<OsString> {
+        line.split_whitespace().map(OsString::from).collect()
+    }
+
+    #[test]
+    fn definitions_are_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn helper_arguments_come_before_the_operation() {
+        let cli = parse(args("git-credential-patrol --warn-before=14d get"), true)
+            .unwrap()
+            .unwrap();
+        assert_eq!(cli.helper.warn_before, Some(TimeDelta::days(14)));
+        assert!(matches!(cli.command, Command::Get));
+    }
+
+    #[test]
+    fn unknown_operations_from_git_are_ignored_but_people_get_suggestions() {
+        assert!(
+            parse(args("git-credential-patrol frobnicate"), true)
+                .unwrap()
+                .is_none()
+        );
+        let err = parse(args("git-credential-patrol lsit"), false).unwrap_err();
+        assert!(err.to_string().contains("list"), "{err}");
+    }
+}

@@ -1,0 +1,147 @@
+//! `erase`: git calls it when a server refused a credential; a person calls
+//! `erase URL` to remove a token locally. Either way the secret leaves the
+//! keychain and the index keeps a note (when, and who erased it), so `list`
+//! can say "rejected by the server on DATE and removed" instead of
+//! forgetting silently.
+//!
+//! Guarded the way git's own helpers are: no host, no erase; an erase that
+//! names a password leaves a different stored password alone.
+
+use std::io::{BufRead, Write};
+
+use anyhow::Result;
+
+use super::{BadInput, Context, Wanted, describe, matching, resolve};
+use crate::credential::{Secret, Secrets, Target};
+use crate::index::{ErasedBy, Erasure};
+use crate::keychain::{Key, Keychain, KeychainError};
+use crate::output::Messages;
+use crate::protocol::Request;
+
+pub fn run(ctx: &Context, input: impl BufRead, messages: &mut Messages<impl Write>) -> Result<()> {
+    let request = Request::read(input).map_err(|e| BadInput(e.to_string()))?;
+    let (Some(protocol), Some(host)) = (
+        request.protocol.as_deref().filter(|p| !p.is_empty()),
+        request.host.as_deref().filter(|h| !h.is_empty()),
+    ) else {
+        return Ok(());
+    };
+    let wanted = Wanted {
+        protocol,
+        host,
+        path: request.path.as_deref(),
+        username: request.username.as_deref(),
+    };
+    let target = Target {
+        protocol: protocol.to_owned(),
+        host: host.to_owned(),
+        path: request.path.clone(),
+    };
+    let settings = ctx.settings(&target.url(), messages);
+    let keychain = ctx.keychain(&settings)?;
+    let snapshot = ctx.index.read();
+
+    let mut keys: Vec<Key> = matching(&snapshot.records, &wanted)
+        .into_iter()
+        .map(|r| Key::new(r.target.clone(), r.username.clone()))
+        .collect();
+    if snapshot.problem.is_some() || !ctx.index.path().exists() {
+        let accounts = match request.username.as_deref() {
+            Some(user) => vec![user.to_owned()],
+            None => keychain.accounts(&target)?,
+        };
+        keys.extend(
+            accounts
+                .into_iter()
+                .map(|user| Key::new(target.clone(), user)),
+        );
+        keys.dedup();
+    }
+
+    let mut erased = Vec::new();
+    for key in keys {
+        if secret_differs(&keychain, &key, &request)? {
+            continue;
+        }
+        keychain.delete(&key)?;
+        erased.push(key);
+    }
+    note_erasure(ctx, &erased, ErasedBy::Git, messages);
+    Ok(())
+}
+
+/// `git credential-patrol erase URL [--user NAME]`.
+pub fn by_person(
+    ctx: &Context,
+    url: &str,
+    user: Option<&str>,
+    mut out: impl Write,
+    messages: &mut Messages<impl Write>,
+) -> Result<()> {
+    let snapshot = ctx.index.read();
+    let record = resolve(&snapshot.records, url, user)?;
+    let key = Key::new(record.target.clone(), record.username.clone());
+    let settings = ctx.settings(&record.target.url(), messages);
+    let keychain = ctx.keychain(&settings)?;
+    let existed = keychain.delete(&key)?;
+    note_erasure(ctx, std::slice::from_ref(&key), ErasedBy::User, messages);
+    let who = describe(&key.target, &key.username);
+    if existed {
+        writeln!(out, "Removed the token for {who} from the keychain.")?;
+    } else {
+        writeln!(
+            out,
+            "The keychain had no token for {who}; the index now says so."
+        )?;
+    }
+    writeln!(
+        out,
+        "The token itself still works until you revoke it on the forge."
+    )?;
+    Ok(())
+}
+
+/// Git's rule: when the request names a password (or credential), only a
+/// stored credential with that same secret is erased.
+fn secret_differs(
+    keychain: &Keychain,
+    key: &Key,
+    request: &Request,
+) -> Result<bool, KeychainError> {
+    if request.password.is_none() && request.credential.is_none() {
+        return Ok(false);
+    }
+    let stored = keychain.get(key)?.unwrap_or_default();
+    let differs = |given: &Option<Secret>, stored: Option<&Secret>| {
+        given.as_ref().is_some_and(|given| Some(given) != stored)
+    };
+    let Secrets { password, auth, .. } = &stored;
+    Ok(differs(&request.password, password.as_ref())
+        || differs(&request.credential, auth.as_ref().map(|(_, c)| c)))
+}
+
+fn note_erasure(ctx: &Context, keys: &[Key], by: ErasedBy, messages: &mut Messages<impl Write>) {
+    if keys.is_empty() {
+        return;
+    }
+    let now = ctx.now;
+    let noted = ctx
+        .index
+        .update(&mut Context::warn_index(messages), |records| {
+            let mut changed = false;
+            for record in records.iter_mut() {
+                if record.is_live()
+                    && keys
+                        .iter()
+                        .any(|k| record.same_credential(&k.target, &k.username))
+                {
+                    record.erased = Some(Erasure { at: now, by });
+                    changed = true;
+                }
+            }
+            ((), changed)
+        });
+    if let Err(err) = noted {
+        messages.warning(&format!("the credential was erased, but {err:#}"));
+    }
+}

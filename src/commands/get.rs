@@ -1,0 +1,244 @@
+//! `get`: git's hot path. It runs before every authenticated fetch and push,
+//! so it reads the index once, asks the keychain only for the credential it
+//! will print, never touches the network, and writes the index only when a
+//! warning it printed must be remembered.
+//!
+//! Stdout carries the answer and nothing else; warnings go to stderr, where
+//! git shows them to the person pushing.
+
+use std::io::{BufRead, Write};
+
+use anyhow::Result;
+
+use super::{BadInput, Context, Wanted, describe, fingerprint, matching, rotate_command};
+use crate::config::Policy;
+use crate::credential::{Secrets, Target, TokenKind};
+use crate::expiry::{self, Status};
+use crate::forge;
+use crate::index::{Expiry, Record};
+use crate::keychain::{Key, Keychain, KeychainError};
+use crate::output::{self, Messages};
+use crate::protocol::{Request, STATE_PREFIX, Writer};
+
+pub fn run(
+    ctx: &Context,
+    input: impl BufRead,
+    out: impl Write,
+    messages: &mut Messages<impl Write>,
+) -> Result<()> {
+    let request = Request::read(input).map_err(|e| BadInput(e.to_string()))?;
+    let (Some(protocol), Some(host)) = (request.protocol.as_deref(), request.host.as_deref())
+    else {
+        return Ok(());
+    };
+    let wanted = Wanted {
+        protocol,
+        host,
+        path: request.path.as_deref(),
+        username: request.username.as_deref(),
+    };
+    let target = Target {
+        protocol: protocol.to_owned(),
+        host: host.to_owned(),
+        path: request.path.clone(),
+    };
+    let settings = ctx.settings(&target.url(), messages);
+    let snapshot = ctx.index.read();
+    if let Some(problem) = &snapshot.problem {
+        messages.warning(&format!("{problem}; looking in the keychain directly"));
+    }
+    let keychain = match ctx.keychain(&settings) {
+        Ok(keychain) => keychain,
+        Err(err) => return give_up(&err, messages),
+    };
+    let wants_authtype = request.has_capability("authtype");
+
+    let mut found = None;
+    for record in matching(&snapshot.records, &wanted) {
+        match keychain.get(&Key::new(record.target.clone(), record.username.clone())) {
+            Ok(Some(secrets)) if usable(&secrets, wants_authtype) => {
+                found = Some((Some(record), record.username.clone(), secrets));
+                break;
+            }
+            Ok(_) => continue,
+            Err(err) => return give_up(&err, messages),
+        }
+    }
+    let index_unusable = snapshot.problem.is_some() || !ctx.index.path().exists();
+    if found.is_none() && index_unusable {
+        match from_keychain_alone(
+            &keychain,
+            &target,
+            request.username.as_deref(),
+            wants_authtype,
+        ) {
+            Ok(answer) => found = answer.map(|(user, secrets)| (None, user, secrets)),
+            Err(err) => return give_up(&err, messages),
+        }
+    }
+    let Some((record, username, secrets)) = found else {
+        return Ok(());
+    };
+
+    let state = record
+        .filter(|_| request.has_capability("state"))
+        .map(|record| fingerprint(record, &secrets));
+    let expired_elsewhere = record.and_then(|r| expired_by_other_source(r, &secrets, ctx));
+    answer(
+        out,
+        &username,
+        &secrets,
+        wants_authtype,
+        state.as_deref(),
+        expired_elsewhere,
+    )?;
+
+    if let Some(record) = record {
+        warn_if_due(ctx, record, &settings.policy, settings.forge, messages);
+    }
+    Ok(())
+}
+
+/// Git runs a helper for an answer, not for an error: on a keychain failure
+/// we say why on stderr and answer nothing, so git asks the person instead.
+fn give_up(err: &KeychainError, messages: &mut Messages<impl Write>) -> Result<()> {
+    messages.error(&format!("{err}; git will ask for the password instead"));
+    Ok(())
+}
+
+fn usable(secrets: &Secrets, wants_authtype: bool) -> bool {
+    secrets.password.is_some() || (wants_authtype && secrets.auth.is_some())
+}
+
+/// With no usable index, the keychain alone: the accounts stored for this
+/// exact URL, in the keychain's order.
+fn from_keychain_alone(
+    keychain: &Keychain,
+    target: &Target,
+    username: Option<&str>,
+    wants_authtype: bool,
+) -> Result<Option<(String, Secrets)>, KeychainError> {
+    let accounts = match username {
+        Some(user) => vec![user.to_owned()],
+        None => keychain.accounts(target)?,
+    };
+    for account in accounts {
+        if let Some(secrets) = keychain.get(&Key::new(target.clone(), account.clone()))? {
+            if usable(&secrets, wants_authtype) {
+                return Ok(Some((account, secrets)));
+            }
+        }
+    }
+    Ok(None)
+}
+
+/// A token the index knows has expired (set by hand or reported by the
+/// forge) is still returned, with that time as `password_expiry_utc`, so that
+/// git 2.41 and later drop it and ask the person for a new one.
+fn expired_by_other_source(record: &Record, secrets: &Secrets, ctx: &Context) -> Option<i64> {
+    match record.expiry.effective() {
+        Some((Expiry::At(at), _)) if at <= ctx.now && secrets.password_expiry_utc.is_none() => {
+            Some(at.timestamp())
+        }
+        _ => None,
+    }
+}
+
+fn answer(
+    out: impl Write,
+    username: &str,
+    secrets: &Secrets,
+    wants_authtype: bool,
+    state: Option<&str>,
+    expiry_override: Option<i64>,
+) -> Result<()> {
+    let mut writer = Writer::new(out);
+    let auth = secrets.auth.as_ref().filter(|_| wants_authtype);
+    // Git keeps what a helper says about a capability only when the helper
+    // announces it first.
+    if auth.is_some() {
+        writer.field("capability[]", "authtype")?;
+    }
+    if state.is_some() {
+        writer.field("capability[]", "state")?;
+    }
+    writer.field("username", username)?;
+    match (auth, &secrets.password) {
+        (Some((authtype, credential)), _) => {
+            writer.field("authtype", authtype)?;
+            writer.field("credential", credential.expose())?;
+        }
+        (None, Some(password)) => writer.field("password", password.expose())?,
+        (None, None) => {}
+    }
+    if let Some(expiry) = secrets.password_expiry_utc.or(expiry_override) {
+        writer.field("password_expiry_utc", &expiry.to_string())?;
+    }
+    if let Some(token) = &secrets.oauth_refresh_token {
+        writer.field("oauth_refresh_token", token.expose())?;
+    }
+    if let Some(state) = state {
+        writer.field("state[]", &format!("{STATE_PREFIX}{state}"))?;
+    }
+    writer.finish()?;
+    Ok(())
+}
+
+fn warn_if_due(
+    ctx: &Context,
+    record: &Record,
+    policy: &Policy,
+    configured_forge: Option<crate::config::ForgeKind>,
+    messages: &mut Messages<impl Write>,
+) {
+    let assessment = expiry::assess(record, policy, ctx.now);
+    if !expiry::should_warn(record, &assessment, policy, ctx.now) {
+        return;
+    }
+    let who = describe(&record.target, &record.username);
+    let Some(deadline) = assessment.deadline else {
+        return;
+    };
+    let when = format!(
+        "{} ({})",
+        expiry::relative(deadline, ctx.now),
+        output::date_time(deadline)
+    );
+    match assessment.status {
+        Status::Expired => {
+            messages.warning(&format!("the token for {who} expired {when}"));
+            messages.hint("git will not use it; it asks for a new token instead");
+        }
+        Status::Expiring => messages.warning(&format!("the token for {who} expires {when}")),
+        _ => messages.warning(&format!(
+            "the token for {who} is due for rotation {when} (patrol.rotateAfter)"
+        )),
+    }
+    let forge = forge::kind_of(&record.target, configured_forge, record.kind);
+    if let Some(page) = forge::token_page(&record.target, forge, record.kind) {
+        let what = if record.kind == TokenKind::GithubFineGrained {
+            "fine-grained token"
+        } else {
+            "token"
+        };
+        messages.hint(&format!("create a new {what} at {page}"));
+    }
+    messages.hint(&format!("then run: {}", rotate_command(record)));
+
+    let (id, now) = (record.id.clone(), ctx.now);
+    let remembered = ctx
+        .index
+        .update(&mut Context::warn_index(messages), |records| match records
+            .iter_mut()
+            .find(|r| r.id == id)
+        {
+            Some(r) => {
+                r.last_warned_at = Some(now);
+                ((), true)
+            }
+            None => ((), false),
+        });
+    if let Err(err) = remembered {
+        messages.warning(&err.to_string());
+    }
+}

@@ -1,0 +1,184 @@
+//! `list [--json]`: every credential the index knows, most urgent first.
+//! Exits 1 when any needs attention, so it can run from cron.
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::process::ExitCode;
+
+use anyhow::Result;
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use super::Context;
+use crate::cli::ListArgs;
+use crate::config::{Policy, Settings};
+use crate::expiry::{self, Assessment, Status};
+use crate::index::{ErasedBy, ExpirySource, Record};
+use crate::output::{self, Messages};
+
+pub fn run(ctx: &Context, args: &ListArgs, mut out: impl Write) -> Result<ExitCode> {
+    let mut messages = Messages::stderr();
+    let snapshot = ctx.index.read();
+    if let Some(problem) = &snapshot.problem {
+        messages.warning(problem);
+    }
+    let mut policies: HashMap<String, Policy> = HashMap::new();
+    let mut rows: Vec<(&Record, Assessment)> = snapshot
+        .records
+        .iter()
+        .map(|record| {
+            let url = record.target.url();
+            let policy = policies.entry(url).or_insert_with_key(|url| {
+                Settings::load(url, &ctx.overrides, &mut |w| messages.warning(w)).policy
+            });
+            (record, expiry::assess(record, policy, ctx.now))
+        })
+        .collect();
+    rows.sort_by_key(|(record, a)| {
+        (
+            a.status,
+            a.deadline.unwrap_or(DateTime::<Utc>::MAX_UTC),
+            record.target.url(),
+        )
+    });
+
+    if args.json {
+        let listing = Listing {
+            version: 1,
+            credentials: rows.iter().map(|(r, a)| Entry::new(r, a)).collect(),
+        };
+        serde_json::to_writer_pretty(&mut out, &listing)?;
+        writeln!(out)?;
+    } else if rows.is_empty() {
+        writeln!(
+            out,
+            "No credentials stored yet. Git stores one the first time you push over HTTPS."
+        )?;
+    } else {
+        table(&mut out, &rows, ctx.now)?;
+    }
+    out.flush()?;
+    let attention = rows.iter().any(|(_, a)| a.status.needs_attention());
+    Ok(if attention {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+fn table(out: &mut impl Write, rows: &[(&Record, Assessment)], now: DateTime<Utc>) -> Result<()> {
+    let header = ["URL", "ACCOUNT", "KIND", "EXPIRES", "STATUS", "LAST USED"];
+    let cells: Vec<[String; 6]> = rows
+        .iter()
+        .map(|(record, assessment)| {
+            let expires = match (assessment.expires_at, record.expiry.effective()) {
+                (Some(at), _) => {
+                    format!("{} ({})", at.format("%Y-%m-%d"), expiry::relative(at, now))
+                }
+                (None, Some(_)) => "never".into(),
+                (None, None) => "unknown".into(),
+            };
+            let status = match (&record.erased, assessment.status) {
+                (Some(erasure), _) => match erasure.by {
+                    ErasedBy::Git => format!(
+                        "erased: rejected by the server on {} and removed",
+                        erasure.at.format("%Y-%m-%d")
+                    ),
+                    ErasedBy::User => format!(
+                        "erased: removed by you on {}",
+                        erasure.at.format("%Y-%m-%d")
+                    ),
+                },
+                (None, Status::RotationDue) => format!(
+                    "rotation-due {}",
+                    assessment
+                        .deadline
+                        .map(|d| expiry::relative(d, now))
+                        .unwrap_or_default()
+                ),
+                (None, status) => status.name().to_owned(),
+            };
+            [
+                output::escape(&record.target.url()),
+                output::escape(&record.username),
+                record.kind.name().to_owned(),
+                expires,
+                status,
+                record
+                    .last_used_at
+                    .map(|at| expiry::relative(at, now))
+                    .unwrap_or_else(|| "never".into()),
+            ]
+        })
+        .collect();
+    let mut widths = header.map(str::len);
+    for row in &cells {
+        for (width, cell) in widths.iter_mut().zip(row) {
+            *width = (*width).max(cell.chars().count());
+        }
+    }
+    let line = |out: &mut dyn Write, row: &[&str]| -> std::io::Result<()> {
+        let mut text = String::new();
+        for (i, (cell, width)) in row.iter().zip(widths).enumerate() {
+            if i + 1 == row.len() {
+                text.push_str(cell);
+            } else {
+                text.push_str(&format!("{cell:<width$}  "));
+            }
+        }
+        writeln!(out, "{}", text.trim_end())
+    };
+    line(out, &header)?;
+    for row in &cells {
+        line(out, &row.each_ref().map(String::as_str))?;
+    }
+    Ok(())
+}
+
+#[derive(Serialize)]
+struct Listing<'a> {
+    version: u32,
+    credentials: Vec<Entry<'a>>,
+}
+
+/// One credential in `list --json`; docs/json.md documents every field.
+#[derive(Serialize)]
+struct Entry<'a> {
+    url: String,
+    protocol: &'a str,
+    host: &'a str,
+    path: Option<&'a str>,
+    username: &'a str,
+    kind: &'static str,
+    status: &'static str,
+    expires_at: Option<DateTime<Utc>>,
+    expiry_source: Option<ExpirySource>,
+    rotation_due_at: Option<DateTime<Utc>>,
+    stored_at: DateTime<Utc>,
+    last_used_at: Option<DateTime<Utc>>,
+    rotated_at: Option<DateTime<Utc>>,
+    erased_at: Option<DateTime<Utc>>,
+    erased_by: Option<ErasedBy>,
+}
+
+impl<'a> Entry<'a> {
+    fn new(record: &'a Record, assessment: &Assessment) -> Self {
+        Self {
+            url: record.target.url(),
+            protocol: &record.target.protocol,
+            host: &record.target.host,
+            path: record.target.path.as_deref(),
+            username: &record.username,
+            kind: record.kind.name(),
+            status: assessment.status.name(),
+            expires_at: assessment.expires_at,
+            expiry_source: record.expiry.effective().map(|(_, source)| source),
+            rotation_due_at: assessment.rotation_due_at,
+            stored_at: record.stored_at,
+            last_used_at: record.last_used_at,
+            rotated_at: record.rotated_at,
+            erased_at: record.erased.as_ref().map(|e| e.at),
+            erased_by: record.erased.as_ref().map(|e| e.by),
+        }
+    }
+}

@@ -1,0 +1,230 @@
+//! One module per command. Each works on credentials through the keychain,
+//! the index and the expiry policy, over readers and writers it is given;
+//! only `run` touches the process's stdin, stdout and clock.
+
+mod capability;
+mod erase;
+mod get;
+mod list;
+mod rotate;
+mod set_expiry;
+mod store;
+
+use std::io::{self, BufWriter};
+use std::process::ExitCode;
+
+use anyhow::{Context as _, Result};
+use chrono::{DateTime, Utc};
+use sha2::{Digest, Sha256};
+use thiserror::Error;
+
+use crate::cli::{Cli, Command};
+use crate::config::{Overrides, Settings};
+use crate::credential::{Secrets, Target, field_matches};
+use crate::index::{Index, Record};
+use crate::keychain::{Keychain, KeychainError};
+use crate::output::Messages;
+use crate::protocol::UrlParts;
+
+/// Input we cannot use: exit code 2.
+#[derive(Debug, Error)]
+#[error("{0}")]
+pub struct BadInput(pub String);
+
+/// What every command works with.
+pub struct Context {
+    pub now: DateTime<Utc>,
+    pub index: Index,
+    pub overrides: Overrides,
+}
+
+impl Context {
+    pub fn settings(&self, url: &str, messages: &mut Messages<impl io::Write>) -> Settings {
+        Settings::load(url, &self.overrides, &mut |w| messages.warning(w))
+    }
+
+    pub fn keychain(&self, settings: &Settings) -> Result<Keychain, KeychainError> {
+        Keychain::open(settings.backend, settings.keychain_timeout)
+    }
+
+    /// Index problems are worth a warning, never a failure.
+    pub fn warn_index(messages: &mut Messages<impl io::Write>) -> impl FnMut(&str) + '_ {
+        move |w: &str| messages.warning(w)
+    }
+}
+
+pub fn run(cli: Cli) -> Result<ExitCode> {
+    let index_dir = Index::default_dir().context("cannot find a home directory for the index")?;
+    let ctx = Context {
+        now: Utc::now(),
+        index: Index::new(index_dir),
+        overrides: cli.helper.overrides(),
+    };
+    let mut messages = Messages::stderr();
+    let stdin = io::stdin().lock();
+    let stdout = BufWriter::new(io::stdout().lock());
+    match cli.command {
+        Command::Get => get::run(&ctx, stdin, stdout, &mut messages)?,
+        Command::Store => store::run(&ctx, stdin, &mut messages)?,
+        Command::Erase(args) => match args.url {
+            None => erase::run(&ctx, stdin, &mut messages)?,
+            Some(url) => erase::by_person(&ctx, &url, args.user.as_deref(), stdout, &mut messages)?,
+        },
+        Command::Capability => capability::run(stdout)?,
+        Command::List(args) => return list::run(&ctx, &args, stdout),
+        Command::Expiry(args) => set_expiry::run(&ctx, &args, stdout, &mut messages)?,
+        Command::Rotate(args) => rotate::run(&ctx, &args, stdin, stdout, &mut messages)?,
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The value of our `state[]`: it tells a later `store` that git is handing
+/// back exactly what `get` gave it, so nothing needs writing. It is keyed by
+/// the record's random id, never persisted, and reveals nothing of the secret.
+pub fn fingerprint(record: &Record, secrets: &Secrets) -> String {
+    let mut hash = Sha256::new();
+    hash.update(record.id.as_bytes());
+    hash.update([0]);
+    hash.update(secrets.encode().as_bytes());
+    hash.finalize()[..16]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// What a request names, for matching by git's rules.
+pub struct Wanted<'a> {
+    pub protocol: &'a str,
+    pub host: &'a str,
+    pub path: Option<&'a str>,
+    pub username: Option<&'a str>,
+}
+
+impl Wanted<'_> {
+    pub fn matches(&self, record: &Record) -> bool {
+        record.target.protocol == self.protocol
+            && record.target.host == self.host
+            && field_matches(self.path, record.target.path.as_deref())
+            && field_matches(self.username, Some(&record.username))
+    }
+}
+
+/// Live records that match, most recently stored or used first.
+pub fn matching<'r>(records: &'r [Record], wanted: &Wanted) -> Vec<&'r Record> {
+    let mut found: Vec<&Record> = records
+        .iter()
+        .filter(|r| r.is_live() && wanted.matches(r))
+        .collect();
+    found.sort_by_key(|r| std::cmp::Reverse(r.recency()));
+    found
+}
+
+/// A URL or bare host from the command line, as a target (`https` when no
+/// protocol is given) and the username it may carry.
+pub fn parse_url_argument(text: &str) -> Result<(Target, Option<String>), BadInput> {
+    let full = if text.contains("://") {
+        text.to_owned()
+    } else {
+        format!("https://{text}")
+    };
+    let parts = UrlParts::parse(&full)
+        .filter(|p| p.host.is_some())
+        .ok_or_else(|| BadInput(format!("{text:?} is not a URL or host name")))?;
+    Ok((
+        Target {
+            protocol: parts.protocol,
+            host: parts.host.unwrap_or_default(),
+            path: parts.path,
+        },
+        parts.username,
+    ))
+}
+
+/// The one live record a person means by URL and `--user`; with no path in
+/// the URL, records for any path of the host qualify.
+pub fn resolve<'r>(
+    records: &'r [Record],
+    url: &str,
+    user: Option<&str>,
+) -> Result<&'r Record, BadInput> {
+    let (target, url_user) = parse_url_argument(url)?;
+    let user = user.or(url_user.as_deref());
+    let wanted = Wanted {
+        protocol: &target.protocol,
+        host: &target.host,
+        path: target.path.as_deref(),
+        username: user,
+    };
+    let found = matching(records, &wanted);
+    match found.as_slice() {
+        [one] => Ok(one),
+        [] => Err(BadInput(format!(
+            "no stored credential for {}{}; `git credential-patrol list` shows what is stored",
+            crate::output::escape(&target.url()),
+            user.map(|u| format!(" and user {}", crate::output::escape(u)))
+                .unwrap_or_default()
+        ))),
+        several => Err(BadInput(format!(
+            "{} has several accounts ({}); name one with --user",
+            crate::output::escape(&target.url()),
+            several
+                .iter()
+                .map(|r| crate::output::escape(&r.username))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ))),
+    }
+}
+
+/// How to name a credential to a person, as a command line would.
+pub fn describe(target: &Target, username: &str) -> String {
+    let url = crate::output::escape(&target.url());
+    if username.is_empty() {
+        url
+    } else {
+        format!("{url} ({})", crate::output::escape(username))
+    }
+}
+
+/// The `rotate` command line for a credential.
+pub fn rotate_command(record: &Record) -> String {
+    let mut command = format!("git credential-patrol rotate {}", record.target.url());
+    if !record.username.is_empty() {
+        command.push_str(&format!(" --user {}", shell_word(&record.username)));
+    }
+    command
+}
+
+fn shell_word(word: &str) -> String {
+    if word
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || "-_.@+".contains(c))
+    {
+        word.to_owned()
+    } else {
+        format!("'{}'", word.replace('\'', "'\\''"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn url_arguments_accept_bare_hosts() {
+        let (target, user) = parse_url_argument("github.com").unwrap();
+        assert_eq!(target.url(), "https://github.com");
+        assert_eq!(user, None);
+        let (target, user) =
+            parse_url_argument("https://alice@gitlab.example.com:8443/g/p.git").unwrap();
+        assert_eq!(target.url(), "https://gitlab.example.com:8443/g/p.git");
+        assert_eq!(user.as_deref(), Some("alice"));
+        assert!(parse_url_argument("https://").is_err());
+    }
+
+    #[test]
+    fn shell_words_are_quoted_when_needed() {
+        assert_eq!(shell_word("alice"), "alice");
+        assert_eq!(shell_word("a b'c"), "'a b'\\''c'");
+    }
+}

@@ -1,0 +1,274 @@
+//! Settings: git's configuration, read with URL matching, under the
+//! arguments of the helper line (`credential.helper = "patrol --warn-before=14d"`).
+//!
+//! One `git config -z --get-urlmatch patrol URL` returns every `patrol.*`
+//! key that applies to a URL, the most specific winning, in one child
+//! process (about a millisecond). A value that does not parse is reported,
+//! naming the key and the value, and the default is used: a typo in the
+//! helper's settings must never break a push.
+
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use chrono::TimeDelta;
+
+use crate::keychain::Backend;
+
+/// Settings given on the helper line; they win over git config.
+#[derive(Clone, Debug, Default)]
+pub struct Overrides {
+    pub warn_before: Option<TimeDelta>,
+    pub rotate_after: Option<TimeDelta>,
+    pub warn_every: Option<TimeDelta>,
+}
+
+/// When to warn about a credential.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Policy {
+    pub warn_before: TimeDelta,
+    pub rotate_after: Option<TimeDelta>,
+    pub warn_every: TimeDelta,
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        Self {
+            warn_before: TimeDelta::days(7),
+            rotate_after: None,
+            warn_every: TimeDelta::hours(12),
+        }
+    }
+}
+
+/// Which forge API a host speaks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ForgeKind {
+    Github,
+    Gitlab,
+    None,
+}
+
+/// Everything configurable, for one URL.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    pub policy: Policy,
+    pub backend: Backend,
+    pub keychain_timeout: Duration,
+    /// `None`: not configured; the forge's default applies.
+    pub probe: Option<bool>,
+    pub forge: Option<ForgeKind>,
+    pub api_url: Option<String>,
+    pub required_scopes: Vec<String>,
+}
+
+impl Settings {
+    /// Defaults, with no configuration read.
+    pub fn defaults() -> Self {
+        Self {
+            policy: Policy::default(),
+            backend: Backend::default(),
+            keychain_timeout: default_keychain_timeout(),
+            probe: None,
+            forge: None,
+            api_url: None,
+            required_scopes: Vec::new(),
+        }
+    }
+
+    /// The settings that apply to `url`. Problems go to `warn`.
+    pub fn load(url: &str, overrides: &Overrides, warn: &mut dyn FnMut(&str)) -> Self {
+        let mut settings = Self::defaults();
+        for (key, value) in read_git_config(url) {
+            settings.apply(&key, &value, warn);
+        }
+        let policy = &mut settings.policy;
+        if let Some(value) = overrides.warn_before {
+            policy.warn_before = value;
+        }
+        if let Some(value) = overrides.rotate_after {
+            policy.rotate_after = Some(value);
+        }
+        if let Some(value) = overrides.warn_every {
+            policy.warn_every = value;
+        }
+        settings
+    }
+
+    fn apply(&mut self, key: &str, value: &str, warn: &mut dyn FnMut(&str)) {
+        let mut bad = |expected: &str| {
+            warn(&format!(
+                "ignoring {key} = {value:?}: expected {expected}; using the default"
+            ));
+        };
+        // git prints the variable name lowercased, with the URL part removed.
+        match key.strip_prefix("patrol.").unwrap_or(key) {
+            "warnbefore" => match parse_duration(value) {
+                Some(d) => self.policy.warn_before = d,
+                None => bad("a duration such as `14 days`"),
+            },
+            "rotateafter" => match parse_duration(value) {
+                Some(d) => self.policy.rotate_after = Some(d),
+                None => bad("a duration such as `90 days`"),
+            },
+            "warnevery" => match parse_duration(value) {
+                Some(d) => self.policy.warn_every = d,
+                None => bad("a duration such as `12 hours`"),
+            },
+            "keychaintimeout" => match parse_duration(value).and_then(|d| d.to_std().ok()) {
+                Some(d) if !d.is_zero() => self.keychain_timeout = d,
+                _ => bad("a duration such as `10 seconds`"),
+            },
+            "backend" => match value.to_ascii_lowercase().as_str() {
+                "secret-service" | "native" | "default" => self.backend = Backend::Native,
+                "keyutils" => self.backend = Backend::Keyutils,
+                _ => bad("`secret-service` or `keyutils`"),
+            },
+            "secretservicesession" => match value.to_ascii_lowercase().as_str() {
+                "plain" => self.backend = Backend::Native,
+                "dh" | "encrypted" => self.backend = Backend::SecretServiceEncrypted,
+                _ => bad("`plain` or `dh`"),
+            },
+            "probe" => match parse_bool(value) {
+                Some(b) => self.probe = Some(b),
+                None => bad("true or false"),
+            },
+            "forge" => match value.to_ascii_lowercase().as_str() {
+                "github" => self.forge = Some(ForgeKind::Github),
+                "gitlab" => self.forge = Some(ForgeKind::Gitlab),
+                "none" => self.forge = Some(ForgeKind::None),
+                _ => bad("`github`, `gitlab` or `none`"),
+            },
+            "apiurl" => self.api_url = Some(value.trim_end_matches('/').to_owned()),
+            "requiredscopes" => {
+                self.required_scopes = value
+                    .split([',', ' '])
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_owned)
+                    .collect();
+            }
+            _ => {}
+        }
+    }
+}
+
+/// A person at a desktop may need a while to type the keyring's password
+/// into the unlock prompt; a headless machine can only fail, so it should
+/// fail fast.
+fn default_keychain_timeout() -> Duration {
+    let desktop = ["DISPLAY", "WAYLAND_DISPLAY"]
+        .iter()
+        .any(|var| std::env::var_os(var).is_some_and(|v| !v.is_empty()));
+    if desktop || cfg!(any(target_os = "macos", windows)) {
+        Duration::from_secs(60)
+    } else {
+        Duration::from_secs(5)
+    }
+}
+
+/// `patrol.*` keys for `url`, as (lowercased key, value) pairs, most
+/// specific last. No git, or no such keys: nothing.
+fn read_git_config(url: &str) -> Vec<(String, String)> {
+    let output = Command::new("git")
+        .args(["config", "-z", "--get-urlmatch", "patrol", url])
+        .stdin(Stdio::null())
+        .stderr(Stdio::null())
+        .output();
+    let Ok(output) = output else {
+        return Vec::new();
+    };
+    String::from_utf8_lossy(&output.stdout)
+        .split('\0')
+        .filter_map(|entry| {
+            let (key, value) = entry.split_once('\n').unwrap_or((entry, "true"));
+            (!key.is_empty()).then(|| (key.to_ascii_lowercase(), value.to_owned()))
+        })
+        .collect()
+}
+
+fn parse_bool(value: &str) -> Option<bool> {
+    match value.to_ascii_lowercase().as_str() {
+        "true" | "yes" | "on" | "1" => Some(true),
+        "false" | "no" | "off" | "0" | "" => Some(false),
+        _ => None,
+    }
+}
+
+/// `14 days`, `14d`, `12 hours`, `90m`, `2 weeks`, `30s`; at most ten years.
+pub fn parse_duration(text: &str) -> Option<TimeDelta> {
+    let text = text.trim();
+    let split = text.find(|c: char| !c.is_ascii_digit())?;
+    let (number, unit) = text.split_at(split);
+    let number: i64 = number.parse().ok()?;
+    let seconds = match unit.trim().to_ascii_lowercase().as_str() {
+        "s" | "sec" | "secs" | "second" | "seconds" => 1,
+        "m" | "min" | "mins" | "minute" | "minutes" => 60,
+        "h" | "hour" | "hours" => 3600,
+        "d" | "day" | "days" => 86_400,
+        "w" | "week" | "weeks" => 7 * 86_400,
+        _ => return None,
+    };
+    let total = number.checked_mul(seconds)?;
+    (total <= 10 * 366 * 86_400).then(|| TimeDelta::seconds(total))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_in_the_forms_people_write() {
+        assert_eq!(parse_duration("14 days"), Some(TimeDelta::days(14)));
+        assert_eq!(parse_duration("14d"), Some(TimeDelta::days(14)));
+        assert_eq!(parse_duration("12 hours"), Some(TimeDelta::hours(12)));
+        assert_eq!(parse_duration(" 2 weeks "), Some(TimeDelta::weeks(2)));
+        assert_eq!(parse_duration("30s"), Some(TimeDelta::seconds(30)));
+        assert_eq!(parse_duration("soon"), None);
+        assert_eq!(parse_duration("14"), None);
+        assert_eq!(parse_duration("14 fortnights"), None);
+        assert_eq!(parse_duration("-3d"), None);
+        assert_eq!(parse_duration("99999999999999999 days"), None);
+    }
+
+    #[test]
+    fn bad_values_are_reported_and_defaults_kept() {
+        let mut settings = Settings::defaults();
+        let mut warnings = Vec::new();
+        settings.apply("patrol.warnbefore", "fortnight", &mut |w| {
+            warnings.push(w.to_owned())
+        });
+        assert_eq!(settings.policy.warn_before, TimeDelta::days(7));
+        assert_eq!(warnings.len(), 1);
+        assert!(warnings[0].contains("patrol.warnbefore") && warnings[0].contains("fortnight"));
+    }
+
+    #[test]
+    fn every_key_is_understood() {
+        let mut settings = Settings::defaults();
+        let mut warn = |w: &str| panic!("unexpected warning: {w}");
+        for (key, value) in [
+            ("patrol.warnbefore", "14 days"),
+            ("patrol.rotateafter", "90 days"),
+            ("patrol.warnevery", "1h"),
+            ("patrol.keychaintimeout", "2s"),
+            ("patrol.backend", "keyutils"),
+            ("patrol.probe", "false"),
+            ("patrol.forge", "gitlab"),
+            ("patrol.apiurl", "http://127.0.0.1:8080/api/v4/"),
+            ("patrol.requiredscopes", "repo, read:org"),
+        ] {
+            settings.apply(key, value, &mut warn);
+        }
+        assert_eq!(settings.policy.warn_before, TimeDelta::days(14));
+        assert_eq!(settings.policy.rotate_after, Some(TimeDelta::days(90)));
+        assert_eq!(settings.policy.warn_every, TimeDelta::hours(1));
+        assert_eq!(settings.keychain_timeout, Duration::from_secs(2));
+        assert_eq!(settings.backend, Backend::Keyutils);
+        assert_eq!(settings.probe, Some(false));
+        assert_eq!(settings.forge, Some(ForgeKind::Gitlab));
+        assert_eq!(
+            settings.api_url.as_deref(),
+            Some("http://127.0.0.1:8080/api/v4")
+        );
+        assert_eq!(settings.required_scopes, ["repo", "read:org"]);
+    }
+}

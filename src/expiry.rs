@@ -1,0 +1,246 @@
+//! Status and warning decisions. Pure: the record, the policy and the clock
+//! go in; a verdict comes out. Nothing here reads a file or the time.
+
+use chrono::{DateTime, TimeDelta, Utc};
+use serde::Serialize;
+
+use crate::config::Policy;
+use crate::index::{Expiry, Record};
+
+/// What `list` shows, most urgent first.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Status {
+    Expired,
+    Expiring,
+    RotationDue,
+    Unknown,
+    NoExpiry,
+    Ok,
+    Erased,
+}
+
+impl Status {
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Expired => "expired",
+            Self::Expiring => "expiring",
+            Self::RotationDue => "rotation-due",
+            Self::Unknown => "unknown",
+            Self::NoExpiry => "no-expiry",
+            Self::Ok => "ok",
+            Self::Erased => "erased",
+        }
+    }
+
+    /// Whether a person should act now.
+    pub fn needs_attention(self) -> bool {
+        matches!(self, Self::Expired | Self::Expiring | Self::RotationDue)
+    }
+}
+
+/// The verdict on one credential at one moment.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Assessment {
+    pub status: Status,
+    /// The effective expiry, when one is known.
+    pub expires_at: Option<DateTime<Utc>>,
+    /// When rotation is due, when `rotateAfter` is set.
+    pub rotation_due_at: Option<DateTime<Utc>>,
+    /// The date that matters most for the status: expiry or rotation.
+    pub deadline: Option<DateTime<Utc>>,
+}
+
+pub fn assess(record: &Record, policy: &Policy, now: DateTime<Utc>) -> Assessment {
+    let effective = record.expiry.effective().map(|(expiry, _)| expiry);
+    let expires_at = match effective {
+        Some(Expiry::At(at)) => Some(at),
+        _ => None,
+    };
+    let rotation_due_at = policy.rotate_after.map(|after| {
+        record
+            .rotated_at
+            .unwrap_or(record.stored_at)
+            .max(record.stored_at)
+            + after
+    });
+    let mut assessment = Assessment {
+        status: Status::Ok,
+        expires_at,
+        rotation_due_at,
+        deadline: None,
+    };
+    if record.erased.is_some() {
+        assessment.status = Status::Erased;
+        return assessment;
+    }
+    let within = |at: DateTime<Utc>| at - now <= policy.warn_before;
+    (assessment.status, assessment.deadline) = match (expires_at, rotation_due_at) {
+        (Some(at), _) if at <= now => (Status::Expired, Some(at)),
+        (Some(at), _) if within(at) => (Status::Expiring, Some(at)),
+        (_, Some(due)) if within(due) => (Status::RotationDue, Some(due)),
+        (Some(at), _) => (Status::Ok, Some(at)),
+        (None, _) => match effective {
+            Some(Expiry::Never) => (Status::NoExpiry, None),
+            _ => (Status::Unknown, None),
+        },
+    };
+    assessment
+}
+
+/// Whether `get` should warn now. At most once per `warn_every`, except in
+/// the last day before the deadline and after it, when every `get` warns.
+pub fn should_warn(
+    record: &Record,
+    assessment: &Assessment,
+    policy: &Policy,
+    now: DateTime<Utc>,
+) -> bool {
+    if !assessment.status.needs_attention() {
+        return false;
+    }
+    let last_day = assessment
+        .deadline
+        .is_some_and(|deadline| deadline - now <= TimeDelta::days(1));
+    if last_day {
+        return true;
+    }
+    record
+        .last_warned_at
+        .is_none_or(|warned| now - warned >= policy.warn_every)
+}
+
+/// "in 3 days", "2 hours ago": the distance between `now` and `at`.
+pub fn relative(at: DateTime<Utc>, now: DateTime<Utc>) -> String {
+    let delta = at - now;
+    let future = delta >= TimeDelta::zero();
+    let span = delta.abs();
+    let amount = if span >= TimeDelta::days(2) {
+        format!("{} days", span.num_days())
+    } else if span >= TimeDelta::hours(2) {
+        format!("{} hours", span.num_hours())
+    } else if span >= TimeDelta::minutes(2) {
+        format!("{} minutes", span.num_minutes())
+    } else {
+        return "now".into();
+    };
+    if future {
+        format!("in {amount}")
+    } else {
+        format!("{amount} ago")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::credential::{Target, TokenKind};
+    use crate::index::{ErasedBy, Erasure};
+
+    fn now() -> DateTime<Utc> {
+        "2026-06-15T12:00:00Z".parse().unwrap()
+    }
+
+    fn record(expiry: Option<Expiry>) -> Record {
+        let mut record = Record::new(
+            Target {
+                protocol: "https".into(),
+                host: "github.com".into(),
+                path: None,
+            },
+            "alice".into(),
+            TokenKind::GithubClassic,
+            now() - TimeDelta::days(30),
+        );
+        record.expiry.git = expiry;
+        record
+    }
+
+    fn at(days: i64) -> Option<Expiry> {
+        Some(Expiry::At(now() + TimeDelta::days(days)))
+    }
+
+    #[test]
+    fn statuses_follow_the_expiry() {
+        let policy = Policy::default();
+        let status = |expiry| assess(&record(expiry), &policy, now()).status;
+        assert_eq!(status(at(30)), Status::Ok);
+        assert_eq!(status(at(7)), Status::Expiring);
+        assert_eq!(status(at(3)), Status::Expiring);
+        assert_eq!(status(at(-1)), Status::Expired);
+        assert_eq!(status(Some(Expiry::Never)), Status::NoExpiry);
+        assert_eq!(status(None), Status::Unknown);
+    }
+
+    #[test]
+    fn rotation_falls_due_after_rotate_after() {
+        let policy = Policy {
+            rotate_after: Some(TimeDelta::days(35)),
+            ..Policy::default()
+        };
+        // Stored 30 days ago: rotation is due in 5 days, inside the 7-day window.
+        let assessment = assess(&record(Some(Expiry::Never)), &policy, now());
+        assert_eq!(assessment.status, Status::RotationDue);
+        assert_eq!(assessment.deadline, Some(now() + TimeDelta::days(5)));
+        // An expiry sooner than rotation is the more urgent news.
+        assert_eq!(
+            assess(&record(at(2)), &policy, now()).status,
+            Status::Expiring
+        );
+        // A recent rotation moves the date.
+        let mut rotated = record(None);
+        rotated.rotated_at = Some(now());
+        assert_eq!(assess(&rotated, &policy, now()).status, Status::Unknown);
+    }
+
+    #[test]
+    fn erased_records_say_so() {
+        let mut erased = record(at(-3));
+        erased.erased = Some(Erasure {
+            at: now(),
+            by: ErasedBy::Git,
+        });
+        assert_eq!(
+            assess(&erased, &Policy::default(), now()).status,
+            Status::Erased
+        );
+    }
+
+    #[test]
+    fn warnings_are_throttled_except_in_the_last_day() {
+        let policy = Policy::default();
+        let mut rec = record(at(5));
+        let assessment = assess(&rec, &policy, now());
+        assert!(should_warn(&rec, &assessment, &policy, now()));
+        rec.last_warned_at = Some(now() - TimeDelta::hours(1));
+        assert!(!should_warn(&rec, &assessment, &policy, now()));
+        rec.last_warned_at = Some(now() - TimeDelta::hours(13));
+        assert!(should_warn(&rec, &assessment, &policy, now()));
+
+        let mut tomorrow = record(Some(Expiry::At(now() + TimeDelta::hours(20))));
+        tomorrow.last_warned_at = Some(now() - TimeDelta::minutes(1));
+        let assessment = assess(&tomorrow, &policy, now());
+        assert!(should_warn(&tomorrow, &assessment, &policy, now()));
+
+        let mut expired = record(at(-1));
+        expired.last_warned_at = Some(now());
+        let assessment = assess(&expired, &policy, now());
+        assert!(should_warn(&expired, &assessment, &policy, now()));
+
+        let fine = record(at(60));
+        assert!(!should_warn(
+            &fine,
+            &assess(&fine, &policy, now()),
+            &policy,
+            now()
+        ));
+    }
+
+    #[test]
+    fn relative_times_read_naturally() {
+        assert_eq!(relative(now() + TimeDelta::days(3), now()), "in 3 days");
+        assert_eq!(relative(now() - TimeDelta::days(10), now()), "10 days ago");
+        assert_eq!(relative(now() + TimeDelta::hours(5), now()), "in 5 hours");
+        assert_eq!(relative(now(), now()), "now");
+    }
+}

@@ -1,0 +1,498 @@
+//! The metadata index: what we know about each credential except its secret.
+//!
+//! `index.json` in the data directory holds, for each credential, where it is
+//! used, its account, the kind of token, when it was stored and last used,
+//! its expiry and where that came from, and whether it was erased. It never
+//! holds a secret. Writers take `index.lock` (a separate file, because the
+//! index itself is replaced by rename), read, change, write a temporary file
+//! in the same directory and rename it over the index, so concurrent git
+//! processes lose no update and a reader never sees half a file.
+//!
+//! The index is a convenience: a missing or damaged one never stops `get`
+//! (the keychain can answer alone), and a damaged one is set aside, not lost.
+
+use std::fs::{self, File};
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+
+use crate::credential::{Target, TokenKind};
+
+pub const SCHEMA_VERSION: u32 = 1;
+const FILE_NAME: &str = "index.json";
+const LOCK_NAME: &str = "index.lock";
+/// A writer holds the lock for milliseconds; waiting longer means something
+/// is wrong, and git must not wait with us.
+const LOCK_WAIT: Duration = Duration::from_secs(10);
+
+#[derive(Debug, Error)]
+pub enum IndexError {
+    #[error("cannot use the index directory {}: {source}", .dir.display())]
+    Directory { dir: PathBuf, source: io::Error },
+    #[error("cannot write the index {}: {source}", .path.display())]
+    Write { path: PathBuf, source: io::Error },
+    #[error("the index {} is locked by another process for more than {} s; if none is running, delete the lock file", .path.display(), LOCK_WAIT.as_secs())]
+    LockTimeout { path: PathBuf },
+    #[error(
+        "the index {} was written by a newer git-credential-patrol (schema {found}); \
+         it is left as it is: upgrade git-credential-patrol",
+        .path.display()
+    )]
+    NewerSchema { path: PathBuf, found: u32 },
+}
+
+/// An expiry: a moment, or a statement that there is none.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Expiry {
+    Never,
+    #[serde(untagged)]
+    At(DateTime<Utc>),
+}
+
+/// Where an expiry came from, highest priority first.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ExpirySource {
+    /// `git credential-patrol expiry URL DATE`.
+    Manual,
+    /// `password_expiry_utc`, sent by git.
+    Git,
+    /// Reported by the forge's API.
+    Forge,
+}
+
+/// Every known expiry of a credential, one slot per source.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Expiries {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub manual: Option<Expiry>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub git: Option<Expiry>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub forge: Option<Expiry>,
+}
+
+impl Expiries {
+    /// The expiry that counts: by hand, then git's, then the forge's.
+    pub fn effective(&self) -> Option<(Expiry, ExpirySource)> {
+        [
+            (self.manual, ExpirySource::Manual),
+            (self.git, ExpirySource::Git),
+            (self.forge, ExpirySource::Forge),
+        ]
+        .into_iter()
+        .find_map(|(expiry, source)| expiry.map(|e| (e, source)))
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ErasedBy {
+    /// Git erased it, because the server refused it.
+    Git,
+    /// A person ran `git credential-patrol erase`.
+    User,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Erasure {
+    pub at: DateTime<Utc>,
+    pub by: ErasedBy,
+}
+
+/// What the index knows of one credential.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Record {
+    /// Random, stable for the life of the record; keys our `state[]` values.
+    pub id: String,
+    #[serde(flatten)]
+    pub target: Target,
+    pub username: String,
+    pub kind: TokenKind,
+    pub stored_at: DateTime<Utc>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_used_at: Option<DateTime<Utc>>,
+    #[serde(default)]
+    pub expiry: Expiries,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rotated_at: Option<DateTime<Utc>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_warned_at: Option<DateTime<Utc>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub erased: Option<Erasure>,
+}
+
+impl Record {
+    pub fn new(target: Target, username: String, kind: TokenKind, now: DateTime<Utc>) -> Self {
+        Self {
+            id: random_id(),
+            target,
+            username,
+            kind,
+            stored_at: now,
+            last_used_at: None,
+            expiry: Expiries::default(),
+            rotated_at: None,
+            last_warned_at: None,
+            erased: None,
+        }
+    }
+
+    pub fn is_live(&self) -> bool {
+        self.erased.is_none()
+    }
+
+    /// The moment that decides "most recently stored or used".
+    pub fn recency(&self) -> DateTime<Utc> {
+        self.last_used_at
+            .map_or(self.stored_at, |used| used.max(self.stored_at))
+    }
+
+    pub fn same_credential(&self, target: &Target, username: &str) -> bool {
+        self.target == *target && self.username == username
+    }
+}
+
+fn random_id() -> String {
+    let mut bytes = [0u8; 16];
+    // Without randomness the id is still unique enough to key a record; it
+    // only makes `state[]` values guessable, which costs nothing but an
+    // extra keychain read.
+    let _ = getrandom::fill(&mut bytes);
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct IndexFile {
+    version: u32,
+    #[serde(default)]
+    credentials: Vec<Record>,
+}
+
+/// What reading the index found.
+#[derive(Debug, Default)]
+pub struct Snapshot {
+    pub records: Vec<Record>,
+    /// Set when the file could not be used; the records are then empty.
+    pub problem: Option<String>,
+}
+
+pub struct Index {
+    dir: PathBuf,
+}
+
+impl Index {
+    pub fn new(dir: PathBuf) -> Self {
+        Self { dir }
+    }
+
+    /// The platform's data directory for git-credential-patrol.
+    pub fn default_dir() -> Option<PathBuf> {
+        directories::ProjectDirs::from("", "", "git-credential-patrol")
+            .map(|dirs| dirs.data_dir().to_path_buf())
+    }
+
+    pub fn path(&self) -> PathBuf {
+        self.dir.join(FILE_NAME)
+    }
+
+    /// Reads the index without locking: writers replace it by rename, so
+    /// this sees one whole version. Never fails; `problem` says what went
+    /// wrong.
+    pub fn read(&self) -> Snapshot {
+        match self.parse() {
+            Ok(Some(file)) => Snapshot {
+                records: file.credentials,
+                problem: None,
+            },
+            Ok(None) => Snapshot::default(),
+            Err(problem) => Snapshot {
+                records: Vec::new(),
+                problem: Some(problem.message(&self.path())),
+            },
+        }
+    }
+
+    /// Locks, reads, lets `change` edit the records, and writes them back
+    /// when `change` says it changed something. A damaged index is set aside
+    /// (renamed, never deleted) and replaced; `warn` hears about it.
+    pub fn update<T>(
+        &self,
+        warn: &mut dyn FnMut(&str),
+        change: impl FnOnce(&mut Vec<Record>) -> (T, bool),
+    ) -> Result<T, IndexError> {
+        self.create_dir()?;
+        let _lock = self.lock()?;
+        let mut records = match self.parse() {
+            Ok(file) => file.map(|f| f.credentials).unwrap_or_default(),
+            Err(ParseProblem::Newer(found)) => {
+                return Err(IndexError::NewerSchema {
+                    path: self.path(),
+                    found,
+                });
+            }
+            Err(problem) => {
+                let aside = self.set_aside()?;
+                warn(&format!(
+                    "{}; it was moved to {} and a new index was started",
+                    problem.message(&self.path()),
+                    aside.display()
+                ));
+                Vec::new()
+            }
+        };
+        let (result, changed) = change(&mut records);
+        if changed {
+            self.write(&records)?;
+        }
+        Ok(result)
+    }
+
+    fn parse(&self) -> Result<Option<IndexFile>, ParseProblem> {
+        let bytes = match fs::read(self.path()) {
+            Ok(bytes) => bytes,
+            Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(None),
+            Err(err) => return Err(ParseProblem::Unreadable(err)),
+        };
+        #[derive(Deserialize)]
+        struct Version {
+            version: u32,
+        }
+        let version: Version = serde_json::from_slice(&bytes).map_err(ParseProblem::Damaged)?;
+        if version.version > SCHEMA_VERSION {
+            return Err(ParseProblem::Newer(version.version));
+        }
+        serde_json::from_slice(&bytes)
+            .map(Some)
+            .map_err(ParseProblem::Damaged)
+    }
+
+    fn create_dir(&self) -> Result<(), IndexError> {
+        let mut builder = fs::DirBuilder::new();
+        builder.recursive(true);
+        #[cfg(unix)]
+        std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+        builder
+            .create(&self.dir)
+            .map_err(|source| IndexError::Directory {
+                dir: self.dir.clone(),
+                source,
+            })
+    }
+
+    fn lock(&self) -> Result<File, IndexError> {
+        let path = self.dir.join(LOCK_NAME);
+        let file = fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(|source| IndexError::Write {
+                path: path.clone(),
+                source,
+            })?;
+        let deadline = Instant::now() + LOCK_WAIT;
+        loop {
+            match file.try_lock() {
+                Ok(()) => return Ok(file),
+                Err(fs::TryLockError::WouldBlock) if Instant::now() < deadline => {
+                    thread::sleep(Duration::from_millis(2));
+                }
+                Err(fs::TryLockError::WouldBlock) => return Err(IndexError::LockTimeout { path }),
+                Err(fs::TryLockError::Error(source)) => {
+                    return Err(IndexError::Write { path, source });
+                }
+            }
+        }
+    }
+
+    fn write(&self, records: &[Record]) -> Result<(), IndexError> {
+        let path = self.path();
+        let fail = |source| IndexError::Write {
+            path: path.clone(),
+            source,
+        };
+        let file = IndexFile {
+            version: SCHEMA_VERSION,
+            credentials: records.to_vec(),
+        };
+        let mut json = serde_json::to_vec_pretty(&file)
+            .map_err(io::Error::other)
+            .map_err(fail)?;
+        json.push(b'\n');
+        // NamedTempFile creates the file with mode 0600.
+        let mut temp = tempfile::NamedTempFile::new_in(&self.dir).map_err(fail)?;
+        temp.write_all(&json).map_err(fail)?;
+        temp.as_file().sync_all().map_err(fail)?;
+        temp.persist(&path).map_err(|err| fail(err.error))?;
+        Ok(())
+    }
+
+    fn set_aside(&self) -> Result<PathBuf, IndexError> {
+        let stamp = Utc::now().format("%Y%m%dT%H%M%SZ");
+        let aside = self.dir.join(format!("{FILE_NAME}.damaged-{stamp}"));
+        fs::rename(self.path(), &aside).map_err(|source| IndexError::Write {
+            path: self.path(),
+            source,
+        })?;
+        Ok(aside)
+    }
+}
+
+enum ParseProblem {
+    Unreadable(io::Error),
+    Damaged(serde_json::Error),
+    Newer(u32),
+}
+
+impl ParseProblem {
+    fn message(&self, path: &Path) -> String {
+        match self {
+            Self::Unreadable(err) => format!("cannot read the index {}: {err}", path.display()),
+            Self::Damaged(err) => format!("the index {} is damaged ({err})", path.display()),
+            Self::Newer(found) => format!(
+                "the index {} was written by a newer git-credential-patrol (schema {found})",
+                path.display()
+            ),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(host: &str, user: &str) -> Record {
+        Record::new(
+            Target {
+                protocol: "https".into(),
+                host: host.into(),
+                path: None,
+            },
+            user.into(),
+            TokenKind::GithubClassic,
+            "2026-01-01T00:00:00Z".parse().unwrap(),
+        )
+    }
+
+    #[test]
+    fn records_survive_a_round_trip() {
+        let dir = tempfile::tempdir().unwrap();
+        let index = Index::new(dir.path().join("data"));
+        let mut original = record("github.com", "alice");
+        original.expiry.git = Some(Expiry::At("2026-12-01T00:00:00Z".parse().unwrap()));
+        original.expiry.manual = Some(Expiry::Never);
+        let stored = original.clone();
+        index
+            .update(&mut |_| panic!("no warning expected"), |records| {
+                records.push(stored);
+                ((), true)
+            })
+            .unwrap();
+        assert_eq!(index.read().records, [original]);
+        let text = fs::read_to_string(index.path()).unwrap();
+        assert!(text.contains("\"manual\": \"never\""), "{text}");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn files_are_private() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let index = Index::new(dir.path().join("data"));
+        index
+            .update(&mut |_| {}, |r| {
+                r.push(record("h", "u"));
+                ((), true)
+            })
+            .unwrap();
+        let mode = |p: &Path| fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&index.path()), 0o600);
+        assert_eq!(mode(&dir.path().join("data")), 0o700);
+    }
+
+    #[test]
+    fn a_damaged_index_is_set_aside_and_reported() {
+        let dir = tempfile::tempdir().unwrap();
+        let index = Index::new(dir.path().to_path_buf());
+        fs::write(index.path(), "{not json").unwrap();
+        assert!(index.read().problem.unwrap().contains("damaged"));
+        let mut warnings = Vec::new();
+        index
+            .update(&mut |w| warnings.push(w.to_owned()), |r| {
+                r.push(record("h", "u"));
+                ((), true)
+            })
+            .unwrap();
+        assert_eq!(warnings.len(), 1);
+        assert!(warnings[0].contains("moved to"));
+        assert_eq!(index.read().records.len(), 1);
+        let aside = fs::read_dir(dir.path())
+            .unwrap()
+            .filter_map(|e| e.ok())
+            .any(|e| e.file_name().to_string_lossy().contains("damaged"));
+        assert!(aside);
+    }
+
+    #[test]
+    fn a_newer_schema_is_left_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let index = Index::new(dir.path().to_path_buf());
+        fs::write(index.path(), r#"{"version": 99, "credentials": []}"#).unwrap();
+        assert!(index.read().problem.unwrap().contains("newer"));
+        let err = index.update(&mut |_| {}, |_| ((), true)).unwrap_err();
+        assert!(matches!(err, IndexError::NewerSchema { found: 99, .. }));
+        assert!(fs::read_to_string(index.path()).unwrap().contains("99"));
+    }
+
+    #[test]
+    fn expiry_priority_is_manual_then_git_then_forge() {
+        let at = |s: &str| Some(Expiry::At(s.parse().unwrap()));
+        let mut expiries = Expiries {
+            forge: at("2026-03-01T00:00:00Z"),
+            ..Expiries::default()
+        };
+        assert_eq!(expiries.effective().unwrap().1, ExpirySource::Forge);
+        expiries.git = at("2026-02-01T00:00:00Z");
+        assert_eq!(expiries.effective().unwrap().1, ExpirySource::Git);
+        expiries.manual = Some(Expiry::Never);
+        assert_eq!(
+            expiries.effective(),
+            Some((Expiry::Never, ExpirySource::Manual))
+        );
+    }
+
+    #[test]
+    fn concurrent_writers_lose_no_update() {
+        let dir = tempfile::tempdir().unwrap();
+        let threads: Vec<_> = (0..4)
+            .map(|t| {
+                let dir = dir.path().to_path_buf();
+                thread::spawn(move || {
+                    let index = Index::new(dir);
+                    for i in 0..25 {
+                        index
+                            .update(&mut |_| {}, |r| {
+                                r.push(record(&format!("h{t}-{i}"), "u"));
+                                ((), true)
+                            })
+                            .unwrap();
+                    }
+                })
+            })
+            .collect();
+        for thread in threads {
+            thread.join().unwrap();
+        }
+        assert_eq!(
+            Index::new(dir.path().to_path_buf()).read().records.len(),
+            100
+        );
+    }
+}

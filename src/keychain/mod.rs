@@ -1,0 +1,262 @@
+//! The OS keychain, the only place a secret is kept.
+//!
+//! Everything goes through keyring-core's `Entry` API, over the store that
+//! `platform` picks for this OS and configuration. Every call runs on a worker
+//! thread and is abandoned after a timeout: a keyring waiting on an unlock
+//! prompt would otherwise hold git for 25 seconds, and a provider that owns
+//! its bus name but never answers would hold it forever.
+//!
+//! One keychain item per credential: service `git-credential-patrol:URL`,
+//! user the account name (possibly empty), secret `Secrets::encode`.
+
+mod platform;
+#[cfg(target_os = "linux")]
+mod secret_service;
+
+use std::sync::{Arc, mpsc};
+use std::thread;
+use std::time::Duration;
+
+use keyring_core::{CredentialStore, Entry};
+use thiserror::Error;
+
+use crate::credential::{Secrets, Target};
+
+pub use platform::Backend;
+
+const SERVICE_PREFIX: &str = "git-credential-patrol:";
+
+#[derive(Debug, Error)]
+pub enum KeychainError {
+    #[error("the keychain is not available: {cause}; {fix}")]
+    Unavailable { cause: String, fix: String },
+    #[error("the keychain is locked and was not unlocked; {fix}")]
+    Locked { fix: String },
+    #[error(
+        "the keychain did not answer within {} s (a locked keyring waiting for its \
+         unlock prompt, or a keyring service that hangs); unlock it, or raise \
+         `git config --global patrol.keychainTimeout`",
+        .0.as_secs_f32()
+    )]
+    Timeout(Duration),
+    #[error("the keychain refused the request: {0}")]
+    Failed(String),
+}
+
+/// The keychain, bounded in time.
+#[derive(Clone)]
+pub struct Keychain {
+    store: Arc<CredentialStore>,
+    timeout: Duration,
+}
+
+/// How a credential is named in the keychain.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Key {
+    pub target: Target,
+    pub username: String,
+}
+
+impl Key {
+    pub fn new(target: Target, username: impl Into<String>) -> Self {
+        Self {
+            target,
+            username: username.into(),
+        }
+    }
+
+    fn service(&self) -> String {
+        service_for(&self.target)
+    }
+
+    /// What a person sees in Seahorse or Keychain Access.
+    pub fn label(&self) -> String {
+        label_for(&self.service(), &self.username)
+    }
+}
+
+fn service_for(target: &Target) -> String {
+    format!("{SERVICE_PREFIX}{}", target.url())
+}
+
+fn label_for(service: &str, user: &str) -> String {
+    let url = service.strip_prefix(SERVICE_PREFIX).unwrap_or(service);
+    if user.is_empty() {
+        format!("git: {url}")
+    } else {
+        format!("git: {url} ({user})")
+    }
+}
+
+impl Keychain {
+    pub fn open(backend: Backend, timeout: Duration) -> Result<Self, KeychainError> {
+        Ok(Self {
+            store: platform::store(backend)?,
+            timeout,
+        })
+    }
+
+    /// Over any keyring-core store: unit tests use keyring-core's mock store.
+    #[cfg(test)]
+    pub fn with_store(store: Arc<CredentialStore>, timeout: Duration) -> Self {
+        Self { store, timeout }
+    }
+
+    /// The secrets stored under `key`, or `None`.
+    pub fn get(&self, key: &Key) -> Result<Option<Secrets>, KeychainError> {
+        let (service, user) = (key.service(), key.username.clone());
+        self.bounded(move |store| {
+            let entry = store.build(&service, &user, None)?;
+            match entry.get_secret() {
+                Ok(bytes) => Ok(Some(decode(bytes)?)),
+                Err(keyring_core::Error::NoEntry) => Ok(None),
+                Err(err) => Err(err),
+            }
+        })
+    }
+
+    /// Stores `secrets` under `key`, replacing what was there in one step.
+    pub fn set(&self, key: &Key, secrets: &Secrets) -> Result<(), KeychainError> {
+        let (service, user) = (key.service(), key.username.clone());
+        let encoded = secrets.encode();
+        self.bounded(move |store| {
+            store
+                .build(&service, &user, None)?
+                .set_secret(encoded.as_bytes())
+        })
+    }
+
+    /// Deletes the item under `key`; `false` when there was none.
+    pub fn delete(&self, key: &Key) -> Result<bool, KeychainError> {
+        let (service, user) = (key.service(), key.username.clone());
+        self.bounded(
+            move |store| match store.build(&service, &user, None)?.delete_credential() {
+                Ok(()) => Ok(true),
+                Err(keyring_core::Error::NoEntry) => Ok(false),
+                Err(err) => Err(err),
+            },
+        )
+    }
+
+    /// The accounts stored for `target`, found by asking the keychain rather
+    /// than the index: the way back when the index is lost or damaged.
+    pub fn accounts(&self, target: &Target) -> Result<Vec<String>, KeychainError> {
+        let service = service_for(target);
+        self.bounded(move |store| {
+            let spec = platform::search_spec(&service);
+            let spec = spec.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            let entries = match store.search(&spec) {
+                Ok(entries) => entries,
+                Err(keyring_core::Error::NotSupportedByStore(_)) => Vec::new(),
+                Err(err) => return Err(err),
+            };
+            Ok(entries
+                .iter()
+                .filter_map(Entry::get_specifiers)
+                .filter(|(found, _)| *found == service)
+                .map(|(_, user)| user)
+                .collect())
+        })
+    }
+
+    /// Runs `op` on a worker thread and gives up after the timeout. A thread
+    /// that never returns is left behind; the process exits soon after.
+    fn bounded<T: Send + 'static>(
+        &self,
+        op: impl FnOnce(&CredentialStore) -> keyring_core::Result<T> + Send + 'static,
+    ) -> Result<T, KeychainError> {
+        let store = Arc::clone(&self.store);
+        let (sender, receiver) = mpsc::sync_channel(1);
+        thread::Builder::new()
+            .name("keychain".into())
+            .spawn(move || {
+                let _ = sender.send(op(store.as_ref()));
+            })
+            .map_err(|err| KeychainError::Failed(err.to_string()))?;
+        match receiver.recv_timeout(self.timeout) {
+            Ok(result) => result.map_err(platform::describe),
+            Err(_) => Err(KeychainError::Timeout(self.timeout)),
+        }
+    }
+}
+
+fn decode(bytes: Vec<u8>) -> keyring_core::Result<Secrets> {
+    let bytes = zeroize::Zeroizing::new(bytes);
+    match std::str::from_utf8(&bytes) {
+        Ok(text) => Ok(Secrets::decode(text)),
+        // keyring-core's own error would carry the bytes; ours must not.
+        Err(_) => Err(keyring_core::Error::BadStoreFormat(
+            "a stored secret is not valid UTF-8".into(),
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::credential::Secret;
+
+    fn keychain() -> Keychain {
+        Keychain::with_store(
+            keyring_core::mock::Store::new().unwrap(),
+            Duration::from_secs(5),
+        )
+    }
+
+    fn target(host: &str) -> Target {
+        Target {
+            protocol: "https".into(),
+            host: host.into(),
+            path: None,
+        }
+    }
+
+    #[test]
+    fn set_get_delete_round_trip() {
+        let keychain = keychain();
+        let key = Key::new(target("example.com"), "alice");
+        assert_eq!(keychain.get(&key).unwrap(), None);
+        let secrets = Secrets {
+            password: Some(Secret::new("ghp_TESTone")),
+            ..Secrets::default()
+        };
+        keychain.set(&key, &secrets).unwrap();
+        assert_eq!(keychain.get(&key).unwrap(), Some(secrets));
+        assert!(keychain.delete(&key).unwrap());
+        assert!(!keychain.delete(&key).unwrap());
+        assert_eq!(keychain.get(&key).unwrap(), None);
+    }
+
+    #[test]
+    fn accounts_are_found_without_the_index() {
+        let keychain = keychain();
+        let secrets = Secrets {
+            password: Some(Secret::new("x")),
+            ..Secrets::default()
+        };
+        keychain
+            .set(&Key::new(target("example.com"), "alice"), &secrets)
+            .unwrap();
+        keychain
+            .set(&Key::new(target("example.com"), "bob"), &secrets)
+            .unwrap();
+        keychain
+            .set(&Key::new(target("example.com.evil"), "eve"), &secrets)
+            .unwrap();
+        let mut accounts = keychain.accounts(&target("example.com")).unwrap();
+        accounts.sort();
+        assert_eq!(accounts, ["alice", "bob"]);
+    }
+
+    #[test]
+    fn labels_name_the_url_and_account() {
+        assert_eq!(
+            Key::new(target("github.com"), "alice").label(),
+            "git: https://github.com (alice)"
+        );
+        assert_eq!(
+            Key::new(target("github.com"), "").label(),
+            "git: https://github.com"
+        );
+    }
+}

@@ -1,0 +1,139 @@
+//! The only per-OS code of the keychain: which keyring-core store each
+//! platform uses, how a search is spelled for it, and what its failures mean
+//! to a person (the cause, and the command that fixes it).
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use keyring_core::CredentialStore;
+
+use super::KeychainError;
+
+/// Where secrets go. Only Linux has a choice.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Backend {
+    /// The platform's keychain: macOS Keychain, Windows Credential Manager,
+    /// the Secret Service on Linux (with a plain session).
+    #[default]
+    Native,
+    /// The Secret Service with a Diffie-Hellman encrypted session.
+    SecretServiceEncrypted,
+    /// The Linux kernel keyring: no daemon needed, lost on reboot.
+    Keyutils,
+}
+
+#[cfg(target_os = "linux")]
+pub fn store(backend: Backend) -> Result<Arc<CredentialStore>, KeychainError> {
+    Ok(match backend {
+        Backend::Native => super::secret_service::Store::new(false),
+        Backend::SecretServiceEncrypted => super::secret_service::Store::new(true),
+        Backend::Keyutils => {
+            // Our service names carry their own prefix; forbidding the divider
+            // in them keeps every description unambiguous.
+            let config = HashMap::from([("prefix", ""), ("service_no_divider", "true")]);
+            linux_keyutils_keyring_store::Store::new_with_configuration(&config)
+                .map_err(describe)?
+        }
+    })
+}
+
+#[cfg(target_os = "macos")]
+pub fn store(_backend: Backend) -> Result<Arc<CredentialStore>, KeychainError> {
+    Ok(apple_native_keyring_store::keychain::Store::new().map_err(describe)?)
+}
+
+#[cfg(windows)]
+pub fn store(_backend: Backend) -> Result<Arc<CredentialStore>, KeychainError> {
+    Ok(windows_native_keyring_store::Store::new().map_err(describe)?)
+}
+
+/// The search that finds every item of one service.
+pub fn search_spec(service: &str) -> HashMap<&'static str, String> {
+    if cfg!(windows) {
+        // Windows stores search by a pattern over the target name.
+        HashMap::from([("pattern", format!("^.*{}$", escape_regex(service)))])
+    } else {
+        HashMap::from([("service", service.to_owned())])
+    }
+}
+
+fn escape_regex(text: &str) -> String {
+    text.chars()
+        .flat_map(|c| {
+            let special = "\\.+*?()|[]{}^$#&-~".contains(c);
+            special.then_some('\\').into_iter().chain([c])
+        })
+        .collect()
+}
+
+/// Turns a store's error into the cause and the fix a person needs.
+pub fn describe(err: keyring_core::Error) -> KeychainError {
+    use keyring_core::Error as E;
+    let cause = match &err {
+        E::NoStorageAccess(inner) | E::PlatformFailure(inner) => inner.to_string(),
+        // These variants carry the stored bytes: never print them.
+        E::BadEncoding(_) | E::BadDataFormat(..) => {
+            return KeychainError::Failed("a stored secret could not be read".into());
+        }
+        other => other.to_string(),
+    };
+    if cfg!(target_os = "linux") {
+        linux_failure(cause, matches!(err, E::NoStorageAccess(_)))
+    } else if matches!(err, E::NoStorageAccess(_)) {
+        KeychainError::Locked {
+            fix: format!("unlock the keychain and try again ({cause})"),
+        }
+    } else {
+        KeychainError::Failed(cause)
+    }
+}
+
+fn linux_failure(cause: String, no_access: bool) -> KeychainError {
+    const HEADLESS: &str = "on a machine without a desktop, start one with \
+        `gnome-keyring-daemon --start --components=secrets` (inside `dbus-run-session` \
+        if there is no session bus), or keep tokens in the kernel keyring until the \
+        next reboot with `git config --global patrol.backend keyutils`";
+    let no_bus = std::env::var_os("DBUS_SESSION_BUS_ADDRESS").is_none()
+        && std::env::var_os("XDG_RUNTIME_DIR")
+            .is_none_or(|dir| !std::path::Path::new(&dir).join("bus").exists());
+    if no_bus {
+        return KeychainError::Unavailable {
+            cause: "there is no D-Bus session bus (DBUS_SESSION_BUS_ADDRESS is not set)".into(),
+            fix: HEADLESS.into(),
+        };
+    }
+    if cause.contains("ServiceUnknown")
+        || cause.contains("not provided by any")
+        || cause.contains("no secret service provider")
+    {
+        return KeychainError::Unavailable {
+            cause: "no Secret Service (org.freedesktop.secrets) is running on the session bus"
+                .into(),
+            fix: HEADLESS.into(),
+        };
+    }
+    if no_access || cause.contains("IsLocked") || cause.contains("rompt") {
+        return KeychainError::Locked {
+            fix: "unlock the login keyring (Seahorse, or `gnome-keyring-daemon --unlock` \
+                  reading the password on stdin) and try again"
+                .into(),
+        };
+    }
+    KeychainError::Failed(cause)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn regex_escaping_keeps_urls_literal() {
+        assert_eq!(escape_regex("a.b:c/d"), "a\\.b:c/d");
+    }
+
+    #[test]
+    fn secret_bytes_in_errors_are_never_shown() {
+        let err = describe(keyring_core::Error::BadEncoding(b"ghp_TESTleak".to_vec()));
+        assert!(!err.to_string().contains("ghp_TEST"));
+    }
+}

@@ -1,0 +1,23 @@
+//! git-credential-patrol: a git credential helper that keeps secrets in the
+//! OS keychain, keeps a metadata index beside it, and warns at push time
+//! before a token expires or falls due for rotation.
+//!
+//! Data flows one way: `cli` picks a command; a command in `commands` works
+//! on credentials through the `keychain`, the `index`, the `expiry` policy
+//! and `config`; nothing below `commands` knows about clap or stdout.
+
+#![forbid(unsafe_code)]
+
+pub mod cli;
+pub mod commands;
+pub mod config;
+pub mod credential;
+pub mod expiry;
+pub mod forge;
+pub mod index;
+pub mod keychain;
+pub mod output;
+pub mod protocol;
+
+/// The version, with the git commit when built from a checkout.
+pub const VERSION: &str = env!("PATROL_VERSION");
