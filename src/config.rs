@@ -174,8 +174,13 @@ fn read_git_config(url: &str) -> Vec<(String, String)> {
         .stderr(Stdio::null())
         .output();
     let Ok(output) = output else {
+        crate::trace!("git config: git could not be run; using defaults");
         return Vec::new();
     };
+    crate::trace!(
+        "git config --get-urlmatch patrol {url}: {} bytes",
+        output.stdout.len()
+    );
     String::from_utf8_lossy(&output.stdout)
         .split('\0')
         .filter_map(|entry| {

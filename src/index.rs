@@ -206,6 +206,20 @@ impl Index {
     /// this sees one whole version. Never fails; `problem` says what went
     /// wrong.
     pub fn read(&self) -> Snapshot {
+        let snapshot = self.read_inner();
+        crate::trace!(
+            "index read: {} records{}",
+            snapshot.records.len(),
+            snapshot
+                .problem
+                .as_deref()
+                .map(|p| format!(" ({p})"))
+                .unwrap_or_default()
+        );
+        snapshot
+    }
+
+    fn read_inner(&self) -> Snapshot {
         match self.parse() {
             Ok(Some(file)) => Snapshot {
                 records: file.credentials,
@@ -250,6 +264,7 @@ impl Index {
         let (result, changed) = change(&mut records);
         if changed {
             self.write(&records)?;
+            crate::trace!("index written: {} records", records.len());
         }
         Ok(result)
     }

@@ -18,6 +18,7 @@ pub mod index;
 pub mod keychain;
 pub mod output;
 pub mod protocol;
+pub mod trace;
 
 /// The version, with the git commit when built from a checkout.
 pub const VERSION: &str = env!("PATROL_VERSION");

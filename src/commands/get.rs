@@ -123,10 +123,10 @@ fn from_keychain_alone(
         None => keychain.accounts(target)?,
     };
     for account in accounts {
-        if let Some(secrets) = keychain.get(&Key::new(target.clone(), account.clone()))? {
-            if usable(&secrets, wants_authtype) {
-                return Ok(Some((account, secrets)));
-            }
+        if let Some(secrets) = keychain.get(&Key::new(target.clone(), account.clone()))?
+            && usable(&secrets, wants_authtype)
+        {
+            return Ok(Some((account, secrets)));
         }
     }
     Ok(None)
@@ -162,7 +162,11 @@ fn answer(
     if state.is_some() {
         writer.field("capability[]", "state")?;
     }
-    writer.field("username", username)?;
+    // A bearer credential stands without an account; an empty username next
+    // to it would make git ask for one.
+    if !(auth.is_some() && username.is_empty()) {
+        writer.field("username", username)?;
+    }
     match (auth, &secrets.password) {
         (Some((authtype, credential)), _) => {
             writer.field("authtype", authtype)?;

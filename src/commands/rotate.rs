@@ -58,12 +58,10 @@ pub fn run(
 
     let key = Key::new(record.target.clone(), record.username.clone());
     let keychain = ctx.keychain(&settings)?;
-    if let Some(current) = keychain.get(&key)? {
-        if current.password.as_ref() == Some(&token) {
-            return Err(
-                BadInput("that is the token already stored; nothing changed".into()).into(),
-            );
-        }
+    if let Some(current) = keychain.get(&key)?
+        && current.password.as_ref() == Some(&token)
+    {
+        return Err(BadInput("that is the token already stored; nothing changed".into()).into());
     }
     let secrets = Secrets {
         password: Some(token),

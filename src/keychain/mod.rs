@@ -105,7 +105,7 @@ impl Keychain {
     /// The secrets stored under `key`, or `None`.
     pub fn get(&self, key: &Key) -> Result<Option<Secrets>, KeychainError> {
         let (service, user) = (key.service(), key.username.clone());
-        self.bounded(move |store| {
+        self.bounded(format!("get {}", key.label()), move |store| {
             let entry = store.build(&service, &user, None)?;
             match entry.get_secret() {
                 Ok(bytes) => Ok(Some(decode(bytes)?)),
@@ -119,7 +119,7 @@ impl Keychain {
     pub fn set(&self, key: &Key, secrets: &Secrets) -> Result<(), KeychainError> {
         let (service, user) = (key.service(), key.username.clone());
         let encoded = secrets.encode();
-        self.bounded(move |store| {
+        self.bounded(format!("set {}", key.label()), move |store| {
             store
                 .build(&service, &user, None)?
                 .set_secret(encoded.as_bytes())
@@ -129,20 +129,21 @@ impl Keychain {
     /// Deletes the item under `key`; `false` when there was none.
     pub fn delete(&self, key: &Key) -> Result<bool, KeychainError> {
         let (service, user) = (key.service(), key.username.clone());
-        self.bounded(
-            move |store| match store.build(&service, &user, None)?.delete_credential() {
-                Ok(()) => Ok(true),
-                Err(keyring_core::Error::NoEntry) => Ok(false),
-                Err(err) => Err(err),
-            },
-        )
+        self.bounded(format!("delete {}", key.label()), move |store| match store
+            .build(&service, &user, None)?
+            .delete_credential()
+        {
+            Ok(()) => Ok(true),
+            Err(keyring_core::Error::NoEntry) => Ok(false),
+            Err(err) => Err(err),
+        })
     }
 
     /// The accounts stored for `target`, found by asking the keychain rather
     /// than the index: the way back when the index is lost or damaged.
     pub fn accounts(&self, target: &Target) -> Result<Vec<String>, KeychainError> {
         let service = service_for(target);
-        self.bounded(move |store| {
+        self.bounded(format!("search {service}"), move |store| {
             let spec = platform::search_spec(&service);
             let spec = spec.iter().map(|(k, v)| (*k, v.as_str())).collect();
             let entries = match store.search(&spec) {
@@ -162,6 +163,24 @@ impl Keychain {
     /// Runs `op` on a worker thread and gives up after the timeout. A thread
     /// that never returns is left behind; the process exits soon after.
     fn bounded<T: Send + 'static>(
+        &self,
+        what: String,
+        op: impl FnOnce(&CredentialStore) -> keyring_core::Result<T> + Send + 'static,
+    ) -> Result<T, KeychainError> {
+        let started = std::time::Instant::now();
+        let result = self.bounded_inner(op);
+        crate::trace!(
+            "keychain {what}: {} in {:.3} ms",
+            match &result {
+                Ok(_) => "done".to_owned(),
+                Err(err) => format!("failed ({err})"),
+            },
+            started.elapsed().as_secs_f64() * 1000.0
+        );
+        result
+    }
+
+    fn bounded_inner<T: Send + 'static>(
         &self,
         op: impl FnOnce(&CredentialStore) -> keyring_core::Result<T> + Send + 'static,
     ) -> Result<T, KeychainError> {

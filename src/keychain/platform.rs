@@ -89,7 +89,7 @@ pub fn describe(err: keyring_core::Error) -> KeychainError {
 }
 
 fn linux_failure(cause: String, no_access: bool) -> KeychainError {
-    const HEADLESS: &str = "on a machine without a desktop, start one with \
+    const HEADLESS: &str = "on a machine without a desktop, start a keyring with \
         `gnome-keyring-daemon --start --components=secrets` (inside `dbus-run-session` \
         if there is no session bus), or keep tokens in the kernel keyring until the \
         next reboot with `git config --global patrol.backend keyutils`";

@@ -1,0 +1,369 @@
+//! `TestEnv`: a private world for one test. Its own HOME and XDG
+//! directories, its own git configuration (`GIT_CONFIG_GLOBAL`,
+//! `GIT_CONFIG_NOSYSTEM=1`), its own D-Bus session bus and, unless asked
+//! otherwise, its own unlocked gnome-keyring. Nothing touches the user's
+//! keyring or configuration; everything it starts is stopped on drop.
+
+use std::collections::HashMap;
+use std::ffi::OsString;
+use std::fs;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use pretty_assertions::assert_eq;
+use tempfile::TempDir;
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_git-credential-patrol");
+
+/// What the environment provides as a keychain.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Keyring {
+    /// A private bus with an unlocked gnome-keyring.
+    Unlocked,
+    /// A private bus and nothing providing the Secret Service.
+    Missing,
+    /// No session bus at all.
+    NoBus,
+}
+
+pub struct TestEnv {
+    root: TempDir,
+    vars: HashMap<&'static str, OsString>,
+    daemons: Vec<Child>,
+}
+
+impl TestEnv {
+    pub fn new() -> Self {
+        Self::with_keyring(Keyring::Unlocked)
+    }
+
+    pub fn with_keyring(keyring: Keyring) -> Self {
+        let root = tempfile::Builder::new()
+            .prefix("patrol-test")
+            .tempdir()
+            .unwrap();
+        let home = root.path().join("home");
+        let runtime = root.path().join("run");
+        for dir in [&home, &runtime] {
+            fs::create_dir_all(dir).unwrap();
+        }
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            fs::set_permissions(&runtime, fs::Permissions::from_mode(0o700)).unwrap();
+        }
+        let askpass = root.path().join("askpass");
+        // The same answers as git's own t/lib-credential.sh.
+        fs::write(
+            &askpass,
+            "#!/bin/sh\necho >&2 askpass: $*\nwhat=$(echo $1 | cut -d\" \" -f1 | tr A-Z a-z | tr -cd a-z)\necho \"askpass-$what\"\n",
+        )
+        .unwrap();
+        make_executable(&askpass);
+
+        let bin_dir = Path::new(BIN).parent().unwrap();
+        let path = std::env::join_paths(std::iter::once(bin_dir.to_path_buf()).chain(
+            std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default()),
+        ))
+        .unwrap();
+        let mut vars: HashMap<&'static str, OsString> = HashMap::from([
+            ("PATH", path),
+            ("HOME", home.clone().into()),
+            ("XDG_CONFIG_HOME", home.join(".config").into()),
+            ("XDG_DATA_HOME", home.join(".local/share").into()),
+            ("XDG_CACHE_HOME", home.join(".cache").into()),
+            ("XDG_RUNTIME_DIR", runtime.clone().into()),
+            ("GIT_CONFIG_GLOBAL", home.join(".gitconfig").into()),
+            ("GIT_CONFIG_NOSYSTEM", "1".into()),
+            ("GIT_ASKPASS", askpass.into()),
+            ("GIT_TERMINAL_PROMPT", "0".into()),
+            ("LANG", "C".into()),
+            ("LC_ALL", "C".into()),
+        ]);
+        let mut env = TestEnv {
+            root,
+            vars: HashMap::new(),
+            daemons: Vec::new(),
+        };
+        if keyring != Keyring::NoBus {
+            let address = env.start_bus(&vars);
+            vars.insert("DBUS_SESSION_BUS_ADDRESS", address.into());
+        }
+        env.vars = vars;
+        if keyring == Keyring::Unlocked {
+            env.start_keyring();
+        }
+        env
+    }
+
+    pub fn root(&self) -> &Path {
+        self.root.path()
+    }
+
+    pub fn home(&self) -> PathBuf {
+        self.root.path().join("home")
+    }
+
+    pub fn index_path(&self) -> PathBuf {
+        self.home()
+            .join(".local/share/git-credential-patrol/index.json")
+    }
+
+    /// The index as JSON.
+    pub fn index(&self) -> serde_json::Value {
+        serde_json::from_str(&fs::read_to_string(self.index_path()).unwrap()).unwrap()
+    }
+
+    /// A command in this environment and nothing of the caller's.
+    pub fn command(&self, program: impl AsRef<std::ffi::OsStr>) -> Command {
+        let mut command = Command::new(program);
+        command
+            .env_clear()
+            .envs(&self.vars)
+            .current_dir(self.home());
+        command
+    }
+
+    /// Runs our binary with `args`, feeding `stdin`.
+    pub fn patrol(&self, args: &[&str], stdin: &str) -> Output {
+        let mut command = self.command(BIN);
+        command.args(args);
+        run(command, stdin.as_bytes())
+    }
+
+    /// Runs git with `args`, feeding `stdin`.
+    pub fn git(&self, args: &[&str], stdin: &str) -> Output {
+        let mut command = self.command("git");
+        command.args(args);
+        run(command, stdin.as_bytes())
+    }
+
+    /// `git config --global KEY VALUE` in this environment.
+    pub fn config(&self, key: &str, value: &str) {
+        let out = self.git(&["config", "--global", key, value], "");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    /// `git -c credential.helper=patrol [extra -c] credential OP`, the way
+    /// git's own t/lib-credential.sh drives a helper.
+    pub fn credential(&self, op: &str, extra: &[&str], stdin: &str) -> Output {
+        let mut args = vec!["-c", "credential.helper=", "-c"];
+        let helper = format!("credential.helper={BIN}");
+        args.push(&helper);
+        for setting in extra {
+            args.push("-c");
+            args.push(setting);
+        }
+        args.extend(["credential", op]);
+        self.git(&args, stdin)
+    }
+
+    /// Like git's `check`: runs the operation, then compares stdout and
+    /// stderr with what is expected, showing a diff when they differ.
+    pub fn check(&self, op: &str, stdin: &str, stdout: &str, stderr: &str) {
+        self.check_with(op, &[], stdin, stdout, stderr);
+    }
+
+    pub fn check_with(&self, op: &str, extra: &[&str], stdin: &str, stdout: &str, stderr: &str) {
+        let out = self.credential(op, extra, &unindent(stdin));
+        let (got_out, got_err) = (text(&out.stdout), text(&out.stderr));
+        assert!(
+            out.status.success(),
+            "git credential {op} failed: {got_err}"
+        );
+        assert_eq!(unindent(stdout), got_out, "stdout of git credential {op}");
+        assert_eq!(unindent(stderr), got_err, "stderr of git credential {op}");
+    }
+
+    pub fn approve(&self, stdin: &str) {
+        self.check("approve", stdin, "", "");
+    }
+
+    pub fn reject(&self, stdin: &str) {
+        self.check("reject", stdin, "", "");
+    }
+
+    fn start_bus(&mut self, vars: &HashMap<&'static str, OsString>) -> String {
+        // No service directories: nothing is started by D-Bus activation,
+        // so a "missing" keyring stays missing and no daemon outlives the test.
+        let config = self.root().join("bus.conf");
+        let socket = self.root().join("bus");
+        fs::write(
+            &config,
+            format!(
+                "<!DOCTYPE busconfig PUBLIC \"-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN\"
+ \"http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd\">
+<busconfig>
+  <type>session</type>
+  <listen>unix:path={}</listen>
+  <policy context=\"default\">
+    <allow send_destination=\"*\" eavesdrop=\"true\"/>
+    <allow eavesdrop=\"true\"/>
+    <allow own=\"*\"/>
+  </policy>
+</busconfig>
+",
+                socket.display()
+            ),
+        )
+        .unwrap();
+        let mut daemon = Command::new("dbus-daemon")
+            .args(["--nofork", "--print-address=1"])
+            .arg(format!("--config-file={}", config.display()))
+            .env_clear()
+            .envs(vars)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("dbus-daemon is needed for the tests: run scripts/test, which installs it");
+        let mut line = String::new();
+        BufReader::new(daemon.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        self.daemons.push(daemon);
+        assert!(!line.trim().is_empty(), "dbus-daemon printed no address");
+        line.trim().to_owned()
+    }
+
+    fn start_keyring(&mut self) {
+        let mut daemon = self
+            .command("gnome-keyring-daemon")
+            .args(["--foreground", "--unlock", "--components=secrets"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect(
+                "gnome-keyring-daemon is needed for the tests: run scripts/test, which installs it",
+            );
+        // The password of the throwaway login keyring, then EOF.
+        daemon.stdin.take().unwrap().write_all(b"test").unwrap();
+        self.daemons.push(daemon);
+        self.wait_for_name("org.freedesktop.secrets");
+    }
+
+    /// Waits, at most ten seconds, until a bus name has an owner.
+    pub fn wait_for_name(&self, name: &str) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            let out = self
+                .command("dbus-send")
+                .args([
+                    "--session",
+                    "--print-reply",
+                    "--dest=org.freedesktop.DBus",
+                    "/org/freedesktop/DBus",
+                    "org.freedesktop.DBus.NameHasOwner",
+                ])
+                .arg(format!("string:{name}"))
+                .output()
+                .unwrap();
+            if text(&out.stdout).contains("boolean true") {
+                return;
+            }
+            thread::sleep(Duration::from_millis(20));
+        }
+        panic!("{name} never appeared on the test bus");
+    }
+
+    /// Starts a process that stays in the background until the test ends.
+    pub fn spawn_daemon(&mut self, mut command: Command) {
+        self.daemons.push(command.spawn().unwrap());
+    }
+}
+
+impl Drop for TestEnv {
+    fn drop(&mut self) {
+        for daemon in self.daemons.iter_mut().rev() {
+            let _ = daemon.kill();
+            let _ = daemon.wait();
+        }
+    }
+}
+
+/// Runs a command with `stdin` fed from a thread (so a child that writes a
+/// lot before reading cannot deadlock us), at most sixty seconds.
+pub fn run(mut command: Command, stdin: &[u8]) -> Output {
+    command
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = command.spawn().unwrap();
+    let mut input = child.stdin.take().unwrap();
+    let data = stdin.to_vec();
+    let feeder = thread::spawn(move || {
+        let _ = input.write_all(&data);
+    });
+    let mut stdout = child.stdout.take().unwrap();
+    let mut stderr = child.stderr.take().unwrap();
+    let out_reader = thread::spawn(move || {
+        let mut buf = Vec::new();
+        let _ = stdout.read_to_end(&mut buf);
+        buf
+    });
+    let err_reader = thread::spawn(move || {
+        let mut buf = Vec::new();
+        let _ = stderr.read_to_end(&mut buf);
+        buf
+    });
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("{command:?} ran for more than 60 s");
+        }
+        thread::sleep(Duration::from_millis(2));
+    };
+    let _ = feeder.join();
+    Output {
+        status,
+        stdout: out_reader.join().unwrap(),
+        stderr: err_reader.join().unwrap(),
+    }
+}
+
+pub fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// Heredoc-style text: the common leading whitespace removed, a final
+/// newline kept when there is any content.
+pub fn unindent(text: &str) -> String {
+    let lines: Vec<&str> = text.lines().skip_while(|l| l.trim().is_empty()).collect();
+    let indent = lines
+        .iter()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| l.len() - l.trim_start().len())
+        .min()
+        .unwrap_or(0);
+    let mut out: String = lines
+        .iter()
+        .map(|l| l.get(indent..).unwrap_or("").trim_end())
+        .collect::<Vec<_>>()
+        .join("\n");
+    let trimmed_len = out.trim_end().len();
+    out.truncate(trimmed_len);
+    if !out.is_empty() {
+        out.push('\n');
+    }
+    out
+}
+
+fn make_executable(path: &Path) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        fs::set_permissions(path, fs::Permissions::from_mode(0o755)).unwrap();
+    }
+}

@@ -1,0 +1,170 @@
+//! When the ground gives way: no keychain, a hung or locked one, a damaged
+//! index. Git must always be able to fall back to asking the person, within
+//! a bounded time, with a message that names the cause and the fix.
+
+use std::fs;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use crate::env::{Keyring, TestEnv, text};
+
+const STORE: &str =
+    "protocol=https\nhost=example.com\nusername=alice\npassword=ghp_TESTsecret0001\n";
+const ASKED: &str =
+    "protocol=https\nhost=example.com\nusername=askpass-username\npassword=askpass-password\n";
+
+/// `git credential fill` falls back to askpass, and our one message says why.
+fn assert_falls_back(env: &TestEnv, cause: &str) {
+    let out = env.credential("fill", &[], "protocol=https\nhost=example.com\n");
+    assert!(out.status.success());
+    assert_eq!(text(&out.stdout), ASKED);
+    let stderr = text(&out.stderr);
+    let ours: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.starts_with("git-credential-patrol:"))
+        .collect();
+    assert_eq!(ours.len(), 1, "{stderr}");
+    assert!(ours[0].contains(cause), "{stderr}");
+}
+
+#[test]
+fn no_secret_service_names_the_cause_and_the_fix() {
+    let env = TestEnv::with_keyring(Keyring::Missing);
+    assert_falls_back(&env, "no Secret Service");
+    let out = env.patrol(&["store"], STORE);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("patrol.backend keyutils") && stderr.contains("gnome-keyring-daemon"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn no_session_bus_names_the_cause_and_the_fix() {
+    let env = TestEnv::with_keyring(Keyring::NoBus);
+    assert_falls_back(&env, "no D-Bus session bus");
+}
+
+#[test]
+fn a_provider_that_never_answers_is_abandoned_in_bounded_time() {
+    let mut env = TestEnv::with_keyring(Keyring::Missing);
+    let mut hole = env.command("dbus-test-tool");
+    hole.args([
+        "black-hole",
+        "--session",
+        "--name=org.freedesktop.secrets",
+        "--no-read",
+    ])
+    .stdout(Stdio::null())
+    .stderr(Stdio::null());
+    env.spawn_daemon(hole);
+    env.wait_for_name("org.freedesktop.secrets");
+    env.config("patrol.keychainTimeout", "1s");
+    let started = Instant::now();
+    assert_falls_back(&env, "did not answer within 1 s");
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "took {:?}",
+        started.elapsed()
+    );
+}
+
+#[test]
+fn a_locked_keyring_without_a_display_is_reported_as_locked() {
+    let env = TestEnv::new();
+    env.approve(STORE);
+    let locked = env
+        .command("dbus-send")
+        .args([
+            "--session",
+            "--print-reply",
+            "--dest=org.freedesktop.secrets",
+            "/org/freedesktop/secrets",
+            "org.freedesktop.Secret.Service.Lock",
+            "array:objpath:/org/freedesktop/secrets/collection/login",
+        ])
+        .output()
+        .unwrap();
+    assert!(locked.status.success(), "{}", text(&locked.stderr));
+    let started = Instant::now();
+    assert_falls_back(&env, "locked");
+    assert!(
+        started.elapsed() < Duration::from_secs(30),
+        "took {:?}",
+        started.elapsed()
+    );
+}
+
+#[test]
+fn a_damaged_index_never_stops_get_and_is_set_aside_on_the_next_store() {
+    let env = TestEnv::new();
+    env.approve(STORE);
+    fs::write(env.index_path(), "{\"version\": 1, \"credentials\": [tru").unwrap();
+    let out = env.credential("fill", &[], "protocol=https\nhost=example.com\n");
+    assert!(
+        text(&out.stdout).contains("password=ghp_TESTsecret0001"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(
+        text(&out.stderr).contains("damaged"),
+        "{}",
+        text(&out.stderr)
+    );
+
+    let out = env.patrol(&["store"], STORE);
+    assert!(out.status.success());
+    assert!(
+        text(&out.stderr).contains("moved to"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert_eq!(env.index()["credentials"][0]["username"], "alice");
+    let set_aside = fs::read_dir(env.index_path().parent().unwrap())
+        .unwrap()
+        .filter_map(Result::ok)
+        .any(|e| {
+            e.file_name()
+                .to_string_lossy()
+                .starts_with("index.json.damaged-")
+        });
+    assert!(set_aside);
+}
+
+#[test]
+fn a_missing_index_never_stops_get() {
+    let env = TestEnv::new();
+    env.approve(STORE);
+    fs::remove_file(env.index_path()).unwrap();
+    let out = env.credential("fill", &[], "protocol=https\nhost=example.com\n");
+    assert!(text(&out.stdout).contains("username=alice\npassword=ghp_TESTsecret0001"));
+    // ... and git's erase still reaches the keychain.
+    env.reject("protocol=https\nhost=example.com\n");
+    let out = env.credential("fill", &[], "protocol=https\nhost=example.com\n");
+    assert_eq!(text(&out.stdout), ASKED);
+}
+
+#[test]
+fn an_index_from_a_newer_version_is_left_untouched() {
+    let env = TestEnv::new();
+    env.approve(STORE);
+    let future = "{\"version\": 2, \"credentials\": [], \"future\": true}\n";
+    fs::write(env.index_path(), future).unwrap();
+    let out = env.credential("fill", &[], "protocol=https\nhost=example.com\n");
+    assert!(text(&out.stdout).contains("password=ghp_TESTsecret0001"));
+    let out = env.patrol(&["store"], &STORE.replace("0001", "0002"));
+    assert!(out.status.success());
+    assert!(text(&out.stderr).contains("newer"), "{}", text(&out.stderr));
+    assert_eq!(fs::read_to_string(env.index_path()).unwrap(), future);
+}
+
+#[test]
+fn git_is_never_blocked_by_a_keychain_missing_for_store_either() {
+    let env = TestEnv::with_keyring(Keyring::NoBus);
+    let started = Instant::now();
+    let out = env.credential("approve", &[], STORE);
+    assert!(out.status.success());
+    assert!(text(&out.stderr).contains("no D-Bus session bus"));
+    assert!(started.elapsed() < Duration::from_secs(10));
+}

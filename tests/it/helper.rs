@@ -1,0 +1,191 @@
+//! The protocol operations beyond git's own suite: capabilities, state,
+//! bad input, and what each operation costs in keychain calls.
+
+use crate::env::{TestEnv, text};
+
+const STORE: &str =
+    "protocol=https\nhost=example.com\nusername=alice\npassword=ghp_TESTsecret0001\n";
+
+#[test]
+fn capability_lists_what_we_speak() {
+    let env = TestEnv::new();
+    let out = env.patrol(&["capability"], "");
+    assert!(out.status.success());
+    assert_eq!(
+        text(&out.stdout),
+        "version 0\ncapability authtype\ncapability state\n"
+    );
+}
+
+#[test]
+fn unknown_operations_from_git_are_ignored_silently() {
+    let env = TestEnv::new();
+    let out = env.patrol(&["frobnicate"], "protocol=https\nhost=example.com\n");
+    assert!(out.status.success());
+    assert_eq!(text(&out.stdout), "");
+    assert_eq!(text(&out.stderr), "");
+}
+
+#[test]
+fn bad_input_is_refused_in_one_line_and_nothing_is_stored() {
+    let env = TestEnv::new();
+    let long = format!(
+        "protocol=https\nhost=example.com\nusername=a\npassword={}\n",
+        "x".repeat(70_000)
+    );
+    let cases: [(&str, &[u8], &str); 6] = [
+        (
+            "store",
+            b"protocol=https\nhost=exa\0mple.com\npassword=p\n",
+            "NUL",
+        ),
+        ("store", long.as_bytes(), "longer than 65535"),
+        (
+            "store",
+            b"protocol=https\nhost=\xffexample.com\npassword=p\n",
+            "UTF-8",
+        ),
+        (
+            "store",
+            b"protocol=https\npassword=p\n",
+            "no `protocol` and `host`",
+        ),
+        (
+            "store",
+            b"protocol=https\nhost=example.com\nusername=a\n",
+            "no `password`",
+        ),
+        (
+            "erase",
+            b"protocol=https\nhost=example.com\ngarbage\n",
+            "not `key=value`",
+        ),
+    ];
+    for (op, input, expected) in cases {
+        let mut command = env.command(crate::env::BIN);
+        command.arg(op);
+        let out = crate::env::run(command, input);
+        let stderr = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{op}: {stderr}");
+        assert_eq!(
+            stderr.lines().count(),
+            1,
+            "{op}: one line expected: {stderr}"
+        );
+        assert!(stderr.contains(expected), "{op}: {stderr}");
+        assert_eq!(text(&out.stdout), "");
+    }
+    assert!(!env.index_path().exists(), "nothing may be stored");
+}
+
+#[test]
+fn a_person_who_mistypes_a_command_gets_a_suggestion() {
+    let env = TestEnv::new();
+    // `script` gives the command a terminal, which is what marks a person.
+    let out = env
+        .command("script")
+        .args(["-qec", &format!("{} lsit", crate::env::BIN), "/dev/null"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let shown = text(&out.stdout);
+    assert!(
+        shown.contains("similar") && shown.contains("list"),
+        "{shown}"
+    );
+}
+
+fn traced(env: &TestEnv, op: &str, input: &str) -> String {
+    let mut command = env.command(crate::env::BIN);
+    command.arg(op).env("GIT_CREDENTIAL_PATROL_TRACE", "1");
+    let out = crate::env::run(command, input.as_bytes());
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    text(&out.stderr)
+}
+
+#[test]
+fn storing_an_unchanged_credential_writes_nothing_to_the_keychain() {
+    let env = TestEnv::new();
+    let first = traced(&env, "store", STORE);
+    assert!(first.contains("keychain set"), "{first}");
+    let again = traced(&env, "store", STORE);
+    assert!(!again.contains("keychain set"), "{again}");
+    assert!(
+        again.contains("keychain get"),
+        "compared with the keychain: {again}"
+    );
+}
+
+#[test]
+fn state_handed_back_by_git_spares_even_the_keychain_read() {
+    let env = TestEnv::new();
+    env.approve(STORE);
+    let filled = env.credential(
+        "fill",
+        &[],
+        "capability[]=state\nprotocol=https\nhost=example.com\n",
+    );
+    let answer = text(&filled.stdout);
+    assert!(answer.contains("state[]=patrol:"), "{answer}");
+    let store = traced(&env, "store", &answer);
+    assert!(
+        !store.contains("keychain"),
+        "no keychain call expected: {store}"
+    );
+}
+
+#[test]
+fn a_changed_password_is_written() {
+    let env = TestEnv::new();
+    env.approve(STORE);
+    let changed = STORE.replace("0001", "0002");
+    let trace = traced(&env, "store", &changed);
+    assert!(trace.contains("keychain set"), "{trace}");
+    let out = env.credential("fill", &[], "protocol=https\nhost=example.com\n");
+    assert!(text(&out.stdout).contains("password=ghp_TESTsecret0002"));
+}
+
+#[test]
+fn get_makes_one_keychain_call_and_never_writes_the_index_when_quiet() {
+    let env = TestEnv::new();
+    env.approve(STORE);
+    let before = std::fs::read(env.index_path()).unwrap();
+    let trace = traced(&env, "get", "protocol=https\nhost=example.com\n");
+    assert_eq!(trace.matches("keychain").count(), 1, "{trace}");
+    assert!(!trace.contains("index written"), "{trace}");
+    assert_eq!(std::fs::read(env.index_path()).unwrap(), before);
+}
+
+#[test]
+fn the_index_records_metadata_and_never_the_secret() {
+    let env = TestEnv::new();
+    env.approve(
+        "protocol=https\nhost=github.com\nusername=alice\npassword=github_pat_TESTfinegrained\npassword_expiry_utc=2000000000\n",
+    );
+    let index = env.index();
+    assert_eq!(index["version"], 1);
+    let record = &index["credentials"][0];
+    assert_eq!(record["host"], "github.com");
+    assert_eq!(record["username"], "alice");
+    assert_eq!(record["kind"], "github-fine-grained");
+    assert_eq!(record["expiry"]["git"], "2033-05-18T03:33:20Z");
+    let raw = std::fs::read_to_string(env.index_path()).unwrap();
+    assert!(!raw.contains("github_pat_TEST"), "{raw}");
+}
+
+#[test]
+fn items_carry_a_label_a_person_recognises() {
+    let env = TestEnv::new();
+    env.approve(STORE);
+    let out = env
+        .command("secret-tool")
+        .args(["search", "--all", "application", "git-credential-patrol"])
+        .output()
+        .unwrap();
+    let listing = format!("{}{}", text(&out.stdout), text(&out.stderr));
+    assert!(
+        listing.contains("label = git: https://example.com (alice)"),
+        "{listing}"
+    );
+    assert!(listing.contains("secret = ghp_TESTsecret0001"), "{listing}");
+}
