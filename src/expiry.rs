@@ -114,13 +114,15 @@ pub fn should_warn(
 pub fn relative(at: DateTime<Utc>, now: DateTime<Utc>) -> String {
     let delta = at - now;
     let future = delta >= TimeDelta::zero();
+    // Rounded to the nearest unit: a token stored "for 3 days" a minute ago
+    // expires "in 3 days", not "in 2 days".
     let span = delta.abs();
-    let amount = if span >= TimeDelta::days(2) {
-        format!("{} days", span.num_days())
-    } else if span >= TimeDelta::hours(2) {
-        format!("{} hours", span.num_hours())
-    } else if span >= TimeDelta::minutes(2) {
-        format!("{} minutes", span.num_minutes())
+    let amount = if span >= TimeDelta::hours(36) {
+        format!("{} days", (span + TimeDelta::hours(12)).num_days())
+    } else if span >= TimeDelta::minutes(90) {
+        format!("{} hours", (span + TimeDelta::minutes(30)).num_hours())
+    } else if span >= TimeDelta::seconds(90) {
+        format!("{} minutes", (span + TimeDelta::seconds(30)).num_minutes())
     } else {
         return "now".into();
     };
@@ -242,5 +244,8 @@ mod tests {
         assert_eq!(relative(now() - TimeDelta::days(10), now()), "10 days ago");
         assert_eq!(relative(now() + TimeDelta::hours(5), now()), "in 5 hours");
         assert_eq!(relative(now(), now()), "now");
+        let almost_three_days = now() + TimeDelta::days(3) - TimeDelta::minutes(1);
+        assert_eq!(relative(almost_three_days, now()), "in 3 days");
+        assert_eq!(relative(now() + TimeDelta::hours(30), now()), "in 30 hours");
     }
 }

@@ -191,7 +191,8 @@ pub fn describe(target: &Target, username: &str) -> String {
 pub fn rotate_command(record: &Record) -> String {
     let mut command = format!("git credential-patrol rotate {}", record.target.url());
     if !record.username.is_empty() {
-        command.push_str(&format!(" --user {}", shell_word(&record.username)));
+        let user = crate::output::escape(&shell_word(&record.username));
+        command.push_str(&format!(" --user {user}"));
     }
     command
 }

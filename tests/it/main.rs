@@ -3,5 +3,7 @@
 
 mod conformance;
 mod env;
+mod expiry;
 mod faults;
+mod git_server;
 mod helper;

@@ -1,0 +1,554 @@
+//! Expiry and rotation, end to end: real pushes to a loopback git server
+//! that requires Basic auth, the warnings git shows, `list`, `expiry`,
+//! `rotate` and `erase URL`.
+
+use std::fs;
+use std::path::PathBuf;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use crate::env::{BIN, TestEnv, run, text};
+use crate::git_server::{GitServer, bare_repo};
+
+const OLD: &str = "ghp_TESTold000000000000000000000000000";
+const NEW: &str = "ghp_TESTnew000000000000000000000000000";
+
+fn now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
+}
+
+const DAY: i64 = 86_400;
+
+/// A server with an empty `project.git`, and a local clone-to-be with one
+/// commit, pushing through our helper.
+struct Push {
+    env: TestEnv,
+    server: GitServer,
+    work: PathBuf,
+}
+
+impl Push {
+    fn new() -> Self {
+        let env = TestEnv::new();
+        let version = text(&env.git(&["version"], "").stdout);
+        let (major, minor) = parse_version(&version);
+        assert!(
+            (major, minor) >= (2, 41),
+            "these tests need git 2.41 or later (password_expiry_utc); found {version}"
+        );
+        let srv = env.root().join("srv");
+        fs::create_dir_all(&srv).unwrap();
+        bare_repo(&srv, "project.git");
+        let server = GitServer::start(&srv);
+        env.config("credential.helper", BIN);
+        env.config("user.name", "Test");
+        env.config("user.email", "test@example.com");
+        let work = env.home().join("work");
+        for args in [
+            vec!["init", "-q", "-b", "main", work.to_str().unwrap()],
+            vec![
+                "-C",
+                work.to_str().unwrap(),
+                "commit",
+                "-q",
+                "--allow-empty",
+                "-m",
+                "first",
+            ],
+            vec![
+                "-C",
+                work.to_str().unwrap(),
+                "remote",
+                "add",
+                "origin",
+                &server.url("project.git"),
+            ],
+        ] {
+            let out = env.git(&args, "");
+            assert!(out.status.success(), "{}", text(&out.stderr));
+        }
+        Push { env, server, work }
+    }
+
+    fn store(&self, user: &str, token: &str, expiry: Option<i64>) {
+        let mut input = format!(
+            "protocol=http\nhost={}\nusername={user}\npassword={token}\n",
+            self.server.host()
+        );
+        if let Some(expiry) = expiry {
+            input.push_str(&format!("password_expiry_utc={expiry}\n"));
+        }
+        // Straight to the helper: git itself refuses to store a credential
+        // that has already expired.
+        let out = self.env.patrol(&["store"], &input);
+        assert!(out.status.success(), "{}", text(&out.stderr));
+    }
+
+    /// `git push`, with an askpass that answers `user` and `token`.
+    fn push(&self, user: &str, token: &str) -> std::process::Output {
+        let askpass = self.env.root().join("askpass-push");
+        fs::write(
+            &askpass,
+            format!(
+                "#!/bin/sh\necho >&2 askpass: $*\ncase \"$1\" in Username*) echo {user};; *) echo {token};; esac\n"
+            ),
+        )
+        .unwrap();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            fs::set_permissions(&askpass, fs::Permissions::from_mode(0o755)).unwrap();
+        }
+        let mut command = self.env.command("git");
+        command
+            .args(["-C", self.work.to_str().unwrap(), "push", "origin", "main"])
+            .env("GIT_ASKPASS", &askpass);
+        run(command, b"")
+    }
+
+    fn fill(&self) -> String {
+        let input = format!("protocol=http\nhost={}\n", self.server.host());
+        text(&self.env.credential("fill", &[], &input).stdout)
+    }
+
+    fn url(&self) -> String {
+        format!("http://{}", self.server.host())
+    }
+}
+
+fn parse_version(text: &str) -> (u32, u32) {
+    let mut numbers = text
+        .split_whitespace()
+        .nth(2)
+        .unwrap_or("0.0")
+        .split('.')
+        .map(|n| n.parse().unwrap_or(0));
+    (numbers.next().unwrap_or(0), numbers.next().unwrap_or(0))
+}
+
+#[test]
+fn a_push_warns_days_before_the_token_expires() {
+    let push = Push::new();
+    push.server.accept("alice", OLD);
+    push.store("alice", OLD, Some(now() + 3 * DAY));
+    let out = push.push("nobody", "nothing");
+    let stderr = text(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let url = push.url();
+    assert!(
+        stderr.contains(&format!(
+            "warning: the token for {url} (alice) expires in 3 days ("
+        )),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(&format!(
+            "hint: then run: git credential-patrol rotate {url} --user alice"
+        )),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains("askpass:"),
+        "the stored token was used: {stderr}"
+    );
+    // The warning is remembered: the next push inside `warnEvery` is quiet.
+    let again = text(&push.push("nobody", "nothing").stderr);
+    assert!(!again.contains("warning:"), "{again}");
+}
+
+#[test]
+fn an_expired_token_is_not_sent_and_the_new_one_is_stored() {
+    let push = Push::new();
+    push.server.accept("alice", NEW);
+    push.store("alice", OLD, Some(now() - DAY));
+    let out = push.push("alice", NEW);
+    let stderr = text(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "warning: the token for {} (alice) expired 1 days ago",
+            push.url()
+        )) || stderr.contains(&format!(
+            "warning: the token for {} (alice) expired 24 hours ago",
+            push.url()
+        )),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("askpass: Password for"),
+        "git asked for a new one: {stderr}"
+    );
+    assert!(
+        push.server.refused().is_empty(),
+        "the expired token was sent: {:?}",
+        push.server.refused()
+    );
+    assert!(push.fill().contains(&format!("password={NEW}\n")));
+    let record = &push.env.index()["credentials"][0];
+    assert_eq!(record["expiry"], serde_json::json!({}), "{record}");
+    assert!(record["last_used_at"].is_null());
+}
+
+#[test]
+fn a_token_the_server_refuses_is_erased_and_remembered_as_such() {
+    let push = Push::new();
+    push.server.accept("alice", NEW);
+    push.store("alice", OLD, None);
+    // Git gives up on the first refusal; it erases the token it tried.
+    let out = push.push("nobody", "nothing");
+    assert!(!out.status.success());
+    assert_eq!(push.server.refused().len(), 1);
+    assert!(!push.fill().contains(OLD));
+    let listing = push.env.patrol(&["list"], "");
+    let table = text(&listing.stdout);
+    assert!(
+        table.contains("erased: rejected by the server on "),
+        "{table}"
+    );
+    let json = push.env.patrol(&["list", "--json"], "");
+    let parsed: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(parsed["credentials"][0]["status"], "erased");
+    assert_eq!(parsed["credentials"][0]["erased_by"], "git");
+
+    // The next push asks, and the token typed there takes the old one's place.
+    let out = push.push("alice", NEW);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("askpass: Password for"));
+    assert!(push.fill().contains(&format!("password={NEW}\n")));
+    let record = &push.env.index()["credentials"][0];
+    assert!(record["erased"].is_null(), "{record}");
+    assert_eq!(push.env.index()["credentials"].as_array().unwrap().len(), 1);
+}
+
+fn store(env: &TestEnv, host: &str, user: &str, token: &str, expiry: Option<i64>) {
+    let mut input = format!("protocol=https\nhost={host}\nusername={user}\npassword={token}\n");
+    if let Some(expiry) = expiry {
+        input.push_str(&format!("password_expiry_utc={expiry}\n"));
+    }
+    env.approve(&input);
+}
+
+fn get(env: &TestEnv, host: &str, helper_args: &[&str]) -> (String, String) {
+    let mut args: Vec<&str> = helper_args.to_vec();
+    args.push("get");
+    let out = env.patrol(&args, &format!("protocol=https\nhost={host}\n"));
+    assert!(out.status.success());
+    (text(&out.stdout), text(&out.stderr))
+}
+
+#[test]
+fn warn_every_throttles_except_in_the_last_day() {
+    let env = TestEnv::new();
+    store(&env, "five.example", "alice", OLD, Some(now() + 5 * DAY));
+    store(
+        &env,
+        "tomorrow.example",
+        "alice",
+        OLD,
+        Some(now() + 20 * 3600),
+    );
+    assert!(
+        get(&env, "five.example", &[])
+            .1
+            .contains("expires in 5 days")
+    );
+    assert_eq!(
+        get(&env, "five.example", &[]).1,
+        "",
+        "throttled by patrol.warnEvery"
+    );
+    assert!(
+        get(&env, "five.example", &["--warn-every=0s"])
+            .1
+            .contains("expires in 5 days")
+    );
+    for _ in 0..2 {
+        assert!(
+            get(&env, "tomorrow.example", &[])
+                .1
+                .contains("expires in 20 hours")
+        );
+    }
+}
+
+#[test]
+fn warn_before_comes_from_url_matched_config_or_the_helper_line() {
+    let env = TestEnv::new();
+    store(&env, "a.example", "alice", OLD, Some(now() + 20 * DAY));
+    store(&env, "b.example", "alice", OLD, Some(now() + 20 * DAY));
+    assert_eq!(
+        get(&env, "a.example", &[]).1,
+        "",
+        "outside the default 7 days"
+    );
+    env.config("patrol.https://a.example.warnBefore", "30 days");
+    assert!(get(&env, "a.example", &[]).1.contains("expires in 20 days"));
+    assert_eq!(
+        get(&env, "b.example", &[]).1,
+        "",
+        "the setting is for a.example only"
+    );
+
+    // The way people write it in their config: arguments after the helper.
+    let helper = format!("credential.helper={BIN} --warn-before=21d");
+    let out = env.git(
+        &[
+            "-c",
+            "credential.helper=",
+            "-c",
+            &helper,
+            "credential",
+            "fill",
+        ],
+        "protocol=https\nhost=b.example\n",
+    );
+    assert!(
+        text(&out.stderr).contains("expires in 20 days"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[test]
+fn rotate_after_makes_rotation_due_whatever_the_expiry() {
+    let env = TestEnv::new();
+    store(&env, "example.com", "alice", OLD, None);
+    env.config("patrol.rotateAfter", "5 days");
+    let (_, stderr) = get(&env, "example.com", &[]);
+    assert!(stderr.contains("is due for rotation in 5 days"), "{stderr}");
+    let listing = env.patrol(&["list", "--json"], "");
+    assert_eq!(listing.status.code(), Some(1));
+    let parsed: serde_json::Value = serde_json::from_slice(&listing.stdout).unwrap();
+    assert_eq!(parsed["credentials"][0]["status"], "rotation-due");
+}
+
+#[test]
+fn a_bad_setting_is_named_and_never_breaks_git() {
+    let env = TestEnv::new();
+    store(&env, "example.com", "alice", OLD, Some(now() + 3 * DAY));
+    env.config("patrol.warnBefore", "a fortnight");
+    let (stdout, stderr) = get(&env, "example.com", &[]);
+    assert!(stdout.contains(&format!("password={OLD}")));
+    assert!(
+        stderr
+            .contains("warning: ignoring patrol.warnbefore = \"a fortnight\": expected a duration"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("expires in 3 days"),
+        "the default of 7 days applies: {stderr}"
+    );
+}
+
+#[test]
+fn bad_helper_arguments_are_refused_with_usage() {
+    let env = TestEnv::new();
+    let out = env.patrol(
+        &["--warn-before=soon", "get"],
+        "protocol=https\nhost=example.com\n",
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("is not a duration"));
+}
+
+#[test]
+fn list_shows_the_most_urgent_first_and_exits_1_when_something_needs_attention() {
+    let env = TestEnv::new();
+    store(&env, "later.example", "bob", OLD, Some(now() + 90 * DAY));
+    store(&env, "soon.example", "alice", NEW, Some(now() + 2 * DAY));
+    let out = env.patrol(&["list"], "");
+    assert_eq!(out.status.code(), Some(1));
+    let table = text(&out.stdout);
+    let lines: Vec<&str> = table.lines().collect();
+    assert!(lines[0].starts_with("URL"), "{table}");
+    assert!(
+        lines[1].contains("https://soon.example") && lines[1].contains("expiring"),
+        "{table}"
+    );
+    assert!(lines[1].contains("in 2 days"), "{table}");
+    assert!(
+        lines[2].contains("https://later.example") && lines[2].contains(" ok"),
+        "{table}"
+    );
+
+    let json = env.patrol(&["list", "--json"], "");
+    let parsed: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(parsed["version"], 1);
+    let first = &parsed["credentials"][0];
+    assert_eq!(first["url"], "https://soon.example");
+    assert_eq!(first["username"], "alice");
+    assert_eq!(first["kind"], "github-classic");
+    assert_eq!(first["status"], "expiring");
+    assert_eq!(first["expiry_source"], "git");
+    assert!(first["expires_at"].as_str().unwrap().ends_with('Z'));
+    assert!(first["stored_at"].as_str().unwrap().ends_with('Z'));
+
+    env.reject("protocol=https\nhost=soon.example\n");
+    assert_eq!(env.patrol(&["list"], "").status.code(), Some(0));
+}
+
+#[test]
+fn list_with_nothing_stored_says_so() {
+    let env = TestEnv::new();
+    let out = env.patrol(&["list"], "");
+    assert_eq!(out.status.code(), Some(0));
+    assert!(text(&out.stdout).contains("No credentials stored yet"));
+    let json = env.patrol(&["list", "--json"], "");
+    assert_eq!(
+        serde_json::from_slice::<serde_json::Value>(&json.stdout).unwrap(),
+        serde_json::json!({"version": 1, "credentials": []})
+    );
+}
+
+#[test]
+fn expiry_set_by_hand_outranks_the_rest_until_the_token_changes() {
+    let env = TestEnv::new();
+    store(&env, "example.com", "alice", OLD, None);
+    let out = env.patrol(&["expiry", "example.com", "2d"], "");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("expiring in 2 days"));
+    assert!(
+        get(&env, "example.com", &[])
+            .1
+            .contains("expires in 2 days")
+    );
+    let out = env.patrol(
+        &["expiry", "https://example.com", "never", "--user", "alice"],
+        "",
+    );
+    assert!(out.status.success());
+    assert_eq!(get(&env, "example.com", &["--warn-every=0s"]).1, "");
+    let parsed: serde_json::Value =
+        serde_json::from_slice(&env.patrol(&["list", "--json"], "").stdout).unwrap();
+    assert_eq!(parsed["credentials"][0]["status"], "no-expiry");
+    assert_eq!(parsed["credentials"][0]["expiry_source"], "manual");
+
+    let bad = env.patrol(&["expiry", "example.com", "next tuesday"], "");
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(text(&bad.stderr).contains("is not a date"));
+    let unknown = env.patrol(&["expiry", "nowhere.example", "30d"], "");
+    assert_eq!(unknown.status.code(), Some(2));
+    assert!(text(&unknown.stderr).contains("no stored credential for https://nowhere.example"));
+}
+
+#[test]
+fn an_expiry_set_by_hand_in_the_past_makes_git_drop_the_token() {
+    let env = TestEnv::new();
+    store(&env, "example.com", "alice", OLD, None);
+    env.patrol(&["expiry", "example.com", "2020-01-01"], "");
+    let (stdout, stderr) = get(&env, "example.com", &[]);
+    assert!(
+        stdout.contains("password_expiry_utc=1577836800\n"),
+        "{stdout}"
+    );
+    assert!(stderr.contains("expired"), "{stderr}");
+}
+
+#[test]
+fn several_accounts_need_a_user() {
+    let env = TestEnv::new();
+    store(&env, "example.com", "alice", OLD, None);
+    store(&env, "example.com", "bob", NEW, None);
+    let out = env.patrol(&["expiry", "example.com", "30d"], "");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("several accounts (bob, alice); name one with --user"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[test]
+fn rotate_replaces_the_token_and_reminds_to_revoke_the_old_one() {
+    let env = TestEnv::new();
+    store(&env, "github.com", "alice", OLD, Some(now() + 2 * DAY));
+    let out = env.patrol(&["rotate", "github.com"], &format!("{NEW}\n"));
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        stdout.contains("Create a new token at https://github.com/settings/tokens"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("revoke the old token"), "{stdout}");
+    assert!(
+        !stdout.contains(NEW) && !text(&out.stderr).contains(NEW),
+        "the token is never echoed"
+    );
+    let (answer, warnings) = get(&env, "github.com", &[]);
+    assert!(answer.contains(&format!("password={NEW}\n")), "{answer}");
+    assert_eq!(warnings, "", "the new token has no known expiry yet");
+    let record = &env.index()["credentials"][0];
+    assert!(record["rotated_at"].is_string(), "{record}");
+
+    let same = env.patrol(&["rotate", "github.com"], &format!("{NEW}\n"));
+    assert_eq!(same.status.code(), Some(2));
+    assert!(text(&same.stderr).contains("already stored"));
+    let empty = env.patrol(&["rotate", "github.com"], "\n");
+    assert_eq!(empty.status.code(), Some(2));
+    assert!(
+        get(&env, "github.com", &[]).0.contains(NEW),
+        "a failed rotation changes nothing"
+    );
+}
+
+#[test]
+fn erase_by_a_person_removes_the_token_and_says_what_remains() {
+    let env = TestEnv::new();
+    store(&env, "example.com", "alice", OLD, None);
+    let out = env.patrol(&["erase", "example.com", "--user", "alice"], "");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("Removed the token for https://example.com (alice)"));
+    assert!(text(&out.stdout).contains("revoke it"));
+    assert_eq!(get(&env, "example.com", &[]).0, "");
+    let table = text(&env.patrol(&["list"], "").stdout);
+    assert!(table.contains("erased: removed by you on "), "{table}");
+}
+
+#[test]
+fn warnings_are_coloured_only_on_a_terminal_and_never_with_no_color() {
+    let env = TestEnv::new();
+    store(&env, "example.com", "alice", OLD, Some(now() + 3 * DAY));
+    let inner = format!(
+        "printf 'protocol=https\\nhost=example.com\\n' | {BIN} --warn-every=0s get >/dev/null"
+    );
+    let on_terminal = |no_color: bool| {
+        let mut command = env.command("script");
+        command.args(["-qec", &inner, "/dev/null"]);
+        if no_color {
+            command.env("NO_COLOR", "1");
+        }
+        text(&command.output().unwrap().stdout)
+    };
+    assert!(
+        on_terminal(false).contains("\x1b[33mwarning:"),
+        "{:?}",
+        on_terminal(false)
+    );
+    let plain = on_terminal(true);
+    assert!(
+        plain.contains("warning:") && !plain.contains('\x1b'),
+        "{plain:?}"
+    );
+    let piped = get(&env, "example.com", &["--warn-every=0s"]).1;
+    assert!(
+        piped.starts_with("warning: ") && !piped.contains('\x1b'),
+        "{piped:?}"
+    );
+}
+
+#[test]
+fn names_from_outside_are_escaped_before_reaching_a_terminal() {
+    let env = TestEnv::new();
+    store(
+        &env,
+        "example.com",
+        "evil\x1b]0;title\x07",
+        OLD,
+        Some(now() + 3 * DAY),
+    );
+    let (_, stderr) = get(&env, "example.com", &[]);
+    assert!(stderr.contains("evil\\u{1b}]0;title\\u{7}"), "{stderr:?}");
+    assert!(!stderr.contains('\x1b'));
+}
