@@ -303,15 +303,14 @@ impl Index {
 
     fn lock(&self) -> Result<File, IndexError> {
         let path = self.dir.join(LOCK_NAME);
-        let file = fs::OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&path)
-            .map_err(|source| IndexError::Write {
-                path: path.clone(),
-                source,
-            })?;
+        let mut options = fs::OpenOptions::new();
+        options.create(true).truncate(false).write(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        let file = options.open(&path).map_err(|source| IndexError::Write {
+            path: path.clone(),
+            source,
+        })?;
         let deadline = Instant::now() + LOCK_WAIT;
         loop {
             match file.try_lock() {

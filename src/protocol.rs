@@ -28,6 +28,8 @@ pub enum ProtocolError {
     TooLong(usize),
     #[error("line {0} of the request contains a NUL byte")]
     Nul(usize),
+    #[error("line {0} of the request contains a carriage return")]
+    CarriageReturn(usize),
     #[error("line {0} of the request is not valid UTF-8")]
     NotUtf8(usize),
     #[error("line {0} of the request is not `key=value`")]
@@ -90,6 +92,11 @@ impl Request {
             if line.contains(&0) {
                 return Err(ProtocolError::Nul(number));
             }
+            // Like git's credential.protectProtocol: a CR inside a value could
+            // end a line for a reader that splits on it.
+            if line.contains(&b'\r') {
+                return Err(ProtocolError::CarriageReturn(number));
+            }
             let text = std::str::from_utf8(&line).map_err(|_| ProtocolError::NotUtf8(number))?;
             let (key, value) = text
                 .split_once('=')
@@ -136,6 +143,51 @@ impl Request {
         self.username = parts.username;
         self.password = parts.password.map(Secret::new);
         Some(())
+    }
+
+    /// Writes every attribute that is set, in the form `read` accepts;
+    /// `read(write(r)) == r` for any `r` that `read` produced.
+    pub fn write(&self, out: impl Write) -> io::Result<()> {
+        let mut writer = Writer::new(out);
+        for value in &self.capabilities {
+            writer.field("capability[]", value)?;
+        }
+        let fields = [
+            ("protocol", self.protocol.as_deref()),
+            ("host", self.host.as_deref()),
+            ("path", self.path.as_deref()),
+            ("username", self.username.as_deref()),
+            ("password", self.password.as_ref().map(Secret::expose)),
+            (
+                "oauth_refresh_token",
+                self.oauth_refresh_token.as_ref().map(Secret::expose),
+            ),
+            ("authtype", self.authtype.as_deref()),
+            ("credential", self.credential.as_ref().map(Secret::expose)),
+        ];
+        for (key, value) in fields {
+            if let Some(value) = value {
+                writer.field(key, value)?;
+            }
+        }
+        if let Some(expiry) = self.password_expiry_utc {
+            writer.field("password_expiry_utc", &expiry.to_string())?;
+        }
+        for (key, set) in [
+            ("ephemeral", self.ephemeral),
+            ("continue", self.continue_),
+            ("quit", self.quit),
+        ] {
+            if set {
+                writer.field(key, "1")?;
+            }
+        }
+        for (key, list) in [("state[]", &self.state), ("wwwauth[]", &self.wwwauth)] {
+            for value in list {
+                writer.field(key, value)?;
+            }
+        }
+        writer.finish().map(drop)
     }
 
     pub fn has_capability(&self, name: &str) -> bool {
@@ -391,6 +443,25 @@ mod tests {
         assert!(matches!(read(&long), Err(ProtocolError::TooLong(1))));
         long.push(b'\n');
         assert!(matches!(read(&long), Err(ProtocolError::TooLong(1))));
+    }
+
+    #[test]
+    fn a_written_request_reads_back_the_same() {
+        let input = b"capability[]=authtype\nurl=https://al%40ice:pw@example.com:8443/r.git\n\
+              password_expiry_utc=-5\noauth_refresh_token=r\nauthtype=Bearer\ncredential=c\n\
+              ephemeral=1\ncontinue=true\nstate[]=patrol:x\nwwwauth[]=Basic realm=\"a=b\"\n";
+        let first = read(input).unwrap();
+        let mut written = Vec::new();
+        first.write(&mut written).unwrap();
+        assert_eq!(read(&written).unwrap(), first);
+    }
+
+    #[test]
+    fn a_carriage_return_inside_a_value_is_refused() {
+        assert!(matches!(
+            read(b"host=a\rb\n"),
+            Err(ProtocolError::CarriageReturn(1))
+        ));
     }
 
     #[test]

@@ -208,6 +208,12 @@ impl TestEnv {
     <allow eavesdrop=\"true\"/>
     <allow own=\"*\"/>
   </policy>
+  <!-- A real session bus's limits; the built-in ones refuse connections
+       when dozens of clients start at once. -->
+  <limit name=\"max_incomplete_connections\">1000</limit>
+  <limit name=\"max_connections_per_user\">100000</limit>
+  <limit name=\"max_replies_per_connection\">50000</limit>
+  <limit name=\"max_match_rules_per_connection\">50000</limit>
 </busconfig>
 ",
                 socket.display()

@@ -7,3 +7,5 @@ mod expiry;
 mod faults;
 mod git_server;
 mod helper;
+mod load;
+mod security;
