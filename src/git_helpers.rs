@@ -44,10 +44,10 @@ impl HelperEntry {
         }
     }
 
-    /// `global, /home/alice/.gitconfig`.
+    /// `/home/alice/.gitconfig (global)`.
     pub fn place(&self) -> String {
         let origin = self.origin.strip_prefix("file:").unwrap_or(&self.origin);
-        crate::output::escape(&format!("{}, {origin}", self.scope))
+        crate::output::escape(&format!("{origin} ({})", self.scope))
     }
 
     /// The file git read the entry from, when it came from one.

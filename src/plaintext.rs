@@ -176,6 +176,7 @@ pub fn remove_lines(
         }
     }
     if count == 0 {
+        crate::test_hook::crash_point("rewrite");
         fs::remove_file(path).map_err(fail)?;
         sync_dir(path);
         return Ok(Rewritten::Deleted);
@@ -192,7 +193,7 @@ pub fn remove_lines(
     io::Write::write_all(&mut temp, kept.as_bytes()).map_err(fail)?;
     temp.as_file().set_permissions(permissions).map_err(fail)?;
     temp.as_file().sync_all().map_err(fail)?;
-    crate::test_hook::crash_point("rename");
+    crate::test_hook::crash_point("rewrite");
     temp.persist(path).map_err(|err| fail(err.error))?;
     sync_dir(path);
     Ok(Rewritten::Kept(count))

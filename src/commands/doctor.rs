@@ -205,12 +205,13 @@ fn check_chains(live: &[&Record], report: &mut Report) {
             urls.push(url);
         }
     }
+    let mut plaintext_writers = Vec::new();
     for url in &urls {
         let chain = git_helpers::chain_for(&entries, url);
         let shown = escape(url);
         let names = chain
             .iter()
-            .map(|e| format!("`{}` ({})", escape(&e.value), e.place()))
+            .map(|e| format!("`{}` in {}", escape(&e.value), e.place()))
             .collect::<Vec<_>>()
             .join(", then ");
         match chain.iter().position(|e| e.kind() == HelperKind::Patrol) {
@@ -252,15 +253,20 @@ fn check_chains(live: &[&Record], report: &mut Report) {
             }
         }
         for store in chain.iter().filter(|e| e.kind() == HelperKind::Store) {
-            report.problem(
-                format!(
-                    "for {shown}, git still hands every new credential to `{}` ({}), which writes it in plain text",
-                    escape(&store.value),
-                    store.place()
-                ),
-                format!("fix: {}", install::unset_command(store)),
-            );
+            if !plaintext_writers.contains(store) {
+                plaintext_writers.push(*store);
+            }
         }
+    }
+    for store in plaintext_writers {
+        report.problem(
+            format!(
+                "git still hands every new credential to `{}` in {}, which writes it in plain text",
+                escape(&store.value),
+                store.place()
+            ),
+            format!("fix: {}", install::unset_command(store)),
+        );
     }
 }
 

@@ -293,7 +293,7 @@ fn report_existing(
         if *i == at || (*i + 1 == at && entry.value.is_empty()) {
             continue;
         }
-        let what = format!("{} ({})", helper_name(entry), entry.place());
+        let what = format!("{} in {}", helper_name(entry), entry.place());
         if *i < at {
             if !entry.value.is_empty() {
                 lines.push(format!(
@@ -302,7 +302,7 @@ fn report_existing(
             }
         } else if entry.value.is_empty() {
             lines.push(format!(
-                "  an empty credential.helper ({}) comes after patrol and resets the list: git never asks patrol. Remove it, or install in that scope.",
+                "  an empty credential.helper in {} comes after patrol and resets the list: git never asks patrol. Remove it, or install in that scope.",
                 entry.place()
             ));
         } else if entry.kind() == HelperKind::Store {
@@ -328,7 +328,7 @@ fn report_existing(
                 continue;
             }
             let what = format!(
-                "{} for {} ({})",
+                "{} for {} in {}",
                 helper_name(entry),
                 escape(pattern),
                 entry.place()
@@ -338,7 +338,9 @@ fn report_existing(
                 (Some(p), Some(first)) if p > first => lines.push(format!(
                     "  {what}: asked after patrol, when patrol has no token."
                 )),
-                (None, Some(_)) => lines.push(format!("  {what}: skipped (reset before patrol).")),
+                (None, Some(_)) => lines.push(format!(
+                    "  {what}: skipped from now on (the reset before patrol comes after it); left in place, so `uninstall` brings it back."
+                )),
                 (_, found) => {
                     let why = if found.is_some() {
                         "answers before patrol"
@@ -374,13 +376,13 @@ fn report_existing(
     Ok(())
 }
 
-/// `store (git's `store`: ...)`: the value and what it is.
+/// `` `store` (git's `store`: …) ``: the value and what it is.
 pub fn helper_name(entry: &HelperEntry) -> String {
     let kind = entry.kind();
     if kind == HelperKind::Other {
         format!("`{}`", escape(&entry.value))
     } else {
-        format!("`{}`, {}", escape(&entry.value), kind.description())
+        format!("`{}` ({})", escape(&entry.value), kind.description())
     }
 }
 
