@@ -14,10 +14,10 @@ use anyhow::Result;
 use chrono::{DateTime, TimeDelta, Utc};
 
 use super::{Context, erase_command, import, install};
-use crate::credential::Target;
+use crate::credential::{Secret, Secrets, Target};
 use crate::git_helpers::{self, HelperKind};
 use crate::index::Record;
-use crate::keychain::{Backend, Key, Keychain};
+use crate::keychain::{Backend, Key, Keychain, KeychainError};
 use crate::output::{Messages, escape};
 
 /// A clock more than this far behind a time already recorded is wrong.
@@ -113,23 +113,35 @@ fn check_keychain(
         _ if cfg!(target_os = "linux") => "the Secret Service",
         _ => "the keychain",
     };
-    // Reading a stored secret is what meets a locked keyring; with nothing
-    // stored, a lookup that finds nothing still proves the keychain answers.
-    let probe = live
-        .first()
-        .map(|r| Key::new(r.target.clone(), r.username.clone()))
-        .unwrap_or_else(|| {
-            Key::new(
-                Target {
-                    protocol: "https".into(),
-                    host: "git-credential-patrol.invalid".into(),
-                    path: None,
-                },
-                "",
-            )
-        });
+    // A round trip with a probe that holds nothing secret proves the
+    // keychain stores and gives back; reading a credential already stored
+    // is what meets a keyring that is locked.
+    let probe = Key::new(
+        Target {
+            protocol: "https".into(),
+            host: "doctor.git-credential-patrol.invalid".into(),
+            path: None,
+        },
+        "",
+    );
+    let probe_secrets = Secrets {
+        password: Some(Secret::new(
+            "not a secret: a git-credential-patrol doctor probe",
+        )),
+        ..Secrets::default()
+    };
     let answer = ctx.keychain(&settings).and_then(|keychain| {
-        keychain.get(&probe)?;
+        keychain.set(&probe, &probe_secrets)?;
+        let back = keychain.get(&probe)?;
+        keychain.delete(&probe)?;
+        if back.as_ref() != Some(&probe_secrets) {
+            return Err(KeychainError::Failed(
+                "it did not give back what was just stored in it".into(),
+            ));
+        }
+        if let Some(record) = live.first() {
+            keychain.get(&Key::new(record.target.clone(), record.username.clone()))?;
+        }
         Ok(keychain)
     });
     match answer {
@@ -146,8 +158,10 @@ fn check_keychain(
         }
         Err(err) => {
             let text = err.to_string();
-            let (cause, fix) = text.split_once("; ").unwrap_or((&text, ""));
-            report.problem(cause.to_owned(), format!("fix: {fix}"));
+            match text.split_once("; ") {
+                Some((cause, fix)) => report.problem(cause.to_owned(), format!("fix: {fix}")),
+                None => report.problem(text.clone(), "fix: see the message above".into()),
+            }
             None
         }
     }

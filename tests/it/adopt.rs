@@ -693,9 +693,10 @@ fn doctor_gives_the_keychain_fix_when_there_is_no_secret_service() {
 fn the_kernel_keyring_stores_and_gets_or_says_plainly_why_not() {
     let env = TestEnv::with_keyring(Keyring::NoBus);
     env.config("patrol.backend", "keyutils");
-    // A host of its own, so that parallel runs share nothing in the
-    // kernel's session keyring.
-    let host = format!("keyutils-{}.example.com", std::process::id());
+    // One fixed name: where the kernel refuses halfway (it may keep the key
+    // in the session keyring and refuse to remove it), each run replaces the
+    // same fake key instead of adding one.
+    let host = "keyutils-test.example.com";
     let request = format!("protocol=https\nhost={host}\nusername=alice\n");
     let stored = env.patrol(
         &["store"],
@@ -717,6 +718,14 @@ fn the_kernel_keyring_stores_and_gets_or_says_plainly_why_not() {
             "{stderr}"
         );
         assert!(!stderr.contains("TEST"));
+        let doctor = env.patrol(&["doctor"], "");
+        assert_eq!(doctor.status.code(), Some(1));
+        assert!(
+            text(&doctor.stdout)
+                .contains("problem: the keychain is not available: the kernel keyring"),
+            "{}",
+            text(&doctor.stdout)
+        );
     }
     let _ = env.patrol(&["erase"], &request);
 }
