@@ -22,6 +22,7 @@ use zeroize::Zeroizing;
 
 use super::{Context, describe, store};
 use crate::cli::ImportArgs;
+use crate::git_helpers::{self, HelperKind};
 use crate::keychain::{Key, KeychainError};
 use crate::output::{Messages, escape};
 use crate::plaintext::{self, Entry, Line, Rewritten};
@@ -157,6 +158,9 @@ pub fn run(
                 .join(" and ")
         )?;
     }
+    if imported_count > 0 {
+        warn_if_store_still_runs(messages);
+    }
     if let Some(err) = keychain_failure {
         messages.hint("nothing that was not imported has left its file; run import again once the keychain answers");
         return Err(err);
@@ -167,6 +171,31 @@ pub fn run(
     } else {
         ExitCode::FAILURE
     })
+}
+
+/// Git hands every new credential to every helper in its list: a `store`
+/// still listed would write the imported tokens back to a plaintext file.
+fn warn_if_store_still_runs(messages: &mut Messages<impl Write>) {
+    let Ok(entries) = git_helpers::read_entries() else {
+        return;
+    };
+    let still = [
+        "https://github.com",
+        "https://gitlab.com",
+        "https://example.com",
+    ]
+    .iter()
+    .any(|url| {
+        git_helpers::chain_for(&entries, url)
+            .iter()
+            .any(|e| e.kind() == HelperKind::Store)
+    });
+    if still {
+        messages.warning(
+            "git still runs the `store` helper, which would write new tokens to a plaintext file again",
+        );
+        messages.hint("run `git credential-patrol install`, then `git credential-patrol doctor`");
+    }
 }
 
 /// Stores one credential through `store::save` and checks that the

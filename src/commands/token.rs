@@ -32,6 +32,24 @@ pub fn run(
     // No credential at all is a failure (exit 1); several accounts without
     // `--user` is a usage problem, which `resolve` reports (exit 2).
     if matching(&snapshot.records, &wanted).is_empty() {
+        // Without a usable index, the keychain alone can still answer for
+        // this exact URL, as it does for git's `get`.
+        if snapshot.problem.is_some() || !ctx.index.path().exists() {
+            let settings = ctx.settings(&target.url(), messages);
+            let keychain = ctx.keychain(&settings)?;
+            let accounts = match user {
+                Some(user) => vec![user.to_owned()],
+                None => keychain.accounts(&target)?,
+            };
+            if let [account] = accounts.as_slice()
+                && let Some(secrets) = keychain.get(&Key::new(target.clone(), account.clone()))?
+                && let Some(token) = secrets.token()
+            {
+                writeln!(out, "{}", token.expose())?;
+                out.flush()?;
+                return Ok(());
+            }
+        }
         return Err(anyhow!(
             "no stored token for {}{}; `git credential-patrol list` shows what is stored",
             escape(&target.url()),

@@ -563,6 +563,65 @@ fn an_import_that_crashes_at_any_point_loses_nothing_and_a_rerun_finishes() {
     }
 }
 
+#[test]
+fn an_import_killed_at_random_moments_loses_nothing() {
+    let env = TestEnv::new();
+    let file = git_credentials(&env);
+    let many: String = (0..12)
+        .map(|i| format!("https://user{i}:ghp_TESTmany{i:04}@host{i}.example.com\n"))
+        .collect();
+    write_private(&file, &many);
+    // SIGKILL after a growing delay, until an import runs to its end.
+    for delay_ms in [5, 30, 60, 100, 150, 250, 400, 600, 1000, 2000] {
+        let mut child = env
+            .command(BIN)
+            .arg("import")
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(delay_ms));
+        let _ = child.kill();
+        let status = child.wait().unwrap();
+        let left = fs::read_to_string(&file).unwrap_or_default();
+        for i in 0..12 {
+            let in_keychain = token(&env, &format!("host{i}.example.com"), None)
+                .is_ok_and(|t| t == format!("ghp_TESTmany{i:04}\n"));
+            assert!(
+                in_keychain || left.contains(&format!("ghp_TESTmany{i:04}@")),
+                "killed after {delay_ms} ms: user{i}'s token is lost"
+            );
+        }
+        if status.success() {
+            break;
+        }
+    }
+    assert_ok(&env.patrol(&["import"], ""));
+    assert!(!file.exists());
+    for i in 0..12 {
+        assert!(token(&env, &format!("host{i}.example.com"), None).is_ok());
+    }
+}
+
+#[test]
+fn import_warns_when_git_would_write_plaintext_again() {
+    let env = TestEnv::new();
+    env.config("credential.helper", "store");
+    write_private(
+        &git_credentials(&env),
+        "https://alice:ghp_TESTalice0001@github.com\n",
+    );
+    let out = env.patrol(&["import"], "");
+    assert_ok(&out);
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("git still runs the `store` helper")
+            && stderr.contains("git credential-patrol install"),
+        "{stderr}"
+    );
+}
+
 // token
 
 #[test]
@@ -584,6 +643,13 @@ fn token_prints_the_secret_alone_for_scripts() {
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out.stderr).contains("--user"));
     assert_eq!(text(&out.stdout), "");
+
+    // Without the index, the keychain alone answers for one account.
+    fs::remove_file(env.index_path()).unwrap();
+    assert_eq!(
+        token(&env, "github.com", Some("bob")).unwrap(),
+        "ghp_TESTbob0002\n"
+    );
 
     // Nothing stored: exit 1, a message, nothing on stdout.
     let out = env.patrol(&["token", "gitlab.com"], "");
