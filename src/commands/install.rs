@@ -80,13 +80,8 @@ pub fn install(
         .filter(|e| e.scope == scope.name() && e.url.is_none())
         .map(|e| e.value.as_str())
         .collect();
-    if in_scope.ends_with(&["", ours.as_str()]) {
-        writeln!(
-            out,
-            "git already asks patrol first ({} configuration); nothing to change.",
-            scope.name()
-        )?;
-    } else {
+    let already = in_scope.ends_with(&["", ours.as_str()]);
+    if !already {
         let installed = Installed {
             scope: scope.name().to_owned(),
             file: match scope {
@@ -106,19 +101,29 @@ pub fn install(
             write_record(ctx, &record)?;
             return Err(err);
         }
+    }
+
+    let after = git_helpers::read_entries()?;
+    let place = after
+        .iter()
+        .rfind(|e| e.scope == scope.name() && e.url.is_none() && e.value == ours)
+        .map_or_else(
+            || format!("the {} configuration", scope.name()),
+            HelperEntry::place,
+        );
+    if already {
         writeln!(
             out,
-            "Configured git ({} configuration) to ask patrol first:",
-            scope.name()
+            "git already asks patrol first ({place}); nothing to change."
         )?;
+    } else {
+        writeln!(out, "Configured git to ask patrol first, in {place}:")?;
         writeln!(
             out,
             "    credential.helper =           (empty: resets the list, so helpers configured before it are skipped)"
         )?;
         writeln!(out, "    credential.helper = {}", escape(&ours))?;
     }
-
-    let after = git_helpers::read_entries()?;
     report_existing(&after, scope, &ours, &mut out)?;
     check_keychain(ctx, &mut out, messages)?;
     let leftovers = import::leftovers();
@@ -482,14 +487,25 @@ pub fn uninstall(
         }
         return Ok(ExitCode::SUCCESS);
     }
-    let mut left = Vec::new();
+    // Installs into the same file are undone together: a second install
+    // (after the program moved, say) added a second empty entry, and only
+    // together do the recorded values account for every copy in the file.
+    let mut files: Vec<(Vec<String>, String, Vec<Installed>)> = Vec::new();
     for installed in std::mem::take(&mut record.installed) {
-        match remove_installed(&installed, &mut out) {
+        let options = installed.file_options();
+        match files.iter_mut().find(|(o, _, _)| *o == options) {
+            Some((_, _, group)) => group.push(installed),
+            None => files.push((options, installed.scope.clone(), vec![installed])),
+        }
+    }
+    let mut left = Vec::new();
+    for (options, scope, group) in files {
+        match remove_installed(&options, &scope, &group, &mut out) {
             Ok(true) => {}
-            Ok(false) => left.push(installed),
+            Ok(false) => left.extend(group),
             Err(err) => {
                 messages.error(&format!("{err:#}"));
-                left.push(installed);
+                left.extend(group);
             }
         }
     }
@@ -507,32 +523,50 @@ pub fn uninstall(
     Ok(ExitCode::SUCCESS)
 }
 
-/// Removes one install's values; `false` when the person must finish.
-fn remove_installed(installed: &Installed, mut out: impl Write) -> Result<bool> {
-    let options = installed.file_options();
-    let counts = installed
-        .values
+/// Removes the values the installs of one file added; `false` when the
+/// person must finish because a value occurs more often than recorded.
+fn remove_installed(
+    options: &[String],
+    scope: &str,
+    group: &[Installed],
+    mut out: impl Write,
+) -> Result<bool> {
+    // The reset first: patrol alone at the end of the list is a working
+    // configuration; a reset alone would switch every helper off.
+    let mut values: Vec<&str> = vec![""];
+    for installed in group {
+        for value in &installed.values {
+            if !values.contains(&value.as_str()) {
+                values.push(value);
+            }
+        }
+    }
+    let recorded = |value: &str| {
+        group
+            .iter()
+            .flat_map(|i| &i.values)
+            .filter(|v| *v == value)
+            .count()
+    };
+    let counts = values
         .iter()
-        .map(|value| occurrences(&options, value))
+        .map(|value| occurrences(options, value))
         .collect::<Result<Vec<_>>>()?;
-    let place = format!("{} configuration", installed.scope);
-    if let Some((value, count)) = installed
-        .values
+    let place = format!("{scope} configuration");
+    if let Some((value, count)) = values
         .iter()
         .zip(&counts)
-        .find(|(_, count)| **count > 1)
+        .find(|(value, count)| **count > recorded(value))
     {
         writeln!(
             out,
-            "credential.helper = {} occurs {count} times in the {place}; patrol cannot tell which one it added and changed nothing there. Remove one by hand (the empty entry just before patrol, and patrol) with:\n    git config {} --edit",
+            "credential.helper = {} occurs {count} times in the {place}, more than install added; patrol cannot tell which are its own and changed nothing there. Remove its entries by hand (the empty entry just before patrol, and patrol) with:\n    git config {} --edit",
             shown_value(value),
             options.join(" ")
         )?;
         return Ok(false);
     }
-    // The reset goes first: patrol alone at the end of the list is a working
-    // configuration; a reset alone would switch every helper off.
-    for (value, count) in installed.values.iter().zip(&counts) {
+    for (value, count) in values.iter().zip(&counts) {
         if *count == 0 {
             writeln!(
                 out,
@@ -542,8 +576,8 @@ fn remove_installed(installed: &Installed, mut out: impl Write) -> Result<bool> 
             continue;
         }
         git_config(
-            &options,
-            &["--fixed-value", "--unset", "credential.helper", value],
+            options,
+            &["--fixed-value", "--unset-all", "credential.helper", value],
         )?;
         writeln!(
             out,

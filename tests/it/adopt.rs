@@ -285,6 +285,25 @@ fn uninstall_leaves_a_value_it_cannot_tell_apart_and_says_what_to_do() {
 }
 
 #[test]
+fn two_installs_with_different_paths_are_undone_together() {
+    let env = TestEnv::new();
+    env.config("credential.helper", "cache");
+    let mut command = env.command(BIN);
+    command
+        .arg("install")
+        .env("PATH", "/usr/local/bin:/usr/bin:/bin");
+    assert_ok(&run(command, b""));
+    assert_ok(&env.patrol(&["install"], ""));
+    let bin = fs::canonicalize(BIN).unwrap();
+    assert_eq!(
+        global_helpers(&env),
+        ["cache", "", bin.to_str().unwrap(), "", "patrol"]
+    );
+    assert_ok(&env.patrol(&["uninstall"], ""));
+    assert_eq!(global_helpers(&env), ["cache"]);
+}
+
+#[test]
 fn a_failed_install_leaves_configuration_and_record_untouched() {
     let env = TestEnv::new();
     let mut command = env.command(BIN);
