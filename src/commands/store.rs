@@ -3,6 +3,8 @@
 //! (by our `state[]`, else by comparing with the keychain) saves a keychain
 //! write; only a new or changed secret is written, and it replaces the old
 //! one in a single keychain call, so a failure leaves the old secret intact.
+//! `save` is the one way into the keychain and the index: `import` stores
+//! through it too.
 
 use std::io::{BufRead, Write};
 
@@ -51,8 +53,6 @@ pub fn run(ctx: &Context, input: impl BufRead, messages: &mut Messages<impl Writ
 /// What `save` did.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Saved {
-    /// The keychain already held exactly these secrets: nothing was written.
-    pub unchanged: bool,
     /// The index knows the credential; when false, a warning said why.
     pub indexed: bool,
 }
@@ -116,7 +116,6 @@ pub fn save(
         messages.warning(&format!("the credential is stored, but {err:#}"));
     }
     Ok(Saved {
-        unchanged,
         indexed: saved.is_ok(),
     })
 }
