@@ -77,6 +77,7 @@ pub fn run(
             plaintext::remove_leftovers(path);
         }
         let mut taken: Vec<Zeroizing<String>> = Vec::new();
+        let mut untried = Vec::new();
         for numbered in &lines {
             let at = format!("{shown}:{}", numbered.number);
             let entry = match &numbered.line {
@@ -95,6 +96,7 @@ pub fn run(
             }
             if keychain_failure.is_some() {
                 problems += 1;
+                untried.push(numbered.number.to_string());
                 continue;
             }
             match import_one(ctx, entry, messages) {
@@ -133,6 +135,13 @@ pub fn run(
                     }
                 }
             }
+        }
+        if !untried.is_empty() {
+            messages.warning(&format!(
+                "{shown}: line{} {} not tried, as the keychain failed; they stay in the file",
+                if untried.len() == 1 { "" } else { "s" },
+                untried.join(", ")
+            ));
         }
         if args.dry_run {
             report_dry_run(&mut out, &shown, args.keep_plaintext, &lines)?;

@@ -319,6 +319,34 @@ fn a_failed_install_leaves_configuration_and_record_untouched() {
 }
 
 #[test]
+fn a_configuration_broken_by_hand_is_reported_by_file_and_line_and_left_alone() {
+    let env = TestEnv::new();
+    let broken = "[credential]\n\thelper = store\n[credential \"https://github.com\"\n";
+    fs::write(env.home().join(".gitconfig"), broken).unwrap();
+    let out = env.patrol(&["install"], "");
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("bad config line 4") && stderr.contains(".gitconfig"),
+        "{stderr}"
+    );
+    assert_eq!(
+        fs::read_to_string(env.home().join(".gitconfig")).unwrap(),
+        broken
+    );
+    assert!(!env.index_path().with_file_name("installed.json").exists());
+
+    let out = env.patrol(&["doctor"], "");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stdout).contains("git's configuration cannot be read")
+            && text(&out.stdout).contains("bad config line 4"),
+        "{}",
+        text(&out.stdout)
+    );
+}
+
+#[test]
 fn install_offers_the_import_and_names_the_kernel_keyring_without_a_secret_service() {
     let env = TestEnv::with_keyring(Keyring::Missing);
     write_private(&git_credentials(&env), THREE);
