@@ -162,16 +162,17 @@ pub fn remove_lines(
         source,
     };
     let original = Zeroizing::new(fs::read(path).map_err(fail)?);
-    let text = String::from_utf8_lossy(&original);
-    let mut kept = Zeroizing::new(String::new());
+    // Bytes, not text: a kept line that is not valid UTF-8 must come back
+    // exactly as it was.
+    let mut kept = Zeroizing::new(Vec::with_capacity(original.len()));
     let mut count = 0;
-    for line in text.split_inclusive('\n') {
-        let bare = line.trim_end_matches('\n');
-        if remove(bare) {
+    for line in original.split_inclusive(|b| *b == b'\n') {
+        let bare = line.strip_suffix(b"\n").unwrap_or(line);
+        if std::str::from_utf8(bare).is_ok_and(&remove) {
             continue;
         }
-        kept.push_str(line);
-        if !bare.trim().is_empty() {
+        kept.extend_from_slice(line);
+        if !bare.trim_ascii().is_empty() {
             count += 1;
         }
     }
@@ -181,16 +182,13 @@ pub fn remove_lines(
         sync_dir(path);
         return Ok(Rewritten::Deleted);
     }
-    let dir = path
-        .parent()
-        .filter(|d| !d.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
+    let dir = directory_of(path);
     let permissions = fs::metadata(path).map_err(fail)?.permissions();
     let mut temp = tempfile::Builder::new()
         .prefix(TEMP_PREFIX)
         .tempfile_in(dir)
         .map_err(fail)?;
-    io::Write::write_all(&mut temp, kept.as_bytes()).map_err(fail)?;
+    io::Write::write_all(&mut temp, &kept).map_err(fail)?;
     temp.as_file().set_permissions(permissions).map_err(fail)?;
     temp.as_file().sync_all().map_err(fail)?;
     crate::test_hook::crash_point("rewrite");
@@ -202,10 +200,7 @@ pub fn remove_lines(
 /// Removes temporary files that an interrupted rewrite left beside `path`.
 /// Each holds a subset of lines the original still has, so nothing is lost.
 pub fn remove_leftovers(path: &Path) {
-    let Some(dir) = path.parent() else {
-        return;
-    };
-    let Ok(entries) = fs::read_dir(dir) else {
+    let Ok(entries) = fs::read_dir(directory_of(path)) else {
         return;
     };
     for entry in entries.flatten() {
@@ -216,12 +211,17 @@ pub fn remove_leftovers(path: &Path) {
     }
 }
 
+/// The directory a file is in; `.` for a bare file name.
+fn directory_of(path: &Path) -> &Path {
+    path.parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."))
+}
+
 /// Makes a rename or a removal durable. Best effort: not every platform
 /// lets a directory be opened.
 fn sync_dir(path: &Path) {
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        let _ = fs::File::open(dir).and_then(|d| d.sync_all());
-    }
+    let _ = fs::File::open(directory_of(path)).and_then(|d| d.sync_all());
 }
 
 #[cfg(test)]
@@ -270,7 +270,11 @@ mod tests {
     fn removing_every_line_deletes_the_file_and_keeps_the_rest_otherwise() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("credentials");
-        fs::write(&path, "https://a:ghp_TESTa@x\nbad\nhttps://b:ghp_TESTb@y\n").unwrap();
+        fs::write(
+            &path,
+            b"https://a:ghp_TESTa@x\nbad \xff\nhttps://b:ghp_TESTb@y\n",
+        )
+        .unwrap();
         let lines = read(&path).unwrap().unwrap();
         assert_eq!(lines.len(), 3);
         assert_eq!(lines[1].number, 2);
@@ -279,9 +283,17 @@ mod tests {
             Rewritten::Kept(2)
         );
         assert_eq!(
-            fs::read_to_string(&path).unwrap(),
-            "bad\nhttps://b:ghp_TESTb@y\n"
+            fs::read(&path).unwrap(),
+            b"bad \xff\nhttps://b:ghp_TESTb@y\n"
         );
+        // A line that is not text is never taken, and comes back byte for byte.
+        assert_eq!(
+            remove_lines(&path, |l| !l.is_empty()).unwrap(),
+            Rewritten::Kept(1)
+        );
+        assert_eq!(fs::read(&path).unwrap(), b"bad \xff\n");
+
+        fs::write(&path, "https://a:ghp_TESTa@x\n\n").unwrap();
         assert_eq!(
             remove_lines(&path, |l| !l.is_empty()).unwrap(),
             Rewritten::Deleted
