@@ -21,7 +21,7 @@
 //! more than once in the file is left to the person, with the command to run.
 
 use std::fs;
-use std::io::Write;
+use std::io::{BufRead, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode, Stdio};
 
@@ -29,7 +29,7 @@ use anyhow::{Context as _, Result, anyhow, bail};
 use serde::{Deserialize, Serialize};
 
 use super::{Context, import, shell_word};
-use crate::cli::Scope;
+use crate::cli::{ImportArgs, Scope};
 use crate::credential::Target;
 use crate::git_helpers::{self, HelperEntry, HelperKind};
 use crate::keychain::Key;
@@ -70,9 +70,10 @@ struct Record {
 pub fn install(
     ctx: &Context,
     scope: Scope,
+    mut input: impl BufRead,
     mut out: impl Write,
     messages: &mut Messages<impl Write>,
-) -> Result<()> {
+) -> Result<ExitCode> {
     let ours = helper_value(messages)?;
     let before = git_helpers::read_entries()?;
     let in_scope: Vec<&str> = before
@@ -135,14 +136,32 @@ pub fn install(
             if *count == 1 { "" } else { "s" }
         )?;
     }
-    if !leftovers.is_empty() {
-        writeln!(
-            out,
-            "Move them into the keychain (the file keeps only what could not be moved) with:\n    git credential-patrol import"
-        )?;
+    if leftovers.is_empty() {
+        out.flush()?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    writeln!(
+        out,
+        "Move them into the keychain (the file keeps only what could not be moved) with:\n    git credential-patrol import"
+    )?;
+    // A person at a terminal can say yes right away; a script gets the
+    // command and nothing happens without it.
+    if std::io::stdin().is_terminal() {
+        write!(out, "Import them now? [y/N] ")?;
+        out.flush()?;
+        let mut answer = String::new();
+        input.read_line(&mut answer)?;
+        if matches!(answer.trim().to_ascii_lowercase().as_str(), "y" | "yes") {
+            let args = ImportArgs {
+                files: Vec::new(),
+                dry_run: false,
+                keep_plaintext: false,
+            };
+            return import::run(ctx, &args, out, messages);
+        }
     }
     out.flush()?;
-    Ok(())
+    Ok(ExitCode::SUCCESS)
 }
 
 /// `patrol` when git finds this very program on PATH as

@@ -80,7 +80,9 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Expiry(args) => set_expiry::run(&ctx, &args, stdout, &mut messages)?,
         Command::Rotate(args) => rotate::run(&ctx, &args, stdin, stdout, &mut messages)?,
         Command::Import(args) => return import::run(&ctx, &args, stdout, &mut messages),
-        Command::Install(args) => install::install(&ctx, args.scope(), stdout, &mut messages)?,
+        Command::Install(args) => {
+            return install::install(&ctx, args.scope(), stdin, stdout, &mut messages);
+        }
         Command::Uninstall => return install::uninstall(&ctx, stdout, &mut messages),
         Command::Token(args) => token::run(&ctx, &args, stdout, &mut messages)?,
         Command::Doctor => return doctor::run(&ctx, stdout, &mut messages),

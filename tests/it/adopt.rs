@@ -358,12 +358,38 @@ fn install_offers_the_import_and_names_the_kernel_keyring_without_a_secret_servi
             && stdout.contains("    git credential-patrol import"),
         "{stdout}"
     );
+    assert!(
+        !stdout.contains("Import them now"),
+        "no question without a terminal"
+    );
     let stderr = text(&out.stderr);
     assert!(
         stderr.contains("no Secret Service") && stderr.contains("does not survive a reboot"),
         "{stderr}"
     );
     assert!(!stdout.contains("ghp_TEST") && !stderr.contains("ghp_TEST"));
+}
+
+#[test]
+fn install_at_a_terminal_offers_the_import_and_does_it_on_yes() {
+    let env = TestEnv::new();
+    write_private(&git_credentials(&env), THREE);
+    // `script` gives install a terminal, which is what marks a person.
+    let mut command = env.command("script");
+    command.args(["-qec", &format!("{BIN} install"), "/dev/null"]);
+    let out = run(command, b"y\n");
+    let shown = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{shown}");
+    assert!(shown.contains("Import them now? [y/N]"), "{shown}");
+    assert!(
+        shown.contains("Imported https://github.com (alice)"),
+        "{shown}"
+    );
+    assert!(!git_credentials(&env).exists());
+    assert_eq!(
+        token(&env, "github.com", Some("alice")).unwrap(),
+        format!("{ALICE}\n")
+    );
 }
 
 // import
