@@ -79,6 +79,16 @@ pub enum Command {
     Expiry(ExpiryArgs),
     /// Replace a token with a new one, step by step
     Rotate(RotateArgs),
+    /// Move credentials out of plaintext git-credential-store files into the keychain
+    Import(ImportArgs),
+    /// Configure git to ask patrol first for credentials
+    Install(InstallArgs),
+    /// Remove exactly what `install` added to git's configuration
+    Uninstall,
+    /// Print a stored token on stdout, for scripts
+    Token(TokenArgs),
+    /// Check the keychain, git, the helper chain, the index and leftover plaintext files
+    Doctor,
 }
 
 #[derive(Debug, Args)]
@@ -111,6 +121,80 @@ pub struct ExpiryArgs {
 #[derive(Debug, Args)]
 pub struct RotateArgs {
     /// The credential's URL or host
+    pub url: String,
+    /// The account, when the host has several
+    #[arg(long)]
+    pub user: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// git-credential-store files [default: ~/.git-credentials and
+    /// $XDG_CONFIG_HOME/git/credentials]
+    #[arg(value_name = "FILE")]
+    pub files: Vec<std::path::PathBuf>,
+    /// Show what would be imported and removed; change nothing
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Leave the plaintext files as they are
+    #[arg(long)]
+    pub keep_plaintext: bool,
+}
+
+/// Which git configuration file `install` writes to.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Scope {
+    System,
+    #[default]
+    Global,
+    Local,
+}
+
+impl Scope {
+    /// The `git config` option that selects this file.
+    pub fn option(self) -> &'static str {
+        match self {
+            Self::System => "--system",
+            Self::Global => "--global",
+            Self::Local => "--local",
+        }
+    }
+
+    /// The name `git config --show-scope` prints.
+    pub fn name(self) -> &'static str {
+        &self.option()[2..]
+    }
+}
+
+#[derive(Debug, Args)]
+#[group(multiple = false)]
+pub struct InstallArgs {
+    /// Your own configuration, for every repository (the default)
+    #[arg(long)]
+    pub global: bool,
+    /// Every user's configuration on this machine
+    #[arg(long)]
+    pub system: bool,
+    /// This repository only
+    #[arg(long)]
+    pub local: bool,
+}
+
+impl InstallArgs {
+    pub fn scope(&self) -> Scope {
+        if self.system {
+            Scope::System
+        } else if self.local {
+            Scope::Local
+        } else {
+            Scope::Global
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct TokenArgs {
+    /// The credential's URL or host (`https://github.com`, `github.com`)
     pub url: String,
     /// The account, when the host has several
     #[arg(long)]

@@ -14,11 +14,18 @@ pub mod config;
 pub mod credential;
 pub mod expiry;
 pub mod forge;
+pub mod git_helpers;
 pub mod index;
 pub mod keychain;
 pub mod output;
+pub mod plaintext;
 pub mod protocol;
+pub mod test_hook;
 pub mod trace;
 
 /// The version, with the git commit when built from a checkout.
 pub const VERSION: &str = env!("PATROL_VERSION");
+
+/// When the source was committed (RFC 3339), or empty when unknown: a clock
+/// earlier than this is wrong.
+pub const BUILD_DATE: &str = env!("PATROL_BUILD_DATE");

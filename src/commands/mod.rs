@@ -3,12 +3,16 @@
 //! only `run` touches the process's stdin, stdout and clock.
 
 mod capability;
+mod doctor;
 mod erase;
 mod get;
+mod import;
+mod install;
 mod list;
 mod rotate;
 mod set_expiry;
 mod store;
+mod token;
 
 use std::io::{self, BufWriter};
 use std::process::ExitCode;
@@ -75,6 +79,13 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::List(args) => return list::run(&ctx, &args, stdout),
         Command::Expiry(args) => set_expiry::run(&ctx, &args, stdout, &mut messages)?,
         Command::Rotate(args) => rotate::run(&ctx, &args, stdin, stdout, &mut messages)?,
+        Command::Import(args) => return import::run(&ctx, &args, stdout, &mut messages),
+        Command::Install(args) => {
+            return install::install(&ctx, args.scope(), stdin, stdout, &mut messages);
+        }
+        Command::Uninstall => return install::uninstall(&ctx, stdout, &mut messages),
+        Command::Token(args) => token::run(&ctx, &args, stdout, &mut messages)?,
+        Command::Doctor => return doctor::run(&ctx, stdout, &mut messages),
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -197,10 +208,21 @@ pub fn rotate_command(record: &Record) -> String {
     command
 }
 
-fn shell_word(word: &str) -> String {
+/// The `erase` command line for a credential.
+pub fn erase_command(target: &Target, username: &str) -> String {
+    let mut command = format!("git credential-patrol erase {}", shell_word(&target.url()));
+    if !username.is_empty() {
+        command.push_str(&format!(" --user {}", shell_word(username)));
+    }
+    command
+}
+
+/// A word as a POSIX shell reads it back, quoted only when it must be.
+pub fn shell_word(word: &str) -> String {
     if word
         .chars()
-        .all(|c| c.is_ascii_alphanumeric() || "-_.@+".contains(c))
+        .all(|c| c.is_ascii_alphanumeric() || "-_.@+/:=,".contains(c))
+        && !word.is_empty()
     {
         word.to_owned()
     } else {
@@ -228,5 +250,7 @@ mod tests {
     fn shell_words_are_quoted_when_needed() {
         assert_eq!(shell_word("alice"), "alice");
         assert_eq!(shell_word("a b'c"), "'a b'\\''c'");
+        assert_eq!(shell_word(""), "''");
+        assert_eq!(shell_word("https://github.com"), "https://github.com");
     }
 }

@@ -3,6 +3,8 @@
 //! (by our `state[]`, else by comparing with the keychain) saves a keychain
 //! write; only a new or changed secret is written, and it replaces the old
 //! one in a single keychain call, so a failure leaves the old secret intact.
+//! `save` is the one way into the keychain and the index: `import` stores
+//! through it too.
 
 use std::io::{BufRead, Write};
 
@@ -10,7 +12,7 @@ use anyhow::{Context as _, Result};
 use chrono::{DateTime, TimeDelta, Utc};
 
 use super::{BadInput, Context, fingerprint};
-use crate::credential::TokenKind;
+use crate::credential::{Secrets, Target, TokenKind};
 use crate::index::{Expiries, Expiry, Record};
 use crate::keychain::Key;
 use crate::output::Messages;
@@ -37,34 +39,65 @@ pub fn run(ctx: &Context, input: impl BufRead, messages: &mut Messages<impl Writ
         .into());
     }
     let username = request.username.clone().unwrap_or_default();
+    save(
+        ctx,
+        &target,
+        &username,
+        &secrets,
+        request.our_state(),
+        messages,
+    )?;
+    Ok(())
+}
+
+/// What `save` did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Saved {
+    /// The index knows the credential; when false, a warning said why.
+    pub indexed: bool,
+}
+
+/// Stores one credential the way git's `store` does: the secret in the
+/// keychain (written only when new or changed, in one call, so a failure
+/// leaves the previous secret intact), then its record in the index.
+/// `state` is our `state[]` value when git hands back what `get` gave it.
+/// Every way into the keychain (git's `store`, `import`) goes through here.
+pub fn save(
+    ctx: &Context,
+    target: &Target,
+    username: &str,
+    secrets: &Secrets,
+    state: Option<&str>,
+    messages: &mut Messages<impl Write>,
+) -> Result<Saved> {
     let settings = ctx.settings(&target.url(), messages);
     let keychain = ctx.keychain(&settings)?;
-    let key = Key::new(target.clone(), username.clone());
+    let key = Key::new(target.clone(), username);
 
     let snapshot = ctx.index.read();
     let record = snapshot
         .records
         .iter()
-        .find(|r| r.is_live() && r.same_credential(&target, &username));
+        .find(|r| r.is_live() && r.same_credential(target, username));
     let handed_back = record
-        .zip(request.our_state())
-        .is_some_and(|(record, state)| state == fingerprint(record, &secrets));
-    let unchanged = handed_back || keychain.get(&key)?.as_ref() == Some(&secrets);
+        .zip(state)
+        .is_some_and(|(record, state)| state == fingerprint(record, secrets));
+    let unchanged = handed_back || keychain.get(&key)?.as_ref() == Some(secrets);
     if !unchanged {
         keychain
-            .set(&key, &secrets)
+            .set(&key, secrets)
             .context("the credential was not stored; the previous one, if any, is unchanged")?;
     }
 
     let now = ctx.now;
-    let kind = TokenKind::of(&secrets);
+    let kind = TokenKind::of(secrets);
     let git_expiry = secrets.password_expiry_utc;
     let saved = ctx
         .index
         .update(&mut Context::warn_index(messages), |records| {
             let existing = records
                 .iter_mut()
-                .find(|r| r.same_credential(&target, &username));
+                .find(|r| r.same_credential(target, username));
             match existing {
                 Some(record) if unchanged && record.is_live() => touch(record, now),
                 Some(record) => {
@@ -72,17 +105,19 @@ pub fn run(ctx: &Context, input: impl BufRead, messages: &mut Messages<impl Writ
                     ((), true)
                 }
                 None => {
-                    let mut record = Record::new(target.clone(), username.clone(), kind, now);
+                    let mut record = Record::new(target.clone(), username.to_owned(), kind, now);
                     record.expiry.git = git_expiry.and_then(expiry_at);
                     records.push(record);
                     ((), true)
                 }
             }
         });
-    if let Err(err) = saved {
+    if let Err(err) = &saved {
         messages.warning(&format!("the credential is stored, but {err:#}"));
     }
-    Ok(())
+    Ok(Saved {
+        indexed: saved.is_ok(),
+    })
 }
 
 /// An unchanged credential was just used successfully.

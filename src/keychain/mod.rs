@@ -47,6 +47,7 @@ pub enum KeychainError {
 #[derive(Clone)]
 pub struct Keychain {
     store: Arc<CredentialStore>,
+    backend: Backend,
     timeout: Duration,
 }
 
@@ -92,6 +93,7 @@ impl Keychain {
     pub fn open(backend: Backend, timeout: Duration) -> Result<Self, KeychainError> {
         Ok(Self {
             store: platform::store(backend)?,
+            backend,
             timeout,
         })
     }
@@ -99,7 +101,11 @@ impl Keychain {
     /// Over any keyring-core store: unit tests use keyring-core's mock store.
     #[cfg(test)]
     pub fn with_store(store: Arc<CredentialStore>, timeout: Duration) -> Self {
-        Self { store, timeout }
+        Self {
+            store,
+            backend: Backend::default(),
+            timeout,
+        }
     }
 
     /// The secrets stored under `key`, or `None`.
@@ -185,6 +191,7 @@ impl Keychain {
         op: impl FnOnce(&CredentialStore) -> keyring_core::Result<T> + Send + 'static,
     ) -> Result<T, KeychainError> {
         let store = Arc::clone(&self.store);
+        let backend = self.backend;
         let (sender, receiver) = mpsc::sync_channel(1);
         thread::Builder::new()
             .name("keychain".into())
@@ -193,7 +200,7 @@ impl Keychain {
             })
             .map_err(|err| KeychainError::Failed(err.to_string()))?;
         match receiver.recv_timeout(self.timeout) {
-            Ok(result) => result.map_err(platform::describe),
+            Ok(result) => result.map_err(|err| platform::describe(err, backend)),
             Err(_) => Err(KeychainError::Timeout(self.timeout)),
         }
     }

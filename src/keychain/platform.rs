@@ -32,19 +32,19 @@ pub fn store(backend: Backend) -> Result<Arc<CredentialStore>, KeychainError> {
             // in them keeps every description unambiguous.
             let config = HashMap::from([("prefix", ""), ("service_no_divider", "true")]);
             linux_keyutils_keyring_store::Store::new_with_configuration(&config)
-                .map_err(describe)?
+                .map_err(|err| describe(err, backend))?
         }
     })
 }
 
 #[cfg(target_os = "macos")]
-pub fn store(_backend: Backend) -> Result<Arc<CredentialStore>, KeychainError> {
-    Ok(apple_native_keyring_store::keychain::Store::new().map_err(describe)?)
+pub fn store(backend: Backend) -> Result<Arc<CredentialStore>, KeychainError> {
+    Ok(apple_native_keyring_store::keychain::Store::new().map_err(|err| describe(err, backend))?)
 }
 
 #[cfg(windows)]
-pub fn store(_backend: Backend) -> Result<Arc<CredentialStore>, KeychainError> {
-    Ok(windows_native_keyring_store::Store::new().map_err(describe)?)
+pub fn store(backend: Backend) -> Result<Arc<CredentialStore>, KeychainError> {
+    Ok(windows_native_keyring_store::Store::new().map_err(|err| describe(err, backend))?)
 }
 
 /// The search that finds every item of one service.
@@ -67,7 +67,7 @@ fn escape_regex(text: &str) -> String {
 }
 
 /// Turns a store's error into the cause and the fix a person needs.
-pub fn describe(err: keyring_core::Error) -> KeychainError {
+pub fn describe(err: keyring_core::Error, backend: Backend) -> KeychainError {
     use keyring_core::Error as E;
     let cause = match &err {
         E::NoStorageAccess(inner) | E::PlatformFailure(inner) => inner.to_string(),
@@ -77,7 +77,9 @@ pub fn describe(err: keyring_core::Error) -> KeychainError {
         }
         other => other.to_string(),
     };
-    if cfg!(target_os = "linux") {
+    if cfg!(target_os = "linux") && backend == Backend::Keyutils {
+        keyutils_failure(cause)
+    } else if cfg!(target_os = "linux") {
         linux_failure(cause, matches!(err, E::NoStorageAccess(_)))
     } else if matches!(err, E::NoStorageAccess(_)) {
         KeychainError::Locked {
@@ -85,6 +87,22 @@ pub fn describe(err: keyring_core::Error) -> KeychainError {
         }
     } else {
         KeychainError::Failed(cause)
+    }
+}
+
+/// The kernel keyring needs no daemon, so its failures are the kernel's:
+/// containers often deny it (seccomp, user namespaces), and there the
+/// Secret Service is the way out.
+fn keyutils_failure(cause: String) -> KeychainError {
+    KeychainError::Unavailable {
+        cause: format!(
+            "the kernel keyring (patrol.backend = keyutils) refused the request ({cause}); \
+             containers often deny it"
+        ),
+        fix: "start a Secret Service with `gnome-keyring-daemon --start --components=secrets` \
+              (inside `dbus-run-session` if there is no session bus), then go back to it with \
+              `git config --global --unset patrol.backend`"
+            .into(),
     }
 }
 
@@ -133,7 +151,25 @@ mod tests {
 
     #[test]
     fn secret_bytes_in_errors_are_never_shown() {
-        let err = describe(keyring_core::Error::BadEncoding(b"ghp_TESTleak".to_vec()));
-        assert!(!err.to_string().contains("ghp_TEST"));
+        for backend in [Backend::Native, Backend::Keyutils] {
+            let err = describe(
+                keyring_core::Error::BadEncoding(b"ghp_TESTleak".to_vec()),
+                backend,
+            );
+            assert!(!err.to_string().contains("ghp_TEST"));
+        }
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn kernel_keyring_failures_do_not_talk_about_d_bus() {
+        let err = describe(
+            keyring_core::Error::NoStorageAccess("Permission denied".into()),
+            Backend::Keyutils,
+        )
+        .to_string();
+        assert!(err.contains("kernel keyring"), "{err}");
+        assert!(!err.contains("D-Bus session bus ("), "{err}");
+        assert!(err.contains("--unset patrol.backend"), "{err}");
     }
 }

@@ -1,6 +1,7 @@
 //! The integration tests: the built binary, driven by real git, against a
 //! private Secret Service. One test binary; `env` holds the shared harness.
 
+mod adopt;
 mod conformance;
 mod env;
 mod expiry;

@@ -1,0 +1,357 @@
+//! `doctor`: everything that can keep patrol from doing its job, each
+//! finding with the command or step that fixes it. Exit 1 when something
+//! needs fixing; notes (an old git, the kernel keyring) do not count.
+//!
+//! It checks the keychain (reachable, unlocked), git's version, the helper
+//! chain git builds for github.com, gitlab.com and every host in the index
+//! (is patrol asked, and asked first), plaintext credential files left
+//! behind, the index and the keychain agreeing, and a clock that looks wrong.
+
+use std::io::Write;
+use std::process::{Command, ExitCode, Stdio};
+
+use anyhow::Result;
+use chrono::{DateTime, TimeDelta, Utc};
+
+use super::{Context, erase_command, import, install};
+use crate::credential::{Secret, Secrets, Target};
+use crate::git_helpers::{self, HelperKind};
+use crate::index::Record;
+use crate::keychain::{Backend, Key, Keychain, KeychainError};
+use crate::output::{Messages, escape};
+
+/// A clock more than this far behind a time already recorded is wrong.
+const CLOCK_SLACK: TimeDelta = TimeDelta::days(1);
+
+/// What `doctor` prints, in order.
+#[derive(Default)]
+struct Report {
+    lines: Vec<String>,
+    problems: usize,
+}
+
+impl Report {
+    fn ok(&mut self, text: String) {
+        self.lines.push(format!("ok: {text}"));
+    }
+
+    fn note(&mut self, text: String) {
+        self.lines.push(format!("note: {text}"));
+    }
+
+    fn problem(&mut self, text: String, fix: String) {
+        self.problems += 1;
+        self.lines.push(format!("problem: {text}"));
+        for line in fix.lines() {
+            self.lines.push(format!("    {line}"));
+        }
+    }
+}
+
+pub fn run(
+    ctx: &Context,
+    mut out: impl Write,
+    messages: &mut Messages<impl Write>,
+) -> Result<ExitCode> {
+    let mut report = Report::default();
+    let snapshot = ctx.index.read();
+    let live: Vec<&Record> = snapshot.records.iter().filter(|r| r.is_live()).collect();
+
+    let keychain = check_keychain(ctx, &live, &mut report, messages);
+    check_git_version(&mut report);
+    check_chains(&live, &mut report);
+    check_plaintext(&mut report);
+    match &snapshot.problem {
+        Some(problem) => report.problem(
+            problem.clone(),
+            "fix: the next `git credential-patrol import` or stored credential sets it aside \
+             and starts a new one; git still gets tokens from the keychain meanwhile"
+                .into(),
+        ),
+        None => report.ok(format!(
+            "the index ({}) lists {} credential{}",
+            escape(&ctx.index.path().display().to_string()),
+            live.len(),
+            if live.len() == 1 { "" } else { "s" }
+        )),
+    }
+    if let Some(keychain) = &keychain {
+        check_agreement(keychain, &live, &mut report);
+    }
+    check_clock(ctx.now, &snapshot.records, &mut report);
+
+    for line in &report.lines {
+        writeln!(out, "{line}")?;
+    }
+    if report.problems == 0 {
+        writeln!(out, "No problems found.")?;
+    } else {
+        writeln!(
+            out,
+            "{} problem{} found.",
+            report.problems,
+            if report.problems == 1 { "" } else { "s" }
+        )?;
+    }
+    out.flush()?;
+    Ok(if report.problems == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+fn check_keychain(
+    ctx: &Context,
+    live: &[&Record],
+    report: &mut Report,
+    messages: &mut Messages<impl Write>,
+) -> Option<Keychain> {
+    let settings = ctx.settings("https://github.com", messages);
+    let name = match settings.backend {
+        Backend::Keyutils => "the kernel keyring (patrol.backend = keyutils)",
+        _ if cfg!(target_os = "linux") => "the Secret Service",
+        _ => "the keychain",
+    };
+    // A round trip with a probe that holds nothing secret proves the
+    // keychain stores and gives back; reading a credential already stored
+    // is what meets a keyring that is locked.
+    let probe = Key::new(
+        Target {
+            protocol: "https".into(),
+            host: "doctor.git-credential-patrol.invalid".into(),
+            path: None,
+        },
+        "",
+    );
+    let probe_secrets = Secrets {
+        password: Some(Secret::new(
+            "not a secret: a git-credential-patrol doctor probe",
+        )),
+        ..Secrets::default()
+    };
+    let answer = ctx.keychain(&settings).and_then(|keychain| {
+        keychain.set(&probe, &probe_secrets)?;
+        let back = keychain.get(&probe)?;
+        keychain.delete(&probe)?;
+        if back.as_ref() != Some(&probe_secrets) {
+            return Err(KeychainError::Failed(
+                "it did not give back what was just stored in it".into(),
+            ));
+        }
+        if let Some(record) = live.first() {
+            keychain.get(&Key::new(record.target.clone(), record.username.clone()))?;
+        }
+        Ok(keychain)
+    });
+    match answer {
+        Ok(keychain) => {
+            report.ok(format!("{name} answers"));
+            if settings.backend == Backend::Keyutils {
+                report.note(
+                    "the kernel keyring does not survive a reboot: after one, git asks for each \
+                     token again (and patrol stores it again)"
+                        .into(),
+                );
+            }
+            Some(keychain)
+        }
+        Err(err) => {
+            let text = err.to_string();
+            match text.split_once("; ") {
+                Some((cause, fix)) => report.problem(cause.to_owned(), format!("fix: {fix}")),
+                None => report.problem(text.clone(), "fix: see the message above".into()),
+            }
+            None
+        }
+    }
+}
+
+fn check_git_version(report: &mut Report) {
+    let output = Command::new("git")
+        .arg("--version")
+        .stdin(Stdio::null())
+        .output();
+    let Ok(output) = output.map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned()) else {
+        report.problem(
+            "git cannot be run".into(),
+            "fix: install git, or put it on PATH".into(),
+        );
+        return;
+    };
+    let version = output.trim_start_matches("git version ").to_owned();
+    let mut numbers = version
+        .split(|c: char| !c.is_ascii_digit())
+        .filter_map(|n| n.parse::<u32>().ok());
+    let major_minor = (numbers.next().unwrap_or(0), numbers.next().unwrap_or(0));
+    if major_minor < (2, 41) {
+        report.note(format!(
+            "git {version}: git 2.41 or later passes on `password_expiry_utc` (expiry from OAuth helpers); \
+             patrol still warns from the expiry the forge reports or you set"
+        ));
+    } else if major_minor < (2, 46) {
+        report.note(format!(
+            "git {version}: git 2.46 or later adds capabilities (`authtype`, `state[]`); everything else works"
+        ));
+    } else {
+        report.ok(format!("git {version}"));
+    }
+}
+
+fn check_chains(live: &[&Record], report: &mut Report) {
+    let entries = match git_helpers::read_entries() {
+        Ok(entries) => entries,
+        Err(err) => {
+            report.problem(
+                format!("git's configuration cannot be read: {err}"),
+                "fix: repair the file git names (`git config --global --edit`)".into(),
+            );
+            return;
+        }
+    };
+    let mut urls = vec![
+        "https://github.com".to_owned(),
+        "https://gitlab.com".to_owned(),
+    ];
+    for record in live {
+        let url = record.target.url();
+        if !urls.contains(&url) {
+            urls.push(url);
+        }
+    }
+    let mut plaintext_writers = Vec::new();
+    for url in &urls {
+        let chain = git_helpers::chain_for(&entries, url);
+        let shown = escape(url);
+        let names = chain
+            .iter()
+            .map(|e| format!("`{}` in {}", escape(&e.value), e.place()))
+            .collect::<Vec<_>>()
+            .join(", then ");
+        match chain.iter().position(|e| e.kind() == HelperKind::Patrol) {
+            Some(0) => report.ok(format!("git asks patrol first for {shown}")),
+            Some(_) => {
+                let first = chain[0];
+                let fix = match &first.url {
+                    None => "fix: git credential-patrol install".to_owned(),
+                    Some(_) => format!(
+                        "fix: to let patrol answer there, run:\n{}",
+                        install::hand_over_commands(first)
+                    ),
+                };
+                report.problem(
+                    format!(
+                        "for {shown}, {} answers before patrol, so patrol's warnings never show (chain: {names})",
+                        install::helper_name(first)
+                    ),
+                    fix,
+                );
+            }
+            None if chain.is_empty() => report.problem(
+                format!("git has no credential helper for {shown}"),
+                "fix: git credential-patrol install".into(),
+            ),
+            None => {
+                let last = chain[chain.len() - 1];
+                let fix = match &last.url {
+                    None => "fix: git credential-patrol install".to_owned(),
+                    Some(_) => format!(
+                        "fix: to let patrol answer there, run:\n{}",
+                        install::hand_over_commands(last)
+                    ),
+                };
+                report.problem(
+                    format!("git never asks patrol for {shown} (chain: {names})"),
+                    fix,
+                );
+            }
+        }
+        for store in chain.iter().filter(|e| e.kind() == HelperKind::Store) {
+            if !plaintext_writers.contains(store) {
+                plaintext_writers.push(*store);
+            }
+        }
+    }
+    for store in plaintext_writers {
+        report.problem(
+            format!(
+                "git still hands every new credential to `{}` in {}, which writes it in plain text",
+                escape(&store.value),
+                store.place()
+            ),
+            format!("fix: {}", install::unset_command(store)),
+        );
+    }
+}
+
+fn check_plaintext(report: &mut Report) {
+    let leftovers = import::leftovers();
+    if leftovers.is_empty() {
+        report.ok(
+            "no plaintext credential file (~/.git-credentials, ~/.config/git/credentials)".into(),
+        );
+    }
+    for (path, count) in leftovers {
+        report.problem(
+            format!(
+                "{} holds {count} credential{} in plain text",
+                escape(&path.display().to_string()),
+                if count == 1 { "" } else { "s" }
+            ),
+            "fix: git credential-patrol import".into(),
+        );
+    }
+}
+
+/// Every credential the index lists must have its secret in the keychain.
+fn check_agreement(keychain: &Keychain, live: &[&Record], report: &mut Report) {
+    for record in live {
+        let key = Key::new(record.target.clone(), record.username.clone());
+        match keychain.get(&key) {
+            Ok(Some(_)) => {}
+            Ok(None) => report.problem(
+                format!(
+                    "the index lists {}, but the keychain has no token for it",
+                    super::describe(&record.target, &record.username)
+                ),
+                format!(
+                    "fix: {} (git then asks for the token on the next push), or store it again with `{}`",
+                    erase_command(&record.target, &record.username),
+                    super::rotate_command(record)
+                ),
+            ),
+            Err(err) => {
+                report.problem(
+                    format!("the keychain failed: {err}"),
+                    "fix: see the keychain finding above".into(),
+                );
+                return;
+            }
+        }
+    }
+}
+
+/// A clock far behind the times the index has recorded, or behind the day
+/// this program was built, is wrong; expiry warnings depend on it.
+fn check_clock(now: DateTime<Utc>, records: &[Record], report: &mut Report) {
+    let newest = records
+        .iter()
+        .flat_map(|r| [Some(r.stored_at), r.last_used_at, r.last_warned_at])
+        .flatten()
+        .max();
+    let built = DateTime::parse_from_rfc3339(crate::BUILD_DATE)
+        .ok()
+        .map(|d| d.with_timezone(&Utc));
+    let latest_known = newest.into_iter().chain(built).max();
+    match latest_known {
+        Some(known) if now + CLOCK_SLACK < known => report.problem(
+            format!(
+                "the clock says {}, but this program or the index has seen {}: the clock looks wrong, and expiry warnings depend on it",
+                crate::output::date_time(now),
+                crate::output::date_time(known)
+            ),
+            "fix: set the clock, e.g. `timedatectl set-ntp true`".into(),
+        ),
+        _ => report.ok(format!("the clock ({}) looks right", crate::output::date_time(now))),
+    }
+}

@@ -1,0 +1,339 @@
+//! `import [FILE…] [--dry-run] [--keep-plaintext]`: moves credentials out of
+//! the plaintext files of git's `store` helper into the keychain.
+//!
+//! Nothing is ever lost. Each credential is stored exactly as git's `store`
+//! would store it (`store::save`), then read back from the keychain; only a
+//! line whose token the keychain verifiably holds is taken out of the file,
+//! and only after every line of that file was handled, by one atomic
+//! rewrite. A crash at any point therefore leaves each credential in the
+//! file, in the keychain, or in both; running `import` again finishes the
+//! job. A line that cannot be imported stays in the file and is reported by
+//! file and line number, never by its content.
+//!
+//! A token the keychain already holds for the same URL and account is never
+//! overwritten by a different one from a file: the file's may be the older.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::Result;
+use zeroize::Zeroizing;
+
+use super::{Context, describe, store};
+use crate::cli::ImportArgs;
+use crate::git_helpers::{self, HelperKind};
+use crate::keychain::{Key, KeychainError};
+use crate::output::{Messages, escape};
+use crate::plaintext::{self, Entry, Line, Rewritten};
+use crate::test_hook::crash_point;
+
+/// What became of one credential line.
+enum Fate {
+    /// Stored and verified: the line may go.
+    Imported,
+    /// The keychain already held this token: the line may go.
+    AlreadyThere,
+    /// The keychain holds a different token for the same URL and account.
+    Conflict,
+    /// Stored, but not found again, or not indexed: the line stays.
+    Unverified(&'static str),
+}
+
+pub fn run(
+    ctx: &Context,
+    args: &ImportArgs,
+    mut out: impl Write,
+    messages: &mut Messages<impl Write>,
+) -> Result<ExitCode> {
+    let explicit = !args.files.is_empty();
+    let files = if explicit {
+        args.files.clone()
+    } else {
+        plaintext::default_files()
+    };
+    let mut problems = 0;
+    let mut found = false;
+    let mut keychain_failure = None;
+    let mut imported_count = 0;
+    for path in &files {
+        let shown = escape(&path.display().to_string());
+        let lines = match plaintext::read(path) {
+            Ok(Some(lines)) => lines,
+            Ok(None) if explicit => {
+                messages.error(&format!("{shown} does not exist"));
+                problems += 1;
+                continue;
+            }
+            Ok(None) => continue,
+            Err(err) => {
+                messages.error(&format!("{err}; nothing was imported from it"));
+                problems += 1;
+                continue;
+            }
+        };
+        found = true;
+        if !args.dry_run {
+            plaintext::remove_leftovers(path);
+        }
+        let mut taken: Vec<Zeroizing<String>> = Vec::new();
+        let mut untried = Vec::new();
+        for numbered in &lines {
+            let at = format!("{shown}:{}", numbered.number);
+            let entry = match &numbered.line {
+                Line::Blank => continue,
+                Line::Unusable(why) => {
+                    messages.warning(&format!("{at}: {why}; the line stays in the file"));
+                    problems += 1;
+                    continue;
+                }
+                Line::Credential(entry) => entry,
+            };
+            let who = describe(&entry.target, &entry.username);
+            if args.dry_run {
+                writeln!(out, "Would import {who} from {at}.")?;
+                continue;
+            }
+            if keychain_failure.is_some() {
+                problems += 1;
+                untried.push(numbered.number.to_string());
+                continue;
+            }
+            match import_one(ctx, entry, messages) {
+                Ok(Fate::Imported) => {
+                    writeln!(out, "Imported {who} from {at}.")?;
+                    taken.push(numbered.text.clone());
+                    imported_count += 1;
+                    crash_point(&format!("after-{imported_count}"));
+                }
+                Ok(Fate::AlreadyThere) => {
+                    writeln!(out, "Already in the keychain: {who} ({at}).")?;
+                    taken.push(numbered.text.clone());
+                }
+                Ok(Fate::Conflict) => {
+                    problems += 1;
+                    messages.warning(&format!(
+                        "{at}: the keychain already holds a different token for {who}; \
+                         the line stays in the file"
+                    ));
+                    messages.hint(&format!(
+                        "if the file's token is the old one, delete line {} by hand; to use it \
+                         instead, run `{}` and import again",
+                        numbered.number,
+                        super::erase_command(&entry.target, &entry.username)
+                    ));
+                }
+                Ok(Fate::Unverified(why)) => {
+                    problems += 1;
+                    messages.warning(&format!("{at}: {who}: {why}; the line stays in the file"));
+                }
+                Err(err) => {
+                    problems += 1;
+                    messages.error(&format!("{at}: {who} was not imported: {err:#}"));
+                    if err.chain().any(|cause| cause.is::<KeychainError>()) {
+                        keychain_failure = Some(err);
+                    }
+                }
+            }
+        }
+        if !untried.is_empty() {
+            messages.warning(&format!(
+                "{shown}: line{} {} not tried, as the keychain failed; they stay in the file",
+                if untried.len() == 1 { "" } else { "s" },
+                untried.join(", ")
+            ));
+        }
+        if args.dry_run {
+            report_dry_run(&mut out, &shown, args.keep_plaintext, &lines)?;
+        } else if args.keep_plaintext {
+            if !taken.is_empty() {
+                writeln!(
+                    out,
+                    "{shown} is unchanged (--keep-plaintext); it still holds the tokens in plain text."
+                )?;
+            }
+        } else if !taken.is_empty() {
+            problems += rewrite(path, &shown, &taken, &mut out, messages)?;
+        }
+    }
+    if !found {
+        writeln!(
+            out,
+            "No plaintext credential file found (looked for {}).",
+            files
+                .iter()
+                .map(|p| escape(&p.display().to_string()))
+                .collect::<Vec<_>>()
+                .join(" and ")
+        )?;
+    }
+    if imported_count > 0 {
+        warn_if_store_still_runs(messages);
+    }
+    if let Some(err) = keychain_failure {
+        messages.hint("nothing that was not imported has left its file; run import again once the keychain answers");
+        return Err(err);
+    }
+    out.flush()?;
+    Ok(if problems == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+/// Git hands every new credential to every helper in its list: a `store`
+/// still listed would write the imported tokens back to a plaintext file.
+fn warn_if_store_still_runs(messages: &mut Messages<impl Write>) {
+    let Ok(entries) = git_helpers::read_entries() else {
+        return;
+    };
+    let still = [
+        "https://github.com",
+        "https://gitlab.com",
+        "https://example.com",
+    ]
+    .iter()
+    .any(|url| {
+        git_helpers::chain_for(&entries, url)
+            .iter()
+            .any(|e| e.kind() == HelperKind::Store)
+    });
+    if still {
+        messages.warning(
+            "git still runs the `store` helper, which would write new tokens to a plaintext file again",
+        );
+        messages.hint("run `git credential-patrol install`, then `git credential-patrol doctor`");
+    }
+}
+
+/// Stores one credential through `store::save` and checks that the
+/// keychain gives the same token back.
+fn import_one(ctx: &Context, entry: &Entry, messages: &mut Messages<impl Write>) -> Result<Fate> {
+    let settings = ctx.settings(&entry.target.url(), messages);
+    let keychain = ctx.keychain(&settings)?;
+    let key = Key::new(entry.target.clone(), entry.username.clone());
+    let indexed = || {
+        ctx.index
+            .read()
+            .records
+            .iter()
+            .any(|r| r.is_live() && r.same_credential(&entry.target, &entry.username))
+    };
+    if let Some(stored) = keychain.get(&key)? {
+        if stored.password != entry.secrets.password {
+            return Ok(Fate::Conflict);
+        }
+        if indexed() {
+            return Ok(Fate::AlreadyThere);
+        }
+        // In the keychain but not in the index (an import stopped between
+        // the two): saving what the keychain holds writes the record only.
+        let saved = store::save(ctx, &entry.target, &entry.username, &stored, None, messages)?;
+        return Ok(if saved.indexed {
+            Fate::AlreadyThere
+        } else {
+            Fate::Unverified("the index could not record it")
+        });
+    }
+    let saved = store::save(
+        ctx,
+        &entry.target,
+        &entry.username,
+        &entry.secrets,
+        None,
+        messages,
+    )?;
+    let read_back = keychain.get(&key)?;
+    if read_back.and_then(|s| s.password) != entry.secrets.password {
+        return Ok(Fate::Unverified(
+            "the keychain did not give the token back after storing it",
+        ));
+    }
+    if !saved.indexed {
+        return Ok(Fate::Unverified(
+            "it is in the keychain, but the index could not record it",
+        ));
+    }
+    Ok(Fate::Imported)
+}
+
+/// Takes the imported lines out of the file; returns the number of problems.
+fn rewrite(
+    path: &Path,
+    shown: &str,
+    taken: &[Zeroizing<String>],
+    mut out: impl Write,
+    messages: &mut Messages<impl Write>,
+) -> Result<usize> {
+    match plaintext::remove_lines(path, |line| taken.iter().any(|t| t.as_str() == line)) {
+        Ok(Rewritten::Deleted) => {
+            writeln!(
+                out,
+                "Deleted {shown}: every credential in it is in the keychain."
+            )?;
+            Ok(0)
+        }
+        Ok(Rewritten::Kept(left)) => {
+            writeln!(
+                out,
+                "Removed the imported lines from {shown}; {left} line{} left in it.",
+                if left == 1 { " is" } else { "s are" }
+            )?;
+            Ok(0)
+        }
+        Err(err) => {
+            messages.error(&format!(
+                "{err}; the imported tokens are in the keychain and still in the file"
+            ));
+            Ok(1)
+        }
+    }
+}
+
+fn report_dry_run(
+    mut out: impl Write,
+    shown: &str,
+    keep_plaintext: bool,
+    lines: &[plaintext::NumberedLine],
+) -> Result<()> {
+    let credentials = lines
+        .iter()
+        .filter(|l| matches!(l.line, Line::Credential(_)))
+        .count();
+    let others = lines
+        .iter()
+        .filter(|l| matches!(l.line, Line::Unusable(_)))
+        .count();
+    if keep_plaintext || credentials == 0 {
+        writeln!(out, "Would leave {shown} unchanged.")?;
+    } else if others == 0 {
+        writeln!(
+            out,
+            "Would delete {shown} once every credential in it is in the keychain."
+        )?;
+    } else {
+        writeln!(
+            out,
+            "Would remove the imported lines from {shown} and keep the {others} it cannot import."
+        )?;
+    }
+    writeln!(out, "(--dry-run: nothing was changed.)")?;
+    Ok(())
+}
+
+/// The plaintext files that still hold at least one credential, with how
+/// many: for `install` and `doctor`.
+pub fn leftovers() -> Vec<(PathBuf, usize)> {
+    plaintext::default_files()
+        .into_iter()
+        .filter_map(|path| {
+            let lines = plaintext::read(&path).ok()??;
+            let count = lines
+                .iter()
+                .filter(|l| matches!(l.line, Line::Credential(_)))
+                .count();
+            (count > 0).then_some((path, count))
+        })
+        .collect()
+}

@@ -1,0 +1,75 @@
+//! `token URL [--user NAME]`: the secret on stdout, one line and nothing
+//! else, for `export GITHUB_TOKEN=$(git credential-patrol token github.com)`.
+//! Every message goes to stderr, so a script never captures one by mistake.
+
+use std::io::Write;
+
+use anyhow::{Result, anyhow};
+
+use super::{Context, Wanted, describe, matching, parse_url_argument, resolve};
+use crate::cli::TokenArgs;
+use crate::keychain::Key;
+use crate::output::{Messages, escape};
+
+pub fn run(
+    ctx: &Context,
+    args: &TokenArgs,
+    mut out: impl Write,
+    messages: &mut Messages<impl Write>,
+) -> Result<()> {
+    let (target, url_user) = parse_url_argument(&args.url)?;
+    let user = args.user.as_deref().or(url_user.as_deref());
+    let snapshot = ctx.index.read();
+    if let Some(problem) = &snapshot.problem {
+        messages.warning(problem);
+    }
+    let wanted = Wanted {
+        protocol: &target.protocol,
+        host: &target.host,
+        path: target.path.as_deref(),
+        username: user,
+    };
+    // No credential at all is a failure (exit 1); several accounts without
+    // `--user` is a usage problem, which `resolve` reports (exit 2).
+    if matching(&snapshot.records, &wanted).is_empty() {
+        // Without a usable index, the keychain alone can still answer for
+        // this exact URL, as it does for git's `get`.
+        if snapshot.problem.is_some() || !ctx.index.path().exists() {
+            let settings = ctx.settings(&target.url(), messages);
+            let keychain = ctx.keychain(&settings)?;
+            let accounts = match user {
+                Some(user) => vec![user.to_owned()],
+                None => keychain.accounts(&target)?,
+            };
+            if let [account] = accounts.as_slice()
+                && let Some(secrets) = keychain.get(&Key::new(target.clone(), account.clone()))?
+                && let Some(token) = secrets.token()
+            {
+                writeln!(out, "{}", token.expose())?;
+                out.flush()?;
+                return Ok(());
+            }
+        }
+        return Err(anyhow!(
+            "no stored token for {}{}; `git credential-patrol list` shows what is stored",
+            escape(&target.url()),
+            user.map(|u| format!(" and user {}", escape(u)))
+                .unwrap_or_default()
+        ));
+    }
+    let record = resolve(&snapshot.records, &args.url, args.user.as_deref())?;
+    let settings = ctx.settings(&record.target.url(), messages);
+    let keychain = ctx.keychain(&settings)?;
+    let key = Key::new(record.target.clone(), record.username.clone());
+    let secrets = keychain.get(&key)?;
+    let Some(token) = secrets.as_ref().and_then(|s| s.token()) else {
+        return Err(anyhow!(
+            "the index knows {}, but the keychain has no token for it; store one with `git credential-patrol rotate {}`",
+            describe(&record.target, &record.username),
+            record.target.url()
+        ));
+    };
+    writeln!(out, "{}", token.expose())?;
+    out.flush()?;
+    Ok(())
+}

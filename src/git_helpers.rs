@@ -1,0 +1,381 @@
+//! The credential helpers git is configured to run, and the chain git builds
+//! from them for a URL.
+//!
+//! Git reads every `credential.helper` and `credential.<url>.helper` entry
+//! in configuration order (system, global, local, each file top to bottom),
+//! keeps the ones whose URL matches, appends each value to the list, and
+//! empties the list at an empty value (gitcredentials(7)). `git config
+//! --get-urlmatch` returns only the most specific value, so the chain is
+//! rebuilt here from all entries. On `get`, git asks the helpers in order
+//! and stops at the first that answers with a username and password.
+
+use std::process::{Command, Stdio};
+
+use thiserror::Error;
+
+use crate::protocol::UrlParts;
+
+#[derive(Debug, Error)]
+pub enum GitConfigError {
+    #[error("cannot run git: {0}")]
+    NotRunnable(std::io::Error),
+    #[error("`git config {args}` failed: {message}")]
+    Failed { args: String, message: String },
+}
+
+/// One `credential[.<url>].helper` entry.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HelperEntry {
+    /// `system`, `global`, `local`, `worktree` or `command`.
+    pub scope: String,
+    /// Where git read it: `file:PATH`, or `command line:`.
+    pub origin: String,
+    /// The `<url>` of `credential.<url>.helper`; `None` for all URLs.
+    pub url: Option<String>,
+    pub value: String,
+}
+
+impl HelperEntry {
+    /// The configuration key as a person would type it.
+    pub fn key(&self) -> String {
+        match &self.url {
+            Some(url) => format!("credential.{url}.helper"),
+            None => "credential.helper".to_owned(),
+        }
+    }
+
+    /// `/home/alice/.gitconfig (global)`.
+    pub fn place(&self) -> String {
+        let origin = self.origin.strip_prefix("file:").unwrap_or(&self.origin);
+        crate::output::escape(&format!("{origin} ({})", self.scope))
+    }
+
+    /// The file git read the entry from, when it came from one.
+    pub fn file(&self) -> Option<&str> {
+        self.origin.strip_prefix("file:")
+    }
+
+    pub fn kind(&self) -> HelperKind {
+        HelperKind::of(&self.value)
+    }
+
+    /// Whether git uses this entry for `url`.
+    pub fn applies_to(&self, url: &str) -> bool {
+        self.url
+            .as_deref()
+            .is_none_or(|pattern| url_matches(pattern, url))
+    }
+}
+
+/// Every helper entry git sees from the current directory, in order.
+pub fn read_entries() -> Result<Vec<HelperEntry>, GitConfigError> {
+    let args = [
+        "config",
+        "-z",
+        "--show-scope",
+        "--show-origin",
+        "--get-regexp",
+        r"^credential\..*helper$",
+    ];
+    let output = Command::new("git")
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .map_err(GitConfigError::NotRunnable)?;
+    // Exit code 1: no such key, an empty list.
+    if !output.status.success() && output.status.code() != Some(1) {
+        return Err(GitConfigError::Failed {
+            args: args[1..].join(" "),
+            message: String::from_utf8_lossy(&output.stderr).trim().to_owned(),
+        });
+    }
+    let text = String::from_utf8_lossy(&output.stdout);
+    let mut fields = text.split('\0');
+    let mut entries = Vec::new();
+    while let (Some(scope), Some(origin), Some(pair)) =
+        (fields.next(), fields.next(), fields.next())
+    {
+        // A key with no `=` is "true", which git rejects as a helper name.
+        let Some((key, value)) = pair.split_once('\n') else {
+            continue;
+        };
+        let Some(middle) = key
+            .strip_prefix("credential.")
+            .and_then(|k| k.strip_suffix("helper"))
+        else {
+            continue;
+        };
+        let url = match middle {
+            "" => None,
+            url => match url.strip_suffix('.') {
+                Some(url) => Some(url.to_owned()),
+                None => continue,
+            },
+        };
+        entries.push(HelperEntry {
+            scope: scope.to_owned(),
+            origin: origin.to_owned(),
+            url,
+            value: value.to_owned(),
+        });
+    }
+    Ok(entries)
+}
+
+/// The helpers git asks for `url`, in order.
+pub fn chain_for<'e>(entries: &'e [HelperEntry], url: &str) -> Vec<&'e HelperEntry> {
+    let mut chain = Vec::new();
+    for entry in entries.iter().filter(|e| e.applies_to(url)) {
+        if entry.value.is_empty() {
+            chain.clear();
+        } else {
+            chain.push(entry);
+        }
+    }
+    chain
+}
+
+/// Git's URL matching for `credential.<url>.*` (git-config(1), urlmatch):
+/// same scheme, same host (a `*` matches one label), same port, and the
+/// pattern's path a prefix of the URL's at a `/`; a user in the pattern must
+/// be the URL's. A pattern without `://` is a host, matched on any scheme.
+pub fn url_matches(pattern: &str, url: &str) -> bool {
+    let Some(url) = UrlParts::parse(url) else {
+        return false;
+    };
+    let Some(url_host) = url.host.as_deref() else {
+        return false;
+    };
+    if !pattern.contains("://") {
+        let (host, path) = pattern.split_once('/').unwrap_or((pattern, ""));
+        return hosts_match(host, url_host, &url.protocol)
+            && path_matches(path, url.path.as_deref());
+    }
+    let Some(wanted) = UrlParts::parse(pattern) else {
+        return false;
+    };
+    wanted.protocol.eq_ignore_ascii_case(&url.protocol)
+        && wanted
+            .host
+            .as_deref()
+            .is_some_and(|h| hosts_match(h, url_host, &url.protocol))
+        && wanted
+            .username
+            .as_deref()
+            .is_none_or(|user| url.username.as_deref() == Some(user))
+        && path_matches(wanted.path.as_deref().unwrap_or(""), url.path.as_deref())
+}
+
+fn hosts_match(pattern: &str, host: &str, protocol: &str) -> bool {
+    let (pattern_name, pattern_port) = split_port(pattern, protocol);
+    let (name, port) = split_port(host, protocol);
+    let pattern_labels: Vec<&str> = pattern_name.split('.').collect();
+    let labels: Vec<&str> = name.split('.').collect();
+    pattern_port == port
+        && pattern_labels.len() == labels.len()
+        && pattern_labels
+            .iter()
+            .zip(&labels)
+            .all(|(p, l)| *p == "*" || p.eq_ignore_ascii_case(l))
+}
+
+fn split_port<'h>(host: &'h str, protocol: &str) -> (&'h str, String) {
+    let default = match protocol.to_ascii_lowercase().as_str() {
+        "https" => "443",
+        "http" => "80",
+        "ssh" => "22",
+        "git" => "9418",
+        _ => "",
+    };
+    match host.rsplit_once(':') {
+        Some((name, port)) if !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit()) => {
+            (name, port.to_owned())
+        }
+        _ => (host.trim_end_matches(':'), default.to_owned()),
+    }
+}
+
+fn path_matches(pattern: &str, path: Option<&str>) -> bool {
+    let pattern = pattern.trim_matches('/');
+    let path = path.unwrap_or("").trim_start_matches('/');
+    pattern.is_empty()
+        || path == pattern
+        || path
+            .strip_prefix(pattern)
+            .is_some_and(|rest| rest.starts_with('/'))
+}
+
+/// The helpers people already have, by what the value names.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HelperKind {
+    Patrol,
+    Store,
+    Cache,
+    CredentialManager,
+    Osxkeychain,
+    Wincred,
+    Libsecret,
+    GnomeKeyring,
+    GithubCli,
+    Oauth,
+    Other,
+}
+
+impl HelperKind {
+    pub fn of(value: &str) -> Self {
+        let value = value.trim();
+        let command = value.strip_prefix('!').unwrap_or(value).trim_start();
+        let first = first_word(command);
+        let name = first.rsplit(['/', '\\']).next().unwrap_or(&first);
+        let name = name.strip_suffix(".exe").unwrap_or(name);
+        let name = name.strip_prefix("git-credential-").unwrap_or(name);
+        if value.starts_with('!') && name == "gh" && command.contains("auth git-credential") {
+            return Self::GithubCli;
+        }
+        match name {
+            "patrol" => Self::Patrol,
+            "store" => Self::Store,
+            "cache" => Self::Cache,
+            "manager" | "manager-core" | "git-credential-manager" => Self::CredentialManager,
+            "osxkeychain" => Self::Osxkeychain,
+            "wincred" => Self::Wincred,
+            "libsecret" => Self::Libsecret,
+            "gnome-keyring" => Self::GnomeKeyring,
+            "oauth" => Self::Oauth,
+            _ => Self::Other,
+        }
+    }
+
+    /// What the helper is, for a person.
+    pub fn description(self) -> &'static str {
+        match self {
+            Self::Patrol => "git-credential-patrol",
+            Self::Store => "git's `store`: tokens in plain text in ~/.git-credentials",
+            Self::Cache => "git's `cache`: tokens in memory for a while",
+            Self::CredentialManager => "Git Credential Manager",
+            Self::Osxkeychain => "the macOS Keychain helper",
+            Self::Wincred => "the Windows Credential Manager helper",
+            Self::Libsecret => "the Secret Service helper (libsecret)",
+            Self::GnomeKeyring => "the old GNOME Keyring helper",
+            Self::GithubCli => "the GitHub CLI (`gh auth git-credential`)",
+            Self::Oauth => "git-credential-oauth",
+            Self::Other => "a helper patrol does not know",
+        }
+    }
+}
+
+/// The first shell word, with simple quotes removed.
+fn first_word(command: &str) -> String {
+    let mut word = String::new();
+    let mut quote = None;
+    for c in command.chars() {
+        match (quote, c) {
+            (None, '\'' | '"') => quote = Some(c),
+            (Some(q), c) if c == q => quote = None,
+            (None, c) if c.is_whitespace() => break,
+            (_, c) => word.push(c),
+        }
+    }
+    word
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(url: Option<&str>, value: &str) -> HelperEntry {
+        HelperEntry {
+            scope: "global".into(),
+            origin: "file:/home/a/.gitconfig".into(),
+            url: url.map(str::to_owned),
+            value: value.into(),
+        }
+    }
+
+    #[test]
+    fn helpers_are_recognised_by_name() {
+        for (value, kind) in [
+            ("patrol", HelperKind::Patrol),
+            ("patrol --warn-before=14d", HelperKind::Patrol),
+            ("/opt/bin/git-credential-patrol", HelperKind::Patrol),
+            ("!'/my dir/git-credential-patrol'", HelperKind::Patrol),
+            ("store --file ~/.creds", HelperKind::Store),
+            ("cache --timeout=3600", HelperKind::Cache),
+            ("manager", HelperKind::CredentialManager),
+            ("manager-core", HelperKind::CredentialManager),
+            (
+                "/usr/local/share/gcm-core/git-credential-manager",
+                HelperKind::CredentialManager,
+            ),
+            ("osxkeychain", HelperKind::Osxkeychain),
+            ("wincred", HelperKind::Wincred),
+            (
+                "/usr/share/doc/git/contrib/credential/libsecret/git-credential-libsecret",
+                HelperKind::Libsecret,
+            ),
+            ("!gh auth git-credential", HelperKind::GithubCli),
+            ("!/usr/bin/gh auth git-credential", HelperKind::GithubCli),
+            ("oauth", HelperKind::Oauth),
+            ("!f() { echo password=x; }; f", HelperKind::Other),
+        ] {
+            assert_eq!(HelperKind::of(value), kind, "{value}");
+        }
+    }
+
+    #[test]
+    fn urls_match_the_way_git_matches_them() {
+        assert!(url_matches("https://github.com", "https://github.com"));
+        assert!(url_matches(
+            "https://github.com",
+            "https://github.com/a/b.git"
+        ));
+        assert!(url_matches("https://github.com/", "https://github.com"));
+        assert!(url_matches("https://github.com:443", "https://github.com"));
+        assert!(url_matches(
+            "https://*.example.com",
+            "https://git.example.com"
+        ));
+        assert!(url_matches(
+            "https://github.com/org",
+            "https://github.com/org/r"
+        ));
+        assert!(url_matches("github.com", "https://github.com"));
+        assert!(!url_matches(
+            "https://github.com/org",
+            "https://github.com/other"
+        ));
+        assert!(!url_matches(
+            "https://github.com/org",
+            "https://github.com/organ"
+        ));
+        assert!(!url_matches("http://github.com", "https://github.com"));
+        assert!(!url_matches("https://github.com", "https://gitlab.com"));
+        assert!(!url_matches(
+            "https://github.com:8443",
+            "https://github.com"
+        ));
+        assert!(!url_matches("https://*.example.com", "https://example.com"));
+        assert!(!url_matches("https://bob@github.com", "https://github.com"));
+    }
+
+    #[test]
+    fn an_empty_value_resets_the_chain() {
+        let entries = [
+            entry(None, "store"),
+            entry(None, ""),
+            entry(None, "patrol"),
+            entry(Some("https://github.com"), ""),
+            entry(Some("https://github.com"), "!gh auth git-credential"),
+            entry(Some("https://gitlab.com"), "oauth"),
+        ];
+        let values = |url| -> Vec<String> {
+            chain_for(&entries, url)
+                .iter()
+                .map(|e| e.value.clone())
+                .collect()
+        };
+        assert_eq!(values("https://example.com"), ["patrol"]);
+        assert_eq!(values("https://github.com"), ["!gh auth git-credential"]);
+        assert_eq!(values("https://gitlab.com"), ["patrol", "oauth"]);
+    }
+}

@@ -1,0 +1,870 @@
+//! Adoption: `install` and `uninstall` against real git configuration,
+//! `import` from real plaintext files into the private Secret Service
+//! (crashes included), `token` for scripts, and `doctor`.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+use crate::env::{BIN, Keyring, TestEnv, run, text};
+
+const ALICE: &str = "ghp_TESTalice0001";
+const BOB: &str = "glpat-TESTbob0002";
+const CAROL: &str = "ghp_TESTcarol/0003";
+
+/// Three credentials as git's `store` writes them: percent-encoded, one
+/// with a port and a path.
+const THREE: &str = "https://alice:ghp_TESTalice0001@github.com\n\
+                     https://bob:glpat-TESTbob0002@gitlab.example.com:8443/group/repo.git\n\
+                     https://carol%40work:ghp_TESTcarol%2F0003@github.com\n";
+
+fn write_private(path: &Path, content: &str) {
+    fs::create_dir_all(path.parent().unwrap()).unwrap();
+    fs::write(path, content).unwrap();
+    set_mode(path, 0o600);
+}
+
+fn set_mode(path: &Path, mode: u32) {
+    use std::os::unix::fs::PermissionsExt;
+    fs::set_permissions(path, fs::Permissions::from_mode(mode)).unwrap();
+}
+
+fn mode(path: &Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    fs::metadata(path).unwrap().permissions().mode() & 0o777
+}
+
+fn git_credentials(env: &TestEnv) -> PathBuf {
+    env.home().join(".git-credentials")
+}
+
+/// The values of `credential.helper` in the global file, in order.
+fn global_helpers(env: &TestEnv) -> Vec<String> {
+    let out = env.git(
+        &["config", "--global", "-z", "--get-all", "credential.helper"],
+        "",
+    );
+    text(&out.stdout)
+        .split_terminator('\0')
+        .map(str::to_owned)
+        .collect()
+}
+
+/// `token URL [--user USER]`: the secret, or `None` with the exit code.
+fn token(env: &TestEnv, url: &str, user: Option<&str>) -> Result<String, Output> {
+    let mut args = vec!["token", url];
+    if let Some(user) = user {
+        args.extend(["--user", user]);
+    }
+    let out = env.patrol(&args, "");
+    if out.status.success() {
+        Ok(text(&out.stdout))
+    } else {
+        Err(out)
+    }
+}
+
+fn assert_ok(out: &Output) {
+    assert!(
+        out.status.success(),
+        "exit {:?}\nstdout: {}\nstderr: {}",
+        out.status.code(),
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+}
+
+/// Asks git itself, through the configuration `install` wrote.
+fn fill_through_git(env: &TestEnv, host: &str) -> String {
+    let out = env.git(
+        &["credential", "fill"],
+        &format!("protocol=https\nhost={host}\n"),
+    );
+    text(&out.stdout)
+}
+
+// install and uninstall
+
+#[test]
+fn install_resets_inherited_helpers_and_uninstall_restores_them() {
+    let env = TestEnv::new();
+    env.config("credential.helper", "store");
+    let out = env.patrol(&["install"], "");
+    assert_ok(&out);
+    assert_eq!(global_helpers(&env), ["store", "", "patrol"]);
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains("resets the list"), "{stdout}");
+    assert!(
+        stdout.contains("`store` (git's `store`") && stdout.contains("skipped from now on"),
+        "{stdout}"
+    );
+
+    // Git now reaches patrol first: a stored token comes back from it, and
+    // the plaintext file is not written.
+    env.git(
+        &["credential", "approve"],
+        "protocol=https\nhost=example.com\nusername=alice\npassword=ghp_TESTalice0001\n",
+    );
+    assert!(fill_through_git(&env, "example.com").contains("password=ghp_TESTalice0001"));
+    assert!(!git_credentials(&env).exists());
+
+    // Idempotent.
+    let again = env.patrol(&["install"], "");
+    assert_ok(&again);
+    assert!(text(&again.stdout).contains("nothing to change"));
+    assert_eq!(global_helpers(&env), ["store", "", "patrol"]);
+
+    let out = env.patrol(&["uninstall"], "");
+    assert_ok(&out);
+    assert_eq!(global_helpers(&env), ["store"]);
+    assert!(!env.index_path().with_file_name("installed.json").exists());
+    let again = env.patrol(&["uninstall"], "");
+    assert_ok(&again);
+    assert!(text(&again.stdout).contains("nothing that is still recorded"));
+    assert_eq!(global_helpers(&env), ["store"]);
+}
+
+#[test]
+fn install_into_an_empty_configuration_and_back_leaves_nothing() {
+    let env = TestEnv::new();
+    assert_ok(&env.patrol(&["install", "--global"], ""));
+    assert_eq!(global_helpers(&env), ["", "patrol"]);
+    assert_ok(&env.patrol(&["uninstall"], ""));
+    assert!(global_helpers(&env).is_empty());
+}
+
+#[test]
+fn install_local_writes_only_the_repository() {
+    let env = TestEnv::new();
+    assert_ok(&env.git(&["init", "-q", "repo"], ""));
+    let mut command = env.command(BIN);
+    command
+        .args(["install", "--local"])
+        .current_dir(env.home().join("repo"));
+    assert_ok(&run(command, b""));
+    assert!(global_helpers(&env).is_empty());
+    let local = fs::read_to_string(env.home().join("repo/.git/config")).unwrap();
+    assert!(local.contains("helper = patrol"), "{local}");
+
+    // Uninstall finds the repository from its record, wherever it runs.
+    assert_ok(&env.patrol(&["uninstall"], ""));
+    let local = fs::read_to_string(env.home().join("repo/.git/config")).unwrap();
+    assert!(!local.contains("helper"), "{local}");
+}
+
+#[test]
+fn install_writes_an_absolute_path_when_patrol_is_not_on_path() {
+    let env = TestEnv::new();
+    let mut command = env.command(BIN);
+    let system_path = std::env::var_os("PATH").unwrap();
+    let without_us: Vec<PathBuf> = std::env::split_paths(&system_path)
+        .filter(|dir| !dir.join("git-credential-patrol").exists())
+        .collect();
+    command
+        .arg("install")
+        .env("PATH", std::env::join_paths(without_us).unwrap());
+    let out = run(command, b"");
+    assert_ok(&out);
+    assert!(text(&out.stderr).contains("not on PATH"));
+    let bin = fs::canonicalize(BIN).unwrap();
+    assert_eq!(global_helpers(&env), ["", bin.to_str().unwrap()]);
+    // Git runs it by that path.
+    env.git(
+        &["credential", "approve"],
+        "protocol=https\nhost=example.com\nusername=alice\npassword=ghp_TESTalice0001\n",
+    );
+    assert!(fill_through_git(&env, "example.com").contains("password=ghp_TESTalice0001"));
+    assert_ok(&env.patrol(&["uninstall"], ""));
+    assert!(global_helpers(&env).is_empty());
+}
+
+#[test]
+fn url_specific_helpers_are_reported_with_the_commands_that_hand_the_url_over() {
+    let env = TestEnv::new();
+    // The usual layout: the guide's `store` first, then what `gh auth
+    // setup-git` and git-credential-oauth's guide add for one host each.
+    env.config("credential.helper", "store");
+    env.git(
+        &[
+            "config",
+            "--global",
+            "--add",
+            "credential.https://github.com.helper",
+            "",
+        ],
+        "",
+    );
+    env.git(
+        &[
+            "config",
+            "--global",
+            "--add",
+            "credential.https://github.com.helper",
+            "!gh auth git-credential",
+        ],
+        "",
+    );
+    env.git(
+        &[
+            "config",
+            "--global",
+            "--add",
+            "credential.https://gitlab.com.helper",
+            "oauth",
+        ],
+        "",
+    );
+    let out = env.patrol(&["install"], "");
+    assert_ok(&out);
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.contains("the GitHub CLI") && stdout.contains("git never asks patrol there"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("git config --global --add credential.https://github.com.helper ''")
+            && stdout
+                .contains("git config --global --add credential.https://github.com.helper patrol"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("(git-credential-oauth) for https://gitlab.com")
+            && stdout.contains("asked after patrol"),
+        "{stdout}"
+    );
+    // install changed none of them.
+    let github = env.git(
+        &[
+            "config",
+            "--global",
+            "--get-all",
+            "credential.https://github.com.helper",
+        ],
+        "",
+    );
+    assert_eq!(text(&github.stdout), "\n!gh auth git-credential\n");
+
+    // doctor sees the same, and the printed commands fix it.
+    let doctor = env.patrol(&["doctor"], "");
+    assert_eq!(doctor.status.code(), Some(1), "{}", text(&doctor.stdout));
+    assert!(text(&doctor.stdout).contains("git never asks patrol for https://github.com"));
+    for value in ["", "patrol"] {
+        env.git(
+            &[
+                "config",
+                "--global",
+                "--add",
+                "credential.https://github.com.helper",
+                value,
+            ],
+            "",
+        );
+    }
+    let doctor = env.patrol(&["doctor"], "");
+    assert_ok(&doctor);
+    assert!(text(&doctor.stdout).contains("ok: git asks patrol first for https://github.com"));
+}
+
+#[test]
+fn uninstall_leaves_a_value_it_cannot_tell_apart_and_says_what_to_do() {
+    let env = TestEnv::new();
+    assert_ok(&env.patrol(&["install"], ""));
+    // The person adds their own patrol entry by hand afterwards.
+    env.git(
+        &["config", "--global", "--add", "credential.helper", "patrol"],
+        "",
+    );
+    let out = env.patrol(&["uninstall"], "");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stdout).contains("occurs 2 times"),
+        "{}",
+        text(&out.stdout)
+    );
+    assert_eq!(global_helpers(&env), ["", "patrol", "patrol"]);
+}
+
+#[test]
+fn two_installs_with_different_paths_are_undone_together() {
+    let env = TestEnv::new();
+    env.config("credential.helper", "cache");
+    let mut command = env.command(BIN);
+    command
+        .arg("install")
+        .env("PATH", "/usr/local/bin:/usr/bin:/bin");
+    assert_ok(&run(command, b""));
+    assert_ok(&env.patrol(&["install"], ""));
+    let bin = fs::canonicalize(BIN).unwrap();
+    assert_eq!(
+        global_helpers(&env),
+        ["cache", "", bin.to_str().unwrap(), "", "patrol"]
+    );
+    assert_ok(&env.patrol(&["uninstall"], ""));
+    assert_eq!(global_helpers(&env), ["cache"]);
+}
+
+#[test]
+fn a_failed_install_leaves_configuration_and_record_untouched() {
+    let env = TestEnv::new();
+    let mut command = env.command(BIN);
+    command.arg("install").env(
+        "GIT_CONFIG_GLOBAL",
+        env.home().join("no-such-dir/.gitconfig"),
+    );
+    let out = run(command, b"");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("git config --global --add credential.helper"));
+    assert!(!env.home().join("no-such-dir").exists());
+    assert!(!env.index_path().with_file_name("installed.json").exists());
+}
+
+#[test]
+fn a_configuration_broken_by_hand_is_reported_by_file_and_line_and_left_alone() {
+    let env = TestEnv::new();
+    let broken = "[credential]\n\thelper = store\n[credential \"https://github.com\"\n";
+    fs::write(env.home().join(".gitconfig"), broken).unwrap();
+    let out = env.patrol(&["install"], "");
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("bad config line 4") && stderr.contains(".gitconfig"),
+        "{stderr}"
+    );
+    assert_eq!(
+        fs::read_to_string(env.home().join(".gitconfig")).unwrap(),
+        broken
+    );
+    assert!(!env.index_path().with_file_name("installed.json").exists());
+
+    let out = env.patrol(&["doctor"], "");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stdout).contains("git's configuration cannot be read")
+            && text(&out.stdout).contains("bad config line 4"),
+        "{}",
+        text(&out.stdout)
+    );
+}
+
+#[test]
+fn install_offers_the_import_and_names_the_kernel_keyring_without_a_secret_service() {
+    let env = TestEnv::with_keyring(Keyring::Missing);
+    write_private(&git_credentials(&env), THREE);
+    let out = env.patrol(&["install"], "");
+    assert_ok(&out);
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.contains("holds 3 credentials in plain text")
+            && stdout.contains("    git credential-patrol import"),
+        "{stdout}"
+    );
+    assert!(
+        !stdout.contains("Import them now"),
+        "no question without a terminal"
+    );
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("no Secret Service") && stderr.contains("does not survive a reboot"),
+        "{stderr}"
+    );
+    assert!(!stdout.contains("ghp_TEST") && !stderr.contains("ghp_TEST"));
+}
+
+#[test]
+fn install_at_a_terminal_offers_the_import_and_does_it_on_yes() {
+    let env = TestEnv::new();
+    write_private(&git_credentials(&env), THREE);
+    // `script` gives install a terminal, which is what marks a person.
+    let mut command = env.command("script");
+    command.args(["-qec", &format!("{BIN} install"), "/dev/null"]);
+    let out = run(command, b"y\n");
+    let shown = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{shown}");
+    assert!(shown.contains("Import them now? [y/N]"), "{shown}");
+    assert!(
+        shown.contains("Imported https://github.com (alice)"),
+        "{shown}"
+    );
+    assert!(!git_credentials(&env).exists());
+    assert_eq!(
+        token(&env, "github.com", Some("alice")).unwrap(),
+        format!("{ALICE}\n")
+    );
+}
+
+// import
+
+#[test]
+fn import_moves_every_credential_into_the_keychain_and_deletes_the_file() {
+    let env = TestEnv::new();
+    let file = git_credentials(&env);
+    write_private(&file, THREE);
+    let out = env.patrol(&["import"], "");
+    assert_ok(&out);
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.contains("Imported https://github.com (alice)"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("Deleted"), "{stdout}");
+    assert!(!file.exists());
+    assert!(!stdout.contains("TEST") && !text(&out.stderr).contains("TEST"));
+
+    assert_eq!(
+        token(&env, "github.com", Some("alice")).unwrap(),
+        format!("{ALICE}\n")
+    );
+    assert_eq!(
+        token(&env, "github.com", Some("carol@work")).unwrap(),
+        format!("{CAROL}\n")
+    );
+    assert_eq!(
+        token(&env, "https://gitlab.example.com:8443/group/repo.git", None).unwrap(),
+        format!("{BOB}\n")
+    );
+    // The index knows them, without a secret.
+    let index = env.index().to_string();
+    assert!(index.contains("github-classic") && index.contains("gitlab-personal"));
+    assert!(!index.contains("TEST"));
+    // And git gets them through patrol, as if git's `store` had stored them.
+    let out = env.credential(
+        "fill",
+        &[],
+        "protocol=https\nhost=github.com\nusername=alice\n",
+    );
+    assert!(text(&out.stdout).contains(&format!("password={ALICE}")));
+
+    // A second run finds nothing to do.
+    let again = env.patrol(&["import"], "");
+    assert_ok(&again);
+    assert!(text(&again.stdout).contains("No plaintext credential file found"));
+}
+
+#[test]
+fn import_keeps_every_line_it_cannot_import_and_reports_it_by_line_number() {
+    let env = TestEnv::new();
+    // The keychain already has a newer token for alice.
+    env.approve("protocol=https\nhost=github.com\nusername=alice\npassword=ghp_TESTnewer9999\n");
+    let file = git_credentials(&env);
+    let content = "https://alice:ghp_TESTalice0001@github.com\n\
+                   not a url ghp_TESTleak1111\n\
+                   https://dave@github.com\n\
+                   \n\
+                   https://bob:glpat-TESTbob0002@gitlab.com\n\
+                   https://eve:ghp_TESTleak2222%zz@github.com\n";
+    write_private(&file, content);
+    let out = env.patrol(&["import"], "");
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    let shown = file.display().to_string();
+    for expected in [
+        format!("{shown}:1: the keychain already holds a different token"),
+        format!("{shown}:2: not a URL"),
+        format!("{shown}:3: the URL has no password"),
+        format!("{shown}:6: not a URL git can read"),
+    ] {
+        assert!(stderr.contains(&expected), "{expected}\n{stderr}");
+    }
+    assert!(!stderr.contains("TEST"), "{stderr}");
+    assert!(!text(&out.stdout).contains("TEST"));
+    // Exactly bob's line is gone; the rest is as it was, mode 0600.
+    assert_eq!(
+        fs::read_to_string(&file).unwrap(),
+        content.replace("https://bob:glpat-TESTbob0002@gitlab.com\n", "")
+    );
+    assert_eq!(mode(&file), 0o600);
+    assert_eq!(token(&env, "gitlab.com", None).unwrap(), format!("{BOB}\n"));
+    assert_eq!(
+        token(&env, "github.com", Some("alice")).unwrap(),
+        "ghp_TESTnewer9999\n"
+    );
+}
+
+#[test]
+fn import_dry_run_changes_nothing() {
+    let env = TestEnv::new();
+    let file = git_credentials(&env);
+    write_private(&file, THREE);
+    let out = env.patrol(&["import", "--dry-run"], "");
+    assert_ok(&out);
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.contains("Would import https://github.com (alice)"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("Would delete"), "{stdout}");
+    assert_eq!(fs::read_to_string(&file).unwrap(), THREE);
+    assert!(!env.index_path().exists());
+    assert_eq!(
+        token(&env, "github.com", Some("alice"))
+            .unwrap_err()
+            .status
+            .code(),
+        Some(1)
+    );
+}
+
+#[test]
+fn import_keep_plaintext_leaves_the_file_and_reads_named_and_xdg_files() {
+    let env = TestEnv::new();
+    let xdg = env.home().join(".config/git/credentials");
+    write_private(&xdg, "https://alice:ghp_TESTalice0001@github.com\n");
+    let named = env.home().join("old-credentials");
+    write_private(&named, "https://bob:glpat-TESTbob0002@gitlab.com\n");
+
+    let out = env.patrol(&["import", "--keep-plaintext"], "");
+    assert_ok(&out);
+    assert!(text(&out.stdout).contains("unchanged (--keep-plaintext)"));
+    assert!(xdg.exists());
+    assert_eq!(
+        token(&env, "github.com", None).unwrap(),
+        format!("{ALICE}\n")
+    );
+
+    let out = env.patrol(&["import", named.to_str().unwrap()], "");
+    assert_ok(&out);
+    assert!(!named.exists());
+    assert!(xdg.exists(), "a named file replaces the defaults");
+    assert_eq!(token(&env, "gitlab.com", None).unwrap(), format!("{BOB}\n"));
+}
+
+#[test]
+fn import_reports_a_file_it_cannot_read_and_one_that_is_missing() {
+    let env = TestEnv::new();
+    let directory = env.home().join("a-directory");
+    fs::create_dir_all(&directory).unwrap();
+    let missing = env.home().join("missing");
+    let good = env.home().join("good");
+    write_private(&good, "https://alice:ghp_TESTalice0001@github.com\n");
+    let out = env.patrol(
+        &[
+            "import",
+            directory.to_str().unwrap(),
+            missing.to_str().unwrap(),
+            good.to_str().unwrap(),
+        ],
+        "",
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains(&format!("cannot read {}", directory.display())),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(&format!("{} does not exist", missing.display())),
+        "{stderr}"
+    );
+    assert!(!good.exists(), "the readable file is still imported");
+}
+
+#[test]
+fn import_without_a_keychain_loses_nothing() {
+    let env = TestEnv::with_keyring(Keyring::Missing);
+    let file = git_credentials(&env);
+    write_private(&file, THREE);
+    let out = env.patrol(&["import"], "");
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("no Secret Service"), "{stderr}");
+    assert!(
+        stderr.contains(":1:") && !stderr.contains("TEST"),
+        "{stderr}"
+    );
+    assert_eq!(fs::read_to_string(&file).unwrap(), THREE);
+}
+
+/// Every credential of `THREE` is in the keychain, in the file, or both.
+fn assert_nothing_lost(env: &TestEnv, file: &Path) {
+    let left = fs::read_to_string(file).unwrap_or_default();
+    for (url, user, secret, line) in [
+        ("github.com", "alice", ALICE, "ghp_TESTalice0001@github.com"),
+        ("gitlab.example.com:8443", "bob", BOB, "glpat-TESTbob0002@"),
+        ("github.com", "carol@work", CAROL, "ghp_TESTcarol%2F0003@"),
+    ] {
+        let in_keychain = token(env, url, Some(user)).is_ok_and(|t| t == format!("{secret}\n"));
+        assert!(
+            in_keychain || left.contains(line),
+            "{user}'s token is neither in the keychain nor in the file"
+        );
+    }
+}
+
+#[test]
+fn an_import_that_crashes_at_any_point_loses_nothing_and_a_rerun_finishes() {
+    // With nothing left the file is deleted; with a line it cannot import,
+    // the file is rewritten: a crash may hit either.
+    for (content, left) in [
+        (THREE.to_owned(), None),
+        (format!("{THREE}junk\n"), Some("junk\n")),
+    ] {
+        for point in ["after-1", "after-2", "after-3", "rewrite"] {
+            let env = TestEnv::new();
+            let file = git_credentials(&env);
+            write_private(&file, &content);
+            let mut command = env.command(BIN);
+            command
+                .arg("import")
+                .env("GIT_CREDENTIAL_PATROL_TEST_CRASH_AT", point);
+            let out = run(command, b"");
+            assert_eq!(out.status.code(), None, "{point}: the crash did not happen");
+            assert_nothing_lost(&env, &file);
+            assert_eq!(fs::read_to_string(&file).unwrap(), content, "{point}");
+
+            let out = env.patrol(&["import"], "");
+            assert_eq!(out.status.success(), left.is_none(), "{point}");
+            assert_eq!(fs::read_to_string(&file).ok().as_deref(), left, "{point}");
+            assert_nothing_lost(&env, &file);
+            for (url, user) in [
+                ("github.com", "alice"),
+                ("gitlab.example.com:8443", "bob"),
+                ("github.com", "carol@work"),
+            ] {
+                assert!(token(&env, url, Some(user)).is_ok(), "{point}: {user}");
+            }
+            let leftovers: Vec<_> = fs::read_dir(env.home())
+                .unwrap()
+                .filter_map(Result::ok)
+                .filter(|e| {
+                    e.file_name()
+                        .to_string_lossy()
+                        .starts_with(".patrol-rewrite-")
+                })
+                .collect();
+            assert!(leftovers.is_empty(), "{point}: a temporary file was left");
+        }
+    }
+}
+
+#[test]
+fn an_import_killed_at_random_moments_loses_nothing() {
+    let env = TestEnv::new();
+    let file = git_credentials(&env);
+    let many: String = (0..12)
+        .map(|i| format!("https://user{i}:ghp_TESTmany{i:04}@host{i}.example.com\n"))
+        .collect();
+    write_private(&file, &many);
+    // SIGKILL after a growing delay, until an import runs to its end.
+    for delay_ms in [5, 30, 60, 100, 150, 250, 400, 600, 1000, 2000] {
+        let mut child = env
+            .command(BIN)
+            .arg("import")
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(delay_ms));
+        let _ = child.kill();
+        let status = child.wait().unwrap();
+        let left = fs::read_to_string(&file).unwrap_or_default();
+        for i in 0..12 {
+            let in_keychain = token(&env, &format!("host{i}.example.com"), None)
+                .is_ok_and(|t| t == format!("ghp_TESTmany{i:04}\n"));
+            assert!(
+                in_keychain || left.contains(&format!("ghp_TESTmany{i:04}@")),
+                "killed after {delay_ms} ms: user{i}'s token is lost"
+            );
+        }
+        if status.success() {
+            break;
+        }
+    }
+    assert_ok(&env.patrol(&["import"], ""));
+    assert!(!file.exists());
+    for i in 0..12 {
+        assert!(token(&env, &format!("host{i}.example.com"), None).is_ok());
+    }
+}
+
+#[test]
+fn import_warns_when_git_would_write_plaintext_again() {
+    let env = TestEnv::new();
+    env.config("credential.helper", "store");
+    write_private(
+        &git_credentials(&env),
+        "https://alice:ghp_TESTalice0001@github.com\n",
+    );
+    let out = env.patrol(&["import"], "");
+    assert_ok(&out);
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("git still runs the `store` helper")
+            && stderr.contains("git credential-patrol install"),
+        "{stderr}"
+    );
+}
+
+// token
+
+#[test]
+fn token_prints_the_secret_alone_for_scripts() {
+    let env = TestEnv::new();
+    env.approve("protocol=https\nhost=github.com\nusername=alice\npassword=ghp_TESTalice0001\n");
+    env.approve("protocol=https\nhost=github.com\nusername=bob\npassword=ghp_TESTbob0002\n");
+    let out = env.patrol(&["token", "https://github.com", "--user", "bob"], "");
+    assert_ok(&out);
+    assert_eq!(text(&out.stdout), "ghp_TESTbob0002\n");
+    assert_eq!(text(&out.stderr), "");
+    assert_eq!(
+        token(&env, "https://alice@github.com", None).unwrap(),
+        format!("{ALICE}\n")
+    );
+
+    // Two accounts and no --user: a usage problem.
+    let out = env.patrol(&["token", "github.com"], "");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("--user"));
+    assert_eq!(text(&out.stdout), "");
+
+    // Without the index, the keychain alone answers for one account.
+    fs::remove_file(env.index_path()).unwrap();
+    assert_eq!(
+        token(&env, "github.com", Some("bob")).unwrap(),
+        "ghp_TESTbob0002\n"
+    );
+
+    // Nothing stored: exit 1, a message, nothing on stdout.
+    let out = env.patrol(&["token", "gitlab.com"], "");
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(text(&out.stdout), "");
+    assert!(text(&out.stderr).contains("no stored token for https://gitlab.com"));
+}
+
+// doctor
+
+#[test]
+fn doctor_is_content_with_an_installed_patrol() {
+    let env = TestEnv::new();
+    assert_ok(&env.patrol(&["install"], ""));
+    env.approve(
+        "protocol=https\nhost=git.example.com\nusername=alice\npassword=ghp_TESTalice0001\n",
+    );
+    let out = env.patrol(&["doctor"], "");
+    assert_ok(&out);
+    let stdout = text(&out.stdout);
+    for expected in [
+        "ok: the Secret Service answers",
+        "ok: git asks patrol first for https://github.com",
+        "ok: git asks patrol first for https://gitlab.com",
+        "ok: git asks patrol first for https://git.example.com",
+        "ok: no plaintext credential file",
+        "lists 1 credential",
+        "No problems found.",
+    ] {
+        assert!(stdout.contains(expected), "{expected}\n{stdout}");
+    }
+}
+
+#[test]
+fn doctor_names_each_problem_with_its_fix() {
+    let env = TestEnv::new();
+    // patrol configured by hand after `store`, which answers first.
+    env.git(
+        &["config", "--global", "--add", "credential.helper", "store"],
+        "",
+    );
+    env.git(
+        &["config", "--global", "--add", "credential.helper", "patrol"],
+        "",
+    );
+    write_private(&git_credentials(&env), THREE);
+    env.approve("protocol=https\nhost=example.com\nusername=alice\npassword=ghp_TESTalice0001\n");
+    // The index lists a credential the keychain lost.
+    let removed = env
+        .command("secret-tool")
+        .args([
+            "clear",
+            "service",
+            "git-credential-patrol:https://example.com",
+            "username",
+            "alice",
+        ])
+        .output()
+        .unwrap();
+    assert!(removed.status.success(), "{}", text(&removed.stderr));
+    // And a clock that runs years behind what the index has seen.
+    let index = fs::read_to_string(env.index_path()).unwrap();
+    let year = &index[index.find("\"stored_at\": \"").unwrap() + 14..][..4];
+    fs::write(
+        env.index_path(),
+        index.replacen(&format!("\"{year}-"), "\"2999-", 1),
+    )
+    .unwrap();
+
+    let out = env.patrol(&["doctor"], "");
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = text(&out.stdout);
+    for expected in [
+        "problem: for https://github.com, `store` (git's `store`: tokens in plain text in ~/.git-credentials) answers before patrol",
+        "fix: git credential-patrol install",
+        "problem: git still hands every new credential to `store` in ",
+        "fix: git config --global --fixed-value --unset credential.helper store",
+        "holds 3 credentials in plain text",
+        "fix: git credential-patrol import",
+        "the index lists https://example.com (alice), but the keychain has no token for it",
+        "fix: git credential-patrol erase https://example.com --user alice",
+        "the clock looks wrong",
+    ] {
+        assert!(stdout.contains(expected), "{expected}\n{stdout}");
+    }
+    assert_eq!(stdout.matches("still hands").count(), 1, "{stdout}");
+    assert!(!stdout.contains("TEST"), "{stdout}");
+}
+
+#[test]
+fn doctor_gives_the_keychain_fix_when_there_is_no_secret_service() {
+    let env = TestEnv::with_keyring(Keyring::Missing);
+    let out = env.patrol(&["doctor"], "");
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.contains("problem: the keychain is not available: no Secret Service")
+            && stdout.contains("fix: on a machine without a desktop")
+            && stdout.contains("patrol.backend keyutils"),
+        "{stdout}"
+    );
+}
+
+// Linux without a Secret Service: the kernel keyring
+
+#[test]
+fn the_kernel_keyring_stores_and_gets_or_says_plainly_why_not() {
+    let env = TestEnv::with_keyring(Keyring::NoBus);
+    env.config("patrol.backend", "keyutils");
+    // One fixed name: where the kernel refuses halfway (it may keep the key
+    // in the session keyring and refuse to remove it), each run replaces the
+    // same fake key instead of adding one.
+    let host = "keyutils-test.example.com";
+    let request = format!("protocol=https\nhost={host}\nusername=alice\n");
+    let stored = env.patrol(
+        &["store"],
+        &format!("{request}password=ghp_TESTkernel0001\n"),
+    );
+    if stored.status.success() {
+        let got = env.patrol(&["get"], &request);
+        assert!(text(&got.stdout).contains("password=ghp_TESTkernel0001"));
+        let doctor = env.patrol(&["doctor"], "");
+        assert!(text(&doctor.stdout).contains("does not survive a reboot"));
+    } else {
+        // Containers often deny the kernel keyring: the message must say so
+        // and point to the Secret Service, not to a missing D-Bus.
+        let stderr = text(&stored.stderr);
+        assert!(
+            stderr.contains("the kernel keyring (patrol.backend = keyutils) refused")
+                && stderr.contains("gnome-keyring-daemon")
+                && !stderr.contains("D-Bus session bus ("),
+            "{stderr}"
+        );
+        assert!(!stderr.contains("TEST"));
+        let doctor = env.patrol(&["doctor"], "");
+        assert_eq!(doctor.status.code(), Some(1));
+        assert!(
+            text(&doctor.stdout)
+                .contains("problem: the keychain is not available: the kernel keyring"),
+            "{}",
+            text(&doctor.stdout)
+        );
+    }
+    let _ = env.patrol(&["erase"], &request);
+}
