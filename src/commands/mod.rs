@@ -3,6 +3,7 @@
 //! only `run` touches the process's stdin, stdout and clock.
 
 mod capability;
+mod check;
 mod erase;
 mod get;
 mod list;
@@ -75,6 +76,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::List(args) => return list::run(&ctx, &args, stdout),
         Command::Expiry(args) => set_expiry::run(&ctx, &args, stdout, &mut messages)?,
         Command::Rotate(args) => rotate::run(&ctx, &args, stdin, stdout, &mut messages)?,
+        Command::Check(args) => return check::run(&ctx, &args, stdout, &mut messages),
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -10,8 +10,10 @@ use anyhow::{Context as _, Result};
 use chrono::{DateTime, TimeDelta, Utc};
 
 use super::{BadInput, Context, fingerprint};
+use crate::config::ForgeKind;
 use crate::credential::TokenKind;
-use crate::index::{Expiries, Expiry, Record};
+use crate::forge::{self, Facts, ProbeError};
+use crate::index::{Expiries, Expiry, ProbeResult, Record};
 use crate::keychain::Key;
 use crate::output::Messages;
 use crate::protocol::Request;
@@ -19,6 +21,10 @@ use crate::protocol::Request;
 /// "Last used" is shown in days; refreshing it more often than this would
 /// turn every push into an index write.
 const LAST_USED_RESOLUTION: TimeDelta = TimeDelta::hours(1);
+/// A token whose expiry a probe could not learn is asked about again no
+/// sooner than this, so that an unreachable forge costs a push at most one
+/// timeout a day.
+const PROBE_RETRY: TimeDelta = TimeDelta::days(1);
 
 pub fn run(ctx: &Context, input: impl BufRead, messages: &mut Messages<impl Write>) -> Result<()> {
     let request = Request::read(input).map_err(|e| BadInput(e.to_string()))?;
@@ -59,25 +65,44 @@ pub fn run(ctx: &Context, input: impl BufRead, messages: &mut Messages<impl Writ
     let now = ctx.now;
     let kind = TokenKind::of(&secrets);
     let git_expiry = secrets.password_expiry_utc;
+    // Outside the index lock: a probe may take seconds, and other git
+    // processes must not wait for it.
+    let forge = forge::probed_on_store(&target, &settings, kind);
+    let retry = unchanged && record.is_some_and(|r| probe_retry_due(r, now));
+    let probed: Option<Result<Facts, ProbeError>> = match (forge, secrets.token()) {
+        (ForgeKind::None, _) | (_, None) => None,
+        _ if unchanged && !retry => None,
+        (forge, Some(token)) => forge::probe(&target, &settings, forge, token, kind),
+    };
     let saved = ctx
         .index
         .update(&mut Context::warn_index(messages), |records| {
             let existing = records
-                .iter_mut()
-                .find(|r| r.same_credential(&target, &username));
-            match existing {
-                Some(record) if unchanged && record.is_live() => touch(record, now),
-                Some(record) => {
-                    replace(record, kind, git_expiry, now);
-                    ((), true)
+                .iter()
+                .position(|r| r.same_credential(&target, &username));
+            let at = match existing {
+                Some(at) if unchanged && records[at].is_live() => {
+                    let ((), touched) = touch(&mut records[at], now);
+                    if probed.is_none() {
+                        return ((), touched);
+                    }
+                    at
+                }
+                Some(at) => {
+                    replace(&mut records[at], kind, git_expiry, now);
+                    at
                 }
                 None => {
                     let mut record = Record::new(target.clone(), username.clone(), kind, now);
                     record.expiry.git = git_expiry.and_then(expiry_at);
                     records.push(record);
-                    ((), true)
+                    records.len() - 1
                 }
+            };
+            if let Some(outcome) = &probed {
+                forge::record_outcome(&mut records[at], outcome, now);
             }
+            ((), true)
         });
     if let Err(err) = saved {
         messages.warning(&format!("the credential is stored, but {err:#}"));
@@ -96,6 +121,16 @@ fn touch(record: &mut Record, now: DateTime<Utc>) -> ((), bool) {
     ((), stale)
 }
 
+/// Whether an unchanged token should be asked about again: its expiry is
+/// unknown, and the last probe, a day ago or more, learnt nothing.
+fn probe_retry_due(record: &Record, now: DateTime<Utc>) -> bool {
+    record.expiry.effective().is_none()
+        && record
+            .probe
+            .as_ref()
+            .is_some_and(|p| p.result != ProbeResult::Valid && now - p.at >= PROBE_RETRY)
+}
+
 /// A new secret: what was known about the old one no longer applies.
 fn replace(record: &mut Record, kind: TokenKind, git_expiry: Option<i64>, now: DateTime<Utc>) {
     record.kind = kind;
@@ -103,6 +138,7 @@ fn replace(record: &mut Record, kind: TokenKind, git_expiry: Option<i64>, now: D
     record.last_used_at = None;
     record.last_warned_at = None;
     record.erased = None;
+    record.forget_forge_facts();
     record.expiry = Expiries {
         git: git_expiry.and_then(expiry_at),
         ..Expiries::default()

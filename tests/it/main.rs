@@ -3,5 +3,7 @@
 
 mod conformance;
 mod env;
+mod fake_forge;
 mod faults;
+mod forge;
 mod helper;
