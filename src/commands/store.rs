@@ -148,3 +148,47 @@ fn replace(record: &mut Record, kind: TokenKind, git_expiry: Option<i64>, now: D
 fn expiry_at(timestamp: i64) -> Option<Expiry> {
     DateTime::from_timestamp(timestamp, 0).map(Expiry::At)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::credential::Target;
+    use crate::index::ProbeOutcome;
+
+    fn now() -> DateTime<Utc> {
+        "2026-06-15T12:00:00Z".parse().unwrap()
+    }
+
+    fn probed(result: ProbeResult, hours_ago: i64) -> Record {
+        let mut record = Record::new(
+            Target {
+                protocol: "https".into(),
+                host: "github.com".into(),
+                path: None,
+            },
+            "alice".into(),
+            TokenKind::GithubClassic,
+            now() - TimeDelta::days(3),
+        );
+        record.probe = Some(ProbeOutcome {
+            at: now() - TimeDelta::hours(hours_ago),
+            result,
+            message: None,
+        });
+        record
+    }
+
+    #[test]
+    fn an_unknown_expiry_is_asked_about_again_at_most_daily() {
+        assert!(!probe_retry_due(&probed(ProbeResult::Failed, 23), now()));
+        assert!(probe_retry_due(&probed(ProbeResult::Failed, 24), now()));
+        assert!(probe_retry_due(&probed(ProbeResult::Rejected, 48), now()));
+        assert!(!probe_retry_due(&probed(ProbeResult::Valid, 48), now()));
+        let mut known = probed(ProbeResult::Failed, 48);
+        known.expiry.manual = Some(Expiry::Never);
+        assert!(!probe_retry_due(&known, now()));
+        let mut never_probed = probed(ProbeResult::Failed, 48);
+        never_probed.probe = None;
+        assert!(!probe_retry_due(&never_probed, now()));
+    }
+}

@@ -8,6 +8,7 @@
 use serde::Serialize;
 
 use super::github::{GraphqlAnswer, RepoAccess};
+use super::http::HttpError;
 use super::{ProbeError, Repo};
 use crate::config::ForgeKind;
 use crate::credential::TokenKind;
@@ -66,12 +67,24 @@ pub fn bad_credentials(subject: &Subject, message: &str) -> Problem {
 pub fn probe_failed(subject: &Subject, err: &ProbeError) -> Problem {
     match err {
         ProbeError::Rejected { message, .. } => bad_credentials(subject, message),
-        ProbeError::Http(_) => Problem {
+        ProbeError::Http(HttpError::Timeout { .. } | HttpError::Connect { .. }) => Problem {
             code: "forge-unreachable",
             cause: err.to_string(),
             fix: "check the network and any proxy (HTTPS_PROXY), and `patrol.apiUrl` \
                   if it is set; then run check again"
                 .into(),
+        },
+        ProbeError::Http(HttpError::NotAllowed { .. }) => Problem {
+            code: "api-url-refused",
+            cause: err.to_string(),
+            fix: "set `patrol.apiUrl` for this host to the forge's https:// API URL, or unset \
+                  it to use the default"
+                .into(),
+        },
+        ProbeError::Refused { status, .. } if *status >= 500 => Problem {
+            code: "forge-error",
+            cause: err.to_string(),
+            fix: "the forge failed to answer; try again later".into(),
         },
         ProbeError::Refused { status: 403, .. } if subject.forge == ForgeKind::Gitlab => Problem {
             code: "insufficient-scope",
@@ -84,13 +97,14 @@ pub fn probe_failed(subject: &Subject, err: &ProbeError) -> Problem {
                 subject.rotate
             ),
         },
-        ProbeError::Refused { .. }
+        ProbeError::Http(_)
+        | ProbeError::Refused { .. }
         | ProbeError::Redirected { .. }
         | ProbeError::Unreadable { .. } => Problem {
             code: "unexpected-answer",
             cause: err.to_string(),
             fix: "check `patrol.apiUrl` and `patrol.forge` for this host \
-                      (`git config --get-urlmatch patrol URL`); then run check again"
+                  (`git config --get-urlmatch patrol URL`); then run check again"
                 .into(),
         },
     }
@@ -542,7 +556,7 @@ mod tests {
 
     #[test]
     fn failures_to_ask_name_the_network_or_the_configuration() {
-        let timeout = ProbeError::Http(super::super::http::HttpError::Timeout {
+        let timeout = ProbeError::Http(HttpError::Timeout {
             origin: "http://127.0.0.1:1".into(),
         });
         let problem = probe_failed(&subject(TokenKind::GithubClassic), &timeout);
@@ -556,6 +570,15 @@ mod tests {
         assert_eq!(
             probe_failed(&subject(TokenKind::GithubClassic), &redirect).code,
             "unexpected-answer"
+        );
+        let outage = ProbeError::Refused {
+            forge: "GitHub",
+            status: 503,
+            message: "an empty answer".into(),
+        };
+        assert_eq!(
+            probe_failed(&subject(TokenKind::GithubClassic), &outage).code,
+            "forge-error"
         );
     }
 }

@@ -20,6 +20,7 @@ use reqwest::Url;
 use reqwest::blocking::{Client, RequestBuilder};
 use reqwest::header::{AUTHORIZATION, HeaderValue};
 use thiserror::Error;
+use zeroize::Zeroizing;
 
 use crate::credential::Secret;
 use crate::output::escape;
@@ -52,11 +53,12 @@ pub struct Api {
     client: Client,
 }
 
-/// An answer, read whole (within `MAX_BODY`).
+/// An answer, read whole (within `MAX_BODY`). The body is wiped when
+/// dropped: GitLab's rotation answer carries the new token.
 pub struct Response {
     pub status: u16,
     headers: reqwest::header::HeaderMap,
-    pub body: Vec<u8>,
+    pub body: Zeroizing<Vec<u8>>,
 }
 
 impl Response {
@@ -180,11 +182,11 @@ impl Api {
 
     fn send(&self, request: RequestBuilder, token: &Secret) -> Result<Response, HttpError> {
         let origin = origin(&self.base);
-        let mut authorization = HeaderValue::from_str(&format!("Bearer {}", token.expose()))
-            .map_err(|_| HttpError::Failed {
-                origin: origin.clone(),
-                cause: "the token contains characters that cannot go in a header".into(),
-            })?;
+        let bearer = Zeroizing::new(format!("Bearer {}", token.expose()));
+        let mut authorization = HeaderValue::from_str(&bearer).map_err(|_| HttpError::Failed {
+            origin: origin.clone(),
+            cause: "the token contains characters that cannot go in a header".into(),
+        })?;
         authorization.set_sensitive(true);
         let request = request
             .header(AUTHORIZATION, authorization)
@@ -192,7 +194,7 @@ impl Api {
         let response = request.send().map_err(|err| classify(&err, &origin))?;
         let status = response.status().as_u16();
         let headers = response.headers().clone();
-        let mut body = Vec::new();
+        let mut body = Zeroizing::new(Vec::new());
         response
             .take(MAX_BODY + 1)
             .read_to_end(&mut body)

@@ -80,6 +80,13 @@ fn codes(report: &serde_json::Value) -> Vec<String> {
 }
 
 #[test]
+#[should_panic(expected = "never requested")]
+fn a_stub_that_is_never_hit_fails_the_test() {
+    let forge = FakeForge::start();
+    forge.expect("GET", "/user", github_user(None, None));
+}
+
+#[test]
 fn store_describes_a_new_token_once_and_get_stays_offline() {
     let forge = FakeForge::start();
     forge.expect(
