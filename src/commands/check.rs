@@ -183,57 +183,59 @@ fn check_one(
             report.problems.push(problem);
             None
         }
-        Ok(_) if forge_kind == ForgeKind::None => {
-            report.notes.push(
-                "not a forge this helper can ask: set `patrol.forge` (github or gitlab) for \
-                 this host to check it"
-                    .into(),
-            );
-            None
-        }
         Ok(token) => {
-            let forge = Forge::new(&record.target, forge_kind, settings.api_url.as_deref());
-            let (outcome, forge) = match forge {
-                Ok(Some(forge)) => (forge.probe(&token, record.kind), Some(forge)),
-                Ok(None) => (Ok(Facts::default()), None),
-                Err(err) => (Err(ProbeError::from(err)), None),
-            };
-            forge::record_outcome(&mut updated, &outcome, ctx.now);
-            let kind = updated.kind;
-            let subject = Subject {
-                forge: forge_kind,
-                kind,
-                token_page: page.as_deref(),
-                rotate: &rotate,
-            };
-            match &outcome {
-                Ok(facts) => {
-                    report.valid = Some(true);
-                    report.notes.extend(facts.notes.iter().cloned());
-                    if let Some(problem) = diagnosis::missing_required_scopes(
-                        &subject,
-                        &settings.required_scopes,
-                        updated.scopes.as_deref(),
-                    ) {
-                        report.problems.push(problem);
-                    }
-                    if let (Some(forge), Some(repo)) = (&forge, &args.repo) {
-                        reach(&mut report, forge, &subject, &token, repo);
-                    }
-                    report.notes.extend(diagnosis::scope_notes(
-                        kind,
-                        forge_kind,
-                        updated.scopes.as_deref(),
-                    ));
+            match Forge::new(&record.target, forge_kind, settings.api_url.as_deref()).transpose() {
+                None => {
+                    report.notes.push(
+                        "not a forge this helper can ask: set `patrol.forge` (github or gitlab) \
+                     for this host to check it"
+                            .into(),
+                    );
+                    None
                 }
-                Err(err) => {
-                    if matches!(err, ProbeError::Rejected { .. }) {
-                        report.valid = Some(false);
+                Some(forge) => {
+                    let (outcome, forge) = match forge {
+                        Ok(forge) => (forge.probe(&token, record.kind), Some(forge)),
+                        Err(err) => (Err(ProbeError::from(err)), None),
+                    };
+                    forge::record_outcome(&mut updated, &outcome, ctx.now);
+                    let kind = updated.kind;
+                    let subject = Subject {
+                        forge: forge_kind,
+                        kind,
+                        token_page: page.as_deref(),
+                        rotate: &rotate,
+                    };
+                    match &outcome {
+                        Ok(facts) => {
+                            report.valid = Some(true);
+                            report.notes.extend(facts.notes.iter().cloned());
+                            if let Some(problem) = diagnosis::missing_required_scopes(
+                                &subject,
+                                &settings.required_scopes,
+                                updated.scopes.as_deref(),
+                            ) {
+                                report.problems.push(problem);
+                            }
+                            if let (Some(forge), Some(repo)) = (&forge, &args.repo) {
+                                reach(&mut report, forge, &subject, &token, repo);
+                            }
+                            report.notes.extend(diagnosis::scope_notes(
+                                kind,
+                                forge_kind,
+                                updated.scopes.as_deref(),
+                            ));
+                        }
+                        Err(err) => {
+                            if matches!(err, ProbeError::Rejected { .. }) {
+                                report.valid = Some(false);
+                            }
+                            report.problems.push(diagnosis::probe_failed(&subject, err));
+                        }
                     }
-                    report.problems.push(diagnosis::probe_failed(&subject, err));
+                    Some(outcome)
                 }
             }
-            Some(outcome)
         }
     };
 
@@ -298,7 +300,7 @@ fn reach(
     token: &Secret,
     repo: &forge::Repo,
 ) {
-    if forge.kind != ForgeKind::Github {
+    if forge.dialect != forge::Dialect::Github {
         report.notes.push("--repo is checked on GitHub only".into());
         return;
     }

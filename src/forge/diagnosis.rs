@@ -81,6 +81,13 @@ pub fn probe_failed(subject: &Subject, err: &ProbeError) -> Problem {
                   it to use the default"
                 .into(),
         },
+        ProbeError::Refused {
+            status, message, ..
+        } if *status == 429 || message.to_ascii_lowercase().contains("rate limit") => Problem {
+            code: "rate-limited",
+            cause: err.to_string(),
+            fix: "the forge limits how often it may be asked; try again later".into(),
+        },
         ProbeError::Refused { status, .. } if *status >= 500 => Problem {
             code: "forge-error",
             cause: err.to_string(),
@@ -579,6 +586,15 @@ mod tests {
         assert_eq!(
             probe_failed(&subject(TokenKind::GithubClassic), &outage).code,
             "forge-error"
+        );
+        let limited = ProbeError::Refused {
+            forge: "GitHub",
+            status: 403,
+            message: "API rate limit exceeded for user ID 1.".into(),
+        };
+        assert_eq!(
+            probe_failed(&subject(TokenKind::GithubClassic), &limited).code,
+            "rate-limited"
         );
     }
 }

@@ -75,8 +75,12 @@ pub fn probed_on_store(target: &Target, settings: &Settings, token: TokenKind) -
     }
 }
 
-/// The API's base URL: `patrol.apiUrl`, else derived from the host.
+/// The API's base URL: `patrol.apiUrl`, else derived from the host; none
+/// for a host that is no forge we speak to.
 pub fn api_base(target: &Target, forge: ForgeKind, configured: Option<&str>) -> Option<String> {
+    if forge == ForgeKind::None {
+        return None;
+    }
     if let Some(url) = configured {
         return Some(url.trim_end_matches('/').to_owned());
     }
@@ -97,9 +101,16 @@ pub fn forge_name(forge: ForgeKind) -> &'static str {
     }
 }
 
+/// The APIs we speak.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Dialect {
+    Github,
+    Gitlab,
+}
+
 /// A forge's API for one credential's host.
 pub struct Forge {
-    pub kind: ForgeKind,
+    pub dialect: Dialect,
     pub api: Api,
 }
 
@@ -110,21 +121,25 @@ impl Forge {
         kind: ForgeKind,
         configured_api: Option<&str>,
     ) -> Result<Option<Self>, HttpError> {
+        let dialect = match kind {
+            ForgeKind::Github => Dialect::Github,
+            ForgeKind::Gitlab => Dialect::Gitlab,
+            ForgeKind::None => return Ok(None),
+        };
         let Some(base) = api_base(target, kind, configured_api) else {
             return Ok(None);
         };
         Ok(Some(Self {
-            kind,
+            dialect,
             api: Api::new(&base)?,
         }))
     }
 
     /// Who the token belongs to, when it expires, what it may do.
     pub fn probe(&self, token: &Secret, kind: TokenKind) -> Result<Facts, ProbeError> {
-        let facts = match self.kind {
-            ForgeKind::Github => github::probe(&self.api, token, kind),
-            ForgeKind::Gitlab => gitlab::probe(&self.api, token, kind),
-            ForgeKind::None => Ok(Facts::default()),
+        let facts = match self.dialect {
+            Dialect::Github => github::probe(&self.api, token, kind),
+            Dialect::Gitlab => gitlab::probe(&self.api, token, kind),
         };
         crate::trace!(
             "forge probe at {}: {}",
@@ -388,6 +403,14 @@ mod tests {
             "http://127.0.0.1:9/api/v4"
         );
         assert_eq!(api("git.example.com", ForgeKind::None, None), None);
+        assert_eq!(
+            api(
+                "git.example.com",
+                ForgeKind::None,
+                Some("http://127.0.0.1:9")
+            ),
+            None
+        );
     }
 
     #[test]

@@ -234,6 +234,39 @@ fn an_unknown_host_is_not_probed_by_default() {
     env.config("patrol.apiUrl", &forge.url());
     env.approve(&store_input(CLASSIC));
     assert!(forge.requests().is_empty());
+    // `check` asks whoever the token looks like it belongs to; a password
+    // that looks like nobody's is not sent anywhere.
+    env.approve(
+        "protocol=https\nhost=plain.example.com\nusername=bob\npassword=TESTpassword0001\n",
+    );
+    let (code, stdout, _) = check(&env, &["plain.example.com"]);
+    assert_eq!(code, Some(0), "{stdout}");
+    assert!(
+        stdout.contains("note:     not a forge this helper can ask"),
+        "{stdout}"
+    );
+    assert!(forge.requests().is_empty());
+}
+
+#[test]
+fn a_proxy_is_never_used_for_loopback() {
+    let proxy = FakeForge::start();
+    let forge = FakeForge::start();
+    forge.expect("GET", "/user", github_user(Some("repo"), None));
+    let env = env_for(&forge, "github");
+    env.config("patrol.probe", "false");
+    env.approve(&store_input(CLASSIC));
+    let mut command = env.command(crate::env::BIN);
+    command.arg("check");
+    for var in ["HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "ALL_PROXY"] {
+        command.env(var, proxy.url());
+    }
+    let out = crate::env::run(command, b"");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
+    assert!(
+        proxy.requests().is_empty(),
+        "the token went through a proxy"
+    );
 }
 
 #[test]
