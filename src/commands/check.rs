@@ -178,64 +178,58 @@ fn check_one(
     };
 
     let mut updated = record.clone();
-    let outcome = match token_of(ctx, record, settings) {
-        Err(problem) => {
+    let forge = Forge::new(&record.target, forge_kind, settings.api_url.as_deref()).transpose();
+    let outcome = match (token_of(ctx, record, settings), forge) {
+        (Err(problem), _) => {
             report.problems.push(problem);
             None
         }
-        Ok(token) => {
-            match Forge::new(&record.target, forge_kind, settings.api_url.as_deref()).transpose() {
-                None => {
-                    report.notes.push(
-                        "not a forge this helper can ask: set `patrol.forge` (github or gitlab) \
-                     for this host to check it"
-                            .into(),
-                    );
-                    None
-                }
-                Some(forge) => {
-                    let (outcome, forge) = match forge {
-                        Ok(forge) => (forge.probe(&token, record.kind), Some(forge)),
-                        Err(err) => (Err(ProbeError::from(err)), None),
-                    };
-                    forge::record_outcome(&mut updated, &outcome, ctx.now);
-                    let kind = updated.kind;
-                    let subject = Subject {
-                        forge: forge_kind,
-                        kind,
-                        token_page: page.as_deref(),
-                        rotate: &rotate,
-                    };
-                    match &outcome {
-                        Ok(facts) => {
-                            report.valid = Some(true);
-                            report.notes.extend(facts.notes.iter().cloned());
-                            if let Some(problem) = diagnosis::missing_required_scopes(
-                                &subject,
-                                &settings.required_scopes,
-                                updated.scopes.as_deref(),
-                            ) {
-                                report.problems.push(problem);
-                            }
-                            if let (Some(forge), Some(repo)) = (&forge, &args.repo) {
-                                reach(&mut report, forge, &subject, &token, repo);
-                            }
-                            report.notes.extend(diagnosis::scope_notes(
-                                kind,
-                                forge_kind,
-                                updated.scopes.as_deref(),
-                            ));
-                        }
-                        Err(err) => {
-                            if matches!(err, ProbeError::Rejected { .. }) {
-                                report.valid = Some(false);
-                            }
-                            report.problems.push(diagnosis::probe_failed(&subject, err));
-                        }
+        (Ok(_), None) => {
+            report.notes.push(
+                "not a forge this helper can ask: set `patrol.forge` (github or gitlab) for \
+                 this host to check it"
+                    .into(),
+            );
+            None
+        }
+        (Ok(token), Some(forge)) => {
+            let (outcome, forge) = match forge {
+                Ok(forge) => (forge.probe(&token, record.kind), Some(forge)),
+                Err(err) => (Err(ProbeError::from(err)), None),
+            };
+            forge::record_outcome(&mut updated, &outcome, ctx.now);
+            let subject = Subject {
+                forge: forge_kind,
+                kind: updated.kind,
+                token_page: page.as_deref(),
+                rotate: &rotate,
+            };
+            match &outcome {
+                Ok(facts) => {
+                    report.valid = Some(true);
+                    report.notes.extend(facts.notes.iter().cloned());
+                    report.problems.extend(diagnosis::missing_required_scopes(
+                        &subject,
+                        &settings.required_scopes,
+                        updated.scopes.as_deref(),
+                    ));
+                    if let (Some(forge), Some(repo)) = (&forge, &args.repo) {
+                        reach(&mut report, forge, &subject, &token, repo);
                     }
-                    Some(outcome)
+                    report.notes.extend(diagnosis::scope_notes(
+                        updated.kind,
+                        forge_kind,
+                        updated.scopes.as_deref(),
+                    ));
+                }
+                Err(err) => {
+                    if matches!(err, ProbeError::Rejected { .. }) {
+                        report.valid = Some(false);
+                    }
+                    report.problems.push(diagnosis::probe_failed(&subject, err));
                 }
             }
+            Some(outcome)
         }
     };
 

@@ -699,3 +699,40 @@ fn rotate_refuses_a_token_the_forge_rejects_and_keeps_one_it_accepts() {
     assert_eq!(rotated["expiry"]["forge"], "2099-12-01T00:00:00Z");
     assert!(rotated["rotated_at"].is_string());
 }
+
+#[test]
+fn github_com_and_gitlab_com_are_asked_at_their_own_apis_only() {
+    // The proxy sees where the helper connects (a CONNECT for the TLS
+    // tunnel) and refuses, so nothing leaves this machine; the token itself
+    // would travel only inside the tunnel.
+    let proxy = FakeForge::start();
+    proxy
+        .expect("CONNECT", "api.github.com:443", Reply::text(403, ""))
+        .expect("CONNECT", "gitlab.com:443", Reply::text(403, ""));
+    let env = TestEnv::new();
+    for (host, token) in [
+        ("github.com", CLASSIC),
+        ("gitlab.com", "glpat-TESTforge0001"),
+    ] {
+        let mut command = env.command(crate::env::BIN);
+        command
+            .arg("store")
+            .env("HTTPS_PROXY", proxy.url())
+            .env("https_proxy", proxy.url());
+        let input = format!("protocol=https\nhost={host}\nusername=alice\npassword={token}\n");
+        let out = crate::env::run(command, input.as_bytes());
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        assert_eq!(text(&out.stderr), "", "a failed probe is silent on store");
+    }
+    for request in proxy.requests() {
+        assert!(
+            !request.headers.contains_key("authorization"),
+            "{request:?}"
+        );
+        assert!(!format!("{request:?}").contains("TEST"), "{request:?}");
+    }
+    let index = env.index();
+    for record in index["credentials"].as_array().unwrap() {
+        assert_eq!(record["probe"]["result"], "failed", "{record}");
+    }
+}
