@@ -736,3 +736,80 @@ fn github_com_and_gitlab_com_are_asked_at_their_own_apis_only() {
         assert_eq!(record["probe"]["result"], "failed", "{record}");
     }
 }
+
+#[test]
+fn the_expiry_a_forge_reports_feeds_the_warning_on_push() {
+    let soon = (Utc::now() + TimeDelta::days(3))
+        .format("%Y-%m-%d %H:%M:%S UTC")
+        .to_string();
+    let forge = FakeForge::start();
+    forge.expect("GET", "/user", github_user(None, Some(&soon)));
+    let env = env_for(&forge, "github");
+    env.approve(&store_input(FINE));
+    let filled = env.credential("fill", &[], &format!("protocol=https\nhost={HOST}\n"));
+    let stderr = text(&filled.stderr);
+    assert!(
+        stderr.contains(&format!(
+            "warning: the token for https://{HOST} (alice) expires in"
+        )),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(&format!("https://{HOST}/settings/personal-access-tokens")),
+        "{stderr}"
+    );
+    assert_eq!(forge.requests().len(), 1, "get never asks the forge");
+}
+
+#[test]
+fn gitlab_check_explains_a_token_that_cannot_describe_itself_and_a_revoked_one() {
+    let forge = FakeForge::start();
+    forge.expect(
+        "GET",
+        "/personal_access_tokens/self",
+        Reply::json(403, json!({ "error": "insufficient_scope" })),
+    );
+    let env = env_for(&forge, "gitlab");
+    env.config("patrol.probe", "false");
+    env.approve(&store_input("glpat-TESTforge0001"));
+    let (code, report) = check_json(&env, &[]);
+    assert_eq!(code, Some(1));
+    let credential = &report["credentials"][0];
+    assert_eq!(credential["forge"], "gitlab");
+    assert_eq!(credential["valid"], serde_json::Value::Null);
+    assert_eq!(codes(credential), ["insufficient-scope"]);
+    assert!(
+        credential["problems"][0]["fix"]
+            .as_str()
+            .unwrap()
+            .contains("git credential-patrol expiry"),
+        "{credential}"
+    );
+
+    let revoked = FakeForge::start();
+    revoked.expect(
+        "GET",
+        "/personal_access_tokens/self",
+        Reply::json(
+            200,
+            json!({ "id": 1, "name": "old", "revoked": true, "active": false, "scopes": ["api"], "expires_at": null }),
+        ),
+    );
+    env.config("patrol.apiUrl", &revoked.url());
+    let (code, stdout, _) = check(&env, &[]);
+    assert_eq!(code, Some(1));
+    assert!(
+        stdout.contains("valid:    no (GitLab refused it)"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("GitLab answered \"the token is revoked\""),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(&format!(
+            "create a new token at https://{HOST}/-/user_settings/personal_access_tokens"
+        )),
+        "{stdout}"
+    );
+}
