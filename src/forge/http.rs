@@ -199,14 +199,19 @@ impl Api {
             .take(MAX_BODY + 1)
             .read_to_end(&mut body)
             .map_err(|err| {
-                if err.to_string().contains("timed out") {
+                let timed_out = err.kind() == std::io::ErrorKind::TimedOut
+                    || err
+                        .get_ref()
+                        .and_then(|inner| inner.downcast_ref::<reqwest::Error>())
+                        .is_some_and(reqwest::Error::is_timeout);
+                if timed_out {
                     HttpError::Timeout {
                         origin: origin.clone(),
                     }
                 } else {
                     HttpError::Failed {
                         origin: origin.clone(),
-                        cause: err.to_string(),
+                        cause: cause(&err),
                     }
                 }
             })?;

@@ -26,6 +26,8 @@ pub enum Reply {
     },
     /// Reads the request and never answers (until the server stops).
     Silence,
+    /// Sends a 200's headers, then nothing of the body it announced.
+    Stall,
     /// Exactly these bytes, however malformed.
     Raw(Vec<u8>),
     /// A 200 whose body is this many bytes of JSON-looking filler.
@@ -226,6 +228,15 @@ fn answer(
             stream.write_all(&body)?;
         }
         Reply::Silence => {
+            while !stop.load(Ordering::SeqCst) && started.elapsed() < LIFETIME {
+                thread::sleep(Duration::from_millis(10));
+            }
+        }
+        Reply::Stall => {
+            stream.write_all(
+                b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{",
+            )?;
+            stream.flush()?;
             while !stop.load(Ordering::SeqCst) && started.elapsed() < LIFETIME {
                 thread::sleep(Duration::from_millis(10));
             }

@@ -465,6 +465,26 @@ fn a_forge_that_never_answers_is_abandoned_in_bounded_time() {
         )),
         "{stdout}"
     );
+
+    // Headers, then a body that never comes: the same bound holds.
+    let stalling = FakeForge::start();
+    stalling.expect("GET", "/user", Reply::Stall);
+    env.config("patrol.apiUrl", &stalling.url());
+    let started = Instant::now();
+    let (code, stdout, _) = check(&env, &[]);
+    assert!(
+        started.elapsed() < Duration::from_secs(15),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(code, Some(1));
+    assert!(
+        stdout.contains(&format!(
+            "problem:  no answer from {} within 5 s",
+            stalling.url()
+        )),
+        "{stdout}"
+    );
 }
 
 #[test]
