@@ -7,6 +7,7 @@ use chrono::TimeDelta;
 use clap::{Args, Parser, Subcommand};
 
 use crate::config::{self, Overrides};
+use crate::forge::Repo;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -79,6 +80,8 @@ pub enum Command {
     Expiry(ExpiryArgs),
     /// Replace a token with a new one, step by step
     Rotate(RotateArgs),
+    /// Ask the forge whether each token works, what it reaches and when it expires
+    Check(CheckArgs),
     /// Move credentials out of plaintext git-credential-store files into the keychain
     Import(ImportArgs),
     /// Configure git to ask patrol first for credentials
@@ -125,6 +128,30 @@ pub struct RotateArgs {
     /// The account, when the host has several
     #[arg(long)]
     pub user: Option<String>,
+    /// GitLab: the new token's expiry (`2026-12-31`, or a duration such as `90d`)
+    #[arg(long, value_name = "DATE", conflicts_with = "manual")]
+    pub expires_at: Option<String>,
+    /// Paste a token you created yourself, even where the forge could rotate it
+    #[arg(long)]
+    pub manual: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// Only the credentials of this URL or host
+    pub url: Option<String>,
+    /// The account, when the host has several
+    #[arg(long, requires = "url")]
+    pub user: Option<String>,
+    /// GitHub: also check this repository (`OWNER/NAME`) and the GraphQL API
+    #[arg(long, value_name = "OWNER/NAME")]
+    pub repo: Option<Repo>,
+    /// Report tokens that expire within this time [default: patrol.warnBefore]
+    #[arg(long, value_name = "DURATION", value_parser = duration)]
+    pub expiring_within: Option<TimeDelta>,
+    /// Print `{"version": 1, "credentials": [...]}` instead of a report
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -247,5 +274,29 @@ mod tests {
         );
         let err = parse(args("git-credential-patrol lsit"), false).unwrap_err();
         assert!(err.to_string().contains("list"), "{err}");
+    }
+
+    #[test]
+    fn check_takes_a_repository_and_a_duration() {
+        let cli = parse(
+            args("git-credential-patrol check github.com --repo octo/hello --expiring-within 30d --json"),
+            false,
+        )
+        .unwrap()
+        .unwrap();
+        let Command::Check(check) = cli.command else {
+            panic!("not check");
+        };
+        assert_eq!(check.repo.unwrap().to_string(), "octo/hello");
+        assert_eq!(check.expiring_within, Some(TimeDelta::days(30)));
+        assert!(check.json);
+        for bad in [
+            "git-credential-patrol check --repo octo",
+            "git-credential-patrol check --repo ../x/y",
+            "git-credential-patrol check --expiring-within soon",
+        ] {
+            let err = parse(args(bad), false).unwrap_err();
+            assert!(err.use_stderr(), "{bad}");
+        }
     }
 }

@@ -100,6 +100,27 @@ pub enum ErasedBy {
     User,
 }
 
+/// What the last question to the forge about a credential found.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProbeOutcome {
+    pub at: DateTime<Utc>,
+    pub result: ProbeResult,
+    /// Why it failed, or what was odd in the answer; never a secret.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ProbeResult {
+    /// The forge accepted the token and described it.
+    Valid,
+    /// The forge refused the token: invalid, expired or revoked.
+    Rejected,
+    /// No usable answer: unreachable, timed out, or an answer we could not read.
+    Failed,
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Erasure {
     pub at: DateTime<Utc>,
@@ -126,6 +147,17 @@ pub struct Record {
     pub last_warned_at: Option<DateTime<Utc>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub erased: Option<Erasure>,
+    /// The account the forge says the token belongs to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account: Option<String>,
+    /// The token's own name, where the forge has one (GitLab).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_name: Option<String>,
+    /// A scoped token's scopes, as the forge reported them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scopes: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub probe: Option<ProbeOutcome>,
 }
 
 impl Record {
@@ -141,7 +173,20 @@ impl Record {
             rotated_at: None,
             last_warned_at: None,
             erased: None,
+            account: None,
+            token_name: None,
+            scopes: None,
+            probe: None,
         }
+    }
+
+    /// A new secret: what the forge said about the old one no longer applies.
+    pub fn forget_forge_facts(&mut self) {
+        self.expiry.forge = None;
+        self.account = None;
+        self.token_name = None;
+        self.scopes = None;
+        self.probe = None;
     }
 
     pub fn is_live(&self) -> bool {

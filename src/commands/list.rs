@@ -13,7 +13,7 @@ use super::Context;
 use crate::cli::ListArgs;
 use crate::config::{Policy, Settings};
 use crate::expiry::{self, Assessment, Status};
-use crate::index::{ErasedBy, ExpirySource, Record};
+use crate::index::{ErasedBy, ExpirySource, ProbeResult, Record};
 use crate::output::{self, Messages};
 
 pub fn run(ctx: &Context, args: &ListArgs, mut out: impl Write) -> Result<ExitCode> {
@@ -100,7 +100,7 @@ fn table(out: &mut impl Write, rows: &[(&Record, Assessment)], now: DateTime<Utc
             };
             [
                 output::escape(&record.target.url()),
-                output::escape(&record.username),
+                account(record),
                 record.kind.name().to_owned(),
                 expires,
                 status,
@@ -135,6 +135,19 @@ fn table(out: &mut impl Write, rows: &[(&Record, Assessment)], now: DateTime<Utc
     Ok(())
 }
 
+/// The account git stored, and the forge's name for it when that differs.
+fn account(record: &Record) -> String {
+    match record.account.as_deref() {
+        Some(account) if record.username.is_empty() => output::escape(account),
+        Some(account) if account != record.username => format!(
+            "{} ({})",
+            output::escape(&record.username),
+            output::escape(account)
+        ),
+        _ => output::escape(&record.username),
+    }
+}
+
 #[derive(Serialize)]
 struct Listing<'a> {
     version: u32,
@@ -159,6 +172,11 @@ struct Entry<'a> {
     rotated_at: Option<DateTime<Utc>>,
     erased_at: Option<DateTime<Utc>>,
     erased_by: Option<ErasedBy>,
+    account: Option<&'a str>,
+    token_name: Option<&'a str>,
+    scopes: Option<&'a [String]>,
+    probed_at: Option<DateTime<Utc>>,
+    probe_result: Option<ProbeResult>,
 }
 
 impl<'a> Entry<'a> {
@@ -179,6 +197,11 @@ impl<'a> Entry<'a> {
             rotated_at: record.rotated_at,
             erased_at: record.erased.as_ref().map(|e| e.at),
             erased_by: record.erased.as_ref().map(|e| e.by),
+            account: record.account.as_deref(),
+            token_name: record.token_name.as_deref(),
+            scopes: record.scopes.as_deref(),
+            probed_at: record.probe.as_ref().map(|p| p.at),
+            probe_result: record.probe.as_ref().map(|p| p.result),
         }
     }
 }

@@ -3,6 +3,7 @@
 //! only `run` touches the process's stdin, stdout and clock.
 
 mod capability;
+mod check;
 mod doctor;
 mod erase;
 mod get;
@@ -79,6 +80,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::List(args) => return list::run(&ctx, &args, stdout),
         Command::Expiry(args) => set_expiry::run(&ctx, &args, stdout, &mut messages)?,
         Command::Rotate(args) => rotate::run(&ctx, &args, stdin, stdout, &mut messages)?,
+        Command::Check(args) => return check::run(&ctx, &args, stdout, &mut messages),
         Command::Import(args) => return import::run(&ctx, &args, stdout, &mut messages),
         Command::Install(args) => {
             return install::install(&ctx, args.scope(), stdin, stdout, &mut messages);

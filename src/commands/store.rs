@@ -12,8 +12,10 @@ use anyhow::{Context as _, Result};
 use chrono::{DateTime, TimeDelta, Utc};
 
 use super::{BadInput, Context, fingerprint};
+use crate::config::ForgeKind;
 use crate::credential::{Secrets, Target, TokenKind};
-use crate::index::{Expiries, Expiry, Record};
+use crate::forge::{self, Facts, ProbeError};
+use crate::index::{Expiries, Expiry, ProbeResult, Record};
 use crate::keychain::Key;
 use crate::output::Messages;
 use crate::protocol::Request;
@@ -21,6 +23,10 @@ use crate::protocol::Request;
 /// "Last used" is shown in days; refreshing it more often than this would
 /// turn every push into an index write.
 const LAST_USED_RESOLUTION: TimeDelta = TimeDelta::hours(1);
+/// A token whose expiry a probe could not learn is asked about again no
+/// sooner than this, so that an unreachable forge costs a push at most one
+/// timeout a day.
+const PROBE_RETRY: TimeDelta = TimeDelta::days(1);
 
 pub fn run(ctx: &Context, input: impl BufRead, messages: &mut Messages<impl Write>) -> Result<()> {
     let request = Request::read(input).map_err(|e| BadInput(e.to_string()))?;
@@ -92,25 +98,44 @@ pub fn save(
     let now = ctx.now;
     let kind = TokenKind::of(secrets);
     let git_expiry = secrets.password_expiry_utc;
+    // Outside the index lock: a probe may take seconds, and other git
+    // processes must not wait for it.
+    let forge = forge::probed_on_store(target, &settings, kind);
+    let retry = unchanged && record.is_some_and(|r| probe_retry_due(r, now));
+    let probed: Option<Result<Facts, ProbeError>> = match (forge, secrets.token()) {
+        (ForgeKind::None, _) | (_, None) => None,
+        _ if unchanged && !retry => None,
+        (forge, Some(token)) => forge::probe(target, &settings, forge, token, kind),
+    };
     let saved = ctx
         .index
         .update(&mut Context::warn_index(messages), |records| {
             let existing = records
-                .iter_mut()
-                .find(|r| r.same_credential(target, username));
-            match existing {
-                Some(record) if unchanged && record.is_live() => touch(record, now),
-                Some(record) => {
-                    replace(record, kind, git_expiry, now);
-                    ((), true)
+                .iter()
+                .position(|r| r.same_credential(target, username));
+            let at = match existing {
+                Some(at) if unchanged && records[at].is_live() => {
+                    let ((), touched) = touch(&mut records[at], now);
+                    if probed.is_none() {
+                        return ((), touched);
+                    }
+                    at
+                }
+                Some(at) => {
+                    replace(&mut records[at], kind, git_expiry, now);
+                    at
                 }
                 None => {
                     let mut record = Record::new(target.clone(), username.to_owned(), kind, now);
                     record.expiry.git = git_expiry.and_then(expiry_at);
                     records.push(record);
-                    ((), true)
+                    records.len() - 1
                 }
+            };
+            if let Some(outcome) = &probed {
+                forge::record_outcome(&mut records[at], outcome, now);
             }
+            ((), true)
         });
     if let Err(err) = &saved {
         messages.warning(&format!("the credential is stored, but {err:#}"));
@@ -131,6 +156,16 @@ fn touch(record: &mut Record, now: DateTime<Utc>) -> ((), bool) {
     ((), stale)
 }
 
+/// Whether an unchanged token should be asked about again: its expiry is
+/// unknown, and the last probe, a day ago or more, learnt nothing.
+fn probe_retry_due(record: &Record, now: DateTime<Utc>) -> bool {
+    record.expiry.effective().is_none()
+        && record
+            .probe
+            .as_ref()
+            .is_some_and(|p| p.result != ProbeResult::Valid && now - p.at >= PROBE_RETRY)
+}
+
 /// A new secret: what was known about the old one no longer applies.
 fn replace(record: &mut Record, kind: TokenKind, git_expiry: Option<i64>, now: DateTime<Utc>) {
     record.kind = kind;
@@ -138,6 +173,7 @@ fn replace(record: &mut Record, kind: TokenKind, git_expiry: Option<i64>, now: D
     record.last_used_at = None;
     record.last_warned_at = None;
     record.erased = None;
+    record.forget_forge_facts();
     record.expiry = Expiries {
         git: git_expiry.and_then(expiry_at),
         ..Expiries::default()
@@ -146,4 +182,48 @@ fn replace(record: &mut Record, kind: TokenKind, git_expiry: Option<i64>, now: D
 
 fn expiry_at(timestamp: i64) -> Option<Expiry> {
     DateTime::from_timestamp(timestamp, 0).map(Expiry::At)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::credential::Target;
+    use crate::index::ProbeOutcome;
+
+    fn now() -> DateTime<Utc> {
+        "2026-06-15T12:00:00Z".parse().unwrap()
+    }
+
+    fn probed(result: ProbeResult, hours_ago: i64) -> Record {
+        let mut record = Record::new(
+            Target {
+                protocol: "https".into(),
+                host: "github.com".into(),
+                path: None,
+            },
+            "alice".into(),
+            TokenKind::GithubClassic,
+            now() - TimeDelta::days(3),
+        );
+        record.probe = Some(ProbeOutcome {
+            at: now() - TimeDelta::hours(hours_ago),
+            result,
+            message: None,
+        });
+        record
+    }
+
+    #[test]
+    fn an_unknown_expiry_is_asked_about_again_at_most_daily() {
+        assert!(!probe_retry_due(&probed(ProbeResult::Failed, 23), now()));
+        assert!(probe_retry_due(&probed(ProbeResult::Failed, 24), now()));
+        assert!(probe_retry_due(&probed(ProbeResult::Rejected, 48), now()));
+        assert!(!probe_retry_due(&probed(ProbeResult::Valid, 48), now()));
+        let mut known = probed(ProbeResult::Failed, 48);
+        known.expiry.manual = Some(Expiry::Never);
+        assert!(!probe_retry_due(&known, now()));
+        let mut never_probed = probed(ProbeResult::Failed, 48);
+        never_probed.probe = None;
+        assert!(!probe_retry_due(&never_probed, now()));
+    }
 }

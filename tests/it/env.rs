@@ -2,7 +2,8 @@
 //! directories, its own git configuration (`GIT_CONFIG_GLOBAL`,
 //! `GIT_CONFIG_NOSYSTEM=1`), its own D-Bus session bus and, unless asked
 //! otherwise, its own unlocked gnome-keyring. Nothing touches the user's
-//! keyring or configuration; everything it starts is stopped on drop.
+//! keyring or configuration; everything it starts is stopped on drop, and
+//! HTTPS from the helper can only reach loopback.
 
 use std::collections::HashMap;
 use std::ffi::OsString;
@@ -17,6 +18,8 @@ use pretty_assertions::assert_eq;
 use tempfile::TempDir;
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_git-credential-patrol");
+/// A loopback address where nothing listens.
+const NOWHERE: &str = "http://127.0.0.1:9";
 
 /// What the environment provides as a keychain.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -82,6 +85,12 @@ impl TestEnv {
             ("GIT_TERMINAL_PROMPT", "0".into()),
             ("LANG", "C".into()),
             ("LC_ALL", "C".into()),
+            // A token stored for github.com or gitlab.com is described by
+            // the forge's API: in tests that request goes to a loopback port
+            // where nothing listens, never off this machine. Fake forges on
+            // loopback are reached directly, as proxies never apply there.
+            ("HTTPS_PROXY", NOWHERE.into()),
+            ("https_proxy", NOWHERE.into()),
         ]);
         let mut env = TestEnv {
             root,

@@ -1,0 +1,446 @@
+//! `check [URL] [--repo OWNER/NAME] [--expiring-within DUR] [--json]`: asks
+//! the forge about each stored token (or the ones a URL names): whether it
+//! works, whose it is, its kind, expiry and scopes, what it can reach, and
+//! for every problem its cause and fix. What the forge says is written to
+//! the index, so warnings and `list` use it too. Exit 1 when any problem is
+//! found.
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use anyhow::Result;
+use chrono::{DateTime, TimeDelta, Utc};
+use serde::Serialize;
+
+use super::{BadInput, Context, Wanted, describe, matching, parse_url_argument, rotate_command};
+use crate::cli::CheckArgs;
+use crate::config::{ForgeKind, Settings};
+use crate::credential::Secret;
+use crate::expiry::{self, Status};
+use crate::forge::diagnosis::{self, Problem, Subject};
+use crate::forge::{self, Facts, Forge, ProbeError, github};
+use crate::index::{ExpirySource, Record};
+use crate::keychain::Key;
+use crate::output::{self, Messages};
+
+pub fn run(
+    ctx: &Context,
+    args: &CheckArgs,
+    mut out: impl Write,
+    messages: &mut Messages<impl Write>,
+) -> Result<ExitCode> {
+    let snapshot = ctx.index.read();
+    if let Some(problem) = &snapshot.problem {
+        messages.warning(problem);
+    }
+    let mut records: Vec<&Record> = match &args.url {
+        Some(url) => {
+            let (target, url_user) = parse_url_argument(url)?;
+            let user = args.user.as_deref().or(url_user.as_deref());
+            let wanted = Wanted {
+                protocol: &target.protocol,
+                host: &target.host,
+                path: target.path.as_deref(),
+                username: user,
+            };
+            let found = matching(&snapshot.records, &wanted);
+            if found.is_empty() {
+                return Err(BadInput(format!(
+                    "no stored credential for {}; `git credential-patrol list` shows what is stored",
+                    describe(&target, user.unwrap_or_default())
+                ))
+                .into());
+            }
+            found
+        }
+        None => snapshot.records.iter().filter(|r| r.is_live()).collect(),
+    };
+    records.sort_by_key(|r| (r.target.url(), r.username.clone()));
+
+    let mut reports = Vec::new();
+    let mut outcomes = Vec::new();
+    for record in records {
+        let settings = ctx.settings(&record.target.url(), messages);
+        let (report, outcome) = check_one(ctx, args, record, &settings);
+        if let Some(outcome) = outcome {
+            outcomes.push((record.id.clone(), outcome));
+        }
+        reports.push(report);
+    }
+    if !outcomes.is_empty() {
+        let now = ctx.now;
+        let saved = ctx
+            .index
+            .update(&mut Context::warn_index(messages), |records| {
+                for (id, outcome) in &outcomes {
+                    if let Some(record) = records.iter_mut().find(|r| &r.id == id) {
+                        forge::record_outcome(record, outcome, now);
+                    }
+                }
+                ((), true)
+            });
+        if let Err(err) = saved {
+            messages.warning(&format!("what the forge said was not saved: {err}"));
+        }
+    }
+
+    let problems: usize = reports.iter().map(|r| r.problems.len()).sum();
+    if args.json {
+        let listing = Listing {
+            version: 1,
+            checked_at: ctx.now,
+            credentials: &reports,
+        };
+        serde_json::to_writer_pretty(&mut out, &listing)?;
+        writeln!(out)?;
+    } else {
+        text(&mut out, &reports, ctx.now)?;
+    }
+    out.flush()?;
+    Ok(if problems > 0 {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// Everything `check` learnt about one credential; docs/forges.md
+/// documents every field of its JSON form.
+#[derive(Serialize)]
+struct Report {
+    url: String,
+    host: String,
+    username: String,
+    forge: &'static str,
+    api_url: Option<String>,
+    /// `None`: the forge was not asked, or did not answer.
+    valid: Option<bool>,
+    account: Option<String>,
+    kind: &'static str,
+    token_name: Option<String>,
+    status: &'static str,
+    expires_at: Option<DateTime<Utc>>,
+    expiry_source: Option<ExpirySource>,
+    scopes: Option<Vec<String>>,
+    repository: Option<RepositoryReport>,
+    graphql: Option<bool>,
+    problems: Vec<Problem>,
+    notes: Vec<String>,
+}
+
+#[derive(Serialize)]
+struct RepositoryReport {
+    name: String,
+    reachable: bool,
+    permissions: Vec<String>,
+    summary: String,
+}
+
+#[derive(Serialize)]
+struct Listing<'a> {
+    version: u32,
+    checked_at: DateTime<Utc>,
+    credentials: &'a [Report],
+}
+
+fn check_one(
+    ctx: &Context,
+    args: &CheckArgs,
+    record: &Record,
+    settings: &Settings,
+) -> (Report, Option<Result<Facts, ProbeError>>) {
+    let forge_kind = forge::kind_of(&record.target, settings.forge, record.kind);
+    let page = forge::token_page(&record.target, forge_kind, record.kind);
+    let rotate = rotate_command(record);
+    let api_url = forge::api_base(&record.target, forge_kind, settings.api_url.as_deref());
+    let mut report = Report {
+        url: output::escape(&record.target.url()),
+        host: output::escape(&record.target.host),
+        username: output::escape(&record.username),
+        forge: match forge_kind {
+            ForgeKind::Github => "github",
+            ForgeKind::Gitlab => "gitlab",
+            ForgeKind::None => "none",
+        },
+        api_url: api_url.as_deref().map(output::escape),
+        valid: None,
+        account: None,
+        kind: record.kind.name(),
+        token_name: None,
+        status: "unknown",
+        expires_at: None,
+        expiry_source: None,
+        scopes: None,
+        repository: None,
+        graphql: None,
+        problems: Vec::new(),
+        notes: Vec::new(),
+    };
+
+    let mut updated = record.clone();
+    let forge = Forge::new(&record.target, forge_kind, settings.api_url.as_deref()).transpose();
+    let outcome = match (token_of(ctx, record, settings), forge) {
+        (Err(problem), _) => {
+            report.problems.push(problem);
+            None
+        }
+        (Ok(_), None) => {
+            report.notes.push(
+                "not a forge this helper can ask: set `patrol.forge` (github or gitlab) for \
+                 this host to check it"
+                    .into(),
+            );
+            None
+        }
+        (Ok(token), Some(forge)) => {
+            let (outcome, forge) = match forge {
+                Ok(forge) => (forge.probe(&token, record.kind), Some(forge)),
+                Err(err) => (Err(ProbeError::from(err)), None),
+            };
+            forge::record_outcome(&mut updated, &outcome, ctx.now);
+            let subject = Subject {
+                forge: forge_kind,
+                kind: updated.kind,
+                token_page: page.as_deref(),
+                rotate: &rotate,
+            };
+            match &outcome {
+                Ok(facts) => {
+                    report.valid = Some(true);
+                    report.notes.extend(facts.notes.iter().cloned());
+                    report.problems.extend(diagnosis::missing_required_scopes(
+                        &subject,
+                        &settings.required_scopes,
+                        updated.scopes.as_deref(),
+                    ));
+                    if let (Some(forge), Some(repo)) = (&forge, &args.repo) {
+                        reach(&mut report, forge, &subject, &token, repo);
+                    }
+                    report.notes.extend(diagnosis::scope_notes(
+                        updated.kind,
+                        forge_kind,
+                        updated.scopes.as_deref(),
+                    ));
+                }
+                Err(err) => {
+                    if matches!(err, ProbeError::Rejected { .. }) {
+                        report.valid = Some(false);
+                    }
+                    report.problems.push(diagnosis::probe_failed(&subject, err));
+                }
+            }
+            Some(outcome)
+        }
+    };
+
+    report.account = updated.account.clone();
+    report.kind = updated.kind.name();
+    report.token_name = updated.token_name.clone();
+    report.scopes = updated.scopes.clone();
+    report.expiry_source = updated.expiry.effective().map(|(_, source)| source);
+    let assessment = expiry::assess(&updated, &settings.policy, ctx.now);
+    report.status = assessment.status.name();
+    report.expires_at = assessment.expires_at;
+    let within = args.expiring_within.unwrap_or(settings.policy.warn_before);
+    if let Some(problem) = expiry_problem(
+        &updated,
+        &assessment,
+        within,
+        ctx.now,
+        page.as_deref(),
+        &rotate,
+    ) {
+        report.problems.push(problem);
+    }
+    (report, outcome)
+}
+
+/// The stored token, or the problem that keeps us from reading it.
+fn token_of(ctx: &Context, record: &Record, settings: &Settings) -> Result<Secret, Problem> {
+    let keychain = ctx.keychain(settings).map_err(|err| Problem {
+        code: "keychain",
+        cause: err.to_string(),
+        fix: "see the cause; `git credential-patrol doctor` checks the keychain".into(),
+    })?;
+    let key = Key::new(record.target.clone(), record.username.clone());
+    match keychain.get(&key) {
+        Ok(Some(secrets)) => secrets.token().cloned().ok_or(Problem {
+            code: "no-secret",
+            cause: "the keychain item has no token".into(),
+            fix: "push once so that git stores the token again".into(),
+        }),
+        Ok(None) => Err(Problem {
+            code: "no-secret",
+            cause: "the index knows this credential, but the keychain has no secret for it".into(),
+            fix: format!(
+                "push once so that git stores it again, or forget it: git credential-patrol \
+                 erase {}",
+                record.target.url()
+            ),
+        }),
+        Err(err) => Err(Problem {
+            code: "keychain",
+            cause: err.to_string(),
+            fix: "see the cause; `git credential-patrol doctor` checks the keychain".into(),
+        }),
+    }
+}
+
+/// `--repo` on GitHub: the repository, then GraphQL.
+fn reach(
+    report: &mut Report,
+    forge: &Forge,
+    subject: &Subject,
+    token: &Secret,
+    repo: &forge::Repo,
+) {
+    if forge.dialect != forge::Dialect::Github {
+        report.notes.push("--repo is checked on GitHub only".into());
+        return;
+    }
+    match github::repository(&forge.api, token, repo) {
+        Ok(access) => {
+            let (summary, problem) = diagnosis::repository(subject, repo, &access);
+            let (reachable, permissions) = match access {
+                github::RepoAccess::Reachable { permissions } => (true, permissions),
+                _ => (false, Vec::new()),
+            };
+            report.repository = Some(RepositoryReport {
+                name: repo.to_string(),
+                reachable,
+                permissions,
+                summary,
+            });
+            report.problems.extend(problem);
+        }
+        Err(err) => report.problems.push(diagnosis::probe_failed(subject, &err)),
+    }
+    match github::graphql(&forge.api, token) {
+        Ok(answer) => {
+            report.graphql = Some(answer == github::GraphqlAnswer::Ok);
+            let problem = diagnosis::graphql(subject, &answer);
+            // "Bad credentials" once is enough.
+            if let Some(problem) = problem
+                && !report.problems.iter().any(|p| p.code == problem.code)
+            {
+                report.problems.push(problem);
+            }
+        }
+        Err(err) => report.problems.push(diagnosis::probe_failed(subject, &err)),
+    }
+}
+
+fn expiry_problem(
+    record: &Record,
+    assessment: &expiry::Assessment,
+    within: TimeDelta,
+    now: DateTime<Utc>,
+    page: Option<&str>,
+    rotate: &str,
+) -> Option<Problem> {
+    let fix = match page {
+        Some(page) => format!("create a new token at {page}, then run: {rotate}"),
+        None => format!("create a new token, then run: {rotate}"),
+    };
+    let when =
+        |at: DateTime<Utc>| format!("{} ({})", expiry::relative(at, now), output::date_time(at));
+    match (assessment.status, assessment.expires_at) {
+        (Status::Expired, Some(at)) => Some(Problem {
+            code: "expired",
+            cause: format!("the token expired {}", when(at)),
+            fix,
+        }),
+        (_, Some(at)) if at - now <= within => Some(Problem {
+            code: "expiring",
+            cause: format!("the token expires {}", when(at)),
+            fix,
+        }),
+        (Status::RotationDue, _) => Some(Problem {
+            code: "rotation-due",
+            cause: format!(
+                "the token is due for rotation {} (patrol.rotateAfter; stored {})",
+                assessment.deadline.map(when).unwrap_or_default(),
+                output::date_time(record.rotated_at.unwrap_or(record.stored_at))
+            ),
+            fix,
+        }),
+        _ => None,
+    }
+}
+
+fn text(out: &mut impl Write, reports: &[Report], now: DateTime<Utc>) -> Result<()> {
+    if reports.is_empty() {
+        writeln!(
+            out,
+            "No credentials stored yet. Git stores one the first time you push over HTTPS."
+        )?;
+        return Ok(());
+    }
+    for report in reports {
+        let who = if report.username.is_empty() {
+            report.url.clone()
+        } else {
+            format!("{} ({})", report.url, report.username)
+        };
+        writeln!(out, "{who}")?;
+        let forge = match report.forge {
+            "github" => "GitHub",
+            "gitlab" => "GitLab",
+            _ => "no known forge",
+        };
+        let valid = match (report.valid, &report.account) {
+            (Some(true), Some(account)) => format!("yes ({forge} account {account})"),
+            (Some(true), None) => format!("yes ({forge})"),
+            (Some(false), _) => format!("no ({forge} refused it)"),
+            (None, _) => "not known".into(),
+        };
+        writeln!(out, "  valid:    {valid}")?;
+        let kind = match &report.token_name {
+            Some(name) => format!("{} (named {name})", report.kind),
+            None => report.kind.to_owned(),
+        };
+        writeln!(out, "  kind:     {kind}")?;
+        let expires = match (report.expires_at, report.expiry_source) {
+            (Some(at), _) => format!("{} ({})", output::date_time(at), expiry::relative(at, now)),
+            (None, Some(_)) => "never".into(),
+            (None, None) => "unknown".into(),
+        };
+        writeln!(out, "  expires:  {expires}")?;
+        let scopes = match &report.scopes {
+            Some(scopes) if scopes.is_empty() => "none".to_owned(),
+            Some(scopes) => scopes.join(", "),
+            None if report.kind == "github-fine-grained" => {
+                "fine-grained: permissions per repository".into()
+            }
+            None => "unknown".into(),
+        };
+        writeln!(out, "  scopes:   {scopes}")?;
+        if let Some(repository) = &report.repository {
+            writeln!(out, "  reaches:  {}", repository.summary)?;
+        }
+        if let Some(graphql) = report.graphql {
+            writeln!(
+                out,
+                "  graphql:  {}",
+                if graphql { "works" } else { "refused" }
+            )?;
+        }
+        for problem in &report.problems {
+            writeln!(out, "  problem:  {}", problem.cause)?;
+            writeln!(out, "    fix:    {}", problem.fix)?;
+        }
+        for note in &report.notes {
+            if !(report.scopes.is_none() && note.starts_with("fine-grained:")) {
+                writeln!(out, "  note:     {note}")?;
+            }
+        }
+        writeln!(out)?;
+    }
+    let problems: usize = reports.iter().map(|r| r.problems.len()).sum();
+    match problems {
+        0 => writeln!(out, "No problems found.")?,
+        1 => writeln!(out, "1 problem found.")?,
+        n => writeln!(out, "{n} problems found.")?,
+    }
+    Ok(())
+}

@@ -1,0 +1,326 @@
+//! The one HTTP client of the program, and the rules every request to a
+//! forge obeys: HTTPS only (plain HTTP only to a loopback address, which is
+//! how a person or a test points us at a local fake), redirects never
+//! followed, short connect and total timeouts, proxies from the environment
+//! except for loopback, our name and version as User-Agent, and answers read
+//! only up to a size cap.
+//!
+//! An `Api` is bound to one origin (scheme, host, port) when it is made and
+//! refuses to send anything elsewhere, so a token can only ever reach the API
+//! of the host it was stored for. The token travels in the `Authorization`
+//! header alone, marked sensitive; URLs never carry one, so no error message
+//! that names a URL can reveal it.
+
+use std::io::Read;
+use std::net::IpAddr;
+use std::sync::Once;
+use std::time::Duration;
+
+use reqwest::Url;
+use reqwest::blocking::{Client, RequestBuilder};
+use reqwest::header::{AUTHORIZATION, HeaderValue};
+use thiserror::Error;
+use zeroize::Zeroizing;
+
+use crate::credential::Secret;
+use crate::output::escape;
+
+/// Long enough for a forge on the other side of the world, short enough that
+/// git does not seem to hang after a push.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
+const TOTAL_TIMEOUT: Duration = Duration::from_secs(5);
+/// The answers we read are a few kilobytes; anything larger is not a forge
+/// describing a token.
+pub const MAX_BODY: u64 = 1024 * 1024;
+
+#[derive(Debug, Error)]
+pub enum HttpError {
+    #[error("{url} cannot be used as a forge API: {reason}")]
+    NotAllowed { url: String, reason: &'static str },
+    #[error("no answer from {origin} within {} s", TOTAL_TIMEOUT.as_secs())]
+    Timeout { origin: String },
+    #[error("cannot connect to {origin}: {cause}")]
+    Connect { origin: String, cause: String },
+    #[error("{origin} sent more than {} KiB; the answer was not read", MAX_BODY / 1024)]
+    TooLarge { origin: String },
+    #[error("the request to {origin} failed: {cause}")]
+    Failed { origin: String, cause: String },
+}
+
+/// A forge API at one origin.
+pub struct Api {
+    base: Url,
+    client: Client,
+}
+
+/// An answer, read whole (within `MAX_BODY`). The body is wiped when
+/// dropped: GitLab's rotation answer carries the new token.
+pub struct Response {
+    pub status: u16,
+    headers: reqwest::header::HeaderMap,
+    pub body: Zeroizing<Vec<u8>>,
+}
+
+impl Response {
+    /// A header's value, when it is there and readable as text.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    pub fn has_header(&self, name: &str) -> bool {
+        self.headers.contains_key(name)
+    }
+
+    pub fn json<T: serde::de::DeserializeOwned>(&self) -> Result<T, serde_json::Error> {
+        serde_json::from_slice(&self.body)
+    }
+}
+
+impl Api {
+    /// An API at `base`, which must be `https://…`, or `http://…` to a
+    /// loopback address.
+    pub fn new(base: &str) -> Result<Self, HttpError> {
+        let not_allowed = |reason| HttpError::NotAllowed {
+            url: escape(base),
+            reason,
+        };
+        let base = Url::parse(base).map_err(|_| not_allowed("not a URL"))?;
+        if !base.username().is_empty() || base.password().is_some() {
+            return Err(not_allowed("it carries a user name or password"));
+        }
+        if base.query().is_some() || base.fragment().is_some() {
+            return Err(not_allowed("it has a query or fragment"));
+        }
+        let loopback = is_loopback(&base);
+        match base.scheme() {
+            "https" => {}
+            "http" if loopback => {}
+            "http" => {
+                return Err(not_allowed(
+                    "plain HTTP is only allowed to a loopback address",
+                ));
+            }
+            _ => return Err(not_allowed("only https is allowed")),
+        }
+        install_crypto_provider();
+        let mut builder = Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .connect_timeout(CONNECT_TIMEOUT)
+            .timeout(TOTAL_TIMEOUT)
+            .user_agent(format!("git-credential-patrol/{}", crate::VERSION))
+            .https_only(!loopback);
+        if loopback {
+            // A proxy would see the token in the clear, and cannot reach our
+            // loopback anyway.
+            builder = builder.no_proxy();
+        }
+        let client = builder.build().map_err(|err| HttpError::Failed {
+            origin: origin(&base),
+            cause: cause(&err),
+        })?;
+        Ok(Self { base, client })
+    }
+
+    /// The base URL, as given.
+    pub fn base(&self) -> &str {
+        self.base.as_str().trim_end_matches('/')
+    }
+
+    /// `GET base + path` with the token.
+    pub fn get(&self, path: &str, token: &Secret) -> Result<Response, HttpError> {
+        let url = self.url(path)?;
+        self.send(self.client.get(url), token)
+    }
+
+    /// `POST base + path` with the token and a JSON body.
+    pub fn post_json(
+        &self,
+        path: &str,
+        token: &Secret,
+        body: &serde_json::Value,
+    ) -> Result<Response, HttpError> {
+        let url = self.url(path)?;
+        self.send(self.client.post(url).json(body), token)
+    }
+
+    /// `POST` to another URL of the same origin (GitHub Enterprise Server's
+    /// GraphQL API lives beside its REST API, not under it).
+    pub fn post_json_at(
+        &self,
+        url: &str,
+        token: &Secret,
+        body: &serde_json::Value,
+    ) -> Result<Response, HttpError> {
+        let url = Url::parse(url).map_err(|_| HttpError::NotAllowed {
+            url: escape(url),
+            reason: "not a URL",
+        })?;
+        if url.origin() != self.base.origin() {
+            return Err(HttpError::NotAllowed {
+                url: escape(url.as_str()),
+                reason: "it is not at the origin of the API the token belongs to",
+            });
+        }
+        self.send(self.client.post(url).json(body), token)
+    }
+
+    fn url(&self, path: &str) -> Result<Url, HttpError> {
+        let joined = format!("{}{path}", self.base());
+        let url = Url::parse(&joined).map_err(|_| HttpError::NotAllowed {
+            url: escape(&joined),
+            reason: "not a URL",
+        })?;
+        // Paths are ours, but a belt to the braces: the origin never changes.
+        if url.origin() != self.base.origin() {
+            return Err(HttpError::NotAllowed {
+                url: escape(&joined),
+                reason: "it is not at the origin of the API the token belongs to",
+            });
+        }
+        Ok(url)
+    }
+
+    fn send(&self, request: RequestBuilder, token: &Secret) -> Result<Response, HttpError> {
+        let origin = origin(&self.base);
+        let bearer = Zeroizing::new(format!("Bearer {}", token.expose()));
+        let mut authorization = HeaderValue::from_str(&bearer).map_err(|_| HttpError::Failed {
+            origin: origin.clone(),
+            cause: "the token contains characters that cannot go in a header".into(),
+        })?;
+        authorization.set_sensitive(true);
+        let request = request
+            .header(AUTHORIZATION, authorization)
+            .header("Accept", "application/json");
+        let response = request.send().map_err(|err| classify(&err, &origin))?;
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let mut body = Zeroizing::new(Vec::new());
+        response
+            .take(MAX_BODY + 1)
+            .read_to_end(&mut body)
+            .map_err(|err| {
+                let timed_out = err.kind() == std::io::ErrorKind::TimedOut
+                    || err
+                        .get_ref()
+                        .and_then(|inner| inner.downcast_ref::<reqwest::Error>())
+                        .is_some_and(reqwest::Error::is_timeout);
+                if timed_out {
+                    HttpError::Timeout {
+                        origin: origin.clone(),
+                    }
+                } else {
+                    HttpError::Failed {
+                        origin: origin.clone(),
+                        cause: cause(&err),
+                    }
+                }
+            })?;
+        if body.len() as u64 > MAX_BODY {
+            return Err(HttpError::TooLarge { origin });
+        }
+        crate::trace!("forge: {status} from {origin}, {} bytes", body.len());
+        Ok(Response {
+            status,
+            headers,
+            body,
+        })
+    }
+}
+
+/// 127.0.0.0/8, ::1 and `localhost`.
+pub fn is_loopback(url: &Url) -> bool {
+    match url.host_str() {
+        Some(host) if host.eq_ignore_ascii_case("localhost") => true,
+        Some(host) => host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .parse::<IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback()),
+        None => false,
+    }
+}
+
+fn origin(url: &Url) -> String {
+    escape(&url.origin().ascii_serialization())
+}
+
+fn install_crypto_provider() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        // Fails only when a provider is installed already, which is as good.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+    });
+}
+
+fn classify(err: &reqwest::Error, origin: &str) -> HttpError {
+    let origin = origin.to_owned();
+    if err.is_timeout() {
+        HttpError::Timeout { origin }
+    } else if err.is_connect() {
+        HttpError::Connect {
+            origin,
+            cause: cause(err),
+        }
+    } else {
+        HttpError::Failed {
+            origin,
+            cause: cause(err),
+        }
+    }
+}
+
+/// The innermost cause, which names what went wrong ("connection refused",
+/// "invalid peer certificate") without the URL reqwest wraps around it.
+fn cause(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut current = err;
+    while let Some(source) = current.source() {
+        current = source;
+    }
+    escape(&current.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_https_or_loopback_http() {
+        assert!(Api::new("https://api.github.com").is_ok());
+        assert!(Api::new("http://127.0.0.1:8080/api/v4").is_ok());
+        assert!(Api::new("http://127.1.2.3:8080").is_ok());
+        assert!(Api::new("http://[::1]:8080").is_ok());
+        assert!(Api::new("http://localhost:8080").is_ok());
+        for refused in [
+            "http://api.github.com",
+            "http://10.0.0.1",
+            "http://127.0.0.1.example.com",
+            "ftp://127.0.0.1",
+            "https://user:pass@api.github.com",
+            "https://api.github.com/?q=1",
+            "not a url",
+        ] {
+            let err = Api::new(refused).err().expect(refused);
+            assert!(matches!(err, HttpError::NotAllowed { .. }), "{refused}");
+        }
+    }
+
+    #[test]
+    fn requests_never_leave_the_origin() {
+        let api = Api::new("https://ghe.example.com/api/v3").unwrap();
+        assert_eq!(
+            api.url("/user").unwrap().as_str(),
+            "https://ghe.example.com/api/v3/user"
+        );
+        let bare = Api::new("https://api.github.com").unwrap();
+        assert!(bare.url("@evil.example.com/user").is_err());
+        assert!(bare.url(".evil.example.com/user").is_err());
+        let token = Secret::new("ghp_TESTtoken");
+        let body = serde_json::json!({});
+        let err = api
+            .post_json_at("https://evil.example.com/api/graphql", &token, &body)
+            .err()
+            .unwrap();
+        assert!(matches!(err, HttpError::NotAllowed { .. }));
+        assert!(!err.to_string().contains("ghp_TEST"));
+    }
+}

@@ -1,0 +1,835 @@
+//! Forge probes and `check`, against fake forges on loopback that answer
+//! with the headers, bodies and errors GitHub and GitLab document: a token
+//! is described on `store`, checked on `check`, rotated through GitLab's
+//! API, and whatever a server does wrong (silence, redirects, 500s,
+//! malformed headers or JSON, huge bodies) is bounded and reported in one
+//! line.
+
+use std::time::{Duration, Instant};
+
+use chrono::{TimeDelta, Utc};
+use serde_json::json;
+
+use crate::env::{TestEnv, text};
+use crate::fake_forge::{FakeForge, Reply};
+
+const CLASSIC: &str = "ghp_TESTforge0001";
+const FINE: &str = "github_pat_TESTforge0001";
+const HOST: &str = "git.example.com";
+
+fn store_input(token: &str) -> String {
+    format!("protocol=https\nhost={HOST}\nusername=alice\npassword={token}\n")
+}
+
+fn env_for(forge: &FakeForge, kind: &str) -> TestEnv {
+    let env = TestEnv::new();
+    env.config("patrol.forge", kind);
+    env.config("patrol.apiUrl", &forge.url());
+    env
+}
+
+fn github_user(scopes: Option<&str>, expiration: Option<&str>) -> Reply {
+    let mut reply = Reply::json(200, json!({ "login": "alice-gh", "id": 1 }));
+    if let Some(scopes) = scopes {
+        reply = reply.header("X-OAuth-Scopes", scopes);
+    }
+    if let Some(expiration) = expiration {
+        reply = reply.header("GitHub-Authentication-Token-Expiration", expiration);
+    }
+    reply
+}
+
+fn bad_credentials() -> Reply {
+    Reply::json(
+        401,
+        json!({
+            "message": "Bad credentials",
+            "documentation_url": "https://docs.github.com/rest",
+            "status": "401"
+        }),
+    )
+}
+
+fn record(env: &TestEnv) -> serde_json::Value {
+    env.index()["credentials"][0].clone()
+}
+
+fn check(env: &TestEnv, args: &[&str]) -> (Option<i32>, String, String) {
+    let mut all = vec!["check"];
+    all.extend(args);
+    let out = env.patrol(&all, "");
+    (out.status.code(), text(&out.stdout), text(&out.stderr))
+}
+
+fn check_json(env: &TestEnv, args: &[&str]) -> (Option<i32>, serde_json::Value) {
+    let mut all = vec!["--json"];
+    all.extend(args);
+    let (code, stdout, stderr) = check(env, &all);
+    let value = serde_json::from_str(&stdout)
+        .unwrap_or_else(|err| panic!("check --json printed no JSON ({err}): {stdout}{stderr}"));
+    (code, value)
+}
+
+fn codes(report: &serde_json::Value) -> Vec<String> {
+    report["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["code"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[test]
+#[should_panic(expected = "never requested")]
+fn a_stub_that_is_never_hit_fails_the_test() {
+    let forge = FakeForge::start();
+    forge.expect("GET", "/user", github_user(None, None));
+}
+
+#[test]
+fn store_describes_a_new_token_once_and_get_stays_offline() {
+    let forge = FakeForge::start();
+    forge.expect(
+        "GET",
+        "/user",
+        github_user(Some("repo, read:org"), Some("2099-12-01 00:00:00 UTC")),
+    );
+    let env = env_for(&forge, "github");
+    env.approve(&store_input(CLASSIC));
+
+    let record = record(&env);
+    assert_eq!(record["account"], "alice-gh");
+    assert_eq!(record["expiry"]["forge"], "2099-12-01T00:00:00Z");
+    assert_eq!(record["scopes"], json!(["repo", "read:org"]));
+    assert_eq!(record["probe"]["result"], "valid");
+    let seen = forge.requests();
+    assert_eq!(seen.len(), 1);
+    assert_eq!(
+        seen[0].headers["authorization"],
+        format!("Bearer {CLASSIC}")
+    );
+    assert!(
+        seen[0].headers["user-agent"].starts_with("git-credential-patrol/"),
+        "{:?}",
+        seen[0].headers
+    );
+
+    // `get` never asks, and git handing back what `get` gave it (with our
+    // state, or without) is no new token.
+    let filled = env.credential(
+        "fill",
+        &[],
+        &format!("capability[]=state\nprotocol=https\nhost={HOST}\n"),
+    );
+    let answer = text(&filled.stdout);
+    assert!(answer.contains(CLASSIC), "{answer}");
+    assert!(env.patrol(&["store"], &answer).status.success());
+    env.approve(&store_input(CLASSIC));
+    assert_eq!(forge.requests().len(), 1, "no probe for an unchanged token");
+
+    // The forge's facts reach `list`.
+    let out = env.patrol(&["list", "--json"], "");
+    let listing: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let entry = &listing["credentials"][0];
+    assert_eq!(entry["account"], "alice-gh");
+    assert_eq!(entry["scopes"], json!(["repo", "read:org"]));
+    assert_eq!(entry["expires_at"], "2099-12-01T00:00:00Z");
+    assert_eq!(entry["expiry_source"], "forge");
+    assert_eq!(entry["probe_result"], "valid");
+
+    // A changed token is asked about again.
+    env.approve(&store_input("ghp_TESTforge0002"));
+    let seen = forge.requests();
+    assert_eq!(seen.len(), 2);
+    assert_eq!(seen[1].headers["authorization"], "Bearer ghp_TESTforge0002");
+}
+
+#[test]
+fn a_fine_grained_token_has_no_scopes_and_an_offset_expiry() {
+    let forge = FakeForge::start();
+    forge.expect(
+        "GET",
+        "/user",
+        github_user(None, Some("2099-04-26 20:23:26 +0200")),
+    );
+    let env = env_for(&forge, "github");
+    env.approve(&store_input(FINE));
+    let record = record(&env);
+    assert_eq!(record["kind"], "github-fine-grained");
+    assert_eq!(record["expiry"]["forge"], "2099-04-26T18:23:26Z");
+    assert!(record.get("scopes").is_none(), "{record}");
+
+    let (code, stdout, _) = check(&env, &[]);
+    assert_eq!(code, Some(0), "{stdout}");
+    assert!(
+        stdout.contains("scopes:   fine-grained: permissions per repository"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn a_failed_probe_never_fails_the_store_and_is_retried_at_most_daily() {
+    let forge = FakeForge::start();
+    forge.expect("GET", "/user", Reply::text(500, "oops"));
+    let env = env_for(&forge, "github");
+    // `approve` insists on a silent success.
+    env.approve(&store_input(CLASSIC));
+    let record = record(&env);
+    assert_eq!(record["probe"]["result"], "failed");
+    let message = record["probe"]["message"].as_str().unwrap();
+    assert!(message.contains("GitHub answered 500"), "{message}");
+    let filled = env.credential("fill", &[], &format!("protocol=https\nhost={HOST}\n"));
+    assert!(text(&filled.stdout).contains(CLASSIC));
+
+    // The same day: not again.
+    env.approve(&store_input(CLASSIC));
+    assert_eq!(forge.requests().len(), 1);
+
+    // A day later, the expiry still unknown: once more.
+    let mut index = env.index();
+    index["credentials"][0]["probe"]["at"] = json!("2000-01-01T00:00:00Z");
+    std::fs::write(env.index_path(), index.to_string()).unwrap();
+    env.approve(&store_input(CLASSIC));
+    assert_eq!(forge.requests().len(), 2);
+    assert_ne!(record_probe_at(&env), "2000-01-01T00:00:00Z");
+}
+
+fn record_probe_at(env: &TestEnv) -> String {
+    record(env)["probe"]["at"].as_str().unwrap().to_owned()
+}
+
+#[test]
+fn a_closed_port_does_not_fail_the_store_either() {
+    let env = TestEnv::new();
+    env.config("patrol.forge", "github");
+    // Nothing listens on port 1 of the loopback.
+    env.config("patrol.apiUrl", "http://127.0.0.1:1");
+    env.approve(&store_input(CLASSIC));
+    let record = record(&env);
+    assert_eq!(record["probe"]["result"], "failed");
+    assert!(
+        record["probe"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("cannot connect to http://127.0.0.1:1"),
+        "{record}"
+    );
+}
+
+#[test]
+fn probe_false_turns_probing_off() {
+    let forge = FakeForge::start();
+    let env = env_for(&forge, "github");
+    env.config("patrol.probe", "false");
+    env.approve(&store_input(CLASSIC));
+    assert!(forge.requests().is_empty());
+    assert!(record(&env).get("probe").is_none());
+}
+
+#[test]
+fn an_unknown_host_is_not_probed_by_default() {
+    let forge = FakeForge::start();
+    let env = TestEnv::new();
+    // An API URL alone does not make a host a forge.
+    env.config("patrol.apiUrl", &forge.url());
+    env.approve(&store_input(CLASSIC));
+    assert!(forge.requests().is_empty());
+    // `check` asks whoever the token looks like it belongs to; a password
+    // that looks like nobody's is not sent anywhere.
+    env.approve(
+        "protocol=https\nhost=plain.example.com\nusername=bob\npassword=TESTpassword0001\n",
+    );
+    let (code, stdout, _) = check(&env, &["plain.example.com"]);
+    assert_eq!(code, Some(0), "{stdout}");
+    assert!(
+        stdout.contains("note:     not a forge this helper can ask"),
+        "{stdout}"
+    );
+    assert!(forge.requests().is_empty());
+}
+
+#[test]
+fn a_proxy_is_never_used_for_loopback() {
+    let proxy = FakeForge::start();
+    let forge = FakeForge::start();
+    forge.expect("GET", "/user", github_user(Some("repo"), None));
+    let env = env_for(&forge, "github");
+    env.config("patrol.probe", "false");
+    env.approve(&store_input(CLASSIC));
+    let mut command = env.command(crate::env::BIN);
+    command.arg("check");
+    for var in ["HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "ALL_PROXY"] {
+        command.env(var, proxy.url());
+    }
+    let out = crate::env::run(command, b"");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
+    assert!(
+        proxy.requests().is_empty(),
+        "the token went through a proxy"
+    );
+}
+
+#[test]
+fn check_reports_bad_credentials_with_the_fix_and_never_the_token() {
+    let forge = FakeForge::start();
+    forge.expect("GET", "/user", bad_credentials());
+    let env = env_for(&forge, "github");
+    env.approve(&store_input(CLASSIC));
+    assert_eq!(record(&env)["probe"]["result"], "rejected");
+
+    let mut command = env.command(crate::env::BIN);
+    command
+        .args(["check", HOST])
+        .env("GIT_CREDENTIAL_PATROL_TRACE", "1");
+    let out = crate::env::run(command, b"");
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    assert_eq!(out.status.code(), Some(1), "{stdout}{stderr}");
+    assert!(
+        stdout.contains("valid:    no (GitHub refused it)"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(
+            "problem:  GitHub answered \"Bad credentials\": the token is invalid, expired or revoked"
+        ),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(&format!(
+            "fix:    create a new token at https://{HOST}/settings/tokens, then run: \
+             git credential-patrol rotate https://{HOST} --user alice"
+        )),
+        "{stdout}"
+    );
+    assert!(stdout.ends_with("1 problem found.\n"), "{stdout}");
+    for place in [
+        &stdout,
+        &stderr,
+        &std::fs::read_to_string(env.index_path()).unwrap(),
+    ] {
+        assert!(!place.contains("ghp_TEST"), "the token leaked: {place}");
+    }
+
+    let (code, report) = check_json(&env, &[]);
+    assert_eq!(code, Some(1));
+    assert_eq!(report["version"], 1);
+    let credential = &report["credentials"][0];
+    assert_eq!(credential["valid"], false);
+    assert_eq!(credential["forge"], "github");
+    assert_eq!(codes(credential), ["bad-credentials"]);
+}
+
+#[test]
+fn check_repo_names_the_missing_permission_and_read_org() {
+    let forge = FakeForge::start();
+    forge
+        .expect("GET", "/user", github_user(Some("repo"), None))
+        .expect(
+            "GET",
+            "/repos/octo-org/hello",
+            Reply::json(
+                403,
+                json!({ "message": "Resource not accessible by personal access token" }),
+            )
+            .header("X-Accepted-GitHub-Permissions", "contents=read"),
+        )
+        .expect(
+            "POST",
+            "/graphql",
+            Reply::json(
+                200,
+                json!({ "errors": [{
+                    "type": "INSUFFICIENT_SCOPES",
+                    "message": "Your token has not been granted the required scopes to execute this query. The 'login' field requires one of the following scopes: ['read:org'], but your token has only been granted the: ['repo'] scopes."
+                }]}),
+            ),
+        );
+    let env = env_for(&forge, "github");
+    env.config("patrol.probe", "false");
+    env.config("patrol.requiredScopes", "repo, workflow");
+    env.approve(&store_input(CLASSIC));
+
+    let (code, report) = check_json(&env, &[HOST, "--repo", "octo-org/hello"]);
+    assert_eq!(code, Some(1));
+    let credential = &report["credentials"][0];
+    assert_eq!(credential["valid"], true);
+    assert_eq!(credential["account"], "alice-gh");
+    assert_eq!(credential["expires_at"], serde_json::Value::Null);
+    assert_eq!(credential["expiry_source"], "forge");
+    assert_eq!(credential["repository"]["reachable"], false);
+    assert_eq!(credential["graphql"], false);
+    assert_eq!(
+        codes(credential),
+        ["missing-scope", "missing-permission", "graphql-read-org"]
+    );
+    let problems = credential["problems"].to_string();
+    assert!(problems.contains("contents=read"), "{problems}");
+    assert!(problems.contains("workflow"), "{problems}");
+    let graphql = forge
+        .requests()
+        .into_iter()
+        .find(|r| r.path == "/graphql")
+        .unwrap();
+    assert!(graphql.body.contains("viewer"), "{}", graphql.body);
+
+    let (_, stdout, _) = check(&env, &[HOST, "--repo", "octo-org/hello"]);
+    assert!(
+        stdout.contains("Resource not accessible by personal access token"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("without the `workflow` scope"), "{stdout}");
+    assert!(stdout.ends_with("3 problems found.\n"), "{stdout}");
+}
+
+#[test]
+fn check_is_quiet_when_all_is_well_and_flags_what_expires_within() {
+    let soon = (Utc::now() + TimeDelta::days(20))
+        .format("%Y-%m-%d %H:%M:%S UTC")
+        .to_string();
+    let forge = FakeForge::start();
+    forge
+        .expect(
+            "GET",
+            "/user",
+            github_user(Some("repo, read:org, workflow, write:packages"), Some(&soon)),
+        )
+        .expect(
+            "GET",
+            "/repos/octo-org/hello",
+            Reply::json(
+                200,
+                json!({ "full_name": "octo-org/hello", "permissions": { "admin": false, "push": true, "pull": true } }),
+            ),
+        )
+        .expect(
+            "POST",
+            "/graphql",
+            Reply::json(200, json!({ "data": { "viewer": { "login": "alice-gh" } } })),
+        );
+    let env = env_for(&forge, "github");
+    env.config("patrol.requiredScopes", "repo read:org");
+    env.approve(&store_input(CLASSIC));
+
+    let (code, stdout, stderr) = check(&env, &["--repo", "octo-org/hello"]);
+    assert_eq!(code, Some(0), "{stdout}{stderr}");
+    assert!(
+        stdout.contains("valid:    yes (GitHub account alice-gh)"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("scopes:   repo, read:org, workflow, write:packages"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("reaches:  octo-org/hello (push, pull)"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("graphql:  works"), "{stdout}");
+    assert!(stdout.ends_with("No problems found.\n"), "{stdout}");
+
+    let (code, report) = check_json(&env, &["--expiring-within", "30d"]);
+    assert_eq!(code, Some(1));
+    let credential = &report["credentials"][0];
+    assert_eq!(codes(credential), ["expiring"]);
+    assert_eq!(credential["status"], "ok");
+    assert_eq!(credential["scopes"][3], "write:packages");
+    assert!(report["checked_at"].as_str().unwrap().ends_with('Z'));
+}
+
+#[test]
+fn a_forge_that_never_answers_is_abandoned_in_bounded_time() {
+    let forge = FakeForge::start();
+    forge.expect("GET", "/user", Reply::Silence);
+    let env = env_for(&forge, "github");
+    let started = Instant::now();
+    env.approve(&store_input(CLASSIC));
+    assert!(
+        started.elapsed() < Duration::from_secs(15),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(record(&env)["probe"]["result"], "failed");
+
+    let started = Instant::now();
+    let (code, stdout, _) = check(&env, &[]);
+    assert!(
+        started.elapsed() < Duration::from_secs(15),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(code, Some(1));
+    assert!(
+        stdout.contains(&format!(
+            "problem:  no answer from {} within 5 s",
+            forge.url()
+        )),
+        "{stdout}"
+    );
+
+    // Headers, then a body that never comes: the same bound holds.
+    let stalling = FakeForge::start();
+    stalling.expect("GET", "/user", Reply::Stall);
+    env.config("patrol.apiUrl", &stalling.url());
+    let started = Instant::now();
+    let (code, stdout, _) = check(&env, &[]);
+    assert!(
+        started.elapsed() < Duration::from_secs(15),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(code, Some(1));
+    assert!(
+        stdout.contains(&format!(
+            "problem:  no answer from {} within 5 s",
+            stalling.url()
+        )),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn a_redirect_is_not_followed_and_the_token_never_reaches_the_other_host() {
+    let elsewhere = FakeForge::start();
+    let forge = FakeForge::start();
+    forge.expect(
+        "GET",
+        "/user",
+        Reply::text(302, "").header("Location", &format!("{}/user", elsewhere.url())),
+    );
+    let env = env_for(&forge, "github");
+    env.config("patrol.probe", "false");
+    env.approve(&store_input(CLASSIC));
+    let (code, stdout, _) = check(&env, &[]);
+    assert_eq!(code, Some(1));
+    assert!(
+        stdout.contains(&format!(
+            "GitHub answered 302 with a redirect to {}/user; it was not followed",
+            elsewhere.url()
+        )),
+        "{stdout}"
+    );
+    assert!(elsewhere.requests().is_empty());
+}
+
+#[test]
+fn whatever_a_server_sends_is_bounded_and_reported_in_one_line() {
+    let cases: Vec<(&str, Reply, &str)> = vec![
+        (
+            "a 500",
+            Reply::text(500, "<html>oops</html>"),
+            "GitHub answered 500",
+        ),
+        (
+            "malformed JSON",
+            Reply::text(200, "{\"login\": "),
+            "GitHub sent an answer that could not be read",
+        ),
+        (
+            "malformed headers",
+            Reply::Raw(b"HTTP/1.1 200 OK\r\nthis is no header\r\n\r\n{}".to_vec()),
+            "the request to http://127.0.0.1:",
+        ),
+        (
+            "a huge body",
+            Reply::Huge(5 * 1024 * 1024),
+            "sent more than 1024 KiB",
+        ),
+        (
+            "an odd status",
+            Reply::json(299, json!({ "message": "\u{1b}]0;pwned\u{7}" })),
+            "GitHub answered 299 (\\u{1b}]0;pwned\\u{7})",
+        ),
+    ];
+    let env = TestEnv::new();
+    env.config("patrol.forge", "github");
+    env.config("patrol.probe", "false");
+    env.approve(&store_input(CLASSIC));
+    for (what, reply, expected) in cases {
+        let forge = FakeForge::start();
+        forge.expect("GET", "/user", reply);
+        env.config("patrol.apiUrl", &forge.url());
+        let (code, stdout, stderr) = check(&env, &[]);
+        assert_eq!(code, Some(1), "{what}: {stdout}{stderr}");
+        let problem: Vec<&str> = stdout.lines().filter(|l| l.contains("problem:")).collect();
+        assert_eq!(problem.len(), 1, "{what}: {stdout}");
+        assert!(problem[0].contains(expected), "{what}: {stdout}");
+        assert!(!stdout.contains('\u{1b}'), "{what}: {stdout}");
+        // The index survives, with the failure recorded.
+        assert_eq!(record(&env)["probe"]["result"], "failed", "{what}");
+    }
+
+    let forge = FakeForge::start();
+    forge.expect("GET", "/user", github_user(Some("repo"), Some("soon")));
+    env.config("patrol.apiUrl", &forge.url());
+    let (code, stdout, _) = check(&env, &[]);
+    assert_eq!(code, Some(0), "{stdout}");
+    assert!(
+        stdout.contains("note:     GitHub sent an expiry that could not be read: soon"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("expires:  unknown"), "{stdout}");
+}
+
+#[test]
+fn plain_http_to_a_host_that_is_not_loopback_is_refused() {
+    let env = TestEnv::new();
+    env.config("patrol.forge", "github");
+    env.config("patrol.apiUrl", "http://git.example.com/api/v3");
+    env.approve(&store_input(CLASSIC));
+    let (code, stdout, _) = check(&env, &[]);
+    assert_eq!(code, Some(1));
+    assert!(
+        stdout.contains("plain HTTP is only allowed to a loopback address"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn gitlab_tokens_are_described_and_rotated_through_the_api() {
+    let forge = FakeForge::start();
+    forge
+        .expect(
+            "GET",
+            "/personal_access_tokens/self",
+            Reply::json(
+                200,
+                json!({
+                    "id": 42, "name": "laptop", "revoked": false, "active": true,
+                    "created_at": "2026-01-01T00:00:00.000Z",
+                    "scopes": ["api", "write_repository"], "user_id": 7,
+                    "last_used_at": null, "expires_at": "2099-01-31"
+                }),
+            ),
+        )
+        .expect(
+            "GET",
+            "/user",
+            Reply::json(200, json!({ "id": 7, "username": "alice-gl" })),
+        )
+        .expect(
+            "POST",
+            "/personal_access_tokens/self/rotate",
+            Reply::json(
+                200,
+                json!({
+                    "id": 43, "name": "laptop", "revoked": false, "active": true,
+                    "scopes": ["api", "write_repository"], "user_id": 7,
+                    "expires_at": "2099-03-01", "token": "glpat-TESTrotated0002"
+                }),
+            ),
+        );
+    let env = env_for(&forge, "gitlab");
+    env.approve(&store_input("glpat-TESTforge0001"));
+    let stored = record(&env);
+    assert_eq!(stored["account"], "alice-gl");
+    assert_eq!(stored["token_name"], "laptop");
+    assert_eq!(stored["scopes"], json!(["api", "write_repository"]));
+    assert_eq!(stored["expiry"]["forge"], "2099-01-31T00:00:00Z");
+
+    let out = env.patrol(&["rotate", HOST, "--expires-at", "2099-03-01"], "");
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{stdout}{}", text(&out.stderr));
+    assert!(stdout.contains("GitLab revoked the old token"), "{stdout}");
+    let rotation = forge
+        .requests()
+        .into_iter()
+        .find(|r| r.method == "POST")
+        .unwrap();
+    assert_eq!(
+        rotation.headers["authorization"],
+        "Bearer glpat-TESTforge0001"
+    );
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(&rotation.body).unwrap(),
+        json!({ "expires_at": "2099-03-01" })
+    );
+    let filled = env.credential("fill", &[], &format!("protocol=https\nhost={HOST}\n"));
+    assert!(
+        text(&filled.stdout).contains("password=glpat-TESTrotated0002"),
+        "{}",
+        text(&filled.stdout)
+    );
+    let rotated = record(&env);
+    assert!(rotated["rotated_at"].is_string(), "{rotated}");
+    assert_eq!(rotated["expiry"]["forge"], "2099-03-01T00:00:00Z");
+    let raw = std::fs::read_to_string(env.index_path()).unwrap();
+    assert!(!raw.contains("glpat-TEST"), "{raw}");
+}
+
+#[test]
+fn gitlab_rotation_refused_changes_nothing_and_names_the_way_by_hand() {
+    let forge = FakeForge::start();
+    forge.expect(
+        "POST",
+        "/personal_access_tokens/self/rotate",
+        Reply::json(403, json!({ "message": "403 Forbidden" })),
+    );
+    let env = env_for(&forge, "gitlab");
+    env.config("patrol.probe", "false");
+    env.approve(&store_input("glpat-TESTforge0001"));
+    let out = env.patrol(&["rotate", HOST], "");
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.contains("`api` (or `self_rotate`) scope"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(&format!(
+            "git credential-patrol rotate https://{HOST} --user alice --manual"
+        )),
+        "{stderr}"
+    );
+    let filled = env.credential("fill", &[], &format!("protocol=https\nhost={HOST}\n"));
+    assert!(text(&filled.stdout).contains("glpat-TESTforge0001"));
+}
+
+#[test]
+fn rotate_refuses_a_token_the_forge_rejects_and_keeps_one_it_accepts() {
+    let forge = FakeForge::start();
+    forge.expect("GET", "/user", bad_credentials());
+    let env = env_for(&forge, "github");
+    env.config("patrol.probe", "false");
+    env.approve(&store_input(CLASSIC));
+    env.config("patrol.probe", "true");
+
+    let out = env.patrol(&["rotate", HOST], "ghp_TESTforge0002\n");
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("GitHub rejected the token (Bad credentials)")
+            && stderr.contains("it was not stored"),
+        "{stderr}"
+    );
+    let filled = env.credential("fill", &[], &format!("protocol=https\nhost={HOST}\n"));
+    assert!(text(&filled.stdout).contains(CLASSIC));
+
+    let good = FakeForge::start();
+    good.expect(
+        "GET",
+        "/user",
+        github_user(Some("repo"), Some("2099-12-01 00:00:00 UTC")),
+    );
+    env.config("patrol.apiUrl", &good.url());
+    let out = env.patrol(&["rotate", HOST], "ghp_TESTforge0003\n");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let rotated = record(&env);
+    assert_eq!(rotated["account"], "alice-gh");
+    assert_eq!(rotated["expiry"]["forge"], "2099-12-01T00:00:00Z");
+    assert!(rotated["rotated_at"].is_string());
+}
+
+#[test]
+fn github_com_and_gitlab_com_are_asked_at_their_own_apis_only() {
+    // The proxy sees where the helper connects (a CONNECT for the TLS
+    // tunnel) and refuses, so nothing leaves this machine; the token itself
+    // would travel only inside the tunnel.
+    let proxy = FakeForge::start();
+    proxy
+        .expect("CONNECT", "api.github.com:443", Reply::text(403, ""))
+        .expect("CONNECT", "gitlab.com:443", Reply::text(403, ""));
+    let env = TestEnv::new();
+    for (host, token) in [
+        ("github.com", CLASSIC),
+        ("gitlab.com", "glpat-TESTforge0001"),
+    ] {
+        let mut command = env.command(crate::env::BIN);
+        command
+            .arg("store")
+            .env("HTTPS_PROXY", proxy.url())
+            .env("https_proxy", proxy.url());
+        let input = format!("protocol=https\nhost={host}\nusername=alice\npassword={token}\n");
+        let out = crate::env::run(command, input.as_bytes());
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        assert_eq!(text(&out.stderr), "", "a failed probe is silent on store");
+    }
+    for request in proxy.requests() {
+        assert!(
+            !request.headers.contains_key("authorization"),
+            "{request:?}"
+        );
+        assert!(!format!("{request:?}").contains("TEST"), "{request:?}");
+    }
+    let index = env.index();
+    for record in index["credentials"].as_array().unwrap() {
+        assert_eq!(record["probe"]["result"], "failed", "{record}");
+    }
+}
+
+#[test]
+fn the_expiry_a_forge_reports_feeds_the_warning_on_push() {
+    let soon = (Utc::now() + TimeDelta::days(3))
+        .format("%Y-%m-%d %H:%M:%S UTC")
+        .to_string();
+    let forge = FakeForge::start();
+    forge.expect("GET", "/user", github_user(None, Some(&soon)));
+    let env = env_for(&forge, "github");
+    env.approve(&store_input(FINE));
+    let filled = env.credential("fill", &[], &format!("protocol=https\nhost={HOST}\n"));
+    let stderr = text(&filled.stderr);
+    assert!(
+        stderr.contains(&format!(
+            "warning: the token for https://{HOST} (alice) expires in"
+        )),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(&format!("https://{HOST}/settings/personal-access-tokens")),
+        "{stderr}"
+    );
+    assert_eq!(forge.requests().len(), 1, "get never asks the forge");
+}
+
+#[test]
+fn gitlab_check_explains_a_token_that_cannot_describe_itself_and_a_revoked_one() {
+    let forge = FakeForge::start();
+    forge.expect(
+        "GET",
+        "/personal_access_tokens/self",
+        Reply::json(403, json!({ "error": "insufficient_scope" })),
+    );
+    let env = env_for(&forge, "gitlab");
+    env.config("patrol.probe", "false");
+    env.approve(&store_input("glpat-TESTforge0001"));
+    let (code, report) = check_json(&env, &[]);
+    assert_eq!(code, Some(1));
+    let credential = &report["credentials"][0];
+    assert_eq!(credential["forge"], "gitlab");
+    assert_eq!(credential["valid"], serde_json::Value::Null);
+    assert_eq!(codes(credential), ["insufficient-scope"]);
+    assert!(
+        credential["problems"][0]["fix"]
+            .as_str()
+            .unwrap()
+            .contains("git credential-patrol expiry"),
+        "{credential}"
+    );
+
+    let revoked = FakeForge::start();
+    revoked.expect(
+        "GET",
+        "/personal_access_tokens/self",
+        Reply::json(
+            200,
+            json!({ "id": 1, "name": "old", "revoked": true, "active": false, "scopes": ["api"], "expires_at": null }),
+        ),
+    );
+    env.config("patrol.apiUrl", &revoked.url());
+    let (code, stdout, _) = check(&env, &[]);
+    assert_eq!(code, Some(1));
+    assert!(
+        stdout.contains("valid:    no (GitLab refused it)"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("GitLab answered \"the token is revoked\""),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(&format!(
+            "create a new token at https://{HOST}/-/user_settings/personal_access_tokens"
+        )),
+        "{stdout}"
+    );
+}
