@@ -4,6 +4,7 @@
 
 mod capability;
 mod erase;
+mod generate;
 mod get;
 mod list;
 mod rotate;
@@ -75,6 +76,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::List(args) => return list::run(&ctx, &args, stdout),
         Command::Expiry(args) => set_expiry::run(&ctx, &args, stdout, &mut messages)?,
         Command::Rotate(args) => rotate::run(&ctx, &args, stdin, stdout, &mut messages)?,
+        Command::Generate(args) => generate::run(&args, stdout)?,
     }
     Ok(ExitCode::SUCCESS)
 }

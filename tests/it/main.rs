@@ -1,7 +1,14 @@
 //! The integration tests: the built binary, driven by real git, against a
 //! private Secret Service. One test binary; `env` holds the shared harness.
+//!
+//! Every test runs in a `TestEnv`, which starts D-Bus and gnome-keyring, so
+//! the binary exists on Linux only; elsewhere CI runs the unit tests and a
+//! smoke test against the platform's keychain.
+
+#![cfg(target_os = "linux")]
 
 mod conformance;
 mod env;
 mod faults;
+mod generate;
 mod helper;
