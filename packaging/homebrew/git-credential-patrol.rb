@@ -9,7 +9,6 @@ class GitCredentialPatrol < Formula
   head "https://github.com/git-credential-patrol/git-credential-patrol.git", branch: "main"
 
   depends_on "rust" => :build
-  depends_on "git"
 
   def install
     system "cargo", "install", *std_cargo_args
