@@ -19,8 +19,9 @@ const BIN: &str = "git-credential-patrol";
 /// Git's bash completion handles `git foo` by calling `_git_foo` when it
 /// exists, after asking bash-completion to load the file named `git-foo`; so
 /// this file, installed as `git-credential-patrol`, serves both forms. The
-/// clap-generated function reads `COMP_WORDS`, so it is handed the words from
-/// the subcommand on, as if the dashed name had been typed. Git's completion
+/// clap-generated function (`_git__credential__patrol`) reads `COMP_WORDS`, so
+/// it is handed the words from the subcommand on, as if the dashed name had
+/// been typed. Git's completion
 /// is registered with `nospace` and adds spaces itself; ours does not, hence
 /// the `compopt`.
 const BASH_GIT_SUBCOMMAND: &str = r#"
