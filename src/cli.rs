@@ -2,9 +2,10 @@
 //! run. These definitions also feed the man pages and shell completions.
 
 use std::ffi::OsString;
+use std::path::PathBuf;
 
 use chrono::TimeDelta;
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::config::{self, Overrides};
 use crate::forge::Repo;
@@ -92,6 +93,10 @@ pub enum Command {
     Token(TokenArgs),
     /// Check the keychain, git, the helper chain, the index and leftover plaintext files
     Doctor,
+
+    /// Write man pages or shell completions into a directory, for packages
+    #[command(hide = true)]
+    Generate(GenerateArgs),
 }
 
 #[derive(Debug, Args)]
@@ -226,6 +231,22 @@ pub struct TokenArgs {
     /// The account, when the host has several
     #[arg(long)]
     pub user: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct GenerateArgs {
+    /// What to write
+    pub what: Generated,
+    /// The directory to write into; created when missing
+    pub dir: PathBuf,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Generated {
+    /// `git-credential-patrol.1` and one page per command
+    Man,
+    /// bash, zsh, fish and PowerShell completions
+    Completions,
 }
 
 /// Parses the command line. Git may one day run an operation we do not know;

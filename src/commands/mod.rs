@@ -6,6 +6,7 @@ mod capability;
 mod check;
 mod doctor;
 mod erase;
+mod generate;
 mod get;
 mod import;
 mod install;
@@ -88,6 +89,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Uninstall => return install::uninstall(&ctx, stdout, &mut messages),
         Command::Token(args) => token::run(&ctx, &args, stdout, &mut messages)?,
         Command::Doctor => return doctor::run(&ctx, stdout, &mut messages),
+        Command::Generate(args) => generate::run(&args, stdout)?,
     }
     Ok(ExitCode::SUCCESS)
 }

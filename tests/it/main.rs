@@ -1,5 +1,11 @@
 //! The integration tests: the built binary, driven by real git, against a
 //! private Secret Service. One test binary; `env` holds the shared harness.
+//!
+//! Every test runs in a `TestEnv`, which starts D-Bus and gnome-keyring, so
+//! the binary exists on Linux only; elsewhere CI runs the unit tests and a
+//! smoke test against the platform's keychain.
+
+#![cfg(target_os = "linux")]
 
 mod adopt;
 mod conformance;
@@ -8,6 +14,7 @@ mod expiry;
 mod fake_forge;
 mod faults;
 mod forge;
+mod generate;
 mod git_server;
 mod helper;
 mod load;

@@ -1,0 +1,183 @@
+//! What packages ship besides the binary: the man pages and completions that
+//! `generate` writes, checked with the tools that will read them (groff, bash
+//! with git's own completion), and `--version` naming the commit.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use clap::CommandFactory;
+use git_credential_patrol::cli::Cli;
+
+use crate::env::{Keyring, TestEnv, text};
+
+/// Runs `generate WHAT` into a fresh directory; returns it and the files
+/// the command says it wrote.
+fn generate(env: &TestEnv, what: &str) -> (PathBuf, Vec<PathBuf>) {
+    let dir = env.root().join(what);
+    let out = env.patrol(&["generate", what, dir.to_str().unwrap()], "");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let written = text(&out.stdout).lines().map(PathBuf::from).collect();
+    (dir, written)
+}
+
+fn file_names(paths: &[PathBuf]) -> Vec<String> {
+    let mut names: Vec<String> = paths
+        .iter()
+        .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn man_pages_cover_every_visible_command_and_render_cleanly() {
+    let env = TestEnv::with_keyring(Keyring::NoBus);
+    let (dir, written) = generate(&env, "man");
+
+    let mut expected: Vec<String> = Cli::command()
+        .get_subcommands()
+        .filter(|sub| !sub.is_hide_set() && sub.get_name() != "help")
+        .map(|sub| format!("git-credential-patrol-{}.1", sub.get_name()))
+        .chain(["git-credential-patrol.1".to_owned()])
+        .collect();
+    expected.sort();
+    assert_eq!(file_names(&written), expected);
+    assert!(expected.len() > 5, "{expected:?}");
+
+    for page in &written {
+        assert!(page.starts_with(&dir), "{}", page.display());
+        // -ww turns on every warning; a page with broken markup prints some.
+        let out = Command::new("groff")
+            .args(["-man", "-Tutf8", "-ww"])
+            .arg(page)
+            .env("LC_ALL", "C.UTF-8")
+            .output()
+            .expect("groff (Debian: groff-base) renders the man pages");
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        assert_eq!(
+            text(&out.stderr),
+            "",
+            "groff warnings for {}",
+            page.display()
+        );
+        let rendered = render(page);
+        assert!(rendered.contains("SYNOPSIS"), "{rendered}");
+    }
+    let list = render(&dir.join("git-credential-patrol-list.1"));
+    assert!(list.contains("--json"), "{list}");
+    let main = render(&dir.join("git-credential-patrol.1"));
+    assert!(
+        main.contains("list") && main.contains("--warn-before"),
+        "{main}"
+    );
+    assert!(
+        !main.contains("generate"),
+        "the packagers' command is hidden"
+    );
+}
+
+/// The page as a terminal shows it, without the overstrikes that make bold.
+fn render(page: &Path) -> String {
+    let out = Command::new("groff")
+        .args(["-man", "-Tascii"])
+        .arg(page)
+        .output()
+        .unwrap();
+    let mut plain = String::new();
+    for c in text(&out.stdout).chars() {
+        if c == '\u{8}' {
+            plain.pop();
+        } else {
+            plain.push(c);
+        }
+    }
+    plain
+}
+
+#[test]
+fn completions_exist_for_every_shell_and_bash_completes_both_spellings() {
+    let env = TestEnv::with_keyring(Keyring::NoBus);
+    let (dir, written) = generate(&env, "completions");
+    assert_eq!(
+        file_names(&written),
+        [
+            "_git-credential-patrol",
+            "_git-credential-patrol.ps1",
+            "git-credential-patrol.bash",
+            "git-credential-patrol.fish",
+        ]
+    );
+    let bash = dir.join("git-credential-patrol.bash");
+    let out = env.command("bash").arg("-n").arg(&bash).output().unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+
+    // Installed where bash-completion looks for a user's completions, under
+    // the name git's completion asks it to load for `git credential-patrol`.
+    let user_dir = env.home().join(".local/share/bash-completion/completions");
+    std::fs::create_dir_all(&user_dir).unwrap();
+    std::fs::copy(&bash, user_dir.join("git-credential-patrol")).unwrap();
+    let complete = |line: &str| {
+        let out = env
+            .command("bash")
+            .args(["-c", COMPLETE, "complete", line])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        text(&out.stdout)
+    };
+    assert_eq!(complete("git credential-patrol li"), "list\n");
+    assert_eq!(complete("git credential-patrol list --j"), "--json\n");
+    assert_eq!(complete("git -c a.b=c credential-patrol rot"), "rotate\n");
+    assert_eq!(
+        complete("git credential-patrol expiry github.com never --u"),
+        "--user\n"
+    );
+    assert_eq!(complete("git-credential-patrol ex"), "expiry\n");
+    assert_eq!(complete("git-credential-patrol list --j"), "--json\n");
+}
+
+/// Completes the line in `$1` the way bash would at a prompt: with the
+/// system's bash-completion (which loads git's completion and ours on
+/// demand) and whatever function is registered for the first word. Prints
+/// one candidate a line.
+const COMPLETE: &str = r#"
+source /usr/share/bash-completion/bash_completion || exit 1
+COMP_LINE=$1
+COMP_POINT=${#COMP_LINE}
+read -ra COMP_WORDS <<<"$COMP_LINE"
+COMP_CWORD=$((${#COMP_WORDS[@]} - 1))
+_completion_loader "${COMP_WORDS[0]}"
+spec=$(complete -p "${COMP_WORDS[0]}") || exit 1
+function=${spec##*-F }
+function=${function%% *}
+"$function" "${COMP_WORDS[0]}" "${COMP_WORDS[COMP_CWORD]}" "${COMP_WORDS[COMP_CWORD-1]}"
+printf '%s\n' "${COMPREPLY[@]}"
+"#;
+
+#[test]
+fn version_names_the_commit_when_built_from_a_checkout() {
+    let env = TestEnv::with_keyring(Keyring::NoBus);
+    let out = env.patrol(&["--version"], "");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let version = text(&out.stdout);
+    let plain = format!("git-credential-patrol {}", env!("CARGO_PKG_VERSION"));
+    assert!(version.starts_with(&plain), "{version}");
+
+    let source = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let git = |args: &[&str]| {
+        Command::new("git")
+            .args(args)
+            .current_dir(source)
+            .output()
+            .ok()
+            .filter(|out| out.status.success())
+            .map(|out| text(&out.stdout).trim().to_owned())
+    };
+    let in_checkout = git(&["rev-parse", "--show-toplevel"])
+        .is_some_and(|top| Path::new(&top).canonicalize().ok() == source.canonicalize().ok());
+    let expected = match git(&["rev-parse", "--short=10", "HEAD"]) {
+        Some(hash) if in_checkout => format!("{plain} ({hash})\n"),
+        _ => format!("{plain}\n"),
+    };
+    assert_eq!(version, expected);
+}
