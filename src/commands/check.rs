@@ -162,7 +162,7 @@ fn check_one(
             ForgeKind::Gitlab => "gitlab",
             ForgeKind::None => "none",
         },
-        api_url: api_url.as_deref().map(output::escape),
+        api_url: api_url.as_deref().map(forge::http::shown),
         valid: None,
         account: None,
         kind: record.kind.name(),

@@ -81,7 +81,7 @@ impl Api {
     /// loopback address.
     pub fn new(base: &str) -> Result<Self, HttpError> {
         let not_allowed = |reason| HttpError::NotAllowed {
-            url: escape(base),
+            url: shown(base),
             reason,
         };
         let base = Url::parse(base).map_err(|_| not_allowed("not a URL"))?;
@@ -240,6 +240,20 @@ pub fn is_loopback(url: &Url) -> bool {
     }
 }
 
+/// A URL as a message may show it: escaped, and without the user name and
+/// password it may carry (a `patrol.apiUrl` is refused for carrying them,
+/// and the refusal must not repeat them).
+pub fn shown(url: &str) -> String {
+    match Url::parse(url) {
+        Ok(mut parsed) if !parsed.username().is_empty() || parsed.password().is_some() => {
+            let _ = parsed.set_username("");
+            let _ = parsed.set_password(None);
+            escape(parsed.as_str())
+        }
+        _ => escape(url),
+    }
+}
+
 fn origin(url: &Url) -> String {
     escape(&url.origin().ascii_serialization())
 }
@@ -301,6 +315,7 @@ mod tests {
         ] {
             let err = Api::new(refused).err().expect(refused);
             assert!(matches!(err, HttpError::NotAllowed { .. }), "{refused}");
+            assert!(!err.to_string().contains("user:pass"), "{err}");
         }
     }
 
