@@ -12,7 +12,10 @@ use anyhow::Result;
 use chrono::{DateTime, TimeDelta, Utc};
 use serde::Serialize;
 
-use super::{BadInput, Context, Wanted, describe, matching, parse_url_argument, rotate_command};
+use super::{
+    BadInput, Context, Wanted, describe, erase_command, matching, parse_url_argument,
+    rotate_command,
+};
 use crate::cli::CheckArgs;
 use crate::config::{ForgeKind, Settings};
 use crate::credential::Secret;
@@ -273,9 +276,8 @@ fn token_of(ctx: &Context, record: &Record, settings: &Settings) -> Result<Secre
             code: "no-secret",
             cause: "the index knows this credential, but the keychain has no secret for it".into(),
             fix: format!(
-                "push once so that git stores it again, or forget it: git credential-patrol \
-                 erase {}",
-                record.target.url()
+                "push once so that git stores it again, or forget it: {}",
+                erase_command(&record.target, &record.username)
             ),
         }),
         Err(err) => Err(Problem {

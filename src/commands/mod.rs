@@ -202,21 +202,22 @@ pub fn describe(target: &Target, username: &str) -> String {
 
 /// The `rotate` command line for a credential.
 pub fn rotate_command(record: &Record) -> String {
-    let mut command = format!("git credential-patrol rotate {}", record.target.url());
-    if !record.username.is_empty() {
-        let user = crate::output::escape(&shell_word(&record.username));
-        command.push_str(&format!(" --user {user}"));
-    }
-    command
+    command_line("rotate", &record.target, &record.username)
 }
 
 /// The `erase` command line for a credential.
 pub fn erase_command(target: &Target, username: &str) -> String {
-    let mut command = format!("git credential-patrol erase {}", shell_word(&target.url()));
+    command_line("erase", target, username)
+}
+
+/// `git credential-patrol VERB URL [--user NAME]` as a shell reads it back,
+/// escaped for a terminal: host, path and user come from outside.
+fn command_line(verb: &str, target: &Target, username: &str) -> String {
+    let mut command = format!("git credential-patrol {verb} {}", shell_word(&target.url()));
     if !username.is_empty() {
         command.push_str(&format!(" --user {}", shell_word(username)));
     }
-    command
+    crate::output::escape(&command)
 }
 
 /// A word as a POSIX shell reads it back, quoted only when it must be.
@@ -254,5 +255,28 @@ mod tests {
         assert_eq!(shell_word("a b'c"), "'a b'\\''c'");
         assert_eq!(shell_word(""), "''");
         assert_eq!(shell_word("https://github.com"), "https://github.com");
+    }
+
+    #[test]
+    fn command_lines_are_quoted_and_escaped() {
+        let target = Target {
+            protocol: "https".into(),
+            host: "git.example.com".into(),
+            path: Some("my repo.git".into()),
+        };
+        assert_eq!(
+            erase_command(&target, "a\x1bb"),
+            "git credential-patrol erase 'https://git.example.com/my repo.git' --user 'a\\u{1b}b'"
+        );
+        assert_eq!(
+            erase_command(
+                &Target {
+                    path: None,
+                    ..target
+                },
+                ""
+            ),
+            "git credential-patrol erase https://git.example.com"
+        );
     }
 }

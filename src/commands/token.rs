@@ -6,7 +6,7 @@ use std::io::Write;
 
 use anyhow::{Result, anyhow};
 
-use super::{Context, Wanted, describe, matching, parse_url_argument, resolve};
+use super::{Context, Wanted, describe, matching, parse_url_argument, resolve, rotate_command};
 use crate::cli::TokenArgs;
 use crate::keychain::Key;
 use crate::output::{Messages, escape};
@@ -64,9 +64,9 @@ pub fn run(
     let secrets = keychain.get(&key)?;
     let Some(token) = secrets.as_ref().and_then(|s| s.token()) else {
         return Err(anyhow!(
-            "the index knows {}, but the keychain has no token for it; store one with `git credential-patrol rotate {}`",
+            "the index knows {}, but the keychain has no token for it; store one with `{}`",
             describe(&record.target, &record.username),
-            record.target.url()
+            rotate_command(record)
         ));
     };
     writeln!(out, "{}", token.expose())?;
