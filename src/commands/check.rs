@@ -12,10 +12,7 @@ use anyhow::Result;
 use chrono::{DateTime, TimeDelta, Utc};
 use serde::Serialize;
 
-use super::{
-    BadInput, Context, Wanted, describe, erase_command, matching, parse_url_argument,
-    rotate_command,
-};
+use super::{BadInput, Context, Named, describe, erase_command, rotate_command};
 use crate::cli::CheckArgs;
 use crate::config::{ForgeKind, Settings};
 use crate::credential::Secret;
@@ -38,23 +35,15 @@ pub fn run(
     }
     let mut records: Vec<&Record> = match &args.url {
         Some(url) => {
-            let (target, url_user) = parse_url_argument(url)?;
-            let user = args.user.as_deref().or(url_user.as_deref());
-            let wanted = Wanted {
-                protocol: &target.protocol,
-                host: &target.host,
-                path: target.path.as_deref(),
-                username: user,
-            };
-            let found = matching(&snapshot.records, &wanted);
-            if found.is_empty() {
+            let named = Named::find(&snapshot.records, url, args.user.as_deref())?;
+            if named.found.is_empty() {
                 return Err(BadInput(format!(
                     "no stored credential for {}; `git credential-patrol list` shows what is stored",
-                    describe(&target, user.unwrap_or_default())
+                    describe(&named.target, named.user.as_deref().unwrap_or_default())
                 ))
                 .into());
             }
-            found
+            named.found
         }
         None => snapshot.records.iter().filter(|r| r.is_live()).collect(),
     };

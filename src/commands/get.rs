@@ -31,17 +31,12 @@ pub fn run(
     else {
         return Ok(());
     };
-    let wanted = Wanted {
-        protocol,
-        host,
-        path: request.path.as_deref(),
-        username: request.username.as_deref(),
-    };
     let target = Target {
         protocol: protocol.to_owned(),
         host: host.to_owned(),
         path: request.path.clone(),
     };
+    let wanted = Wanted::new(&target, request.username.as_deref());
     let settings = ctx.settings(&target.url(), messages);
     let snapshot = ctx.index.read();
     if let Some(problem) = &snapshot.problem {

@@ -114,7 +114,17 @@ pub struct Wanted<'a> {
     pub username: Option<&'a str>,
 }
 
-impl Wanted<'_> {
+impl<'a> Wanted<'a> {
+    /// A request for `target`, by `username` when one is given.
+    pub fn new(target: &'a Target, username: Option<&'a str>) -> Self {
+        Self {
+            protocol: &target.protocol,
+            host: &target.host,
+            path: target.path.as_deref(),
+            username,
+        }
+    }
+
     pub fn matches(&self, record: &Record) -> bool {
         record.target.protocol == self.protocol
             && record.target.host == self.host
@@ -135,7 +145,7 @@ pub fn matching<'r>(records: &'r [Record], wanted: &Wanted) -> Vec<&'r Record> {
 
 /// A URL or bare host from the command line, as a target (`https` when no
 /// protocol is given) and the username it may carry.
-pub fn parse_url_argument(text: &str) -> Result<(Target, Option<String>), BadInput> {
+fn parse_url_argument(text: &str) -> Result<(Target, Option<String>), BadInput> {
     let full = if text.contains("://") {
         text.to_owned()
     } else {
@@ -154,40 +164,58 @@ pub fn parse_url_argument(text: &str) -> Result<(Target, Option<String>), BadInp
     ))
 }
 
-/// The one live record a person means by URL and `--user`; with no path in
-/// the URL, records for any path of the host qualify.
+/// What a person names by URL and `--user` (which wins over a user in the
+/// URL). With no path in the URL, records for any path of the host qualify.
+pub struct Named<'r> {
+    pub target: Target,
+    pub user: Option<String>,
+    /// The live records that match, most recently stored or used first.
+    pub found: Vec<&'r Record>,
+}
+
+impl<'r> Named<'r> {
+    pub fn find(records: &'r [Record], url: &str, user: Option<&str>) -> Result<Self, BadInput> {
+        let (target, url_user) = parse_url_argument(url)?;
+        let user = user.map(str::to_owned).or(url_user);
+        let found = matching(records, &Wanted::new(&target, user.as_deref()));
+        Ok(Self {
+            target,
+            user,
+            found,
+        })
+    }
+
+    /// The one record found, or why there is not exactly one.
+    pub fn one(&self) -> Result<&'r Record, BadInput> {
+        let (target, user) = (&self.target, self.user.as_deref());
+        match self.found.as_slice() {
+            [one] => Ok(*one),
+            [] => Err(BadInput(format!(
+                "no stored credential for {}{}; `git credential-patrol list` shows what is stored",
+                crate::output::escape(&target.url()),
+                user.map(|u| format!(" and user {}", crate::output::escape(u)))
+                    .unwrap_or_default()
+            ))),
+            several => Err(BadInput(format!(
+                "{} has several accounts ({}); name one with --user",
+                crate::output::escape(&target.url()),
+                several
+                    .iter()
+                    .map(|r| crate::output::escape(&r.username))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ))),
+        }
+    }
+}
+
+/// The one live record a person means by URL and `--user`.
 pub fn resolve<'r>(
     records: &'r [Record],
     url: &str,
     user: Option<&str>,
 ) -> Result<&'r Record, BadInput> {
-    let (target, url_user) = parse_url_argument(url)?;
-    let user = user.or(url_user.as_deref());
-    let wanted = Wanted {
-        protocol: &target.protocol,
-        host: &target.host,
-        path: target.path.as_deref(),
-        username: user,
-    };
-    let found = matching(records, &wanted);
-    match found.as_slice() {
-        [one] => Ok(one),
-        [] => Err(BadInput(format!(
-            "no stored credential for {}{}; `git credential-patrol list` shows what is stored",
-            crate::output::escape(&target.url()),
-            user.map(|u| format!(" and user {}", crate::output::escape(u)))
-                .unwrap_or_default()
-        ))),
-        several => Err(BadInput(format!(
-            "{} has several accounts ({}); name one with --user",
-            crate::output::escape(&target.url()),
-            several
-                .iter()
-                .map(|r| crate::output::escape(&r.username))
-                .collect::<Vec<_>>()
-                .join(", ")
-        ))),
-    }
+    Named::find(records, url, user)?.one()
 }
 
 /// How to name a credential to a person, as a command line would.
