@@ -226,6 +226,17 @@ pub struct Snapshot {
     pub records: Vec<Record>,
     /// Set when the file could not be used; the records are then empty.
     pub problem: Option<String>,
+    /// Whether there was an index file to read.
+    found: bool,
+}
+
+impl Snapshot {
+    /// Whether the records speak for every credential stored. Without an
+    /// index file, or with one that could not be used, only the keychain
+    /// knows what is stored.
+    pub fn is_usable(&self) -> bool {
+        self.found && self.problem.is_none()
+    }
 }
 
 pub struct Index {
@@ -269,11 +280,13 @@ impl Index {
             Ok(Some(file)) => Snapshot {
                 records: file.credentials,
                 problem: None,
+                found: true,
             },
             Ok(None) => Snapshot::default(),
             Err(problem) => Snapshot {
                 records: Vec::new(),
                 problem: Some(problem.message(&self.path())),
+                found: true,
             },
         }
     }
@@ -444,6 +457,7 @@ mod tests {
     fn records_survive_a_round_trip() {
         let dir = tempfile::tempdir().unwrap();
         let index = Index::new(dir.path().join("data"));
+        assert!(!index.read().is_usable());
         let mut original = record("github.com", "alice");
         original.expiry.git = Some(Expiry::At("2026-12-01T00:00:00Z".parse().unwrap()));
         original.expiry.manual = Some(Expiry::Never);
@@ -454,6 +468,7 @@ mod tests {
                 ((), true)
             })
             .unwrap();
+        assert!(index.read().is_usable());
         assert_eq!(index.read().records, [original]);
         let text = fs::read_to_string(index.path()).unwrap();
         assert!(text.contains("\"manual\": \"never\""), "{text}");
@@ -481,6 +496,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let index = Index::new(dir.path().to_path_buf());
         fs::write(index.path(), "{not json").unwrap();
+        assert!(!index.read().is_usable());
         assert!(index.read().problem.unwrap().contains("damaged"));
         let mut warnings = Vec::new();
         index

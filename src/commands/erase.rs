@@ -11,7 +11,7 @@ use std::io::{BufRead, Write};
 
 use anyhow::Result;
 
-use super::{BadInput, Context, Wanted, describe, matching, resolve};
+use super::{BadInput, Context, Wanted, describe, keychain_accounts, matching, resolve};
 use crate::credential::{Secret, Secrets, Target};
 use crate::index::{ErasedBy, Erasure};
 use crate::keychain::{Key, Keychain, KeychainError};
@@ -40,11 +40,8 @@ pub fn run(ctx: &Context, input: impl BufRead, messages: &mut Messages<impl Writ
         .into_iter()
         .map(|r| Key::new(r.target.clone(), r.username.clone()))
         .collect();
-    if snapshot.problem.is_some() || !ctx.index.path().exists() {
-        let accounts = match request.username.as_deref() {
-            Some(user) => vec![user.to_owned()],
-            None => keychain.accounts(&target)?,
-        };
+    if !snapshot.is_usable() {
+        let accounts = keychain_accounts(&keychain, &target, request.username.as_deref())?;
         keys.extend(
             accounts
                 .into_iter()

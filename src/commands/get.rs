@@ -10,7 +10,9 @@ use std::io::{BufRead, Write};
 
 use anyhow::Result;
 
-use super::{BadInput, Context, Wanted, describe, fingerprint, matching, rotate_command};
+use super::{
+    BadInput, Context, Wanted, describe, fingerprint, keychain_accounts, matching, rotate_command,
+};
 use crate::config::Policy;
 use crate::credential::{Secrets, Target, TokenKind};
 use crate::expiry::{self, Status};
@@ -59,8 +61,7 @@ pub fn run(
             Err(err) => return give_up(&err, messages),
         }
     }
-    let index_unusable = snapshot.problem.is_some() || !ctx.index.path().exists();
-    if found.is_none() && index_unusable {
+    if found.is_none() && !snapshot.is_usable() {
         match from_keychain_alone(
             &keychain,
             &target,
@@ -113,11 +114,7 @@ fn from_keychain_alone(
     username: Option<&str>,
     wants_authtype: bool,
 ) -> Result<Option<(String, Secrets)>, KeychainError> {
-    let accounts = match username {
-        Some(user) => vec![user.to_owned()],
-        None => keychain.accounts(target)?,
-    };
-    for account in accounts {
+    for account in keychain_accounts(keychain, target, username)? {
         if let Some(secrets) = keychain.get(&Key::new(target.clone(), account.clone()))?
             && usable(&secrets, wants_authtype)
         {

@@ -218,6 +218,19 @@ pub fn resolve<'r>(
     Named::find(records, url, user)?.one()
 }
 
+/// Without a usable index, the accounts to try for `target`: the one the
+/// request names, else every one the keychain holds for that exact URL.
+pub fn keychain_accounts(
+    keychain: &Keychain,
+    target: &Target,
+    username: Option<&str>,
+) -> Result<Vec<String>, KeychainError> {
+    match username {
+        Some(user) => Ok(vec![user.to_owned()]),
+        None => keychain.accounts(target),
+    }
+}
+
 /// How to name a credential to a person, as a command line would.
 pub fn describe(target: &Target, username: &str) -> String {
     let url = crate::output::escape(&target.url());

@@ -6,7 +6,7 @@ use std::io::Write;
 
 use anyhow::{Result, anyhow};
 
-use super::{Context, Named, describe, rotate_command};
+use super::{Context, Named, describe, keychain_accounts, rotate_command};
 use crate::cli::TokenArgs;
 use crate::keychain::Key;
 use crate::output::{Messages, escape};
@@ -28,13 +28,10 @@ pub fn run(
     if named.found.is_empty() {
         // Without a usable index, the keychain alone can still answer for
         // this exact URL, as it does for git's `get`.
-        if snapshot.problem.is_some() || !ctx.index.path().exists() {
+        if !snapshot.is_usable() {
             let settings = ctx.settings(&target.url(), messages);
             let keychain = ctx.keychain(&settings)?;
-            let accounts = match user {
-                Some(user) => vec![user.to_owned()],
-                None => keychain.accounts(target)?,
-            };
+            let accounts = keychain_accounts(&keychain, target, user)?;
             if let [account] = accounts.as_slice()
                 && let Some(secrets) = keychain.get(&Key::new(target.clone(), account.clone()))?
                 && let Some(token) = secrets.token()
