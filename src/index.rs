@@ -299,8 +299,31 @@ impl Index {
         warn: &mut dyn FnMut(&str),
         change: impl FnOnce(&mut Vec<Record>) -> (T, bool),
     ) -> Result<T, IndexError> {
+        self.update_within(LOCK_WAIT, warn, change)
+    }
+
+    /// `update` for `get`, which must never wait for another process: when
+    /// the lock is taken, nothing changes and `None` comes back.
+    pub fn update_if_unlocked<T>(
+        &self,
+        warn: &mut dyn FnMut(&str),
+        change: impl FnOnce(&mut Vec<Record>) -> (T, bool),
+    ) -> Result<Option<T>, IndexError> {
+        match self.update_within(Duration::ZERO, warn, change) {
+            Ok(result) => Ok(Some(result)),
+            Err(IndexError::LockTimeout { .. }) => Ok(None),
+            Err(err) => Err(err),
+        }
+    }
+
+    fn update_within<T>(
+        &self,
+        wait: Duration,
+        warn: &mut dyn FnMut(&str),
+        change: impl FnOnce(&mut Vec<Record>) -> (T, bool),
+    ) -> Result<T, IndexError> {
         self.create_dir()?;
-        let _lock = self.lock()?;
+        let _lock = self.lock(wait)?;
         let mut records = match self.parse() {
             Ok(file) => file.map(|f| f.credentials).unwrap_or_default(),
             Err(ParseProblem::Newer(found)) => {
@@ -359,7 +382,7 @@ impl Index {
             })
     }
 
-    fn lock(&self) -> Result<File, IndexError> {
+    fn lock(&self, wait: Duration) -> Result<File, IndexError> {
         let path = self.dir.join(LOCK_NAME);
         let mut options = fs::OpenOptions::new();
         options.create(true).truncate(false).write(true);
@@ -369,7 +392,7 @@ impl Index {
             path: path.clone(),
             source,
         })?;
-        let deadline = Instant::now() + LOCK_WAIT;
+        let deadline = Instant::now() + wait;
         loop {
             match file.try_lock() {
                 Ok(()) => return Ok(file),
@@ -541,6 +564,28 @@ mod tests {
             expiries.effective(),
             Some((Expiry::Never, ExpirySource::Manual))
         );
+    }
+
+    #[test]
+    fn a_taken_lock_is_not_waited_for_when_asked_not_to() {
+        let dir = tempfile::tempdir().unwrap();
+        let index = Index::new(dir.path().to_path_buf());
+        let held = index.lock(LOCK_WAIT).unwrap();
+        let started = Instant::now();
+        let result = index.update_if_unlocked(&mut |_| {}, |r| {
+            r.push(record("h", "u"));
+            ((), true)
+        });
+        assert!(matches!(result, Ok(None)));
+        assert!(started.elapsed() < Duration::from_secs(1));
+        assert!(index.read().records.is_empty());
+        drop(held);
+        let result = index.update_if_unlocked(&mut |_| {}, |r| {
+            r.push(record("h", "u"));
+            ((), true)
+        });
+        assert!(matches!(result, Ok(Some(()))));
+        assert_eq!(index.read().records.len(), 1);
     }
 
     #[test]

@@ -221,10 +221,12 @@ fn warn_if_due(
     }
     messages.hint(&format!("then run: {}", rotate_command(record)));
 
+    // While another process holds the index, the warning goes unremembered
+    // and the next `get` warns again: better than making git wait.
     let (id, now) = (record.id.clone(), ctx.now);
     let remembered = ctx
         .index
-        .update(&mut Context::warn_index(messages), |records| match records
+        .update_if_unlocked(&mut Context::warn_index(messages), |records| match records
             .iter_mut()
             .find(|r| r.id == id)
         {
@@ -234,7 +236,9 @@ fn warn_if_due(
             }
             None => ((), false),
         });
-    if let Err(err) = remembered {
-        messages.warning(&err.to_string());
+    match remembered {
+        Ok(Some(())) => {}
+        Ok(None) => crate::trace!("index locked: the warning is not remembered"),
+        Err(err) => messages.warning(&err.to_string()),
     }
 }
