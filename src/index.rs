@@ -180,9 +180,16 @@ impl Record {
         }
     }
 
-    /// A new secret: what the forge said about the old one no longer applies.
-    pub fn forget_forge_facts(&mut self) {
-        self.expiry.forge = None;
+    /// A new secret of `kind` took the old one's place: what was known
+    /// about the old one (its use, warnings, erasure, expiries, what the
+    /// forge said) no longer applies.
+    pub fn replace_secret(&mut self, kind: TokenKind, now: DateTime<Utc>) {
+        self.kind = kind;
+        self.stored_at = now;
+        self.last_used_at = None;
+        self.last_warned_at = None;
+        self.erased = None;
+        self.expiry = Expiries::default();
         self.account = None;
         self.token_name = None;
         self.scopes = None;
