@@ -77,7 +77,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             Some(url) => erase::by_person(&ctx, &url, args.user.as_deref(), stdout, &mut messages)?,
         },
         Command::Capability => capability::run(stdout)?,
-        Command::List(args) => return list::run(&ctx, &args, stdout),
+        Command::List(args) => return list::run(&ctx, &args, stdout, &mut messages),
         Command::Expiry(args) => set_expiry::run(&ctx, &args, stdout, &mut messages)?,
         Command::Rotate(args) => rotate::run(&ctx, &args, stdin, stdout, &mut messages)?,
         Command::Check(args) => return check::run(&ctx, &args, stdout, &mut messages),
