@@ -23,7 +23,7 @@ use thiserror::Error;
 
 use crate::credential::{Target, TokenKind};
 
-pub const SCHEMA_VERSION: u32 = 1;
+const SCHEMA_VERSION: u32 = 1;
 const FILE_NAME: &str = "index.json";
 const LOCK_NAME: &str = "index.lock";
 /// A writer holds the lock for milliseconds; waiting longer means something

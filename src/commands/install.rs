@@ -411,7 +411,7 @@ pub fn helper_name(entry: &HelperEntry) -> String {
 }
 
 /// A URL that a `credential.<url>` pattern matches, to build its chain.
-pub fn example_url(pattern: &str) -> String {
+fn example_url(pattern: &str) -> String {
     let url = pattern.replace('*', "x");
     if url.contains("://") {
         url

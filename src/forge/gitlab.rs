@@ -143,7 +143,7 @@ fn facts_of(token: &Token, kind: TokenKind) -> Facts {
 
 /// GitLab gives a date (`2026-12-01`): the token stops working as that day
 /// begins, in UTC. Some versions give a full time.
-pub fn parse_expires_at(text: &str) -> Option<DateTime<Utc>> {
+fn parse_expires_at(text: &str) -> Option<DateTime<Utc>> {
     let text = text.trim();
     if let Ok(date) = NaiveDate::parse_from_str(text, "%Y-%m-%d") {
         return Some(date.and_time(chrono::NaiveTime::MIN).and_utc());

@@ -31,7 +31,7 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
 const TOTAL_TIMEOUT: Duration = Duration::from_secs(5);
 /// The answers we read are a few kilobytes; anything larger is not a forge
 /// describing a token.
-pub const MAX_BODY: u64 = 1024 * 1024;
+const MAX_BODY: u64 = 1024 * 1024;
 
 #[derive(Debug, Error)]
 pub enum HttpError {
@@ -228,7 +228,7 @@ impl Api {
 }
 
 /// 127.0.0.0/8, ::1 and `localhost`.
-pub fn is_loopback(url: &Url) -> bool {
+fn is_loopback(url: &Url) -> bool {
     match url.host_str() {
         Some(host) if host.eq_ignore_ascii_case("localhost") => true,
         Some(host) => host
