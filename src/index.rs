@@ -376,7 +376,13 @@ impl Index {
             .map_err(ParseProblem::Damaged)
     }
 
-    fn create_dir(&self) -> Result<(), IndexError> {
+    /// The data directory: the index, its lock, and `install`'s record.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Creates the data directory, private to the user, when it is missing.
+    pub fn create_dir(&self) -> Result<(), IndexError> {
         let mut builder = fs::DirBuilder::new();
         builder.recursive(true);
         #[cfg(unix)]
@@ -428,12 +434,7 @@ impl Index {
             .map_err(io::Error::other)
             .map_err(fail)?;
         json.push(b'\n');
-        // NamedTempFile creates the file with mode 0600.
-        let mut temp = tempfile::NamedTempFile::new_in(&self.dir).map_err(fail)?;
-        temp.write_all(&json).map_err(fail)?;
-        temp.as_file().sync_all().map_err(fail)?;
-        temp.persist(&path).map_err(|err| fail(err.error))?;
-        Ok(())
+        replace_file(&path, &json).map_err(fail)
     }
 
     fn set_aside(&self) -> Result<PathBuf, IndexError> {
@@ -445,6 +446,18 @@ impl Index {
         })?;
         Ok(aside)
     }
+}
+
+/// Replaces `path` with `bytes` in one step: a temporary file in the same
+/// directory (created with mode 0600), synced, then renamed over it, so a
+/// reader sees the old file or the new one, never half of either.
+pub fn replace_file(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let mut temp = tempfile::NamedTempFile::new_in(dir)?;
+    temp.write_all(bytes)?;
+    temp.as_file().sync_all()?;
+    temp.persist(path).map_err(|err| err.error)?;
+    Ok(())
 }
 
 enum ParseProblem {
