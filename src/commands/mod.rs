@@ -1,6 +1,8 @@
 //! One module per command. Each works on credentials through the keychain,
 //! the index and the expiry policy, over readers and writers it is given;
-//! only `run` touches the process's stdin, stdout and clock.
+//! only `run` opens the process's stdin, stdout and stderr and reads the
+//! clock. (`rotate` and `install` also ask whether stdin is a terminal, to
+//! know whether a person is there to answer.)
 
 mod capability;
 mod check;
