@@ -20,7 +20,7 @@ use crate::expiry::{self, Status};
 use crate::forge::diagnosis::{self, Problem, Subject};
 use crate::forge::{self, Facts, Forge, ProbeError, github};
 use crate::index::{ExpirySource, Record};
-use crate::keychain::Key;
+use crate::keychain::{Key, KeychainError};
 use crate::output::{self, Messages};
 
 pub fn run(
@@ -249,11 +249,15 @@ fn check_one(
 
 /// The stored token, or the problem that keeps us from reading it.
 fn token_of(ctx: &Context, record: &Record, settings: &Settings) -> Result<Secret, Problem> {
-    let keychain = ctx.keychain(settings).map_err(|err| Problem {
-        code: "keychain",
-        cause: err.to_string(),
-        fix: "see the cause; `git credential-patrol doctor` checks the keychain".into(),
-    })?;
+    let failed = |err: KeychainError| {
+        let (cause, fix) = err.cause_and_fix();
+        Problem {
+            code: "keychain",
+            cause,
+            fix: fix.unwrap_or_else(|| "`git credential-patrol doctor` checks the keychain".into()),
+        }
+    };
+    let keychain = ctx.keychain(settings).map_err(failed)?;
     let key = Key::new(record.target.clone(), record.username.clone());
     match keychain.get(&key) {
         Ok(Some(secrets)) => secrets.token().cloned().ok_or(Problem {
@@ -269,11 +273,7 @@ fn token_of(ctx: &Context, record: &Record, settings: &Settings) -> Result<Secre
                 erase_command(&record.target, &record.username)
             ),
         }),
-        Err(err) => Err(Problem {
-            code: "keychain",
-            cause: err.to_string(),
-            fix: "see the cause; `git credential-patrol doctor` checks the keychain".into(),
-        }),
+        Err(err) => Err(failed(err)),
     }
 }
 
