@@ -12,7 +12,7 @@ use std::io::{BufRead, Write};
 use anyhow::Result;
 
 use super::{BadInput, Context, Wanted, describe, keychain_accounts, matching, resolve};
-use crate::credential::{Secret, Secrets, Target};
+use crate::credential::{Secret, Secrets};
 use crate::index::{ErasedBy, Erasure};
 use crate::keychain::{Key, Keychain, KeychainError};
 use crate::output::Messages;
@@ -20,16 +20,9 @@ use crate::protocol::Request;
 
 pub fn run(ctx: &Context, input: impl BufRead, messages: &mut Messages<impl Write>) -> Result<()> {
     let request = Request::read(input).map_err(|e| BadInput(e.to_string()))?;
-    let (Some(protocol), Some(host)) = (
-        request.protocol.as_deref().filter(|p| !p.is_empty()),
-        request.host.as_deref().filter(|h| !h.is_empty()),
-    ) else {
+    // No host, no erase; otherwise read as `store` reads it.
+    let Some(target) = request.target() else {
         return Ok(());
-    };
-    let target = Target {
-        protocol: protocol.to_owned(),
-        host: host.to_owned(),
-        path: request.path.clone(),
     };
     let wanted = Wanted::new(&target, request.username.as_deref());
     let settings = ctx.settings(&target.url(), messages);

@@ -29,14 +29,9 @@ pub fn run(
     messages: &mut Messages<impl Write>,
 ) -> Result<()> {
     let request = Request::read(input).map_err(|e| BadInput(e.to_string()))?;
-    let (Some(protocol), Some(host)) = (request.protocol.as_deref(), request.host.as_deref())
-    else {
+    // Read as `store` reads it, so that what `store` saved is found again.
+    let Some(target) = request.target() else {
         return Ok(());
-    };
-    let target = Target {
-        protocol: protocol.to_owned(),
-        host: host.to_owned(),
-        path: request.path.clone(),
     };
     let wanted = Wanted::new(&target, request.username.as_deref());
     let settings = ctx.settings(&target.url(), messages);
