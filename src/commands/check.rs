@@ -29,10 +29,7 @@ pub fn run(
     mut out: impl Write,
     messages: &mut Messages<impl Write>,
 ) -> Result<ExitCode> {
-    let snapshot = ctx.index.read();
-    if let Some(problem) = &snapshot.problem {
-        messages.warning(problem);
-    }
+    let snapshot = ctx.read_index(messages);
     let mut records: Vec<&Record> = match &args.url {
         Some(url) => {
             let named = Named::find(&snapshot.records, url, args.user.as_deref())?;

@@ -22,10 +22,7 @@ pub fn run(
     mut out: impl Write,
     messages: &mut Messages<impl Write>,
 ) -> Result<ExitCode> {
-    let snapshot = ctx.index.read();
-    if let Some(problem) = &snapshot.problem {
-        messages.warning(problem);
-    }
+    let snapshot = ctx.read_index(messages);
     let mut policies: HashMap<String, Policy> = HashMap::new();
     let mut rows: Vec<(&Record, Assessment)> = snapshot
         .records

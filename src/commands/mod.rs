@@ -28,7 +28,7 @@ use thiserror::Error;
 use crate::cli::{Cli, Command};
 use crate::config::{Overrides, Settings};
 use crate::credential::{Secrets, Target, field_matches};
-use crate::index::{Index, Record};
+use crate::index::{Index, Record, Snapshot};
 use crate::keychain::{Keychain, KeychainError};
 use crate::output::Messages;
 use crate::protocol::UrlParts;
@@ -52,6 +52,15 @@ impl Context {
 
     pub fn keychain(&self, settings: &Settings) -> Result<Keychain, KeychainError> {
         Keychain::open(settings.backend, settings.keychain_timeout)
+    }
+
+    /// The index as it is now; a problem with it is worth a warning.
+    pub fn read_index(&self, messages: &mut Messages<impl io::Write>) -> Snapshot {
+        let snapshot = self.index.read();
+        if let Some(problem) = &snapshot.problem {
+            messages.warning(problem);
+        }
+        snapshot
     }
 
     /// Index problems are worth a warning, never a failure.

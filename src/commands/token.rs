@@ -17,10 +17,7 @@ pub fn run(
     mut out: impl Write,
     messages: &mut Messages<impl Write>,
 ) -> Result<()> {
-    let snapshot = ctx.index.read();
-    if let Some(problem) = &snapshot.problem {
-        messages.warning(problem);
-    }
+    let snapshot = ctx.read_index(messages);
     let named = Named::find(&snapshot.records, &args.url, args.user.as_deref())?;
     let (target, user) = (&named.target, named.user.as_deref());
     // No credential at all is a failure (exit 1); several accounts without
