@@ -76,7 +76,11 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         index: Index::new(index_dir),
         overrides: cli.helper.overrides(),
     };
-    crate::trace!("git-credential-patrol {} {:?}", crate::VERSION, cli.command);
+    crate::trace!(
+        "git-credential-patrol {} {}",
+        crate::VERSION,
+        cli.command.name()
+    );
     let mut messages = Messages::stderr();
     let stdin = io::stdin().lock();
     let stdout = BufWriter::new(io::stdout().lock());
