@@ -99,6 +99,28 @@ pub enum Command {
     Generate(GenerateArgs),
 }
 
+impl Command {
+    /// The command's name without its arguments: a URL argument may carry
+    /// a password, and the trace must never show one.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::Get => "get",
+            Self::Store => "store",
+            Self::Erase(_) => "erase",
+            Self::Capability => "capability",
+            Self::List(_) => "list",
+            Self::Expiry(_) => "expiry",
+            Self::Rotate(_) => "rotate",
+            Self::Check(_) => "check",
+            Self::Import(_) => "import",
+            Self::Install(_) => "install",
+            Self::Uninstall => "uninstall",
+            Self::Token(_) => "token",
+            Self::Doctor => "doctor",
+        }
+    }
+}
+
 #[derive(Debug, Args)]
 pub struct EraseArgs {
     /// The credential's URL or host (`https://github.com`, `github.com`)
@@ -275,6 +297,20 @@ mod tests {
     #[test]
     fn definitions_are_consistent() {
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn command_names_are_the_words_people_type() {
+        for sub in Cli::command().get_subcommands() {
+            let name = sub.get_name();
+            let line = match name {
+                "expiry" => format!("git-credential-patrol {name} github.com never"),
+                "rotate" | "token" => format!("git-credential-patrol {name} github.com"),
+                _ => format!("git-credential-patrol {name}"),
+            };
+            let cli = parse(args(&line), false).unwrap().unwrap();
+            assert_eq!(cli.command.name(), name);
+        }
     }
 
     #[test]

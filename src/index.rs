@@ -23,7 +23,7 @@ use thiserror::Error;
 
 use crate::credential::{Target, TokenKind};
 
-pub const SCHEMA_VERSION: u32 = 1;
+const SCHEMA_VERSION: u32 = 1;
 const FILE_NAME: &str = "index.json";
 const LOCK_NAME: &str = "index.lock";
 /// A writer holds the lock for milliseconds; waiting longer means something
@@ -180,9 +180,16 @@ impl Record {
         }
     }
 
-    /// A new secret: what the forge said about the old one no longer applies.
-    pub fn forget_forge_facts(&mut self) {
-        self.expiry.forge = None;
+    /// A new secret of `kind` took the old one's place: what was known
+    /// about the old one (its use, warnings, erasure, expiries, what the
+    /// forge said) no longer applies.
+    pub fn replace_secret(&mut self, kind: TokenKind, now: DateTime<Utc>) {
+        self.kind = kind;
+        self.stored_at = now;
+        self.last_used_at = None;
+        self.last_warned_at = None;
+        self.erased = None;
+        self.expiry = Expiries::default();
         self.account = None;
         self.token_name = None;
         self.scopes = None;
@@ -226,6 +233,17 @@ pub struct Snapshot {
     pub records: Vec<Record>,
     /// Set when the file could not be used; the records are then empty.
     pub problem: Option<String>,
+    /// Whether there was an index file to read.
+    found: bool,
+}
+
+impl Snapshot {
+    /// Whether the records speak for every credential stored. Without an
+    /// index file, or with one that could not be used, only the keychain
+    /// knows what is stored.
+    pub fn is_usable(&self) -> bool {
+        self.found && self.problem.is_none()
+    }
 }
 
 pub struct Index {
@@ -269,11 +287,13 @@ impl Index {
             Ok(Some(file)) => Snapshot {
                 records: file.credentials,
                 problem: None,
+                found: true,
             },
             Ok(None) => Snapshot::default(),
             Err(problem) => Snapshot {
                 records: Vec::new(),
                 problem: Some(problem.message(&self.path())),
+                found: true,
             },
         }
     }
@@ -286,8 +306,31 @@ impl Index {
         warn: &mut dyn FnMut(&str),
         change: impl FnOnce(&mut Vec<Record>) -> (T, bool),
     ) -> Result<T, IndexError> {
+        self.update_within(LOCK_WAIT, warn, change)
+    }
+
+    /// `update` for `get`, which must never wait for another process: when
+    /// the lock is taken, nothing changes and `None` comes back.
+    pub fn update_if_unlocked<T>(
+        &self,
+        warn: &mut dyn FnMut(&str),
+        change: impl FnOnce(&mut Vec<Record>) -> (T, bool),
+    ) -> Result<Option<T>, IndexError> {
+        match self.update_within(Duration::ZERO, warn, change) {
+            Ok(result) => Ok(Some(result)),
+            Err(IndexError::LockTimeout { .. }) => Ok(None),
+            Err(err) => Err(err),
+        }
+    }
+
+    fn update_within<T>(
+        &self,
+        wait: Duration,
+        warn: &mut dyn FnMut(&str),
+        change: impl FnOnce(&mut Vec<Record>) -> (T, bool),
+    ) -> Result<T, IndexError> {
         self.create_dir()?;
-        let _lock = self.lock()?;
+        let _lock = self.lock(wait)?;
         let mut records = match self.parse() {
             Ok(file) => file.map(|f| f.credentials).unwrap_or_default(),
             Err(ParseProblem::Newer(found)) => {
@@ -333,7 +376,13 @@ impl Index {
             .map_err(ParseProblem::Damaged)
     }
 
-    fn create_dir(&self) -> Result<(), IndexError> {
+    /// The data directory: the index, its lock, and `install`'s record.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Creates the data directory, private to the user, when it is missing.
+    pub fn create_dir(&self) -> Result<(), IndexError> {
         let mut builder = fs::DirBuilder::new();
         builder.recursive(true);
         #[cfg(unix)]
@@ -346,7 +395,7 @@ impl Index {
             })
     }
 
-    fn lock(&self) -> Result<File, IndexError> {
+    fn lock(&self, wait: Duration) -> Result<File, IndexError> {
         let path = self.dir.join(LOCK_NAME);
         let mut options = fs::OpenOptions::new();
         options.create(true).truncate(false).write(true);
@@ -356,7 +405,7 @@ impl Index {
             path: path.clone(),
             source,
         })?;
-        let deadline = Instant::now() + LOCK_WAIT;
+        let deadline = Instant::now() + wait;
         loop {
             match file.try_lock() {
                 Ok(()) => return Ok(file),
@@ -385,12 +434,7 @@ impl Index {
             .map_err(io::Error::other)
             .map_err(fail)?;
         json.push(b'\n');
-        // NamedTempFile creates the file with mode 0600.
-        let mut temp = tempfile::NamedTempFile::new_in(&self.dir).map_err(fail)?;
-        temp.write_all(&json).map_err(fail)?;
-        temp.as_file().sync_all().map_err(fail)?;
-        temp.persist(&path).map_err(|err| fail(err.error))?;
-        Ok(())
+        replace_file(&path, &json).map_err(fail)
     }
 
     fn set_aside(&self) -> Result<PathBuf, IndexError> {
@@ -402,6 +446,18 @@ impl Index {
         })?;
         Ok(aside)
     }
+}
+
+/// Replaces `path` with `bytes` in one step: a temporary file in the same
+/// directory (created with mode 0600), synced, then renamed over it, so a
+/// reader sees the old file or the new one, never half of either.
+pub fn replace_file(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let mut temp = tempfile::NamedTempFile::new_in(dir)?;
+    temp.write_all(bytes)?;
+    temp.as_file().sync_all()?;
+    temp.persist(path).map_err(|err| err.error)?;
+    Ok(())
 }
 
 enum ParseProblem {
@@ -444,6 +500,7 @@ mod tests {
     fn records_survive_a_round_trip() {
         let dir = tempfile::tempdir().unwrap();
         let index = Index::new(dir.path().join("data"));
+        assert!(!index.read().is_usable());
         let mut original = record("github.com", "alice");
         original.expiry.git = Some(Expiry::At("2026-12-01T00:00:00Z".parse().unwrap()));
         original.expiry.manual = Some(Expiry::Never);
@@ -454,6 +511,7 @@ mod tests {
                 ((), true)
             })
             .unwrap();
+        assert!(index.read().is_usable());
         assert_eq!(index.read().records, [original]);
         let text = fs::read_to_string(index.path()).unwrap();
         assert!(text.contains("\"manual\": \"never\""), "{text}");
@@ -481,6 +539,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let index = Index::new(dir.path().to_path_buf());
         fs::write(index.path(), "{not json").unwrap();
+        assert!(!index.read().is_usable());
         assert!(index.read().problem.unwrap().contains("damaged"));
         let mut warnings = Vec::new();
         index
@@ -525,6 +584,28 @@ mod tests {
             expiries.effective(),
             Some((Expiry::Never, ExpirySource::Manual))
         );
+    }
+
+    #[test]
+    fn a_taken_lock_is_not_waited_for_when_asked_not_to() {
+        let dir = tempfile::tempdir().unwrap();
+        let index = Index::new(dir.path().to_path_buf());
+        let held = index.lock(LOCK_WAIT).unwrap();
+        let started = Instant::now();
+        let result = index.update_if_unlocked(&mut |_| {}, |r| {
+            r.push(record("h", "u"));
+            ((), true)
+        });
+        assert!(matches!(result, Ok(None)));
+        assert!(started.elapsed() < Duration::from_secs(1));
+        assert!(index.read().records.is_empty());
+        drop(held);
+        let result = index.update_if_unlocked(&mut |_| {}, |r| {
+            r.push(record("h", "u"));
+            ((), true)
+        });
+        assert!(matches!(result, Ok(Some(()))));
+        assert_eq!(index.read().records.len(), 1);
     }
 
     #[test]

@@ -59,7 +59,7 @@ impl<W: Write> Messages<W> {
     }
 }
 
-pub fn color_allowed() -> bool {
+fn color_allowed() -> bool {
     std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
 }
 

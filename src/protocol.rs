@@ -15,7 +15,7 @@ use crate::credential::{Secret, Secrets, Target};
 pub const MAX_LINE: usize = 65535;
 
 /// The capabilities this helper implements, in the order it announces them.
-pub const CAPABILITIES: &[&str] = &["authtype", "state"];
+const CAPABILITIES: &[&str] = &["authtype", "state"];
 
 /// Prefix of our `state[]` values; git hands each helper back all of them.
 pub const STATE_PREFIX: &str = "patrol:";

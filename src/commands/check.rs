@@ -12,7 +12,7 @@ use anyhow::Result;
 use chrono::{DateTime, TimeDelta, Utc};
 use serde::Serialize;
 
-use super::{BadInput, Context, Wanted, describe, matching, parse_url_argument, rotate_command};
+use super::{BadInput, Context, Named, describe, erase_command, rotate_command};
 use crate::cli::CheckArgs;
 use crate::config::{ForgeKind, Settings};
 use crate::credential::Secret;
@@ -20,7 +20,7 @@ use crate::expiry::{self, Status};
 use crate::forge::diagnosis::{self, Problem, Subject};
 use crate::forge::{self, Facts, Forge, ProbeError, github};
 use crate::index::{ExpirySource, Record};
-use crate::keychain::Key;
+use crate::keychain::{Key, KeychainError};
 use crate::output::{self, Messages};
 
 pub fn run(
@@ -29,29 +29,18 @@ pub fn run(
     mut out: impl Write,
     messages: &mut Messages<impl Write>,
 ) -> Result<ExitCode> {
-    let snapshot = ctx.index.read();
-    if let Some(problem) = &snapshot.problem {
-        messages.warning(problem);
-    }
+    let snapshot = ctx.read_index(messages);
     let mut records: Vec<&Record> = match &args.url {
         Some(url) => {
-            let (target, url_user) = parse_url_argument(url)?;
-            let user = args.user.as_deref().or(url_user.as_deref());
-            let wanted = Wanted {
-                protocol: &target.protocol,
-                host: &target.host,
-                path: target.path.as_deref(),
-                username: user,
-            };
-            let found = matching(&snapshot.records, &wanted);
-            if found.is_empty() {
+            let named = Named::find(&snapshot.records, url, args.user.as_deref())?;
+            if named.found.is_empty() {
                 return Err(BadInput(format!(
                     "no stored credential for {}; `git credential-patrol list` shows what is stored",
-                    describe(&target, user.unwrap_or_default())
+                    describe(&named.target, named.user.as_deref().unwrap_or_default())
                 ))
                 .into());
             }
-            found
+            named.found
         }
         None => snapshot.records.iter().filter(|r| r.is_live()).collect(),
     };
@@ -162,7 +151,7 @@ fn check_one(
             ForgeKind::Gitlab => "gitlab",
             ForgeKind::None => "none",
         },
-        api_url: api_url.as_deref().map(output::escape),
+        api_url: api_url.as_deref().map(forge::http::shown),
         valid: None,
         account: None,
         kind: record.kind.name(),
@@ -257,11 +246,15 @@ fn check_one(
 
 /// The stored token, or the problem that keeps us from reading it.
 fn token_of(ctx: &Context, record: &Record, settings: &Settings) -> Result<Secret, Problem> {
-    let keychain = ctx.keychain(settings).map_err(|err| Problem {
-        code: "keychain",
-        cause: err.to_string(),
-        fix: "see the cause; `git credential-patrol doctor` checks the keychain".into(),
-    })?;
+    let failed = |err: KeychainError| {
+        let (cause, fix) = err.cause_and_fix();
+        Problem {
+            code: "keychain",
+            cause,
+            fix: fix.unwrap_or_else(|| "`git credential-patrol doctor` checks the keychain".into()),
+        }
+    };
+    let keychain = ctx.keychain(settings).map_err(failed)?;
     let key = Key::new(record.target.clone(), record.username.clone());
     match keychain.get(&key) {
         Ok(Some(secrets)) => secrets.token().cloned().ok_or(Problem {
@@ -273,16 +266,11 @@ fn token_of(ctx: &Context, record: &Record, settings: &Settings) -> Result<Secre
             code: "no-secret",
             cause: "the index knows this credential, but the keychain has no secret for it".into(),
             fix: format!(
-                "push once so that git stores it again, or forget it: git credential-patrol \
-                 erase {}",
-                record.target.url()
+                "push once so that git stores it again, or forget it: {}",
+                erase_command(&record.target, &record.username)
             ),
         }),
-        Err(err) => Err(Problem {
-            code: "keychain",
-            cause: err.to_string(),
-            fix: "see the cause; `git credential-patrol doctor` checks the keychain".into(),
-        }),
+        Err(err) => Err(failed(err)),
     }
 }
 

@@ -157,11 +157,9 @@ fn check_keychain(
             Some(keychain)
         }
         Err(err) => {
-            let text = err.to_string();
-            match text.split_once("; ") {
-                Some((cause, fix)) => report.problem(cause.to_owned(), format!("fix: {fix}")),
-                None => report.problem(text.clone(), "fix: see the message above".into()),
-            }
+            let (cause, fix) = err.cause_and_fix();
+            let fix = fix.unwrap_or_else(|| "see the message above".into());
+            report.problem(cause, format!("fix: {fix}"));
             None
         }
     }

@@ -11,8 +11,8 @@ use std::io::{BufRead, Write};
 
 use anyhow::Result;
 
-use super::{BadInput, Context, Wanted, describe, matching, resolve};
-use crate::credential::{Secret, Secrets, Target};
+use super::{BadInput, Context, Wanted, describe, keychain_accounts, matching, resolve};
+use crate::credential::{Secret, Secrets};
 use crate::index::{ErasedBy, Erasure};
 use crate::keychain::{Key, Keychain, KeychainError};
 use crate::output::Messages;
@@ -20,23 +20,11 @@ use crate::protocol::Request;
 
 pub fn run(ctx: &Context, input: impl BufRead, messages: &mut Messages<impl Write>) -> Result<()> {
     let request = Request::read(input).map_err(|e| BadInput(e.to_string()))?;
-    let (Some(protocol), Some(host)) = (
-        request.protocol.as_deref().filter(|p| !p.is_empty()),
-        request.host.as_deref().filter(|h| !h.is_empty()),
-    ) else {
+    // No host, no erase; otherwise read as `store` reads it.
+    let Some(target) = request.target() else {
         return Ok(());
     };
-    let wanted = Wanted {
-        protocol,
-        host,
-        path: request.path.as_deref(),
-        username: request.username.as_deref(),
-    };
-    let target = Target {
-        protocol: protocol.to_owned(),
-        host: host.to_owned(),
-        path: request.path.clone(),
-    };
+    let wanted = Wanted::new(&target, request.username.as_deref());
     let settings = ctx.settings(&target.url(), messages);
     let keychain = ctx.keychain(&settings)?;
     let snapshot = ctx.index.read();
@@ -45,11 +33,8 @@ pub fn run(ctx: &Context, input: impl BufRead, messages: &mut Messages<impl Writ
         .into_iter()
         .map(|r| Key::new(r.target.clone(), r.username.clone()))
         .collect();
-    if snapshot.problem.is_some() || !ctx.index.path().exists() {
-        let accounts = match request.username.as_deref() {
-            Some(user) => vec![user.to_owned()],
-            None => keychain.accounts(&target)?,
-        };
+    if !snapshot.is_usable() {
+        let accounts = keychain_accounts(&keychain, &target, request.username.as_deref())?;
         keys.extend(
             accounts
                 .into_iter()

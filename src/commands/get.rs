@@ -10,7 +10,9 @@ use std::io::{BufRead, Write};
 
 use anyhow::Result;
 
-use super::{BadInput, Context, Wanted, describe, fingerprint, matching, rotate_command};
+use super::{
+    BadInput, Context, Wanted, describe, fingerprint, keychain_accounts, matching, rotate_command,
+};
 use crate::config::Policy;
 use crate::credential::{Secrets, Target, TokenKind};
 use crate::expiry::{self, Status};
@@ -27,21 +29,11 @@ pub fn run(
     messages: &mut Messages<impl Write>,
 ) -> Result<()> {
     let request = Request::read(input).map_err(|e| BadInput(e.to_string()))?;
-    let (Some(protocol), Some(host)) = (request.protocol.as_deref(), request.host.as_deref())
-    else {
+    // Read as `store` reads it, so that what `store` saved is found again.
+    let Some(target) = request.target() else {
         return Ok(());
     };
-    let wanted = Wanted {
-        protocol,
-        host,
-        path: request.path.as_deref(),
-        username: request.username.as_deref(),
-    };
-    let target = Target {
-        protocol: protocol.to_owned(),
-        host: host.to_owned(),
-        path: request.path.clone(),
-    };
+    let wanted = Wanted::new(&target, request.username.as_deref());
     let settings = ctx.settings(&target.url(), messages);
     let snapshot = ctx.index.read();
     if let Some(problem) = &snapshot.problem {
@@ -64,8 +56,7 @@ pub fn run(
             Err(err) => return give_up(&err, messages),
         }
     }
-    let index_unusable = snapshot.problem.is_some() || !ctx.index.path().exists();
-    if found.is_none() && index_unusable {
+    if found.is_none() && !snapshot.is_usable() {
         match from_keychain_alone(
             &keychain,
             &target,
@@ -118,11 +109,7 @@ fn from_keychain_alone(
     username: Option<&str>,
     wants_authtype: bool,
 ) -> Result<Option<(String, Secrets)>, KeychainError> {
-    let accounts = match username {
-        Some(user) => vec![user.to_owned()],
-        None => keychain.accounts(target)?,
-    };
-    for account in accounts {
+    for account in keychain_accounts(keychain, target, username)? {
         if let Some(secrets) = keychain.get(&Key::new(target.clone(), account.clone()))?
             && usable(&secrets, wants_authtype)
         {
@@ -229,10 +216,12 @@ fn warn_if_due(
     }
     messages.hint(&format!("then run: {}", rotate_command(record)));
 
+    // While another process holds the index, the warning goes unremembered
+    // and the next `get` warns again: better than making git wait.
     let (id, now) = (record.id.clone(), ctx.now);
     let remembered = ctx
         .index
-        .update(&mut Context::warn_index(messages), |records| match records
+        .update_if_unlocked(&mut Context::warn_index(messages), |records| match records
             .iter_mut()
             .find(|r| r.id == id)
         {
@@ -242,7 +231,9 @@ fn warn_if_due(
             }
             None => ((), false),
         });
-    if let Err(err) = remembered {
-        messages.warning(&err.to_string());
+    match remembered {
+        Ok(Some(())) => {}
+        Ok(None) => crate::trace!("index locked: the warning is not remembered"),
+        Err(err) => messages.warning(&err.to_string()),
     }
 }

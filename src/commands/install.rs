@@ -32,6 +32,7 @@ use super::{Context, import, shell_word};
 use crate::cli::{ImportArgs, Scope};
 use crate::credential::Target;
 use crate::git_helpers::{self, HelperEntry, HelperKind};
+use crate::index;
 use crate::keychain::Key;
 use crate::output::{Messages, escape};
 
@@ -411,7 +412,7 @@ pub fn helper_name(entry: &HelperEntry) -> String {
 }
 
 /// A URL that a `credential.<url>` pattern matches, to build its chain.
-pub fn example_url(pattern: &str) -> String {
+fn example_url(pattern: &str) -> String {
     let url = pattern.replace('*', "x");
     if url.contains("://") {
         url
@@ -617,11 +618,7 @@ fn shown_value(value: &str) -> String {
 }
 
 fn record_path(ctx: &Context) -> PathBuf {
-    ctx.index
-        .path()
-        .parent()
-        .map(|dir| dir.join(RECORD_NAME))
-        .unwrap_or_else(|| PathBuf::from(RECORD_NAME))
+    ctx.index.dir().join(RECORD_NAME)
 }
 
 fn read_record(ctx: &Context) -> Result<Record> {
@@ -648,23 +645,11 @@ fn write_record(ctx: &Context, record: &Record) -> Result<()> {
             _ => Ok(()),
         };
     }
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let mut builder = fs::DirBuilder::new();
-    builder.recursive(true);
-    #[cfg(unix)]
-    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
-    builder
-        .create(dir)
-        .with_context(|| format!("cannot create {}", dir.display()))?;
+    ctx.index.create_dir()?;
     let mut json = serde_json::to_vec_pretty(&Record {
         version: 1,
         installed: record.installed.clone(),
     })?;
     json.push(b'\n');
-    let mut temp = tempfile::NamedTempFile::new_in(dir)?;
-    temp.write_all(&json)?;
-    temp.as_file().sync_all()?;
-    temp.persist(&path)
-        .with_context(|| format!("cannot write {}", path.display()))?;
-    Ok(())
+    index::replace_file(&path, &json).with_context(|| format!("cannot write {}", path.display()))
 }

@@ -11,26 +11,27 @@ use serde::Serialize;
 
 use super::Context;
 use crate::cli::ListArgs;
-use crate::config::{Policy, Settings};
+use crate::config::Policy;
 use crate::expiry::{self, Assessment, Status};
 use crate::index::{ErasedBy, ExpirySource, ProbeResult, Record};
 use crate::output::{self, Messages};
 
-pub fn run(ctx: &Context, args: &ListArgs, mut out: impl Write) -> Result<ExitCode> {
-    let mut messages = Messages::stderr();
-    let snapshot = ctx.index.read();
-    if let Some(problem) = &snapshot.problem {
-        messages.warning(problem);
-    }
+pub fn run(
+    ctx: &Context,
+    args: &ListArgs,
+    mut out: impl Write,
+    messages: &mut Messages<impl Write>,
+) -> Result<ExitCode> {
+    let snapshot = ctx.read_index(messages);
     let mut policies: HashMap<String, Policy> = HashMap::new();
     let mut rows: Vec<(&Record, Assessment)> = snapshot
         .records
         .iter()
         .map(|record| {
             let url = record.target.url();
-            let policy = policies.entry(url).or_insert_with_key(|url| {
-                Settings::load(url, &ctx.overrides, &mut |w| messages.warning(w)).policy
-            });
+            let policy = policies
+                .entry(url)
+                .or_insert_with_key(|url| ctx.settings(url, messages).policy);
             (record, expiry::assess(record, policy, ctx.now))
         })
         .collect();

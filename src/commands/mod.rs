@@ -1,6 +1,8 @@
 //! One module per command. Each works on credentials through the keychain,
 //! the index and the expiry policy, over readers and writers it is given;
-//! only `run` touches the process's stdin, stdout and clock.
+//! only `run` opens the process's stdin, stdout and stderr and reads the
+//! clock. (`rotate` and `install` also ask whether stdin is a terminal, to
+//! know whether a person is there to answer.)
 
 mod capability;
 mod check;
@@ -27,7 +29,7 @@ use thiserror::Error;
 use crate::cli::{Cli, Command};
 use crate::config::{Overrides, Settings};
 use crate::credential::{Secrets, Target, field_matches};
-use crate::index::{Index, Record};
+use crate::index::{Index, Record, Snapshot};
 use crate::keychain::{Keychain, KeychainError};
 use crate::output::Messages;
 use crate::protocol::UrlParts;
@@ -53,6 +55,15 @@ impl Context {
         Keychain::open(settings.backend, settings.keychain_timeout)
     }
 
+    /// The index as it is now; a problem with it is worth a warning.
+    pub fn read_index(&self, messages: &mut Messages<impl io::Write>) -> Snapshot {
+        let snapshot = self.index.read();
+        if let Some(problem) = &snapshot.problem {
+            messages.warning(problem);
+        }
+        snapshot
+    }
+
     /// Index problems are worth a warning, never a failure.
     pub fn warn_index(messages: &mut Messages<impl io::Write>) -> impl FnMut(&str) + '_ {
         move |w: &str| messages.warning(w)
@@ -66,7 +77,11 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         index: Index::new(index_dir),
         overrides: cli.helper.overrides(),
     };
-    crate::trace!("git-credential-patrol {} {:?}", crate::VERSION, cli.command);
+    crate::trace!(
+        "git-credential-patrol {} {}",
+        crate::VERSION,
+        cli.command.name()
+    );
     let mut messages = Messages::stderr();
     let stdin = io::stdin().lock();
     let stdout = BufWriter::new(io::stdout().lock());
@@ -78,7 +93,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             Some(url) => erase::by_person(&ctx, &url, args.user.as_deref(), stdout, &mut messages)?,
         },
         Command::Capability => capability::run(stdout)?,
-        Command::List(args) => return list::run(&ctx, &args, stdout),
+        Command::List(args) => return list::run(&ctx, &args, stdout, &mut messages),
         Command::Expiry(args) => set_expiry::run(&ctx, &args, stdout, &mut messages)?,
         Command::Rotate(args) => rotate::run(&ctx, &args, stdin, stdout, &mut messages)?,
         Command::Check(args) => return check::run(&ctx, &args, stdout, &mut messages),
@@ -116,7 +131,17 @@ pub struct Wanted<'a> {
     pub username: Option<&'a str>,
 }
 
-impl Wanted<'_> {
+impl<'a> Wanted<'a> {
+    /// A request for `target`, by `username` when one is given.
+    pub fn new(target: &'a Target, username: Option<&'a str>) -> Self {
+        Self {
+            protocol: &target.protocol,
+            host: &target.host,
+            path: target.path.as_deref(),
+            username,
+        }
+    }
+
     pub fn matches(&self, record: &Record) -> bool {
         record.target.protocol == self.protocol
             && record.target.host == self.host
@@ -137,7 +162,7 @@ pub fn matching<'r>(records: &'r [Record], wanted: &Wanted) -> Vec<&'r Record> {
 
 /// A URL or bare host from the command line, as a target (`https` when no
 /// protocol is given) and the username it may carry.
-pub fn parse_url_argument(text: &str) -> Result<(Target, Option<String>), BadInput> {
+fn parse_url_argument(text: &str) -> Result<(Target, Option<String>), BadInput> {
     let full = if text.contains("://") {
         text.to_owned()
     } else {
@@ -156,39 +181,70 @@ pub fn parse_url_argument(text: &str) -> Result<(Target, Option<String>), BadInp
     ))
 }
 
-/// The one live record a person means by URL and `--user`; with no path in
-/// the URL, records for any path of the host qualify.
+/// What a person names by URL and `--user` (which wins over a user in the
+/// URL). With no path in the URL, records for any path of the host qualify.
+pub struct Named<'r> {
+    pub target: Target,
+    pub user: Option<String>,
+    /// The live records that match, most recently stored or used first.
+    pub found: Vec<&'r Record>,
+}
+
+impl<'r> Named<'r> {
+    pub fn find(records: &'r [Record], url: &str, user: Option<&str>) -> Result<Self, BadInput> {
+        let (target, url_user) = parse_url_argument(url)?;
+        let user = user.map(str::to_owned).or(url_user);
+        let found = matching(records, &Wanted::new(&target, user.as_deref()));
+        Ok(Self {
+            target,
+            user,
+            found,
+        })
+    }
+
+    /// The one record found, or why there is not exactly one.
+    pub fn one(&self) -> Result<&'r Record, BadInput> {
+        let (target, user) = (&self.target, self.user.as_deref());
+        match self.found.as_slice() {
+            [one] => Ok(*one),
+            [] => Err(BadInput(format!(
+                "no stored credential for {}{}; `git credential-patrol list` shows what is stored",
+                crate::output::escape(&target.url()),
+                user.map(|u| format!(" and user {}", crate::output::escape(u)))
+                    .unwrap_or_default()
+            ))),
+            several => Err(BadInput(format!(
+                "{} has several accounts ({}); name one with --user",
+                crate::output::escape(&target.url()),
+                several
+                    .iter()
+                    .map(|r| crate::output::escape(&r.username))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ))),
+        }
+    }
+}
+
+/// The one live record a person means by URL and `--user`.
 pub fn resolve<'r>(
     records: &'r [Record],
     url: &str,
     user: Option<&str>,
 ) -> Result<&'r Record, BadInput> {
-    let (target, url_user) = parse_url_argument(url)?;
-    let user = user.or(url_user.as_deref());
-    let wanted = Wanted {
-        protocol: &target.protocol,
-        host: &target.host,
-        path: target.path.as_deref(),
-        username: user,
-    };
-    let found = matching(records, &wanted);
-    match found.as_slice() {
-        [one] => Ok(one),
-        [] => Err(BadInput(format!(
-            "no stored credential for {}{}; `git credential-patrol list` shows what is stored",
-            crate::output::escape(&target.url()),
-            user.map(|u| format!(" and user {}", crate::output::escape(u)))
-                .unwrap_or_default()
-        ))),
-        several => Err(BadInput(format!(
-            "{} has several accounts ({}); name one with --user",
-            crate::output::escape(&target.url()),
-            several
-                .iter()
-                .map(|r| crate::output::escape(&r.username))
-                .collect::<Vec<_>>()
-                .join(", ")
-        ))),
+    Named::find(records, url, user)?.one()
+}
+
+/// Without a usable index, the accounts to try for `target`: the one the
+/// request names, else every one the keychain holds for that exact URL.
+pub fn keychain_accounts(
+    keychain: &Keychain,
+    target: &Target,
+    username: Option<&str>,
+) -> Result<Vec<String>, KeychainError> {
+    match username {
+        Some(user) => Ok(vec![user.to_owned()]),
+        None => keychain.accounts(target),
     }
 }
 
@@ -204,21 +260,22 @@ pub fn describe(target: &Target, username: &str) -> String {
 
 /// The `rotate` command line for a credential.
 pub fn rotate_command(record: &Record) -> String {
-    let mut command = format!("git credential-patrol rotate {}", record.target.url());
-    if !record.username.is_empty() {
-        let user = crate::output::escape(&shell_word(&record.username));
-        command.push_str(&format!(" --user {user}"));
-    }
-    command
+    command_line("rotate", &record.target, &record.username)
 }
 
 /// The `erase` command line for a credential.
 pub fn erase_command(target: &Target, username: &str) -> String {
-    let mut command = format!("git credential-patrol erase {}", shell_word(&target.url()));
+    command_line("erase", target, username)
+}
+
+/// `git credential-patrol VERB URL [--user NAME]` as a shell reads it back,
+/// escaped for a terminal: host, path and user come from outside.
+fn command_line(verb: &str, target: &Target, username: &str) -> String {
+    let mut command = format!("git credential-patrol {verb} {}", shell_word(&target.url()));
     if !username.is_empty() {
         command.push_str(&format!(" --user {}", shell_word(username)));
     }
-    command
+    crate::output::escape(&command)
 }
 
 /// A word as a POSIX shell reads it back, quoted only when it must be.
@@ -256,5 +313,28 @@ mod tests {
         assert_eq!(shell_word("a b'c"), "'a b'\\''c'");
         assert_eq!(shell_word(""), "''");
         assert_eq!(shell_word("https://github.com"), "https://github.com");
+    }
+
+    #[test]
+    fn command_lines_are_quoted_and_escaped() {
+        let target = Target {
+            protocol: "https".into(),
+            host: "git.example.com".into(),
+            path: Some("my repo.git".into()),
+        };
+        assert_eq!(
+            erase_command(&target, "a\x1bb"),
+            "git credential-patrol erase 'https://git.example.com/my repo.git' --user 'a\\u{1b}b'"
+        );
+        assert_eq!(
+            erase_command(
+                &Target {
+                    path: None,
+                    ..target
+                },
+                ""
+            ),
+            "git credential-patrol erase https://git.example.com"
+        );
     }
 }

@@ -20,7 +20,7 @@ use crate::config::{ForgeKind, Settings, parse_duration};
 use crate::credential::{Secret, Secrets, TokenKind};
 use crate::expiry::relative;
 use crate::forge::{self, Facts, Forge, ProbeError, gitlab};
-use crate::index::{Expiries, Expiry, Record};
+use crate::index::{Expiry, Record};
 use crate::keychain::Key;
 use crate::output::{self, Messages};
 
@@ -250,14 +250,8 @@ fn record_rotation(
             let found = records.iter_mut().find(|r| r.id == id);
             let changed = found.is_some();
             if let Some(record) = found {
-                record.kind = kind;
-                record.stored_at = now;
+                record.replace_secret(kind, now);
                 record.rotated_at = Some(now);
-                record.last_used_at = None;
-                record.last_warned_at = None;
-                record.erased = None;
-                record.expiry = Expiries::default();
-                record.forget_forge_facts();
                 if let Some(outcome) = outcome {
                     forge::record_outcome(record, outcome, now);
                 }

@@ -15,7 +15,7 @@ use super::{BadInput, Context, fingerprint};
 use crate::config::ForgeKind;
 use crate::credential::{Secrets, Target, TokenKind};
 use crate::forge::{self, Facts, ProbeError};
-use crate::index::{Expiries, Expiry, ProbeResult, Record};
+use crate::index::{Expiry, ProbeResult, Record};
 use crate::keychain::Key;
 use crate::output::Messages;
 use crate::protocol::Request;
@@ -122,7 +122,8 @@ pub fn save(
                     at
                 }
                 Some(at) => {
-                    replace(&mut records[at], kind, git_expiry, now);
+                    records[at].replace_secret(kind, now);
+                    records[at].expiry.git = git_expiry.and_then(expiry_at);
                     at
                 }
                 None => {
@@ -164,20 +165,6 @@ fn probe_retry_due(record: &Record, now: DateTime<Utc>) -> bool {
             .probe
             .as_ref()
             .is_some_and(|p| p.result != ProbeResult::Valid && now - p.at >= PROBE_RETRY)
-}
-
-/// A new secret: what was known about the old one no longer applies.
-fn replace(record: &mut Record, kind: TokenKind, git_expiry: Option<i64>, now: DateTime<Utc>) {
-    record.kind = kind;
-    record.stored_at = now;
-    record.last_used_at = None;
-    record.last_warned_at = None;
-    record.erased = None;
-    record.forget_forge_facts();
-    record.expiry = Expiries {
-        git: git_expiry.and_then(expiry_at),
-        ..Expiries::default()
-    };
 }
 
 fn expiry_at(timestamp: i64) -> Option<Expiry> {

@@ -6,7 +6,7 @@ use std::io::Write;
 
 use anyhow::{Result, anyhow};
 
-use super::{Context, Wanted, describe, matching, parse_url_argument, resolve};
+use super::{Context, Named, describe, keychain_accounts, rotate_command};
 use crate::cli::TokenArgs;
 use crate::keychain::Key;
 use crate::output::{Messages, escape};
@@ -17,30 +17,18 @@ pub fn run(
     mut out: impl Write,
     messages: &mut Messages<impl Write>,
 ) -> Result<()> {
-    let (target, url_user) = parse_url_argument(&args.url)?;
-    let user = args.user.as_deref().or(url_user.as_deref());
-    let snapshot = ctx.index.read();
-    if let Some(problem) = &snapshot.problem {
-        messages.warning(problem);
-    }
-    let wanted = Wanted {
-        protocol: &target.protocol,
-        host: &target.host,
-        path: target.path.as_deref(),
-        username: user,
-    };
+    let snapshot = ctx.read_index(messages);
+    let named = Named::find(&snapshot.records, &args.url, args.user.as_deref())?;
+    let (target, user) = (&named.target, named.user.as_deref());
     // No credential at all is a failure (exit 1); several accounts without
-    // `--user` is a usage problem, which `resolve` reports (exit 2).
-    if matching(&snapshot.records, &wanted).is_empty() {
+    // `--user` is a usage problem (exit 2).
+    if named.found.is_empty() {
         // Without a usable index, the keychain alone can still answer for
         // this exact URL, as it does for git's `get`.
-        if snapshot.problem.is_some() || !ctx.index.path().exists() {
+        if !snapshot.is_usable() {
             let settings = ctx.settings(&target.url(), messages);
             let keychain = ctx.keychain(&settings)?;
-            let accounts = match user {
-                Some(user) => vec![user.to_owned()],
-                None => keychain.accounts(&target)?,
-            };
+            let accounts = keychain_accounts(&keychain, target, user)?;
             if let [account] = accounts.as_slice()
                 && let Some(secrets) = keychain.get(&Key::new(target.clone(), account.clone()))?
                 && let Some(token) = secrets.token()
@@ -57,16 +45,16 @@ pub fn run(
                 .unwrap_or_default()
         ));
     }
-    let record = resolve(&snapshot.records, &args.url, args.user.as_deref())?;
+    let record = named.one()?;
     let settings = ctx.settings(&record.target.url(), messages);
     let keychain = ctx.keychain(&settings)?;
     let key = Key::new(record.target.clone(), record.username.clone());
     let secrets = keychain.get(&key)?;
     let Some(token) = secrets.as_ref().and_then(|s| s.token()) else {
         return Err(anyhow!(
-            "the index knows {}, but the keychain has no token for it; store one with `git credential-patrol rotate {}`",
+            "the index knows {}, but the keychain has no token for it; store one with `{}`",
             describe(&record.target, &record.username),
-            record.target.url()
+            rotate_command(record)
         ));
     };
     writeln!(out, "{}", token.expose())?;

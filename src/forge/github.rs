@@ -78,7 +78,7 @@ pub fn probe(api: &Api, token: &Secret, kind: TokenKind) -> Result<Facts, ProbeE
 
 /// `2026-12-01 00:00:00 UTC`, or with a numeric offset,
 /// `2023-04-26 20:23:26 +0200`.
-pub fn parse_expiration(text: &str) -> Option<DateTime<Utc>> {
+fn parse_expiration(text: &str) -> Option<DateTime<Utc>> {
     let text = text.trim();
     if let Ok(at) = DateTime::parse_from_str(text, "%Y-%m-%d %H:%M:%S %z") {
         return Some(at.with_timezone(&Utc));
@@ -94,7 +94,7 @@ pub fn parse_expiration(text: &str) -> Option<DateTime<Utc>> {
 }
 
 /// `repo, read:org` as a list.
-pub fn split_scopes(text: &str) -> Vec<String> {
+fn split_scopes(text: &str) -> Vec<String> {
     text.split(',')
         .map(str::trim)
         .filter(|s| !s.is_empty())
@@ -158,7 +158,7 @@ pub fn repository(api: &Api, token: &Secret, repo: &Repo) -> Result<RepoAccess, 
 
 /// Where GraphQL lives: `https://api.github.com/graphql` beside the REST
 /// API, `https://HOST/api/graphql` on GitHub Enterprise Server.
-pub fn graphql_url(rest_base: &str) -> String {
+fn graphql_url(rest_base: &str) -> String {
     match rest_base.strip_suffix("/api/v3") {
         Some(host) => format!("{host}/api/graphql"),
         None => format!("{rest_base}/graphql"),

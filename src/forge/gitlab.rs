@@ -67,10 +67,7 @@ pub fn rotate(
     if response.status != 200 && response.status != 201 {
         return Err(refusal(&response));
     }
-    let rotated: Token = response.json().map_err(|err| ProbeError::Unreadable {
-        forge: FORGE,
-        detail: quote(&format!("rotate: {err}")),
-    })?;
+    let rotated: Token = response.json().map_err(|err| unreadable_rotation(&err))?;
     let new_token = rotated
         .token
         .as_deref()
@@ -82,6 +79,19 @@ pub fn rotate(
         })?;
     let facts = facts_of(&rotated, TokenKind::of_token(new_token.expose()));
     Ok((new_token, facts))
+}
+
+/// The rotation answer carries the new token, and serde's messages quote
+/// the values they trip over: say only where the answer is malformed.
+fn unreadable_rotation(err: &serde_json::Error) -> ProbeError {
+    ProbeError::Unreadable {
+        forge: FORGE,
+        detail: format!(
+            "rotate: the answer is not the JSON expected (line {}, column {})",
+            err.line(),
+            err.column()
+        ),
+    }
 }
 
 fn described(response: &Response) -> Result<Token, ProbeError> {
@@ -133,7 +143,7 @@ fn facts_of(token: &Token, kind: TokenKind) -> Facts {
 
 /// GitLab gives a date (`2026-12-01`): the token stops working as that day
 /// begins, in UTC. Some versions give a full time.
-pub fn parse_expires_at(text: &str) -> Option<DateTime<Utc>> {
+fn parse_expires_at(text: &str) -> Option<DateTime<Utc>> {
     let text = text.trim();
     if let Ok(date) = NaiveDate::parse_from_str(text, "%Y-%m-%d") {
         return Some(date.and_time(chrono::NaiveTime::MIN).and_utc());
@@ -174,6 +184,17 @@ mod tests {
         );
         assert_eq!(parse_expires_at("someday"), None);
         assert_eq!(parse_expires_at("2026-02-30"), None);
+    }
+
+    #[test]
+    fn an_unreadable_rotation_answer_is_not_quoted() {
+        let err = serde_json::from_str::<Token>(r#"{"active": "glpat-TESTsecret"}"#)
+            .err()
+            .unwrap();
+        assert!(err.to_string().contains("glpat-TESTsecret"), "{err}");
+        let message = unreadable_rotation(&err).to_string();
+        assert!(!message.contains("glpat-TEST"), "{message}");
+        assert!(message.contains("line 1"), "{message}");
     }
 
     #[test]

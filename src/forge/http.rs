@@ -31,7 +31,7 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
 const TOTAL_TIMEOUT: Duration = Duration::from_secs(5);
 /// The answers we read are a few kilobytes; anything larger is not a forge
 /// describing a token.
-pub const MAX_BODY: u64 = 1024 * 1024;
+const MAX_BODY: u64 = 1024 * 1024;
 
 #[derive(Debug, Error)]
 pub enum HttpError {
@@ -81,7 +81,7 @@ impl Api {
     /// loopback address.
     pub fn new(base: &str) -> Result<Self, HttpError> {
         let not_allowed = |reason| HttpError::NotAllowed {
-            url: escape(base),
+            url: shown(base),
             reason,
         };
         let base = Url::parse(base).map_err(|_| not_allowed("not a URL"))?;
@@ -228,7 +228,7 @@ impl Api {
 }
 
 /// 127.0.0.0/8, ::1 and `localhost`.
-pub fn is_loopback(url: &Url) -> bool {
+fn is_loopback(url: &Url) -> bool {
     match url.host_str() {
         Some(host) if host.eq_ignore_ascii_case("localhost") => true,
         Some(host) => host
@@ -237,6 +237,20 @@ pub fn is_loopback(url: &Url) -> bool {
             .parse::<IpAddr>()
             .is_ok_and(|ip| ip.is_loopback()),
         None => false,
+    }
+}
+
+/// A URL as a message may show it: escaped, and without the user name and
+/// password it may carry (a `patrol.apiUrl` is refused for carrying them,
+/// and the refusal must not repeat them).
+pub fn shown(url: &str) -> String {
+    match Url::parse(url) {
+        Ok(mut parsed) if !parsed.username().is_empty() || parsed.password().is_some() => {
+            let _ = parsed.set_username("");
+            let _ = parsed.set_password(None);
+            escape(parsed.as_str())
+        }
+        _ => escape(url),
     }
 }
 
@@ -301,6 +315,7 @@ mod tests {
         ] {
             let err = Api::new(refused).err().expect(refused);
             assert!(matches!(err, HttpError::NotAllowed { .. }), "{refused}");
+            assert!(!err.to_string().contains("user:pass"), "{err}");
         }
     }
 

@@ -62,7 +62,7 @@ pub fn token_page(target: &Target, forge: ForgeKind, token: TokenKind) -> Option
 /// The forge a host is by configuration (`patrol.forge`) or by name, without
 /// guessing from the token: only these are asked about a new token unless
 /// `patrol.probe` says otherwise.
-pub fn known(target: &Target, configured: Option<ForgeKind>) -> ForgeKind {
+fn known(target: &Target, configured: Option<ForgeKind>) -> ForgeKind {
     kind_of(target, configured, TokenKind::Unknown)
 }
 

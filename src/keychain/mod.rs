@@ -13,12 +13,12 @@ mod platform;
 #[cfg(target_os = "linux")]
 mod secret_service;
 
+use std::fmt;
 use std::sync::{Arc, mpsc};
 use std::thread;
 use std::time::Duration;
 
 use keyring_core::{CredentialStore, Entry};
-use thiserror::Error;
 
 use crate::credential::{Secrets, Target};
 
@@ -26,22 +26,50 @@ pub use platform::Backend;
 
 const SERVICE_PREFIX: &str = "git-credential-patrol:";
 
-#[derive(Debug, Error)]
+#[derive(Debug)]
 pub enum KeychainError {
-    #[error("the keychain is not available: {cause}; {fix}")]
     Unavailable { cause: String, fix: String },
-    #[error("the keychain is locked and was not unlocked; {fix}")]
     Locked { fix: String },
-    #[error(
-        "the keychain did not answer within {} s (a locked keyring waiting for its \
-         unlock prompt, or a keyring service that hangs); unlock it, or raise \
-         `git config --global patrol.keychainTimeout`",
-        .0.as_secs_f32()
-    )]
     Timeout(Duration),
-    #[error("the keychain refused the request: {0}")]
     Failed(String),
 }
+
+impl KeychainError {
+    /// What went wrong, and what a person can do about it when there is
+    /// something: `doctor` shows them apart, a message joins them.
+    pub fn cause_and_fix(&self) -> (String, Option<String>) {
+        match self {
+            Self::Unavailable { cause, fix } => (
+                format!("the keychain is not available: {cause}"),
+                Some(fix.clone()),
+            ),
+            Self::Locked { fix } => (
+                "the keychain is locked and was not unlocked".into(),
+                Some(fix.clone()),
+            ),
+            Self::Timeout(timeout) => (
+                format!(
+                    "the keychain did not answer within {} s (a locked keyring waiting for \
+                     its unlock prompt, or a keyring service that hangs)",
+                    timeout.as_secs_f32()
+                ),
+                Some("unlock it, or raise `git config --global patrol.keychainTimeout`".into()),
+            ),
+            Self::Failed(cause) => (format!("the keychain refused the request: {cause}"), None),
+        }
+    }
+}
+
+impl fmt::Display for KeychainError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.cause_and_fix() {
+            (cause, Some(fix)) => write!(f, "{cause}; {fix}"),
+            (cause, None) => f.write_str(&cause),
+        }
+    }
+}
+
+impl std::error::Error for KeychainError {}
 
 /// The keychain, bounded in time.
 #[derive(Clone)]
@@ -272,6 +300,21 @@ mod tests {
         let mut accounts = keychain.accounts(&target("example.com")).unwrap();
         accounts.sort();
         assert_eq!(accounts, ["alice", "bob"]);
+    }
+
+    #[test]
+    fn a_cause_and_its_fix_stay_apart_whatever_the_cause_says() {
+        let err = KeychainError::Unavailable {
+            cause: "refused (x); containers often deny it".into(),
+            fix: "start one".into(),
+        };
+        let (cause, fix) = err.cause_and_fix();
+        assert_eq!(
+            cause,
+            "the keychain is not available: refused (x); containers often deny it"
+        );
+        assert_eq!(fix.as_deref(), Some("start one"));
+        assert_eq!(err.to_string(), format!("{cause}; start one"));
     }
 
     #[test]

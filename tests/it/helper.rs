@@ -189,3 +189,24 @@ fn items_carry_a_label_a_person_recognises() {
     );
     assert!(listing.contains("secret = ghp_TESTsecret0001"), "{listing}");
 }
+
+#[test]
+fn an_empty_path_is_read_alike_by_store_get_and_erase() {
+    let env = TestEnv::new();
+    let request = "protocol=https\nhost=example.com\npath=\nusername=alice\n";
+    let stored = env.patrol(
+        &["store"],
+        &format!("{request}password=ghp_TESTempty0001\n"),
+    );
+    assert!(stored.status.success(), "{}", text(&stored.stderr));
+    let got = env.patrol(&["get"], request);
+    assert!(
+        text(&got.stdout).contains("password=ghp_TESTempty0001"),
+        "{}",
+        text(&got.stderr)
+    );
+    let erased = env.patrol(&["erase"], request);
+    assert!(erased.status.success(), "{}", text(&erased.stderr));
+    let got = env.patrol(&["get"], request);
+    assert_eq!(text(&got.stdout), "");
+}
