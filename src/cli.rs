@@ -117,6 +117,7 @@ impl Command {
             Self::Uninstall => "uninstall",
             Self::Token(_) => "token",
             Self::Doctor => "doctor",
+            Self::Generate(_) => "generate",
         }
     }
 }
@@ -306,6 +307,7 @@ mod tests {
             let line = match name {
                 "expiry" => format!("git-credential-patrol {name} github.com never"),
                 "rotate" | "token" => format!("git-credential-patrol {name} github.com"),
+                "generate" => format!("git-credential-patrol {name} man out"),
                 _ => format!("git-credential-patrol {name}"),
             };
             let cli = parse(args(&line), false).unwrap().unwrap();
