@@ -11,6 +11,8 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
+use crate::config::ForgeKind;
+
 /// A secret string: a password, a refresh token, a pre-encoded credential.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Secret(Zeroizing<String>);
@@ -205,6 +207,24 @@ impl TokenKind {
             .iter()
             .find(|(prefix, _)| token.starts_with(prefix))
             .map_or(TokenKind::Unknown, |(_, kind)| *kind)
+    }
+
+    /// The forge that issues tokens of this kind.
+    pub fn issuer(self) -> ForgeKind {
+        match self {
+            Self::GithubClassic
+            | Self::GithubFineGrained
+            | Self::GithubOauth
+            | Self::GithubAppUser
+            | Self::GithubAppInstallation
+            | Self::GithubRefresh => ForgeKind::Github,
+            Self::GitlabPersonal
+            | Self::GitlabOauth
+            | Self::GitlabDeploy
+            | Self::GitlabTrigger
+            | Self::GitlabJob => ForgeKind::Gitlab,
+            Self::Authtype | Self::Unknown => ForgeKind::None,
+        }
     }
 
     /// A short name for tables and JSON.

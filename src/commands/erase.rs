@@ -63,7 +63,7 @@ pub fn by_person(
     mut out: impl Write,
     messages: &mut Messages<impl Write>,
 ) -> Result<()> {
-    let snapshot = ctx.index.read();
+    let snapshot = ctx.read_index(messages);
     let record = resolve(&snapshot.records, url, user)?;
     let key = Key::new(record.target.clone(), record.username.clone());
     let settings = ctx.settings(&record.target.url(), messages);

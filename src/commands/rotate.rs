@@ -31,7 +31,7 @@ pub fn run(
     out: impl Write,
     messages: &mut Messages<impl Write>,
 ) -> Result<()> {
-    let snapshot = ctx.index.read();
+    let snapshot = ctx.read_index(messages);
     let record = resolve(&snapshot.records, &args.url, args.user.as_deref())?;
     let settings = ctx.settings(&record.target.url(), messages);
     let forge = forge::kind_of(&record.target, settings.forge, record.kind);

@@ -21,7 +21,7 @@ pub fn run(
     messages: &mut Messages<impl Write>,
 ) -> Result<()> {
     let expiry = parse_expiry(&args.date, ctx.now)?;
-    let snapshot = ctx.index.read();
+    let snapshot = ctx.read_index(messages);
     let record = resolve(&snapshot.records, &args.url, args.user.as_deref())?;
     let (id, who) = (
         record.id.clone(),

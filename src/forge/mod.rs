@@ -39,11 +39,7 @@ pub fn kind_of(target: &Target, configured: Option<ForgeKind>, token: TokenKind)
     if host == "gitlab.com" {
         return ForgeKind::Gitlab;
     }
-    match token.name() {
-        name if name.starts_with("github") => ForgeKind::Github,
-        name if name.starts_with("gitlab") => ForgeKind::Gitlab,
-        _ => ForgeKind::None,
-    }
+    token.issuer()
 }
 
 /// The page where a new token of this kind is created.
