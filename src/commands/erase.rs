@@ -39,7 +39,7 @@ pub fn run(ctx: &Context, input: impl BufRead, messages: &mut Messages<impl Writ
     };
     let settings = ctx.settings(&target.url(), messages);
     let keychain = ctx.keychain(&settings)?;
-    let snapshot = ctx.index.read();
+    let snapshot = ctx.index.read_host(protocol, host);
 
     let mut keys: Vec<Key> = matching(&snapshot.records, &wanted)
         .into_iter()

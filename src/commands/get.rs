@@ -43,7 +43,7 @@ pub fn run(
         path: request.path.clone(),
     };
     let settings = ctx.settings(&target.url(), messages);
-    let snapshot = ctx.index.read();
+    let snapshot = ctx.index.read_host(protocol, host);
     if let Some(problem) = &snapshot.problem {
         messages.warning(&format!("{problem}; looking in the keychain directly"));
     }

@@ -41,7 +41,7 @@ pub fn run(ctx: &Context, input: impl BufRead, messages: &mut Messages<impl Writ
     let keychain = ctx.keychain(&settings)?;
     let key = Key::new(target.clone(), username.clone());
 
-    let snapshot = ctx.index.read();
+    let snapshot = ctx.index.read_host(&target.protocol, &target.host);
     let record = snapshot
         .records
         .iter()
