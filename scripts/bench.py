@@ -399,15 +399,18 @@ class Bench:
         world.stop()
 
     # `get` with many stored credentials, paired with a world that has one.
-    def scale(self):
-        one = self.world("scale-one", in_memory=True)
-        many = self.world("scale-many", in_memory=True)
+    # Both helpers share each world, as two helpers share a person's keyring.
+    def scale(self, report):
         pair = [self.patrol, self.libsecret]
+        one_world = self.world("scale-one", in_memory=True)
+        many_world = self.world("scale-many", in_memory=True)
+        one = {c.name: one_world for c in pair}
+        many = {c.name: many_world for c in pair}
         user, secret = "alice", token(1)
         hit = "hit.example.com"
         for c in pair:
-            self.helper(one, c, "store", request(hit, user, secret))
-            self.helper(many, c, "store", request(hit, user, secret))
+            self.helper(one[c.name], c, "store", request(hit, user, secret))
+            self.helper(many[c.name], c, "store", request(hit, user, secret))
         stored = 1
         scales = [n for n in SCALES if n > 1 and (n < 10_000 or not self.args.quick)]
         for target in scales:
@@ -416,7 +419,7 @@ class Bench:
             progress(f"scale: timing get with {target} credentials, {self.args.rounds} rounds")
             for i in range(self.args.rounds + 1):
                 for c in rotate(pair, i):
-                    for world, n in rotate([(one, 1), (many, target)], i):
+                    for world, n in rotate([(one[c.name], 1), (many[c.name], target)], i):
                         # The world with one is keyed by the level it is paired with.
                         row = ("scale", (1, target) if n == 1 else target, c.name)
                         self.helper(
@@ -427,14 +430,17 @@ class Bench:
                             secret,
                             row if i else None,
                         )
+            report(target)
         if stored == 10_000:
             for _ in range(MEMORY_RUNS):
                 for c in pair:
-                    self.peak_rss(many, c, "get", request(hit, capabilities=True), ("rss", "get, 10,000 stored", c.name))
-        one.stop()
-        many.stop()
+                    self.peak_rss(
+                        many[c.name], c, "get", request(hit, capabilities=True), ("rss", "get, 10,000 stored", c.name)
+                    )
+        one_world.stop()
+        many_world.stop()
 
-    def populate(self, world, pair, have, want):
+    def populate(self, worlds, pair, have, want):
         """Stores credentials through each helper's own `store` until it
         holds `want`, the helpers side by side, showing progress."""
         started = time.monotonic()
@@ -443,8 +449,8 @@ class Bench:
             children = [
                 subprocess.Popen(
                     [c.program, "store"],
-                    env=world.env,
-                    cwd=world.home,
+                    env=worlds[c.name].env,
+                    cwd=worlds[c.name].home,
                     stdin=subprocess.PIPE,
                     stdout=subprocess.DEVNULL,
                     stderr=subprocess.PIPE,
@@ -503,7 +509,8 @@ def verdict(ok):
     return "**PASS**" if ok else "**MISS**"
 
 
-def report(bench, info, command):
+def report_peers(bench, info, command, results):
+    """The header, the table against the peers and their peak memory."""
     lines = []
     say = lines.append
     say(f"Command: `{command}`  ")
@@ -522,7 +529,6 @@ def report(bench, info, command):
         values = t.get(("peers", row, who))
         return ms(values) if values else None
 
-    results = []
     libsecret_unchanged = med("store (unchanged)", "libsecret")
     for row in [
         "get (hit)",
@@ -554,40 +560,52 @@ def report(bench, info, command):
             f"| {fmt_ratio(ratio_s)} | {target} | {result} |"
         )
 
-    scale_rows = sorted({k[1][1] for k in t if k[0] == "scale" and isinstance(k[1], tuple)})
-    if scale_rows:
-        say("")
-        say("`get` (hit) with N credentials stored, each level timed in pairs against a world holding one:")
-        say("")
-        say("| N | patrol, one (ms) | patrol, N (ms) | patrol N / one | libsecret, one (ms) | libsecret, N (ms) | libsecret N / one | target | result |")
-        say("|---:|---:|---:|---:|---:|---:|---:|---|---|")
-        for n in scale_rows:
-            p1, l1 = ms(t[("scale", (1, n), "patrol")]), ms(t[("scale", (1, n), "libsecret")])
-            pn, ln = ms(t[("scale", n, "patrol")]), ms(t[("scale", n, "libsecret")])
-            target, result = "", ""
-            if n == 10_000:
-                target = f"≤ {TARGETS['scale']}× one"
-                result = verdict(pn / p1 <= TARGETS["scale"])
-                results.append(("get with 10,000 ≤ 1.3× one", result))
-            say(
-                f"| {n:,} | {fmt_ms(p1)} | {fmt_ms(pn)} | {fmt_ratio(pn / p1)} "
-                f"| {fmt_ms(l1)} | {fmt_ms(ln)} | {fmt_ratio(ln / l1)} | {target} | {result} |"
-            )
-
     say("")
+    memory_table(bench, say, results, ["get", "store (new)", "store (unchanged)", "store (unchanged, state[] handed back)", "erase"])
+    return "\n".join(lines)
+
+
+def scale_header():
+    return (
+        "`get` (hit) with N credentials stored by each helper, each level timed in pairs "
+        "against a world holding one:\n\n"
+        "| N | patrol, one (ms) | patrol, N (ms) | patrol N / one | libsecret, one (ms) "
+        "| libsecret, N (ms) | libsecret N / one | target | result |\n"
+        "|---:|---:|---:|---:|---:|---:|---:|---|---|"
+    )
+
+
+def scale_row(bench, n, results):
+    t = bench.times
+    p1, l1 = ms(t[("scale", (1, n), "patrol")]), ms(t[("scale", (1, n), "libsecret")])
+    pn, ln = ms(t[("scale", n, "patrol")]), ms(t[("scale", n, "libsecret")])
+    target, result = "", ""
+    if n == 10_000:
+        target = f"≤ {TARGETS['scale']}× one"
+        result = verdict(pn / p1 <= TARGETS["scale"])
+        results.append(("get with 10,000 ≤ 1.3× one", result))
+    return (
+        f"| {n:,} | {fmt_ms(p1)} | {fmt_ms(pn)} | {fmt_ratio(pn / p1)} "
+        f"| {fmt_ms(l1)} | {fmt_ms(ln)} | {fmt_ratio(ln / l1)} | {target} | {result} |"
+    )
+
+
+def report_scale_memory(bench, results):
+    lines = [""]
+    memory_table(bench, lines.append, results, ["get, 10,000 stored"])
+    return "\n".join(lines)
+
+
+def memory_table(bench, say, results, rows):
+    rows = [row for row in rows if ("rss", row, "patrol") in bench.rss]
+    if not rows:
+        return
     say("Peak resident memory of one helper process (GNU time's %M, the maximum over "
         f"{MEMORY_RUNS} runs each):")
     say("")
     say("| process | patrol (MB) | libsecret (MB) | credential-store (MB) | target | result |")
     say("|---|---:|---:|---:|---|---|")
-    for row in [
-        "get",
-        "store (new)",
-        "store (unchanged)",
-        "store (unchanged, state[] handed back)",
-        "erase",
-        "get, 10,000 stored",
-    ]:
+    for row in rows:
         peaks = {}
         for who in ("patrol", "libsecret", "credential-store"):
             values = bench.rss.get(("rss", row, who))
@@ -601,11 +619,9 @@ def report(bench, info, command):
             f"| {fmt_ms(peaks['credential-store'])} | ≤ 10 MB | {verdict(ok)} |"
         )
     say("")
-    say("Targets: " + "; ".join(f"{name}: {res}" for name, res in results))
-    return "\n".join(lines)
 
 
-def machine_info(tools):
+def machine_info():
     def first(cmd):
         try:
             return subprocess.run(cmd, capture_output=True, text=True).stdout.strip().splitlines()[0]
@@ -702,11 +718,18 @@ def main():
             "credential-store": str(Path(exec_path) / "git-credential-store"),
         }
         bench = Bench(args, root, tools)
+        # Each part is printed as soon as it is measured.
+        results = []
         if args.only != "scale":
             bench.peers()
+            print(report_peers(bench, machine_info(), args.command, results), flush=True)
         if args.only != "peers":
-            bench.scale()
-        print(report(bench, machine_info(tools), args.command))
+            if args.only == "scale":
+                print(f"Command: `{args.command}`\n", flush=True)
+            print(scale_header(), flush=True)
+            bench.scale(lambda n: print(scale_row(bench, n, results), flush=True))
+            print(report_scale_memory(bench, results), flush=True)
+        print("Targets: " + "; ".join(f"{name}: {res}" for name, res in results))
     except KeyboardInterrupt:
         progress("interrupted; stopping what was started")
         return 130
