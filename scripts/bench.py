@@ -172,14 +172,16 @@ class World:
         if not address:
             raise RuntimeError("dbus-daemon printed no address")
         self.env["DBUS_SESSION_BUS_ADDRESS"] = address
-        keyring = subprocess.Popen(
-            ["gnome-keyring-daemon", "--foreground", "--unlock", "--components=secrets"],
-            env=self.env,
-            cwd=self.home,
-            stdin=subprocess.PIPE,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
+        # Its messages are kept: they are the only clue when it dies.
+        with open(self.dir / "keyring.log", "wb") as log:
+            keyring = subprocess.Popen(
+                ["gnome-keyring-daemon", "--foreground", "--unlock", "--components=secrets"],
+                env=self.env,
+                cwd=self.home,
+                stdin=subprocess.PIPE,
+                stdout=log,
+                stderr=log,
+            )
         self.daemons.append(keyring)
         keyring.stdin.write(KEYRING_PASSWORD)
         keyring.stdin.close()
@@ -463,9 +465,12 @@ class Bench:
                     world = worlds[c.name]
                     keyring = world.daemons[1].poll()
                     if keyring is not None:
+                        said = (world.dir / "keyring.log").read_text(errors="replace").strip()
+                        said = " | ".join(said.splitlines()[-3:]) or "nothing"
                         raise KeyringGone(
                             f"gnome-keyring-daemon exited (status {keyring}) with {n} credentials "
-                            f"of each helper stored; the {want:,} level could not be measured"
+                            f"of each helper stored; the {want:,} level could not be measured "
+                            f"(its last words: {said})"
                         )
                     raise RuntimeError(f"{c.name} store exited with {child.returncode}: {err.decode(errors='replace').strip()}")
             done = n + 1 - have
