@@ -282,6 +282,82 @@ impl Index {
         snapshot
     }
 
+    /// Like `read`, but only the records for `protocol` and `host` are read
+    /// in full and returned: the hot path of `get`, `store` and `erase`,
+    /// which never look at another host's records. With ten thousand
+    /// records, parsing every one costs more than the whole `get` otherwise
+    /// does; a record whose text cannot name this host is only skimmed
+    /// (split off as raw JSON, never parsed). A damaged record of another
+    /// host goes unnoticed here; the next full read (`store`'s update, `list`)
+    /// reports it and sets the file aside.
+    pub fn read_host(&self, protocol: &str, host: &str) -> Snapshot {
+        let snapshot = match self.parse_host(protocol, host) {
+            Some(records) => Snapshot {
+                records,
+                problem: None,
+                found: true,
+            },
+            None => self.read_inner(),
+        };
+        crate::trace!(
+            "index read for {protocol}://{host}: {} records{}",
+            snapshot.records.len(),
+            snapshot
+                .problem
+                .as_deref()
+                .map(|p| format!(" ({p})"))
+                .unwrap_or_default()
+        );
+        snapshot
+    }
+
+    /// The records of one host, or `None` when anything is unusual (no
+    /// file, not JSON, a newer schema, a record that does not parse): the
+    /// full read then decides, exactly as it always has.
+    fn parse_host(&self, protocol: &str, host: &str) -> Option<Vec<Record>> {
+        #[derive(Deserialize)]
+        struct Skim<'a> {
+            version: u32,
+            #[serde(default, borrow)]
+            credentials: Vec<&'a serde_json::value::RawValue>,
+        }
+        let bytes = fs::read(self.path()).ok()?;
+        let text = std::str::from_utf8(&bytes).ok()?;
+        let needle = serde_json::to_string(host).ok()?;
+        if let Some(records) = find_in_layout(text, protocol, host, &needle) {
+            return Some(records);
+        }
+        let file: Skim = serde_json::from_str(text).ok()?;
+        if file.version > SCHEMA_VERSION {
+            return None;
+        }
+        // Where the host's name, as serde_json writes it, or an escape
+        // sequence (which could spell it differently) occurs: only a record
+        // spanning one of these places can be one of this host's.
+        let mut places: Vec<usize> = memchr::memmem::find_iter(text.as_bytes(), &needle)
+            .chain(memchr::memchr_iter(b'\\', text.as_bytes()))
+            .collect();
+        places.sort_unstable();
+        let mut places = places.into_iter().peekable();
+        let mut records = Vec::new();
+        for raw in file.credentials {
+            let raw = raw.get();
+            // The raw text borrows from `text`: its place is its offset.
+            let start = (raw.as_ptr() as usize).checked_sub(text.as_ptr() as usize);
+            if let Some(start) = start {
+                while places.next_if(|&at| at < start).is_some() {}
+                if places.peek().is_none_or(|&at| at >= start + raw.len()) {
+                    continue;
+                }
+            }
+            let record: Record = serde_json::from_str(raw).ok()?;
+            if record.target.protocol == protocol && record.target.host == host {
+                records.push(record);
+            }
+        }
+        Some(records)
+    }
+
     fn read_inner(&self) -> Snapshot {
         match self.parse() {
             Ok(Some(file)) => Snapshot {
@@ -460,6 +536,41 @@ pub fn replace_file(path: &Path, bytes: &[u8]) -> io::Result<()> {
     Ok(())
 }
 
+/// The records of one host in a file laid out exactly as `Index::write`
+/// lays it out, found without parsing any other: there each record starts
+/// with a line `    {` and ends with a line `    }`, and since a JSON string
+/// holds no raw newline, those lines cannot occur inside a string. The file
+/// must be whole (its first and last lines as written) and free of escape
+/// sequences (which could spell the host differently). `None` when it is
+/// laid out otherwise, when a record found does not parse, or when no record
+/// of this host is there (the full skim then tells a miss from damage).
+fn find_in_layout(text: &str, protocol: &str, host: &str, needle: &str) -> Option<Vec<Record>> {
+    const START: &str = "\n    {\n";
+    const END: &str = "\n    }";
+    let head = format!("{{\n  \"version\": {SCHEMA_VERSION},\n  \"credentials\": [\n");
+    if !text.starts_with(&head)
+        || !text.ends_with("\n  ]\n}\n")
+        || memchr::memchr(b'\\', text.as_bytes()).is_some()
+    {
+        return None;
+    }
+    let mut records = Vec::new();
+    let mut last_start = None;
+    for at in memchr::memmem::find_iter(text.as_bytes(), needle) {
+        let start = text[..at].rfind(START)? + START.len() - 2;
+        let end = at + text[at..].find(END)? + END.len();
+        if last_start == Some(start) {
+            continue;
+        }
+        last_start = Some(start);
+        let record: Record = serde_json::from_str(&text[start..end]).ok()?;
+        if record.target.protocol == protocol && record.target.host == host {
+            records.push(record);
+        }
+    }
+    (!records.is_empty()).then_some(records)
+}
+
 enum ParseProblem {
     Unreadable(io::Error),
     Damaged(serde_json::Error),
@@ -584,6 +695,66 @@ mod tests {
             expiries.effective(),
             Some((Expiry::Never, ExpirySource::Manual))
         );
+    }
+
+    fn written(records: Vec<Record>) -> (tempfile::TempDir, Index) {
+        let dir = tempfile::tempdir().unwrap();
+        let index = Index::new(dir.path().to_path_buf());
+        index
+            .update(&mut |_| panic!("no warning expected"), |r| {
+                *r = records;
+                ((), true)
+            })
+            .unwrap();
+        (dir, index)
+    }
+
+    #[test]
+    fn one_host_is_read_as_the_full_read_sees_it() {
+        let mut erased = record("a.example.com", "carol");
+        erased.erased = Some(Erasure {
+            at: "2026-02-01T00:00:00Z".parse().unwrap(),
+            by: ErasedBy::Git,
+        });
+        erased.expiry.git = Some(Expiry::At("2026-12-01T00:00:00Z".parse().unwrap()));
+        let (_dir, index) = written(vec![
+            record("a.example.com", "alice"),
+            // Names the host without being one of its records.
+            record("b.example.com", "a.example.com"),
+            record("xa.example.com", "bob"),
+            erased,
+            record("a.example.com", "bob"),
+        ]);
+        let all = index.read().records;
+        for host in ["a.example.com", "b.example.com", "c.example.com"] {
+            let expected: Vec<Record> = all
+                .iter()
+                .filter(|r| r.target.host == host)
+                .cloned()
+                .collect();
+            assert_eq!(index.read_host("https", host).records, expected, "{host}");
+        }
+        assert!(index.read_host("http", "a.example.com").records.is_empty());
+        // The layout shortcut, not only the skim, finds them.
+        let text = fs::read_to_string(index.path()).unwrap();
+        let found = find_in_layout(&text, "https", "a.example.com", "\"a.example.com\"");
+        assert_eq!(found.map(|r| r.len()), Some(3));
+    }
+
+    #[test]
+    fn one_host_of_a_damaged_index_is_left_to_the_full_read() {
+        let (_dir, index) = written(vec![record("a.example.com", "alice")]);
+        let text = fs::read_to_string(index.path()).unwrap();
+        fs::write(index.path(), &text[..text.len() - 4]).unwrap();
+        let snapshot = index.read_host("https", "a.example.com");
+        assert!(snapshot.problem.unwrap().contains("damaged"));
+        let escaped = text.replace("\"a.example.com\"", "\"\\u0061.example.com\"");
+        assert_eq!(
+            find_in_layout(&escaped, "https", "a.example.com", "\"a.example.com\""),
+            None
+        );
+        fs::write(index.path(), escaped).unwrap();
+        assert_eq!(index.read_host("https", "a.example.com").records.len(), 1);
     }
 
     #[test]

@@ -27,7 +27,7 @@ pub fn run(ctx: &Context, input: impl BufRead, messages: &mut Messages<impl Writ
     let wanted = Wanted::new(&target, request.username.as_deref());
     let settings = ctx.settings(&target.url(), messages);
     let keychain = ctx.keychain(&settings)?;
-    let snapshot = ctx.index.read();
+    let snapshot = ctx.index.read_host(&target.protocol, &target.host);
 
     let mut keys: Vec<Key> = matching(&snapshot.records, &wanted)
         .into_iter()

@@ -35,7 +35,7 @@ pub fn run(
     };
     let wanted = Wanted::new(&target, request.username.as_deref());
     let settings = ctx.settings(&target.url(), messages);
-    let snapshot = ctx.index.read();
+    let snapshot = ctx.index.read_host(&target.protocol, &target.host);
     if let Some(problem) = &snapshot.problem {
         messages.warning(&format!("{problem}; looking in the keychain directly"));
     }

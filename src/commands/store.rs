@@ -80,7 +80,7 @@ pub fn save(
     let keychain = ctx.keychain(&settings)?;
     let key = Key::new(target.clone(), username);
 
-    let snapshot = ctx.index.read();
+    let snapshot = ctx.index.read_host(&target.protocol, &target.host);
     let record = snapshot
         .records
         .iter()

@@ -1,0 +1,765 @@
+"""The measuring half of scripts/bench (run that, not this file).
+
+Starts private worlds (a D-Bus session bus with no service activation, a
+throwaway unlocked gnome-keyring, a temporary HOME with its own XDG
+directories and git configuration), times one helper process per
+operation for each contender, interleaved and paired round by round, and
+prints Markdown tables of medians, ratios and targets.
+
+Standard library only. Everything it starts is stopped on exit, on error
+and on Ctrl-C.
+"""
+
+import argparse
+import os
+import platform
+import re
+import selectors
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+KEYRING_PASSWORD = b"bench"
+SCALES = (1, 100, 1_000, 10_000)
+MAX_ROUNDS = 1000
+MEMORY_RUNS = 5
+
+# What `get` is asked, the way git 2.46+ asks over HTTP.
+CAPABILITIES = "capability[]=authtype\ncapability[]=state\n"
+
+TARGETS = {
+    "get": 0.75,  # patrol/libsecret, get hit
+    "store": 0.5,  # patrol unchanged store / libsecret unchanged store
+    "scale": 1.3,  # patrol get with 10,000 / with one
+    "rss_kb": 10 * 1024,
+}
+
+
+def progress(message):
+    print(f"bench: {message}", file=sys.stderr, flush=True)
+
+
+def token(n):
+    """An obviously fake token."""
+    return f"ghp_TEST{n:032d}"
+
+
+def request(host, username=None, password=None, capabilities=False, state=None):
+    lines = [CAPABILITIES.rstrip("\n")] if capabilities else []
+    lines += ["protocol=https", f"host={host}"]
+    if username is not None:
+        lines.append(f"username={username}")
+    if password is not None:
+        lines.append(f"password={password}")
+    if state is not None:
+        lines.append(f"state[]={state}")
+    return ("\n".join(lines) + "\n\n").encode()
+
+
+class Run:
+    __slots__ = ("ns", "code", "out", "err")
+
+    def __init__(self, ns, code, out, err):
+        self.ns, self.code, self.out, self.err = ns, code, out, err
+
+
+def run_timed(argv, env, cwd, data):
+    """Runs one process to its end, feeding `data` on stdin. The time is
+    from just before the spawn to the reaping of the child."""
+    start = time.perf_counter_ns()
+    child = subprocess.Popen(
+        argv,
+        env=env,
+        cwd=cwd,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    out, err = bytearray(), bytearray()
+    with selectors.DefaultSelector() as sel:
+        sel.register(child.stdout, selectors.EVENT_READ, out)
+        sel.register(child.stderr, selectors.EVENT_READ, err)
+        if data:
+            sel.register(child.stdin, selectors.EVENT_WRITE, None)
+        else:
+            child.stdin.close()
+        view, deadline = memoryview(data), time.monotonic() + 120
+        while sel.get_map():
+            if time.monotonic() > deadline:
+                child.kill()
+                raise RuntimeError(f"{argv[0]} ran for more than 120 s")
+            for key, _ in sel.select(timeout=1):
+                if key.fileobj is child.stdin:
+                    try:
+                        written = os.write(child.stdin.fileno(), view[:65536])
+                    except BrokenPipeError:
+                        written = len(view)
+                    view = view[written:]
+                    if not view:
+                        sel.unregister(child.stdin)
+                        child.stdin.close()
+                    continue
+                chunk = os.read(key.fileobj.fileno(), 65536)
+                if chunk:
+                    key.data.extend(chunk)
+                else:
+                    sel.unregister(key.fileobj)
+                    key.fileobj.close()
+    _, status = os.waitpid(child.pid, 0)
+    elapsed = time.perf_counter_ns() - start
+    child.returncode = os.waitstatus_to_exitcode(status)
+    return Run(elapsed, child.returncode, bytes(out), bytes(err))
+
+
+class World:
+    """A private HOME, D-Bus session bus and unlocked gnome-keyring."""
+
+    def __init__(self, root, name):
+        self.dir = Path(root) / name
+        self.home = self.dir / "home"
+        runtime = self.dir / "run"
+        self.home.mkdir(parents=True)
+        runtime.mkdir(mode=0o700)
+        self.env = {
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+            "HOME": str(self.home),
+            "XDG_CONFIG_HOME": str(self.home / ".config"),
+            "XDG_DATA_HOME": str(self.home / ".local/share"),
+            "XDG_CACHE_HOME": str(self.home / ".cache"),
+            "XDG_RUNTIME_DIR": str(runtime),
+            "GIT_CONFIG_GLOBAL": str(self.home / ".gitconfig"),
+            "GIT_CONFIG_NOSYSTEM": "1",
+            "GIT_TERMINAL_PROMPT": "0",
+            "GIT_ASKPASS": "false",
+            "LANG": "C",
+            "LC_ALL": "C",
+        }
+        (self.home / ".gitconfig").write_text("")
+        self.daemons = []
+
+    def start(self):
+        # No <servicedir>: D-Bus activation can start nothing, so no daemon
+        # outlives the run.
+        conf = self.dir / "bus.conf"
+        conf.write_text(
+            '<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"\n'
+            ' "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">\n'
+            "<busconfig>\n"
+            "  <type>session</type>\n"
+            f"  <listen>unix:path={self.dir / 'bus'}</listen>\n"
+            '  <policy context="default">\n'
+            '    <allow send_destination="*" eavesdrop="true"/>\n'
+            '    <allow eavesdrop="true"/>\n'
+            '    <allow own="*"/>\n'
+            "  </policy>\n"
+            "</busconfig>\n"
+        )
+        bus = subprocess.Popen(
+            ["dbus-daemon", "--nofork", "--print-address=1", f"--config-file={conf}"],
+            env=self.env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+        )
+        self.daemons.append(bus)
+        address = bus.stdout.readline().decode().strip()
+        bus.stdout.close()
+        if not address:
+            raise RuntimeError("dbus-daemon printed no address")
+        self.env["DBUS_SESSION_BUS_ADDRESS"] = address
+        # Its messages are kept: they are the only clue when it dies.
+        with open(self.dir / "keyring.log", "wb") as log:
+            keyring = subprocess.Popen(
+                ["gnome-keyring-daemon", "--foreground", "--unlock", "--components=secrets"],
+                env=self.env,
+                cwd=self.home,
+                stdin=subprocess.PIPE,
+                stdout=log,
+                stderr=log,
+            )
+        self.daemons.append(keyring)
+        keyring.stdin.write(KEYRING_PASSWORD)
+        keyring.stdin.close()
+        self.wait_for_name("org.freedesktop.secrets")
+
+    def wait_for_name(self, name):
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            out = subprocess.run(
+                [
+                    "dbus-send",
+                    "--session",
+                    "--print-reply",
+                    "--dest=org.freedesktop.DBus",
+                    "/org/freedesktop/DBus",
+                    "org.freedesktop.DBus.NameHasOwner",
+                    f"string:{name}",
+                ],
+                env=self.env,
+                capture_output=True,
+                text=True,
+            ).stdout
+            if "boolean true" in out:
+                return
+            time.sleep(0.02)
+        raise RuntimeError(f"{name} never appeared on the private bus")
+
+    def keep_in_memory(self):
+        """Points the keyring's `default` alias at its in-memory `session`
+        collection. gnome-keyring rewrites the whole login keyring file on
+        every change, so filling it with 10,000 items one by one would take
+        hours; the session collection is searched and read by the same code,
+        only never written to disk."""
+        subprocess.run(
+            [
+                "dbus-send",
+                "--session",
+                "--print-reply",
+                "--dest=org.freedesktop.secrets",
+                "/org/freedesktop/secrets",
+                "org.freedesktop.Secret.Service.SetAlias",
+                "string:default",
+                "objpath:/org/freedesktop/secrets/collection/session",
+            ],
+            env=self.env,
+            capture_output=True,
+            check=True,
+        )
+
+    def stop(self):
+        for daemon in reversed(self.daemons):
+            if daemon.poll() is None:
+                daemon.terminate()
+                try:
+                    daemon.wait(timeout=5)
+                except subprocess.TimeoutExpired:
+                    daemon.kill()
+                    daemon.wait()
+        self.daemons.clear()
+
+    def run(self, argv, data):
+        return run_timed(argv, self.env, self.home, data)
+
+
+class Contender:
+    def __init__(self, name, program, helper_config):
+        self.name = name
+        self.program = program
+        # The value of credential.helper that makes git use it.
+        self.helper_config = helper_config
+
+
+class Bench:
+    def __init__(self, args, root, tools):
+        self.args = args
+        self.root = root
+        self.patrol = Contender("patrol", tools["patrol"], tools["patrol"])
+        self.libsecret = Contender("libsecret", tools["libsecret"], tools["libsecret"])
+        self.store = Contender("credential-store", tools["credential-store"], "store")
+        self.contenders = [self.patrol, self.libsecret, self.store]
+        self.worlds = []
+        # Worlds kept in memory live on a tmpfs when there is one: filling
+        # them writes the index 10,000 times, and each write is synced.
+        self.memory_root = root
+        if os.access("/dev/shm", os.W_OK):
+            self.memory_root = tempfile.mkdtemp(prefix="patrol-bench", dir="/dev/shm")
+        # (table, row, contender) -> list of nanoseconds / list of KB
+        self.times = {}
+        self.rss = {}
+
+    def world(self, name, in_memory=False):
+        world = World(self.memory_root if in_memory else self.root, name)
+        self.worlds.append(world)
+        world.start()
+        if in_memory:
+            world.keep_in_memory()
+        return world
+
+    def stop(self):
+        for world in self.worlds:
+            world.stop()
+        if self.memory_root != self.root:
+            shutil.rmtree(self.memory_root, ignore_errors=True)
+
+    def helper(self, world, contender, op, data, expect=None, row=None):
+        result = world.run([contender.program, op], data)
+        check(result, contender.name, op, expect)
+        if row is not None:
+            self.times.setdefault(row, []).append(result.ns)
+        return result
+
+    def peak_rss(self, world, contender, op, data, row):
+        """The peak RSS of one helper process, in KB, by GNU time. (The
+        rusage Python could read itself would count the Python process the
+        child was forked from.)"""
+        out = Path(world.dir) / "rss"
+        argv = ["/usr/bin/time", "-f", "%M", "-o", str(out), contender.program, op]
+        check(world.run(argv, data), contender.name, op, None)
+        self.rss.setdefault(row, []).append(int(out.read_text().split()[-1]))
+
+    def memory(self, world, rows):
+        """`rows`: (row, op, {contender: data}); MEMORY_RUNS each, interleaved."""
+        for i in range(MEMORY_RUNS):
+            for row, op, inputs in rows:
+                for c in rotate(self.contenders, i):
+                    if c.name in inputs:
+                        self.peak_rss(world, c, op, inputs[c.name](i), ("rss", row, c.name))
+
+    def fill(self, world, contender, data, expect, row):
+        argv = [
+            "git",
+            "-c",
+            "credential.helper=",
+            "-c",
+            f"credential.helper={contender.helper_config}",
+            "credential",
+            "fill",
+        ]
+        result = world.run(argv, data)
+        check(result, contender.name, "git credential fill", expect)
+        if row is not None:
+            self.times.setdefault(row, []).append(result.ns)
+
+    # The peers table: one world, every operation, every contender.
+    def peers(self):
+        world = self.world("peers")
+        hit, user = "hit.example.com", "alice"
+        secret = token(1)
+        for c in self.contenders:
+            self.helper(world, c, "store", request(hit, user, secret))
+        # Patrol's state[] for the stored credential, as git would hand it back.
+        answer = self.helper(
+            world, self.patrol, "get", request(hit, capabilities=True), secret
+        )
+        state = re.search(rb"^state\[\]=(.*)$", answer.out, re.M)
+        if not state:
+            raise RuntimeError("patrol's get answered no state[] to capability[]=state")
+        state = state.group(1).decode()
+
+        rounds = self.args.rounds
+        progress(f"peers: {rounds} rounds of 7 operations x 3 helpers (+1 warm-up round)")
+        for i in range(rounds + 1):
+            record = i > 0  # round 0 warms the caches up and is not counted
+            order = rotate(self.contenders, i)
+            for c in order:
+                row = ("peers", "get (hit)", c.name) if record else None
+                self.helper(world, c, "get", request(hit, capabilities=True), secret, row)
+            for c in order:
+                row = ("peers", "get (miss)", c.name) if record else None
+                self.helper(world, c, "get", request("miss.example.com", capabilities=True), b"", row)
+            for c in order:
+                row = ("peers", "store (unchanged)", c.name) if record else None
+                self.helper(world, c, "store", request(hit, user, secret, capabilities=True), None, row)
+            row = ("peers", "store (unchanged, state[] handed back)", "patrol") if record else None
+            self.helper(
+                world,
+                self.patrol,
+                "store",
+                request(hit, user, secret, capabilities=True, state=state),
+                None,
+                row,
+            )
+            for c in order:
+                new = f"new-{i}.{c.name}.example.com"
+                row = ("peers", "store (new)", c.name) if record else None
+                self.helper(world, c, "store", request(new, user, token(100 + i), capabilities=True), None, row)
+            for c in order:
+                new = f"new-{i}.{c.name}.example.com"
+                row = ("peers", "erase", c.name) if record else None
+                self.helper(world, c, "erase", request(new, user, token(100 + i)), None, row)
+            for c in order:
+                row = ("peers", "git credential fill", c.name) if record else None
+                self.fill(world, c, request(hit, capabilities=True), secret, row)
+            if i and i % 10 == 0:
+                progress(f"peers: round {i}/{rounds}")
+        all3 = ("patrol", "libsecret", "credential-store")
+        progress(f"peers: peak memory, {MEMORY_RUNS} runs of each")
+        self.memory(
+            world,
+            [
+                ("get", "get", {n: lambda i: request(hit, capabilities=True) for n in all3}),
+                ("store (unchanged)", "store", {n: lambda i: request(hit, user, secret) for n in all3}),
+                (
+                    "store (unchanged, state[] handed back)",
+                    "store",
+                    {"patrol": lambda i: request(hit, user, secret, capabilities=True, state=state)},
+                ),
+                ("store (new)", "store", {n: lambda i: request(f"mem-{i}.example.com", user, secret) for n in all3}),
+                ("erase", "erase", {n: lambda i: request(f"mem-{i}.example.com", user, secret) for n in all3}),
+            ],
+        )
+        # Every erase really erased: the new hosts are gone.
+        for c in self.contenders:
+            gone = self.helper(world, c, "get", request(f"new-1.{c.name}.example.com"))
+            if gone.out.strip():
+                raise RuntimeError(f"{c.name}: an erased credential is still there")
+        world.stop()
+
+    # `get` with many stored credentials, paired with a world that has one.
+    # Both helpers share each world, as two helpers share a person's keyring.
+    def scale(self, report):
+        pair = [self.patrol, self.libsecret]
+        one_world = self.world("scale-one", in_memory=True)
+        many_world = self.world("scale-many", in_memory=True)
+        one = {c.name: one_world for c in pair}
+        many = {c.name: many_world for c in pair}
+        user, secret = "alice", token(1)
+        hit = "hit.example.com"
+        for c in pair:
+            self.helper(one[c.name], c, "store", request(hit, user, secret))
+            self.helper(many[c.name], c, "store", request(hit, user, secret))
+        stored = 1
+        scales = [n for n in SCALES if n > 1 and (n < 10_000 or not self.args.quick)]
+        for target in scales:
+            self.populate(many, pair, stored, target)
+            stored = target
+            progress(f"scale: timing get with {target} credentials, {self.args.rounds} rounds")
+            for i in range(self.args.rounds + 1):
+                for c in rotate(pair, i):
+                    for world, n in rotate([(one[c.name], 1), (many[c.name], target)], i):
+                        # The world with one is keyed by the level it is paired with.
+                        row = ("scale", (1, target) if n == 1 else target, c.name)
+                        self.helper(
+                            world,
+                            c,
+                            "get",
+                            request(hit, capabilities=True),
+                            secret,
+                            row if i else None,
+                        )
+            report(target)
+        if stored == 10_000:
+            for _ in range(MEMORY_RUNS):
+                for c in pair:
+                    self.peak_rss(
+                        many[c.name], c, "get", request(hit, capabilities=True), ("rss", "get, 10,000 stored", c.name)
+                    )
+        one_world.stop()
+        many_world.stop()
+
+    def populate(self, worlds, pair, have, want):
+        """Stores credentials through each helper's own `store` until it
+        holds `want`, the helpers side by side, showing progress."""
+        started = time.monotonic()
+        for n in range(have, want):
+            data = request(f"h{n}.scale.example.com", f"user{n}", token(n))
+            children = [
+                subprocess.Popen(
+                    [c.program, "store"],
+                    env=worlds[c.name].env,
+                    cwd=worlds[c.name].home,
+                    stdin=subprocess.PIPE,
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.PIPE,
+                )
+                for c in pair
+            ]
+            for c, child in zip(pair, children):
+                _, err = child.communicate(data, timeout=120)
+                if child.returncode != 0:
+                    world = worlds[c.name]
+                    keyring = world.daemons[1].poll()
+                    if keyring is not None:
+                        said = (world.dir / "keyring.log").read_text(errors="replace").strip()
+                        said = " | ".join(said.splitlines()[-3:]) or "nothing"
+                        raise KeyringGone(
+                            f"gnome-keyring-daemon exited (status {keyring}) with {n} credentials "
+                            f"of each helper stored; the {want:,} level could not be measured "
+                            f"(its last words: {said})"
+                        )
+                    raise RuntimeError(f"{c.name} store exited with {child.returncode}: {err.decode(errors='replace').strip()}")
+            done = n + 1 - have
+            if done % 500 == 0 or n + 1 == want:
+                elapsed = time.monotonic() - started
+                left = elapsed / done * (want - n - 1)
+                progress(
+                    f"scale: {n + 1}/{want} credentials stored in each helper "
+                    f"({elapsed:.0f} s, about {left:.0f} s left)"
+                )
+
+
+class KeyringGone(Exception):
+    """The keyring daemon died under the load of filling it."""
+
+
+def rotate(items, i):
+    k = i % len(items)
+    return items[k:] + items[:k]
+
+
+def check(result, who, op, expect):
+    if result.code != 0:
+        raise RuntimeError(
+            f"{who} {op} exited with {result.code}: {result.err.decode(errors='replace').strip()}"
+        )
+    if expect is None:
+        return
+    if expect == b"":
+        if result.out.strip():
+            raise RuntimeError(f"{who} {op} answered on a miss")
+    elif f"password={expect}".encode() not in result.out:
+        raise RuntimeError(f"{who} {op} did not return the stored token")
+
+
+# The report.
+
+
+def ms(values):
+    return statistics.median(values) / 1e6
+
+
+def fmt_ms(value):
+    return "—" if value is None else f"{value:.2f}"
+
+
+def fmt_ratio(value):
+    return "—" if value is None else f"{value:.2f}×"
+
+
+def verdict(ok):
+    return "**PASS**" if ok else "**MISS**"
+
+
+def report_peers(bench, info, command, results):
+    """The header, the table against the peers and their peak memory."""
+    lines = []
+    say = lines.append
+    say(f"Command: `{command}`  ")
+    say(
+        f"Machine: {info['cpu']}, {info['cores']} cores, Linux {info['kernel']}, "
+        f"{info['distro']}; {info['git']}; gnome-keyring {info['keyring']}; "
+        f"libsecret {info['libsecret']}  "
+    )
+    say(f"Rounds: {bench.args.rounds} per row, interleaved and paired; medians of wall time from spawn to exit.")
+    say("")
+    say("| operation | patrol (ms) | libsecret (ms) | credential-store (ms) | patrol / libsecret | patrol / credential-store | target | result |")
+    say("|---|---:|---:|---:|---:|---:|---|---|")
+    t = bench.times
+
+    def med(row, who):
+        values = t.get(("peers", row, who))
+        return ms(values) if values else None
+
+    libsecret_unchanged = med("store (unchanged)", "libsecret")
+    for row in [
+        "get (hit)",
+        "get (miss)",
+        "store (new)",
+        "store (unchanged)",
+        "store (unchanged, state[] handed back)",
+        "erase",
+        "git credential fill",
+    ]:
+        p, l, s = med(row, "patrol"), med(row, "libsecret"), med(row, "credential-store")
+        if row.startswith("store (unchanged"):
+            l_ref = libsecret_unchanged
+        else:
+            l_ref = l
+        ratio_l = p / l_ref if p and l_ref else None
+        ratio_s = p / s if p and s else None
+        target, result = "", ""
+        if row == "get (hit)":
+            target = f"≤ {TARGETS['get']}× libsecret"
+            result = verdict(ratio_l <= TARGETS["get"])
+            results.append(("get ≤ 0.75× libsecret", result))
+        elif row.startswith("store (unchanged"):
+            target = f"≤ {TARGETS['store']}× libsecret's unchanged store"
+            result = verdict(ratio_l <= TARGETS["store"])
+            results.append((f"{row} ≤ 0.5× libsecret", result))
+        say(
+            f"| {row} | {fmt_ms(p)} | {fmt_ms(l)} | {fmt_ms(s)} | {fmt_ratio(ratio_l)} "
+            f"| {fmt_ratio(ratio_s)} | {target} | {result} |"
+        )
+
+    say("")
+    memory_table(bench, say, results, ["get", "store (new)", "store (unchanged)", "store (unchanged, state[] handed back)", "erase"])
+    return "\n".join(lines)
+
+
+def scale_header():
+    return (
+        "`get` (hit) with N credentials stored by each helper, each level timed in pairs "
+        "against a world holding one:\n\n"
+        "| N | patrol, one (ms) | patrol, N (ms) | patrol N / one | libsecret, one (ms) "
+        "| libsecret, N (ms) | libsecret N / one | target | result |\n"
+        "|---:|---:|---:|---:|---:|---:|---:|---|---|"
+    )
+
+
+def scale_row(bench, n, results):
+    t = bench.times
+    p1, l1 = ms(t[("scale", (1, n), "patrol")]), ms(t[("scale", (1, n), "libsecret")])
+    pn, ln = ms(t[("scale", n, "patrol")]), ms(t[("scale", n, "libsecret")])
+    target, result = "", ""
+    if n == 10_000:
+        target = f"≤ {TARGETS['scale']}× one"
+        result = verdict(pn / p1 <= TARGETS["scale"])
+        results.append(("get with 10,000 ≤ 1.3× one", result))
+    return (
+        f"| {n:,} | {fmt_ms(p1)} | {fmt_ms(pn)} | {fmt_ratio(pn / p1)} "
+        f"| {fmt_ms(l1)} | {fmt_ms(ln)} | {fmt_ratio(ln / l1)} | {target} | {result} |"
+    )
+
+
+def report_scale_memory(bench, results):
+    lines = [""]
+    memory_table(bench, lines.append, results, ["get, 10,000 stored"])
+    return "\n".join(lines)
+
+
+def memory_table(bench, say, results, rows):
+    rows = [row for row in rows if ("rss", row, "patrol") in bench.rss]
+    if not rows:
+        return
+    say("Peak resident memory of one helper process (GNU time's %M, the maximum over "
+        f"{MEMORY_RUNS} runs each):")
+    say("")
+    say("| process | patrol (MB) | libsecret (MB) | credential-store (MB) | target | result |")
+    say("|---|---:|---:|---:|---|---|")
+    for row in rows:
+        peaks = {}
+        for who in ("patrol", "libsecret", "credential-store"):
+            values = bench.rss.get(("rss", row, who))
+            peaks[who] = max(values) / 1024 if values else None
+        if peaks["patrol"] is None:
+            continue
+        ok = peaks["patrol"] * 1024 <= TARGETS["rss_kb"]
+        results.append((f"peak RSS of {row} ≤ 10 MB", verdict(ok)))
+        say(
+            f"| {row} | {fmt_ms(peaks['patrol'])} | {fmt_ms(peaks['libsecret'])} "
+            f"| {fmt_ms(peaks['credential-store'])} | ≤ 10 MB | {verdict(ok)} |"
+        )
+    say("")
+
+
+def machine_info():
+    def first(cmd):
+        try:
+            return subprocess.run(cmd, capture_output=True, text=True).stdout.strip().splitlines()[0]
+        except (OSError, IndexError):
+            return "unknown"
+
+    cpu = "unknown"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    distro = "unknown"
+    try:
+        text = Path("/etc/os-release").read_text()
+        distro = re.search(r'^PRETTY_NAME="?([^"\n]*)', text, re.M).group(1)
+    except (OSError, AttributeError):
+        pass
+    keyring = first(["gnome-keyring-daemon", "--version"]).replace("gnome-keyring-daemon:", "").strip()
+    return {
+        "cpu": re.sub(r"\s+", " ", cpu),
+        "cores": os.cpu_count(),
+        "kernel": platform.release(),
+        "distro": distro,
+        "git": first(["git", "--version"]),
+        "keyring": keyring,
+        "libsecret": first(["pkg-config", "--modversion", "libsecret-1"]),
+    }
+
+
+def build_libsecret(root):
+    """git-credential-libsecret from the source Debian's git package ships."""
+    src = Path("/usr/share/doc/git/contrib/credential/libsecret")
+    work = Path(root) / "libsecret"
+    work.mkdir()
+    for name in ("git-credential-libsecret.c", "git-credential-libsecret.c.gz"):
+        if (src / name).exists():
+            shutil.copy(src / name, work / name)
+    if (work / "git-credential-libsecret.c.gz").exists():
+        subprocess.run(["gzip", "-d", str(work / "git-credential-libsecret.c.gz")], check=True)
+    if not (work / "git-credential-libsecret.c").exists():
+        raise RuntimeError(f"no git-credential-libsecret.c under {src}: is Debian's git package installed?")
+    flags = subprocess.run(
+        ["pkg-config", "--cflags", "--libs", "glib-2.0", "libsecret-1"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    program = work / "git-credential-libsecret"
+    subprocess.run(
+        ["gcc", "-O2", "-o", str(program), str(work / "git-credential-libsecret.c"), *flags],
+        check=True,
+    )
+    return str(program)
+
+
+def main():
+    parser = argparse.ArgumentParser(prog="scripts/bench")
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=int(os.environ.get("BENCH_ROUNDS", 40)),
+        help="timed rounds per row (default 40, or $BENCH_ROUNDS)",
+    )
+    parser.add_argument("--quick", action="store_true", help="skip the 10,000-credential case")
+    parser.add_argument(
+        "--only",
+        choices=["peers", "scale"],
+        help="run only the table against the peers, or only get with many credentials",
+    )
+    parser.add_argument("--patrol", required=True, help=argparse.SUPPRESS)
+    parser.add_argument("--command", default="scripts/bench", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if not 3 <= args.rounds <= MAX_ROUNDS:
+        parser.error(f"--rounds must be between 3 and {MAX_ROUNDS}")
+
+    def stop_on_signal(signum, _frame):
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    signal.signal(signal.SIGTERM, stop_on_signal)
+    signal.signal(signal.SIGHUP, stop_on_signal)
+
+    root = tempfile.mkdtemp(prefix="patrol-bench")
+    bench = None
+    try:
+        exec_path = subprocess.run(
+            ["git", "--exec-path"], capture_output=True, text=True, check=True
+        ).stdout.strip()
+        tools = {
+            "patrol": str(Path(args.patrol).resolve()),
+            "libsecret": build_libsecret(root),
+            "credential-store": str(Path(exec_path) / "git-credential-store"),
+        }
+        bench = Bench(args, root, tools)
+        # Each part is printed as soon as it is measured.
+        results = []
+        if args.only != "scale":
+            bench.peers()
+            print(report_peers(bench, machine_info(), args.command, results), flush=True)
+        if args.only != "peers":
+            if args.only == "scale":
+                print(f"Command: `{args.command}`\n", flush=True)
+            print(scale_header(), flush=True)
+            try:
+                bench.scale(lambda n: print(scale_row(bench, n, results), flush=True))
+            except KeyringGone as gone:
+                progress(str(gone))
+                print(f"\n{gone}.", flush=True)
+                results.append(("get with 10,000 ≤ 1.3× one", "not measured"))
+            print(report_scale_memory(bench, results), flush=True)
+        print("Targets: " + "; ".join(f"{name}: {res}" for name, res in results))
+    except KeyboardInterrupt:
+        progress("interrupted; stopping what was started")
+        return 130
+    finally:
+        if bench:
+            bench.stop()
+        shutil.rmtree(root, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
