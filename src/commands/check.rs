@@ -417,10 +417,9 @@ fn text(out: &mut impl Write, reports: &[Report], now: DateTime<Utc>) -> Result<
             writeln!(out, "  problem:  {}", problem.cause)?;
             writeln!(out, "    fix:    {}", problem.fix)?;
         }
-        for note in &report.notes {
-            if !(report.scopes.is_none() && note.starts_with("fine-grained:")) {
-                writeln!(out, "  note:     {note}")?;
-            }
+        // A note that only repeats the scopes line is said once.
+        for note in report.notes.iter().filter(|note| **note != scopes) {
+            writeln!(out, "  note:     {note}")?;
         }
         writeln!(out)?;
     }
