@@ -269,17 +269,7 @@ impl Index {
     /// this sees one whole version. Never fails; `problem` says what went
     /// wrong.
     pub fn read(&self) -> Snapshot {
-        let snapshot = self.read_inner();
-        crate::trace!(
-            "index read: {} records{}",
-            snapshot.records.len(),
-            snapshot
-                .problem
-                .as_deref()
-                .map(|p| format!(" ({p})"))
-                .unwrap_or_default()
-        );
-        snapshot
+        traced(self.read_inner(), "all hosts")
     }
 
     /// Like `read`, but only the records for `protocol` and `host` are read
@@ -299,16 +289,7 @@ impl Index {
             },
             None => self.read_inner(),
         };
-        crate::trace!(
-            "index read for {protocol}://{host}: {} records{}",
-            snapshot.records.len(),
-            snapshot
-                .problem
-                .as_deref()
-                .map(|p| format!(" ({p})"))
-                .unwrap_or_default()
-        );
-        snapshot
+        traced(snapshot, &format!("{protocol}://{host}"))
     }
 
     /// The records of one host, or `None` when anything is unusual (no
@@ -569,6 +550,20 @@ fn find_in_layout(text: &str, protocol: &str, host: &str, needle: &str) -> Optio
         }
     }
     (!records.is_empty()).then_some(records)
+}
+
+/// Traces what a read found, and hands the snapshot on.
+fn traced(snapshot: Snapshot, scope: &str) -> Snapshot {
+    crate::trace!(
+        "index read for {scope}: {} records{}",
+        snapshot.records.len(),
+        snapshot
+            .problem
+            .as_deref()
+            .map(|p| format!(" ({p})"))
+            .unwrap_or_default()
+    );
+    snapshot
 }
 
 enum ParseProblem {
