@@ -158,6 +158,11 @@ pub struct Record {
     pub scopes: Option<Vec<String>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub probe: Option<ProbeOutcome>,
+    /// Where the keychain said the secret was (a Secret Service object
+    /// path; never the secret): lets `get` skip a search of the keyring.
+    /// Only a hint, checked against the item before use.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub keychain_item: Option<String>,
 }
 
 impl Record {
@@ -177,6 +182,7 @@ impl Record {
             token_name: None,
             scopes: None,
             probe: None,
+            keychain_item: None,
         }
     }
 

@@ -121,6 +121,7 @@ fn note_erasure(ctx: &Context, keys: &[Key], by: ErasedBy, messages: &mut Messag
                         .any(|k| record.same_credential(&k.target, &k.username))
                 {
                     record.erased = Some(Erasure { at: now, by });
+                    record.keychain_item = None;
                     changed = true;
                 }
             }

@@ -1,7 +1,8 @@
 //! `get`: git's hot path. It runs before every authenticated fetch and push,
 //! so it reads the index once, asks the keychain only for the credential it
-//! will print, never touches the network, and writes the index only when a
-//! warning it printed must be remembered.
+//! will print (directly where the index knows the item, without searching
+//! the keyring), never touches the network, and writes the index only when
+//! a warning it printed, or where the item has moved, must be remembered.
 //!
 //! Stdout carries the answer and nothing else; warnings go to stderr, where
 //! git shows them to the person pushing.
@@ -47,9 +48,13 @@ pub fn run(
 
     let mut found = None;
     for record in matching(&snapshot.records, &wanted) {
-        match keychain.get(&Key::new(record.target.clone(), record.username.clone())) {
-            Ok(Some(secrets)) if usable(&secrets, wants_authtype) => {
-                found = Some((Some(record), record.username.clone(), secrets));
+        let key = Key::new(record.target.clone(), record.username.clone());
+        match keychain.find(&key, record.keychain_item.as_deref()) {
+            Ok(Some(hit)) if usable(&hit.secrets, wants_authtype) => {
+                let moved = hit
+                    .item
+                    .filter(|item| record.keychain_item.as_ref() != Some(item));
+                found = Some((Some((record, moved)), record.username.clone(), hit.secrets));
                 break;
             }
             Ok(_) => continue,
@@ -67,10 +72,11 @@ pub fn run(
             Err(err) => return give_up(&err, messages),
         }
     }
-    let Some((record, username, secrets)) = found else {
+    let Some((located, username, secrets)) = found else {
         return Ok(());
     };
 
+    let record = located.as_ref().map(|(record, _)| *record);
     let state = record
         .filter(|_| request.has_capability("state"))
         .map(|record| fingerprint(record, &secrets));
@@ -84,8 +90,9 @@ pub fn run(
         expired_elsewhere,
     )?;
 
-    if let Some(record) = record {
-        warn_if_due(ctx, record, &settings.policy, settings.forge, messages);
+    if let Some((record, moved)) = located {
+        let warned = warn_if_due(ctx, record, &settings.policy, settings.forge, messages);
+        remember(ctx, record, warned, moved, messages);
     }
     Ok(())
 }
@@ -175,20 +182,22 @@ fn answer(
     Ok(())
 }
 
+/// Warns when the token's expiry or rotation date is near; says whether it
+/// did.
 fn warn_if_due(
     ctx: &Context,
     record: &Record,
     policy: &Policy,
     configured_forge: Option<crate::config::ForgeKind>,
     messages: &mut Messages<impl Write>,
-) {
+) -> bool {
     let assessment = expiry::assess(record, policy, ctx.now);
     if !expiry::should_warn(record, &assessment, policy, ctx.now) {
-        return;
+        return false;
     }
     let who = describe(&record.target, &record.username);
     let Some(deadline) = assessment.deadline else {
-        return;
+        return false;
     };
     let when = format!(
         "{} ({})",
@@ -215,9 +224,23 @@ fn warn_if_due(
         messages.hint(&format!("create a new {what} at {page}"));
     }
     messages.hint(&format!("then run: {}", rotate_command(record)));
+    true
+}
 
-    // While another process holds the index, the warning goes unremembered
-    // and the next `get` warns again: better than making git wait.
+/// Notes in the index that a warning was just given, and where the keychain
+/// item was found when that is not where the index said. While another
+/// process holds the index, nothing is noted: the next `get` warns again,
+/// or searches again, which is better than making git wait.
+fn remember(
+    ctx: &Context,
+    record: &Record,
+    warned: bool,
+    moved: Option<String>,
+    messages: &mut Messages<impl Write>,
+) {
+    if !warned && moved.is_none() {
+        return;
+    }
     let (id, now) = (record.id.clone(), ctx.now);
     let remembered = ctx
         .index
@@ -226,14 +249,19 @@ fn warn_if_due(
             .find(|r| r.id == id)
         {
             Some(r) => {
-                r.last_warned_at = Some(now);
+                if warned {
+                    r.last_warned_at = Some(now);
+                }
+                if moved.is_some() {
+                    r.keychain_item.clone_from(&moved);
+                }
                 ((), true)
             }
             None => ((), false),
         });
     match remembered {
         Ok(Some(())) => {}
-        Ok(None) => crate::trace!("index locked: the warning is not remembered"),
+        Ok(None) => crate::trace!("index locked: nothing noted"),
         Err(err) => messages.warning(&err.to_string()),
     }
 }

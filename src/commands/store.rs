@@ -88,9 +88,17 @@ pub fn save(
     let handed_back = record
         .zip(state)
         .is_some_and(|(record, state)| state == fingerprint(record, secrets));
-    let unchanged = handed_back || keychain.get(&key)?.as_ref() == Some(secrets);
+    let known_item = record.and_then(|r| r.keychain_item.as_deref());
+    let stored = if handed_back {
+        None
+    } else {
+        keychain.find(&key, known_item)?
+    };
+    let unchanged = handed_back || stored.as_ref().is_some_and(|s| &s.secrets == secrets);
+    // Where the item is now, when this store learnt it.
+    let mut item = stored.and_then(|found| found.item);
     if !unchanged {
-        keychain
+        item = keychain
             .set(&key, secrets)
             .context("the credential was not stored; the previous one, if any, is unchanged")?;
     }
@@ -116,8 +124,9 @@ pub fn save(
             let at = match existing {
                 Some(at) if unchanged && records[at].is_live() => {
                     let ((), touched) = touch(&mut records[at], now);
+                    let moved = note_item(&mut records[at], &item);
                     if probed.is_none() {
-                        return ((), touched);
+                        return ((), touched || moved);
                     }
                     at
                 }
@@ -133,6 +142,7 @@ pub fn save(
                     records.len() - 1
                 }
             };
+            note_item(&mut records[at], &item);
             if let Some(outcome) = &probed {
                 forge::record_outcome(&mut records[at], outcome, now);
             }
@@ -155,6 +165,16 @@ fn touch(record: &mut Record, now: DateTime<Utc>) -> ((), bool) {
         record.last_used_at = Some(now);
     }
     ((), stale)
+}
+
+/// Keeps where the keychain item is, when the keychain said; whether that
+/// changed the record.
+fn note_item(record: &mut Record, item: &Option<String>) -> bool {
+    let moved = item.is_some() && record.keychain_item != *item;
+    if moved {
+        record.keychain_item.clone_from(item);
+    }
+    moved
 }
 
 /// Whether an unchanged token should be asked about again: its expiry is

@@ -8,6 +8,11 @@
 //!
 //! One keychain item per credential: service `git-credential-patrol:URL`,
 //! user the account name (possibly empty), secret `Secrets::encode`.
+//!
+//! Where a store names its items (the Secret Service's D-Bus object paths),
+//! `find` and `set` say where the item is, and `find` takes that back as a
+//! hint: the index keeps it, so that `get` reads the item directly instead
+//! of searching a keyring that may hold thousands.
 
 mod platform;
 #[cfg(target_os = "linux")]
@@ -79,6 +84,14 @@ pub struct Keychain {
     timeout: Duration,
 }
 
+/// Secrets found in the keychain, and where.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Found {
+    pub secrets: Secrets,
+    /// Where the store keeps the item, on stores that say (not secret).
+    pub item: Option<String>,
+}
+
 /// How a credential is named in the keychain.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Key {
@@ -138,25 +151,37 @@ impl Keychain {
 
     /// The secrets stored under `key`, or `None`.
     pub fn get(&self, key: &Key) -> Result<Option<Secrets>, KeychainError> {
+        Ok(self.find(key, None)?.map(|found| found.secrets))
+    }
+
+    /// The secrets stored under `key` and where they are, or `None`. `item`
+    /// is where a previous `find` or `set` said they were: only a hint,
+    /// which the store checks before trusting.
+    pub fn find(&self, key: &Key, item: Option<&str>) -> Result<Option<Found>, KeychainError> {
         let (service, user) = (key.service(), key.username.clone());
+        let item = item.map(str::to_owned);
         self.bounded(format!("get {}", key.label()), move |store| {
-            let entry = store.build(&service, &user, None)?;
+            let entry = platform::entry(store, &service, &user, item.as_deref())?;
             match entry.get_secret() {
-                Ok(bytes) => Ok(Some(decode(bytes)?)),
+                Ok(bytes) => Ok(Some(Found {
+                    secrets: decode(bytes)?,
+                    item: platform::item_of(&entry),
+                })),
                 Err(keyring_core::Error::NoEntry) => Ok(None),
                 Err(err) => Err(err),
             }
         })
     }
 
-    /// Stores `secrets` under `key`, replacing what was there in one step.
-    pub fn set(&self, key: &Key, secrets: &Secrets) -> Result<(), KeychainError> {
+    /// Stores `secrets` under `key`, replacing what was there in one step;
+    /// says where, on stores that do.
+    pub fn set(&self, key: &Key, secrets: &Secrets) -> Result<Option<String>, KeychainError> {
         let (service, user) = (key.service(), key.username.clone());
         let encoded = secrets.encode();
         self.bounded(format!("set {}", key.label()), move |store| {
-            store
-                .build(&service, &user, None)?
-                .set_secret(encoded.as_bytes())
+            let entry = platform::entry(store, &service, &user, None)?;
+            entry.set_secret(encoded.as_bytes())?;
+            Ok(platform::item_of(&entry))
         })
     }
 
@@ -274,8 +299,18 @@ mod tests {
             password: Some(Secret::new("ghp_TESTone")),
             ..Secrets::default()
         };
-        keychain.set(&key, &secrets).unwrap();
-        assert_eq!(keychain.get(&key).unwrap(), Some(secrets));
+        assert_eq!(keychain.set(&key, &secrets).unwrap(), None, "no paths here");
+        assert_eq!(keychain.get(&key).unwrap(), Some(secrets.clone()));
+        // A store without item paths ignores the hint rather than fail.
+        assert_eq!(
+            keychain
+                .find(&key, Some("/org/freedesktop/secrets/x"))
+                .unwrap(),
+            Some(Found {
+                secrets,
+                item: None
+            })
+        );
         assert!(keychain.delete(&key).unwrap());
         assert!(!keychain.delete(&key).unwrap());
         assert_eq!(keychain.get(&key).unwrap(), None);

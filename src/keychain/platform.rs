@@ -1,11 +1,11 @@
 //! The only per-OS code of the keychain: which keyring-core store each
-//! platform uses, how a search is spelled for it, and what its failures mean
-//! to a person (the cause, and the command that fixes it).
+//! platform uses, how an entry and a search are spelled for it, and what its
+//! failures mean to a person (the cause, and the command that fixes it).
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use keyring_core::CredentialStore;
+use keyring_core::{CredentialStore, Entry};
 
 use super::KeychainError;
 
@@ -45,6 +45,42 @@ pub fn store(backend: Backend) -> Result<Arc<CredentialStore>, KeychainError> {
 #[cfg(windows)]
 pub fn store(backend: Backend) -> Result<Arc<CredentialStore>, KeychainError> {
     Ok(windows_native_keyring_store::Store::new().map_err(|err| describe(err, backend))?)
+}
+
+/// The entry for one credential. `item`, where the keychain said the item
+/// was last time, saves a search on the stores that can use it (the Secret
+/// Service) and is left out for the others.
+pub fn entry(
+    store: &CredentialStore,
+    service: &str,
+    user: &str,
+    item: Option<&str>,
+) -> keyring_core::Result<Entry> {
+    #[cfg(target_os = "linux")]
+    if let Some(item) = item
+        && store.as_any().is::<super::secret_service::Store>()
+    {
+        let modifiers = HashMap::from([(super::secret_service::ITEM, item)]);
+        match store.build(service, user, Some(&modifiers)) {
+            // A hint that is not even a path (an index edited by hand) is
+            // no reason to fail: without it, the store searches.
+            Err(keyring_core::Error::Invalid(..)) => {}
+            built => return built,
+        }
+    }
+    let _ = item;
+    store.build(service, user, None)
+}
+
+/// Where `entry`'s item was found or created, on stores that say.
+pub fn item_of(entry: &Entry) -> Option<String> {
+    #[cfg(target_os = "linux")]
+    return super::secret_service::located(entry);
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = entry;
+        None
+    }
 }
 
 /// The search that finds every item of one service.

@@ -10,6 +10,15 @@
 //! encrypted transfer for those whose policy wants it.
 //!
 //! One connection per process, opened on first use and shared by every entry.
+//!
+//! Finding an item by its attributes (`SearchItems`) costs gnome-keyring a
+//! walk over every item it holds, so a `get` would slow down as the keyring
+//! grows. An entry may therefore be built with the modifier
+//! [`ITEM`]: the D-Bus object path where the item was last seen. The item
+//! there is read only when its attributes still name this entry; otherwise
+//! (deleted, moved, another item reusing the path) the search runs as
+//! before. [`located`] tells where an entry's item was found or created, so
+//! the caller can keep the path for next time.
 
 use std::any::Any;
 use std::collections::HashMap;
@@ -19,9 +28,13 @@ use keyring_core::api::{CredentialApi, CredentialStoreApi};
 use keyring_core::{Credential, Entry, Error, Result};
 use secret_service::EncryptionType;
 use secret_service::blocking::{Item, SecretService};
+use zvariant::OwnedObjectPath;
 
 /// Marks our items, so a search never returns another program's secrets.
 const APPLICATION: (&str, &str) = ("application", "git-credential-patrol");
+
+/// The modifier naming the object path where an entry's item was last seen.
+pub const ITEM: &str = "item";
 
 pub struct Store {
     inner: Arc<Inner>,
@@ -74,12 +87,23 @@ impl CredentialStoreApi for Store {
         &self,
         service: &str,
         user: &str,
-        _modifiers: Option<&HashMap<&str, &str>>,
+        modifiers: Option<&HashMap<&str, &str>>,
     ) -> Result<Entry> {
+        let mut hint = None;
+        for (&key, &value) in modifiers.into_iter().flatten() {
+            if key != ITEM {
+                return Err(Error::Invalid(key.into(), "unknown modifier".into()));
+            }
+            let path = OwnedObjectPath::try_from(value)
+                .map_err(|_| Error::Invalid(key.into(), "not a D-Bus object path".into()))?;
+            hint = Some(path);
+        }
         Ok(Entry::new_with_credential(Arc::new(Cred {
             inner: Arc::clone(&self.inner),
             service: service.to_owned(),
             user: user.to_owned(),
+            hint,
+            located: Mutex::new(None),
         })))
     }
 
@@ -117,6 +141,18 @@ struct Cred {
     inner: Arc<Inner>,
     service: String,
     user: String,
+    /// Where the item was last seen, when the caller knows.
+    hint: Option<OwnedObjectPath>,
+    /// Where the item was found or created by this entry.
+    located: Mutex<Option<OwnedObjectPath>>,
+}
+
+/// Where `entry`'s item was found or created, when it is one of ours and
+/// has been to the keychain.
+pub fn located(entry: &Entry) -> Option<String> {
+    let cred = entry.as_any().downcast_ref::<Cred>()?;
+    let located = cred.located.lock().ok()?;
+    located.as_ref().map(|path| path.as_str().to_owned())
 }
 
 impl std::fmt::Debug for Inner {
@@ -150,6 +186,40 @@ impl Cred {
         let items: Vec<Item> = found.unlocked.into_iter().chain(found.locked).collect();
         op(&items)
     }
+
+    /// The secret of the item at the hinted path, when that item is still
+    /// this entry's and unlocked; `None` sends the caller to the search.
+    fn secret_at_hint(&self) -> Result<Option<Vec<u8>>> {
+        let Some(path) = &self.hint else {
+            return Ok(None);
+        };
+        let connection = self.inner.connection()?;
+        let item = connection.get_item_by_path(path.clone()).map_err(failure)?;
+        // A path that no longer exists, or holds someone else's item, is
+        // no error: the item moved, and the search will find it.
+        let ours = item.get_attributes().is_ok_and(|found| {
+            self.attributes()
+                .iter()
+                .all(|(key, value)| found.get(*key).map(String::as_str) == Some(*value))
+        });
+        if !ours {
+            return Ok(None);
+        }
+        match item.get_secret() {
+            Ok(secret) => {
+                self.remember(&item);
+                Ok(Some(secret))
+            }
+            // Locked: the search path knows how to unlock it.
+            Err(_) => Ok(None),
+        }
+    }
+
+    fn remember(&self, item: &Item<'_>) {
+        if let Ok(mut located) = self.located.lock() {
+            *located = Some(item.item_path.clone());
+        }
+    }
 }
 
 impl CredentialApi for Cred {
@@ -159,19 +229,28 @@ impl CredentialApi for Cred {
         let label = super::label_for(&self.service, &self.user);
         let create =
             || collection.create_item(&label, self.attributes(), secret, true, "text/plain");
-        match create() {
-            Ok(_) => Ok(()),
+        let item = match create() {
+            Ok(item) => item,
             Err(err) if is_locked(&err) => {
                 collection.unlock().map_err(failure)?;
-                create().map(|_| ()).map_err(failure)
+                create().map_err(failure)?
             }
-            Err(err) => Err(failure(err)),
-        }
+            Err(err) => return Err(failure(err)),
+        };
+        self.remember(&item);
+        Ok(())
     }
 
     fn get_secret(&self) -> Result<Vec<u8>> {
+        if let Some(secret) = self.secret_at_hint()? {
+            return Ok(secret);
+        }
         self.with_items(|items| match items.first() {
-            Some(item) => item.get_secret().map_err(failure),
+            Some(item) => {
+                let secret = item.get_secret().map_err(failure)?;
+                self.remember(item);
+                Ok(secret)
+            }
             None => Err(Error::NoEntry),
         })
     }
@@ -224,4 +303,39 @@ fn failure(err: secret_service::Error) -> Error {
 
 fn poisoned() -> Error {
     Error::PlatformFailure("the keychain connection lock was poisoned".into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn build(modifiers: &[(&str, &str)]) -> Result<Entry> {
+        let modifiers: HashMap<&str, &str> = modifiers.iter().copied().collect();
+        Store::new(false).build(
+            "git-credential-patrol:https://example.com",
+            "alice",
+            Some(&modifiers),
+        )
+    }
+
+    #[test]
+    fn an_item_hint_must_be_an_object_path() {
+        let entry = build(&[(ITEM, "/org/freedesktop/secrets/collection/login/7")]).unwrap();
+        assert_eq!(located(&entry), None, "nothing is located before a call");
+        assert!(matches!(
+            build(&[(ITEM, "login/7")]),
+            Err(Error::Invalid(key, _)) if key == ITEM
+        ));
+        assert!(matches!(
+            build(&[("collection", "login")]),
+            Err(Error::Invalid(key, _)) if key == "collection"
+        ));
+    }
+
+    #[test]
+    fn only_our_entries_say_where_they_are() {
+        let store = keyring_core::mock::Store::new().unwrap();
+        let entry = store.build("service", "user", None).unwrap();
+        assert_eq!(located(&entry), None);
+    }
 }

@@ -17,5 +17,6 @@ mod forge;
 mod generate;
 mod git_server;
 mod helper;
+mod keychain_items;
 mod load;
 mod security;

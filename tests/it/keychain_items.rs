@@ -1,0 +1,210 @@
+//! Where the keychain keeps each item: the index remembers the Secret
+//! Service object path, so that `get` reads the item directly instead of
+//! searching a keyring that may hold thousands. The path is only a hint:
+//! a stale one, or one naming another credential's item, must never change
+//! what `get` answers.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Stdio};
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use crate::env::{TestEnv, text};
+
+const ALICE: &str =
+    "protocol=https\nhost=example.com\nusername=alice\npassword=ghp_TESTalice0001\n";
+const BOB: &str =
+    "protocol=https\nhost=other.example.com\nusername=bob\npassword=ghp_TESTbob0002\n";
+
+/// `dbus-monitor` on the test's private bus, recording every message.
+struct Monitor {
+    child: Child,
+    seen: Arc<Mutex<String>>,
+    markers: usize,
+}
+
+impl Monitor {
+    fn start(env: &TestEnv) -> Self {
+        let mut child = env
+            .command("dbus-monitor")
+            .arg("--session")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("dbus-monitor is needed: run scripts/test, which installs it");
+        let seen = Arc::new(Mutex::new(String::new()));
+        let sink = Arc::clone(&seen);
+        let stdout = child.stdout.take().unwrap();
+        thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                let mut seen = sink.lock().unwrap();
+                seen.push_str(&line);
+                seen.push('\n');
+            }
+        });
+        let mut monitor = Self {
+            child,
+            seen,
+            markers: 0,
+        };
+        monitor.mark(env);
+        monitor
+    }
+
+    /// Sends a message the monitor must see, and waits (at most ten
+    /// seconds) until it has: everything sent before it has been seen too.
+    fn mark(&mut self, env: &TestEnv) {
+        self.markers += 1;
+        let marker = format!("patrol-test-marker-{}", self.markers);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !self.seen.lock().unwrap().contains(&marker) {
+            assert!(Instant::now() < deadline, "dbus-monitor never saw {marker}");
+            env.command("dbus-send")
+                .args([
+                    "--session",
+                    "--dest=org.freedesktop.DBus",
+                    "/org/freedesktop/DBus",
+                    "org.freedesktop.DBus.NameHasOwner",
+                ])
+                .arg(format!("string:{marker}"))
+                .output()
+                .unwrap();
+            thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// The messages seen since the last call, up to a fresh marker.
+    fn take(&mut self, env: &TestEnv) -> String {
+        self.mark(env);
+        std::mem::take(&mut *self.seen.lock().unwrap())
+    }
+}
+
+impl Drop for Monitor {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn get(env: &TestEnv, host: &str) -> String {
+    let out = env.patrol(&["get"], &format!("protocol=https\nhost={host}\n"));
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stderr), "", "get says nothing when all is well");
+    text(&out.stdout)
+}
+
+/// The `keychain_item` of the record for `host`.
+fn item_of(env: &TestEnv, host: &str) -> Option<String> {
+    let index = env.index();
+    let record = index["credentials"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["host"] == host)
+        .unwrap_or_else(|| panic!("no record for {host}: {index}"));
+    record["keychain_item"].as_str().map(str::to_owned)
+}
+
+/// Rewrites the index with the record for `host` pointing at `item`.
+fn set_item(env: &TestEnv, host: &str, item: Option<&str>) {
+    let mut index = env.index();
+    for record in index["credentials"].as_array_mut().unwrap() {
+        if record["host"] == host {
+            let record = record.as_object_mut().unwrap();
+            match item {
+                Some(item) => record.insert("keychain_item".into(), item.into()),
+                None => record.remove("keychain_item"),
+            };
+        }
+    }
+    std::fs::write(
+        env.index_path(),
+        serde_json::to_string_pretty(&index).unwrap(),
+    )
+    .unwrap();
+}
+
+fn searches(messages: &str) -> usize {
+    messages.matches("member=SearchItems").count()
+}
+
+#[test]
+fn store_remembers_where_the_item_is_and_get_reads_it_without_a_search() {
+    let env = TestEnv::new();
+    env.approve(ALICE);
+    let item = item_of(&env, "example.com").expect("store notes the item");
+    assert!(
+        item.starts_with("/org/freedesktop/secrets/collection/"),
+        "{item}"
+    );
+
+    let mut monitor = Monitor::start(&env);
+    assert!(get(&env, "example.com").contains("password=ghp_TESTalice0001"));
+    let messages = monitor.take(&env);
+    assert_eq!(searches(&messages), 0, "{messages}");
+    assert!(messages.contains("member=GetSecret"), "{messages}");
+
+    // Without the hint, the same `get` searches: the monitor would see it.
+    set_item(&env, "example.com", None);
+    assert!(get(&env, "example.com").contains("password=ghp_TESTalice0001"));
+    let messages = monitor.take(&env);
+    assert_eq!(searches(&messages), 1, "{messages}");
+    // ... and notes where it found the item, so the next one does not.
+    assert_eq!(item_of(&env, "example.com"), Some(item));
+    get(&env, "example.com");
+    assert_eq!(searches(&monitor.take(&env)), 0);
+}
+
+#[test]
+fn a_stale_or_foreign_item_path_never_changes_the_answer() {
+    let env = TestEnv::new();
+    env.approve(ALICE);
+    env.approve(BOB);
+    let alice = item_of(&env, "example.com").unwrap();
+    let bob = item_of(&env, "other.example.com").unwrap();
+    assert_ne!(alice, bob);
+
+    let collection = alice.rsplit_once('/').unwrap().0;
+    let stale = format!("{collection}/9999");
+    for hint in [bob.as_str(), stale.as_str(), "/", "not a D-Bus path"] {
+        set_item(&env, "example.com", Some(hint));
+        let answer = get(&env, "example.com");
+        assert!(
+            answer.contains("password=ghp_TESTalice0001"),
+            "with the hint {hint}: {answer}"
+        );
+        assert_eq!(
+            item_of(&env, "example.com").as_deref(),
+            Some(alice.as_str()),
+            "the hint {hint} is replaced by where the item is"
+        );
+    }
+    assert!(get(&env, "other.example.com").contains("password=ghp_TESTbob0002"));
+}
+
+#[test]
+fn an_unchanged_store_notes_the_item_of_a_record_that_lacks_it() {
+    let env = TestEnv::new();
+    env.approve(ALICE);
+    let item = item_of(&env, "example.com").unwrap();
+    set_item(&env, "example.com", None);
+    env.approve(ALICE);
+    assert_eq!(item_of(&env, "example.com"), Some(item));
+}
+
+#[test]
+fn an_erased_credential_keeps_no_item_and_a_new_one_is_found() {
+    let env = TestEnv::new();
+    env.approve(ALICE);
+    env.reject(ALICE);
+    assert_eq!(item_of(&env, "example.com"), None);
+    assert_eq!(get(&env, "example.com"), "");
+
+    let again = ALICE.replace("0001", "0003");
+    env.approve(&again);
+    assert!(item_of(&env, "example.com").is_some());
+    assert!(get(&env, "example.com").contains("password=ghp_TESTalice0003"));
+}
