@@ -12,13 +12,18 @@
 //! One connection per process, opened on first use and shared by every entry.
 //!
 //! Finding an item by its attributes (`SearchItems`) costs gnome-keyring a
-//! walk over every item it holds, so a `get` would slow down as the keyring
-//! grows. An entry may therefore be built with the modifier
-//! [`ITEM`]: the D-Bus object path where the item was last seen. The item
-//! there is read only when its attributes still name this entry; otherwise
-//! (deleted, moved, another item reusing the path) the search runs as
-//! before. [`located`] tells where an entry's item was found or created, so
-//! the caller can keep the path for next time.
+//! walk over every item it holds, and so does every call addressed to an
+//! item's own object path; only calls to the service itself stay cheap. A
+//! `get` would slow down as the keyring grows. So an entry may be built with
+//! the modifier [`ITEM`], the object path where its item was last seen
+//! ([`located`] tells where an entry's item was found or created), and its
+//! secret is then fetched with one call to the service, `GetSecrets`,
+//! without a search. What that returns is trusted only when it names this
+//! entry: every secret this store writes ends with the lines
+//! `service=SERVICE` and `username=USER`, the item's own attributes repeated
+//! where a read without the attributes can check them (and removed again on
+//! the way out). A path that is gone, locked, or holds anything else sends
+//! the entry to the search, as if there were no hint.
 
 use std::any::Any;
 use std::collections::HashMap;
@@ -28,7 +33,8 @@ use keyring_core::api::{CredentialApi, CredentialStoreApi};
 use keyring_core::{Credential, Entry, Error, Result};
 use secret_service::EncryptionType;
 use secret_service::blocking::{Item, SecretService};
-use zvariant::OwnedObjectPath;
+use zbus::blocking::Connection;
+use zbus::zvariant::{OwnedObjectPath, OwnedValue, Value};
 
 /// Marks our items, so a search never returns another program's secrets.
 const APPLICATION: (&str, &str) = ("application", "git-credential-patrol");
@@ -36,13 +42,22 @@ const APPLICATION: (&str, &str) = ("application", "git-credential-patrol");
 /// The modifier naming the object path where an entry's item was last seen.
 pub const ITEM: &str = "item";
 
+const SERVICE_NAME: &str = "org.freedesktop.secrets";
+const SERVICE_PATH: &str = "/org/freedesktop/secrets";
+const SERVICE_INTERFACE: &str = "org.freedesktop.Secret.Service";
+
 pub struct Store {
     inner: Arc<Inner>,
 }
 
 struct Inner {
     encrypted: bool,
-    connection: Mutex<Option<Arc<SecretService<'static>>>>,
+    bus: Mutex<Option<Connection>>,
+    /// The secret-service crate's client, over `bus`, for everything but
+    /// the read by path.
+    service: Mutex<Option<Arc<SecretService<'static>>>>,
+    /// A plain session of our own on `bus`, for `GetSecrets`.
+    plain_session: Mutex<Option<OwnedObjectPath>>,
 }
 
 impl Store {
@@ -50,26 +65,90 @@ impl Store {
         Arc::new(Self {
             inner: Arc::new(Inner {
                 encrypted,
-                connection: Mutex::new(None),
+                bus: Mutex::new(None),
+                service: Mutex::new(None),
+                plain_session: Mutex::new(None),
             }),
         })
     }
 }
 
 impl Inner {
+    fn bus(&self) -> Result<Connection> {
+        let mut slot = self.bus.lock().map_err(|_| poisoned())?;
+        if let Some(bus) = slot.as_ref() {
+            return Ok(bus.clone());
+        }
+        let bus = Connection::session().map_err(|err| failure(connection_failure(err)))?;
+        *slot = Some(bus.clone());
+        Ok(bus)
+    }
+
     fn connection(&self) -> Result<Arc<SecretService<'static>>> {
-        let mut slot = self.connection.lock().map_err(|_| poisoned())?;
-        if let Some(connection) = slot.as_ref() {
-            return Ok(Arc::clone(connection));
+        let mut slot = self.service.lock().map_err(|_| poisoned())?;
+        if let Some(service) = slot.as_ref() {
+            return Ok(Arc::clone(service));
         }
         let encryption = if self.encrypted {
             EncryptionType::Dh
         } else {
             EncryptionType::Plain
         };
-        let connection = Arc::new(SecretService::connect(encryption).map_err(failure)?);
-        *slot = Some(Arc::clone(&connection));
-        Ok(connection)
+        let service = SecretService::connect_with_existing(encryption, self.bus()?);
+        let service = Arc::new(service.map_err(failure)?);
+        *slot = Some(Arc::clone(&service));
+        Ok(service)
+    }
+
+    /// The secret stored at `path`, fetched with one call to the service;
+    /// `None` when the service gave none (no such item, or a locked one).
+    /// Only in a plain session: an encrypted one goes through the crate.
+    fn secret_at(&self, path: &OwnedObjectPath) -> Result<Option<Vec<u8>>> {
+        if self.encrypted {
+            let service = self.connection()?;
+            let item = service.get_item_by_path(path.clone()).map_err(failure)?;
+            return Ok(item.get_secret().ok());
+        }
+        let bus = self.bus()?;
+        let session = self.plain_session(&bus)?;
+        type Secret = (OwnedObjectPath, Vec<u8>, Vec<u8>, String);
+        let reply = bus.call_method(
+            Some(SERVICE_NAME),
+            SERVICE_PATH,
+            Some(SERVICE_INTERFACE),
+            "GetSecrets",
+            &(vec![path], &session),
+        );
+        let secrets: HashMap<OwnedObjectPath, Secret> = match reply {
+            Ok(reply) => reply.body().deserialize().map_err(zbus_failure)?,
+            // Refused for this path (gone, say): the search decides.
+            Err(zbus::Error::MethodError(..)) => return Ok(None),
+            Err(err) => return Err(zbus_failure(err)),
+        };
+        Ok(secrets
+            .into_iter()
+            .next()
+            .map(|(_, (_, _, value, _))| value))
+    }
+
+    fn plain_session(&self, bus: &Connection) -> Result<OwnedObjectPath> {
+        let mut slot = self.plain_session.lock().map_err(|_| poisoned())?;
+        if let Some(session) = slot.as_ref() {
+            return Ok(session.clone());
+        }
+        let reply = bus
+            .call_method(
+                Some(SERVICE_NAME),
+                SERVICE_PATH,
+                Some(SERVICE_INTERFACE),
+                "OpenSession",
+                &("plain", Value::from("")),
+            )
+            .map_err(zbus_failure)?;
+        let (_, session): (OwnedValue, OwnedObjectPath) =
+            reply.body().deserialize().map_err(zbus_failure)?;
+        *slot = Some(session.clone());
+        Ok(session)
     }
 }
 
@@ -187,37 +266,45 @@ impl Cred {
         op(&items)
     }
 
-    /// The secret of the item at the hinted path, when that item is still
-    /// this entry's and unlocked; `None` sends the caller to the search.
+    /// The lines every secret this store writes ends with: the item's
+    /// attributes, where a read by path can check them.
+    fn names(&self) -> String {
+        format!("\nservice={}\nusername={}", self.service, self.user)
+    }
+
+    /// The secret at the hinted path, when there is one and it names this
+    /// entry; `None` sends the caller to the search.
     fn secret_at_hint(&self) -> Result<Option<Vec<u8>>> {
         let Some(path) = &self.hint else {
             return Ok(None);
         };
-        let connection = self.inner.connection()?;
-        let item = connection.get_item_by_path(path.clone()).map_err(failure)?;
-        // A path that no longer exists, or holds someone else's item, is
-        // no error: the item moved, and the search will find it.
-        let ours = item.get_attributes().is_ok_and(|found| {
-            self.attributes()
-                .iter()
-                .all(|(key, value)| found.get(*key).map(String::as_str) == Some(*value))
-        });
-        if !ours {
+        let Some(stored) = self.inner.secret_at(path)? else {
+            return Ok(None);
+        };
+        if !stored.ends_with(self.names().as_bytes()) {
+            // Another credential's item, or one written before the names
+            // were: not this entry's secret, whatever it holds.
+            drop(zeroize::Zeroizing::new(stored));
             return Ok(None);
         }
-        match item.get_secret() {
-            Ok(secret) => {
-                self.remember(&item);
-                Ok(Some(secret))
-            }
-            // Locked: the search path knows how to unlock it.
-            Err(_) => Ok(None),
-        }
+        self.remember(path);
+        Ok(Some(self.without_names(stored)))
     }
 
-    fn remember(&self, item: &Item<'_>) {
+    /// The secret as the caller stored it.
+    fn without_names(&self, mut stored: Vec<u8>) -> Vec<u8> {
+        let names = self.names();
+        if stored.ends_with(names.as_bytes()) {
+            let end = stored.len() - names.len();
+            zeroize::Zeroize::zeroize(&mut stored[end..]);
+            stored.truncate(end);
+        }
+        stored
+    }
+
+    fn remember(&self, path: &OwnedObjectPath) {
         if let Ok(mut located) = self.located.lock() {
-            *located = Some(item.item_path.clone());
+            *located = Some(path.clone());
         }
     }
 }
@@ -227,8 +314,10 @@ impl CredentialApi for Cred {
         let connection = self.inner.connection()?;
         let collection = connection.get_any_collection().map_err(failure)?;
         let label = super::label_for(&self.service, &self.user);
+        let mut stored = zeroize::Zeroizing::new(secret.to_vec());
+        stored.extend_from_slice(self.names().as_bytes());
         let create =
-            || collection.create_item(&label, self.attributes(), secret, true, "text/plain");
+            || collection.create_item(&label, self.attributes(), &stored, true, "text/plain");
         let item = match create() {
             Ok(item) => item,
             Err(err) if is_locked(&err) => {
@@ -237,7 +326,7 @@ impl CredentialApi for Cred {
             }
             Err(err) => return Err(failure(err)),
         };
-        self.remember(&item);
+        self.remember(&item.item_path);
         Ok(())
     }
 
@@ -248,8 +337,8 @@ impl CredentialApi for Cred {
         self.with_items(|items| match items.first() {
             Some(item) => {
                 let secret = item.get_secret().map_err(failure)?;
-                self.remember(item);
-                Ok(secret)
+                self.remember(&item.item_path);
+                Ok(self.without_names(secret))
             }
             None => Err(Error::NoEntry),
         })
@@ -299,6 +388,23 @@ fn failure(err: secret_service::Error) -> Error {
         }
         other => Error::PlatformFailure(Box::new(other)),
     }
+}
+
+/// As the secret-service crate reads a failure to reach the bus.
+fn connection_failure(err: zbus::Error) -> secret_service::Error {
+    match err {
+        zbus::Error::InterfaceNotFound | zbus::Error::Address(_) => {
+            secret_service::Error::Unavailable
+        }
+        zbus::Error::InputOutput(err) if err.kind() == std::io::ErrorKind::NotFound => {
+            secret_service::Error::Unavailable
+        }
+        err => err.into(),
+    }
+}
+
+fn zbus_failure(err: zbus::Error) -> Error {
+    failure(secret_service::Error::Zbus(err))
 }
 
 fn poisoned() -> Error {

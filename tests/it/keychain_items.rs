@@ -145,7 +145,13 @@ fn store_remembers_where_the_item_is_and_get_reads_it_without_a_search() {
     assert!(get(&env, "example.com").contains("password=ghp_TESTalice0001"));
     let messages = monitor.take(&env);
     assert_eq!(searches(&messages), 0, "{messages}");
-    assert!(messages.contains("member=GetSecret"), "{messages}");
+    assert!(messages.contains("member=GetSecrets"), "{messages}");
+    // Every call addressed to an item costs gnome-keyring a walk over all
+    // its items: the hot path speaks to the service alone.
+    assert!(
+        !messages.contains("path=/org/freedesktop/secrets/collection/"),
+        "{messages}"
+    );
 
     // Without the hint, the same `get` searches: the monitor would see it.
     set_item(&env, "example.com", None);
@@ -207,4 +213,30 @@ fn an_erased_credential_keeps_no_item_and_a_new_one_is_found() {
     env.approve(&again);
     assert!(item_of(&env, "example.com").is_some());
     assert!(get(&env, "example.com").contains("password=ghp_TESTalice0003"));
+}
+
+#[test]
+fn an_item_rewritten_by_another_program_is_still_read() {
+    let env = TestEnv::new();
+    env.approve(ALICE);
+    // secret-tool replaces our item with one whose secret lacks the lines
+    // naming it: the read by path cannot vouch for it, the search can.
+    let mut command = env.command("secret-tool");
+    command.args([
+        "store",
+        "--label=rewritten",
+        "service",
+        "git-credential-patrol:https://example.com",
+        "username",
+        "alice",
+        "application",
+        "git-credential-patrol",
+    ]);
+    let out = crate::env::run(command, b"ghp_TESTrewritten0004");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let answer = get(&env, "example.com");
+    assert!(
+        answer.contains("password=ghp_TESTrewritten0004"),
+        "{answer}"
+    );
 }
