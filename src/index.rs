@@ -12,7 +12,7 @@
 //! (the keychain can answer alone), and a damaged one is set aside, not lost.
 
 use std::fs::{self, File};
-use std::io::{self, Write};
+use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -308,12 +308,15 @@ impl Index {
             #[serde(default, borrow)]
             credentials: Vec<&'a serde_json::value::RawValue>,
         }
-        let bytes = fs::read(self.path()).ok()?;
-        let text = std::str::from_utf8(&bytes).ok()?;
         let needle = serde_json::to_string(host).ok()?;
-        if let Some(records) = find_in_layout(text, protocol, host, &needle) {
+        let mut file = File::open(self.path()).ok()?;
+        if let Some(records) = find_in_layout(&mut file, protocol, host, &needle, SCAN_CHUNK) {
             return Some(records);
         }
+        let mut bytes = Vec::new();
+        file.seek(SeekFrom::Start(0)).ok()?;
+        file.read_to_end(&mut bytes).ok()?;
+        let text = std::str::from_utf8(&bytes).ok()?;
         let file: Skim = serde_json::from_str(text).ok()?;
         if file.version > SCHEMA_VERSION {
             return None;
@@ -523,39 +526,134 @@ pub fn replace_file(path: &Path, bytes: &[u8]) -> io::Result<()> {
     Ok(())
 }
 
+/// How much of the index the per-host read holds in memory at a time.
+/// Loading a 3 MB index whole (ten thousand records) costs a fresh
+/// allocation's page faults, more than everything else `get` does.
+const SCAN_CHUNK: usize = 64 * 1024;
+/// The longest record the per-host read looks for the bounds of.
+const MAX_RECORD: u64 = 1 << 20;
+
 /// The records of one host in a file laid out exactly as `Index::write`
-/// lays it out, found without parsing any other: there each record starts
-/// with a line `    {` and ends with a line `    }`, and since a JSON string
-/// holds no raw newline, those lines cannot occur inside a string. The file
-/// must be whole (its first and last lines as written) and free of escape
-/// sequences (which could spell the host differently). `None` when it is
-/// laid out otherwise, when a record found does not parse, or when no record
-/// of this host is there (the full skim then tells a miss from damage).
-fn find_in_layout(text: &str, protocol: &str, host: &str, needle: &str) -> Option<Vec<Record>> {
-    const START: &str = "\n    {\n";
-    const END: &str = "\n    }";
+/// lays it out, found without parsing any other and without loading the
+/// file: there each record starts with a line `    {` and ends with a line
+/// `    }`, and since a JSON string holds no raw newline, those lines cannot
+/// occur inside a string. The file must be whole (its first and last lines
+/// as written) and free of escape sequences (which could spell the host
+/// differently). `None` when it is laid out otherwise, when a record found
+/// does not parse, or when no record of this host is there (the full skim
+/// then tells a miss from damage).
+fn find_in_layout(
+    file: &mut (impl Read + Seek),
+    protocol: &str,
+    host: &str,
+    needle: &str,
+    chunk: usize,
+) -> Option<Vec<Record>> {
     let head = format!("{{\n  \"version\": {SCHEMA_VERSION},\n  \"credentials\": [\n");
-    if !text.starts_with(&head)
-        || !text.ends_with("\n  ]\n}\n")
-        || memchr::memchr(b'\\', text.as_bytes()).is_some()
-    {
-        return None;
-    }
+    let places = scan(
+        file,
+        head.as_bytes(),
+        b"\n  ]\n}\n",
+        needle.as_bytes(),
+        chunk,
+    )?;
     let mut records = Vec::new();
     let mut last_start = None;
-    for at in memchr::memmem::find_iter(text.as_bytes(), needle) {
-        let start = text[..at].rfind(START)? + START.len() - 2;
-        let end = at + text[at..].find(END)? + END.len();
+    for at in places {
+        let (start, text) = record_around(file, at)?;
         if last_start == Some(start) {
             continue;
         }
         last_start = Some(start);
-        let record: Record = serde_json::from_str(&text[start..end]).ok()?;
+        let record: Record = serde_json::from_slice(&text).ok()?;
         if record.target.protocol == protocol && record.target.host == host {
             records.push(record);
         }
     }
     (!records.is_empty()).then_some(records)
+}
+
+/// Where `needle` occurs in a file that starts with `head`, ends with
+/// `tail` and holds no backslash, reading `chunk` bytes at a time; `None`
+/// for any other file.
+fn scan(
+    file: &mut (impl Read + Seek),
+    head: &[u8],
+    tail: &[u8],
+    needle: &[u8],
+    chunk: usize,
+) -> Option<Vec<u64>> {
+    let mut start = vec![0; head.len()];
+    file.read_exact(&mut start).ok()?;
+    if start != head {
+        return None;
+    }
+    let finder = memchr::memmem::Finder::new(needle);
+    // Carried from one chunk to the next: enough for a needle that spans
+    // them, and for the tail once the file ends.
+    let keep = needle.len().max(tail.len());
+    let mut buf = vec![0; keep + chunk.max(1)];
+    let (mut kept, mut base, mut places) = (0, head.len() as u64, Vec::new());
+    loop {
+        let read = fill(file, &mut buf[kept..]).ok()?;
+        let filled = kept + read;
+        if memchr::memchr(b'\\', &buf[kept..filled]).is_some() {
+            return None;
+        }
+        // A place wholly inside the carried bytes was found last time.
+        let new = finder
+            .find_iter(&buf[..filled])
+            .filter(|&at| at + needle.len() > kept);
+        places.extend(new.map(|at| base + at as u64));
+        let carry = keep.min(filled);
+        buf.copy_within(filled - carry..filled, 0);
+        base += (filled - carry) as u64;
+        kept = carry;
+        if filled < buf.len() {
+            break;
+        }
+    }
+    buf[..kept].ends_with(tail).then_some(places)
+}
+
+/// The record whose text holds the byte at `at`, and where it starts.
+fn record_around(file: &mut (impl Read + Seek), at: u64) -> Option<(u64, Vec<u8>)> {
+    const START: &[u8] = b"\n    {\n";
+    const END: &[u8] = b"\n    }";
+    let mut reach = 4096;
+    loop {
+        let from = at.saturating_sub(reach);
+        let mut window = vec![0; usize::try_from(at - from + reach).ok()?];
+        file.seek(SeekFrom::Start(from)).ok()?;
+        let read = fill(file, &mut window).ok()?;
+        window.truncate(read);
+        let here = usize::try_from(at - from).ok()?;
+        let start = memchr::memmem::rfind(&window[..here], START);
+        let end = memchr::memmem::find(&window[here..], END);
+        if let (Some(start), Some(end)) = (start, end) {
+            let start = start + START.len() - 2;
+            let end = here + end + END.len();
+            return Some((from + start as u64, window[start..end].to_vec()));
+        }
+        if reach >= MAX_RECORD {
+            return None;
+        }
+        reach *= 4;
+    }
+}
+
+/// Reads until `buf` is full or the file ends; how much was read.
+fn fill(file: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
+    let mut filled = 0;
+    while filled < buf.len() {
+        match file.read(&mut buf[filled..]) {
+            Ok(0) => break,
+            Ok(read) => filled += read,
+            Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
+            Err(err) => return Err(err),
+        }
+    }
+    Ok(filled)
 }
 
 /// Traces what a read found, and hands the snapshot on.
@@ -736,10 +834,37 @@ mod tests {
             assert_eq!(index.read_host("https", host).records, expected, "{host}");
         }
         assert!(index.read_host("http", "a.example.com").records.is_empty());
-        // The layout shortcut, not only the skim, finds them.
-        let text = fs::read_to_string(index.path()).unwrap();
-        let found = find_in_layout(&text, "https", "a.example.com", "\"a.example.com\"");
-        assert_eq!(found.map(|r| r.len()), Some(3));
+        // The layout shortcut, not only the skim, finds them, whatever
+        // the chunks it reads the file in.
+        let text = fs::read(index.path()).unwrap();
+        for chunk in [1, 7, 100, 4096, SCAN_CHUNK] {
+            let found = find_in_layout(
+                &mut io::Cursor::new(&text),
+                "https",
+                "a.example.com",
+                "\"a.example.com\"",
+                chunk,
+            );
+            let users: Vec<String> = found.unwrap().into_iter().map(|r| r.username).collect();
+            assert_eq!(users, ["alice", "carol", "bob"], "chunks of {chunk}");
+        }
+    }
+
+    #[test]
+    fn a_record_longer_than_the_first_look_is_still_read_whole() {
+        let mut long = record("a.example.com", "alice");
+        long.scopes = Some((0..2000).map(|n| format!("scope-{n}")).collect());
+        let (_dir, index) = written(vec![record("b.example.com", "bob"), long.clone()]);
+        let text = fs::read(index.path()).unwrap();
+        assert!(text.len() > 4 * 4096, "{}", text.len());
+        let found = find_in_layout(
+            &mut io::Cursor::new(&text),
+            "https",
+            "a.example.com",
+            "\"a.example.com\"",
+            SCAN_CHUNK,
+        );
+        assert_eq!(found, Some(vec![long]));
     }
 
     #[test]
@@ -750,10 +875,16 @@ mod tests {
         let snapshot = index.read_host("https", "a.example.com");
         assert!(snapshot.problem.unwrap().contains("damaged"));
         let escaped = text.replace("\"a.example.com\"", "\"\\u0061.example.com\"");
-        assert_eq!(
-            find_in_layout(&escaped, "https", "a.example.com", "\"a.example.com\""),
-            None
-        );
+        for chunk in [1, 100, SCAN_CHUNK] {
+            let found = find_in_layout(
+                &mut io::Cursor::new(escaped.as_bytes()),
+                "https",
+                "a.example.com",
+                "\"a.example.com\"",
+                chunk,
+            );
+            assert_eq!(found, None, "chunks of {chunk}");
+        }
         fs::write(index.path(), escaped).unwrap();
         assert_eq!(index.read_host("https", "a.example.com").records.len(), 1);
     }
