@@ -68,6 +68,7 @@ pub fn entry(
             built => return built,
         }
     }
+    #[cfg(not(target_os = "linux"))]
     let _ = item;
     store.build(service, user, None)
 }

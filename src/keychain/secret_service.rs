@@ -278,28 +278,28 @@ impl Cred {
         let Some(path) = &self.hint else {
             return Ok(None);
         };
-        let Some(stored) = self.inner.secret_at(path)? else {
+        let Some(mut stored) = self.inner.secret_at(path)? else {
             return Ok(None);
         };
-        if !stored.ends_with(self.names().as_bytes()) {
+        if !self.strip_names(&mut stored) {
             // Another credential's item, or one written before the names
             // were: not this entry's secret, whatever it holds.
             drop(zeroize::Zeroizing::new(stored));
             return Ok(None);
         }
         self.remember(path);
-        Ok(Some(self.without_names(stored)))
+        Ok(Some(stored))
     }
 
-    /// The secret as the caller stored it.
-    fn without_names(&self, mut stored: Vec<u8>) -> Vec<u8> {
+    /// Leaves the secret as the caller stored it; whether it ended with
+    /// this entry's names.
+    fn strip_names(&self, stored: &mut Vec<u8>) -> bool {
         let names = self.names();
-        if stored.ends_with(names.as_bytes()) {
-            let end = stored.len() - names.len();
-            zeroize::Zeroize::zeroize(&mut stored[end..]);
-            stored.truncate(end);
+        let named = stored.ends_with(names.as_bytes());
+        if named {
+            stored.truncate(stored.len() - names.len());
         }
-        stored
+        named
     }
 
     fn remember(&self, path: &OwnedObjectPath) {
@@ -336,9 +336,11 @@ impl CredentialApi for Cred {
         }
         self.with_items(|items| match items.first() {
             Some(item) => {
-                let secret = item.get_secret().map_err(failure)?;
+                let mut secret = item.get_secret().map_err(failure)?;
                 self.remember(&item.item_path);
-                Ok(self.without_names(secret))
+                // Items written by another program carry no names.
+                self.strip_names(&mut secret);
+                Ok(secret)
             }
             None => Err(Error::NoEntry),
         })
