@@ -8,7 +8,7 @@
 
 use std::io::{BufRead, Write};
 
-use anyhow::{Context as _, Result};
+use anyhow::Result;
 use chrono::{DateTime, TimeDelta, Utc};
 
 use super::{BadInput, Context, fingerprint};
@@ -16,7 +16,7 @@ use crate::config::ForgeKind;
 use crate::credential::{Secrets, Target, TokenKind};
 use crate::forge::{self, Facts, ProbeError};
 use crate::index::{Expiry, ProbeResult, Record};
-use crate::keychain::Key;
+use crate::keychain::{Key, KeychainError};
 use crate::output::Messages;
 use crate::protocol::Request;
 
@@ -94,13 +94,20 @@ pub fn save(
     } else {
         keychain.find(&key, known_item)?
     };
-    let unchanged = handed_back || stored.as_ref().is_some_and(|s| &s.secrets == secrets);
+    let unchanged = handed_back
+        || stored
+            .as_ref()
+            .is_some_and(|s| &s.secrets == secrets && !s.outdated);
     // Where the item is now, when this store learnt it.
     let mut item = stored.and_then(|found| found.item);
     if !unchanged {
-        item = keychain
-            .set(&key, secrets)
-            .context("the credential was not stored; the previous one, if any, is unchanged")?;
+        item = keychain.set(&key, secrets).map_err(|err| {
+            let context = match err {
+                KeychainError::Altered(_) => "the credential was not stored",
+                _ => "the credential was not stored; the previous one, if any, is unchanged",
+            };
+            anyhow::Error::new(err).context(context)
+        })?;
     }
 
     let now = ctx.now;

@@ -29,14 +29,35 @@ use crate::credential::{Secrets, Target};
 
 pub use platform::Backend;
 
+/// Who answers for the keychain, and the traps a person should know of.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Provider {
+    pub name: String,
+    pub notes: Vec<&'static str>,
+}
+
 const SERVICE_PREFIX: &str = "git-credential-patrol:";
 
 #[derive(Debug)]
 pub enum KeychainError {
-    Unavailable { cause: String, fix: String },
-    Locked { fix: String },
-    Timeout(Duration),
+    Unavailable {
+        cause: String,
+        fix: String,
+    },
+    /// `what` is locked: "the keychain", or the provider's own name for it.
+    Locked {
+        what: String,
+        fix: String,
+    },
+    /// No answer in time; `provider` names who was asked, where known.
+    Timeout {
+        after: Duration,
+        provider: Option<String>,
+    },
     Failed(String),
+    /// The keychain would give back something else than it was given, so
+    /// the item was removed: nothing is stored, not even what was before.
+    Altered(String),
 }
 
 impl KeychainError {
@@ -48,19 +69,28 @@ impl KeychainError {
                 format!("the keychain is not available: {cause}"),
                 Some(fix.clone()),
             ),
-            Self::Locked { fix } => (
-                "the keychain is locked and was not unlocked".into(),
+            Self::Locked { what, fix } => (
+                format!("{what} is locked and was not unlocked"),
                 Some(fix.clone()),
             ),
-            Self::Timeout(timeout) => (
+            Self::Timeout { after, provider } => (
                 format!(
-                    "the keychain did not answer within {} s (a locked keyring waiting for \
-                     its unlock prompt, or a keyring service that hangs)",
-                    timeout.as_secs_f32()
+                    "{} did not answer within {} s (a locked keyring waiting for its unlock \
+                     prompt, a dialog waiting for an answer, or a keyring service that hangs)",
+                    provider.as_deref().unwrap_or("the keychain"),
+                    after.as_secs_f32()
                 ),
-                Some("unlock it, or raise `git config --global patrol.keychainTimeout`".into()),
+                Some(
+                    "unlock it or answer its dialog, or raise `git config --global \
+                     patrol.keychainTimeout`"
+                        .into(),
+                ),
             ),
             Self::Failed(cause) => (format!("the keychain refused the request: {cause}"), None),
+            Self::Altered(cause) => (
+                cause.clone(),
+                Some("store a token without the characters it changes".into()),
+            ),
         }
     }
 }
@@ -90,6 +120,9 @@ pub struct Found {
     pub secrets: Secrets,
     /// Where the store keeps the item, on stores that say (not secret).
     pub item: Option<String>,
+    /// The item is in an earlier version's form: store it again even when
+    /// its secrets are unchanged.
+    pub outdated: bool,
 }
 
 /// How a credential is named in the keychain.
@@ -133,7 +166,7 @@ fn label_for(service: &str, user: &str) -> String {
 impl Keychain {
     pub fn open(backend: Backend, timeout: Duration) -> Result<Self, KeychainError> {
         Ok(Self {
-            store: platform::store(backend)?,
+            store: platform::store(backend, timeout)?,
             backend,
             timeout,
         })
@@ -166,6 +199,7 @@ impl Keychain {
                 Ok(bytes) => Ok(Some(Found {
                     secrets: decode(bytes)?,
                     item: platform::item_of(&entry),
+                    outdated: platform::outdated(&entry),
                 })),
                 Err(keyring_core::Error::NoEntry) => Ok(None),
                 Err(err) => Err(err),
@@ -183,6 +217,13 @@ impl Keychain {
             entry.set_secret(encoded.as_bytes())?;
             Ok(platform::item_of(&entry))
         })
+    }
+
+    /// Who provides the keychain and what to know about it, on platforms
+    /// where that can be told (the Secret Service's owner); asks the bus,
+    /// never the provider, so it answers even when the provider hangs.
+    pub fn provider(&self) -> Option<Provider> {
+        platform::provider(self.store.as_ref())
     }
 
     /// Deletes the item under `key`; `false` when there was none.
@@ -254,7 +295,10 @@ impl Keychain {
             .map_err(|err| KeychainError::Failed(err.to_string()))?;
         match receiver.recv_timeout(self.timeout) {
             Ok(result) => result.map_err(|err| platform::describe(err, backend)),
-            Err(_) => Err(KeychainError::Timeout(self.timeout)),
+            Err(_) => Err(KeychainError::Timeout {
+                after: self.timeout,
+                provider: self.provider().map(|p| p.name),
+            }),
         }
     }
 }
@@ -308,7 +352,8 @@ mod tests {
                 .unwrap(),
             Some(Found {
                 secrets,
-                item: None
+                item: None,
+                outdated: false
             })
         );
         assert!(keychain.delete(&key).unwrap());

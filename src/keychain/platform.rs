@@ -4,6 +4,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::time::Duration;
 
 use keyring_core::{CredentialStore, Entry};
 
@@ -23,10 +24,10 @@ pub enum Backend {
 }
 
 #[cfg(target_os = "linux")]
-pub fn store(backend: Backend) -> Result<Arc<CredentialStore>, KeychainError> {
+pub fn store(backend: Backend, timeout: Duration) -> Result<Arc<CredentialStore>, KeychainError> {
     Ok(match backend {
-        Backend::Native => super::secret_service::Store::new(false),
-        Backend::SecretServiceEncrypted => super::secret_service::Store::new(true),
+        Backend::Native => super::secret_service::Store::new(false, timeout),
+        Backend::SecretServiceEncrypted => super::secret_service::Store::new(true, timeout),
         Backend::Keyutils => {
             // Our service names carry their own prefix; forbidding the divider
             // in them keeps every description unambiguous.
@@ -38,12 +39,12 @@ pub fn store(backend: Backend) -> Result<Arc<CredentialStore>, KeychainError> {
 }
 
 #[cfg(target_os = "macos")]
-pub fn store(backend: Backend) -> Result<Arc<CredentialStore>, KeychainError> {
+pub fn store(backend: Backend, _timeout: Duration) -> Result<Arc<CredentialStore>, KeychainError> {
     Ok(apple_native_keyring_store::keychain::Store::new().map_err(|err| describe(err, backend))?)
 }
 
 #[cfg(windows)]
-pub fn store(backend: Backend) -> Result<Arc<CredentialStore>, KeychainError> {
+pub fn store(backend: Backend, _timeout: Duration) -> Result<Arc<CredentialStore>, KeychainError> {
     Ok(windows_native_keyring_store::Store::new().map_err(|err| describe(err, backend))?)
 }
 
@@ -84,6 +85,32 @@ pub fn item_of(entry: &Entry) -> Option<String> {
     }
 }
 
+/// Whether `entry`'s item is in an earlier version's form, on stores that
+/// have had one.
+pub fn outdated(entry: &Entry) -> bool {
+    #[cfg(target_os = "linux")]
+    return super::secret_service::outdated(entry);
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = entry;
+        false
+    }
+}
+
+/// Who provides the keychain behind `store`, where that can be told.
+pub fn provider(store: &CredentialStore) -> Option<super::Provider> {
+    #[cfg(target_os = "linux")]
+    return super::secret_service::provider_of(store).map(|provider| super::Provider {
+        name: provider.to_string(),
+        notes: provider.notes().to_vec(),
+    });
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = store;
+        None
+    }
+}
+
 /// The search that finds every item of one service.
 pub fn search_spec(service: &str) -> HashMap<&'static str, String> {
     if cfg!(windows) {
@@ -106,6 +133,12 @@ fn escape_regex(text: &str) -> String {
 /// Turns a store's error into the cause and the fix a person needs.
 pub fn describe(err: keyring_core::Error, backend: Backend) -> KeychainError {
     use keyring_core::Error as E;
+    #[cfg(target_os = "linux")]
+    if let E::NoStorageAccess(inner) | E::PlatformFailure(inner) = &err
+        && let Some(failure) = inner.downcast_ref::<super::secret_service::Failure>()
+    {
+        return failure.describe();
+    }
     let cause = match &err {
         E::NoStorageAccess(inner) | E::PlatformFailure(inner) => inner.to_string(),
         // These variants carry the stored bytes: never print them.
@@ -117,9 +150,10 @@ pub fn describe(err: keyring_core::Error, backend: Backend) -> KeychainError {
     if cfg!(target_os = "linux") && backend == Backend::Keyutils {
         keyutils_failure(cause)
     } else if cfg!(target_os = "linux") {
-        linux_failure(cause, matches!(err, E::NoStorageAccess(_)))
+        linux_failure(cause)
     } else if matches!(err, E::NoStorageAccess(_)) {
         KeychainError::Locked {
+            what: "the keychain".into(),
             fix: format!("unlock the keychain and try again ({cause})"),
         }
     } else {
@@ -143,11 +177,14 @@ fn keyutils_failure(cause: String) -> KeychainError {
     }
 }
 
-fn linux_failure(cause: String, no_access: bool) -> KeychainError {
-    const HEADLESS: &str = "on a machine without a desktop, start a keyring with \
-        `gnome-keyring-daemon --start --components=secrets` (inside `dbus-run-session` \
-        if there is no session bus), or keep tokens in the kernel keyring until the \
-        next reboot with `git config --global patrol.backend keyutils`";
+/// What to do on a machine with no Secret Service.
+pub const HEADLESS: &str = "on a machine without a desktop, start a keyring with \
+    `gnome-keyring-daemon --start --components=secrets` (inside `dbus-run-session` \
+    if there is no session bus), or keep tokens in the kernel keyring until the \
+    next reboot with `git config --global patrol.backend keyutils`";
+
+/// A Secret Service failure our store did not sort (keyring-core's own).
+fn linux_failure(cause: String) -> KeychainError {
     let no_bus = std::env::var_os("DBUS_SESSION_BUS_ADDRESS").is_none()
         && std::env::var_os("XDG_RUNTIME_DIR")
             .is_none_or(|dir| !std::path::Path::new(&dir).join("bus").exists());
@@ -155,23 +192,6 @@ fn linux_failure(cause: String, no_access: bool) -> KeychainError {
         return KeychainError::Unavailable {
             cause: "there is no D-Bus session bus (DBUS_SESSION_BUS_ADDRESS is not set)".into(),
             fix: HEADLESS.into(),
-        };
-    }
-    if cause.contains("ServiceUnknown")
-        || cause.contains("not provided by any")
-        || cause.contains("no secret service provider")
-    {
-        return KeychainError::Unavailable {
-            cause: "no Secret Service (org.freedesktop.secrets) is running on the session bus"
-                .into(),
-            fix: HEADLESS.into(),
-        };
-    }
-    if no_access || cause.contains("IsLocked") || cause.contains("rompt") {
-        return KeychainError::Locked {
-            fix: "unlock the login keyring (Seahorse, or `gnome-keyring-daemon --unlock` \
-                  reading the password on stdin) and try again"
-                .into(),
         };
     }
     KeychainError::Failed(cause)
