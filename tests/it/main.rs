@@ -19,4 +19,5 @@ mod git_server;
 mod helper;
 mod keychain_items;
 mod load;
+mod providers;
 mod security;
