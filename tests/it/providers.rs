@@ -150,3 +150,22 @@ fn an_item_with_an_earlier_versions_lines_is_read_and_rewritten() {
     env.approve(ALICE);
     assert_eq!(secret_tool(&env, &["lookup"], ""), "ghp_TESTalice0001");
 }
+
+#[test]
+fn doctor_names_the_provider_and_its_traps() {
+    let env = TestEnv::with_keyring(Keyring::KeePassXc);
+    let report = text(&env.patrol(&["doctor"], "").stdout);
+    assert!(
+        report.contains("ok: the Secret Service is provided by KeePassXC\n"),
+        "{report}"
+    );
+    assert!(report.contains("Recycle Bin"), "{report}");
+
+    let env = TestEnv::with_keyring(Keyring::Unlocked);
+    let report = text(&env.patrol(&["doctor"], "").stdout);
+    assert!(
+        report.contains("ok: the Secret Service is provided by GNOME Keyring\n"),
+        "{report}"
+    );
+    assert!(!report.contains("KeePassXC"), "{report}");
+}
