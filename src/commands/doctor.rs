@@ -16,10 +16,10 @@ use chrono::{DateTime, TimeDelta, Utc};
 use super::{Context, erase_command, install};
 use crate::credential::{Secret, Secrets, Target};
 use crate::git_helpers::{self, HelperKind};
-use crate::index::Record;
 use crate::keychain::{Backend, Durability, Key, Keychain, KeychainError, LASTING_KEYRING};
 use crate::output::{Messages, escape};
 use crate::plaintext::{self, Line};
+use crate::record::Record;
 
 /// A clock more than this far behind a time already recorded is wrong.
 const CLOCK_SLACK: TimeDelta = TimeDelta::days(1);
