@@ -5,7 +5,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 use serde::Serialize;
 
 use crate::config::Policy;
-use crate::index::{Expiry, Record};
+use crate::record::{Expiry, Record};
 
 /// What `list` shows, most urgent first.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -16,6 +16,9 @@ pub enum Status {
     RotationDue,
     Unknown,
     NoExpiry,
+    /// An OAuth access token with a refresh token: the OAuth helper after
+    /// patrol in git's chain renews it, and nobody needs to act.
+    SelfRenewing,
     Ok,
     Erased,
 }
@@ -28,6 +31,7 @@ impl Status {
             Self::RotationDue => "rotation-due",
             Self::Unknown => "unknown",
             Self::NoExpiry => "no-expiry",
+            Self::SelfRenewing => "self-renewing",
             Self::Ok => "ok",
             Self::Erased => "erased",
         }
@@ -49,6 +53,28 @@ pub struct Assessment {
     pub rotation_due_at: Option<DateTime<Utc>>,
     /// The date that matters most for the status: expiry or rotation.
     pub deadline: Option<DateTime<Utc>>,
+}
+
+/// How long after `get` handed git a refresh token the same access token may
+/// still be expired before patrol calls the renewal failed: enough for the
+/// OAuth helper's round trip and for parallel fetches that asked at once.
+pub const RENEWAL_GRACE: TimeDelta = TimeDelta::minutes(10);
+
+/// Whether the token is known to be dead, so that git must not be handed it
+/// as usable: its effective expiry has passed. The one definition, used by
+/// `get`'s answer, its warning, `list` and `check` alike.
+pub fn known_dead(record: &Record, now: DateTime<Utc>) -> bool {
+    matches!(record.expiry.effective(), Some((Expiry::At(at), _)) if at <= now)
+}
+
+/// Whether a refreshable token's renewal evidently failed: `get` already
+/// handed git its refresh token, a while ago, and no new token came back.
+pub fn renewal_failed(record: &Record, now: DateTime<Utc>) -> bool {
+    record.refreshable
+        && known_dead(record, now)
+        && record
+            .refresh_offered_at
+            .is_some_and(|offered| now - offered >= RENEWAL_GRACE)
 }
 
 pub fn assess(record: &Record, policy: &Policy, now: DateTime<Utc>) -> Assessment {
@@ -74,9 +100,14 @@ pub fn assess(record: &Record, policy: &Policy, now: DateTime<Utc>) -> Assessmen
         assessment.status = Status::Erased;
         return assessment;
     }
+    if record.refreshable && !renewal_failed(record, now) {
+        assessment.status = Status::SelfRenewing;
+        assessment.rotation_due_at = None;
+        return assessment;
+    }
     let within = |at: DateTime<Utc>| at - now <= policy.warn_before;
     (assessment.status, assessment.deadline) = match (expires_at, rotation_due_at) {
-        (Some(at), _) if at <= now => (Status::Expired, Some(at)),
+        (Some(at), _) if known_dead(record, now) => (Status::Expired, Some(at)),
         (Some(at), _) if within(at) => (Status::Expiring, Some(at)),
         (_, Some(due)) if within(due) => (Status::RotationDue, Some(due)),
         (Some(at), _) => (Status::Ok, Some(at)),
@@ -156,7 +187,7 @@ pub fn relative(at: DateTime<Utc>, now: DateTime<Utc>) -> String {
 mod tests {
     use super::*;
     use crate::credential::{Target, TokenKind};
-    use crate::index::{ErasedBy, Erasure};
+    use crate::record::{ErasedBy, Erasure};
 
     fn now() -> DateTime<Utc> {
         "2026-06-15T12:00:00Z".parse().unwrap()
@@ -255,6 +286,47 @@ mod tests {
             &policy,
             now()
         ));
+    }
+
+    #[test]
+    fn a_refreshable_token_renews_itself_until_renewal_evidently_failed() {
+        let policy = Policy {
+            rotate_after: Some(TimeDelta::days(1)),
+            ..Policy::default()
+        };
+        let mut rec = record(at(-1));
+        rec.refreshable = true;
+        let status = |rec: &Record| assess(rec, &policy, now()).status;
+        assert_eq!(status(&rec), Status::SelfRenewing);
+        rec.refresh_offered_at = Some(now() - TimeDelta::minutes(1));
+        assert_eq!(status(&rec), Status::SelfRenewing, "within the grace");
+        rec.refresh_offered_at = Some(now() - RENEWAL_GRACE);
+        assert_eq!(status(&rec), Status::Expired);
+        assert!(renewal_failed(&rec, now()));
+        let mut renewed = record(at(1));
+        renewed.refreshable = true;
+        renewed.refresh_offered_at = Some(now() - TimeDelta::days(2));
+        assert_eq!(status(&renewed), Status::SelfRenewing);
+        assert!(!should_warn(
+            &renewed,
+            &assess(&renewed, &policy, now()),
+            &policy,
+            now()
+        ));
+    }
+
+    #[test]
+    fn known_dead_follows_the_effective_expiry() {
+        let mut rec = record(at(3));
+        assert!(!known_dead(&rec, now()));
+        rec.expiry.manual = at(-1);
+        assert!(known_dead(&rec, now()));
+        rec.expiry.forge = at(5);
+        assert!(!known_dead(&rec, now()));
+        assert_eq!(
+            assess(&rec, &Policy::default(), now()).expires_at,
+            Some(now() + TimeDelta::days(5))
+        );
     }
 
     #[test]

@@ -30,9 +30,10 @@ use thiserror::Error;
 use crate::cli::{Cli, Command};
 use crate::config::{Overrides, Settings};
 use crate::credential::{Secrets, Target, field_matches};
-use crate::index::{Index, Record, Snapshot};
+use crate::index::{Index, Snapshot};
 use crate::keychain::{Keychain, KeychainError};
 use crate::output::Messages;
+use crate::record::Record;
 use url_argument::Named;
 
 /// Input we cannot use: exit code 2.

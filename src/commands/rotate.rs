@@ -26,9 +26,9 @@ use crate::config::{ForgeKind, Settings};
 use crate::credential::{Secret, Secrets, TokenKind};
 use crate::expiry::relative;
 use crate::forge::{self, Facts, Forge, ProbeError, gitlab};
-use crate::index::{Expiry, Record};
 use crate::keychain::Key;
 use crate::output::{self, Messages};
+use crate::record::{Expiry, Record};
 
 pub fn run(
     ctx: &Context,
@@ -248,14 +248,15 @@ fn by_hand(
         out,
         "Stored the new token for {who}; git uses it from now on."
     )?;
-    match (manual, told) {
-        (Some(expiry), _) => say_expiry(&mut out, expiry, "as you said", ctx.now)?,
-        (None, Some(expiry)) => say_expiry(
+    // The forge's word outranks a date given by hand (record::Expiries).
+    match (told, manual) {
+        (Some(expiry), _) => say_expiry(
             &mut out,
             expiry,
             &format!("as {} says", forge::forge_name(forge)),
             ctx.now,
         )?,
+        (None, Some(expiry)) => say_expiry(&mut out, expiry, "as you said", ctx.now)?,
         (None, None) => {
             let rotation = settings
                 .policy

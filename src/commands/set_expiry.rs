@@ -15,8 +15,8 @@ use super::{BadInput, Context, describe, rotate_command};
 use crate::cli::ExpiryArgs;
 use crate::config::parse_duration;
 use crate::expiry::relative;
-use crate::index::Expiry;
 use crate::output::{self, Messages};
+use crate::record::Expiry;
 
 pub fn run(
     ctx: &Context,
@@ -26,19 +26,20 @@ pub fn run(
     messages: &mut Messages<impl Write>,
 ) -> Result<()> {
     let expiry = parse_expiry(&args.date, ctx.now)?;
+    let snapshot = ctx.read_index(messages);
+    let record = ctx
+        .named(&snapshot.records, &args.url, args.user.as_deref())?
+        .one()?;
     if let Expiry::At(at) = expiry
         && at <= ctx.now
         && !args.allow_past
     {
         confirm_past(at, ctx.now, input, &mut out)?;
     }
-    let snapshot = ctx.read_index(messages);
-    let record = ctx
-        .named(&snapshot.records, &args.url, args.user.as_deref())?
-        .one()?;
-    let (id, who) = (
+    let (id, who, forge_said) = (
         record.id.clone(),
         describe(&record.target, &record.username),
+        record.expiry.forge,
     );
     ctx.index
         .update(&mut Context::warn_index(messages), |records| {
@@ -74,6 +75,23 @@ pub fn run(
             relative(at, ctx.now),
             output::date_time(at)
         )?,
+    }
+    // The forge's answer outranks a date set by hand; saying only "now
+    // recorded" would promise a date that is not the one used.
+    if let Some(said) = forge_said {
+        let when = match said {
+            Expiry::Never => "never expires".to_owned(),
+            Expiry::At(at) => format!(
+                "expires {} ({})",
+                relative(at, ctx.now),
+                output::date_time(at)
+            ),
+        };
+        messages.warning(&format!(
+            "the forge reported that this token {when}, and the forge's answer is the one \
+             used; yours applies if the forge stops saying (`git credential-patrol check` asks \
+             it again)"
+        ));
     }
     Ok(())
 }

@@ -19,9 +19,9 @@ use anyhow::anyhow;
 
 use super::{BadInput, matching_record};
 use crate::credential::{Target, field_matches};
-use crate::index::Record;
 use crate::output::escape;
 use crate::protocol::UrlParts;
+use crate::record::Record;
 
 /// What a URL argument says, before git's configuration is applied.
 #[derive(Debug, PartialEq, Eq)]
