@@ -27,7 +27,7 @@ use keyring_core::{CredentialStore, Entry};
 
 use crate::credential::{Secrets, Target};
 
-pub use platform::Backend;
+pub use platform::{Backend, LASTING_KEYRING};
 
 /// Who answers for the keychain, and the traps a person should know of.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -58,6 +58,23 @@ pub enum KeychainError {
     /// The keychain would give back something else than it was given, so
     /// the item was removed: nothing is stored, not even what was before.
     Altered(String),
+    /// Nothing was written: the only collection would lose it when the
+    /// keyring daemon stops.
+    MemoryOnly {
+        collection: String,
+    },
+}
+
+/// How long what the keychain stores lasts.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Durability {
+    /// Kept on disk by the keychain.
+    Lasting,
+    /// New items would go to a Secret Service collection kept only in
+    /// memory, lost when its daemon stops (logout, reboot).
+    MemoryOnly { collection: String },
+    /// The kernel keyring, chosen by name: lost at reboot.
+    UntilReboot,
 }
 
 impl KeychainError {
@@ -91,6 +108,17 @@ impl KeychainError {
                 cause.clone(),
                 Some("store a token without the characters it changes".into()),
             ),
+            Self::MemoryOnly { collection } => (
+                format!(
+                    "the keychain would keep tokens only in memory (the Secret Service's \
+                     collection `{}`, lost at logout or reboot), so nothing was stored there",
+                    crate::output::escape(collection)
+                ),
+                Some(format!(
+                    "{LASTING_KEYRING}; or, to keep tokens in memory only anyway, \
+                     `git config --global patrol.allowMemoryOnly true`"
+                )),
+            ),
         }
     }
 }
@@ -112,6 +140,7 @@ pub struct Keychain {
     store: Arc<CredentialStore>,
     backend: Backend,
     timeout: Duration,
+    memory_only: bool,
 }
 
 /// Secrets found in the keychain, and where.
@@ -164,11 +193,32 @@ fn label_for(service: &str, user: &str) -> String {
 }
 
 impl Keychain {
-    pub fn open(backend: Backend, timeout: Duration) -> Result<Self, KeychainError> {
+    /// `memory_only`: `patrol.allowMemoryOnly`, writing where tokens do not
+    /// outlive the keyring daemon is allowed.
+    pub fn open(
+        backend: Backend,
+        memory_only: bool,
+        timeout: Duration,
+    ) -> Result<Self, KeychainError> {
         Ok(Self {
-            store: platform::store(backend, timeout)?,
+            store: platform::store(backend, memory_only, timeout)?,
             backend,
             timeout,
+            memory_only,
+        })
+    }
+
+    /// Whether `patrol.allowMemoryOnly` is set.
+    pub fn memory_only_allowed(&self) -> bool {
+        self.memory_only
+    }
+
+    /// How long what this keychain stores would last; asks the keychain
+    /// without writing.
+    pub fn durability(&self) -> Result<Durability, KeychainError> {
+        let backend = self.backend;
+        self.bounded("durability".into(), move |store| {
+            platform::durability(store, backend)
         })
     }
 
@@ -179,6 +229,7 @@ impl Keychain {
             store,
             backend: Backend::default(),
             timeout,
+            memory_only: false,
         }
     }
 

@@ -33,6 +33,16 @@
 //! git-credential-libsecret keeps them; secrets written by earlier versions
 //! end with `service=` and `username=` lines, which are removed on the way
 //! out and make the entry [`outdated`] until it is written again.
+//!
+//! A new item goes only where it outlives the keyring daemon. gnome-keyring
+//! started without a login keyring (a headless login, `dbus-launch`) has
+//! only its in-memory `session` collection, and its `default` alias may
+//! point there: items written there vanish at logout or reboot. So before
+//! the first write of a process, [`Destination`] picks the `default`
+//! collection, else `login`, else any other, whichever persists, and a
+//! write into a collection that does not persist is refused unless the
+//! person opted in with `patrol.allowMemoryOnly`. Reads never ask, so `get`
+//! and an unchanged `store` pay nothing for it.
 
 use std::any::Any;
 use std::collections::HashMap;
@@ -73,8 +83,50 @@ pub struct Store {
     inner: Arc<Inner>,
 }
 
+/// The collection new items are written into.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Destination {
+    pub collection: OwnedObjectPath,
+    /// Lost when the keyring daemon stops: the collection the service names
+    /// by its `session` alias (libsecret's in-memory collection), or, for a
+    /// service that has no such alias, one at gnome-keyring's path for it.
+    pub temporary: bool,
+}
+
+impl Destination {
+    /// The collection's name as the last part of its path (`login`).
+    pub fn name(&self) -> &str {
+        self.collection
+            .as_str()
+            .rsplit('/')
+            .next()
+            .unwrap_or_default()
+    }
+}
+
+/// A write refused because the only collection would lose it.
+#[derive(Debug)]
+pub struct MemoryOnly(pub Destination);
+
+impl std::fmt::Display for MemoryOnly {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "the Secret Service keeps collection `{}` only in memory",
+            self.0.name()
+        )
+    }
+}
+
+impl std::error::Error for MemoryOnly {}
+
 struct Inner {
     encrypted: bool,
+    /// `patrol.allowMemoryOnly`: writing into a temporary collection is
+    /// allowed.
+    memory_only: bool,
+    /// Where new items go, found before the first write.
+    destination: Mutex<Option<Destination>>,
     /// How long a provider's prompt may stay open before it is dismissed:
     /// shorter than the keychain's own timeout, so that the message can
     /// still say who was waiting for what.
@@ -89,10 +141,12 @@ struct Inner {
 
 impl Store {
     /// `timeout` is the keychain's: prompts are dismissed before it passes.
-    pub fn new(encrypted: bool, timeout: Duration) -> Arc<Self> {
+    pub fn new(encrypted: bool, memory_only: bool, timeout: Duration) -> Arc<Self> {
         Arc::new(Self {
             inner: Arc::new(Inner {
                 encrypted,
+                memory_only,
+                destination: Mutex::new(None),
                 prompt_deadline: timeout * 3 / 4,
                 bus: Mutex::new(None),
                 service: Mutex::new(None),
@@ -216,18 +270,17 @@ impl Failure {
             .map_or_else(|| "the Secret Service".to_owned(), Provider::to_string);
         let detail = crate::output::escape(&self.detail);
         match &self.kind {
+            Kind::NoBus if std::env::var_os("DBUS_SESSION_BUS_ADDRESS").is_none() => {
+                super::platform::no_bus()
+            }
             Kind::NoBus => KeychainError::Unavailable {
-                cause: if std::env::var_os("DBUS_SESSION_BUS_ADDRESS").is_none() {
-                    "there is no D-Bus session bus (DBUS_SESSION_BUS_ADDRESS is not set)".into()
-                } else {
-                    format!("the D-Bus session bus cannot be reached ({detail})")
-                },
-                fix: super::platform::HEADLESS.into(),
+                cause: format!("the D-Bus session bus cannot be reached ({detail})"),
+                fix: super::platform::headless_fix(),
             },
             Kind::NoProvider => KeychainError::Unavailable {
                 cause: "no Secret Service (org.freedesktop.secrets) is running on the session bus"
                     .into(),
-                fix: super::platform::HEADLESS.into(),
+                fix: super::platform::headless_fix(),
             },
             Kind::Locked => KeychainError::Locked {
                 what: locked_what(self.provider.as_ref()),
@@ -286,9 +339,7 @@ fn unlock_fix(provider: Option<&Provider>) -> String {
             .into(),
         Some(Provider::KWallet) => "open the wallet in KWalletManager and try again".into(),
         Some(Provider::Other(_)) => "unlock it with its own program and try again".into(),
-        Some(Provider::GnomeKeyring) | None => "unlock the login keyring (Seahorse, or \
-            `gnome-keyring-daemon --unlock` reading the password on stdin) and try again"
-            .into(),
+        Some(Provider::GnomeKeyring) | None => super::platform::gnome_keyring_unlock_fix(),
     }
 }
 
@@ -549,11 +600,73 @@ impl Inner {
 
     /// The collection new items go to.
     fn collection(&self) -> Result<OwnedObjectPath> {
+        Ok(self.writable_destination()?.collection)
+    }
+
+    /// Where new items go: the first collection that persists among the
+    /// `default` alias, the `login` alias and every other collection; when
+    /// none does, the first there is, marked temporary. Asked once per
+    /// process, and only before a write.
+    fn destination(&self) -> Result<Destination> {
+        let mut slot = self.destination.lock().map_err(|_| poisoned())?;
+        if let Some(destination) = slot.as_ref() {
+            return Ok(destination.clone());
+        }
+        let session = self.read_alias("session")?;
+        let mut candidates = Vec::new();
+        for alias in ["default", "login"] {
+            candidates.extend(self.read_alias(alias)?);
+        }
         let service = self.connection()?;
-        let collection = service
-            .get_any_collection()
+        let all = service
+            .get_all_collections()
             .map_err(|err| self.crate_failure(err))?;
-        Ok(collection.collection_path.clone())
+        candidates.extend(all.into_iter().map(|c| c.collection_path));
+        let temporary = |path: &OwnedObjectPath| {
+            session.as_ref() == Some(path) || path.as_str().ends_with("/collection/session")
+        };
+        let chosen = candidates
+            .iter()
+            .find(|path| !temporary(path))
+            .or(candidates.first())
+            .ok_or_else(|| self.crate_failure(secret_service::Error::NoResult))?;
+        let destination = Destination {
+            collection: chosen.clone(),
+            temporary: temporary(chosen),
+        };
+        *slot = Some(destination.clone());
+        Ok(destination)
+    }
+
+    /// The destination, refused when it would not persist and the person did
+    /// not opt in to memory-only storage.
+    fn writable_destination(&self) -> Result<Destination> {
+        let destination = self.destination()?;
+        if destination.temporary && !self.memory_only {
+            return Err(Error::PlatformFailure(Box::new(MemoryOnly(destination))));
+        }
+        Ok(destination)
+    }
+
+    /// The collection an alias names; `None` for an alias that names none.
+    fn read_alias(&self, alias: &str) -> Result<Option<OwnedObjectPath>> {
+        let reply = self.bus()?.call_method(
+            Some(SERVICE_NAME),
+            SERVICE_PATH,
+            Some(SERVICE_INTERFACE),
+            "ReadAlias",
+            &(alias,),
+        );
+        let path: OwnedObjectPath = match reply {
+            Ok(reply) => reply
+                .body()
+                .deserialize()
+                .map_err(|err| self.failure(err))?,
+            // A service that knows no such alias may say so with an error.
+            Err(zbus::Error::MethodError(..)) => return Ok(None),
+            Err(err) => return Err(self.failure(err)),
+        };
+        Ok((path.as_str() != "/").then_some(path))
     }
 
     /// A new item, never replacing one: the caller has looked first.
@@ -869,6 +982,12 @@ struct Cred {
     outdated: Mutex<bool>,
 }
 
+/// Where `store` writes new items, when it is ours: asks the service.
+pub fn destination(store: &keyring_core::CredentialStore) -> Option<Result<Destination>> {
+    let store = store.as_any().downcast_ref::<Store>()?;
+    Some(store.inner.destination())
+}
+
 /// Where `entry`'s item was found or created, when it is one of ours and
 /// has been to the keychain.
 pub fn located(entry: &Entry) -> Option<String> {
@@ -1071,7 +1190,7 @@ mod tests {
 
     fn build(modifiers: &[(&str, &str)]) -> Result<Entry> {
         let modifiers: HashMap<&str, &str> = modifiers.iter().copied().collect();
-        Store::new(false, Duration::from_secs(5)).build(
+        Store::new(false, false, Duration::from_secs(5)).build(
             "git-credential-patrol:https://example.com",
             "alice",
             Some(&modifiers),
@@ -1159,7 +1278,10 @@ mod tests {
         let locked = failure(Kind::Locked, Some(Provider::GnomeKeyring))
             .describe()
             .to_string();
-        assert!(locked.contains("gnome-keyring-daemon --unlock"), "{locked}");
+        assert!(
+            locked.contains("gnome-keyring-daemon --replace --unlock"),
+            "{locked}"
+        );
         let refused = failure(Kind::Refused, Some(Provider::KeePassXc))
             .describe()
             .to_string();
