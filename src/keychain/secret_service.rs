@@ -555,8 +555,10 @@ impl Inner {
             "Get",
             &(ITEM_INTERFACE, "Attributes"),
         );
-        let (secret, attributes) =
-            futures_lite::future::block_on(futures_lite::future::zip(secret, attributes));
+        // The attributes are asked for first, so that their answer travels
+        // while the session is opened and the secret fetched.
+        let (attributes, secret) =
+            futures_lite::future::block_on(futures_lite::future::zip(attributes, secret));
         // Refused for this path (gone, locked, not an item): the search decides.
         let (Ok(secret), Ok(attributes)) = (secret?, attributes) else {
             return Ok(None);
