@@ -33,7 +33,7 @@ pub struct Cli {
 /// (`git-credential-patrol --warn-before=14d get`), and change only what
 /// warns and what `list` and `check` call due, so no command repeats them.
 #[derive(Debug, Args)]
-#[command(next_help_heading = "Settings (before the command; they win over git config)")]
+#[command(next_help_heading = "Settings (before the command)")]
 pub struct HelperArgs {
     /// How long before expiry (or rotation) warnings start [default: 7 days]
     #[arg(long, value_name = "DURATION", value_parser = duration)]

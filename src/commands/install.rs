@@ -127,6 +127,7 @@ pub fn install(
         writeln!(out, "    credential.helper = {}", escape(&ours))?;
     }
     report_existing(&after, scope, &ours, &mut out)?;
+    super::generate::install_man_pages(&mut out)?;
     check_keychain(ctx, &mut out, messages)?;
     let leftovers = import::leftovers();
     for (path, count) in &leftovers {

@@ -76,6 +76,121 @@ fn man_pages_cover_every_visible_command_and_render_cleanly() {
     );
 }
 
+/// What `man` shows: every page has the sections a manual adds to `--help`,
+/// and settings appear only on the page of the program, not on each command.
+#[test]
+fn man_shows_exit_status_files_environment_and_examples_on_every_page() {
+    let env = TestEnv::with_keyring(Keyring::NoBus);
+    let (_, written) = generate(&env, "man");
+    for page in &written {
+        let shown = man(&env, page);
+        for heading in [
+            "EXIT STATUS",
+            "FILES",
+            "ENVIRONMENT",
+            "EXAMPLES",
+            "SEE ALSO",
+        ] {
+            assert!(
+                shown.contains(&format!("\n{heading}\n")),
+                "{heading} in {}:\n{shown}",
+                page.display()
+            );
+        }
+        for text in [
+            "GIT_CREDENTIAL_PATROL_TRACE",
+            "NO_COLOR",
+            "git-credential-patrol/",
+            "Secret Service items",
+            "       2      Bad",
+            "Failure:",
+            "    git",
+        ] {
+            assert!(
+                shown.contains(text),
+                "{text} in {}:\n{shown}",
+                page.display()
+            );
+        }
+        let name = page.file_name().unwrap().to_string_lossy();
+        if name != "git-credential-patrol.1" {
+            assert!(!shown.contains("--warn-before"), "{name}:\n{shown}");
+        }
+    }
+    let expiry = man(&env, &env.root().join("man/git-credential-patrol-expiry.1"));
+    assert!(
+        expiry.contains("git credential-patrol expiry example.com 2020-01-01 --allow-past"),
+        "{expiry}"
+    );
+}
+
+/// `man -l PAGE`, formatted for 200 columns with no pager.
+fn man(env: &TestEnv, page: &Path) -> String {
+    let out = env
+        .command("man")
+        .arg("-l")
+        .arg(page)
+        .env("MANWIDTH", "200")
+        .env("MANPAGER", "cat")
+        .env("MAN_KEEP_FORMATTING", "")
+        .output()
+        .expect("man (Debian: man-db) shows the pages");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    text(&out.stdout)
+}
+
+/// After `cargo install`, the program is in ~/.cargo/bin; `install` puts
+/// the pages in ~/.cargo/share/man, where man-db looks for a program in
+/// ~/.cargo/bin, so that `git credential-patrol --help` (which git turns
+/// into `man git-credential-patrol`) shows the manual.
+#[test]
+fn install_from_cargo_bin_makes_git_help_show_the_manual() {
+    let env = TestEnv::with_keyring(Keyring::NoBus);
+    let bin = env.home().join(".cargo/bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    std::fs::copy(crate::env::BIN, bin.join("git-credential-patrol")).unwrap();
+    let path = format!("{}:/usr/local/bin:/usr/bin:/bin", bin.display());
+    let in_cargo = |program: &str, args: &[&str]| {
+        env.command(program)
+            .args(args)
+            .env("PATH", &path)
+            .env("MANPAGER", "cat")
+            .env("MANWIDTH", "100")
+            .output()
+            .unwrap()
+    };
+    let before = in_cargo("git", &["credential-patrol", "--help"]);
+    assert!(!before.status.success(), "no page yet");
+
+    let out = in_cargo("git-credential-patrol", &["install"]);
+    let said = text(&out.stdout);
+    let pages = env.home().join(".cargo/share/man/man1");
+    assert!(
+        said.contains(&format!(
+            "Manual pages: written to {}; `git credential-patrol --help` shows them.",
+            pages.display()
+        )),
+        "{said}{}",
+        text(&out.stderr)
+    );
+    assert!(pages.join("git-credential-patrol-list.1").exists());
+
+    let help = in_cargo("git", &["credential-patrol", "--help"]);
+    let shown = text(&help.stdout);
+    assert!(help.status.success(), "{}", text(&help.stderr));
+    assert!(
+        shown.contains("EXIT STATUS") && shown.contains("git-credential-patrol-rotate(1)"),
+        "{shown}"
+    );
+
+    // Installing again finds them and writes nothing new.
+    let again = text(&in_cargo("git-credential-patrol", &["install"]).stdout);
+    assert!(
+        again.contains("Manual pages: `git credential-patrol --help` shows "),
+        "{again}"
+    );
+}
+
 /// The page as a terminal shows it, without the overstrikes that make bold.
 fn render(page: &Path) -> String {
     let out = Command::new("groff")
