@@ -5,7 +5,7 @@ use std::ffi::OsString;
 use std::path::PathBuf;
 
 use chrono::TimeDelta;
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, Parser, Subcommand, ValueEnum, ValueHint};
 
 use crate::config::{self, Overrides};
 use crate::forge::Repo;
@@ -100,6 +100,11 @@ pub enum Command {
     /// Write man pages or shell completions into a directory, for packages
     #[command(hide = true)]
     Generate(GenerateArgs),
+
+    /// Print the stored URLs or account names, one a line, for the shell
+    /// completions
+    #[command(hide = true)]
+    Stored(StoredArgs),
 }
 
 impl Command {
@@ -121,6 +126,7 @@ impl Command {
             Self::Token(_) => "token",
             Self::Doctor => "doctor",
             Self::Generate(_) => "generate",
+            Self::Stored(_) => "stored",
         }
     }
 }
@@ -128,9 +134,10 @@ impl Command {
 #[derive(Debug, Args)]
 pub struct EraseArgs {
     /// The credential's URL or host (`https://github.com`, `github.com`)
+    #[arg(value_hint = ValueHint::Url)]
     pub url: Option<String>,
     /// The account, when the host has several
-    #[arg(long, requires = "url")]
+    #[arg(long, requires = "url", value_hint = ValueHint::Username)]
     pub user: Option<String>,
 }
 
@@ -144,11 +151,12 @@ pub struct ListArgs {
 #[derive(Debug, Args)]
 pub struct ExpiryArgs {
     /// The credential's URL or host
+    #[arg(value_hint = ValueHint::Url)]
     pub url: String,
     /// `2026-12-31`, an RFC 3339 time, a duration from now (`30d`), or `never`
     pub date: String,
     /// The account, when the host has several
-    #[arg(long)]
+    #[arg(long, value_hint = ValueHint::Username)]
     pub user: Option<String>,
     /// Take a date in the past: the token has expired, and git should stop using it
     #[arg(long)]
@@ -158,9 +166,10 @@ pub struct ExpiryArgs {
 #[derive(Debug, Args)]
 pub struct RotateArgs {
     /// The credential's URL or host
+    #[arg(value_hint = ValueHint::Url)]
     pub url: String,
     /// The account, when the host has several
-    #[arg(long)]
+    #[arg(long, value_hint = ValueHint::Username)]
     pub user: Option<String>,
     /// The new token's expiry (`2026-12-31`, `90d`, or `never`): GitLab gives
     /// it to the token it creates; for a token you paste it is recorded, and
@@ -175,9 +184,10 @@ pub struct RotateArgs {
 #[derive(Debug, Args)]
 pub struct CheckArgs {
     /// Only the credentials of this URL or host
+    #[arg(value_hint = ValueHint::Url)]
     pub url: Option<String>,
     /// The account, when the host has several
-    #[arg(long, requires = "url")]
+    #[arg(long, requires = "url", value_hint = ValueHint::Username)]
     pub user: Option<String>,
     /// GitHub: also check this repository (`OWNER/NAME`) and the GraphQL API
     #[arg(long, value_name = "OWNER/NAME")]
@@ -258,10 +268,25 @@ impl InstallArgs {
 #[derive(Debug, Args)]
 pub struct TokenArgs {
     /// The credential's URL or host (`https://github.com`, `github.com`)
+    #[arg(value_hint = ValueHint::Url)]
     pub url: String,
     /// The account, when the host has several
-    #[arg(long)]
+    #[arg(long, value_hint = ValueHint::Username)]
     pub user: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct StoredArgs {
+    /// What to print
+    pub what: StoredNames,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum StoredNames {
+    /// The URL of every stored credential
+    Urls,
+    /// The account names
+    Users,
 }
 
 #[derive(Debug, Args)]

@@ -11,7 +11,8 @@ use anyhow::{Context as _, Result};
 use clap::CommandFactory;
 use clap_complete::{Generator, Shell};
 
-use crate::cli::{Cli, GenerateArgs, Generated};
+use super::Context;
+use crate::cli::{Cli, GenerateArgs, Generated, StoredNames};
 
 const BIN: &str = "git-credential-patrol";
 
@@ -30,10 +31,109 @@ _git_credential_patrol() {
     local cmd_idx=${__git_cmd_idx:-1}
     local COMP_WORDS=(git-credential-patrol "${words[@]:cmd_idx+1}")
     local COMP_CWORD=$((cword - cmd_idx))
-    _git__credential__patrol git-credential-patrol "$cur" "${COMP_WORDS[COMP_CWORD-1]}"
+    _git_credential_patrol_stored ||
+        _git__credential__patrol git-credential-patrol "$cur" "${COMP_WORDS[COMP_CWORD-1]}"
     compopt +o nospace 2>/dev/null
     return 0
 }
+"#;
+
+/// Stored URLs after `rotate`, `erase`, `token`, `expiry` and `check`, and
+/// stored accounts after `--user`, asked of the program itself (`stored`).
+/// It reads the line as typed and splits it on blanks only: bash would cut
+/// `https://github.com` at its colon, and git's completion hands over its
+/// words differently. Returns 1 where clap's completion should answer.
+const BASH_STORED: &str = r#"
+# Stored URLs and accounts, from `git-credential-patrol stored`.
+_git_credential_patrol_stored() {
+    local line=${COMP_LINE:0:COMP_POINT} words word command="" positional=0 value=0 i
+    read -ra words <<<"$line"
+    [[ -z $line || $line == *[[:blank:]] ]] && words+=("")
+    ((${#words[@]} >= 2)) || return 1
+    local cur=${words[${#words[@]}-1]} prev=${words[${#words[@]}-2]}
+    for ((i = 1; i < ${#words[@]} - 1; i++)); do
+        word=${words[i]}
+        if ((value)); then
+            value=0
+            continue
+        fi
+        case $word in
+        --user | --expires | --expires-at | --repo | --expiring-within | --warn-before | --rotate-after | --warn-every | -c | -C)
+            value=1 ;;
+        -*) ;;
+        rotate | erase | token | expiry | check)
+            if [[ -z $command ]]; then command=$word; else positional=$((positional + 1)); fi ;;
+        *) [[ -n $command ]] && positional=$((positional + 1)) ;;
+        esac
+    done
+    [[ -n $command && $cur != -* ]] || return 1
+    local what
+    case $prev in
+    --user) what=users ;;
+    --expires | --expires-at | --repo | --expiring-within) return 1 ;;
+    *)
+        ((positional == 0)) || return 1
+        what=urls
+        ;;
+    esac
+    local IFS=$'\n'
+    COMPREPLY=($(compgen -W "$(git-credential-patrol stored "$what" 2>/dev/null)" -- "$cur"))
+    # Bash replaces only what follows the last colon or equals sign.
+    local prefix=${cur%"${cur##*[:=]}"}
+    [[ -n $prefix ]] && COMPREPLY=("${COMPREPLY[@]#"$prefix"}")
+    return 0
+}
+
+_git_credential_patrol_complete() {
+    _git_credential_patrol_stored || _git__credential__patrol "$@"
+}
+"#;
+
+/// The same for zsh: `_arguments` calls these for the URL and `--user`
+/// (clap writes `_urls` and `_users` there, for the value hints in `cli`).
+const ZSH_STORED: &str = r#"
+# Stored URLs and accounts, from `git-credential-patrol stored`.
+_git_credential_patrol_urls() {
+    local -a urls
+    urls=(${(f)"$(git-credential-patrol stored urls 2>/dev/null)"})
+    _wanted urls expl 'stored URL' compadd -a urls
+}
+_git_credential_patrol_users() {
+    local -a users
+    users=(${(f)"$(git-credential-patrol stored users 2>/dev/null)"})
+    _wanted users expl 'stored account' compadd -a users
+}
+"#;
+
+/// The same for fish: URLs as the first argument after those commands,
+/// accounts after `--user`.
+const FISH_STORED: &str = r#"
+# Stored URLs and accounts, from `git-credential-patrol stored`.
+function __fish_git_credential_patrol_wants_url
+    set -l words (commandline -opc)
+    set -l command
+    set -l value 0
+    for word in $words[2..-1]
+        if test $value = 1
+            set value 0
+            continue
+        end
+        switch $word
+            case --user --expires --expires-at --repo --expiring-within --warn-before --rotate-after --warn-every
+                set value 1
+            case '-*'
+            case '*'
+                if test -z "$command"
+                    set command $word
+                else
+                    return 1
+                end
+        end
+    end
+    contains -- "$command" rotate erase token expiry check
+end
+complete -c git-credential-patrol -n __fish_git_credential_patrol_wants_url -f -a "(git-credential-patrol stored urls 2>/dev/null)" -d 'stored'
+complete -c git-credential-patrol -n "__fish_git_credential_patrol_using_subcommand rotate erase token expiry check" -l user -x -a "(git-credential-patrol stored users 2>/dev/null)"
 "#;
 
 pub fn run(args: &GenerateArgs, mut out: impl Write) -> Result<()> {
@@ -72,6 +172,31 @@ pub fn man_pages(dir: &Path) -> io::Result<Vec<PathBuf>> {
     let mut written = Vec::new();
     write(cmd, dir, &mut written)?;
     Ok(written)
+}
+
+/// `stored urls|users`: what the completions offer after `rotate`, `erase`,
+/// `token`, `expiry` and `check` (URLs) and after `--user` (accounts). From
+/// the index alone: no keychain, no git, no message, so a TAB stays quick
+/// and quiet whatever state things are in.
+pub fn stored(ctx: &Context, what: StoredNames, mut out: impl Write) -> Result<()> {
+    let snapshot = ctx.index.read();
+    let mut names: Vec<String> = snapshot
+        .records
+        .iter()
+        .filter(|r| r.is_live())
+        .map(|r| match what {
+            StoredNames::Urls => r.target.url(),
+            StoredNames::Users => r.username.clone(),
+        })
+        .filter(|name| !name.is_empty() && !name.contains(char::is_control))
+        .collect();
+    names.sort();
+    names.dedup();
+    for name in names {
+        writeln!(out, "{name}")?;
+    }
+    out.flush()?;
+    Ok(())
 }
 
 /// For `install`: `git credential-patrol --help` runs `man
@@ -452,17 +577,34 @@ fn text(plain: &str) -> String {
 }
 
 /// `git-credential-patrol.bash`, `_git-credential-patrol` (zsh),
-/// `git-credential-patrol.fish` and `_git-credential-patrol.ps1`.
+/// `git-credential-patrol.fish` and `_git-credential-patrol.ps1`. All but
+/// PowerShell's also offer the stored URLs and accounts.
 fn completions(dir: &Path) -> io::Result<Vec<PathBuf>> {
     let mut cmd = Cli::command();
     let mut written = Vec::new();
     for shell in [Shell::Bash, Shell::Zsh, Shell::Fish, Shell::PowerShell] {
         let mut script = Vec::new();
         clap_complete::generate(shell, &mut cmd, BIN, &mut script);
-        if shell == Shell::Bash {
-            script = repair_bash(&String::from_utf8_lossy(&script)).into_bytes();
-            script.extend_from_slice(BASH_GIT_SUBCOMMAND.as_bytes());
-        }
+        let text = String::from_utf8_lossy(&script);
+        let script = match shell {
+            Shell::Bash => format!(
+                "{}{BASH_STORED}{BASH_GIT_SUBCOMMAND}",
+                repair_bash(&text).replace(
+                    "complete -F _git__credential__patrol ",
+                    "complete -F _git_credential_patrol_complete "
+                )
+            ),
+            Shell::Zsh => {
+                let (first, rest) = text.split_once('\n').unwrap_or((&text, ""));
+                format!(
+                    "{first}\n{ZSH_STORED}{}",
+                    rest.replace(":_urls'", ":_git_credential_patrol_urls'")
+                        .replace(":_users'", ":_git_credential_patrol_users'")
+                )
+            }
+            Shell::Fish => format!("{text}{FISH_STORED}"),
+            _ => text.into_owned(),
+        };
         let path = dir.join(shell.file_name(BIN));
         fs::write(&path, script)?;
         written.push(path);
