@@ -145,7 +145,7 @@ fn man(env: &TestEnv, page: &Path) -> String {
 /// into `man git-credential-patrol`) shows the manual.
 #[test]
 fn install_from_cargo_bin_makes_git_help_show_the_manual() {
-    let env = TestEnv::with_keyring(Keyring::NoBus);
+    let env = TestEnv::new();
     let bin = env.home().join(".cargo/bin");
     std::fs::create_dir_all(&bin).unwrap();
     std::fs::copy(crate::env::BIN, bin.join("git-credential-patrol")).unwrap();
