@@ -5,13 +5,16 @@ use chrono::{DateTime, TimeDelta, Utc};
 use serde::Serialize;
 
 use crate::config::Policy;
-use crate::index::{Expiry, Record};
+use crate::index::{Expiry, ProbeOutcome, ProbeResult, Record};
 
 /// What `list` shows, most urgent first.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Status {
     Expired,
+    /// The forge refused the token when last asked (invalid, revoked, or
+    /// expired early): as dead as an expired one until it is accepted again.
+    Refused,
     Expiring,
     RotationDue,
     Unknown,
@@ -24,6 +27,7 @@ impl Status {
     pub fn name(self) -> &'static str {
         match self {
             Self::Expired => "expired",
+            Self::Refused => "refused",
             Self::Expiring => "expiring",
             Self::RotationDue => "rotation-due",
             Self::Unknown => "unknown",
@@ -35,7 +39,10 @@ impl Status {
 
     /// Whether a person should act now.
     pub fn needs_attention(self) -> bool {
-        matches!(self, Self::Expired | Self::Expiring | Self::RotationDue)
+        matches!(
+            self,
+            Self::Expired | Self::Refused | Self::Expiring | Self::RotationDue
+        )
     }
 }
 
@@ -77,6 +84,7 @@ pub fn assess(record: &Record, policy: &Policy, now: DateTime<Utc>) -> Assessmen
     let within = |at: DateTime<Utc>| at - now <= policy.warn_before;
     (assessment.status, assessment.deadline) = match (expires_at, rotation_due_at) {
         (Some(at), _) if at <= now => (Status::Expired, Some(at)),
+        _ if refusal(record).is_some() => (Status::Refused, None),
         (Some(at), _) if within(at) => (Status::Expiring, Some(at)),
         (_, Some(due)) if within(due) => (Status::RotationDue, Some(due)),
         (Some(at), _) => (Status::Ok, Some(at)),
@@ -86,6 +94,25 @@ pub fn assess(record: &Record, policy: &Policy, now: DateTime<Utc>) -> Assessmen
         },
     };
     assessment
+}
+
+/// The forge's refusal of the token, when the last answer it gave was one.
+/// A later probe that succeeds, or git storing the token again after it
+/// authenticated, clears it.
+pub fn refusal(record: &Record) -> Option<&ProbeOutcome> {
+    record
+        .probe
+        .as_ref()
+        .filter(|probe| probe.result == ProbeResult::Rejected)
+}
+
+/// Since when the token is known to be dead (its expiry passed, or the
+/// forge refused it), so that git is never handed it as usable.
+pub fn dead_since(record: &Record, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    match record.expiry.effective() {
+        Some((Expiry::At(at), _)) if at <= now => Some(at),
+        _ => refusal(record).map(|probe| probe.at.min(now)),
+    }
 }
 
 /// Whether `get` should warn now. At most once per `warn_every`, except in
@@ -193,6 +220,46 @@ mod tests {
         let mut rotated = record(None);
         rotated.rotated_at = Some(now());
         assert_eq!(assess(&rotated, &policy, now()).status, Status::Unknown);
+    }
+
+    #[test]
+    fn a_refused_token_is_dead_until_accepted_and_warned_about_per_warn_every() {
+        use crate::index::ProbeOutcome;
+        let policy = Policy::default();
+        let mut refused = record(at(30));
+        refused.probe = Some(ProbeOutcome {
+            at: now() - TimeDelta::hours(2),
+            result: ProbeResult::Rejected,
+            message: Some("GitHub rejected the token (Bad credentials)".into()),
+        });
+        let assessment = assess(&refused, &policy, now());
+        assert_eq!(assessment.status, Status::Refused);
+        assert!(assessment.status.needs_attention());
+        assert_eq!(
+            dead_since(&refused, now()),
+            Some(now() - TimeDelta::hours(2))
+        );
+        assert!(should_warn(&refused, &assessment, &policy, now()));
+        refused.last_warned_at = Some(now() - TimeDelta::hours(1));
+        assert!(!should_warn(&refused, &assessment, &policy, now()));
+        refused.last_warned_at = Some(now() - TimeDelta::hours(12));
+        assert!(should_warn(&refused, &assessment, &policy, now()));
+        // An expiry that passed says more than the refusal.
+        refused.expiry.git = at(-1);
+        assert_eq!(assess(&refused, &policy, now()).status, Status::Expired);
+        assert_eq!(
+            dead_since(&refused, now()),
+            Some(now() - TimeDelta::days(1))
+        );
+        // Accepted again: alive.
+        let mut accepted = record(at(30));
+        accepted.probe = Some(ProbeOutcome {
+            at: now(),
+            result: ProbeResult::Valid,
+            message: None,
+        });
+        assert_eq!(assess(&accepted, &policy, now()).status, Status::Ok);
+        assert_eq!(dead_since(&accepted, now()), None);
     }
 
     #[test]

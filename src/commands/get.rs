@@ -15,10 +15,11 @@ use super::{
     BadInput, Context, Wanted, describe, fingerprint, keychain_accounts, matching, rotate_command,
 };
 use crate::config::Policy;
-use crate::credential::{Secrets, Target, TokenKind};
+use crate::credential::{Secrets, Target};
 use crate::expiry::{self, Status};
 use crate::forge;
-use crate::index::{Expiry, Record};
+use crate::forge::diagnosis::{Renewal, Subject};
+use crate::index::Record;
 use crate::keychain::{Key, Keychain, KeychainError};
 use crate::output::{self, Messages};
 use crate::protocol::{Request, STATE_PREFIX, Writer};
@@ -80,14 +81,14 @@ pub fn run(
     let state = record
         .filter(|_| request.has_capability("state"))
         .map(|record| fingerprint(record, &secrets));
-    let expired_elsewhere = record.and_then(|r| expired_by_other_source(r, &secrets, ctx));
+    let dead = record.and_then(|r| known_dead(r, &secrets, ctx));
     answer(
         out,
         &username,
         &secrets,
         wants_authtype,
         state.as_deref(),
-        expired_elsewhere,
+        dead,
     )?;
 
     if let Some((record, moved)) = located {
@@ -126,15 +127,19 @@ fn from_keychain_alone(
     Ok(None)
 }
 
-/// A token the index knows has expired (set by hand or reported by the
-/// forge) is still returned, with that time as `password_expiry_utc`, so that
-/// git 2.41 and later drop it and ask the person for a new one.
-fn expired_by_other_source(record: &Record, secrets: &Secrets, ctx: &Context) -> Option<i64> {
-    match record.expiry.effective() {
-        Some((Expiry::At(at), _)) if at <= ctx.now && secrets.password_expiry_utc.is_none() => {
-            Some(at.timestamp())
-        }
-        _ => None,
+/// A token the index knows is dead (expired by a date set by hand or
+/// reported by the forge, or refused by the forge) is still returned, with
+/// that time as `password_expiry_utc`, so that git 2.41 and later drop it and
+/// ask the person for a new one.
+fn known_dead(record: &Record, secrets: &Secrets, ctx: &Context) -> Option<i64> {
+    // Git drops a password whose expiry is before the current second, not
+    // one that expires in it.
+    let dead = expiry::dead_since(record, ctx.now)?
+        .timestamp()
+        .min(ctx.now.timestamp() - 1);
+    match secrets.password_expiry_utc {
+        Some(given) if given <= dead => None,
+        _ => Some(dead),
     }
 }
 
@@ -169,7 +174,7 @@ fn answer(
         (None, Some(password)) => writer.field("password", password.expose())?,
         (None, None) => {}
     }
-    if let Some(expiry) = secrets.password_expiry_utc.or(expiry_override) {
+    if let Some(expiry) = expiry_override.or(secrets.password_expiry_utc) {
         writer.field("password_expiry_utc", &expiry.to_string())?;
     }
     if let Some(token) = &secrets.oauth_refresh_token {
@@ -182,8 +187,8 @@ fn answer(
     Ok(())
 }
 
-/// Warns when the token's expiry or rotation date is near; says whether it
-/// did.
+/// Warns when the token's expiry or rotation date is near, or the forge
+/// refused it; says whether it did.
 fn warn_if_due(
     ctx: &Context,
     record: &Record,
@@ -196,34 +201,58 @@ fn warn_if_due(
         return false;
     }
     let who = describe(&record.target, &record.username);
-    let Some(deadline) = assessment.deadline else {
-        return false;
+    let when = |at| {
+        format!(
+            "{} ({})",
+            expiry::relative(at, ctx.now),
+            output::date_time(at)
+        )
     };
-    let when = format!(
-        "{} ({})",
-        expiry::relative(deadline, ctx.now),
-        output::date_time(deadline)
-    );
-    match assessment.status {
-        Status::Expired => {
-            messages.warning(&format!("the token for {who} expired {when}"));
+    let renewal = match (assessment.status, assessment.deadline) {
+        (Status::Refused, _) => {
+            let Some(refusal) = expiry::refusal(record) else {
+                return false;
+            };
+            messages.warning(&format!(
+                "the forge refused the token for {who} {}{}",
+                when(refusal.at),
+                refusal
+                    .message
+                    .as_deref()
+                    .map(|m| format!(": {}", output::escape(m)))
+                    .unwrap_or_default()
+            ));
             messages.hint("git will not use it; it asks for a new token instead");
+            Renewal::Refused
         }
-        Status::Expiring => messages.warning(&format!("the token for {who} expires {when}")),
-        _ => messages.warning(&format!(
-            "the token for {who} is due for rotation {when} (patrol.rotateAfter)"
-        )),
-    }
-    let forge = forge::kind_of(&record.target, configured_forge, record.kind);
-    if let Some(page) = forge::token_page(&record.target, forge, record.kind) {
-        let what = if record.kind == TokenKind::GithubFineGrained {
-            "fine-grained token"
-        } else {
-            "token"
-        };
-        messages.hint(&format!("create a new {what} at {page}"));
-    }
-    messages.hint(&format!("then run: {}", rotate_command(record)));
+        (Status::Expired, Some(deadline)) => {
+            messages.warning(&format!("the token for {who} expired {}", when(deadline)));
+            messages.hint("git will not use it; it asks for a new token instead");
+            Renewal::Expired
+        }
+        (Status::Expiring, Some(deadline)) => {
+            messages.warning(&format!("the token for {who} expires {}", when(deadline)));
+            Renewal::Expiring
+        }
+        (_, Some(deadline)) => {
+            messages.warning(&format!(
+                "the token for {who} is due for rotation {} (patrol.rotateAfter)",
+                when(deadline)
+            ));
+            Renewal::Expiring
+        }
+        (_, None) => return false,
+    };
+    let rotate = rotate_command(record);
+    let subject = Subject {
+        target: &record.target,
+        forge: forge::kind_of(&record.target, configured_forge, record.kind),
+        kind: record.kind,
+        scopes: record.scopes.as_deref(),
+        token_name: record.token_name.as_deref(),
+        rotate: &rotate,
+    };
+    messages.hint(&subject.renew(renewal));
     true
 }
 

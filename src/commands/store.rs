@@ -125,8 +125,9 @@ pub fn save(
                 Some(at) if unchanged && records[at].is_live() => {
                     let ((), touched) = touch(&mut records[at], now);
                     let moved = note_item(&mut records[at], &item);
+                    let accepted = clear_refusal(&mut records[at]);
                     if probed.is_none() {
-                        return ((), touched || moved);
+                        return ((), touched || moved || accepted);
                     }
                     at
                 }
@@ -165,6 +166,20 @@ fn touch(record: &mut Record, now: DateTime<Utc>) -> ((), bool) {
         record.last_used_at = Some(now);
     }
     ((), stale)
+}
+
+/// Git stores a credential only after the server accepted it: whatever a
+/// forge's API said about it earlier, it works now. Says whether a refusal
+/// was cleared.
+fn clear_refusal(record: &mut Record) -> bool {
+    let refused = record
+        .probe
+        .as_ref()
+        .is_some_and(|p| p.result == ProbeResult::Rejected);
+    if refused {
+        record.probe = None;
+    }
+    refused
 }
 
 /// Keeps where the keychain item is, when the keychain said; whether that
