@@ -5,7 +5,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 use serde::Serialize;
 
 use crate::config::Policy;
-use crate::index::{Expiry, ProbeOutcome, ProbeResult, Record};
+use crate::record::{Expiry, ProbeOutcome, ProbeResult, Record};
 
 /// What `list` shows, most urgent first.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -19,6 +19,9 @@ pub enum Status {
     RotationDue,
     Unknown,
     NoExpiry,
+    /// An OAuth access token with a refresh token: the OAuth helper after
+    /// patrol in git's chain renews it, and nobody needs to act.
+    SelfRenewing,
     Ok,
     Erased,
 }
@@ -32,6 +35,7 @@ impl Status {
             Self::RotationDue => "rotation-due",
             Self::Unknown => "unknown",
             Self::NoExpiry => "no-expiry",
+            Self::SelfRenewing => "self-renewing",
             Self::Ok => "ok",
             Self::Erased => "erased",
         }
@@ -58,6 +62,44 @@ pub struct Assessment {
     pub deadline: Option<DateTime<Utc>>,
 }
 
+/// How long after `get` handed git a refresh token the same access token may
+/// still be expired before patrol calls the renewal failed: enough for the
+/// OAuth helper's round trip and for parallel fetches that asked at once.
+pub const RENEWAL_GRACE: TimeDelta = TimeDelta::minutes(10);
+
+/// Whether the token is known to be dead, so that git must not be handed it
+/// as usable: its effective expiry has passed, or the forge refused it. The
+/// one definition, used by `get`'s answer, its warning, `list` and `check`
+/// alike.
+pub fn known_dead(record: &Record, now: DateTime<Utc>) -> bool {
+    expired(record, now) || refusal(record).is_some()
+}
+
+/// Whether the token's effective expiry has passed.
+pub fn expired(record: &Record, now: DateTime<Utc>) -> bool {
+    matches!(record.expiry.effective(), Some((Expiry::At(at), _)) if at <= now)
+}
+
+/// The forge's refusal of the token, when the last answer it gave was one.
+/// A later probe that succeeds, or git storing the token again after it
+/// authenticated with it, clears it.
+pub fn refusal(record: &Record) -> Option<&ProbeOutcome> {
+    record
+        .probe
+        .as_ref()
+        .filter(|probe| probe.result == ProbeResult::Rejected)
+}
+
+/// Whether a refreshable token's renewal evidently failed: `get` already
+/// handed git its refresh token, a while ago, and no new token came back.
+pub fn renewal_failed(record: &Record, now: DateTime<Utc>) -> bool {
+    record.refreshable
+        && known_dead(record, now)
+        && record
+            .refresh_offered_at
+            .is_some_and(|offered| now - offered >= RENEWAL_GRACE)
+}
+
 pub fn assess(record: &Record, policy: &Policy, now: DateTime<Utc>) -> Assessment {
     let effective = record.expiry.effective().map(|(expiry, _)| expiry);
     let expires_at = match effective {
@@ -81,9 +123,14 @@ pub fn assess(record: &Record, policy: &Policy, now: DateTime<Utc>) -> Assessmen
         assessment.status = Status::Erased;
         return assessment;
     }
+    if record.refreshable && !renewal_failed(record, now) {
+        assessment.status = Status::SelfRenewing;
+        assessment.rotation_due_at = None;
+        return assessment;
+    }
     let within = |at: DateTime<Utc>| at - now <= policy.warn_before;
     (assessment.status, assessment.deadline) = match (expires_at, rotation_due_at) {
-        (Some(at), _) if at <= now => (Status::Expired, Some(at)),
+        (Some(at), _) if expired(record, now) => (Status::Expired, Some(at)),
         _ if refusal(record).is_some() => (Status::Refused, None),
         (Some(at), _) if within(at) => (Status::Expiring, Some(at)),
         (_, Some(due)) if within(due) => (Status::RotationDue, Some(due)),
@@ -94,25 +141,6 @@ pub fn assess(record: &Record, policy: &Policy, now: DateTime<Utc>) -> Assessmen
         },
     };
     assessment
-}
-
-/// The forge's refusal of the token, when the last answer it gave was one.
-/// A later probe that succeeds, or git storing the token again after it
-/// authenticated, clears it.
-pub fn refusal(record: &Record) -> Option<&ProbeOutcome> {
-    record
-        .probe
-        .as_ref()
-        .filter(|probe| probe.result == ProbeResult::Rejected)
-}
-
-/// Since when the token is known to be dead (its expiry passed, or the
-/// forge refused it), so that git is never handed it as usable.
-pub fn dead_since(record: &Record, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
-    match record.expiry.effective() {
-        Some((Expiry::At(at), _)) if at <= now => Some(at),
-        _ => refusal(record).map(|probe| probe.at.min(now)),
-    }
 }
 
 /// Whether `get` should warn now. At most once per `warn_every`, except in
@@ -164,7 +192,7 @@ pub fn relative(at: DateTime<Utc>, now: DateTime<Utc>) -> String {
 mod tests {
     use super::*;
     use crate::credential::{Target, TokenKind};
-    use crate::index::{ErasedBy, Erasure};
+    use crate::record::{ErasedBy, Erasure};
 
     fn now() -> DateTime<Utc> {
         "2026-06-15T12:00:00Z".parse().unwrap()
@@ -224,7 +252,6 @@ mod tests {
 
     #[test]
     fn a_refused_token_is_dead_until_accepted_and_warned_about_per_warn_every() {
-        use crate::index::ProbeOutcome;
         let policy = Policy::default();
         let mut refused = record(at(30));
         refused.probe = Some(ProbeOutcome {
@@ -235,10 +262,7 @@ mod tests {
         let assessment = assess(&refused, &policy, now());
         assert_eq!(assessment.status, Status::Refused);
         assert!(assessment.status.needs_attention());
-        assert_eq!(
-            dead_since(&refused, now()),
-            Some(now() - TimeDelta::hours(2))
-        );
+        assert!(known_dead(&refused, now()));
         assert!(should_warn(&refused, &assessment, &policy, now()));
         refused.last_warned_at = Some(now() - TimeDelta::hours(1));
         assert!(!should_warn(&refused, &assessment, &policy, now()));
@@ -247,10 +271,6 @@ mod tests {
         // An expiry that passed says more than the refusal.
         refused.expiry.git = at(-1);
         assert_eq!(assess(&refused, &policy, now()).status, Status::Expired);
-        assert_eq!(
-            dead_since(&refused, now()),
-            Some(now() - TimeDelta::days(1))
-        );
         // Accepted again: alive.
         let mut accepted = record(at(30));
         accepted.probe = Some(ProbeOutcome {
@@ -259,7 +279,7 @@ mod tests {
             message: None,
         });
         assert_eq!(assess(&accepted, &policy, now()).status, Status::Ok);
-        assert_eq!(dead_since(&accepted, now()), None);
+        assert!(!known_dead(&accepted, now()));
     }
 
     #[test]
@@ -303,6 +323,47 @@ mod tests {
             &policy,
             now()
         ));
+    }
+
+    #[test]
+    fn a_refreshable_token_renews_itself_until_renewal_evidently_failed() {
+        let policy = Policy {
+            rotate_after: Some(TimeDelta::days(1)),
+            ..Policy::default()
+        };
+        let mut rec = record(at(-1));
+        rec.refreshable = true;
+        let status = |rec: &Record| assess(rec, &policy, now()).status;
+        assert_eq!(status(&rec), Status::SelfRenewing);
+        rec.refresh_offered_at = Some(now() - TimeDelta::minutes(1));
+        assert_eq!(status(&rec), Status::SelfRenewing, "within the grace");
+        rec.refresh_offered_at = Some(now() - RENEWAL_GRACE);
+        assert_eq!(status(&rec), Status::Expired);
+        assert!(renewal_failed(&rec, now()));
+        let mut renewed = record(at(1));
+        renewed.refreshable = true;
+        renewed.refresh_offered_at = Some(now() - TimeDelta::days(2));
+        assert_eq!(status(&renewed), Status::SelfRenewing);
+        assert!(!should_warn(
+            &renewed,
+            &assess(&renewed, &policy, now()),
+            &policy,
+            now()
+        ));
+    }
+
+    #[test]
+    fn known_dead_follows_the_effective_expiry() {
+        let mut rec = record(at(3));
+        assert!(!known_dead(&rec, now()));
+        rec.expiry.manual = at(-1);
+        assert!(known_dead(&rec, now()));
+        rec.expiry.forge = at(5);
+        assert!(!known_dead(&rec, now()));
+        assert_eq!(
+            assess(&rec, &Policy::default(), now()).expires_at,
+            Some(now() + TimeDelta::days(5))
+        );
     }
 
     #[test]

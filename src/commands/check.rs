@@ -20,9 +20,9 @@ use crate::credential::Secret;
 use crate::expiry::{self, Status};
 use crate::forge::diagnosis::{self, Problem, Renewal, Subject};
 use crate::forge::{self, Facts, Forge, ProbeError, github, tokens};
-use crate::index::{ExpirySource, Record};
 use crate::keychain::{Key, KeychainError};
 use crate::output::{self, Messages};
+use crate::record::{ExpirySource, Record};
 
 pub fn run(
     ctx: &Context,
@@ -368,6 +368,8 @@ fn expiry_problem(
     let when =
         |at: DateTime<Utc>| format!("{} ({})", expiry::relative(at, now), output::date_time(at));
     match (assessment.status, assessment.expires_at) {
+        // The OAuth helper after patrol renews it; nobody needs to act.
+        (Status::SelfRenewing, _) => None,
         (Status::Expired, Some(at)) => Some(Problem {
             code: "expired",
             cause: format!("the token expired {}", when(at)),

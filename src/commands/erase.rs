@@ -13,10 +13,10 @@ use anyhow::Result;
 
 use super::{BadInput, Context, Wanted, describe, keychain_accounts, matching, resolve};
 use crate::credential::{Secret, Secrets};
-use crate::index::{ErasedBy, Erasure};
 use crate::keychain::{Key, Keychain, KeychainError};
 use crate::output::Messages;
 use crate::protocol::Request;
+use crate::record::{ErasedBy, Erasure};
 
 pub fn run(ctx: &Context, input: impl BufRead, messages: &mut Messages<impl Write>) -> Result<()> {
     let request = Request::read(input).map_err(|e| BadInput(e.to_string()))?;

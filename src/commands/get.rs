@@ -14,15 +14,16 @@ use anyhow::Result;
 use super::{
     BadInput, Context, Wanted, describe, fingerprint, keychain_accounts, matching, rotate_command,
 };
+use crate::answer::{self, Answer};
 use crate::config::Policy;
 use crate::credential::{Secrets, Target};
 use crate::expiry::{self, Status};
 use crate::forge;
 use crate::forge::diagnosis::{Renewal, Subject};
-use crate::index::Record;
 use crate::keychain::{Key, Keychain, KeychainError};
 use crate::output::{self, Messages};
 use crate::protocol::{Request, STATE_PREFIX, Writer};
+use crate::record::Record;
 
 pub fn run(
     ctx: &Context,
@@ -78,22 +79,18 @@ pub fn run(
     };
 
     let record = located.as_ref().map(|(record, _)| *record);
+    let Answer { secrets, dead } = answer::decide(record, secrets, ctx.now);
     let state = record
-        .filter(|_| request.has_capability("state"))
+        .filter(|_| !dead && request.has_capability("state"))
         .map(|record| fingerprint(record, &secrets));
-    let dead = record.and_then(|r| known_dead(r, &secrets, ctx));
-    answer(
-        out,
-        &username,
-        &secrets,
-        wants_authtype,
-        state.as_deref(),
-        dead,
-    )?;
+    answer(out, &username, &secrets, wants_authtype, state.as_deref())?;
 
     if let Some((record, moved)) = located {
         let warned = warn_if_due(ctx, record, &settings.policy, settings.forge, messages);
-        remember(ctx, record, warned, moved, messages);
+        // A refresh token handed over for a dead access token is noted, so
+        // that a later `get` that finds it still dead knows renewal failed.
+        let offered = dead && record.refreshable && record.refresh_offered_at.is_none();
+        remember(ctx, record, warned, offered, moved, messages);
     }
     Ok(())
 }
@@ -127,29 +124,12 @@ fn from_keychain_alone(
     Ok(None)
 }
 
-/// A token the index knows is dead (expired by a date set by hand or
-/// reported by the forge, or refused by the forge) is still returned, with
-/// that time as `password_expiry_utc`, so that git 2.41 and later drop it and
-/// ask the person for a new one.
-fn known_dead(record: &Record, secrets: &Secrets, ctx: &Context) -> Option<i64> {
-    // Git drops a password whose expiry is before the current second, not
-    // one that expires in it.
-    let dead = expiry::dead_since(record, ctx.now)?
-        .timestamp()
-        .min(ctx.now.timestamp() - 1);
-    match secrets.password_expiry_utc {
-        Some(given) if given <= dead => None,
-        _ => Some(dead),
-    }
-}
-
 fn answer(
     out: impl Write,
     username: &str,
     secrets: &Secrets,
     wants_authtype: bool,
     state: Option<&str>,
-    expiry_override: Option<i64>,
 ) -> Result<()> {
     let mut writer = Writer::new(out);
     let auth = secrets.auth.as_ref().filter(|_| wants_authtype);
@@ -174,7 +154,7 @@ fn answer(
         (None, Some(password)) => writer.field("password", password.expose())?,
         (None, None) => {}
     }
-    if let Some(expiry) = expiry_override.or(secrets.password_expiry_utc) {
+    if let Some(expiry) = secrets.password_expiry_utc {
         writer.field("password_expiry_utc", &expiry.to_string())?;
     }
     if let Some(token) = &secrets.oauth_refresh_token {
@@ -188,7 +168,7 @@ fn answer(
 }
 
 /// Warns when the token's expiry or rotation date is near, or the forge
-/// refused it; says whether it did.
+/// refused it; says whether it did. The fix comes from the forge's table.
 fn warn_if_due(
     ctx: &Context,
     record: &Record,
@@ -208,6 +188,8 @@ fn warn_if_due(
             output::date_time(at)
         )
     };
+    let withheld = "patrol no longer gives it to git, so git asks for a new one; enter the new \
+                    token at git's prompt and git stores it here";
     let renewal = match (assessment.status, assessment.deadline) {
         (Status::Refused, _) => {
             let Some(refusal) = expiry::refusal(record) else {
@@ -222,12 +204,27 @@ fn warn_if_due(
                     .map(|m| format!(": {}", output::escape(m)))
                     .unwrap_or_default()
             ));
-            messages.hint("git will not use it; it asks for a new token instead");
+            messages.hint(withheld);
             Renewal::Refused
+        }
+        (Status::Expired, Some(deadline)) if expiry::renewal_failed(record, ctx.now) => {
+            messages.warning(&format!(
+                "the token for {who} expired {} and was not renewed",
+                when(deadline)
+            ));
+            messages.hint(
+                "patrol gave git its refresh token, but no new token came back from the \
+                 OAuth helper after patrol in `git config --get-all credential.helper`",
+            );
+            messages.hint(
+                "git asks the next helper, then you; sign in again when it asks, and git \
+                 stores the new token here",
+            );
+            return true;
         }
         (Status::Expired, Some(deadline)) => {
             messages.warning(&format!("the token for {who} expired {}", when(deadline)));
-            messages.hint("git will not use it; it asks for a new token instead");
+            messages.hint(withheld);
             Renewal::Expired
         }
         (Status::Expiring, Some(deadline)) => {
@@ -252,7 +249,12 @@ fn warn_if_due(
         token_name: record.token_name.as_deref(),
         rotate: &rotate,
     };
-    messages.hint(&subject.renew(renewal));
+    let fix = subject.renew(renewal);
+    if renewal == Renewal::Expiring {
+        messages.hint(&fix);
+    } else {
+        messages.hint(&format!("or, before your next push: {fix}"));
+    }
     true
 }
 
@@ -264,10 +266,11 @@ fn remember(
     ctx: &Context,
     record: &Record,
     warned: bool,
+    offered: bool,
     moved: Option<String>,
     messages: &mut Messages<impl Write>,
 ) {
-    if !warned && moved.is_none() {
+    if !warned && !offered && moved.is_none() {
         return;
     }
     let (id, now) = (record.id.clone(), ctx.now);
@@ -280,6 +283,9 @@ fn remember(
             Some(r) => {
                 if warned {
                     r.last_warned_at = Some(now);
+                }
+                if offered {
+                    r.refresh_offered_at = Some(now);
                 }
                 if moved.is_some() {
                     r.keychain_item.clone_from(&moved);

@@ -29,10 +29,11 @@ use thiserror::Error;
 use crate::cli::{Cli, Command};
 use crate::config::{Overrides, Settings};
 use crate::credential::{Secrets, Target, field_matches};
-use crate::index::{Index, Record, Snapshot};
+use crate::index::{Index, Snapshot};
 use crate::keychain::{Keychain, KeychainError};
 use crate::output::Messages;
 use crate::protocol::UrlParts;
+use crate::record::Record;
 
 /// Input we cannot use: exit code 2.
 #[derive(Debug, Error)]

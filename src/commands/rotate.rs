@@ -20,9 +20,9 @@ use crate::config::{ForgeKind, Settings, parse_duration};
 use crate::credential::{Secret, Secrets, TokenKind};
 use crate::expiry::relative;
 use crate::forge::{self, Facts, Forge, ProbeError, gitlab, tokens};
-use crate::index::{Expiry, Record};
 use crate::keychain::Key;
 use crate::output::{self, Messages};
+use crate::record::{Expiry, Record};
 
 pub fn run(
     ctx: &Context,

@@ -11,8 +11,8 @@ use super::{BadInput, Context, describe, resolve};
 use crate::cli::ExpiryArgs;
 use crate::config::parse_duration;
 use crate::expiry::relative;
-use crate::index::Expiry;
 use crate::output::{self, Messages};
+use crate::record::Expiry;
 
 pub fn run(
     ctx: &Context,

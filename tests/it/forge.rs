@@ -948,18 +948,14 @@ fn a_refused_token_is_listed_as_such_withheld_from_git_until_it_works_again() {
         "GitHub rejected the token (Bad credentials)"
     );
 
-    // get: the token with an expiry in the past, so git drops it, and a
-    // warning once per warnEvery.
+    // get: the password withheld, whatever git's version, and a warning
+    // once per warnEvery.
     let request = format!("protocol=https\nhost={HOST}\n");
     let out = env.patrol(&["get"], &request);
     let (answer, stderr) = (text(&out.stdout), text(&out.stderr));
-    let expiry: i64 = answer
-        .lines()
-        .find_map(|l| l.strip_prefix("password_expiry_utc="))
-        .unwrap_or_else(|| panic!("no expiry given to git: {answer}"))
-        .parse()
-        .unwrap();
-    assert!(expiry <= Utc::now().timestamp(), "{answer}");
+    assert!(out.status.success(), "{stderr}");
+    assert!(!answer.contains("password="), "{answer}");
+    assert!(answer.contains("username=alice"), "{answer}");
     assert!(
         stderr.contains(&format!(
             "warning: the forge refused the token for https://{HOST} (alice) "
@@ -967,53 +963,40 @@ fn a_refused_token_is_listed_as_such_withheld_from_git_until_it_works_again() {
         "{stderr}"
     );
     assert!(
-        stderr.contains("hint: git will not use it; it asks for a new token instead"),
+        stderr.contains("hint: patrol no longer gives it to git, so git asks for a new one"),
         "{stderr}"
     );
     assert!(
         stderr.contains(&format!(
-            "hint: create a new classic token at https://{HOST}/settings/tokens/new"
+            "hint: or, before your next push: create a new classic token at \
+             https://{HOST}/settings/tokens/new?description=git, then run: \
+             git credential-patrol rotate https://{HOST} --user alice"
         )),
         "{stderr}"
     );
     let again = env.patrol(&["get"], &request);
     assert_eq!(text(&again.stderr), "", "one warning per warnEvery");
-    assert!(text(&again.stdout).contains("password_expiry_utc="));
-
-    // git 2.41 and later: the credential git fills is not this token.
-    let filled = env.credential(
-        "fill",
-        &["credential.interactive=false"],
-        &format!("protocol=https\nhost={HOST}\nusername=alice\n"),
-    );
-    assert!(
-        !text(&filled.stdout).contains(&format!("password={CLASSIC}")) || git_below_2_41(&env),
-        "{}",
-        text(&filled.stdout)
-    );
+    assert!(!text(&again.stdout).contains("password="));
 
     // git stores it again after it authenticated with it: it works.
-    env.approve(&store_input(CLASSIC));
+    let approved = env.credential("approve", &[], &store_input(CLASSIC));
+    assert!(
+        text(&approved.stderr).contains(&format!(
+            "warning: the server accepted the token for https://{HOST} (alice), which the \
+             forge's API refused on {today}; it is no longer held as refused"
+        )),
+        "{}",
+        text(&approved.stderr)
+    );
     let out = env.patrol(&["list", "--json"], "");
     let listing: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_ne!(listing["credentials"][0]["status"], "refused");
     let out = env.patrol(&["get"], &request);
     assert!(
-        !text(&out.stdout).contains("password_expiry_utc="),
+        text(&out.stdout).contains(&format!("password={CLASSIC}")),
         "{}",
         text(&out.stdout)
     );
-}
-
-fn git_below_2_41(env: &TestEnv) -> bool {
-    let version = text(&env.git(&["version"], "").stdout);
-    let mut numbers = version
-        .split_whitespace()
-        .nth(2)
-        .unwrap_or("0.0")
-        .split('.')
-        .map(|n| n.parse::<u32>().unwrap_or(0));
-    (numbers.next().unwrap_or(0), numbers.next().unwrap_or(0)) < (2, 41)
 }
 
 #[test]
