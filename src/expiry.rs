@@ -141,26 +141,45 @@ pub fn should_warn(
         .is_none_or(|warned| now - warned >= policy.warn_every)
 }
 
-/// "in 3 days", "2 hours ago": the distance between `now` and `at`.
+/// "just now", "in 3 hours", "41 hours ago", "in 3 days", "2 weeks ago":
+/// the distance between `now` and `at`, rounded to the nearest whole unit,
+/// in the largest unit that still reads plainly. Hours run up to two days,
+/// so "2 days" always means at least 48 hours.
 pub fn relative(at: DateTime<Utc>, now: DateTime<Utc>) -> String {
     let delta = at - now;
-    let future = delta >= TimeDelta::zero();
-    // Rounded to the nearest unit: a token stored "for 3 days" a minute ago
-    // expires "in 3 days", not "in 2 days".
     let span = delta.abs();
-    let amount = if span >= TimeDelta::hours(36) {
-        format!("{} days", (span + TimeDelta::hours(12)).num_days())
-    } else if span >= TimeDelta::minutes(90) {
-        format!("{} hours", (span + TimeDelta::minutes(30)).num_hours())
-    } else if span >= TimeDelta::seconds(90) {
-        format!("{} minutes", (span + TimeDelta::seconds(30)).num_minutes())
+    if span < TimeDelta::minutes(1) {
+        return if delta > TimeDelta::zero() {
+            "in under a minute".into()
+        } else {
+            "just now".into()
+        };
+    }
+    // Rounded to the nearest: a token stored "for 3 days" a minute ago
+    // expires "in 3 days", not "in 2 days".
+    let round = |unit: TimeDelta| (span + unit / 2).num_seconds() / unit.num_seconds();
+    let minutes = round(TimeDelta::minutes(1));
+    let hours = round(TimeDelta::hours(1));
+    let days = round(TimeDelta::days(1));
+    let (amount, unit) = if minutes < 60 {
+        (minutes, "minute")
+    } else if hours < 48 {
+        (hours, "hour")
+    } else if days < 14 {
+        (days, "day")
+    } else if days < 60 {
+        ((days + 3) / 7, "week")
+    } else if days < 730 {
+        // Months of 30.44 days, in whole days: 10,000 of them are 304,375.
+        ((days * 10_000 + 152_187) / 304_375, "month")
     } else {
-        return "now".into();
+        ((days * 100 + 18_262) / 36_525, "year")
     };
-    if future {
-        format!("in {amount}")
+    let plural = if amount == 1 { "" } else { "s" };
+    if delta > TimeDelta::zero() {
+        format!("in {amount} {unit}{plural}")
     } else {
-        format!("{amount} ago")
+        format!("{amount} {unit}{plural} ago")
     }
 }
 
@@ -311,13 +330,44 @@ mod tests {
     }
 
     #[test]
-    fn relative_times_read_naturally() {
-        assert_eq!(relative(now() + TimeDelta::days(3), now()), "in 3 days");
-        assert_eq!(relative(now() - TimeDelta::days(10), now()), "10 days ago");
-        assert_eq!(relative(now() + TimeDelta::hours(5), now()), "in 5 hours");
-        assert_eq!(relative(now(), now()), "now");
-        let almost_three_days = now() + TimeDelta::days(3) - TimeDelta::minutes(1);
-        assert_eq!(relative(almost_three_days, now()), "in 3 days");
-        assert_eq!(relative(now() + TimeDelta::hours(30), now()), "in 30 hours");
+    fn relative_times_read_plainly_at_every_boundary() {
+        let later = |delta: TimeDelta| relative(now() + delta, now());
+        let earlier = |delta: TimeDelta| relative(now() - delta, now());
+        let (s, m, h, d) = (
+            TimeDelta::seconds,
+            TimeDelta::minutes,
+            TimeDelta::hours,
+            TimeDelta::days,
+        );
+        for (delta, future, past) in [
+            (s(0), "just now", "just now"),
+            (s(59), "in under a minute", "just now"),
+            (s(60), "in 1 minute", "1 minute ago"),
+            (s(89), "in 1 minute", "1 minute ago"),
+            (s(90), "in 2 minutes", "2 minutes ago"),
+            (m(59), "in 59 minutes", "59 minutes ago"),
+            (m(59) + s(29), "in 59 minutes", "59 minutes ago"),
+            (m(59) + s(30), "in 1 hour", "1 hour ago"),
+            (h(1), "in 1 hour", "1 hour ago"),
+            (h(3), "in 3 hours", "3 hours ago"),
+            (h(41), "in 41 hours", "41 hours ago"),
+            (h(47) + m(29), "in 47 hours", "47 hours ago"),
+            (h(47) + m(30), "in 2 days", "2 days ago"),
+            (d(3) - m(1), "in 3 days", "3 days ago"),
+            (d(3), "in 3 days", "3 days ago"),
+            (d(13) + h(11), "in 13 days", "13 days ago"),
+            (d(13) + h(12), "in 2 weeks", "2 weeks ago"),
+            (d(17), "in 2 weeks", "2 weeks ago"),
+            (d(18), "in 3 weeks", "3 weeks ago"),
+            (d(59), "in 8 weeks", "8 weeks ago"),
+            (d(60), "in 2 months", "2 months ago"),
+            (d(365), "in 12 months", "12 months ago"),
+            (d(729), "in 24 months", "24 months ago"),
+            (d(730), "in 2 years", "2 years ago"),
+            (d(2525), "in 7 years", "7 years ago"),
+        ] {
+            assert_eq!(later(delta), future, "{delta}");
+            assert_eq!(earlier(delta), past, "{delta}");
+        }
     }
 }

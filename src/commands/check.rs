@@ -12,7 +12,7 @@ use anyhow::Result;
 use chrono::{DateTime, TimeDelta, Utc};
 use serde::Serialize;
 
-use super::{BadInput, Context, Named, describe, erase_command, rotate_command};
+use super::{Context, erase_command, rotate_command};
 use crate::cli::CheckArgs;
 use crate::config::{ForgeKind, Settings};
 use crate::credential::Secret;
@@ -32,13 +32,9 @@ pub fn run(
     let snapshot = ctx.read_index(messages);
     let mut records: Vec<&Record> = match &args.url {
         Some(url) => {
-            let named = Named::find(&snapshot.records, url, args.user.as_deref())?;
+            let named = ctx.named(&snapshot.records, url, args.user.as_deref())?;
             if named.found.is_empty() {
-                return Err(BadInput(format!(
-                    "no stored credential for {}; `git credential-patrol list` shows what is stored",
-                    describe(&named.target, named.user.as_deref().unwrap_or_default())
-                ))
-                .into());
+                return Err(named.not_stored());
             }
             named.found
         }

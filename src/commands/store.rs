@@ -78,7 +78,9 @@ pub fn save(
     state: Option<&str>,
     messages: &mut Messages<impl Write>,
 ) -> Result<Saved> {
-    let settings = ctx.settings(&target.url(), messages);
+    // `import` has warned about bad settings already, and git's `store`
+    // follows a `get` that did.
+    let settings = ctx.settings_quietly(&target.url());
     let keychain = ctx.keychain(&settings)?;
     let key = Key::new(target.clone(), username);
 

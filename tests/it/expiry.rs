@@ -184,9 +184,6 @@ fn an_expired_token_is_not_sent_and_the_new_one_is_stored() {
     assert!(out.status.success(), "{stderr}");
     assert!(
         stderr.contains(&format!(
-            "warning: the token for {} (alice) expired 1 days ago",
-            push.url()
-        )) || stderr.contains(&format!(
             "warning: the token for {} (alice) expired 24 hours ago",
             push.url()
         )),
@@ -300,7 +297,7 @@ fn warn_before_comes_from_url_matched_config_or_the_helper_line() {
         "outside the default 7 days"
     );
     env.config("patrol.https://a.example.warnBefore", "30 days");
-    assert!(get(&env, "a.example", &[]).1.contains("expires in 20 days"));
+    assert!(get(&env, "a.example", &[]).1.contains("expires in 3 weeks"));
     assert_eq!(
         get(&env, "b.example", &[]).1,
         "",
@@ -321,7 +318,7 @@ fn warn_before_comes_from_url_matched_config_or_the_helper_line() {
         "protocol=https\nhost=b.example\n",
     );
     assert!(
-        text(&out.stderr).contains("expires in 20 days"),
+        text(&out.stderr).contains("expires in 3 weeks"),
         "{}",
         text(&out.stderr)
     );
@@ -356,6 +353,28 @@ fn a_bad_setting_is_named_and_never_breaks_git() {
         stderr.contains("expires in 3 days"),
         "the default of 7 days applies: {stderr}"
     );
+}
+
+#[test]
+fn a_bad_setting_is_named_once_per_push() {
+    let push = Push::new();
+    push.server.accept("alice", OLD);
+    push.store("alice", OLD, None);
+    push.env.config("patrol.warnBefore", "a fortnight");
+    push.env.config("patrol.warnEvery", "0");
+    let out = push.push("nobody", "nothing");
+    let stderr = text(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert_eq!(
+        stderr.matches("ignoring patrol.warnbefore").count(),
+        1,
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("such as `30s`, `90m`, `12h`, `14d` or `2w`"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("patrol.warnevery"), "0 is taken: {stderr}");
 }
 
 #[test]
@@ -445,7 +464,7 @@ fn expiry_set_by_hand_outranks_the_rest_until_the_token_changes() {
     assert_eq!(bad.status.code(), Some(2));
     assert!(text(&bad.stderr).contains("is not a date"));
     let unknown = env.patrol(&["expiry", "nowhere.example", "30d"], "");
-    assert_eq!(unknown.status.code(), Some(2));
+    assert_eq!(unknown.status.code(), Some(1));
     assert!(text(&unknown.stderr).contains("no stored credential for https://nowhere.example"));
 }
 
@@ -453,7 +472,13 @@ fn expiry_set_by_hand_outranks_the_rest_until_the_token_changes() {
 fn an_expiry_set_by_hand_in_the_past_makes_git_drop_the_token() {
     let env = TestEnv::new();
     store(&env, "example.com", "alice", OLD, None);
-    env.patrol(&["expiry", "example.com", "2020-01-01"], "");
+    let out = env.patrol(&["expiry", "example.com", "2020-01-01", "--allow-past"], "");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("now recorded as expired "),
+        "{}",
+        text(&out.stdout)
+    );
     let (stdout, stderr) = get(&env, "example.com", &[]);
     assert!(
         stdout.contains("password_expiry_utc=1577836800\n"),
@@ -585,7 +610,7 @@ fn a_token_known_dead_is_never_sent_whatever_the_git() {
         push.store("alice", OLD, Some(now() + 3 * DAY));
         let set = push
             .env
-            .patrol(&["expiry", &push.url(), "2020-01-01"], "y\n");
+            .patrol(&["expiry", &push.url(), "2020-01-01", "--allow-past"], "");
         assert!(set.status.success(), "{}", text(&set.stderr));
         let out = push.push("alice", NEW);
         let stderr = text(&out.stderr);
@@ -626,7 +651,7 @@ fn a_token_known_dead_is_never_sent_whatever_the_git() {
 fn every_view_shows_the_one_effective_expiry() {
     let env = TestEnv::new();
     store(&env, "example.com", "alice", OLD, Some(now() + 3 * DAY));
-    let set = env.patrol(&["expiry", "example.com", "2020-01-01"], "y\n");
+    let set = env.patrol(&["expiry", "example.com", "2020-01-01", "--allow-past"], "");
     assert!(set.status.success(), "{}", text(&set.stderr));
     let (stdout, stderr) = get(&env, "example.com", &[]);
     assert!(
@@ -660,7 +685,7 @@ fn a_wrong_expiry_corrects_itself_when_the_server_accepts_the_token() {
     push.store("alice", OLD, None);
     let set = push
         .env
-        .patrol(&["expiry", &push.url(), "2020-01-01"], "y\n");
+        .patrol(&["expiry", &push.url(), "2020-01-01", "--allow-past"], "");
     assert!(set.status.success(), "{}", text(&set.stderr));
     let out = push.push("alice", OLD);
     let stderr = text(&out.stderr);
