@@ -16,7 +16,7 @@ use super::{
 };
 use crate::answer::{self, Answer};
 use crate::config::Policy;
-use crate::credential::{Secrets, Target};
+use crate::credential::{Secrets, Target, TokenKind};
 use crate::expiry::{self, Status};
 use crate::forge;
 use crate::forge::diagnosis::{Renewal, Subject};
