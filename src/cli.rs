@@ -84,7 +84,8 @@ pub enum Command {
     Expiry(ExpiryArgs),
     /// Replace a token with a new one, step by step
     Rotate(RotateArgs),
-    /// Ask the forge whether each token works, what it reaches and when it expires
+    /// Ask the forge whether each token (or one from the environment, on CI) works,
+    /// what it reaches and when it expires
     Check(CheckArgs),
     /// Move credentials out of plaintext git-credential-store files into the keychain
     Import(ImportArgs),
