@@ -58,7 +58,7 @@ _git_credential_patrol_stored() {
             continue
         fi
         case $word in
-        --user | --expires | --expires-at | --repo | --expiring-within | --warn-before | --rotate-after | --warn-every | -c | -C)
+        --user | --expires | --expires-at | --repo | --expiring-within | --token-env | --host | --fail-on | --warn-before | --rotate-after | --warn-every | -c | -C)
             value=1 ;;
         -*) ;;
         rotate | erase | token | expiry | check)
@@ -70,7 +70,7 @@ _git_credential_patrol_stored() {
     local what
     case $prev in
     --user) what=users ;;
-    --expires | --expires-at | --repo | --expiring-within) return 1 ;;
+    --expires | --expires-at | --repo | --expiring-within | --token-env | --host | --fail-on) return 1 ;;
     *)
         ((positional == 0)) || return 1
         what=urls
@@ -119,7 +119,7 @@ function __fish_git_credential_patrol_wants_url
             continue
         end
         switch $word
-            case --user --expires --expires-at --repo --expiring-within --warn-before --rotate-after --warn-every
+            case --user --expires --expires-at --repo --expiring-within --token-env --host --fail-on --warn-before --rotate-after --warn-every
                 set value 1
             case '-*'
             case '*'

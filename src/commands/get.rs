@@ -308,6 +308,7 @@ fn warn_if_due(
         scopes: record.scopes.as_deref(),
         token_name: record.token_name.as_deref(),
         rotate: &rotate,
+        secret_env: None,
     };
     let fix = subject.renew(renewal);
     if renewal == Renewal::Expiring {

@@ -6,6 +6,7 @@
 
 mod capability;
 mod check;
+mod ci;
 mod doctor;
 mod erase;
 mod generate;
