@@ -3,8 +3,10 @@
 //! works, whose it is, its kind, expiry and scopes, what it can reach, and
 //! for every problem its cause and fix. What the forge says is written to
 //! the index, so warnings and `list` use it too. Exit 1 when any problem is
-//! found.
+//! found (`--fail-on` narrows which). `check --token-env` (in `ci`) runs the
+//! same diagnosis on a token from the environment.
 
+use std::collections::BTreeSet;
 use std::io::Write;
 use std::process::ExitCode;
 
@@ -12,13 +14,13 @@ use anyhow::Result;
 use chrono::{DateTime, TimeDelta, Utc};
 use serde::Serialize;
 
-use super::{Context, erase_command, rotate_command};
-use crate::cli::CheckArgs;
+use super::{Context, erase_command, rotate_command, shell_word};
+use crate::cli::{CheckArgs, FailOn};
 use crate::config::{ForgeKind, Settings};
 use crate::credential::Secret;
 use crate::expiry::{self, Status};
-use crate::forge::diagnosis::{self, Problem, Subject};
-use crate::forge::{self, Facts, Forge, ProbeError, github};
+use crate::forge::diagnosis::{self, Problem, Renewal, Subject};
+use crate::forge::{self, Facts, Forge, ProbeError, github, tokens};
 use crate::keychain::{Key, KeychainError};
 use crate::output::{self, Messages};
 use crate::record::{ExpirySource, Record};
@@ -29,6 +31,9 @@ pub fn run(
     mut out: impl Write,
     messages: &mut Messages<impl Write>,
 ) -> Result<ExitCode> {
+    if let Some(name) = &args.token_env {
+        return super::ci::run(ctx, args, name, out, messages);
+    }
     let snapshot = ctx.read_index(messages);
     let mut records: Vec<&Record> = match &args.url {
         Some(url) => {
@@ -44,9 +49,19 @@ pub fn run(
 
     let mut reports = Vec::new();
     let mut outcomes = Vec::new();
+    let mut configuration = BTreeSet::new();
     for record in records {
         let settings = ctx.settings(&record.target.url(), messages);
-        let (report, outcome) = check_one(ctx, args, record, &settings);
+        let token = token_of(ctx, record, &settings);
+        let (report, outcome) = check_one(
+            ctx,
+            args,
+            record,
+            &settings,
+            token,
+            None,
+            &mut configuration,
+        );
         if let Some(outcome) = outcome {
             outcomes.push((record.id.clone(), outcome));
         }
@@ -69,47 +84,75 @@ pub fn run(
         }
     }
 
-    let problems: usize = reports.iter().map(|r| r.problems.len()).sum();
+    for warning in &configuration {
+        messages.warning(warning);
+    }
     if args.json {
-        let listing = Listing {
-            version: 1,
-            checked_at: ctx.now,
-            credentials: &reports,
-        };
-        serde_json::to_writer_pretty(&mut out, &listing)?;
-        writeln!(out)?;
+        json(&mut out, &reports, ctx.now)?;
     } else {
         text(&mut out, &reports, ctx.now)?;
     }
     out.flush()?;
-    Ok(if problems > 0 {
+    Ok(exit_code(&reports, args.fail_on))
+}
+
+/// `{"version": 1, "checked_at": …, "credentials": [...]}`.
+pub(super) fn json(out: &mut impl Write, reports: &[Report], now: DateTime<Utc>) -> Result<()> {
+    let listing = Listing {
+        version: 1,
+        checked_at: now,
+        credentials: reports,
+    };
+    serde_json::to_writer_pretty(&mut *out, &listing)?;
+    writeln!(out)?;
+    Ok(())
+}
+
+/// Whether a problem fails the run under `--fail-on`: a near expiry or
+/// rotation only warns with `expired`; nothing fails with `never`.
+pub(super) fn fails(problem: &Problem, fail_on: FailOn) -> bool {
+    match fail_on {
+        FailOn::Expiring => true,
+        FailOn::Expired => !matches!(problem.code, "expiring" | "rotation-due"),
+        FailOn::Never => false,
+    }
+}
+
+fn exit_code(reports: &[Report], fail_on: FailOn) -> ExitCode {
+    let failing = reports
+        .iter()
+        .flat_map(|r| &r.problems)
+        .any(|p| fails(p, fail_on));
+    if failing {
         ExitCode::FAILURE
     } else {
         ExitCode::SUCCESS
-    })
+    }
 }
 
 /// Everything `check` learnt about one credential; docs/forges.md
 /// documents every field of its JSON form.
 #[derive(Serialize)]
-struct Report {
-    url: String,
-    host: String,
+pub(super) struct Report {
+    pub(super) url: String,
+    pub(super) host: String,
     username: String,
+    /// `check --token-env`: the variable the token came from.
+    pub(super) token_env: Option<String>,
     forge: &'static str,
     api_url: Option<String>,
     /// `None`: the forge was not asked, or did not answer.
-    valid: Option<bool>,
-    account: Option<String>,
-    kind: &'static str,
+    pub(super) valid: Option<bool>,
+    pub(super) account: Option<String>,
+    pub(super) kind: &'static str,
     token_name: Option<String>,
     status: &'static str,
-    expires_at: Option<DateTime<Utc>>,
+    pub(super) expires_at: Option<DateTime<Utc>>,
     expiry_source: Option<ExpirySource>,
-    scopes: Option<Vec<String>>,
+    pub(super) scopes: Option<Vec<String>>,
     repository: Option<RepositoryReport>,
     graphql: Option<bool>,
-    problems: Vec<Problem>,
+    pub(super) problems: Vec<Problem>,
     notes: Vec<String>,
 }
 
@@ -128,20 +171,26 @@ struct Listing<'a> {
     credentials: &'a [Report],
 }
 
-fn check_one(
+/// Asks the forge about one credential's `token` and diagnoses the answer.
+/// `secret_env` names the variable a token from the environment came from.
+/// Configuration problems, which are no token's, go to `configuration`.
+pub(super) fn check_one(
     ctx: &Context,
     args: &CheckArgs,
     record: &Record,
     settings: &Settings,
+    token: Result<Secret, Problem>,
+    secret_env: Option<&str>,
+    configuration: &mut BTreeSet<String>,
 ) -> (Report, Option<Result<Facts, ProbeError>>) {
     let forge_kind = forge::kind_of(&record.target, settings.forge, record.kind);
-    let page = forge::token_page(&record.target, forge_kind, record.kind);
     let rotate = rotate_command(record);
     let api_url = forge::api_base(&record.target, forge_kind, settings.api_url.as_deref());
     let mut report = Report {
         url: output::escape(&record.target.url()),
         host: output::escape(&record.target.host),
         username: output::escape(&record.username),
+        token_env: secret_env.map(output::escape),
         forge: match forge_kind {
             ForgeKind::Github => "github",
             ForgeKind::Gitlab => "gitlab",
@@ -164,7 +213,7 @@ fn check_one(
 
     let mut updated = record.clone();
     let forge = Forge::new(&record.target, forge_kind, settings.api_url.as_deref()).transpose();
-    let outcome = match (token_of(ctx, record, settings), forge) {
+    let outcome = match (token, forge) {
         (Err(problem), _) => {
             report.problems.push(problem);
             None
@@ -184,19 +233,29 @@ fn check_one(
             };
             forge::record_outcome(&mut updated, &outcome, ctx.now);
             let subject = Subject {
+                target: &record.target,
                 forge: forge_kind,
                 kind: updated.kind,
-                token_page: page.as_deref(),
+                scopes: updated.scopes.as_deref(),
+                token_name: updated.token_name.as_deref(),
                 rotate: &rotate,
+                secret_env,
             };
             match &outcome {
                 Ok(facts) => {
                     report.valid = Some(true);
                     report.notes.extend(facts.notes.iter().cloned());
+                    let foreign = diagnosis::foreign_scopes(forge_kind, &settings.required_scopes);
+                    if !foreign.is_empty() {
+                        configuration.insert(foreign_scopes_warning(
+                            forge_kind,
+                            &record.target.url(),
+                            &foreign,
+                        ));
+                    }
                     report.problems.extend(diagnosis::missing_required_scopes(
                         &subject,
                         &settings.required_scopes,
-                        updated.scopes.as_deref(),
                     ));
                     if let (Some(forge), Some(repo)) = (&forge, &args.repo) {
                         reach(&mut report, forge, &subject, &token, repo);
@@ -227,17 +286,40 @@ fn check_one(
     report.status = assessment.status.name();
     report.expires_at = assessment.expires_at;
     let within = args.expiring_within.unwrap_or(settings.policy.warn_before);
-    if let Some(problem) = expiry_problem(
-        &updated,
-        &assessment,
-        within,
-        ctx.now,
-        page.as_deref(),
-        &rotate,
-    ) {
+    let subject = Subject {
+        target: &record.target,
+        forge: forge_kind,
+        kind: updated.kind,
+        scopes: updated.scopes.as_deref(),
+        token_name: updated.token_name.as_deref(),
+        rotate: &rotate,
+        secret_env,
+    };
+    if let Some(problem) = expiry_problem(&updated, &assessment, within, ctx.now, &subject) {
         report.problems.push(problem);
     }
     (report, outcome)
+}
+
+/// `patrol.requiredScopes` names scopes the credential's forge does not
+/// have: said once per run, with the key scoped to the URLs of the forge
+/// whose names they are.
+fn foreign_scopes_warning(forge: ForgeKind, url: &str, foreign: &[String]) -> String {
+    let names: Vec<&str> = foreign.iter().map(String::as_str).collect();
+    let scoped = match tokens::owner_of(&names) {
+        Some(ForgeKind::Github) => "https://github.com",
+        Some(ForgeKind::Gitlab) => "https://gitlab.com",
+        _ => "URL",
+    };
+    output::escape(&format!(
+        "patrol.requiredScopes names {}, which {} does not have (for {url}); they are not \
+         asked of its tokens. Set the key only for the URLs whose forge has them, e.g.: \
+         git config --global --unset patrol.requiredScopes; \
+         git config --global patrol.{scoped}.requiredScopes {}",
+        names.join(", "),
+        forge::forge_name(forge),
+        shell_word(&names.join(","))
+    ))
 }
 
 /// The stored token, or the problem that keeps us from reading it.
@@ -319,13 +401,8 @@ fn expiry_problem(
     assessment: &expiry::Assessment,
     within: TimeDelta,
     now: DateTime<Utc>,
-    page: Option<&str>,
-    rotate: &str,
+    subject: &Subject,
 ) -> Option<Problem> {
-    let fix = match page {
-        Some(page) => format!("create a new token at {page}, then run: {rotate}"),
-        None => format!("create a new token, then run: {rotate}"),
-    };
     let when =
         |at: DateTime<Utc>| format!("{} ({})", expiry::relative(at, now), output::date_time(at));
     match (assessment.status, assessment.expires_at) {
@@ -334,12 +411,14 @@ fn expiry_problem(
         (Status::Expired, Some(at)) => Some(Problem {
             code: "expired",
             cause: format!("the token expired {}", when(at)),
-            fix,
+            fix: subject.renew(Renewal::Expired),
         }),
+        // A refused token's fix is the refusal's.
+        (Status::Refused, _) => None,
         (_, Some(at)) if at - now <= within => Some(Problem {
             code: "expiring",
             cause: format!("the token expires {}", when(at)),
-            fix,
+            fix: subject.renew(Renewal::Expiring),
         }),
         (Status::RotationDue, _) => Some(Problem {
             code: "rotation-due",
@@ -348,13 +427,13 @@ fn expiry_problem(
                 assessment.deadline.map(when).unwrap_or_default(),
                 output::date_time(record.rotated_at.unwrap_or(record.stored_at))
             ),
-            fix,
+            fix: subject.renew(Renewal::Expiring),
         }),
         _ => None,
     }
 }
 
-fn text(out: &mut impl Write, reports: &[Report], now: DateTime<Utc>) -> Result<()> {
+pub(super) fn text(out: &mut impl Write, reports: &[Report], now: DateTime<Utc>) -> Result<()> {
     if reports.is_empty() {
         writeln!(
             out,
@@ -363,10 +442,10 @@ fn text(out: &mut impl Write, reports: &[Report], now: DateTime<Utc>) -> Result<
         return Ok(());
     }
     for report in reports {
-        let who = if report.username.is_empty() {
-            report.url.clone()
-        } else {
-            format!("{} ({})", report.url, report.username)
+        let who = match (&report.token_env, report.username.is_empty()) {
+            (Some(name), _) => format!("{} (the token in ${name})", report.url),
+            (None, true) => report.url.clone(),
+            (None, false) => format!("{} ({})", report.url, report.username),
         };
         writeln!(out, "{who}")?;
         let forge = match report.forge {

@@ -19,10 +19,11 @@ use crate::config::Policy;
 use crate::credential::{Secrets, Target, TokenKind};
 use crate::expiry::{self, Status};
 use crate::forge;
+use crate::forge::diagnosis::{Renewal, Subject};
 use crate::keychain::{Key, Keychain, KeychainError};
 use crate::output::{self, Messages};
 use crate::protocol::{Request, STATE_PREFIX, Writer};
-use crate::record::Record;
+use crate::record::{Expiry, Record};
 
 pub fn run(
     ctx: &Context,
@@ -77,6 +78,11 @@ pub fn run(
         return Ok(());
     };
 
+    let found_secrets = FoundSecrets {
+        kind: TokenKind::of(&secrets),
+        git_expiry: secrets.password_expiry_utc,
+        refreshable: secrets.oauth_refresh_token.is_some(),
+    };
     let record = located.as_ref().map(|(record, _)| *record);
     let Answer { secrets, dead } = answer::decide(record, secrets, ctx.now);
     let state = record
@@ -84,14 +90,69 @@ pub fn run(
         .map(|record| fingerprint(record, &secrets));
     answer(out, &username, &secrets, wants_authtype, state.as_deref())?;
 
-    if let Some((record, moved)) = located {
-        let warned = warn_if_due(ctx, record, &settings.policy, settings.forge, messages);
-        // A refresh token handed over for a dead access token is noted, so
-        // that a later `get` that finds it still dead knows renewal failed.
-        let offered = dead && record.refreshable && record.refresh_offered_at.is_none();
-        remember(ctx, record, warned, offered, moved, messages);
+    match located {
+        Some((record, moved)) => {
+            let warned = warn_if_due(ctx, record, &settings.policy, settings.forge, messages);
+            // A refresh token handed over for a dead access token is noted,
+            // so that a later `get` that finds it still dead knows renewal
+            // failed.
+            let offered = dead && record.refreshable && record.refresh_offered_at.is_none();
+            remember(ctx, record, warned, offered, moved, messages);
+        }
+        None => rebuild(ctx, &target, &username, found_secrets, messages),
     }
     Ok(())
+}
+
+/// A credential the keychain had and the index did not (the index was lost
+/// or damaged) gets its record back, so the next `get` finds it directly.
+/// Only on this rare path, and never waiting for the lock.
+fn rebuild(
+    ctx: &Context,
+    target: &Target,
+    username: &str,
+    found: FoundSecrets,
+    messages: &mut Messages<impl Write>,
+) {
+    let FoundSecrets {
+        kind,
+        git_expiry,
+        refreshable,
+    } = found;
+    let now = ctx.now;
+    let rebuilt = ctx.index.update_host_if_unlocked(
+        &target.protocol,
+        &target.host,
+        &mut Context::warn_index(messages),
+        |records| {
+            if records
+                .iter()
+                .any(|r| r.is_live() && r.same_credential(target, username))
+            {
+                return ((), false);
+            }
+            let mut record = Record::new(target.clone(), username.to_owned(), kind, now);
+            record.expiry.git = git_expiry
+                .and_then(|at| chrono::DateTime::from_timestamp(at, 0))
+                .map(Expiry::At);
+            record.refreshable = refreshable;
+            records.push(record);
+            ((), true)
+        },
+    );
+    match rebuilt {
+        Ok(Some(())) => crate::trace!("index: a record rebuilt from the keychain"),
+        Ok(None) => crate::trace!("index locked: nothing rebuilt"),
+        Err(err) => messages.warning(&err.to_string()),
+    }
+}
+
+/// What a record rebuilt from the keychain keeps of the secrets (never
+/// the secrets themselves).
+struct FoundSecrets {
+    kind: TokenKind,
+    git_expiry: Option<i64>,
+    refreshable: bool,
 }
 
 /// Git runs a helper for an answer, not for an error: on a keychain failure
@@ -166,8 +227,8 @@ fn answer(
     Ok(())
 }
 
-/// Warns when the token's expiry or rotation date is near; says whether it
-/// did.
+/// Warns when the token's expiry or rotation date is near, or the forge
+/// refused it; says whether it did. The fix comes from the forge's table.
 fn warn_if_due(
     ctx: &Context,
     record: &Record,
@@ -180,18 +241,36 @@ fn warn_if_due(
         return false;
     }
     let who = describe(&record.target, &record.username);
-    let Some(deadline) = assessment.deadline else {
-        return false;
+    let when = |at| {
+        format!(
+            "{} ({})",
+            expiry::relative(at, ctx.now),
+            output::date_time(at)
+        )
     };
-    let when = format!(
-        "{} ({})",
-        expiry::relative(deadline, ctx.now),
-        output::date_time(deadline)
-    );
-    match assessment.status {
-        Status::Expired if expiry::renewal_failed(record, ctx.now) => {
+    let withheld = "patrol no longer gives it to git, so git asks for a new one; enter the new \
+                    token at git's prompt and git stores it here";
+    let renewal = match (assessment.status, assessment.deadline) {
+        (Status::Refused, _) => {
+            let Some(refusal) = expiry::refusal(record) else {
+                return false;
+            };
             messages.warning(&format!(
-                "the token for {who} expired {when} and was not renewed"
+                "the forge refused the token for {who} {}{}",
+                when(refusal.at),
+                refusal
+                    .message
+                    .as_deref()
+                    .map(|m| format!(": {}", output::escape(m)))
+                    .unwrap_or_default()
+            ));
+            messages.hint(withheld);
+            Renewal::Refused
+        }
+        (Status::Expired, Some(deadline)) if expiry::renewal_failed(record, ctx.now) => {
+            messages.warning(&format!(
+                "the token for {who} expired {} and was not renewed",
+                when(deadline)
             ));
             messages.hint(
                 "patrol gave git its refresh token, but no new token came back from the \
@@ -203,32 +282,39 @@ fn warn_if_due(
             );
             return true;
         }
-        Status::Expired => {
-            messages.warning(&format!("the token for {who} expired {when}"));
-            messages.hint(
-                "patrol no longer gives it to git, so git asks for a new one; enter the new \
-                 token at git's prompt and git stores it here",
-            );
+        (Status::Expired, Some(deadline)) => {
+            messages.warning(&format!("the token for {who} expired {}", when(deadline)));
+            messages.hint(withheld);
+            Renewal::Expired
         }
-        Status::Expiring => messages.warning(&format!("the token for {who} expires {when}")),
-        _ => messages.warning(&format!(
-            "the token for {who} is due for rotation {when} (patrol.rotateAfter)"
-        )),
-    }
-    let forge = forge::kind_of(&record.target, configured_forge, record.kind);
-    if let Some(page) = forge::token_page(&record.target, forge, record.kind) {
-        let what = if record.kind == TokenKind::GithubFineGrained {
-            "fine-grained token"
-        } else {
-            "token"
-        };
-        messages.hint(&format!("create a new {what} at {page}"));
-    }
+        (Status::Expiring, Some(deadline)) => {
+            messages.warning(&format!("the token for {who} expires {}", when(deadline)));
+            Renewal::Expiring
+        }
+        (_, Some(deadline)) => {
+            messages.warning(&format!(
+                "the token for {who} is due for rotation {} (patrol.rotateAfter)",
+                when(deadline)
+            ));
+            Renewal::Expiring
+        }
+        (_, None) => return false,
+    };
     let rotate = rotate_command(record);
-    if assessment.status == Status::Expired {
-        messages.hint(&format!("or store it before your next push: {rotate}"));
+    let subject = Subject {
+        target: &record.target,
+        forge: forge::kind_of(&record.target, configured_forge, record.kind),
+        kind: record.kind,
+        scopes: record.scopes.as_deref(),
+        token_name: record.token_name.as_deref(),
+        rotate: &rotate,
+        secret_env: None,
+    };
+    let fix = subject.renew(renewal);
+    if renewal == Renewal::Expiring {
+        messages.hint(&fix);
     } else {
-        messages.hint(&format!("then run: {rotate}"));
+        messages.hint(&format!("or, before your next push: {fix}"));
     }
     true
 }
@@ -249,12 +335,11 @@ fn remember(
         return;
     }
     let (id, now) = (record.id.clone(), ctx.now);
-    let remembered = ctx
-        .index
-        .update_if_unlocked(&mut Context::warn_index(messages), |records| match records
-            .iter_mut()
-            .find(|r| r.id == id)
-        {
+    let remembered = ctx.index.update_host_if_unlocked(
+        &record.target.protocol,
+        &record.target.host,
+        &mut Context::warn_index(messages),
+        |records| match records.iter_mut().find(|r| r.id == id) {
             Some(r) => {
                 if warned {
                     r.last_warned_at = Some(now);
@@ -268,7 +353,8 @@ fn remember(
                 ((), true)
             }
             None => ((), false),
-        });
+        },
+    );
     match remembered {
         Ok(Some(())) => {}
         Ok(None) => crate::trace!("index locked: nothing noted"),
