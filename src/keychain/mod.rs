@@ -132,8 +132,16 @@ fn label_for(service: &str, user: &str) -> String {
 
 impl Keychain {
     pub fn open(backend: Backend, timeout: Duration) -> Result<Self, KeychainError> {
+        let store = platform::store(backend)?;
+        // Which store and which bound were chosen, so both can be checked
+        // without waiting for a bound to run out.
+        crate::trace!(
+            "keychain {}: each call bounded to {} s",
+            store.id(),
+            timeout.as_secs_f32()
+        );
         Ok(Self {
-            store: platform::store(backend)?,
+            store,
             backend,
             timeout,
         })
