@@ -134,6 +134,46 @@ fn install_into_an_empty_configuration_and_back_leaves_nothing() {
 }
 
 #[test]
+fn install_system_writes_only_the_system_configuration_and_uninstall_restores_it() {
+    let mut env = TestEnv::new();
+    let system = env.use_system_config();
+    fs::write(&system, "[credential]\n\thelper = store\n").unwrap();
+    let system_helpers = |env: &TestEnv| {
+        let out = env.git(
+            &["config", "--system", "-z", "--get-all", "credential.helper"],
+            "",
+        );
+        text(&out.stdout)
+            .split_terminator('\0')
+            .map(str::to_owned)
+            .collect::<Vec<_>>()
+    };
+    let out = env.patrol(&["install", "--system"], "");
+    assert_ok(&out);
+    assert_eq!(system_helpers(&env), ["store", "", "patrol"]);
+    assert!(
+        global_helpers(&env).is_empty(),
+        "the global file is untouched"
+    );
+    assert!(!env.home().join(".gitconfig").exists());
+
+    // Git reaches patrol through the system file, not `store`.
+    env.git(
+        &["credential", "approve"],
+        "protocol=https\nhost=example.com\nusername=alice\npassword=ghp_TESTalice0001\n",
+    );
+    assert!(fill_through_git(&env, "example.com").contains("password=ghp_TESTalice0001"));
+    assert!(!git_credentials(&env).exists());
+
+    assert_ok(&env.patrol(&["uninstall"], ""));
+    assert_eq!(system_helpers(&env), ["store"]);
+    assert_eq!(
+        fs::read_to_string(&system).unwrap(),
+        "[credential]\n\thelper = store\n"
+    );
+}
+
+#[test]
 fn install_local_writes_only_the_repository() {
     let env = TestEnv::new();
     assert_ok(&env.git(&["init", "-q", "repo"], ""));
