@@ -134,9 +134,10 @@ impl Keychain {
     pub fn open(backend: Backend, timeout: Duration) -> Result<Self, KeychainError> {
         let store = platform::store(backend)?;
         // Which store and which bound were chosen, so both can be checked
-        // without waiting for a bound to run out.
+        // without waiting for a bound to run out. (Only calls are traced
+        // with the word "keychain": tests count them.)
         crate::trace!(
-            "keychain {}: each call bounded to {} s",
+            "opened {}: each call bounded to {} s",
             store.id(),
             timeout.as_secs_f32()
         );
