@@ -868,43 +868,201 @@ fn doctor_gives_the_keychain_fix_when_there_is_no_secret_service() {
 
 // Linux without a Secret Service: the kernel keyring
 
-#[test]
-fn the_kernel_keyring_stores_and_gets_or_says_plainly_why_not() {
+/// Where a test can run the kernel keyring without touching the user's own
+/// keyrings, most private first.
+#[derive(Clone, Copy, Debug)]
+enum Private {
+    /// A new user namespace (so a persistent keyring of its own, which the
+    /// keyutils store links every key into) and a new session keyring.
+    Namespace,
+    /// A new session keyring; the user's persistent keyring, when the
+    /// kernel offers one, is linked into it, and our erase removes the key
+    /// from there too.
+    Session,
+}
+
+impl Private {
+    fn wrapper(self) -> &'static [&'static str] {
+        match self {
+            Self::Namespace => &[
+                "unshare",
+                "--user",
+                "--map-current-user",
+                "keyctl",
+                "session",
+                "-",
+            ],
+            Self::Session => &["keyctl", "session", "-"],
+        }
+    }
+
+    /// The most private place this kernel allows, or why there is none.
+    fn find(env: &TestEnv) -> Result<Self, String> {
+        let mut refusals = Vec::new();
+        for private in [Self::Namespace, Self::Session] {
+            let wrapper = private.wrapper();
+            let mut command = env.command(wrapper[0]);
+            command.args(&wrapper[1..]).args(["keyctl", "show", "@s"]);
+            let out = run(command, b"");
+            if out.status.success() {
+                return Ok(private);
+            }
+            refusals.push(format!("{private:?}: {}", text(&out.stderr).trim()));
+        }
+        Err(refusals.join("; "))
+    }
+}
+
+/// Runs each `(command, stdin)` step, one after another, in one private
+/// session keyring (`keyctl session -` starts a new one and it ends with the
+/// shell); `patrol` in a command is our binary, and `setup` runs first.
+/// Returns each step's exit code, stdout and stderr.
+fn in_private_keyring(
+    env: &TestEnv,
+    private: Private,
+    setup: &str,
+    steps: &[(&str, &str)],
+) -> Vec<(Option<i32>, String, String)> {
+    let dir = env.root().join("keyutils");
+    fs::create_dir_all(&dir).unwrap();
+    let mut script = format!("patrol() {{ \"$0\" \"$@\"; }}\n{setup}\n");
+    for (i, (command, stdin)) in steps.iter().enumerate() {
+        fs::write(dir.join(format!("{i}.in")), stdin).unwrap();
+        script.push_str(&format!(
+            "{command} <{i}.in >{i}.out 2>{i}.err; echo $? >{i}.rc\n"
+        ));
+    }
+    let wrapper = private.wrapper();
+    let mut command = env.command(wrapper[0]);
+    command
+        .args(&wrapper[1..])
+        .args(["sh", "-c", &script, BIN])
+        .current_dir(&dir);
+    let out = run(command, b"");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    (0..steps.len())
+        .map(|i| {
+            let read = |ext: &str| fs::read_to_string(dir.join(format!("{i}.{ext}"))).unwrap();
+            (read("rc").trim().parse().ok(), read("out"), read("err"))
+        })
+        .collect()
+}
+
+fn kernel_keyring_env() -> TestEnv {
     let env = TestEnv::with_keyring(Keyring::NoBus);
     env.config("patrol.backend", "keyutils");
-    // One fixed name: where the kernel refuses halfway (it may keep the key
-    // in the session keyring and refuse to remove it), each run replaces the
-    // same fake key instead of adding one.
-    let host = "keyutils-test.example.com";
-    let request = format!("protocol=https\nhost={host}\nusername=alice\n");
-    let stored = env.patrol(
-        &["store"],
-        &format!("{request}password=ghp_TESTkernel0001\n"),
+    assert!(
+        env.command("keyctl").arg("--version").output().is_ok(),
+        "keyctl is needed for the tests: run scripts/test, which installs keyutils"
     );
-    if stored.status.success() {
-        let got = env.patrol(&["get"], &request);
-        assert!(text(&got.stdout).contains("password=ghp_TESTkernel0001"));
-        let doctor = env.patrol(&["doctor"], "");
-        assert!(text(&doctor.stdout).contains("does not survive a reboot"));
-    } else {
-        // Containers often deny the kernel keyring: the message must say so
-        // and point to the Secret Service, not to a missing D-Bus.
-        let stderr = text(&stored.stderr);
-        assert!(
-            stderr.contains("the kernel keyring (patrol.backend = keyutils) refused")
-                && stderr.contains("gnome-keyring-daemon")
-                && !stderr.contains("D-Bus session bus ("),
-            "{stderr}"
-        );
-        assert!(!stderr.contains("TEST"));
-        let doctor = env.patrol(&["doctor"], "");
-        assert_eq!(doctor.status.code(), Some(1));
-        assert!(
-            text(&doctor.stdout)
-                .contains("problem: the keychain is not available: the kernel keyring"),
-            "{}",
-            text(&doctor.stdout)
-        );
+    env
+}
+
+const KERNEL_HOST: &str = "keyutils-test.example.com";
+
+#[test]
+fn the_kernel_keyring_stores_gets_and_erases_in_a_private_session_keyring() {
+    let env = kernel_keyring_env();
+    let private = match Private::find(&env) {
+        Ok(private) => private,
+        Err(why) => {
+            // Not a pass of the store path: nothing of it ran.
+            eprintln!("kernel keyring: NOT TESTED, the kernel refuses a private keyring ({why})");
+            return;
+        }
+    };
+    eprintln!("kernel keyring: the store path, in a private keyring ({private:?})");
+    let request = format!("protocol=https\nhost={KERNEL_HOST}\nusername=alice\n");
+    let stored = format!("{request}password=ghp_TESTkernel0001\n");
+    // The kernel itself is asked whether the key is there.
+    let search = format!("keyctl search @s user alice@git-credential-patrol:https://{KERNEL_HOST}");
+    let steps = in_private_keyring(
+        &env,
+        private,
+        "",
+        &[
+            ("patrol store", &stored),
+            (&search, ""),
+            ("patrol get", &request),
+            ("patrol doctor", ""),
+            ("patrol erase", &request),
+            (&search, ""),
+            ("patrol get", &request),
+        ],
+    );
+    let [store, found, get, doctor, erase, gone, after] = &steps[..] else {
+        unreachable!()
+    };
+    assert_eq!(store.0, Some(0), "store: {}", store.2);
+    assert_eq!(found.0, Some(0), "the key is in the session keyring");
+    assert_eq!(
+        gone.0,
+        Some(1),
+        "the erased key left the keyring: {}",
+        gone.1
+    );
+    assert_eq!(
+        get.1,
+        format!("username=alice\npassword=ghp_TESTkernel0001\n"),
+        "get: {}",
+        get.2
+    );
+    assert!(
+        doctor.1.contains("does not survive a reboot"),
+        "{}",
+        doctor.1
+    );
+    assert!(!doctor.1.contains("problem: the keychain"), "{}", doctor.1);
+    assert_eq!(erase.0, Some(0), "erase: {}", erase.2);
+    assert_eq!(after.1, "", "erased: {}", after.2);
+    for (_, stdout, stderr) in [store, doctor, erase, after] {
+        assert!(!stdout.contains("TEST") && !stderr.contains("TEST"));
     }
-    let _ = env.patrol(&["erase"], &request);
+}
+
+#[test]
+fn a_kernel_keyring_that_refuses_is_named_with_the_fix() {
+    let env = kernel_keyring_env();
+    let private = match Private::find(&env) {
+        Ok(private) => private,
+        Err(why) => {
+            eprintln!("kernel keyring: NOT TESTED, the kernel refuses a private keyring ({why})");
+            return;
+        }
+    };
+    eprintln!("kernel keyring: a refusal, in a private keyring ({private:?})");
+    let request = format!("protocol=https\nhost={KERNEL_HOST}\nusername=alice\n");
+    let stored = format!("{request}password=ghp_TESTkernel0001\n");
+    // A session keyring that grants nothing, not even to its possessor:
+    // the kernel refuses every key, as locked-down containers do.
+    let steps = in_private_keyring(
+        &env,
+        private,
+        "keyctl setperm @s 0",
+        &[("patrol store", &stored), ("patrol doctor", "")],
+    );
+    let [store, doctor] = &steps[..] else {
+        unreachable!()
+    };
+    // Containers often deny the kernel keyring: the message must say so
+    // and point to the Secret Service, not to a missing D-Bus.
+    assert_eq!(store.0, Some(1), "{}", store.2);
+    assert!(
+        store
+            .2
+            .contains("the kernel keyring (patrol.backend = keyutils) refused")
+            && store.2.contains("gnome-keyring-daemon")
+            && !store.2.contains("D-Bus session bus ("),
+        "{}",
+        store.2
+    );
+    assert!(!store.2.contains("TEST"));
+    assert_eq!(doctor.0, Some(1));
+    assert!(
+        doctor
+            .1
+            .contains("problem: the keychain is not available: the kernel keyring"),
+        "{}",
+        doctor.1
+    );
 }
