@@ -101,6 +101,7 @@ pub fn save(
         item = keychain
             .set(&key, secrets)
             .context("the credential was not stored; the previous one, if any, is unchanged")?;
+        crate::test_hook::crash_point("store-after-keychain");
     }
 
     let now = ctx.now;
