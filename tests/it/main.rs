@@ -9,6 +9,8 @@
 
 mod adopt;
 mod conformance;
+#[cfg(debug_assertions)]
+mod crash;
 mod env;
 mod expiry;
 mod fake_forge;
