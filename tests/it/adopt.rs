@@ -664,6 +664,22 @@ fn import_without_a_keychain_loses_nothing() {
     assert_eq!(fs::read_to_string(&file).unwrap(), THREE);
 }
 
+/// Every credential of `THREE` is in the keychain, in the file, or both.
+pub(crate) fn assert_nothing_lost(env: &TestEnv, file: &Path) {
+    let left = fs::read_to_string(file).unwrap_or_default();
+    for (url, user, secret, line) in [
+        ("github.com", "alice", ALICE, "ghp_TESTalice0001@github.com"),
+        ("gitlab.example.com:8443", "bob", BOB, "glpat-TESTbob0002@"),
+        ("github.com", "carol@work", CAROL, "ghp_TESTcarol%2F0003@"),
+    ] {
+        let in_keychain = token(env, url, Some(user)).is_ok_and(|t| t == format!("{secret}\n"));
+        assert!(
+            in_keychain || left.contains(line),
+            "{user}'s token is neither in the keychain nor in the file"
+        );
+    }
+}
+
 #[test]
 fn an_import_killed_at_random_moments_loses_nothing() {
     let env = TestEnv::new();

@@ -6,10 +6,9 @@
 //! crash points, so this module is compiled in debug builds only.
 
 use std::fs;
-use std::path::Path;
 use std::process::Output;
 
-use crate::adopt::{ALICE, BOB, CAROL, THREE, git_credentials, token, write_private};
+use crate::adopt::{THREE, assert_nothing_lost, git_credentials, token, write_private};
 use crate::env::{BIN, TestEnv, run, text};
 
 const OLD: &str = "ghp_TESTcrash0001";
@@ -147,22 +146,6 @@ fn an_erase_stopped_at_each_point_leaves_nothing_git_would_send() {
         assert!(
             live(&index, "crash.example.com").is_none(),
             "{point}: {index}"
-        );
-    }
-}
-
-/// Every credential of `THREE` is in the keychain, in the file, or both.
-fn assert_nothing_lost(env: &TestEnv, file: &Path) {
-    let left = fs::read_to_string(file).unwrap_or_default();
-    for (url, user, secret, line) in [
-        ("github.com", "alice", ALICE, "ghp_TESTalice0001@github.com"),
-        ("gitlab.example.com:8443", "bob", BOB, "glpat-TESTbob0002@"),
-        ("github.com", "carol@work", CAROL, "ghp_TESTcarol%2F0003@"),
-    ] {
-        let in_keychain = token(env, url, Some(user)).is_ok_and(|t| t == format!("{secret}\n"));
-        assert!(
-            in_keychain || left.contains(line),
-            "{user}'s token is neither in the keychain nor in the file"
         );
     }
 }
