@@ -33,10 +33,24 @@ fn crash(env: &TestEnv, point: &str, args: &[&str], stdin: &str) {
     );
 }
 
-/// The index, which must be whole whatever stopped when.
+/// The index, which must be whole whatever stopped when: every shard
+/// parses.
 fn whole_index(env: &TestEnv, point: &str) -> serde_json::Value {
-    let text = fs::read_to_string(env.index_path()).unwrap();
-    serde_json::from_str(&text).unwrap_or_else(|err| panic!("{point}: the index is broken: {err}"))
+    for shard in env.shards() {
+        let text = fs::read_to_string(&shard).unwrap();
+        if let Err(err) = serde_json::from_str::<serde_json::Value>(&text) {
+            panic!("{point}: {} is broken: {err}", shard.display());
+        }
+    }
+    env.index()
+}
+
+/// Every shard of the index and what it holds.
+fn shards(env: &TestEnv) -> Vec<(std::path::PathBuf, Vec<u8>)> {
+    env.shards()
+        .into_iter()
+        .map(|shard| (shard.clone(), fs::read(shard).unwrap()))
+        .collect()
 }
 
 fn fill(env: &TestEnv, host: &str) -> Output {
@@ -59,7 +73,7 @@ fn a_store_stopped_at_each_point_leaves_the_new_secret_usable_and_the_index_whol
         let env = TestEnv::new();
         env.approve(&input("other.example.com", OLD));
         env.approve(&input("crash.example.com", OLD));
-        let before = fs::read_to_string(env.index_path()).unwrap();
+        let before = shards(&env);
         // A changed token, and a new credential on a host the index has
         // never seen: the keychain is written first, so git gets the new
         // token at once whatever the index says.
@@ -86,7 +100,7 @@ fn a_store_stopped_at_each_point_leaves_the_new_secret_usable_and_the_index_whol
             );
         } else {
             assert_eq!(
-                fs::read_to_string(env.index_path()).unwrap(),
+                shards(&env),
                 before,
                 "{point}: the index is the old one, byte for byte"
             );
