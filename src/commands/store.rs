@@ -127,6 +127,7 @@ pub fn save(
             };
             anyhow::Error::new(err).context(context)
         })?;
+        crate::test_hook::crash_point("store-after-keychain");
     }
     // Git stores only after the server accepted the credential: a token
     // patrol holds as dead that comes back unchanged proves the record

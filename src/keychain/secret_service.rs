@@ -503,10 +503,14 @@ impl Inner {
             let item = service
                 .get_item_by_path(path.clone())
                 .map_err(|err| self.crate_failure(err))?;
-            return item
-                .get_secret()
-                .map(Some)
-                .map_err(|err| self.crate_failure(err));
+            return match item.get_secret() {
+                Ok(secret) => Ok(Some(secret)),
+                // Refused for this path, as in a plain session: the search
+                // decides. Anything else (no answer, a secret that does
+                // not decrypt) is a failure, not an absent secret.
+                Err(secret_service::Error::Zbus(zbus::Error::MethodError(..))) => Ok(None),
+                Err(err) => Err(self.crate_failure(err)),
+            };
         }
         let bus = self.bus()?;
         let session = self.plain_session(&bus)?;
