@@ -199,7 +199,8 @@ impl<'r> Named<'r> {
             (None, in_url) => in_url.map(str::to_owned),
         };
         let mut target = argument.target.clone();
-        if !argument.keeps_path(use_http_path) {
+        // Asking git costs a child process; without a path there is nothing to ask.
+        if target.path.is_some() && !argument.keeps_path(use_http_path) {
             target.path = None;
         }
         let found = matching_record(records, |record| {
