@@ -63,12 +63,23 @@ pub fn run(
     check_chains(&live, &mut report);
     check_plaintext(keychain.as_ref(), &mut report);
     match &snapshot.problem {
-        Some(problem) => report.problem(
-            problem.clone(),
-            "fix: the next `git credential-patrol import` or stored credential sets it aside \
-             and starts a new one; git still gets tokens from the keychain meanwhile"
-                .into(),
-        ),
+        Some(problem) => {
+            // Only a write sets a damaged index aside, and `import` with
+            // nothing to import writes none: the fix is the move itself.
+            let path = ctx.index.path().display().to_string();
+            let aside = format!("{path}.damaged");
+            let mv = if cfg!(windows) { "move" } else { "mv" };
+            report.problem(
+                problem.clone(),
+                format!(
+                    "fix: set it aside with `{mv} {} {}`; patrol starts a new one, and git \
+                     still gets tokens from the keychain (the next stored token does the \
+                     same by itself)",
+                    super::shell_word(&path),
+                    super::shell_word(&aside)
+                ),
+            );
+        }
         None => report.ok(format!(
             "the index ({}) lists {} credential{}",
             escape(&ctx.index.path().display().to_string()),
@@ -352,7 +363,7 @@ fn check_plaintext(keychain: Option<&Usable>, report: &mut Report) {
             match keychain {
                 None => report.problem(
                     what,
-                    "fix: first the keychain finding above; then git credential-patrol import"
+                    "fix: once the keychain finding above is fixed, `git credential-patrol import`"
                         .into(),
                 ),
                 Some(usable) if !usable.lasting => report.note(format!(
