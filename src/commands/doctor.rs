@@ -63,23 +63,14 @@ pub fn run(
     check_chains(&live, &mut report);
     check_plaintext(keychain.as_ref(), &mut report);
     match &snapshot.problem {
-        Some(problem) => {
-            // Only a write sets a damaged index aside, and `import` with
-            // nothing to import writes none: the fix is the move itself.
-            let path = ctx.index.path().display().to_string();
-            let aside = format!("{path}.damaged");
-            let mv = if cfg!(windows) { "move" } else { "mv" };
-            report.problem(
-                problem.clone(),
-                format!(
-                    "fix: set it aside with `{mv} {} {}`; patrol starts a new one, and git \
-                     still gets tokens from the keychain (the next stored token does the \
-                     same by itself)",
-                    super::shell_word(&path),
-                    super::shell_word(&aside)
-                ),
-            );
-        }
+        Some(problem) => report.problem(
+            problem.clone(),
+            "fix: nothing to do by hand, and nothing is lost: git still gets every token from \
+             the keychain, and the next token stored for that host (`git credential approve`, \
+             or a push that asks for one) moves the file aside and lists again every token \
+             the keychain holds"
+                .into(),
+        ),
         None => report.ok(format!(
             "the index ({}) lists {} credential{}",
             escape(&ctx.index.path().display().to_string()),
