@@ -376,7 +376,10 @@ pub fn remove_lines(
     let Some(handle) = lock.file.as_mut() else {
         return Err(fail(io::Error::other("the lock was released early")));
     };
-    io::Write::write_all(handle, &kept).map_err(fail)?;
+    let (first, rest) = kept.split_at(kept.len() / 2);
+    io::Write::write_all(handle, first).map_err(fail)?;
+    crate::test_hook::crash_point("rewrite-partial");
+    io::Write::write_all(handle, rest).map_err(fail)?;
     handle.set_permissions(permissions).map_err(fail)?;
     handle.sync_all().map_err(fail)?;
     crate::test_hook::crash_point("rewrite");
