@@ -1618,6 +1618,9 @@ fn walk_doctor(env: &TestEnv, by_hand: impl Fn(&str) -> bool) -> Vec<String> {
                 // `import` exits 1 while other problems keep lines in the
                 // file; whether the fix worked is what the next run shows.
                 let done = run(shell, b"test\n");
+                if command.contains("gnome-keyring-daemon") {
+                    env.wait_for_unlocked_login();
+                }
                 assert!(
                     !text(&done.stderr).contains("TEST"),
                     "{}",

@@ -406,6 +406,33 @@ impl TestEnv {
         self.wait_for_name("org.freedesktop.secrets");
     }
 
+    /// Waits, at most ten seconds, until the Secret Service's `login`
+    /// collection exists and is unlocked: `gnome-keyring-daemon --replace
+    /// --unlock` returns before the daemon it starts has taken over.
+    pub fn wait_for_unlocked_login(&self) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            let out = self
+                .command("dbus-send")
+                .args([
+                    "--session",
+                    "--print-reply",
+                    "--dest=org.freedesktop.secrets",
+                    "/org/freedesktop/secrets/collection/login",
+                    "org.freedesktop.DBus.Properties.Get",
+                    "string:org.freedesktop.Secret.Collection",
+                    "string:Locked",
+                ])
+                .output()
+                .unwrap();
+            if text(&out.stdout).contains("boolean false") {
+                return;
+            }
+            thread::sleep(Duration::from_millis(20));
+        }
+        panic!("the login keyring was never unlocked on the test bus");
+    }
+
     /// Waits, at most ten seconds, until a bus name has an owner.
     pub fn wait_for_name(&self, name: &str) {
         let deadline = Instant::now() + Duration::from_secs(10);
