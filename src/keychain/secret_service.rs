@@ -1001,14 +1001,13 @@ pub fn item_is_temporary(
     item: &str,
 ) -> Option<Result<bool>> {
     let store = store.as_any().downcast_ref::<Store>()?;
-    Some(store.inner.bus().and_then(|bus| {
-        let session = read_alias(&bus, "session")?;
+    Some(store.inner.read_alias("session").map(|session| {
         let in_collection = |collection: &str| {
             item.strip_prefix(collection)
                 .is_some_and(|rest| rest.starts_with('/'))
         };
-        Ok(session.is_some_and(|s| in_collection(s.as_str()))
-            || in_collection("/org/freedesktop/secrets/collection/session"))
+        session.is_some_and(|s| in_collection(s.as_str()))
+            || in_collection("/org/freedesktop/secrets/collection/session")
     }))
 }
 
