@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 use thiserror::Error;
 use zeroize::Zeroizing;
 
-use crate::credential::{Secret, Secrets, Target};
+use crate::credential::{Secrets, Target};
 use crate::protocol::UrlParts;
 
 /// Prefix of the temporary file a rewrite writes beside the original; one
@@ -83,7 +83,7 @@ pub fn parse_line(text: &str) -> Line {
         return Line::Unusable("not a URL");
     }
     let Some(parts) = UrlParts::parse(text) else {
-        return Line::Unusable("not a URL git can read (bad percent-encoding or protocol)");
+        return Line::Unusable("a part of the URL decodes to invalid UTF-8 or a line break");
     };
     let Some(host) = parts.host else {
         return Line::Unusable("the URL has no host");
@@ -99,7 +99,7 @@ pub fn parse_line(text: &str) -> Line {
         },
         username: parts.username.unwrap_or_default(),
         secrets: Secrets {
-            password: Some(Secret::new(password)),
+            password: Some(password),
             ..Secrets::default()
         },
     })

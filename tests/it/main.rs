@@ -20,3 +20,4 @@ mod helper;
 mod keychain_items;
 mod load;
 mod security;
+mod url;

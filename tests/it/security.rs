@@ -217,3 +217,69 @@ fn an_unusable_data_directory_never_stops_git() {
         text(&out.stderr)
     );
 }
+
+/// What git itself reads from `url=`: the host a recording helper is asked
+/// about (git asks no helper to `fill` a URL that carries a password, so
+/// `approve` hands that one over).
+fn host_git_reads(env: &TestEnv, url: &str) -> String {
+    let log = env.root().join("git-reads.log");
+    let _ = fs::remove_file(&log);
+    let helper = format!(
+        "credential.helper=!f() {{ cat >> '{}'; }}; f",
+        log.display()
+    );
+    for op in ["fill", "approve"] {
+        env.git(
+            &[
+                "-c",
+                "credential.helper=",
+                "-c",
+                &helper,
+                "-c",
+                "credential.interactive=false",
+                "credential",
+                op,
+            ],
+            &format!("url={url}\n"),
+        );
+    }
+    let seen = fs::read_to_string(&log).expect("git ran the recording helper");
+    seen.lines()
+        .find_map(|line| line.strip_prefix("host="))
+        .unwrap_or_default()
+        .to_owned()
+}
+
+#[test]
+fn a_crafted_url_gets_the_token_of_the_host_git_reads() {
+    let env = TestEnv::new();
+    env.config("patrol.probe", "false");
+    for host in ["evil.example", "github.com"] {
+        let out = env.patrol(
+            &["store"],
+            &format!("protocol=https\nhost={host}\nusername=alice\npassword=ghp_TEST{host}\n"),
+        );
+        assert!(out.status.success(), "{}", text(&out.stderr));
+    }
+    for url in [
+        "https://alice:@evil.example#@github.com",
+        "https://alice:@evil.example?@github.com",
+        "https://alice@evil.example/x@github.com",
+        "https://alice@evil.example?x=/@github.com/",
+    ] {
+        let host = host_git_reads(&env, url);
+        assert_eq!(host, "evil.example", "{url}");
+        let out = env.patrol(&["get"], &format!("url={url}\n"));
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        // The URL's path (`#@github.com`) matches no stored credential, so
+        // nothing at all is the right answer; github.com's token never is.
+        assert_eq!(text(&out.stdout), "", "{url}");
+    }
+    let out = env.patrol(&["get"], "url=https://alice@evil.example?\n");
+    assert_eq!(text(&out.stdout), "", "a path of `?` is a path");
+    let out = env.patrol(&["get"], "url=https://alice@evil.example//\n");
+    assert_eq!(
+        text(&out.stdout),
+        "username=alice\npassword=ghp_TESTevil.example\n"
+    );
+}
