@@ -254,7 +254,7 @@ mod tests {
     fn unusable_lines_say_why_without_the_secret() {
         for text in [
             "garbage ghp_TESTsecret",
-            "https://alice:ghp_TESTsecret%zz@github.com",
+            "https://alice:ghp_TESTsecret%ff@github.com",
             "https://alice@github.com",
             "https://alice:ghp_TESTsecret@",
         ] {

@@ -138,7 +138,7 @@ fn check_one(
     record: &Record,
     settings: &Settings,
 ) -> (Report, Option<Result<Facts, ProbeError>>) {
-    let forge_kind = forge::kind_of(&record.target, settings.forge, record.kind);
+    let forge_kind = forge::kind_of(&record.target, settings.forge);
     let page = forge::token_page(&record.target, forge_kind, record.kind);
     let rotate = rotate_command(record);
     let api_url = forge::api_base(&record.target, forge_kind, settings.api_url.as_deref());
@@ -174,11 +174,16 @@ fn check_one(
             None
         }
         (Ok(_), None) => {
-            report.notes.push(
-                "not a forge this helper can ask: set `patrol.forge` (github or gitlab) for \
-                 this host to check it"
-                    .into(),
-            );
+            if forge::is_unknown(&record.target, settings.forge) {
+                report
+                    .notes
+                    .push(forge::unknown_forge_hint(&record.target, record.kind));
+            } else {
+                report.notes.push(
+                    "`patrol.forge` is `none` for this host, so it is not asked about the token"
+                        .into(),
+                );
+            }
             None
         }
         (Ok(token), Some(forge)) => {

@@ -214,8 +214,10 @@ fn warn_if_due(
             "the token for {who} is due for rotation {when} (patrol.rotateAfter)"
         )),
     }
-    let forge = forge::kind_of(&record.target, configured_forge, record.kind);
-    if let Some(page) = forge::token_page(&record.target, forge, record.kind) {
+    let forge = forge::kind_of(&record.target, configured_forge);
+    if forge::is_unknown(&record.target, configured_forge) {
+        messages.hint(&forge::unknown_forge_hint(&record.target, record.kind));
+    } else if let Some(page) = forge::token_page(&record.target, forge, record.kind) {
         let what = if record.kind == TokenKind::GithubFineGrained {
             "fine-grained token"
         } else {

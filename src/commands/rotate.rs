@@ -34,7 +34,7 @@ pub fn run(
     let snapshot = ctx.read_index(messages);
     let record = resolve(&snapshot.records, &args.url, args.user.as_deref())?;
     let settings = ctx.settings(&record.target.url(), messages);
-    let forge = forge::kind_of(&record.target, settings.forge, record.kind);
+    let forge = forge::kind_of(&record.target, settings.forge);
     let expires_at = args
         .expires_at
         .as_deref()
@@ -153,7 +153,16 @@ fn by_hand(
     writeln!(out, "Rotating the token for {who}.")?;
     match &page {
         Some(page) => writeln!(out, "1. Create a new token at {page}")?,
-        None => writeln!(out, "1. Create a new token on {}", record.target.host)?,
+        None => {
+            writeln!(
+                out,
+                "1. Create a new token on {}",
+                output::escape(&record.target.host)
+            )?;
+            if forge::is_unknown(&record.target, settings.forge) {
+                messages.hint(&forge::unknown_forge_hint(&record.target, record.kind));
+            }
+        }
     }
     writeln!(
         out,
@@ -184,7 +193,7 @@ fn by_hand(
         return Err(BadInput("that is the token already stored; nothing changed".into()).into());
     }
     let kind = TokenKind::of_token(token.expose());
-    let probed = forge::probed_on_store(&record.target, settings, kind);
+    let probed = forge::probed_on_store(&record.target, settings);
     let outcome = forge::probe(&record.target, settings, probed, &token, kind);
     match &outcome {
         Some(Err(err @ ProbeError::Rejected { .. })) => {

@@ -108,7 +108,7 @@ pub fn save(
     let git_expiry = secrets.password_expiry_utc;
     // Outside the index lock: a probe may take seconds, and other git
     // processes must not wait for it.
-    let forge = forge::probed_on_store(target, &settings, kind);
+    let forge = forge::probed_on_store(target, &settings);
     let retry = unchanged && record.is_some_and(|r| probe_retry_due(r, now));
     let probed: Option<Result<Facts, ProbeError>> = match (forge, secrets.token()) {
         (ForgeKind::None, _) | (_, None) => None,

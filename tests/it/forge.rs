@@ -833,3 +833,54 @@ fn gitlab_check_explains_a_token_that_cannot_describe_itself_and_a_revoked_one()
         "{stdout}"
     );
 }
+
+#[test]
+fn a_github_looking_token_on_another_host_is_neither_probed_nor_sent_to_a_made_up_page() {
+    // A server at the credential's own host: nothing may reach it.
+    let forge = FakeForge::start();
+    let host = forge.url().trim_start_matches("http://").to_owned();
+    let env = TestEnv::new();
+    let later = Utc::now().timestamp() + 60 * 86_400;
+    let stored = env.patrol(
+        &["store"],
+        &format!(
+            "protocol=http\nhost={host}\nusername=alice\npassword={CLASSIC}\n\
+             password_expiry_utc={later}\n"
+        ),
+    );
+    assert!(stored.status.success(), "{}", text(&stored.stderr));
+
+    let (code, stdout, stderr) = check(&env, &[]);
+    assert_eq!(
+        code,
+        Some(0),
+        "an unknown forge is no problem: {stdout}{stderr}"
+    );
+    let declare = format!("git config --global patrol.http://{host}.forge github");
+    assert!(stdout.contains(&declare), "{stdout}");
+
+    let get = || {
+        let args = ["--warn-before=90d", "--warn-every=0s", "get"];
+        text(
+            &env.patrol(&args, &format!("protocol=http\nhost={host}\n"))
+                .stderr,
+        )
+    };
+    let warned = get();
+    assert!(warned.contains("expires"), "{warned}");
+    assert!(warned.contains(&declare), "{warned}");
+    assert!(
+        !warned.contains("https://"),
+        "the scheme is never changed: {warned}"
+    );
+    assert!(!warned.contains("/settings/tokens"), "{warned}");
+    assert!(forge.requests().is_empty(), "{:?}", forge.requests());
+
+    // Declared, the same host gets its page on its own scheme.
+    env.config(&format!("patrol.http://{host}.forge"), "github");
+    let warned = get();
+    assert!(
+        warned.contains(&format!("http://{host}/settings/tokens")),
+        "{warned}"
+    );
+}
