@@ -49,7 +49,7 @@ pub fn run(
     let mut reports = Vec::new();
     let mut outcomes = Vec::new();
     for record in records {
-        let settings = ctx.settings(&record.target.url(), messages);
+        let settings = ctx.forge_settings(&record.target.url(), messages);
         let (report, outcome) = check_one(ctx, args, record, &settings);
         if let Some(outcome) = outcome {
             outcomes.push((record.id.clone(), outcome));

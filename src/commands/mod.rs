@@ -51,6 +51,14 @@ impl Context {
         Settings::load(url, &self.overrides, &mut |w| messages.warning(w))
     }
 
+    /// Settings for a command that may send the credential's token to a
+    /// forge: `apiUrl` only from a key scoped to `url`.
+    pub fn forge_settings(&self, url: &str, messages: &mut Messages<impl io::Write>) -> Settings {
+        let mut settings = self.settings(url, messages);
+        settings.scope_api_url(url, &mut |w| messages.warning(w));
+        settings
+    }
+
     pub fn keychain(&self, settings: &Settings) -> Result<Keychain, KeychainError> {
         Keychain::open(settings.backend, settings.keychain_timeout)
     }

@@ -33,7 +33,7 @@ pub fn run(
 ) -> Result<()> {
     let snapshot = ctx.read_index(messages);
     let record = resolve(&snapshot.records, &args.url, args.user.as_deref())?;
-    let settings = ctx.settings(&record.target.url(), messages);
+    let settings = ctx.forge_settings(&record.target.url(), messages);
     let forge = forge::kind_of(&record.target, settings.forge);
     let expires_at = args
         .expires_at

@@ -76,7 +76,7 @@ pub fn save(
     state: Option<&str>,
     messages: &mut Messages<impl Write>,
 ) -> Result<Saved> {
-    let settings = ctx.settings(&target.url(), messages);
+    let settings = ctx.forge_settings(&target.url(), messages);
     let keychain = ctx.keychain(&settings)?;
     let key = Key::new(target.clone(), username);
 

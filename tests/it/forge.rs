@@ -16,6 +16,8 @@ use crate::fake_forge::{FakeForge, Reply};
 const CLASSIC: &str = "ghp_TESTforge0001";
 const FINE: &str = "github_pat_TESTforge0001";
 const HOST: &str = "git.example.com";
+/// `apiUrl` is honoured only scoped to the credential's URL.
+const API_URL: &str = "patrol.https://git.example.com.apiUrl";
 
 fn store_input(token: &str) -> String {
     format!("protocol=https\nhost={HOST}\nusername=alice\npassword={token}\n")
@@ -24,7 +26,7 @@ fn store_input(token: &str) -> String {
 fn env_for(forge: &FakeForge, kind: &str) -> TestEnv {
     let env = TestEnv::new();
     env.config("patrol.forge", kind);
-    env.config("patrol.apiUrl", &forge.url());
+    env.config(API_URL, &forge.url());
     env
 }
 
@@ -203,7 +205,7 @@ fn a_closed_port_does_not_fail_the_store_either() {
     let env = TestEnv::new();
     env.config("patrol.forge", "github");
     // Nothing listens on port 1 of the loopback.
-    env.config("patrol.apiUrl", "http://127.0.0.1:1");
+    env.config(API_URL, "http://127.0.0.1:1");
     env.approve(&store_input(CLASSIC));
     let record = record(&env);
     assert_eq!(record["probe"]["result"], "failed");
@@ -231,18 +233,17 @@ fn an_unknown_host_is_not_probed_by_default() {
     let forge = FakeForge::start();
     let env = TestEnv::new();
     // An API URL alone does not make a host a forge.
-    env.config("patrol.apiUrl", &forge.url());
+    env.config(API_URL, &forge.url());
     env.approve(&store_input(CLASSIC));
     assert!(forge.requests().is_empty());
-    // `check` asks whoever the token looks like it belongs to; a password
-    // that looks like nobody's is not sent anywhere.
+    // Neither does `check` ask a host whose forge is unknown.
     env.approve(
         "protocol=https\nhost=plain.example.com\nusername=bob\npassword=TESTpassword0001\n",
     );
     let (code, stdout, _) = check(&env, &["plain.example.com"]);
     assert_eq!(code, Some(0), "{stdout}");
     assert!(
-        stdout.contains("note:     not a forge this helper can ask"),
+        stdout.contains("note:     the forge of plain.example.com is unknown"),
         "{stdout}"
     );
     assert!(forge.requests().is_empty());
@@ -469,7 +470,7 @@ fn a_forge_that_never_answers_is_abandoned_in_bounded_time() {
     // Headers, then a body that never comes: the same bound holds.
     let stalling = FakeForge::start();
     stalling.expect("GET", "/user", Reply::Stall);
-    env.config("patrol.apiUrl", &stalling.url());
+    env.config(API_URL, &stalling.url());
     let started = Instant::now();
     let (code, stdout, _) = check(&env, &[]);
     assert!(
@@ -547,7 +548,7 @@ fn whatever_a_server_sends_is_bounded_and_reported_in_one_line() {
     for (what, reply, expected) in cases {
         let forge = FakeForge::start();
         forge.expect("GET", "/user", reply);
-        env.config("patrol.apiUrl", &forge.url());
+        env.config(API_URL, &forge.url());
         let (code, stdout, stderr) = check(&env, &[]);
         assert_eq!(code, Some(1), "{what}: {stdout}{stderr}");
         let problem: Vec<&str> = stdout.lines().filter(|l| l.contains("problem:")).collect();
@@ -560,7 +561,7 @@ fn whatever_a_server_sends_is_bounded_and_reported_in_one_line() {
 
     let forge = FakeForge::start();
     forge.expect("GET", "/user", github_user(Some("repo"), Some("soon")));
-    env.config("patrol.apiUrl", &forge.url());
+    env.config(API_URL, &forge.url());
     let (code, stdout, _) = check(&env, &[]);
     assert_eq!(code, Some(0), "{stdout}");
     assert!(
@@ -574,7 +575,7 @@ fn whatever_a_server_sends_is_bounded_and_reported_in_one_line() {
 fn plain_http_to_a_host_that_is_not_loopback_is_refused() {
     let env = TestEnv::new();
     env.config("patrol.forge", "github");
-    env.config("patrol.apiUrl", "http://git.example.com/api/v3");
+    env.config(API_URL, "http://git.example.com/api/v3");
     env.approve(&store_input(CLASSIC));
     let (code, stdout, _) = check(&env, &[]);
     assert_eq!(code, Some(1));
@@ -711,7 +712,7 @@ fn rotate_refuses_a_token_the_forge_rejects_and_keeps_one_it_accepts() {
         "/user",
         github_user(Some("repo"), Some("2099-12-01 00:00:00 UTC")),
     );
-    env.config("patrol.apiUrl", &good.url());
+    env.config(API_URL, &good.url());
     let out = env.patrol(&["rotate", HOST], "ghp_TESTforge0003\n");
     assert!(out.status.success(), "{}", text(&out.stderr));
     let rotated = record(&env);
@@ -815,7 +816,7 @@ fn gitlab_check_explains_a_token_that_cannot_describe_itself_and_a_revoked_one()
             json!({ "id": 1, "name": "old", "revoked": true, "active": false, "scopes": ["api"], "expires_at": null }),
         ),
     );
-    env.config("patrol.apiUrl", &revoked.url());
+    env.config(API_URL, &revoked.url());
     let (code, stdout, _) = check(&env, &[]);
     assert_eq!(code, Some(1));
     assert!(
@@ -883,4 +884,56 @@ fn a_github_looking_token_on_another_host_is_neither_probed_nor_sent_to_a_made_u
         warned.contains(&format!("http://{host}/settings/tokens")),
         "{warned}"
     );
+}
+
+#[test]
+fn a_bare_api_url_receives_no_token() {
+    // The server a bare `patrol.apiUrl` names: nothing may reach it.
+    let listener = FakeForge::start();
+    let env = TestEnv::new();
+    env.config("patrol.apiUrl", &listener.url());
+    // The real forges' APIs are reached only through a proxy on a closed
+    // loopback port, so nothing leaves this machine.
+    let offline = |mut command: std::process::Command| {
+        command.env("HTTPS_PROXY", "http://127.0.0.1:1");
+        crate::env::run(command, b"")
+    };
+    let mut store = env.command(crate::env::BIN);
+    store.arg("store");
+    store.env("HTTPS_PROXY", "http://127.0.0.1:1");
+    let stored = crate::env::run(
+        store,
+        format!("protocol=https\nhost=github.com\nusername=alice\npassword={CLASSIC}\n").as_bytes(),
+    );
+    let warned = text(&stored.stderr);
+    assert!(stored.status.success(), "{warned}");
+    assert!(warned.contains("ignoring patrol.apiUrl"), "{warned}");
+    assert!(
+        warned.contains("git config --global patrol.https://github.com.apiUrl http://127.0.0.1:"),
+        "{warned}"
+    );
+    let mut checking = env.command(crate::env::BIN);
+    checking.arg("check");
+    let checked = offline(checking);
+    assert!(text(&checked.stderr).contains("ignoring patrol.apiUrl"));
+    let gitlab = env.patrol(
+        &["store"],
+        "protocol=https\nhost=gitlab.com\nusername=alice\npassword=glpat-TESTforge0001\n",
+    );
+    assert!(gitlab.status.success());
+    let mut rotate = env.command(crate::env::BIN);
+    rotate.args(["rotate", "gitlab.com"]);
+    offline(rotate);
+    assert!(
+        listener.requests().is_empty(),
+        "a bare apiUrl received a token: {:?}",
+        listener.requests()
+    );
+
+    // Scoped to the credential's URL, it is honoured.
+    env.config("patrol.https://github.com.apiUrl", &listener.url());
+    listener.expect("GET", "/user", github_user(Some("repo"), None));
+    let (_, stdout, stderr) = check(&env, &["github.com"]);
+    assert!(!stderr.contains("ignoring patrol.apiUrl"), "{stderr}");
+    assert!(stdout.contains("valid:    yes"), "{stdout}");
 }
