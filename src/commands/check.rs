@@ -12,16 +12,16 @@ use anyhow::Result;
 use chrono::{DateTime, TimeDelta, Utc};
 use serde::Serialize;
 
-use super::{BadInput, Context, Named, describe, erase_command, rotate_command};
+use super::{Context, erase_command, rotate_command};
 use crate::cli::CheckArgs;
 use crate::config::{ForgeKind, Settings};
 use crate::credential::Secret;
 use crate::expiry::{self, Status};
 use crate::forge::diagnosis::{self, Problem, Subject};
 use crate::forge::{self, Facts, Forge, ProbeError, github};
-use crate::index::{ExpirySource, Record};
 use crate::keychain::{Key, KeychainError};
 use crate::output::{self, Messages};
+use crate::record::{ExpirySource, Record};
 
 pub fn run(
     ctx: &Context,
@@ -32,13 +32,9 @@ pub fn run(
     let snapshot = ctx.read_index(messages);
     let mut records: Vec<&Record> = match &args.url {
         Some(url) => {
-            let named = Named::find(&snapshot.records, url, args.user.as_deref())?;
+            let named = ctx.named(&snapshot.records, url, args.user.as_deref())?;
             if named.found.is_empty() {
-                return Err(BadInput(format!(
-                    "no stored credential for {}; `git credential-patrol list` shows what is stored",
-                    describe(&named.target, named.user.as_deref().unwrap_or_default())
-                ))
-                .into());
+                return Err(named.not_stored());
             }
             named.found
         }
@@ -338,6 +334,8 @@ fn expiry_problem(
     let when =
         |at: DateTime<Utc>| format!("{} ({})", expiry::relative(at, now), output::date_time(at));
     match (assessment.status, assessment.expires_at) {
+        // The OAuth helper after patrol renews it; nobody needs to act.
+        (Status::SelfRenewing, _) => None,
         (Status::Expired, Some(at)) => Some(Problem {
             code: "expired",
             cause: format!("the token expired {}", when(at)),

@@ -16,9 +16,9 @@ use chrono::{DateTime, TimeDelta, Utc};
 use super::{Context, erase_command, import, install};
 use crate::credential::{Secret, Secrets, Target};
 use crate::git_helpers::{self, HelperKind};
-use crate::index::Record;
 use crate::keychain::{Backend, Key, Keychain, KeychainError};
 use crate::output::{Messages, escape};
+use crate::record::Record;
 
 /// A clock more than this far behind a time already recorded is wrong.
 const CLOCK_SLACK: TimeDelta = TimeDelta::days(1);

@@ -14,14 +14,15 @@ use anyhow::Result;
 use super::{
     BadInput, Context, Wanted, describe, fingerprint, keychain_accounts, matching, rotate_command,
 };
+use crate::answer::{self, Answer};
 use crate::config::Policy;
 use crate::credential::{Secrets, Target, TokenKind};
 use crate::expiry::{self, Status};
 use crate::forge;
-use crate::index::{Expiry, Record};
 use crate::keychain::{Key, Keychain, KeychainError};
 use crate::output::{self, Messages};
 use crate::protocol::{Request, STATE_PREFIX, Writer};
+use crate::record::Record;
 
 pub fn run(
     ctx: &Context,
@@ -77,22 +78,18 @@ pub fn run(
     };
 
     let record = located.as_ref().map(|(record, _)| *record);
+    let Answer { secrets, dead } = answer::decide(record, secrets, ctx.now);
     let state = record
-        .filter(|_| request.has_capability("state"))
+        .filter(|_| !dead && request.has_capability("state"))
         .map(|record| fingerprint(record, &secrets));
-    let expired_elsewhere = record.and_then(|r| expired_by_other_source(r, &secrets, ctx));
-    answer(
-        out,
-        &username,
-        &secrets,
-        wants_authtype,
-        state.as_deref(),
-        expired_elsewhere,
-    )?;
+    answer(out, &username, &secrets, wants_authtype, state.as_deref())?;
 
     if let Some((record, moved)) = located {
         let warned = warn_if_due(ctx, record, &settings.policy, settings.forge, messages);
-        remember(ctx, record, warned, moved, messages);
+        // A refresh token handed over for a dead access token is noted, so
+        // that a later `get` that finds it still dead knows renewal failed.
+        let offered = dead && record.refreshable && record.refresh_offered_at.is_none();
+        remember(ctx, record, warned, offered, moved, messages);
     }
     Ok(())
 }
@@ -126,25 +123,12 @@ fn from_keychain_alone(
     Ok(None)
 }
 
-/// A token the index knows has expired (set by hand or reported by the
-/// forge) is still returned, with that time as `password_expiry_utc`, so that
-/// git 2.41 and later drop it and ask the person for a new one.
-fn expired_by_other_source(record: &Record, secrets: &Secrets, ctx: &Context) -> Option<i64> {
-    match record.expiry.effective() {
-        Some((Expiry::At(at), _)) if at <= ctx.now && secrets.password_expiry_utc.is_none() => {
-            Some(at.timestamp())
-        }
-        _ => None,
-    }
-}
-
 fn answer(
     out: impl Write,
     username: &str,
     secrets: &Secrets,
     wants_authtype: bool,
     state: Option<&str>,
-    expiry_override: Option<i64>,
 ) -> Result<()> {
     let mut writer = Writer::new(out);
     let auth = secrets.auth.as_ref().filter(|_| wants_authtype);
@@ -169,7 +153,7 @@ fn answer(
         (None, Some(password)) => writer.field("password", password.expose())?,
         (None, None) => {}
     }
-    if let Some(expiry) = secrets.password_expiry_utc.or(expiry_override) {
+    if let Some(expiry) = secrets.password_expiry_utc {
         writer.field("password_expiry_utc", &expiry.to_string())?;
     }
     if let Some(token) = &secrets.oauth_refresh_token {
@@ -205,9 +189,26 @@ fn warn_if_due(
         output::date_time(deadline)
     );
     match assessment.status {
+        Status::Expired if expiry::renewal_failed(record, ctx.now) => {
+            messages.warning(&format!(
+                "the token for {who} expired {when} and was not renewed"
+            ));
+            messages.hint(
+                "patrol gave git its refresh token, but no new token came back from the \
+                 OAuth helper after patrol in `git config --get-all credential.helper`",
+            );
+            messages.hint(
+                "git asks the next helper, then you; sign in again when it asks, and git \
+                 stores the new token here",
+            );
+            return true;
+        }
         Status::Expired => {
             messages.warning(&format!("the token for {who} expired {when}"));
-            messages.hint("git will not use it; it asks for a new token instead");
+            messages.hint(
+                "patrol no longer gives it to git, so git asks for a new one; enter the new \
+                 token at git's prompt and git stores it here",
+            );
         }
         Status::Expiring => messages.warning(&format!("the token for {who} expires {when}")),
         _ => messages.warning(&format!(
@@ -225,7 +226,12 @@ fn warn_if_due(
         };
         messages.hint(&format!("create a new {what} at {page}"));
     }
-    messages.hint(&format!("then run: {}", rotate_command(record)));
+    let rotate = rotate_command(record);
+    if assessment.status == Status::Expired {
+        messages.hint(&format!("or store it before your next push: {rotate}"));
+    } else {
+        messages.hint(&format!("then run: {rotate}"));
+    }
     true
 }
 
@@ -237,10 +243,11 @@ fn remember(
     ctx: &Context,
     record: &Record,
     warned: bool,
+    offered: bool,
     moved: Option<String>,
     messages: &mut Messages<impl Write>,
 ) {
-    if !warned && moved.is_none() {
+    if !warned && !offered && moved.is_none() {
         return;
     }
     let (id, now) = (record.id.clone(), ctx.now);
@@ -253,6 +260,9 @@ fn remember(
             Some(r) => {
                 if warned {
                     r.last_warned_at = Some(now);
+                }
+                if offered {
+                    r.refresh_offered_at = Some(now);
                 }
                 if moved.is_some() {
                     r.keychain_item.clone_from(&moved);

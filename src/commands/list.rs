@@ -13,8 +13,8 @@ use super::Context;
 use crate::cli::ListArgs;
 use crate::config::Policy;
 use crate::expiry::{self, Assessment, Status};
-use crate::index::{ErasedBy, ExpirySource, ProbeResult, Record};
 use crate::output::{self, Messages};
+use crate::record::{ErasedBy, ExpirySource, ProbeResult, Record};
 
 pub fn run(
     ctx: &Context,

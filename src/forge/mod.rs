@@ -19,7 +19,7 @@ use thiserror::Error;
 
 use crate::config::{ForgeKind, Settings};
 use crate::credential::{Secret, Target, TokenKind};
-use crate::index::{Expiry, ProbeOutcome, ProbeResult, Record};
+use crate::record::{Expiry, ProbeOutcome, ProbeResult, Record};
 use http::{Api, HttpError, Response};
 
 /// Server text longer than this is cut: a message is one line, and the

@@ -728,7 +728,7 @@ fn token_prints_the_secret_alone_for_scripts() {
     let out = env.patrol(&["token", "gitlab.com"], "");
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(text(&out.stdout), "");
-    assert!(text(&out.stderr).contains("no stored token for https://gitlab.com"));
+    assert!(text(&out.stderr).contains("no stored credential for https://gitlab.com"));
 }
 
 // doctor

@@ -8,6 +8,7 @@
 #![cfg(target_os = "linux")]
 
 mod adopt;
+mod cli;
 mod conformance;
 mod env;
 mod expiry;
