@@ -91,7 +91,7 @@ pub enum Command {
     /// Configure git to ask patrol first for credentials
     Install(InstallArgs),
     /// Remove exactly what `install` added to git's configuration
-    Uninstall,
+    Uninstall(UninstallArgs),
     /// Print a stored token on stdout, for scripts
     Token(TokenArgs),
     /// Check the keychain, git, the helper chain, the index and leftover plaintext files
@@ -117,7 +117,7 @@ impl Command {
             Self::Check(_) => "check",
             Self::Import(_) => "import",
             Self::Install(_) => "install",
-            Self::Uninstall => "uninstall",
+            Self::Uninstall(_) => "uninstall",
             Self::Token(_) => "token",
             Self::Doctor => "doctor",
             Self::Generate(_) => "generate",
@@ -230,17 +230,20 @@ impl Scope {
 }
 
 #[derive(Debug, Args)]
-#[group(multiple = false)]
 pub struct InstallArgs {
     /// Your own configuration, for every repository (the default)
-    #[arg(long)]
+    #[arg(long, group = "scope")]
     pub global: bool,
     /// Every user's configuration on this machine
-    #[arg(long)]
+    #[arg(long, group = "scope")]
     pub system: bool,
     /// This repository only
-    #[arg(long)]
+    #[arg(long, group = "scope")]
     pub local: bool,
+    /// Configure git even when no keychain can keep tokens across logins
+    /// and reboots (git then asks for each token patrol cannot store)
+    #[arg(long)]
+    pub force: bool,
 }
 
 impl InstallArgs {
@@ -253,6 +256,30 @@ impl InstallArgs {
             Scope::Global
         }
     }
+}
+
+/// Which installs `uninstall` undoes; with none of these, the one scope
+/// that `install` was run for.
+#[derive(Debug, Args)]
+pub struct UninstallArgs {
+    /// What install added to your own configuration
+    #[arg(long, group = "where")]
+    pub global: bool,
+    /// What install added to the configuration of every user
+    #[arg(long, group = "where")]
+    pub system: bool,
+    /// What install added to this repository's configuration
+    #[arg(long, group = "where")]
+    pub local: bool,
+    /// What install added to this configuration file (a repository's
+    /// `.git/config`, from anywhere)
+    #[arg(long, group = "where", value_name = "FILE")]
+    pub file: Option<PathBuf>,
+    /// Also write every token patrol holds into git's plaintext file
+    /// (~/.git-credentials, mode 0600) through `git credential-store`, for
+    /// going back to `credential.helper store`
+    #[arg(long)]
+    pub restore_plaintext: bool,
 }
 
 #[derive(Debug, Args)]

@@ -58,6 +58,9 @@ pub struct Settings {
     pub policy: Policy,
     pub backend: Backend,
     pub keychain_timeout: Duration,
+    /// `patrol.allowMemoryOnly`: the person accepts a keyring collection
+    /// that is lost when its daemon stops (gnome-keyring's `session`).
+    pub allow_memory_only: bool,
     /// `None`: not configured; the forge's default applies.
     pub probe: Option<bool>,
     pub forge: Option<ForgeKind>,
@@ -77,6 +80,7 @@ impl Settings {
             policy: Policy::default(),
             backend: Backend::default(),
             keychain_timeout: default_keychain_timeout(),
+            allow_memory_only: false,
             probe: None,
             forge: None,
             api_url: None,
@@ -174,6 +178,10 @@ impl Settings {
                 "plain" => self.backend = Backend::Native,
                 "dh" | "encrypted" => self.backend = Backend::SecretServiceEncrypted,
                 _ => bad("`plain` or `dh`"),
+            },
+            "allowmemoryonly" => match parse_bool(value) {
+                Some(b) => self.allow_memory_only = b,
+                None => bad("true or false"),
             },
             "probe" => match parse_bool(value) {
                 Some(b) => self.probe = Some(b),

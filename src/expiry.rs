@@ -5,13 +5,16 @@ use chrono::{DateTime, TimeDelta, Utc};
 use serde::Serialize;
 
 use crate::config::Policy;
-use crate::record::{Expiry, Record};
+use crate::record::{Expiry, ProbeOutcome, ProbeResult, Record};
 
 /// What `list` shows, most urgent first.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Status {
     Expired,
+    /// The forge refused the token when last asked (invalid, revoked, or
+    /// expired early): as dead as an expired one until it is accepted again.
+    Refused,
     Expiring,
     RotationDue,
     Unknown,
@@ -27,6 +30,7 @@ impl Status {
     pub fn name(self) -> &'static str {
         match self {
             Self::Expired => "expired",
+            Self::Refused => "refused",
             Self::Expiring => "expiring",
             Self::RotationDue => "rotation-due",
             Self::Unknown => "unknown",
@@ -39,7 +43,10 @@ impl Status {
 
     /// Whether a person should act now.
     pub fn needs_attention(self) -> bool {
-        matches!(self, Self::Expired | Self::Expiring | Self::RotationDue)
+        matches!(
+            self,
+            Self::Expired | Self::Refused | Self::Expiring | Self::RotationDue
+        )
     }
 }
 
@@ -61,10 +68,26 @@ pub struct Assessment {
 pub const RENEWAL_GRACE: TimeDelta = TimeDelta::minutes(10);
 
 /// Whether the token is known to be dead, so that git must not be handed it
-/// as usable: its effective expiry has passed. The one definition, used by
-/// `get`'s answer, its warning, `list` and `check` alike.
+/// as usable: its effective expiry has passed, or the forge refused it. The
+/// one definition, used by `get`'s answer, its warning, `list` and `check`
+/// alike.
 pub fn known_dead(record: &Record, now: DateTime<Utc>) -> bool {
+    expired(record, now) || refusal(record).is_some()
+}
+
+/// Whether the token's effective expiry has passed.
+pub fn expired(record: &Record, now: DateTime<Utc>) -> bool {
     matches!(record.expiry.effective(), Some((Expiry::At(at), _)) if at <= now)
+}
+
+/// The forge's refusal of the token, when the last answer it gave was one.
+/// A later probe that succeeds, or git storing the token again after it
+/// authenticated with it, clears it.
+pub fn refusal(record: &Record) -> Option<&ProbeOutcome> {
+    record
+        .probe
+        .as_ref()
+        .filter(|probe| probe.result == ProbeResult::Rejected)
 }
 
 /// Whether a refreshable token's renewal evidently failed: `get` already
@@ -107,7 +130,8 @@ pub fn assess(record: &Record, policy: &Policy, now: DateTime<Utc>) -> Assessmen
     }
     let within = |at: DateTime<Utc>| at - now <= policy.warn_before;
     (assessment.status, assessment.deadline) = match (expires_at, rotation_due_at) {
-        (Some(at), _) if known_dead(record, now) => (Status::Expired, Some(at)),
+        (Some(at), _) if expired(record, now) => (Status::Expired, Some(at)),
+        _ if refusal(record).is_some() => (Status::Refused, None),
         (Some(at), _) if within(at) => (Status::Expiring, Some(at)),
         (_, Some(due)) if within(due) => (Status::RotationDue, Some(due)),
         (Some(at), _) => (Status::Ok, Some(at)),
@@ -243,6 +267,38 @@ mod tests {
         let mut rotated = record(None);
         rotated.rotated_at = Some(now());
         assert_eq!(assess(&rotated, &policy, now()).status, Status::Unknown);
+    }
+
+    #[test]
+    fn a_refused_token_is_dead_until_accepted_and_warned_about_per_warn_every() {
+        let policy = Policy::default();
+        let mut refused = record(at(30));
+        refused.probe = Some(ProbeOutcome {
+            at: now() - TimeDelta::hours(2),
+            result: ProbeResult::Rejected,
+            message: Some("GitHub rejected the token (Bad credentials)".into()),
+        });
+        let assessment = assess(&refused, &policy, now());
+        assert_eq!(assessment.status, Status::Refused);
+        assert!(assessment.status.needs_attention());
+        assert!(known_dead(&refused, now()));
+        assert!(should_warn(&refused, &assessment, &policy, now()));
+        refused.last_warned_at = Some(now() - TimeDelta::hours(1));
+        assert!(!should_warn(&refused, &assessment, &policy, now()));
+        refused.last_warned_at = Some(now() - TimeDelta::hours(12));
+        assert!(should_warn(&refused, &assessment, &policy, now()));
+        // An expiry that passed says more than the refusal.
+        refused.expiry.git = at(-1);
+        assert_eq!(assess(&refused, &policy, now()).status, Status::Expired);
+        // Accepted again: alive.
+        let mut accepted = record(at(30));
+        accepted.probe = Some(ProbeOutcome {
+            at: now(),
+            result: ProbeResult::Valid,
+            message: None,
+        });
+        assert_eq!(assess(&accepted, &policy, now()).status, Status::Ok);
+        assert!(!known_dead(&accepted, now()));
     }
 
     #[test]

@@ -16,9 +16,10 @@ use super::{
 };
 use crate::answer::{self, Answer};
 use crate::config::Policy;
-use crate::credential::{Secrets, Target, TokenKind};
+use crate::credential::{Secrets, Target};
 use crate::expiry::{self, Status};
 use crate::forge;
+use crate::forge::diagnosis::{Renewal, Subject};
 use crate::keychain::{Key, Keychain, KeychainError};
 use crate::output::{self, Messages};
 use crate::protocol::{Request, STATE_PREFIX, Writer};
@@ -166,8 +167,8 @@ fn answer(
     Ok(())
 }
 
-/// Warns when the token's expiry or rotation date is near; says whether it
-/// did.
+/// Warns when the token's expiry or rotation date is near, or the forge
+/// refused it; says whether it did. The fix comes from the forge's table.
 fn warn_if_due(
     ctx: &Context,
     record: &Record,
@@ -180,18 +181,36 @@ fn warn_if_due(
         return false;
     }
     let who = describe(&record.target, &record.username);
-    let Some(deadline) = assessment.deadline else {
-        return false;
+    let when = |at| {
+        format!(
+            "{} ({})",
+            expiry::relative(at, ctx.now),
+            output::date_time(at)
+        )
     };
-    let when = format!(
-        "{} ({})",
-        expiry::relative(deadline, ctx.now),
-        output::date_time(deadline)
-    );
-    match assessment.status {
-        Status::Expired if expiry::renewal_failed(record, ctx.now) => {
+    let withheld = "patrol no longer gives it to git, so git asks for a new one; enter the new \
+                    token at git's prompt and git stores it here";
+    let renewal = match (assessment.status, assessment.deadline) {
+        (Status::Refused, _) => {
+            let Some(refusal) = expiry::refusal(record) else {
+                return false;
+            };
             messages.warning(&format!(
-                "the token for {who} expired {when} and was not renewed"
+                "the forge refused the token for {who} {}{}",
+                when(refusal.at),
+                refusal
+                    .message
+                    .as_deref()
+                    .map(|m| format!(": {}", output::escape(m)))
+                    .unwrap_or_default()
+            ));
+            messages.hint(withheld);
+            Renewal::Refused
+        }
+        (Status::Expired, Some(deadline)) if expiry::renewal_failed(record, ctx.now) => {
+            messages.warning(&format!(
+                "the token for {who} expired {} and was not renewed",
+                when(deadline)
             ));
             messages.hint(
                 "patrol gave git its refresh token, but no new token came back from the \
@@ -203,34 +222,41 @@ fn warn_if_due(
             );
             return true;
         }
-        Status::Expired => {
-            messages.warning(&format!("the token for {who} expired {when}"));
-            messages.hint(
-                "patrol no longer gives it to git, so git asks for a new one; enter the new \
-                 token at git's prompt and git stores it here",
-            );
+        (Status::Expired, Some(deadline)) => {
+            messages.warning(&format!("the token for {who} expired {}", when(deadline)));
+            messages.hint(withheld);
+            Renewal::Expired
         }
-        Status::Expiring => messages.warning(&format!("the token for {who} expires {when}")),
-        _ => messages.warning(&format!(
-            "the token for {who} is due for rotation {when} (patrol.rotateAfter)"
-        )),
-    }
-    let forge = forge::kind_of(&record.target, configured_forge);
+        (Status::Expiring, Some(deadline)) => {
+            messages.warning(&format!("the token for {who} expires {}", when(deadline)));
+            Renewal::Expiring
+        }
+        (_, Some(deadline)) => {
+            messages.warning(&format!(
+                "the token for {who} is due for rotation {} (patrol.rotateAfter)",
+                when(deadline)
+            ));
+            Renewal::Expiring
+        }
+        (_, None) => return false,
+    };
+    let rotate = rotate_command(record);
+    let subject = Subject {
+        target: &record.target,
+        forge: forge::kind_of(&record.target, configured_forge),
+        kind: record.kind,
+        scopes: record.scopes.as_deref(),
+        token_name: record.token_name.as_deref(),
+        rotate: &rotate,
+    };
     if forge::is_unknown(&record.target, configured_forge) {
         messages.hint(&forge::unknown_forge_hint(&record.target, record.kind));
-    } else if let Some(page) = forge::token_page(&record.target, forge, record.kind) {
-        let what = if record.kind == TokenKind::GithubFineGrained {
-            "fine-grained token"
-        } else {
-            "token"
-        };
-        messages.hint(&format!("create a new {what} at {page}"));
     }
-    let rotate = rotate_command(record);
-    if assessment.status == Status::Expired {
-        messages.hint(&format!("or store it before your next push: {rotate}"));
+    let fix = subject.renew(renewal);
+    if renewal == Renewal::Expiring {
+        messages.hint(&fix);
     } else {
-        messages.hint(&format!("then run: {rotate}"));
+        messages.hint(&format!("or, before your next push: {fix}"));
     }
     true
 }

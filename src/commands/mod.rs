@@ -68,7 +68,11 @@ impl Context {
     }
 
     pub fn keychain(&self, settings: &Settings) -> Result<Keychain, KeychainError> {
-        Keychain::open(settings.backend, settings.keychain_timeout)
+        Keychain::open(
+            settings.backend,
+            settings.allow_memory_only,
+            settings.keychain_timeout,
+        )
     }
 
     /// The index as it is now; a problem with it is worth a warning.
@@ -125,9 +129,9 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Check(args) => return check::run(&ctx, &args, stdout, &mut messages),
         Command::Import(args) => return import::run(&ctx, &args, stdout, &mut messages),
         Command::Install(args) => {
-            return install::install(&ctx, args.scope(), stdin, stdout, &mut messages);
+            return install::install(&ctx, &args, stdin, stdout, &mut messages);
         }
-        Command::Uninstall => return install::uninstall(&ctx, stdout, &mut messages),
+        Command::Uninstall(args) => return install::uninstall(&ctx, &args, stdout, &mut messages),
         Command::Token(args) => token::run(&ctx, &args, stdout, &mut messages)?,
         Command::Doctor => return doctor::run(&ctx, stdout, &mut messages),
         Command::Generate(args) => generate::run(&args, stdout)?,

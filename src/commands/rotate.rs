@@ -25,7 +25,7 @@ use crate::cli::RotateArgs;
 use crate::config::{ForgeKind, Settings};
 use crate::credential::{Secret, Secrets, TokenKind};
 use crate::expiry::relative;
-use crate::forge::{self, Facts, Forge, ProbeError, gitlab};
+use crate::forge::{self, Facts, Forge, ProbeError, gitlab, tokens};
 use crate::keychain::Key;
 use crate::output::{self, Messages};
 use crate::record::{Expiry, Record};
@@ -77,7 +77,7 @@ fn by_gitlab(
     messages: &mut Messages<impl Write>,
 ) -> Result<()> {
     let who = describe(&record.target, &record.username);
-    let page = forge::token_page(&record.target, ForgeKind::Gitlab, record.kind);
+    let page = new_token_page(record, settings, ForgeKind::Gitlab);
     let by_hand = format!("{} --manual", rotate_command(record));
     let key = Key::new(record.target.clone(), record.username.clone());
     let keychain = ctx.keychain(settings)?;
@@ -164,7 +164,8 @@ fn by_hand(
     messages: &mut Messages<impl Write>,
 ) -> Result<()> {
     let who = describe(&record.target, &record.username);
-    let page = forge::token_page(&record.target, forge, record.kind);
+    let page = new_token_page(record, settings, forge);
+    let manage = tokens::manage_url(&record.target, forge, record.kind);
     writeln!(out, "Rotating the token for {who}.")?;
     match &page {
         Some(page) => writeln!(out, "1. Create a new token at {page}")?,
@@ -290,7 +291,7 @@ fn by_hand(
             )?;
         }
     }
-    match &page {
+    match &manage {
         Some(page) => writeln!(
             out,
             "Now revoke the old token at {page}, so that it cannot be used again."
@@ -302,6 +303,20 @@ fn by_hand(
         )?,
     }
     Ok(())
+}
+
+/// Where the new token is created: a token of the same kind, with the old
+/// one's scopes and those `patrol.requiredScopes` asks of this forge
+/// preselected, and the old one's name, where the page takes them.
+fn new_token_page(record: &Record, settings: &Settings, forge: ForgeKind) -> Option<String> {
+    let mut scopes = record.scopes.clone().unwrap_or_default();
+    for scope in &settings.required_scopes {
+        if tokens::has_scope(forge, scope) && !scopes.contains(scope) {
+            scopes.push(scope.clone());
+        }
+    }
+    let name = record.token_name.as_deref().unwrap_or("git");
+    tokens::create_url(&record.target, forge, record.kind, &scopes, Some(name))
 }
 
 /// "It expires in 90 days (2027-02-27 00:00 UTC), as GitHub says."

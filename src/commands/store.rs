@@ -15,7 +15,7 @@ use super::{BadInput, Context, describe, fingerprint};
 use crate::answer::told_expiry;
 use crate::config::ForgeKind;
 use crate::credential::{Secrets, Target, TokenKind};
-use crate::expiry::known_dead;
+use crate::expiry;
 use crate::forge::{self, Facts, ProbeError};
 use crate::keychain::Key;
 use crate::output::Messages;
@@ -117,7 +117,19 @@ pub fn save(
     // Git stores only after the server accepted the credential: a token
     // patrol holds as dead that comes back unchanged proves the record
     // wrong (`get` withheld it, and the person typed it in again).
-    let corrected = change != Change::NewToken && record.is_some_and(|r| known_dead(r, now));
+    // A refusal the forge's API gave is cleared the same way, but the
+    // token is not asked about again at once: git's word is the later one.
+    let again = record.filter(|_| change != Change::NewToken);
+    let corrected = again.is_some_and(|r| expiry::expired(r, now));
+    let refused = again.and_then(expiry::refusal);
+    if let (Some(refusal), None) = (refused, record.filter(|_| corrected)) {
+        messages.warning(&format!(
+            "the server accepted the token for {}, which the forge's API refused on {}; it \
+             is no longer held as refused",
+            describe(target, username),
+            refusal.at.format("%Y-%m-%d")
+        ));
+    }
     if let Some(record) = record.filter(|_| corrected) {
         messages.warning(&format!(
             "the server accepted the token for {}, which patrol held as expired; \
@@ -156,7 +168,8 @@ pub fn save(
                     let record = &mut records[at];
                     let ((), touched) = touch(record, now);
                     let moved = note_item(record, &item);
-                    let mut changed = touched || moved;
+                    let accepted = clear_refusal(record);
+                    let mut changed = touched || moved || accepted;
                     if corrected {
                         record.expiry.forget_past(now);
                         record.last_warned_at = None;
@@ -244,6 +257,20 @@ fn touch(record: &mut Record, now: DateTime<Utc>) -> ((), bool) {
         record.last_used_at = Some(now);
     }
     ((), stale)
+}
+
+/// Git stores a credential only after the server accepted it: whatever a
+/// forge's API said about it earlier, it works now. Says whether a refusal
+/// was cleared.
+fn clear_refusal(record: &mut Record) -> bool {
+    let refused = record
+        .probe
+        .as_ref()
+        .is_some_and(|p| p.result == ProbeResult::Rejected);
+    if refused {
+        record.probe = None;
+    }
+    refused
 }
 
 /// Keeps where the keychain item is, when the keychain said; whether that

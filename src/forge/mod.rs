@@ -1,7 +1,9 @@
-//! What we know about forges: which one a host is, where its API is and
-//! where a person creates a new token there, and what the forge says about a
-//! token when asked. The HTTP rules live in `http`; each forge's API in
-//! `github` and `gitlab`; `diagnosis` turns answers into problems and fixes.
+//! What we know about forges: which one a host is, where its API is, and
+//! what the forge says about a token when asked. The HTTP rules live in
+//! `http`; each forge's API in `github` and `gitlab`; what each forge allows
+//! for each kind of token (its pages, what can be edited or rotated, its
+//! scope names) in `tokens`; `diagnosis` turns answers into problems and
+//! fixes built from that table.
 //!
 //! Whatever a server sends is untrusted: every string from it is escaped and
 //! shortened (`quote`) before it reaches the index or a terminal.
@@ -10,6 +12,7 @@ pub mod diagnosis;
 pub mod github;
 pub mod gitlab;
 pub mod http;
+pub mod tokens;
 
 use std::fmt;
 use std::str::FromStr;
@@ -64,27 +67,6 @@ pub fn unknown_forge_hint(target: &Target, token: TokenKind) -> String {
     )
 }
 
-/// `protocol://host` of the person's own URL, for pages and APIs on their
-/// forge: the scheme is theirs and never changed. `None` for a protocol no
-/// web page or API is reached by.
-fn web_base(target: &Target) -> Option<String> {
-    let protocol = target.protocol.to_ascii_lowercase();
-    matches!(protocol.as_str(), "https" | "http").then(|| format!("{protocol}://{}", target.host))
-}
-
-/// The page where a new token of this kind is created.
-pub fn token_page(target: &Target, forge: ForgeKind, token: TokenKind) -> Option<String> {
-    let base = web_base(target)?;
-    match forge {
-        ForgeKind::Github if token == TokenKind::GithubFineGrained => {
-            Some(format!("{base}/settings/personal-access-tokens"))
-        }
-        ForgeKind::Github => Some(format!("{base}/settings/tokens")),
-        ForgeKind::Gitlab => Some(format!("{base}/-/user_settings/personal_access_tokens")),
-        ForgeKind::None => None,
-    }
-}
-
 /// The forge to ask about a token `store` just saved, if any.
 pub fn probed_on_store(target: &Target, settings: &Settings) -> ForgeKind {
     match settings.probe {
@@ -105,7 +87,7 @@ pub fn api_base(target: &Target, forge: ForgeKind, configured: Option<&str>) -> 
     if target.host.eq_ignore_ascii_case("github.com") && forge == ForgeKind::Github {
         return Some("https://api.github.com".into());
     }
-    let base = web_base(target)?;
+    let base = tokens::web_base(target);
     match forge {
         ForgeKind::Github => Some(format!("{base}/api/v3")),
         ForgeKind::Gitlab => Some(format!("{base}/api/v4")),
@@ -231,7 +213,7 @@ pub enum ProbeError {
 }
 
 /// The outcome of a probe, written into the record. A failure keeps what an
-/// earlier probe learnt; a success replaces it.
+/// earlier probe learnt (a refusal included); a success replaces it.
 pub fn record_outcome(
     record: &mut Record,
     outcome: &Result<Facts, ProbeError>,
@@ -251,6 +233,16 @@ pub fn record_outcome(
             (ProbeResult::Valid, facts.notes.first().cloned())
         }
         Err(err @ ProbeError::Rejected { .. }) => (ProbeResult::Rejected, Some(err.to_string())),
+        // No answer says nothing about a refusal an earlier probe heard:
+        // the token stays refused until the forge or git accepts it.
+        Err(_)
+            if record
+                .probe
+                .as_ref()
+                .is_some_and(|p| p.result == ProbeResult::Rejected) =>
+        {
+            return;
+        }
         Err(err) => (ProbeResult::Failed, Some(err.to_string())),
     };
     record.probe = Some(ProbeOutcome {
@@ -360,29 +352,28 @@ mod tests {
     }
 
     #[test]
-    fn token_pages_per_forge_and_kind() {
-        let github = target("github.com");
-        let forge = kind_of(&github, None);
-        assert_eq!(forge, ForgeKind::Github);
-        assert_eq!(
-            token_page(&github, forge, TokenKind::GithubClassic).unwrap(),
-            "https://github.com/settings/tokens"
+    fn a_failed_probe_keeps_an_earlier_refusal() {
+        let now: DateTime<Utc> = "2026-06-15T12:00:00Z".parse().unwrap();
+        let mut record = Record::new(
+            target("github.com"),
+            "alice".into(),
+            TokenKind::GithubClassic,
+            now,
         );
-        assert_eq!(
-            token_page(&github, forge, TokenKind::GithubFineGrained).unwrap(),
-            "https://github.com/settings/personal-access-tokens"
-        );
-        let gitlab = target("gitlab.example.com");
-        assert_eq!(
-            token_page(&gitlab, ForgeKind::Gitlab, TokenKind::GitlabPersonal).unwrap(),
-            "https://gitlab.example.com/-/user_settings/personal_access_tokens"
-        );
-        let other = target("git.example.com");
-        assert_eq!(kind_of(&other, None), ForgeKind::None);
-        assert_eq!(
-            token_page(&other, ForgeKind::None, TokenKind::Unknown),
-            None
-        );
+        let rejected = Err(ProbeError::Rejected {
+            forge: "GitHub",
+            message: "Bad credentials".into(),
+        });
+        record_outcome(&mut record, &rejected, now);
+        let failed = Err(ProbeError::Unreadable {
+            forge: "GitHub",
+            detail: "x".into(),
+        });
+        record_outcome(&mut record, &failed, now + chrono::TimeDelta::hours(1));
+        let probe = record.probe.clone().unwrap();
+        assert_eq!((probe.result, probe.at), (ProbeResult::Rejected, now));
+        record_outcome(&mut record, &Ok(Facts::default()), now);
+        assert_eq!(record.probe.unwrap().result, ProbeResult::Valid);
     }
 
     #[test]
@@ -413,23 +404,22 @@ mod tests {
             path: None,
         };
         assert_eq!(
-            token_page(&plain, ForgeKind::Github, TokenKind::GithubClassic).unwrap(),
+            tokens::manage_url(&plain, ForgeKind::Github, TokenKind::GithubClassic).unwrap(),
             "http://127.0.0.1:8080/settings/tokens"
         );
         assert_eq!(
             api_base(&plain, ForgeKind::Gitlab, None).unwrap(),
             "http://127.0.0.1:8080/api/v4"
         );
-        let ssh = Target {
-            protocol: "ssh".into(),
-            host: "git.example.com".into(),
-            path: None,
-        };
         assert_eq!(
-            token_page(&ssh, ForgeKind::Github, TokenKind::GithubClassic),
-            None
+            tokens::manage_url(
+                &target("ghe.example.com"),
+                ForgeKind::Github,
+                TokenKind::GithubClassic
+            )
+            .unwrap(),
+            "https://ghe.example.com/settings/tokens"
         );
-        assert_eq!(api_base(&ssh, ForgeKind::Github, None), None);
     }
 
     #[test]

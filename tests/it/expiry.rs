@@ -161,7 +161,7 @@ fn a_push_warns_days_before_the_token_expires() {
     );
     assert!(
         stderr.contains(&format!(
-            "hint: then run: git credential-patrol rotate {url} --user alice"
+            "then run: git credential-patrol rotate {url} --user alice\n"
         )),
         "{stderr}"
     );
