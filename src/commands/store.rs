@@ -16,6 +16,7 @@ use crate::answer::told_expiry;
 use crate::config::ForgeKind;
 use crate::credential::{Secrets, Target, TokenKind};
 use crate::expiry;
+use crate::forge::http::HttpError;
 use crate::forge::{self, Facts, ProbeError};
 use crate::keychain::Key;
 use crate::output::Messages;
@@ -156,6 +157,20 @@ pub fn save(
         _ if change != Change::NewToken && !retry => None,
         (forge, Some(token)) => forge::probe(target, &settings, forge, token, kind),
     };
+    if let Some(Err(
+        err @ ProbeError::Http(HttpError::Timeout { .. } | HttpError::Skipped { .. }),
+    )) = &probed
+    {
+        messages.warning(&format!(
+            "{err}; the token is stored, but what the forge says about it (expiry, account, \
+             scopes) was not learnt: it is asked again on a later store, at most once a day, \
+             or now with `{}`",
+            crate::output::escape(&format!(
+                "git credential-patrol check {}",
+                super::shell_word(&target.url())
+            ))
+        ));
+    }
     let refreshable = secrets.oauth_refresh_token.is_some();
     let saved = ctx
         .index

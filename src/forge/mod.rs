@@ -16,6 +16,7 @@ pub mod tokens;
 
 use std::fmt;
 use std::str::FromStr;
+use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use thiserror::Error;
@@ -155,7 +156,12 @@ impl Forge {
     }
 }
 
-/// Asks the forge `kind` about `token`, for a credential of `target`.
+/// All the network work of one probe (a `store`, a pasted token in
+/// `rotate`), however many requests it takes: git waits for it after a push.
+const PROBE_BUDGET: Duration = http::TOTAL_TIMEOUT;
+
+/// Asks the forge `kind` about `token`, for a credential of `target`, within
+/// `PROBE_BUDGET`.
 pub fn probe(
     target: &Target,
     settings: &Settings,
@@ -164,7 +170,10 @@ pub fn probe(
     token_kind: TokenKind,
 ) -> Option<Result<Facts, ProbeError>> {
     match Forge::new(target, kind, settings.api_url.as_deref()) {
-        Ok(Some(forge)) => Some(forge.probe(token, token_kind)),
+        Ok(Some(mut forge)) => {
+            forge.api.set_deadline(Instant::now() + PROBE_BUDGET);
+            Some(forge.probe(token, token_kind))
+        }
         Ok(None) => None,
         Err(err) => Some(Err(err.into())),
     }

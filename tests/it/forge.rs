@@ -444,11 +444,17 @@ fn a_forge_that_never_answers_is_abandoned_in_bounded_time() {
     forge.expect("GET", "/user", Reply::Silence);
     let env = env_for(&forge, "github");
     let started = Instant::now();
-    env.approve(&store_input(CLASSIC));
+    let stored = env.patrol(&["store"], &store_input(CLASSIC));
     assert!(
         started.elapsed() < Duration::from_secs(15),
         "{:?}",
         started.elapsed()
+    );
+    assert!(stored.status.success());
+    assert!(
+        text(&stored.stderr).contains("it is asked again on a later store"),
+        "{}",
+        text(&stored.stderr)
     );
     assert_eq!(record(&env)["probe"]["result"], "failed");
 
@@ -462,7 +468,7 @@ fn a_forge_that_never_answers_is_abandoned_in_bounded_time() {
     assert_eq!(code, Some(1));
     assert!(
         stdout.contains(&format!(
-            "problem:  no answer from {} within 5 s",
+            "problem:  no complete answer from {} within 5.0 s",
             forge.url()
         )),
         "{stdout}"
@@ -482,7 +488,7 @@ fn a_forge_that_never_answers_is_abandoned_in_bounded_time() {
     assert_eq!(code, Some(1));
     assert!(
         stdout.contains(&format!(
-            "problem:  no answer from {} within 5 s",
+            "problem:  no complete answer from {} within 5.0 s",
             stalling.url()
         )),
         "{stdout}"
@@ -1163,4 +1169,80 @@ fn a_bare_api_url_receives_no_token() {
     let (_, stdout, stderr) = check(&env, &["github.com"]);
     assert!(!stderr.contains("ignoring patrol.apiUrl"), "{stderr}");
     assert!(stdout.contains("valid:    yes"), "{stdout}");
+}
+
+#[test]
+fn a_forge_that_trickles_its_answer_is_abandoned_at_the_deadline() {
+    let forge = FakeForge::start();
+    forge.expect("GET", "/user", Reply::Trickle(Duration::from_millis(300)));
+    let env = env_for(&forge, "github");
+    let started = Instant::now();
+    let stored = env.patrol(&["store"], &store_input(CLASSIC));
+    let elapsed = started.elapsed();
+    let stderr = text(&stored.stderr);
+    assert!(stored.status.success(), "{stderr}");
+    assert!(
+        elapsed < Duration::from_secs(8),
+        "store held git for {elapsed:?}"
+    );
+    assert!(
+        stderr.contains(&format!(
+            "no complete answer from {} within 5.0 s",
+            forge.url()
+        )),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("git credential-patrol check https://git.example.com"),
+        "{stderr}"
+    );
+    let record = record(&env);
+    assert_eq!(
+        record["probe"]["result"], "failed",
+        "retried later: {record}"
+    );
+
+    let started = Instant::now();
+    let (code, stdout, _) = check(&env, &[]);
+    assert!(
+        started.elapsed() < Duration::from_secs(8),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(code, Some(1), "{stdout}");
+}
+
+#[test]
+fn one_budget_covers_all_the_requests_of_a_store() {
+    // GitLab is asked twice; the first answer takes 4 s and the second
+    // trickles: the store ends when its one budget of 5 s does.
+    let forge = FakeForge::start();
+    forge
+        .expect(
+            "GET",
+            "/personal_access_tokens/self",
+            Reply::Late(
+                Duration::from_secs(4),
+                Box::new(Reply::json(
+                    200,
+                    json!({ "id": 1, "name": "laptop", "revoked": false, "active": true,
+                            "scopes": ["api"], "expires_at": "2099-01-31" }),
+                )),
+            ),
+        )
+        .expect("GET", "/user", Reply::Trickle(Duration::from_millis(300)));
+    let env = env_for(&forge, "gitlab");
+    let started = Instant::now();
+    let stored = env.patrol(&["store"], &store_input("glpat-TESTforge0001"));
+    let elapsed = started.elapsed();
+    assert!(stored.status.success(), "{}", text(&stored.stderr));
+    assert!(
+        elapsed < Duration::from_secs(7),
+        "store held git for {elapsed:?}"
+    );
+    let record = record(&env);
+    assert_eq!(
+        record["expiry"]["forge"], "2099-01-31T00:00:00Z",
+        "{record}"
+    );
 }
