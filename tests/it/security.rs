@@ -283,3 +283,140 @@ fn a_crafted_url_gets_the_token_of_the_host_git_reads() {
         "username=alice\npassword=ghp_TESTevil.example\n"
     );
 }
+
+#[test]
+fn a_running_patrol_is_not_dumpable_and_writes_no_core() {
+    use std::os::unix::fs::MetadataExt;
+    use std::process::Stdio;
+    use std::time::{Duration, Instant};
+
+    let env = TestEnv::new();
+    // /proc/PID of a non-dumpable process belongs to root, whoever runs it;
+    // so when the test is root, patrol runs as nobody to show the change.
+    let as_root = fs::metadata("/proc/self").unwrap().uid() == 0;
+    let mut command = if as_root {
+        let mut command = env.command("setpriv");
+        command.args([
+            "--reuid=65534",
+            "--regid=65534",
+            "--clear-groups",
+            BIN,
+            "get",
+        ]);
+        command
+    } else {
+        let mut command = env.command(BIN);
+        command.arg("get");
+        command
+    };
+    // `get` waits for git's request on the open pipe.
+    let mut child = command
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let proc = format!("/proc/{}", child.id());
+    let started = Instant::now();
+    let mut seen = String::new();
+    while started.elapsed() < Duration::from_secs(10) {
+        let comm = fs::read_to_string(format!("{proc}/comm")).unwrap_or_default();
+        let owner = fs::metadata(format!("{proc}/status")).map(|m| m.uid());
+        let limits = fs::read_to_string(format!("{proc}/limits")).unwrap_or_default();
+        let core = limits
+            .lines()
+            .find(|l| l.starts_with("Max core file size"))
+            .unwrap_or_default()
+            .split_whitespace()
+            .nth(4)
+            .unwrap_or_default()
+            .to_owned();
+        seen = format!("comm={comm:?} owner={owner:?} core soft limit={core}");
+        if comm.starts_with("git-credential") && owner.ok() == Some(0) && core == "0" {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(
+        seen.contains("owner=Ok(0)") && seen.ends_with("core soft limit=0"),
+        "patrol is still dumpable: {seen}"
+    );
+}
+
+#[test]
+fn the_trace_file_is_private_and_never_a_link_or_a_fifo() {
+    let env = TestEnv::new();
+    let request = b"protocol=https\nhost=example.com\n";
+    let traced = |path: &std::path::Path, umask: &str| {
+        let mut command = env.command("sh");
+        command
+            .args(["-c", &format!("umask {umask} && exec timeout 10 {BIN} get")])
+            .env("GIT_CREDENTIAL_PATROL_TRACE", path);
+        run(command, request)
+    };
+    let trace = env.root().join("trace.log");
+    let out = traced(&trace, "000");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let mode = fs::metadata(&trace).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600);
+    assert!(fs::read_to_string(&trace).unwrap().contains(" get"));
+
+    let elsewhere = env.root().join("elsewhere");
+    fs::write(&elsewhere, "").unwrap();
+    let link = env.root().join("link.log");
+    std::os::unix::fs::symlink(&elsewhere, &link).unwrap();
+    let out = traced(&link, "077");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(
+        fs::read_to_string(&elsewhere).unwrap(),
+        "",
+        "the link was followed"
+    );
+
+    let fifo = env.root().join("fifo.log");
+    let made = env.command("mkfifo").arg(&fifo).status().unwrap();
+    assert!(made.success());
+    let out = traced(&fifo, "077");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "a FIFO as the trace held get (124: killed)"
+    );
+}
+
+#[test]
+fn the_kernel_keyring_stores_urls_with_at_and_percent() {
+    let env = TestEnv::with_keyring(crate::env::Keyring::NoBus);
+    env.config("patrol.backend", "keyutils");
+    let request = |path: &str| {
+        format!("protocol=https\nhost=keyutils-at.example.com\npath={path}\nusername=alice\n")
+    };
+    // A session keyring of its own (`keyctl session`), gone when the
+    // script ends: the test never touches the caller's keys.
+    let mut script = String::from("set -e\n");
+    for (path, token) in [("a@b", "ghp_TESTat0001"), ("a%40b", "ghp_TESTpct0002")] {
+        script.push_str(&format!(
+            "printf '{}password={token}\\n' | {BIN} store\n",
+            request(path).replace('\n', "\\n").replace('%', "%%")
+        ));
+    }
+    for path in ["a@b", "a%40b"] {
+        script.push_str(&format!(
+            "printf '{}' | {BIN} get\n",
+            request(path).replace('\n', "\\n").replace('%', "%%")
+        ));
+    }
+    let mut command = env.command("keyctl");
+    command.args(["session", "-", "sh", "-c", &script]);
+    let out = run(command, b"");
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    assert!(out.status.success(), "{stdout}{stderr}");
+    assert!(
+        stdout.ends_with(
+            "username=alice\npassword=ghp_TESTat0001\nusername=alice\npassword=ghp_TESTpct0002\n"
+        ),
+        "{stdout}{stderr}"
+    );
+}
