@@ -84,7 +84,8 @@ pub enum Command {
     Expiry(ExpiryArgs),
     /// Replace a token with a new one, step by step
     Rotate(RotateArgs),
-    /// Ask the forge whether each token works, what it reaches and when it expires
+    /// Ask the forge whether each token (or one from the environment, on CI) works,
+    /// what it reaches and when it expires
     Check(CheckArgs),
     /// Move credentials out of plaintext git-credential-store files into the keychain
     Import(ImportArgs),
@@ -175,10 +176,18 @@ pub struct RotateArgs {
 #[derive(Debug, Args)]
 pub struct CheckArgs {
     /// Only the credentials of this URL or host
+    #[arg(conflicts_with = "token_env")]
     pub url: Option<String>,
     /// The account, when the host has several
     #[arg(long, requires = "url")]
     pub user: Option<String>,
+    /// Check the token in this environment variable instead of stored ones
+    /// (CI: validation only; it is never stored)
+    #[arg(long, value_name = "NAME")]
+    pub token_env: Option<String>,
+    /// With --token-env: the host the token is for [default: github.com]
+    #[arg(long, value_name = "HOST", requires = "token_env")]
+    pub host: Option<String>,
     /// GitHub: also check this repository (`OWNER/NAME`) and the GraphQL API
     #[arg(long, value_name = "OWNER/NAME")]
     pub repo: Option<Repo>,
@@ -188,6 +197,21 @@ pub struct CheckArgs {
     /// Print `{"version": 1, "credentials": [...]}` instead of a report
     #[arg(long)]
     pub json: bool,
+    /// Which problems make the exit status 1: all of them (`expiring`),
+    /// all but a near expiry or rotation (`expired`), or none (`never`)
+    #[arg(long, value_name = "WHEN", value_enum, default_value_t = FailOn::Expiring)]
+    pub fail_on: FailOn,
+}
+
+/// `check --fail-on`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FailOn {
+    /// Any problem, a token that expires within warnBefore included
+    Expiring,
+    /// Any problem but a near expiry or rotation, which only warns
+    Expired,
+    /// None: problems are reported, and the exit status is 0
+    Never,
 }
 
 #[derive(Debug, Args)]
@@ -443,7 +467,22 @@ mod tests {
         assert_eq!(check.repo.unwrap().to_string(), "octo/hello");
         assert_eq!(check.expiring_within, Some(TimeDelta::days(30)));
         assert!(check.json);
+        let cli = parse(
+            args("git-credential-patrol check --token-env PAT_TOKEN --host gitlab.com --fail-on expired"),
+            || false,
+        )
+        .unwrap()
+        .unwrap();
+        let Command::Check(check) = cli.command else {
+            panic!("not check");
+        };
+        assert_eq!(check.token_env.as_deref(), Some("PAT_TOKEN"));
+        assert_eq!(check.host.as_deref(), Some("gitlab.com"));
+        assert_eq!(check.fail_on, FailOn::Expired);
         for bad in [
+            "git-credential-patrol check --host gitlab.com",
+            "git-credential-patrol check github.com --token-env PAT_TOKEN",
+            "git-credential-patrol check --token-env X --fail-on sometimes",
             "git-credential-patrol check --repo octo",
             "git-credential-patrol check --repo ../x/y",
             "git-credential-patrol check --expiring-within soon",

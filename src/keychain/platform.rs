@@ -130,6 +130,22 @@ pub fn search_spec(service: &str) -> HashMap<&'static str, String> {
     }
 }
 
+/// The search that finds every item of ours, on the stores that can list
+/// them: the Secret Service (our store adds `application` to every search)
+/// and Windows (a pattern over the target name). Others cannot: `None`.
+pub fn search_all_spec(backend: Backend) -> Option<HashMap<&'static str, String>> {
+    if cfg!(windows) {
+        Some(HashMap::from([(
+            "pattern",
+            format!("^.*{}.*$", escape_regex(super::SERVICE_PREFIX)),
+        )]))
+    } else if cfg!(target_os = "linux") && backend != Backend::Keyutils {
+        Some(HashMap::new())
+    } else {
+        None
+    }
+}
+
 fn escape_regex(text: &str) -> String {
     text.chars()
         .flat_map(|c| {

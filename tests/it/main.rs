@@ -8,6 +8,7 @@
 #![cfg(target_os = "linux")]
 
 mod adopt;
+mod ci;
 mod cli;
 mod conformance;
 mod env;
