@@ -40,12 +40,8 @@ fn open(path: &str) -> Option<File> {
     let mut options = OpenOptions::new();
     options.create(true).append(true);
     #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options
-            .mode(0o600)
-            .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK);
-    }
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    crate::index::no_follow(&mut options);
     let file = options.open(path).ok()?;
     file.metadata().ok()?.is_file().then_some(file)
 }
