@@ -103,8 +103,7 @@ pub(super) fn json(out: &mut impl Write, reports: &[Report], now: DateTime<Utc>)
         checked_at: now,
         credentials: reports,
     };
-    serde_json::to_writer_pretty(&mut *out, &listing)?;
-    writeln!(out)?;
+    crate::output::json(out, &listing)?;
     Ok(())
 }
 

@@ -425,3 +425,98 @@ fn the_kernel_keyring_stores_urls_with_at_and_percent() {
         "{stdout}{stderr}"
     );
 }
+
+/// Terminal controls as a hostile server, file or configuration would
+/// send them: a title change, a screen clear, and the one-byte CSI (C1).
+const HOSTILE: &str = "\x1b]0;pwned\x07\x1b[2J\u{9b}31m";
+
+/// Every control character in `output` but the line breaks, with where it is.
+fn raw_controls(output: &str) -> Vec<String> {
+    output
+        .lines()
+        .filter(|line| line.chars().any(|c| c.is_control()))
+        .map(|line| format!("{line:?}"))
+        .collect()
+}
+
+#[test]
+fn hostile_values_in_every_field_never_reach_the_terminal_raw() {
+    use crate::fake_forge::{FakeForge, Reply};
+
+    // A forge whose every answer is hostile.
+    let forge = FakeForge::start();
+    forge.expect(
+        "GET",
+        "/user",
+        Reply::json(
+            200,
+            serde_json::json!({ "login": format!("alice{HOSTILE}"), "id": 1 }),
+        ),
+    );
+    let env = TestEnv::new();
+    let known = "git.example.com";
+    let evil_host = format!("evil{HOSTILE}.example.com");
+    let user = format!("bob{HOSTILE}");
+    env.config(&format!("patrol.https://{known}.forge"), "github");
+    env.config(&format!("patrol.https://{known}.apiUrl"), &forge.url());
+    env.config("patrol.requiredScopes", &format!("repo {HOSTILE}"));
+    env.config("patrol.warnEvery", &format!("1{HOSTILE}"));
+    let soon = chrono::Utc::now().timestamp() + 2 * 86_400;
+    let mut everything = String::new();
+    let mut record = |what: &str, out: std::process::Output, stdout_is_for_people: bool| {
+        everything.push_str(&format!("--- {what:?} stderr\n{}", text(&out.stderr)));
+        if stdout_is_for_people {
+            everything.push_str(&format!("--- {what:?} stdout\n{}", text(&out.stdout)));
+        }
+    };
+    for (host, path) in [
+        (known, format!("org/{HOSTILE}.git")),
+        (evil_host.as_str(), "x".into()),
+    ] {
+        let credential = format!("protocol=https\nhost={host}\npath={path}\nusername={user}\n");
+        let stored = env.patrol(
+            &["store"],
+            &format!("{credential}password=ghp_TESTforge0001\npassword_expiry_utc={soon}\n"),
+        );
+        record("store", stored, true);
+        record("get", env.patrol(&["get"], &credential), false);
+    }
+    let evil_url = format!("https://{evil_host}/x");
+    for args in [
+        vec!["list"],
+        vec!["list", "--json"],
+        vec!["check"],
+        vec!["check", "--json"],
+        vec!["doctor"],
+        vec!["expiry", &evil_url, "--user", &user, "2099-01-01"],
+    ] {
+        let out = env.patrol(&args, "");
+        if args.contains(&"--json") {
+            let parsed: Result<serde_json::Value, _> = serde_json::from_slice(&out.stdout);
+            assert!(
+                parsed.is_ok(),
+                "{args:?} is not JSON: {}",
+                text(&out.stdout)
+            );
+        }
+        record(&args.join(" "), out, true);
+    }
+    let rotated = env.patrol(
+        &["rotate", &evil_url, "--user", &user],
+        "ghp_TESTrotated0002\n",
+    );
+    record("rotate", rotated, true);
+    let erased = env.patrol(&["erase", &evil_url, "--user", &user], "");
+    record("erase", erased, true);
+
+    assert!(
+        everything.contains("bob\\u{1b}]0;pwned"),
+        "the values were shown: {everything}"
+    );
+    let raw = raw_controls(&everything);
+    assert!(
+        raw.is_empty(),
+        "raw control characters:\n{}",
+        raw.join("\n")
+    );
+}
