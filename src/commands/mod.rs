@@ -193,7 +193,8 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Token(args) => token::run(&ctx, &args, stdout, &mut messages)?,
         Command::Doctor => return doctor::run(&ctx, people, &mut messages),
         Command::Generate(args) => generate::run(&args, stdout)?,
-        Command::Stored(args) => generate::stored(&ctx, args.what, stdout)?,
+        // Shells show completions on the terminal: escaped like the rest.
+        Command::Stored(args) => generate::stored(&ctx, args.what, people)?,
     }
     Ok(ExitCode::SUCCESS)
 }
