@@ -139,10 +139,15 @@ fn annotation(name: &str, problem: &Problem) -> String {
         "bad-credentials" | "expired" => "error",
         _ => "warning",
     };
+    // Control characters are shown as escapes first, as everywhere: a
+    // runner's log is a terminal too.
     format!(
         "::{level} title={}::{}",
-        escape_property(&format!("${name}: {}", problem.code)),
-        escape_data(&format!("{}. Fix: {}", problem.cause, problem.fix))
+        escape_property(&output::escape(&format!("${name}: {}", problem.code))),
+        escape_data(&output::escape(&format!(
+            "{}. Fix: {}",
+            problem.cause, problem.fix
+        )))
     )
 }
 
@@ -240,11 +245,12 @@ mod tests {
         let line = annotation("PAT_TOKEN", &problem);
         assert_eq!(
             line,
-            "::error title=$PAT_TOKEN%3A expired::a 100%25 odd%0D%0Aanswer::error::x. Fix: \
+            "::error title=$PAT_TOKEN%3A expired::a 100%25 odd\\r\\nanswer::error::x. Fix: \
              create, then store"
         );
-        assert!(!line.contains('\n'));
-        assert_eq!(escape_property("a:b,c%"), "a%3Ab%2Cc%25");
+        assert!(!line.contains('\n') && !line.contains('\r'));
+        assert_eq!(escape_property("a:b,c%\r\n"), "a%3Ab%2Cc%25%0D%0A");
+        assert_eq!(escape_data("50%\n"), "50%25%0A");
         let warning = Problem {
             code: "expiring",
             cause: "soon".into(),

@@ -254,6 +254,16 @@ impl TestEnv {
         command
     }
 
+    /// Gives this environment a system-wide git configuration of its own
+    /// (`GIT_CONFIG_SYSTEM`, in the test's directory) in place of none, for
+    /// `--system`; returns its path.
+    pub fn use_system_config(&mut self) -> PathBuf {
+        let path = self.root().join("system-gitconfig");
+        self.vars.remove("GIT_CONFIG_NOSYSTEM");
+        self.vars.insert("GIT_CONFIG_SYSTEM", path.clone().into());
+        path
+    }
+
     /// Runs our binary with `args`, feeding `stdin`.
     pub fn patrol(&self, args: &[&str], stdin: &str) -> Output {
         let mut command = self.command(BIN);
