@@ -58,6 +58,9 @@ pub enum KeychainError {
     /// The keychain would give back something else than it was given, so
     /// the item was removed: nothing is stored, not even what was before.
     Altered(String),
+    /// The keychain cannot take what it was given (a name it forbids): our
+    /// input's fault, not the keychain's.
+    Invalid(String),
     /// Nothing was written: the only collection would lose it when the
     /// keyring daemon stops.
     MemoryOnly {
@@ -107,6 +110,10 @@ impl KeychainError {
             Self::Altered(cause) => (
                 cause.clone(),
                 Some("store a token without the characters it changes".into()),
+            ),
+            Self::Invalid(why) => (
+                format!("the keychain cannot take this credential: {why}"),
+                None,
             ),
             Self::MemoryOnly { collection } => (
                 format!(
@@ -313,14 +320,14 @@ impl Keychain {
     /// Deletes the item under `key`; `false` when there was none.
     pub fn delete(&self, key: &Key) -> Result<bool, KeychainError> {
         let (service, user) = (key.service(), key.username.clone());
-        self.bounded(format!("delete {}", key.label()), move |store| match store
-            .build(&service, &user, None)?
-            .delete_credential()
-        {
-            Ok(()) => Ok(true),
-            Err(keyring_core::Error::NoEntry) => Ok(false),
-            Err(err) => Err(err),
-        })
+        self.bounded(
+            format!("delete {}", key.label()),
+            move |store| match platform::entry(store, &service, &user, None)?.delete_credential() {
+                Ok(()) => Ok(true),
+                Err(keyring_core::Error::NoEntry) => Ok(false),
+                Err(err) => Err(err),
+            },
+        )
     }
 
     /// The accounts stored for `target`, found by asking the keychain rather

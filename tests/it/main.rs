@@ -25,3 +25,4 @@ mod keychain_items;
 mod load;
 mod providers;
 mod security;
+mod url;
