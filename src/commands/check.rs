@@ -238,6 +238,7 @@ pub(super) fn check_one(
                 kind: updated.kind,
                 scopes: updated.scopes.as_deref(),
                 token_name: updated.token_name.as_deref(),
+                required: &settings.required_scopes,
                 rotate: &rotate,
                 secret_env,
             };
@@ -292,6 +293,7 @@ pub(super) fn check_one(
         kind: updated.kind,
         scopes: updated.scopes.as_deref(),
         token_name: updated.token_name.as_deref(),
+        required: &settings.required_scopes,
         rotate: &rotate,
         secret_env,
     };
