@@ -26,8 +26,7 @@ fn main() -> ExitCode {
     };
     if at_terminal && let Some((operation, instead)) = cli.command.git_only() {
         output::Messages::stderr().error(&format!(
-            "`{operation}` is for git, which sends it a request on stdin; to try it, run \
-             `{instead}` and type `url=https://github.com` and an empty line"
+            "`{operation}` is for git, which sends it a request on stdin; to try it, run {instead}"
         ));
         return ExitCode::from(2);
     }
