@@ -204,6 +204,15 @@ impl Keychain {
         })
     }
 
+    /// Whether the item a `find` named is kept only in memory (written
+    /// there before a lasting keyring existed, or with the opt-in).
+    pub fn is_temporary_item(&self, item: &str) -> Result<bool, KeychainError> {
+        let item = item.to_owned();
+        self.bounded("is the item temporary".into(), move |store| {
+            platform::item_is_temporary(store, &item)
+        })
+    }
+
     /// Whether `patrol.allowMemoryOnly` is set.
     pub fn memory_only_allowed(&self) -> bool {
         self.memory_only

@@ -108,6 +108,17 @@ pub fn durability(store: &CredentialStore, backend: Backend) -> keyring_core::Re
     Ok(Durability::Lasting)
 }
 
+/// Whether the item a store named lives where it does not persist (the
+/// Secret Service's in-memory collection); `false` on every other store.
+pub fn item_is_temporary(store: &CredentialStore, item: &str) -> keyring_core::Result<bool> {
+    #[cfg(target_os = "linux")]
+    if let Some(temporary) = super::secret_service::item_is_temporary(store, item) {
+        return temporary;
+    }
+    let _ = (store, item);
+    Ok(false)
+}
+
 /// The search that finds every item of one service.
 pub fn search_spec(service: &str) -> HashMap<&'static str, String> {
     if cfg!(windows) {
