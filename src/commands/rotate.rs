@@ -254,7 +254,7 @@ fn by_hand(
         (Some(expiry), _) => say_expiry(
             &mut out,
             expiry,
-            &format!("as {} says", forge::forge_name(forge)),
+            &format!("as {} says", forge::forge_name(probed)),
             ctx.now,
         )?,
         (None, Some(expiry)) => say_expiry(&mut out, expiry, "as you said", ctx.now)?,
