@@ -383,7 +383,7 @@ fn rotate_on_github_takes_the_expiry_the_forge_reports() {
         "protocol=https\nhost=git.example.com\nusername=alice\npassword={TOKEN}\n"
     ));
     env.config("patrol.probe", "true");
-    env.config("patrol.apiUrl", &forge.url());
+    env.config("patrol.https://git.example.com.apiUrl", &forge.url());
     let out = env.patrol(&["rotate", "git.example.com"], &format!("{NEW}\n"));
     let stdout = text(&out.stdout);
     assert!(out.status.success(), "{}", text(&out.stderr));
