@@ -96,7 +96,14 @@ pub fn run(
 
     match located {
         Some((record, moved)) => {
-            let warned = warn_if_due(ctx, record, &settings.policy, settings.forge, messages);
+            let warned = warn_if_due(
+                ctx,
+                record,
+                &settings.policy,
+                settings.forge,
+                &settings.required_scopes,
+                messages,
+            );
             // A refresh token handed over for a dead access token is noted,
             // so that a later `get` that finds it still dead knows renewal
             // failed.
@@ -238,6 +245,7 @@ fn warn_if_due(
     record: &Record,
     policy: &Policy,
     configured_forge: Option<crate::config::ForgeKind>,
+    required: &[String],
     messages: &mut Messages<impl Write>,
 ) -> bool {
     let assessment = expiry::assess(record, policy, ctx.now);
@@ -311,6 +319,7 @@ fn warn_if_due(
         kind: record.kind,
         scopes: record.scopes.as_deref(),
         token_name: record.token_name.as_deref(),
+        required,
         rotate: &rotate,
         secret_env: None,
     };
