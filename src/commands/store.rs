@@ -12,7 +12,7 @@ use anyhow::{Context as _, Result};
 use chrono::{DateTime, TimeDelta, Utc};
 
 use super::{BadInput, Context, describe, fingerprint};
-use crate::answer::told_expiry;
+use crate::answer::{Change, compare};
 use crate::config::ForgeKind;
 use crate::credential::{Secrets, Target, TokenKind};
 use crate::expiry;
@@ -214,40 +214,6 @@ pub fn save(
     Ok(Saved {
         indexed: saved.is_ok(),
     })
-}
-
-/// How what git stores differs from what the keychain holds.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Change {
-    /// Exactly what is stored, or what `get` told git about it.
-    Unchanged,
-    /// The same token, with a new expiry or refresh token from git.
-    NewExpiry,
-    /// Another token: what was known about the old one no longer applies.
-    NewToken,
-}
-
-/// Compares field by field, without `..`, so that a new secret field must
-/// be placed here before anything compiles. An expiry equal to the one
-/// `get` told git (`answer::told_expiry`) is git handing ours back.
-fn compare(record: Option<&Record>, stored: &Secrets, given: &Secrets) -> Change {
-    let Secrets {
-        password,
-        oauth_refresh_token,
-        auth,
-        password_expiry_utc,
-    } = given;
-    if *password != stored.password || *auth != stored.auth {
-        return Change::NewToken;
-    }
-    let told = told_expiry(record, stored);
-    let same_expiry = *password_expiry_utc == stored.password_expiry_utc
-        || (record.is_some() && *password_expiry_utc == told);
-    if same_expiry && *oauth_refresh_token == stored.oauth_refresh_token {
-        Change::Unchanged
-    } else {
-        Change::NewExpiry
-    }
 }
 
 /// An unchanged credential was just used successfully.
