@@ -97,7 +97,7 @@ pub struct Located<'r> {
 /// alone answer, from the accounts it holds for this exact URL.
 pub fn locate<'r>(
     records: &'r [Record],
-    index_usable: bool,
+    index_usable: &dyn Fn() -> bool,
     target: &Target,
     username: Option<&str>,
     wants_authtype: bool,
@@ -128,7 +128,7 @@ pub fn locate<'r>(
             }));
         }
     }
-    if index_usable {
+    if index_usable() {
         return Ok(None);
     }
     for account in keychain_accounts(store, target, username)? {
@@ -155,7 +155,8 @@ pub struct NamedSecret<'a> {
 }
 
 /// `erase`'s choice: the credentials matching the request (and, without a
-/// usable index, every account the keychain holds for the exact URL) whose
+/// usable index or a match in it, every account the keychain holds for the
+/// exact URL) whose
 /// stored secret is the one the request names, when it names one.
 pub fn to_erase(
     records: &[Record],
@@ -169,7 +170,10 @@ pub fn to_erase(
         .into_iter()
         .map(|r| Key::new(r.target.clone(), r.username.clone()))
         .collect();
-    if !index_usable {
+    // A secret the index does not know (no index, or a `store` stopped
+    // before writing it) is still erased: git erases rarely, after a
+    // server refused the credential, so a search then costs little.
+    if !index_usable || keys.is_empty() {
         for user in keychain_accounts(store, target, username)? {
             let key = Key::new(target.clone(), user);
             if !keys.contains(&key) {
@@ -371,7 +375,7 @@ mod tests {
             let (records, usable) = (case.given)(&memory);
             let located = locate(
                 &records,
-                usable,
+                &|| usable,
                 &target(),
                 None,
                 case.wants_authtype,

@@ -200,7 +200,10 @@ pub fn remove_lines(
         .prefix(TEMP_PREFIX)
         .tempfile_in(dir)
         .map_err(fail)?;
-    io::Write::write_all(&mut temp, &kept).map_err(fail)?;
+    let (first, rest) = kept.split_at(kept.len() / 2);
+    io::Write::write_all(&mut temp, first).map_err(fail)?;
+    crate::test_hook::crash_point("rewrite-partial");
+    io::Write::write_all(&mut temp, rest).map_err(fail)?;
     temp.as_file().set_permissions(permissions).map_err(fail)?;
     temp.as_file().sync_all().map_err(fail)?;
     crate::test_hook::crash_point("rewrite");

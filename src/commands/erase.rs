@@ -87,6 +87,7 @@ fn note_erasure(ctx: &Context, keys: &[Key], by: ErasedBy, messages: &mut Messag
     if keys.is_empty() {
         return;
     }
+    crate::test_hook::crash_point("erase-after-keychain");
     let now = ctx.now;
     // Every key names the same protocol and host: one shard.
     let target = &keys[0].target;

@@ -46,9 +46,14 @@ pub fn run(
     };
     let wants_authtype = request.has_capability("authtype");
 
+    // A store that died before its index write leaves a pending note: only
+    // then (or with the index incomplete or damaged) does a miss ask the
+    // keychain. The note is looked for on a miss only, never on a hit.
+    let speaks_for_all =
+        || snapshot.is_usable() && ctx.index.pending(&target.protocol, &target.host).is_empty();
     let located = locate(
         &snapshot.records,
-        snapshot.is_usable(),
+        &speaks_for_all,
         &target,
         request.username.as_deref(),
         wants_authtype,
@@ -127,7 +132,11 @@ fn rebuild(
         },
     );
     match rebuilt {
-        Ok(Some(())) => crate::trace!("index: a record rebuilt from the keychain"),
+        Ok(Some(())) => {
+            crate::trace!("index: a record rebuilt from the keychain");
+            ctx.index
+                .clear_stale_pending(&target.protocol, &target.host);
+        }
         Ok(None) => crate::trace!("index locked: nothing rebuilt"),
         Err(err) => messages.warning(&err.to_string()),
     }
@@ -272,6 +281,7 @@ fn warn_if_due(
         scopes: record.scopes.as_deref(),
         token_name: record.token_name.as_deref(),
         rotate: &rotate,
+        secret_env: None,
     };
     let fix = subject.renew(renewal);
     if renewal == Renewal::Expiring {

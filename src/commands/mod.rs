@@ -6,6 +6,7 @@
 
 mod capability;
 mod check;
+mod ci;
 mod doctor;
 mod erase;
 mod generate;
@@ -181,6 +182,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Token(args) => token::run(&ctx, &args, stdout, &mut messages)?,
         Command::Doctor => return doctor::run(&ctx, stdout, &mut messages),
         Command::Generate(args) => generate::run(&args, stdout)?,
+        Command::Stored(args) => generate::stored(&ctx, args.what, stdout)?,
     }
     Ok(ExitCode::SUCCESS)
 }

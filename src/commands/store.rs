@@ -108,10 +108,20 @@ pub fn save(
     };
     // Where the item is now, when this store learnt it.
     let mut item = stored.and_then(|found| found.item);
+    // For a credential the index does not know, a note that the store is in
+    // flight, until the index knows it: see `Index::begin_pending`.
+    let mut pending = None;
     if change != Change::Unchanged {
+        if record.is_none() {
+            match ctx.index.begin_pending(&target.protocol, &target.host) {
+                Ok(note) => pending = Some(note),
+                Err(err) => crate::trace!("no pending note: {err}"),
+            }
+        }
         item = keychain
             .set(&key, secrets)
             .context("the credential was not stored; the previous one, if any, is unchanged")?;
+        crate::test_hook::crash_point("store-after-keychain");
     }
     // Git stores only after the server accepted the credential: a token
     // patrol holds as dead that comes back unchanged proves the record
@@ -208,6 +218,11 @@ pub fn save(
             ((), true)
         },
     );
+    if saved.is_err()
+        && let Some(note) = pending
+    {
+        note.keep();
+    }
     if let Err(err) = &saved {
         messages.warning(&format!("the credential is stored, but {err:#}"));
     }

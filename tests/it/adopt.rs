@@ -8,17 +8,17 @@ use std::process::Output;
 
 use crate::env::{BIN, Keyring, TestEnv, run, text};
 
-const ALICE: &str = "ghp_TESTalice0001";
-const BOB: &str = "glpat-TESTbob0002";
-const CAROL: &str = "ghp_TESTcarol/0003";
+pub(crate) const ALICE: &str = "ghp_TESTalice0001";
+pub(crate) const BOB: &str = "glpat-TESTbob0002";
+pub(crate) const CAROL: &str = "ghp_TESTcarol/0003";
 
 /// Three credentials as git's `store` writes them: percent-encoded, one
 /// with a port and a path.
-const THREE: &str = "https://alice:ghp_TESTalice0001@github.com\n\
+pub(crate) const THREE: &str = "https://alice:ghp_TESTalice0001@github.com\n\
                      https://bob:glpat-TESTbob0002@gitlab.example.com:8443/group/repo.git\n\
                      https://carol%40work:ghp_TESTcarol%2F0003@github.com\n";
 
-fn write_private(path: &Path, content: &str) {
+pub(crate) fn write_private(path: &Path, content: &str) {
     fs::create_dir_all(path.parent().unwrap()).unwrap();
     fs::write(path, content).unwrap();
     set_mode(path, 0o600);
@@ -34,7 +34,7 @@ fn mode(path: &Path) -> u32 {
     fs::metadata(path).unwrap().permissions().mode() & 0o777
 }
 
-fn git_credentials(env: &TestEnv) -> PathBuf {
+pub(crate) fn git_credentials(env: &TestEnv) -> PathBuf {
     env.home().join(".git-credentials")
 }
 
@@ -51,7 +51,7 @@ fn global_helpers(env: &TestEnv) -> Vec<String> {
 }
 
 /// `token URL [--user USER]`: the secret, or `None` with the exit code.
-fn token(env: &TestEnv, url: &str, user: Option<&str>) -> Result<String, Output> {
+pub(crate) fn token(env: &TestEnv, url: &str, user: Option<&str>) -> Result<String, Output> {
     let mut args = vec!["token", url];
     if let Some(user) = user {
         args.extend(["--user", user]);
@@ -131,6 +131,46 @@ fn install_into_an_empty_configuration_and_back_leaves_nothing() {
     assert_eq!(global_helpers(&env), ["", "patrol"]);
     assert_ok(&env.patrol(&["uninstall"], ""));
     assert!(global_helpers(&env).is_empty());
+}
+
+#[test]
+fn install_system_writes_only_the_system_configuration_and_uninstall_restores_it() {
+    let mut env = TestEnv::new();
+    let system = env.use_system_config();
+    fs::write(&system, "[credential]\n\thelper = store\n").unwrap();
+    let system_helpers = |env: &TestEnv| {
+        let out = env.git(
+            &["config", "--system", "-z", "--get-all", "credential.helper"],
+            "",
+        );
+        text(&out.stdout)
+            .split_terminator('\0')
+            .map(str::to_owned)
+            .collect::<Vec<_>>()
+    };
+    let out = env.patrol(&["install", "--system"], "");
+    assert_ok(&out);
+    assert_eq!(system_helpers(&env), ["store", "", "patrol"]);
+    assert!(
+        global_helpers(&env).is_empty(),
+        "the global file is untouched"
+    );
+    assert!(!env.home().join(".gitconfig").exists());
+
+    // Git reaches patrol through the system file, not `store`.
+    env.git(
+        &["credential", "approve"],
+        "protocol=https\nhost=example.com\nusername=alice\npassword=ghp_TESTalice0001\n",
+    );
+    assert!(fill_through_git(&env, "example.com").contains("password=ghp_TESTalice0001"));
+    assert!(!git_credentials(&env).exists());
+
+    assert_ok(&env.patrol(&["uninstall"], ""));
+    assert_eq!(system_helpers(&env), ["store"]);
+    assert_eq!(
+        fs::read_to_string(&system).unwrap(),
+        "[credential]\n\thelper = store\n"
+    );
 }
 
 #[test]
@@ -625,7 +665,7 @@ fn import_without_a_keychain_loses_nothing() {
 }
 
 /// Every credential of `THREE` is in the keychain, in the file, or both.
-fn assert_nothing_lost(env: &TestEnv, file: &Path) {
+pub(crate) fn assert_nothing_lost(env: &TestEnv, file: &Path) {
     let left = fs::read_to_string(file).unwrap_or_default();
     for (url, user, secret, line) in [
         ("github.com", "alice", ALICE, "ghp_TESTalice0001@github.com"),
@@ -637,52 +677,6 @@ fn assert_nothing_lost(env: &TestEnv, file: &Path) {
             in_keychain || left.contains(line),
             "{user}'s token is neither in the keychain nor in the file"
         );
-    }
-}
-
-#[test]
-fn an_import_that_crashes_at_any_point_loses_nothing_and_a_rerun_finishes() {
-    // With nothing left the file is deleted; with a line it cannot import,
-    // the file is rewritten: a crash may hit either.
-    for (content, left) in [
-        (THREE.to_owned(), None),
-        (format!("{THREE}junk\n"), Some("junk\n")),
-    ] {
-        for point in ["after-1", "after-2", "after-3", "rewrite"] {
-            let env = TestEnv::new();
-            let file = git_credentials(&env);
-            write_private(&file, &content);
-            let mut command = env.command(BIN);
-            command
-                .arg("import")
-                .env("GIT_CREDENTIAL_PATROL_TEST_CRASH_AT", point);
-            let out = run(command, b"");
-            assert_eq!(out.status.code(), None, "{point}: the crash did not happen");
-            assert_nothing_lost(&env, &file);
-            assert_eq!(fs::read_to_string(&file).unwrap(), content, "{point}");
-
-            let out = env.patrol(&["import"], "");
-            assert_eq!(out.status.success(), left.is_none(), "{point}");
-            assert_eq!(fs::read_to_string(&file).ok().as_deref(), left, "{point}");
-            assert_nothing_lost(&env, &file);
-            for (url, user) in [
-                ("github.com", "alice"),
-                ("gitlab.example.com:8443", "bob"),
-                ("github.com", "carol@work"),
-            ] {
-                assert!(token(&env, url, Some(user)).is_ok(), "{point}: {user}");
-            }
-            let leftovers: Vec<_> = fs::read_dir(env.home())
-                .unwrap()
-                .filter_map(Result::ok)
-                .filter(|e| {
-                    e.file_name()
-                        .to_string_lossy()
-                        .starts_with(".patrol-rewrite-")
-                })
-                .collect();
-            assert!(leftovers.is_empty(), "{point}: a temporary file was left");
-        }
     }
 }
 
@@ -707,15 +701,34 @@ fn an_import_killed_at_random_moments_loses_nothing() {
         std::thread::sleep(std::time::Duration::from_millis(delay_ms));
         let _ = child.kill();
         let status = child.wait().unwrap();
+        // What each credential's state is, exactly: a failure of `token`
+        // is reported as what it is, not counted as a loss.
         let left = fs::read_to_string(&file).unwrap_or_default();
+        let mut found = Vec::new();
+        let mut lost = false;
         for i in 0..12 {
-            let in_keychain = token(&env, &format!("host{i}.example.com"), None)
-                .is_ok_and(|t| t == format!("ghp_TESTmany{i:04}\n"));
-            assert!(
-                in_keychain || left.contains(&format!("ghp_TESTmany{i:04}@")),
-                "killed after {delay_ms} ms: user{i}'s token is lost"
-            );
+            let secret = format!("ghp_TESTmany{i:04}");
+            let in_file = left.contains(&format!("{secret}@"));
+            let keychain = match token(&env, &format!("host{i}.example.com"), None) {
+                Ok(got) if got == format!("{secret}\n") => "in the keychain".to_owned(),
+                Ok(_) => "another token in the keychain".to_owned(),
+                Err(out) => format!(
+                    "`token` exited {:?}: {}",
+                    out.status.code(),
+                    text(&out.stderr).trim()
+                ),
+            };
+            lost |= !in_file && keychain != "in the keychain";
+            found.push(format!(
+                "user{i}: {keychain}; {} the file",
+                if in_file { "in" } else { "not in" }
+            ));
         }
+        assert!(
+            !lost,
+            "killed after {delay_ms} ms ({status}):\n{}",
+            found.join("\n")
+        );
         if status.success() {
             break;
         }
@@ -875,45 +888,203 @@ fn doctor_gives_the_keychain_fix_when_there_is_no_secret_service() {
 
 // Linux without a Secret Service: the kernel keyring
 
-#[test]
-fn the_kernel_keyring_stores_and_gets_or_says_plainly_why_not() {
+/// Where a test can run the kernel keyring without touching the user's own
+/// keyrings, most private first.
+#[derive(Clone, Copy, Debug)]
+enum Private {
+    /// A new user namespace (so a persistent keyring of its own, which the
+    /// keyutils store links every key into) and a new session keyring.
+    Namespace,
+    /// A new session keyring; the user's persistent keyring, when the
+    /// kernel offers one, is linked into it, and our erase removes the key
+    /// from there too.
+    Session,
+}
+
+impl Private {
+    fn wrapper(self) -> &'static [&'static str] {
+        match self {
+            Self::Namespace => &[
+                "unshare",
+                "--user",
+                "--map-current-user",
+                "keyctl",
+                "session",
+                "-",
+            ],
+            Self::Session => &["keyctl", "session", "-"],
+        }
+    }
+
+    /// The most private place this kernel allows, or why there is none.
+    fn find(env: &TestEnv) -> Result<Self, String> {
+        let mut refusals = Vec::new();
+        for private in [Self::Namespace, Self::Session] {
+            let wrapper = private.wrapper();
+            let mut command = env.command(wrapper[0]);
+            command.args(&wrapper[1..]).args(["keyctl", "show", "@s"]);
+            let out = run(command, b"");
+            if out.status.success() {
+                return Ok(private);
+            }
+            refusals.push(format!("{private:?}: {}", text(&out.stderr).trim()));
+        }
+        Err(refusals.join("; "))
+    }
+}
+
+/// Runs each `(command, stdin)` step, one after another, in one private
+/// session keyring (`keyctl session -` starts a new one and it ends with the
+/// shell); `patrol` in a command is our binary, and `setup` runs first.
+/// Returns each step's exit code, stdout and stderr.
+fn in_private_keyring(
+    env: &TestEnv,
+    private: Private,
+    setup: &str,
+    steps: &[(&str, &str)],
+) -> Vec<(Option<i32>, String, String)> {
+    let dir = env.root().join("keyutils");
+    fs::create_dir_all(&dir).unwrap();
+    let mut script = format!("patrol() {{ \"$0\" \"$@\"; }}\n{setup}\n");
+    for (i, (command, stdin)) in steps.iter().enumerate() {
+        fs::write(dir.join(format!("{i}.in")), stdin).unwrap();
+        script.push_str(&format!(
+            "{command} <{i}.in >{i}.out 2>{i}.err; echo $? >{i}.rc\n"
+        ));
+    }
+    let wrapper = private.wrapper();
+    let mut command = env.command(wrapper[0]);
+    command
+        .args(&wrapper[1..])
+        .args(["sh", "-c", &script, BIN])
+        .current_dir(&dir);
+    let out = run(command, b"");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    (0..steps.len())
+        .map(|i| {
+            let read = |ext: &str| fs::read_to_string(dir.join(format!("{i}.{ext}"))).unwrap();
+            (read("rc").trim().parse().ok(), read("out"), read("err"))
+        })
+        .collect()
+}
+
+fn kernel_keyring_env() -> TestEnv {
     let env = TestEnv::with_keyring(Keyring::NoBus);
     env.config("patrol.backend", "keyutils");
-    // One fixed name: where the kernel refuses halfway (it may keep the key
-    // in the session keyring and refuse to remove it), each run replaces the
-    // same fake key instead of adding one.
-    let host = "keyutils-test.example.com";
-    let request = format!("protocol=https\nhost={host}\nusername=alice\n");
-    let stored = env.patrol(
-        &["store"],
-        &format!("{request}password=ghp_TESTkernel0001\n"),
+    assert!(
+        env.command("keyctl").arg("--version").output().is_ok(),
+        "keyctl is needed for the tests: run scripts/test, which installs keyutils"
     );
-    if stored.status.success() {
-        let got = env.patrol(&["get"], &request);
-        assert!(text(&got.stdout).contains("password=ghp_TESTkernel0001"));
-        let doctor = env.patrol(&["doctor"], "");
-        assert!(text(&doctor.stdout).contains("does not survive a reboot"));
-    } else {
-        // Containers often deny the kernel keyring: the message must say so
-        // and point to the Secret Service, not to a missing D-Bus.
-        let stderr = text(&stored.stderr);
-        assert!(
-            stderr.contains("the kernel keyring (patrol.backend = keyutils) refused")
-                && stderr.contains("gnome-keyring-daemon")
-                && !stderr.contains("D-Bus session bus ("),
-            "{stderr}"
-        );
-        assert!(!stderr.contains("TEST"));
-        let doctor = env.patrol(&["doctor"], "");
-        assert_eq!(doctor.status.code(), Some(1));
-        assert!(
-            text(&doctor.stdout)
-                .contains("problem: the keychain is not available: the kernel keyring"),
-            "{}",
-            text(&doctor.stdout)
-        );
+    env
+}
+
+const KERNEL_HOST: &str = "keyutils-test.example.com";
+
+#[test]
+fn the_kernel_keyring_stores_gets_and_erases_in_a_private_session_keyring() {
+    let env = kernel_keyring_env();
+    let private = match Private::find(&env) {
+        Ok(private) => private,
+        Err(why) => {
+            // Not a pass of the store path: nothing of it ran.
+            eprintln!("kernel keyring: NOT TESTED, the kernel refuses a private keyring ({why})");
+            return;
+        }
+    };
+    eprintln!("kernel keyring: the store path, in a private keyring ({private:?})");
+    let request = format!("protocol=https\nhost={KERNEL_HOST}\nusername=alice\n");
+    let stored = format!("{request}password=ghp_TESTkernel0001\n");
+    // The kernel itself is asked whether the key is there.
+    let search = format!("keyctl search @s user alice@git-credential-patrol:https://{KERNEL_HOST}");
+    let steps = in_private_keyring(
+        &env,
+        private,
+        "",
+        &[
+            ("patrol store", &stored),
+            (&search, ""),
+            ("patrol get", &request),
+            ("patrol doctor", ""),
+            ("patrol erase", &request),
+            (&search, ""),
+            ("patrol get", &request),
+        ],
+    );
+    let [store, found, get, doctor, erase, gone, after] = &steps[..] else {
+        unreachable!()
+    };
+    assert_eq!(store.0, Some(0), "store: {}", store.2);
+    assert_eq!(found.0, Some(0), "the key is in the session keyring");
+    assert_eq!(
+        gone.0,
+        Some(1),
+        "the erased key left the keyring: {}",
+        gone.1
+    );
+    assert_eq!(
+        get.1,
+        format!("username=alice\npassword=ghp_TESTkernel0001\n"),
+        "get: {}",
+        get.2
+    );
+    assert!(
+        doctor.1.contains("does not survive a reboot"),
+        "{}",
+        doctor.1
+    );
+    assert!(!doctor.1.contains("problem: the keychain"), "{}", doctor.1);
+    assert_eq!(erase.0, Some(0), "erase: {}", erase.2);
+    assert_eq!(after.1, "", "erased: {}", after.2);
+    for (_, stdout, stderr) in [store, doctor, erase, after] {
+        assert!(!stdout.contains("TEST") && !stderr.contains("TEST"));
     }
-    let _ = env.patrol(&["erase"], &request);
+}
+
+#[test]
+fn a_kernel_keyring_that_refuses_is_named_with_the_fix() {
+    let env = kernel_keyring_env();
+    let private = match Private::find(&env) {
+        Ok(private) => private,
+        Err(why) => {
+            eprintln!("kernel keyring: NOT TESTED, the kernel refuses a private keyring ({why})");
+            return;
+        }
+    };
+    eprintln!("kernel keyring: a refusal, in a private keyring ({private:?})");
+    let request = format!("protocol=https\nhost={KERNEL_HOST}\nusername=alice\n");
+    let stored = format!("{request}password=ghp_TESTkernel0001\n");
+    // A session keyring that grants nothing, not even to its possessor:
+    // the kernel refuses every key, as locked-down containers do.
+    let steps = in_private_keyring(
+        &env,
+        private,
+        "keyctl setperm @s 0",
+        &[("patrol store", &stored), ("patrol doctor", "")],
+    );
+    let [store, doctor] = &steps[..] else {
+        unreachable!()
+    };
+    // Containers often deny the kernel keyring: the message must say so
+    // and point to the Secret Service, not to a missing D-Bus.
+    assert_eq!(store.0, Some(1), "{}", store.2);
+    assert!(
+        store
+            .2
+            .contains("the kernel keyring (patrol.backend = keyutils) refused")
+            && store.2.contains("gnome-keyring-daemon")
+            && !store.2.contains("D-Bus session bus ("),
+        "{}",
+        store.2
+    );
+    assert!(!store.2.contains("TEST"));
+    assert_eq!(doctor.0, Some(1));
+    assert!(
+        doctor
+            .1
+            .contains("problem: the keychain is not available: the kernel keyring"),
+        "{}",
+        doctor.1
+    );
 }
 
 // A keyring that keeps tokens only in memory

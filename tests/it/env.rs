@@ -209,6 +209,7 @@ impl TestEnv {
         let mut files: Vec<(PathBuf, Vec<u8>)> = fs::read_dir(self.index_dir())
             .unwrap()
             .map(|e| e.unwrap().path())
+            .filter(|p| p.is_file())
             .map(|p| (p.clone(), fs::read(&p).unwrap()))
             .collect();
         files.sort();
@@ -252,6 +253,16 @@ impl TestEnv {
             .envs(&self.vars)
             .current_dir(self.home());
         command
+    }
+
+    /// Gives this environment a system-wide git configuration of its own
+    /// (`GIT_CONFIG_SYSTEM`, in the test's directory) in place of none, for
+    /// `--system`; returns its path.
+    pub fn use_system_config(&mut self) -> PathBuf {
+        let path = self.root().join("system-gitconfig");
+        self.vars.remove("GIT_CONFIG_NOSYSTEM");
+        self.vars.insert("GIT_CONFIG_SYSTEM", path.clone().into());
+        path
     }
 
     /// Runs our binary with `args`, feeding `stdin`.

@@ -8,8 +8,11 @@
 #![cfg(target_os = "linux")]
 
 mod adopt;
+mod ci;
 mod cli;
 mod conformance;
+#[cfg(debug_assertions)]
+mod crash;
 mod env;
 mod expiry;
 mod fake_forge;
