@@ -19,6 +19,7 @@ pub mod git_helpers;
 pub mod index;
 pub mod keychain;
 pub mod matching;
+pub mod memory;
 pub mod output;
 pub mod plaintext;
 pub mod protocol;
