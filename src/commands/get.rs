@@ -83,7 +83,14 @@ pub fn run(
 
     match record {
         Some(record) => {
-            let warned = warn_if_due(ctx, record, &settings.policy, settings.forge, messages);
+            let warned = warn_if_due(
+                ctx,
+                record,
+                &settings.policy,
+                settings.forge,
+                &settings.required_scopes,
+                messages,
+            );
             // A refresh token handed over for a dead access token is noted,
             // so that a later `get` that finds it still dead knows renewal
             // failed.
@@ -207,6 +214,7 @@ fn warn_if_due(
     record: &Record,
     policy: &Policy,
     configured_forge: Option<crate::config::ForgeKind>,
+    required: &[String],
     messages: &mut Messages<impl Write>,
 ) -> bool {
     let assessment = expiry::assess(record, policy, ctx.now);
@@ -280,6 +288,7 @@ fn warn_if_due(
         kind: record.kind,
         scopes: record.scopes.as_deref(),
         token_name: record.token_name.as_deref(),
+        required,
         rotate: &rotate,
         secret_env: None,
     };
