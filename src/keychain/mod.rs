@@ -14,6 +14,8 @@
 //! hint: the index keeps it, so that `get` reads the item directly instead
 //! of searching a keyring that may hold thousands.
 
+#[cfg(test)]
+pub mod memory;
 mod platform;
 #[cfg(target_os = "linux")]
 mod secret_service;
@@ -140,6 +142,41 @@ impl fmt::Display for KeychainError {
 }
 
 impl std::error::Error for KeychainError {}
+
+/// The narrow seam between the decisions of `get`, `store` and `erase` and
+/// wherever secrets are kept: find, set, delete, and the accounts stored
+/// for one URL. `Keychain` implements it over every real store (our direct
+/// Secret Service client on Linux, and keyring-core's stores for macOS,
+/// Windows and the kernel keyring); `memory::Memory` implements it for
+/// tests that run on every OS.
+pub trait SecretStore {
+    /// The secrets under `key` and where they are; `item` is a hint.
+    fn find(&self, key: &Key, item: Option<&str>) -> Result<Option<Found>, KeychainError>;
+    /// Stores `secrets` under `key` in one step; where, on stores that say.
+    fn set(&self, key: &Key, secrets: &Secrets) -> Result<Option<String>, KeychainError>;
+    /// Deletes the item under `key`; `false` when there was none.
+    fn delete(&self, key: &Key) -> Result<bool, KeychainError>;
+    /// The accounts stored for exactly `target`.
+    fn accounts(&self, target: &Target) -> Result<Vec<String>, KeychainError>;
+}
+
+impl SecretStore for Keychain {
+    fn find(&self, key: &Key, item: Option<&str>) -> Result<Option<Found>, KeychainError> {
+        Keychain::find(self, key, item)
+    }
+
+    fn set(&self, key: &Key, secrets: &Secrets) -> Result<Option<String>, KeychainError> {
+        Keychain::set(self, key, secrets)
+    }
+
+    fn delete(&self, key: &Key) -> Result<bool, KeychainError> {
+        Keychain::delete(self, key)
+    }
+
+    fn accounts(&self, target: &Target) -> Result<Vec<String>, KeychainError> {
+        Keychain::accounts(self, target)
+    }
+}
 
 /// The keychain, bounded in time.
 #[derive(Clone)]

@@ -222,6 +222,7 @@ impl TestEnv {
         let mut files: Vec<(PathBuf, Vec<u8>)> = fs::read_dir(self.index_dir())
             .unwrap()
             .map(|e| e.unwrap().path())
+            .filter(|p| p.is_file())
             .map(|p| (p.clone(), fs::read(&p).unwrap()))
             .collect();
         files.sort();
