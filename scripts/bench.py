@@ -225,7 +225,7 @@ class World:
         db = self.dir / "db.kdbx"
         make_kdbx(self.dir, db, self.env)
         config = self.home / ".config" / "keepassxc"
-        config.mkdir(parents=True)
+        config.mkdir(parents=True, exist_ok=True)
         (config / "keepassxc.ini").write_text(KEEPASSXC_INI)
         with open(self.dir / "keepassxc.log", "wb") as log:
             keepassxc = subprocess.Popen(
