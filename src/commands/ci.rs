@@ -20,7 +20,7 @@ use chrono::{DateTime, Utc};
 
 use super::check::{self, Report};
 use super::url_argument::UrlArgument;
-use super::{BadInput, Context};
+use super::{BadInput, Context, shell_word};
 use crate::cli::{CheckArgs, FailOn};
 use crate::credential::{Secret, Target, TokenKind};
 use crate::forge::diagnosis::Problem;
@@ -39,7 +39,7 @@ pub fn run(
 ) -> Result<ExitCode> {
     let token = token_from(name, std::env::var_os(name))?;
     let target = host_target(args.host.as_deref().unwrap_or(DEFAULT_HOST))?;
-    let settings = ctx.settings(&target.url(), messages);
+    let settings = ctx.forge_settings(&target.url(), messages);
     let kind = TokenKind::of_token(token.expose());
     // A record that lives only as long as this check: nothing is written.
     let record = Record::new(target, String::new(), kind, ctx.now);
@@ -55,6 +55,17 @@ pub fn run(
     );
     for warning in &configuration {
         messages.warning(warning);
+    }
+    // Nothing asked is nothing checked: on CI that must not pass quietly.
+    if report.forge == "none" {
+        let url = shell_word(&record.target.url());
+        return Err(BadInput(output::escape(&format!(
+            "no forge is known for {url}, so the token cannot be checked; declare it, such as \
+             `git config --global patrol.{url}.forge github` (on a runner without a \
+             configuration file: GIT_CONFIG_COUNT=1 GIT_CONFIG_KEY_0=patrol.{url}.forge \
+             GIT_CONFIG_VALUE_0=github)"
+        )))
+        .into());
     }
     let actions = std::env::var_os("GITHUB_ACTIONS").is_some_and(|v| v == "true");
     let reports = [report];

@@ -541,7 +541,7 @@ fn import_keeps_every_line_it_cannot_import_and_reports_it_by_line_number() {
                    https://dave@github.com\n\
                    \n\
                    https://bob:glpat-TESTbob0002@gitlab.com\n\
-                   https://eve:ghp_TESTleak2222%zz@github.com\n";
+                   https://eve:ghp_TESTleak2222%ff@github.com\n";
     write_private(&file, content);
     let out = env.patrol(&["import"], "");
     assert_eq!(out.status.code(), Some(1));
@@ -551,7 +551,7 @@ fn import_keeps_every_line_it_cannot_import_and_reports_it_by_line_number() {
         format!("{shown}:1: the keychain already holds a different token"),
         format!("{shown}:2: not a URL"),
         format!("{shown}:3: the URL has no password"),
-        format!("{shown}:6: not a URL git can read"),
+        format!("{shown}:6: a part of the URL decodes to invalid UTF-8"),
     ] {
         assert!(stderr.contains(&expected), "{expected}\n{stderr}");
     }
@@ -701,6 +701,8 @@ fn an_import_killed_at_random_moments_loses_nothing() {
         std::thread::sleep(std::time::Duration::from_millis(delay_ms));
         let _ = child.kill();
         let status = child.wait().unwrap();
+        // Killed while rewriting: the person removes the lock it names.
+        let _ = fs::remove_file(env.home().join(".git-credentials.lock"));
         // What each credential's state is, exactly: a failure of `token`
         // is reported as what it is, not counted as a loss.
         let left = fs::read_to_string(&file).unwrap_or_default();
@@ -1327,4 +1329,426 @@ fn uninstall_after_import_says_git_prompts_again_and_can_restore_the_file() {
             text(&out.stderr)
         );
     }
+}
+
+// import edits the file the way git's credential-store does
+
+#[cfg(unix)]
+#[test]
+fn import_through_a_symlink_edits_the_dotfiles_copy_and_names_both() {
+    let env = TestEnv::new();
+    let dotfiles = env.home().join("dotfiles");
+    let real = dotfiles.join("git-credentials");
+    let link = git_credentials(&env);
+    write_private(&real, &format!("{THREE}junk\n"));
+    std::os::unix::fs::symlink("dotfiles/git-credentials", &link).unwrap();
+
+    // Some lines stay: the real file is rewritten, the link is kept.
+    let out = env.patrol(&["import"], "");
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.contains(&format!(
+            "Removed the imported lines from {} (the file the link {} points to, which stays); 1 line is left in it.",
+            real.display(),
+            link.display()
+        )),
+        "{stdout}"
+    );
+    assert_eq!(fs::read_to_string(&real).unwrap(), "junk\n");
+    assert_eq!(mode(&real), 0o600);
+    assert!(
+        fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
+    assert_eq!(
+        token(&env, "github.com", Some("alice")).unwrap(),
+        format!("{ALICE}\n")
+    );
+
+    // Nothing left: the file and the link go together, and both are named.
+    write_private(&real, "https://dave:ghp_TESTdave0004@example.com\n");
+    let out = env.patrol(&["import"], "");
+    assert_ok(&out);
+    assert!(
+        text(&out.stdout).contains(&format!(
+            "Deleted {} and the link {} to it",
+            real.display(),
+            link.display()
+        )),
+        "{}",
+        text(&out.stdout)
+    );
+    assert!(!real.exists());
+    assert!(
+        fs::symlink_metadata(&link).is_err(),
+        "a dangling link was left"
+    );
+    assert!(dotfiles.exists());
+}
+
+#[cfg(unix)]
+#[test]
+fn import_refuses_a_file_with_several_hard_links_and_names_it() {
+    let env = TestEnv::new();
+    let file = git_credentials(&env);
+    write_private(&file, THREE);
+    let other = env.home().join("backup-credentials");
+    fs::hard_link(&file, &other).unwrap();
+    let out = env.patrol(&["import"], "");
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains(&format!("{} has 2 hard links", file.display()))
+            && stderr.contains("-samefile"),
+        "{stderr}"
+    );
+    assert!(!text(&out.stdout).contains("Deleted") && !text(&out.stdout).contains("Removed"));
+    assert_eq!(fs::read_to_string(&file).unwrap(), THREE);
+    assert_eq!(fs::read_to_string(&other).unwrap(), THREE);
+    assert!(
+        token(&env, "github.com", Some("alice")).is_err(),
+        "nothing is stored"
+    );
+}
+
+#[test]
+fn import_waits_for_gits_lock_and_gives_up_changing_nothing() {
+    let env = TestEnv::new();
+    env.config("credentialStore.lockTimeoutMS", "300");
+    let file = git_credentials(&env);
+    write_private(&file, THREE);
+    let lock = env.home().join(".git-credentials.lock");
+    fs::write(&lock, "").unwrap();
+    let started = std::time::Instant::now();
+    let out = env.patrol(&["import"], "");
+    assert!(started.elapsed() >= std::time::Duration::from_millis(300));
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains(".git-credentials.lock exists: git (or another program) is writing")
+            && stderr.contains("left the file unchanged"),
+        "{stderr}"
+    );
+    assert!(
+        !text(&out.stdout).contains("Imported"),
+        "{}",
+        text(&out.stdout)
+    );
+    assert_eq!(fs::read_to_string(&file).unwrap(), THREE);
+    assert!(lock.exists(), "someone else's lock was removed");
+    assert!(
+        token(&env, "github.com", Some("alice")).is_err(),
+        "nothing is stored"
+    );
+
+    // A lock released within the wait is waited for.
+    env.config("credentialStore.lockTimeoutMS", "5000");
+    let release = {
+        let lock = lock.clone();
+        std::thread::spawn(move || {
+            std::thread::sleep(std::time::Duration::from_millis(200));
+            fs::remove_file(lock).unwrap();
+        })
+    };
+    let out = env.patrol(&["import"], "");
+    release.join().unwrap();
+    assert_ok(&out);
+    assert!(!file.exists());
+}
+
+#[test]
+fn import_and_gits_own_store_writing_at_once_lose_no_line() {
+    let env = TestEnv::new();
+    let file = git_credentials(&env);
+    let first: String = (0..5)
+        .map(|i| format!("https://user{i}:ghp_TESTfirst{i:03}@first{i}.example.com\n"))
+        .collect();
+    write_private(&file, &first);
+    let writer = {
+        let mut command = env.command("sh");
+        // Thirty credentials through git's own store, spread over the
+        // first imports.
+        command.args([
+            "-c",
+            "i=0; while [ $i -lt 30 ]; do \
+             printf 'protocol=https\\nhost=w%s.example.com\\nusername=u%s\\npassword=ghp_TESTwrite%03d\\n' $i $i $i \
+             | git credential-store store || exit 1; i=$((i+1)); sleep 0.05; done",
+        ]);
+        std::thread::spawn(move || run(command, b""))
+    };
+    let mut said = Vec::new();
+    for _ in 0..6 {
+        let out = env.patrol(&["import"], "");
+        said.push(text(&out.stdout));
+        assert!(!text(&out.stderr).contains("TEST"));
+    }
+    let written = writer.join().unwrap();
+    assert_ok(&written);
+
+    let left = fs::read_to_string(&file).unwrap_or_default();
+    let mut all: Vec<(String, String, String)> = (0..5)
+        .map(|i| {
+            (
+                format!("first{i}.example.com"),
+                format!("user{i}"),
+                format!("ghp_TESTfirst{i:03}"),
+            )
+        })
+        .collect();
+    all.extend((0..30).map(|i| {
+        (
+            format!("w{i}.example.com"),
+            format!("u{i}"),
+            format!("ghp_TESTwrite{i:03}"),
+        )
+    }));
+    for (host, user, secret) in &all {
+        let in_keychain = token(&env, host, Some(user)).is_ok_and(|t| t == format!("{secret}\n"));
+        assert!(
+            in_keychain || left.contains(&format!("{secret}@")),
+            "{user}@{host} is neither in the keychain nor in the file"
+        );
+    }
+    // Every credential a run said it imported is in the keychain.
+    for line in said.iter().flat_map(|s| s.lines()) {
+        if let Some(rest) = line.strip_prefix("Imported https://") {
+            let (host, user) = rest.split_once(" (").unwrap();
+            let user = user.split(')').next().unwrap();
+            assert!(token(&env, host, Some(user)).is_ok(), "{line}");
+        }
+    }
+    // A last run takes what git wrote after the others.
+    assert_ok(&env.patrol(&["import"], ""));
+    assert!(!file.exists());
+    for (host, user, secret) in &all {
+        assert_eq!(
+            token(&env, host, Some(user)).unwrap(),
+            format!("{secret}\n"),
+            "{user}@{host}"
+        );
+    }
+}
+
+// doctor's fixes, run as printed
+
+/// The commands a fix names, as a person would copy them: the fix itself
+/// when it starts with `git `, the indented lines after "run:", else the
+/// first quoted command.
+fn fix_commands(fix: &str, indented: &[&str]) -> Vec<String> {
+    if !indented.is_empty() {
+        return indented.iter().map(|l| l.trim().to_owned()).collect();
+    }
+    if let Some(command) = fix.strip_prefix("git ") {
+        let end = [" (", "; ", ", or "]
+            .iter()
+            .filter_map(|sep| command.find(sep))
+            .min()
+            .unwrap_or(command.len());
+        return vec![format!("git {}", &command[..end])];
+    }
+    let quoted: Vec<&str> = fix.split('`').skip(1).step_by(2).collect();
+    quoted
+        .into_iter()
+        .find(|q| {
+            ["read ", "git ", "gnome-keyring-daemon "]
+                .iter()
+                .any(|p| q.starts_with(p))
+        })
+        .map(str::to_owned)
+        .into_iter()
+        .collect()
+}
+
+/// Runs doctor, then every fix it prints, until it finds nothing; `by_hand`
+/// does what a fix says to do by hand, and returns whether it knew how.
+/// A problem whose fix ran must be gone on the next run. Returns each
+/// problem seen, once.
+fn walk_doctor(env: &TestEnv, by_hand: impl Fn(&str) -> bool) -> Vec<String> {
+    let mut seen: Vec<String> = Vec::new();
+    let mut fixed: Vec<String> = Vec::new();
+    for _ in 0..6 {
+        let out = env.patrol(&["doctor"], "");
+        let stdout = text(&out.stdout);
+        assert!(!stdout.contains("TEST"), "{stdout}");
+        if out.status.success() {
+            assert!(stdout.contains("No problems found."), "{stdout}");
+            return seen;
+        }
+        let lines: Vec<&str> = stdout.lines().collect();
+        let mut ran_any = false;
+        let before = std::mem::take(&mut fixed);
+        for (at, line) in lines.iter().enumerate() {
+            let Some(problem) = line.strip_prefix("problem: ") else {
+                continue;
+            };
+            let fix = lines[at + 1]
+                .trim()
+                .strip_prefix("fix: ")
+                .unwrap_or_else(|| {
+                    panic!("a problem without a fix: {problem}\n{stdout}");
+                });
+            let indented: Vec<&str> = lines[at + 2..]
+                .iter()
+                .take_while(|l| l.starts_with("      "))
+                .copied()
+                .collect();
+            assert!(
+                !before.iter().any(|f| f == problem),
+                "its fix did not fix {problem}\n{stdout}"
+            );
+            if !seen.iter().any(|s| s == problem) {
+                seen.push(problem.to_owned());
+            }
+            fixed.push(problem.to_owned());
+            if by_hand(problem) {
+                ran_any = true;
+                continue;
+            }
+            let commands = fix_commands(fix, &indented);
+            assert!(
+                !commands.is_empty(),
+                "no command in the fix for {problem}: {fix}"
+            );
+            for command in commands {
+                let mut shell = env.command("bash");
+                shell.args(["-c", &command]);
+                // `import` exits 1 while other problems keep lines in the
+                // file; whether the fix worked is what the next run shows.
+                let done = run(shell, b"test\n");
+                if command.contains("gnome-keyring-daemon") {
+                    env.wait_for_unlocked_login();
+                }
+                assert!(
+                    !text(&done.stderr).contains("TEST"),
+                    "{}",
+                    text(&done.stderr)
+                );
+                ran_any = true;
+            }
+        }
+        assert!(ran_any, "doctor found problems but no fix ran:\n{stdout}");
+    }
+    panic!("doctor still finds problems after running every fix six times: {seen:#?}");
+}
+
+#[test]
+fn every_problem_doctor_reports_is_fixed_by_running_its_fix() {
+    // A headless machine after the guide: git's `store` with a plaintext
+    // file, gnome-keyring with only its in-memory collection, patrol
+    // configured by hand after `store`.
+    let mut env = TestEnv::with_keyring(Keyring::SessionOnly);
+    env.config("credential.helper", "store");
+    env.git(
+        &["config", "--global", "--add", "credential.helper", "patrol"],
+        "",
+    );
+    let file = git_credentials(&env);
+    write_private(&file, &format!("{THREE}not a credential\n"));
+    let by_hand = |problem: &str| {
+        if problem.contains("is not a credential git can read") {
+            // Done by hand, as the fix says: the line goes.
+            let content = fs::read_to_string(&file).unwrap();
+            fs::write(&file, content.replace("not a credential\n", "")).unwrap();
+            return true;
+        }
+        false
+    };
+    let mut seen = walk_doctor(&env, by_hand);
+
+    // Later: an old copy of a token comes back in the file, and the
+    // keychain loses another one.
+    write_private(&file, "https://alice:ghp_TESTold0000@github.com\n");
+    let removed = env
+        .command("secret-tool")
+        .args([
+            "clear",
+            "application",
+            "git-credential-patrol",
+            "username",
+            "bob",
+        ])
+        .output()
+        .unwrap();
+    assert!(removed.status.success(), "{}", text(&removed.stderr));
+    seen.extend(walk_doctor(&env, by_hand));
+
+    // A damaged index: its fix is the next token stored for that host.
+    let shard = env.data_dir().join("index/https_github.com.json");
+    fs::write(&shard, "{ not json").unwrap();
+    seen.extend(walk_doctor(&env, |problem| {
+        if problem.contains("is damaged") {
+            let out = env.credential(
+                "approve",
+                &[],
+                &format!(
+                    "protocol=https\nhost=github.com\nusername=carol@work\npassword={CAROL}\n"
+                ),
+            );
+            assert!(
+                text(&out.stderr).contains("it was moved to"),
+                "{}",
+                text(&out.stderr)
+            );
+            return true;
+        }
+        by_hand(problem)
+    }));
+
+    // And a reboot, which leaves the login keyring locked.
+    env.restart_keyring();
+    seen.extend(walk_doctor(&env, by_hand));
+
+    for expected in [
+        "the keychain would keep tokens only in memory",
+        "`store` (git's `store`: tokens in plain text in ~/.git-credentials) answers before patrol",
+        "git still hands every new credential to `store`",
+        "holds 3 credentials in plain text",
+        "is not a credential git can read",
+        "holds a token for https://github.com (alice) that differs from the keychain's",
+        "the index lists https://gitlab.example.com:8443",
+        "the keychain is locked",
+        "is damaged",
+    ] {
+        assert!(
+            seen.iter().any(|s| s.contains(expected)),
+            "{expected} never came up: {seen:#?}"
+        );
+    }
+    // The fixes lost no token they were not asked to drop: the file's
+    // alice won (the fix that uses it ran), carol stayed.
+    assert_eq!(
+        token(&env, "github.com", Some("alice")).unwrap(),
+        "ghp_TESTold0000\n"
+    );
+    assert_eq!(
+        token(&env, "github.com", Some("carol@work")).unwrap(),
+        format!("{CAROL}\n")
+    );
+    assert!(!file.exists());
+}
+
+#[test]
+fn doctors_fix_for_a_missing_or_locked_keyring_works() {
+    // No Secret Service at all: the fix starts one with a login keyring.
+    let env = TestEnv::with_keyring(Keyring::Missing);
+    assert_ok(&env.patrol(&["install", "--force"], ""));
+    let seen = walk_doctor(&env, |_| false);
+    assert!(
+        seen.iter().any(|s| s.contains("no Secret Service")),
+        "{seen:#?}"
+    );
+
+    // That login keyring, locked after a restart: the fix unlocks it.
+    let mut env = env;
+    env.approve("protocol=https\nhost=example.com\nusername=al\npassword=ghp_TESTal0006\n");
+    env.restart_keyring();
+    let seen = walk_doctor(&env, |_| false);
+    assert!(seen.iter().any(|s| s.contains("locked")), "{seen:#?}");
+    assert_eq!(
+        token(&env, "example.com", Some("al")).unwrap(),
+        "ghp_TESTal0006\n"
+    );
 }

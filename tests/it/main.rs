@@ -24,3 +24,4 @@ mod helper;
 mod keychain_items;
 mod load;
 mod security;
+mod url;
