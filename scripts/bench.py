@@ -1,8 +1,9 @@
 """The measuring half of scripts/bench (run that, not this file).
 
 Starts private worlds (a D-Bus session bus with no service activation, a
-throwaway unlocked gnome-keyring, a temporary HOME with its own XDG
-directories and git configuration), times one helper process per
+throwaway unlocked gnome-keyring or a headless KeePassXC over a throwaway
+database, a temporary HOME with its own XDG directories and git
+configuration), times one helper process per
 operation for each contender, interleaved and paired round by round, and
 prints Markdown tables of medians, ratios and targets.
 
@@ -11,6 +12,7 @@ and on Ctrl-C.
 """
 
 import argparse
+import base64
 import os
 import platform
 import re
@@ -22,9 +24,31 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from pathlib import Path
 
 KEYRING_PASSWORD = b"bench"
+KEEPASSXC_PASSWORD = "bench"
+# The settings of ../shared/secret-services/with-keepassxc: the Secret
+# Service integration on, no confirmations, no notifications, no tray.
+KEEPASSXC_INI = """[General]
+ConfigVersion=2
+RememberLastDatabases=false
+SingleInstance=false
+UpdateCheckMessageShown=true
+
+[FdoSecrets]
+Enabled=true
+ShowNotification=false
+ConfirmAccessItem=false
+ConfirmDeleteItem=false
+UnlockBeforeSearch=false
+
+[GUI]
+CheckForUpdates=false
+MinimizeOnStartup=false
+ShowTrayIcon=false
+"""
 SCALES = (1, 100, 1_000, 10_000)
 MAX_ROUNDS = 1000
 MEMORY_RUNS = 5
@@ -120,9 +144,11 @@ def run_timed(argv, env, cwd, data):
 
 
 class World:
-    """A private HOME, D-Bus session bus and unlocked gnome-keyring."""
+    """A private HOME, D-Bus session bus and unlocked Secret Service:
+    gnome-keyring, or KeePassXC when `provider` says so."""
 
-    def __init__(self, root, name):
+    def __init__(self, root, name, provider="gnome-keyring"):
+        self.provider = provider
         self.dir = Path(root) / name
         self.home = self.dir / "home"
         runtime = self.dir / "run"
@@ -175,6 +201,9 @@ class World:
         if not address:
             raise RuntimeError("dbus-daemon printed no address")
         self.env["DBUS_SESSION_BUS_ADDRESS"] = address
+        if self.provider == "keepassxc":
+            self.start_keepassxc()
+            return
         # Its messages are kept: they are the only clue when it dies.
         with open(self.dir / "keyring.log", "wb") as log:
             keyring = subprocess.Popen(
@@ -189,6 +218,51 @@ class World:
         keyring.stdin.write(KEYRING_PASSWORD)
         keyring.stdin.close()
         self.wait_for_name("org.freedesktop.secrets")
+
+    def start_keepassxc(self):
+        """KeePassXC the way with-keepassxc starts it, over a database
+        whose group `SecretService` is exposed."""
+        db = self.dir / "db.kdbx"
+        make_kdbx(self.dir, db, self.env)
+        config = self.home / ".config" / "keepassxc"
+        config.mkdir(parents=True)
+        (config / "keepassxc.ini").write_text(KEEPASSXC_INI)
+        with open(self.dir / "keepassxc.log", "wb") as log:
+            keepassxc = subprocess.Popen(
+                ["keepassxc", "--pw-stdin", str(db)],
+                env={**self.env, "QT_QPA_PLATFORM": "offscreen"},
+                cwd=self.home,
+                stdin=subprocess.PIPE,
+                stdout=log,
+                stderr=log,
+            )
+        self.daemons.append(keepassxc)
+        keepassxc.stdin.write(f"{KEEPASSXC_PASSWORD}\n".encode())
+        keepassxc.stdin.close()
+        self.wait_for_name("org.freedesktop.secrets")
+        # KeePassXC owns the name before it has unlocked the database; a new
+        # item before then would wait for an unlock dialog nobody sees.
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            out = subprocess.run(
+                [
+                    "dbus-send",
+                    "--session",
+                    "--print-reply",
+                    "--dest=org.freedesktop.secrets",
+                    "/org/freedesktop/secrets/collection/db",
+                    "org.freedesktop.DBus.Properties.Get",
+                    "string:org.freedesktop.Secret.Collection",
+                    "string:Locked",
+                ],
+                env=self.env,
+                capture_output=True,
+                text=True,
+            ).stdout
+            if "boolean false" in out:
+                return
+            time.sleep(0.05)
+        raise RuntimeError("KeePassXC never unlocked its database")
 
     def wait_for_name(self, name):
         deadline = time.monotonic() + 10
@@ -249,6 +323,39 @@ class World:
         return run_timed(argv, self.env, self.home, data)
 
 
+def make_kdbx(work, db, env):
+    """A KeePassXC database at `db` whose group `SecretService` is exposed
+    over the Secret Service (database custom data FDO_SECRETS_EXPOSED_GROUP
+    = the group's UUID in braces), made with keepassxc-cli."""
+    base, xml_path = work / "base.kdbx", work / "exposed.xml"
+    twice = f"{KEEPASSXC_PASSWORD}\n{KEEPASSXC_PASSWORD}\n"
+    once = f"{KEEPASSXC_PASSWORD}\n"
+
+    def cli(args, stdin):
+        return subprocess.run(
+            ["keepassxc-cli", *args],
+            input=stdin,
+            env={**env, "QT_QPA_PLATFORM": "offscreen"},
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+
+    cli(["db-create", "-q", "-p", "-t", "100", str(base)], twice)
+    cli(["mkdir", "-q", str(base), "SecretService"], once)
+    xml = cli(["export", "-q", "-f", "xml", str(base)], once)
+    b64 = re.search(r"<UUID>([^<]+)</UUID>\s*<Name>SecretService</Name>", xml).group(1)
+    group = "{%s}" % uuid.UUID(bytes=base64.b64decode(b64))
+    item = f"<CustomData><Item><Key>FDO_SECRETS_EXPOSED_GROUP</Key><Value>{group}</Value></Item></CustomData>"
+    if "<CustomData/>" in xml.split("</Meta>")[0]:
+        xml = xml.replace("<CustomData/>", item, 1)
+    else:
+        xml = xml.replace("</Meta>", item + "</Meta>", 1)
+    xml_path.write_text(xml)
+    cli(["import", "-q", "-p", "-t", "100", str(xml_path), str(db)], twice)
+    xml_path.unlink()
+
+
 class Contender:
     def __init__(self, name, program, helper_config):
         self.name = name
@@ -277,8 +384,8 @@ class Bench:
         # Helpers whose keyring died while the scale part filled it.
         self.gone = []
 
-    def world(self, name, in_memory=False):
-        world = World(self.memory_root if in_memory else self.root, name)
+    def world(self, name, in_memory=False, provider="gnome-keyring"):
+        world = World(self.memory_root if in_memory else self.root, name, provider)
         self.worlds.append(world)
         world.start()
         if in_memory:
@@ -403,6 +510,25 @@ class Bench:
             gone = self.helper(world, c, "get", request(f"new-1.{c.name}.example.com"))
             if gone.out.strip():
                 raise RuntimeError(f"{c.name}: an erased credential is still there")
+        world.stop()
+
+    # `get` on KeePassXC, patrol against libsecret on the same provider.
+    def keepassxc(self):
+        world = self.world("keepassxc", provider="keepassxc")
+        pair = [self.patrol, self.libsecret]
+        hit, user, secret = "hit.example.com", "alice", token(1)
+        for c in pair:
+            self.helper(world, c, "store", request(hit, user, secret))
+        rounds = self.args.rounds
+        progress(f"keepassxc: {rounds} rounds of get (hit and miss) x 2 helpers (+1 warm-up round)")
+        for i in range(rounds + 1):
+            record = i > 0
+            for c in rotate(pair, i):
+                row = ("keepassxc", "get (hit)", c.name) if record else None
+                self.helper(world, c, "get", request(hit, capabilities=True), secret, row)
+            for c in rotate(pair, i):
+                row = ("keepassxc", "get (miss)", c.name) if record else None
+                self.helper(world, c, "get", request("miss.example.com", capabilities=True), b"", row)
         world.stop()
 
     # `get` with many stored credentials, paired with a world that has one.
@@ -641,6 +767,35 @@ def report_peers(bench, info, command, results):
     return "\n".join(lines)
 
 
+def report_keepassxc(bench, results):
+    """`get` on KeePassXC next to libsecret on the same provider."""
+    lines = [
+        f"`get` on KeePassXC ({keepassxc_version()}), patrol and libsecret on the same "
+        "headless KeePassXC, one credential each:",
+        "",
+        "| operation | patrol (ms) | libsecret (ms) | patrol / libsecret |",
+        "|---|---:|---:|---:|",
+    ]
+    for row in ("get (hit)", "get (miss)"):
+        p = bench.times.get(("keepassxc", row, "patrol"))
+        l = bench.times.get(("keepassxc", row, "libsecret"))
+        p, l = (ms(p) if p else None), (ms(l) if l else None)
+        ratio = p / l if p and l else None
+        lines.append(f"| {row} | {fmt_ms(p)} | {fmt_ms(l)} | {fmt_ratio(ratio)} |")
+        if row == "get (hit)":
+            results.append(("get on KeePassXC ≤ 0.75× libsecret", verdict(ratio <= TARGETS["get"])))
+    lines.append("")
+    return "\n".join(lines)
+
+
+def keepassxc_version():
+    try:
+        out = subprocess.run(["keepassxc-cli", "--version"], capture_output=True, text=True)
+        return out.stdout.strip() or "version unknown"
+    except OSError:
+        return "version unknown"
+
+
 def scale_header():
     return (
         "`get` (hit), `get` (miss) and `store` (new) with N credentials stored by each helper, "
@@ -794,8 +949,8 @@ def main():
     parser.add_argument("--quick", action="store_true", help="skip the 10,000-credential case")
     parser.add_argument(
         "--only",
-        choices=["peers", "scale"],
-        help="run only the table against the peers, or only get with many credentials",
+        choices=["peers", "keepassxc", "scale"],
+        help="run only the table against the peers, only get on KeePassXC, or only get with many credentials",
     )
     parser.add_argument("--patrol", required=True, help=argparse.SUPPRESS)
     parser.add_argument("--command", default="scripts/bench", help=argparse.SUPPRESS)
@@ -823,10 +978,15 @@ def main():
         bench = Bench(args, root, tools)
         # Each part is printed as soon as it is measured.
         results = []
-        if args.only != "scale":
+        if args.only in (None, "peers"):
             bench.peers()
             print(report_peers(bench, machine_info(), args.command, results), flush=True)
-        if args.only != "peers":
+        if args.only in (None, "keepassxc"):
+            if args.only == "keepassxc":
+                print(f"Command: `{args.command}`\n", flush=True)
+            bench.keepassxc()
+            print(report_keepassxc(bench, results), flush=True)
+        if args.only in (None, "scale"):
             if args.only == "scale":
                 print(f"Command: `{args.command}`\n", flush=True)
             print(scale_header(), flush=True)

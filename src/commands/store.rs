@@ -8,7 +8,7 @@
 
 use std::io::{BufRead, Write};
 
-use anyhow::{Context as _, Result};
+use anyhow::Result;
 use chrono::{DateTime, TimeDelta, Utc};
 
 use super::{BadInput, Context, describe, fingerprint};
@@ -18,7 +18,7 @@ use crate::credential::{Secrets, Target, TokenKind};
 use crate::expiry;
 use crate::forge::http::HttpError;
 use crate::forge::{self, Facts, ProbeError};
-use crate::keychain::Key;
+use crate::keychain::{Key, KeychainError};
 use crate::output::Messages;
 use crate::protocol::Request;
 use crate::record::{Expiry, ProbeResult, Record};
@@ -109,21 +109,36 @@ pub fn save(
         None if handed_back => Change::Unchanged,
         None => Change::NewToken,
     };
+    // An unchanged secret in an earlier version's form is written again as
+    // it is, in today's form.
+    let rewrite = stored
+        .as_ref()
+        .filter(|found| found.outdated && change == Change::Unchanged)
+        .map(|found| found.secrets.clone());
     // Where the item is now, when this store learnt it.
     let mut item = stored.and_then(|found| found.item);
+    let written = match &rewrite {
+        _ if change != Change::Unchanged => Some(secrets),
+        Some(stored) => Some(stored),
+        None => None,
+    };
     // For a credential the index does not know, a note that the store is in
     // flight, until the index knows it: see `Index::begin_pending`.
     let mut pending = None;
-    if change != Change::Unchanged {
+    if let Some(written) = written {
         if record.is_none() {
             match ctx.index.begin_pending(&target.protocol, &target.host) {
                 Ok(note) => pending = Some(note),
                 Err(err) => crate::trace!("no pending note: {err}"),
             }
         }
-        item = keychain
-            .set(&key, secrets)
-            .context("the credential was not stored; the previous one, if any, is unchanged")?;
+        item = keychain.set(&key, written).map_err(|err| {
+            let context = match err {
+                KeychainError::Altered(_) => "the credential was not stored",
+                _ => "the credential was not stored; the previous one, if any, is unchanged",
+            };
+            anyhow::Error::new(err).context(context)
+        })?;
         crate::test_hook::crash_point("store-after-keychain");
     }
     // Git stores only after the server accepted the credential: a token
