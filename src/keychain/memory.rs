@@ -47,6 +47,7 @@ impl SecretStore for Memory {
             .map(|(secrets, item)| Found {
                 secrets: secrets.clone(),
                 item: Some(item.clone()),
+                outdated: false,
             }))
     }
 
