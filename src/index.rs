@@ -522,8 +522,28 @@ pub fn replace_file(path: &Path, bytes: &[u8]) -> io::Result<()> {
     let mut temp = tempfile::NamedTempFile::new_in(dir)?;
     temp.write_all(bytes)?;
     temp.as_file().sync_all()?;
-    temp.persist(path).map_err(|err| err.error)?;
-    Ok(())
+    persist(temp, path)
+}
+
+/// Renames `temp` over `path`. Windows refuses to replace a file another
+/// process has open (a reader of the index, for a few milliseconds) with
+/// "access denied": the rename is tried again for up to two seconds.
+fn persist(mut temp: tempfile::NamedTempFile, path: &Path) -> io::Result<()> {
+    let deadline = Instant::now() + Duration::from_secs(2);
+    loop {
+        match temp.persist(path) {
+            Ok(_) => return Ok(()),
+            Err(err)
+                if cfg!(windows)
+                    && err.error.kind() == io::ErrorKind::PermissionDenied
+                    && Instant::now() < deadline =>
+            {
+                temp = err.file;
+                thread::sleep(Duration::from_millis(5));
+            }
+            Err(err) => return Err(err.error),
+        }
+    }
 }
 
 /// How much of the index the per-host read holds in memory at a time.

@@ -17,6 +17,8 @@
 mod platform;
 #[cfg(target_os = "linux")]
 mod secret_service;
+#[cfg(any(windows, test))]
+mod windows;
 
 use std::fmt;
 use std::sync::{Arc, mpsc};

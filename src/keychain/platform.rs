@@ -44,7 +44,12 @@ pub fn store(backend: Backend) -> Result<Arc<CredentialStore>, KeychainError> {
 
 #[cfg(windows)]
 pub fn store(backend: Backend) -> Result<Arc<CredentialStore>, KeychainError> {
-    Ok(windows_native_keyring_store::Store::new().map_err(|err| describe(err, backend))?)
+    let native =
+        windows_native_keyring_store::Store::new().map_err(|err| describe(err, backend))?;
+    Ok(super::windows::Store::new(
+        native,
+        super::windows::ITEM_LIMIT,
+    ))
 }
 
 /// The entry for one credential. `item`, where the keychain said the item
@@ -86,21 +91,7 @@ pub fn item_of(entry: &Entry) -> Option<String> {
 
 /// The search that finds every item of one service.
 pub fn search_spec(service: &str) -> HashMap<&'static str, String> {
-    if cfg!(windows) {
-        // Windows stores search by a pattern over the target name.
-        HashMap::from([("pattern", format!("^.*{}$", escape_regex(service)))])
-    } else {
-        HashMap::from([("service", service.to_owned())])
-    }
-}
-
-fn escape_regex(text: &str) -> String {
-    text.chars()
-        .flat_map(|c| {
-            let special = "\\.+*?()|[]{}^$#&-~".contains(c);
-            special.then_some('\\').into_iter().chain([c])
-        })
-        .collect()
+    HashMap::from([("service", service.to_owned())])
 }
 
 /// Turns a store's error into the cause and the fix a person needs.
@@ -180,11 +171,6 @@ fn linux_failure(cause: String, no_access: bool) -> KeychainError {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn regex_escaping_keeps_urls_literal() {
-        assert_eq!(escape_regex("a.b:c/d"), "a\\.b:c/d");
-    }
 
     #[test]
     fn secret_bytes_in_errors_are_never_shown() {
