@@ -29,19 +29,22 @@ pub struct Cli {
 }
 
 /// Settings that may follow the helper's name in `credential.helper`; they
-/// win over git config.
+/// win over git config. They come before the command, as git passes them
+/// (`git-credential-patrol --warn-before=14d get`), and change only what
+/// warns and what `list` and `check` call due, so no command repeats them.
 #[derive(Debug, Args)]
+#[command(next_help_heading = "Settings (before the command; they win over git config)")]
 pub struct HelperArgs {
     /// How long before expiry (or rotation) warnings start [default: 7 days]
-    #[arg(long, global = true, value_name = "DURATION", value_parser = duration)]
+    #[arg(long, value_name = "DURATION", value_parser = duration)]
     pub warn_before: Option<TimeDelta>,
 
     /// Rotation falls due this long after a token was stored
-    #[arg(long, global = true, value_name = "DURATION", value_parser = duration)]
+    #[arg(long, value_name = "DURATION", value_parser = duration)]
     pub rotate_after: Option<TimeDelta>,
 
     /// At most one warning per credential per this interval [default: 12 hours]
-    #[arg(long, global = true, value_name = "DURATION", value_parser = duration)]
+    #[arg(long, value_name = "DURATION", value_parser = duration)]
     pub warn_every: Option<TimeDelta>,
 }
 
@@ -57,7 +60,7 @@ impl HelperArgs {
 
 fn duration(text: &str) -> Result<TimeDelta, String> {
     config::parse_duration(text)
-        .ok_or_else(|| format!("{text:?} is not a duration such as `14d` or `12 hours`"))
+        .ok_or_else(|| format!("{text:?} is not a duration: use {}", config::DURATION_FORMS))
 }
 
 #[derive(Debug, Subcommand)]
@@ -88,7 +91,7 @@ pub enum Command {
     /// Configure git to ask patrol first for credentials
     Install(InstallArgs),
     /// Remove exactly what `install` added to git's configuration
-    Uninstall,
+    Uninstall(UninstallArgs),
     /// Print a stored token on stdout, for scripts
     Token(TokenArgs),
     /// Check the keychain, git, the helper chain, the index and leftover plaintext files
@@ -114,7 +117,7 @@ impl Command {
             Self::Check(_) => "check",
             Self::Import(_) => "import",
             Self::Install(_) => "install",
-            Self::Uninstall => "uninstall",
+            Self::Uninstall(_) => "uninstall",
             Self::Token(_) => "token",
             Self::Doctor => "doctor",
             Self::Generate(_) => "generate",
@@ -147,6 +150,9 @@ pub struct ExpiryArgs {
     /// The account, when the host has several
     #[arg(long)]
     pub user: Option<String>,
+    /// Take a date in the past: the token has expired, and git should stop using it
+    #[arg(long)]
+    pub allow_past: bool,
 }
 
 #[derive(Debug, Args)]
@@ -156,9 +162,11 @@ pub struct RotateArgs {
     /// The account, when the host has several
     #[arg(long)]
     pub user: Option<String>,
-    /// GitLab: the new token's expiry (`2026-12-31`, or a duration such as `90d`)
-    #[arg(long, value_name = "DATE", conflicts_with = "manual")]
-    pub expires_at: Option<String>,
+    /// The new token's expiry (`2026-12-31`, `90d`, or `never`): GitLab gives
+    /// it to the token it creates; for a token you paste it is recorded, and
+    /// nothing is asked
+    #[arg(long, value_name = "DATE", alias = "expires-at")]
+    pub expires: Option<String>,
     /// Paste a token you created yourself, even where the forge could rotate it
     #[arg(long)]
     pub manual: bool,
@@ -222,17 +230,20 @@ impl Scope {
 }
 
 #[derive(Debug, Args)]
-#[group(multiple = false)]
 pub struct InstallArgs {
     /// Your own configuration, for every repository (the default)
-    #[arg(long)]
+    #[arg(long, group = "scope")]
     pub global: bool,
     /// Every user's configuration on this machine
-    #[arg(long)]
+    #[arg(long, group = "scope")]
     pub system: bool,
     /// This repository only
-    #[arg(long)]
+    #[arg(long, group = "scope")]
     pub local: bool,
+    /// Configure git even when no keychain can keep tokens across logins
+    /// and reboots (git then asks for each token patrol cannot store)
+    #[arg(long)]
+    pub force: bool,
 }
 
 impl InstallArgs {
@@ -245,6 +256,30 @@ impl InstallArgs {
             Scope::Global
         }
     }
+}
+
+/// Which installs `uninstall` undoes; with none of these, the one scope
+/// that `install` was run for.
+#[derive(Debug, Args)]
+pub struct UninstallArgs {
+    /// What install added to your own configuration
+    #[arg(long, group = "where")]
+    pub global: bool,
+    /// What install added to the configuration of every user
+    #[arg(long, group = "where")]
+    pub system: bool,
+    /// What install added to this repository's configuration
+    #[arg(long, group = "where")]
+    pub local: bool,
+    /// What install added to this configuration file (a repository's
+    /// `.git/config`, from anywhere)
+    #[arg(long, group = "where", value_name = "FILE")]
+    pub file: Option<PathBuf>,
+    /// Also write every token patrol holds into git's plaintext file
+    /// (~/.git-credentials, mode 0600) through `git credential-store`, for
+    /// going back to `credential.helper store`
+    #[arg(long)]
+    pub restore_plaintext: bool,
 }
 
 #[derive(Debug, Args)]
@@ -272,17 +307,47 @@ pub enum Generated {
     Completions,
 }
 
-/// Parses the command line. Git may one day run an operation we do not know;
-/// git asks helpers to ignore those silently, so when git (not a person at a
-/// terminal) runs an unknown word, `Ok(None)` says "do nothing".
+/// Parses the command line. Git may one day run an operation we do not
+/// know, and asks helpers to ignore those silently; a person or a script
+/// that mistypes a command must hear about it. The difference is git's
+/// request waiting on stdin: `git_is_asking` looks for it, and is called
+/// only for an unknown word, so no operation loses a byte of its input.
+/// `Ok(None)` says "an operation of git's future: do nothing".
 pub fn parse(
     args: impl IntoIterator<Item = OsString>,
-    from_git: bool,
+    git_is_asking: impl FnOnce() -> bool,
 ) -> Result<Option<Cli>, clap::Error> {
     match Cli::try_parse_from(args) {
         Ok(cli) => Ok(Some(cli)),
-        Err(err) if from_git && err.kind() == clap::error::ErrorKind::InvalidSubcommand => Ok(None),
+        Err(err) if err.kind() == clap::error::ErrorKind::InvalidSubcommand && git_is_asking() => {
+            Ok(None)
+        }
         Err(err) => Err(err),
+    }
+}
+
+/// Whether the first line on stdin is a protocol attribute (`key=value`,
+/// keys as git writes them), that is, git sent a request.
+pub fn is_request_line(line: &[u8]) -> bool {
+    let Some(equals) = line.iter().position(|&b| b == b'=') else {
+        return false;
+    };
+    equals > 0
+        && line[..equals]
+            .iter()
+            .all(|&b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"_[]".contains(&b))
+}
+
+impl Command {
+    /// For the operations git runs with a request on stdin: what a person
+    /// who typed one at a terminal should run instead.
+    pub fn git_only(&self) -> Option<(&'static str, &'static str)> {
+        match self {
+            Self::Get => Some(("get", "git credential fill")),
+            Self::Store => Some(("store", "git credential approve")),
+            Self::Erase(EraseArgs { url: None, .. }) => Some(("erase", "git credential reject")),
+            _ => None,
+        }
     }
 }
 
@@ -310,14 +375,14 @@ mod tests {
                 "generate" => format!("git-credential-patrol {name} man out"),
                 _ => format!("git-credential-patrol {name}"),
             };
-            let cli = parse(args(&line), false).unwrap().unwrap();
+            let cli = parse(args(&line), || false).unwrap().unwrap();
             assert_eq!(cli.command.name(), name);
         }
     }
 
     #[test]
     fn helper_arguments_come_before_the_operation() {
-        let cli = parse(args("git-credential-patrol --warn-before=14d get"), true)
+        let cli = parse(args("git-credential-patrol --warn-before=14d get"), || true)
             .unwrap()
             .unwrap();
         assert_eq!(cli.helper.warn_before, Some(TimeDelta::days(14)));
@@ -325,21 +390,50 @@ mod tests {
     }
 
     #[test]
-    fn unknown_operations_from_git_are_ignored_but_people_get_suggestions() {
+    fn unknown_operations_from_git_are_ignored_but_typos_get_suggestions() {
         assert!(
-            parse(args("git-credential-patrol frobnicate"), true)
+            parse(args("git-credential-patrol frobnicate"), || true)
                 .unwrap()
                 .is_none()
         );
-        let err = parse(args("git-credential-patrol lsit"), false).unwrap_err();
+        let err = parse(args("git-credential-patrol lsit"), || false).unwrap_err();
         assert!(err.to_string().contains("list"), "{err}");
+        assert_eq!(err.exit_code(), 2);
+        // Stdin is looked at only for an unknown word.
+        parse(args("git-credential-patrol get"), || {
+            panic!("stdin was read")
+        })
+        .unwrap()
+        .unwrap();
+    }
+
+    #[test]
+    fn a_request_is_key_equals_value() {
+        for line in [
+            &b"protocol=https\n"[..],
+            b"capability[]=authtype\n",
+            b"url=https://x\n",
+            b"host=",
+        ] {
+            assert!(is_request_line(line), "{}", String::from_utf8_lossy(line));
+        }
+        for line in [
+            &b""[..],
+            b"\n",
+            b"list\n",
+            b"=x\n",
+            b"Protocol=https\n",
+            b"a b=c\n",
+        ] {
+            assert!(!is_request_line(line), "{}", String::from_utf8_lossy(line));
+        }
     }
 
     #[test]
     fn check_takes_a_repository_and_a_duration() {
         let cli = parse(
             args("git-credential-patrol check github.com --repo octo/hello --expiring-within 30d --json"),
-            false,
+            || false,
         )
         .unwrap()
         .unwrap();
@@ -354,7 +448,7 @@ mod tests {
             "git-credential-patrol check --repo ../x/y",
             "git-credential-patrol check --expiring-within soon",
         ] {
-            let err = parse(args(bad), false).unwrap_err();
+            let err = parse(args(bad), || false).unwrap_err();
             assert!(err.use_stderr(), "{bad}");
         }
     }

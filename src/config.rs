@@ -5,9 +5,12 @@
 //! key that applies to a URL, the most specific winning, in one child
 //! process (about a millisecond). A value that does not parse is reported,
 //! naming the key and the value, and the default is used: a typo in the
-//! helper's settings must never break a push.
+//! helper's settings must never break a push. Each such warning is given
+//! once per process, however many URLs the process reads settings for.
 
+use std::collections::BTreeSet;
 use std::process::{Command, Stdio};
+use std::sync::Mutex;
 use std::time::Duration;
 
 use chrono::TimeDelta;
@@ -54,6 +57,9 @@ pub struct Settings {
     pub policy: Policy,
     pub backend: Backend,
     pub keychain_timeout: Duration,
+    /// `patrol.allowMemoryOnly`: the person accepts a keyring collection
+    /// that is lost when its daemon stops (gnome-keyring's `session`).
+    pub allow_memory_only: bool,
     /// `None`: not configured; the forge's default applies.
     pub probe: Option<bool>,
     pub forge: Option<ForgeKind>,
@@ -68,6 +74,7 @@ impl Settings {
             policy: Policy::default(),
             backend: Backend::default(),
             keychain_timeout: default_keychain_timeout(),
+            allow_memory_only: false,
             probe: None,
             forge: None,
             api_url: None,
@@ -75,11 +82,21 @@ impl Settings {
         }
     }
 
-    /// The settings that apply to `url`. Problems go to `warn`.
+    /// The settings that apply to `url`. Problems go to `warn`, each one
+    /// once per process.
     pub fn load(url: &str, overrides: &Overrides, warn: &mut dyn FnMut(&str)) -> Self {
+        static WARNED: Mutex<BTreeSet<String>> = Mutex::new(BTreeSet::new());
+        let mut once = |text: &str| {
+            let new = WARNED
+                .lock()
+                .map_or(true, |mut warned| warned.insert(text.to_owned()));
+            if new {
+                warn(text);
+            }
+        };
         let mut settings = Self::defaults();
         for (key, value) in read_git_config(url) {
-            settings.apply(&key, &value, warn);
+            settings.apply(&key, &value, &mut once);
         }
         let policy = &mut settings.policy;
         if let Some(value) = overrides.warn_before {
@@ -102,21 +119,23 @@ impl Settings {
         };
         // git prints the variable name lowercased, with the URL part removed.
         match key.strip_prefix("patrol.").unwrap_or(key) {
+            // 0: warnings start only at the expiry itself.
             "warnbefore" => match parse_duration(value) {
                 Some(d) => self.policy.warn_before = d,
-                None => bad("a duration such as `14 days`"),
+                None => bad(&format!("a duration: {DURATION_FORMS}")),
             },
             "rotateafter" => match parse_duration(value) {
-                Some(d) => self.policy.rotate_after = Some(d),
-                None => bad("a duration such as `90 days`"),
+                Some(d) if d > TimeDelta::zero() => self.policy.rotate_after = Some(d),
+                _ => bad(&format!("a duration longer than 0: {DURATION_FORMS}")),
             },
+            // 0: every `get` warns.
             "warnevery" => match parse_duration(value) {
                 Some(d) => self.policy.warn_every = d,
-                None => bad("a duration such as `12 hours`"),
+                None => bad(&format!("a duration: {DURATION_FORMS}")),
             },
             "keychaintimeout" => match parse_duration(value).and_then(|d| d.to_std().ok()) {
                 Some(d) if !d.is_zero() => self.keychain_timeout = d,
-                _ => bad("a duration such as `10 seconds`"),
+                _ => bad(&format!("a duration longer than 0: {DURATION_FORMS}")),
             },
             "backend" => match value.to_ascii_lowercase().as_str() {
                 "secret-service" | "native" | "default" => self.backend = Backend::Native,
@@ -127,6 +146,10 @@ impl Settings {
                 "plain" => self.backend = Backend::Native,
                 "dh" | "encrypted" => self.backend = Backend::SecretServiceEncrypted,
                 _ => bad("`plain` or `dh`"),
+            },
+            "allowmemoryonly" => match parse_bool(value) {
+                Some(b) => self.allow_memory_only = b,
+                None => bad("true or false"),
             },
             "probe" => match parse_bool(value) {
                 Some(b) => self.probe = Some(b),
@@ -190,6 +213,23 @@ fn read_git_config(url: &str) -> Vec<(String, String)> {
         .collect()
 }
 
+/// Whether git keeps the path of `url` when it asks a helper
+/// (`credential.useHttpPath`, read with URL matching as git reads it).
+pub fn use_http_path(url: &str) -> bool {
+    Command::new("git")
+        .args([
+            "config",
+            "--type=bool",
+            "--get-urlmatch",
+            "credential.usehttppath",
+            url,
+        ])
+        .stdin(Stdio::null())
+        .stderr(Stdio::null())
+        .output()
+        .is_ok_and(|out| out.stdout.trim_ascii() == b"true")
+}
+
 fn parse_bool(value: &str) -> Option<bool> {
     match value.to_ascii_lowercase().as_str() {
         "true" | "yes" | "on" | "1" => Some(true),
@@ -198,9 +238,17 @@ fn parse_bool(value: &str) -> Option<bool> {
     }
 }
 
-/// `14 days`, `14d`, `12 hours`, `90m`, `2 weeks`, `30s`; at most ten years.
+/// What `parse_duration` accepts, for messages about a value it refused.
+pub const DURATION_FORMS: &str = "a whole number and a unit, such as `30s`, `90m`, `12h`, \
+     `14d` or `2w` (or the words `seconds`, `minutes`, `hours`, `days`, `weeks`)";
+
+/// `14 days`, `14d`, `12 hours`, `90m`, `2 weeks`, `30s`, or `0` (no unit
+/// needed for nothing); at most ten years.
 pub fn parse_duration(text: &str) -> Option<TimeDelta> {
     let text = text.trim();
+    if text == "0" {
+        return Some(TimeDelta::zero());
+    }
     let split = text.find(|c: char| !c.is_ascii_digit())?;
     let (number, unit) = text.split_at(split);
     let number: i64 = number.parse().ok()?;
@@ -227,6 +275,8 @@ mod tests {
         assert_eq!(parse_duration("12 hours"), Some(TimeDelta::hours(12)));
         assert_eq!(parse_duration(" 2 weeks "), Some(TimeDelta::weeks(2)));
         assert_eq!(parse_duration("30s"), Some(TimeDelta::seconds(30)));
+        assert_eq!(parse_duration("0"), Some(TimeDelta::zero()));
+        assert_eq!(parse_duration("0h"), Some(TimeDelta::zero()));
         assert_eq!(parse_duration("soon"), None);
         assert_eq!(parse_duration("14"), None);
         assert_eq!(parse_duration("14 fortnights"), None);
@@ -244,6 +294,19 @@ mod tests {
         assert_eq!(settings.policy.warn_before, TimeDelta::days(7));
         assert_eq!(warnings.len(), 1);
         assert!(warnings[0].contains("patrol.warnbefore") && warnings[0].contains("fortnight"));
+        assert!(warnings[0].contains(DURATION_FORMS), "{}", warnings[0]);
+        settings.apply("patrol.rotateafter", "0", &mut |w| {
+            warnings.push(w.to_owned())
+        });
+        assert_eq!(settings.policy.rotate_after, None);
+        assert!(warnings[1].contains("longer than 0"), "{}", warnings[1]);
+    }
+
+    #[test]
+    fn zero_means_every_time() {
+        let mut settings = Settings::defaults();
+        settings.apply("patrol.warnevery", "0", &mut |w| panic!("{w}"));
+        assert_eq!(settings.policy.warn_every, TimeDelta::zero());
     }
 
     #[test]

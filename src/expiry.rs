@@ -5,17 +5,23 @@ use chrono::{DateTime, TimeDelta, Utc};
 use serde::Serialize;
 
 use crate::config::Policy;
-use crate::index::{Expiry, Record};
+use crate::record::{Expiry, ProbeOutcome, ProbeResult, Record};
 
 /// What `list` shows, most urgent first.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Status {
     Expired,
+    /// The forge refused the token when last asked (invalid, revoked, or
+    /// expired early): as dead as an expired one until it is accepted again.
+    Refused,
     Expiring,
     RotationDue,
     Unknown,
     NoExpiry,
+    /// An OAuth access token with a refresh token: the OAuth helper after
+    /// patrol in git's chain renews it, and nobody needs to act.
+    SelfRenewing,
     Ok,
     Erased,
 }
@@ -24,10 +30,12 @@ impl Status {
     pub fn name(self) -> &'static str {
         match self {
             Self::Expired => "expired",
+            Self::Refused => "refused",
             Self::Expiring => "expiring",
             Self::RotationDue => "rotation-due",
             Self::Unknown => "unknown",
             Self::NoExpiry => "no-expiry",
+            Self::SelfRenewing => "self-renewing",
             Self::Ok => "ok",
             Self::Erased => "erased",
         }
@@ -35,7 +43,10 @@ impl Status {
 
     /// Whether a person should act now.
     pub fn needs_attention(self) -> bool {
-        matches!(self, Self::Expired | Self::Expiring | Self::RotationDue)
+        matches!(
+            self,
+            Self::Expired | Self::Refused | Self::Expiring | Self::RotationDue
+        )
     }
 }
 
@@ -49,6 +60,44 @@ pub struct Assessment {
     pub rotation_due_at: Option<DateTime<Utc>>,
     /// The date that matters most for the status: expiry or rotation.
     pub deadline: Option<DateTime<Utc>>,
+}
+
+/// How long after `get` handed git a refresh token the same access token may
+/// still be expired before patrol calls the renewal failed: enough for the
+/// OAuth helper's round trip and for parallel fetches that asked at once.
+pub const RENEWAL_GRACE: TimeDelta = TimeDelta::minutes(10);
+
+/// Whether the token is known to be dead, so that git must not be handed it
+/// as usable: its effective expiry has passed, or the forge refused it. The
+/// one definition, used by `get`'s answer, its warning, `list` and `check`
+/// alike.
+pub fn known_dead(record: &Record, now: DateTime<Utc>) -> bool {
+    expired(record, now) || refusal(record).is_some()
+}
+
+/// Whether the token's effective expiry has passed.
+pub fn expired(record: &Record, now: DateTime<Utc>) -> bool {
+    matches!(record.expiry.effective(), Some((Expiry::At(at), _)) if at <= now)
+}
+
+/// The forge's refusal of the token, when the last answer it gave was one.
+/// A later probe that succeeds, or git storing the token again after it
+/// authenticated with it, clears it.
+pub fn refusal(record: &Record) -> Option<&ProbeOutcome> {
+    record
+        .probe
+        .as_ref()
+        .filter(|probe| probe.result == ProbeResult::Rejected)
+}
+
+/// Whether a refreshable token's renewal evidently failed: `get` already
+/// handed git its refresh token, a while ago, and no new token came back.
+pub fn renewal_failed(record: &Record, now: DateTime<Utc>) -> bool {
+    record.refreshable
+        && known_dead(record, now)
+        && record
+            .refresh_offered_at
+            .is_some_and(|offered| now - offered >= RENEWAL_GRACE)
 }
 
 pub fn assess(record: &Record, policy: &Policy, now: DateTime<Utc>) -> Assessment {
@@ -74,9 +123,15 @@ pub fn assess(record: &Record, policy: &Policy, now: DateTime<Utc>) -> Assessmen
         assessment.status = Status::Erased;
         return assessment;
     }
+    if record.refreshable && !renewal_failed(record, now) {
+        assessment.status = Status::SelfRenewing;
+        assessment.rotation_due_at = None;
+        return assessment;
+    }
     let within = |at: DateTime<Utc>| at - now <= policy.warn_before;
     (assessment.status, assessment.deadline) = match (expires_at, rotation_due_at) {
-        (Some(at), _) if at <= now => (Status::Expired, Some(at)),
+        (Some(at), _) if expired(record, now) => (Status::Expired, Some(at)),
+        _ if refusal(record).is_some() => (Status::Refused, None),
         (Some(at), _) if within(at) => (Status::Expiring, Some(at)),
         (_, Some(due)) if within(due) => (Status::RotationDue, Some(due)),
         (Some(at), _) => (Status::Ok, Some(at)),
@@ -110,26 +165,45 @@ pub fn should_warn(
         .is_none_or(|warned| now - warned >= policy.warn_every)
 }
 
-/// "in 3 days", "2 hours ago": the distance between `now` and `at`.
+/// "just now", "in 3 hours", "41 hours ago", "in 3 days", "2 weeks ago":
+/// the distance between `now` and `at`, rounded to the nearest whole unit,
+/// in the largest unit that still reads plainly. Hours run up to two days,
+/// so "2 days" always means at least 48 hours.
 pub fn relative(at: DateTime<Utc>, now: DateTime<Utc>) -> String {
     let delta = at - now;
-    let future = delta >= TimeDelta::zero();
-    // Rounded to the nearest unit: a token stored "for 3 days" a minute ago
-    // expires "in 3 days", not "in 2 days".
     let span = delta.abs();
-    let amount = if span >= TimeDelta::hours(36) {
-        format!("{} days", (span + TimeDelta::hours(12)).num_days())
-    } else if span >= TimeDelta::minutes(90) {
-        format!("{} hours", (span + TimeDelta::minutes(30)).num_hours())
-    } else if span >= TimeDelta::seconds(90) {
-        format!("{} minutes", (span + TimeDelta::seconds(30)).num_minutes())
+    if span < TimeDelta::minutes(1) {
+        return if delta > TimeDelta::zero() {
+            "in under a minute".into()
+        } else {
+            "just now".into()
+        };
+    }
+    // Rounded to the nearest: a token stored "for 3 days" a minute ago
+    // expires "in 3 days", not "in 2 days".
+    let round = |unit: TimeDelta| (span + unit / 2).num_seconds() / unit.num_seconds();
+    let minutes = round(TimeDelta::minutes(1));
+    let hours = round(TimeDelta::hours(1));
+    let days = round(TimeDelta::days(1));
+    let (amount, unit) = if minutes < 60 {
+        (minutes, "minute")
+    } else if hours < 48 {
+        (hours, "hour")
+    } else if days < 14 {
+        (days, "day")
+    } else if days < 60 {
+        ((days + 3) / 7, "week")
+    } else if days < 730 {
+        // Months of 30.44 days, in whole days: 10,000 of them are 304,375.
+        ((days * 10_000 + 152_187) / 304_375, "month")
     } else {
-        return "now".into();
+        ((days * 100 + 18_262) / 36_525, "year")
     };
-    if future {
-        format!("in {amount}")
+    let plural = if amount == 1 { "" } else { "s" };
+    if delta > TimeDelta::zero() {
+        format!("in {amount} {unit}{plural}")
     } else {
-        format!("{amount} ago")
+        format!("{amount} {unit}{plural} ago")
     }
 }
 
@@ -137,7 +211,7 @@ pub fn relative(at: DateTime<Utc>, now: DateTime<Utc>) -> String {
 mod tests {
     use super::*;
     use crate::credential::{Target, TokenKind};
-    use crate::index::{ErasedBy, Erasure};
+    use crate::record::{ErasedBy, Erasure};
 
     fn now() -> DateTime<Utc> {
         "2026-06-15T12:00:00Z".parse().unwrap()
@@ -196,6 +270,38 @@ mod tests {
     }
 
     #[test]
+    fn a_refused_token_is_dead_until_accepted_and_warned_about_per_warn_every() {
+        let policy = Policy::default();
+        let mut refused = record(at(30));
+        refused.probe = Some(ProbeOutcome {
+            at: now() - TimeDelta::hours(2),
+            result: ProbeResult::Rejected,
+            message: Some("GitHub rejected the token (Bad credentials)".into()),
+        });
+        let assessment = assess(&refused, &policy, now());
+        assert_eq!(assessment.status, Status::Refused);
+        assert!(assessment.status.needs_attention());
+        assert!(known_dead(&refused, now()));
+        assert!(should_warn(&refused, &assessment, &policy, now()));
+        refused.last_warned_at = Some(now() - TimeDelta::hours(1));
+        assert!(!should_warn(&refused, &assessment, &policy, now()));
+        refused.last_warned_at = Some(now() - TimeDelta::hours(12));
+        assert!(should_warn(&refused, &assessment, &policy, now()));
+        // An expiry that passed says more than the refusal.
+        refused.expiry.git = at(-1);
+        assert_eq!(assess(&refused, &policy, now()).status, Status::Expired);
+        // Accepted again: alive.
+        let mut accepted = record(at(30));
+        accepted.probe = Some(ProbeOutcome {
+            at: now(),
+            result: ProbeResult::Valid,
+            message: None,
+        });
+        assert_eq!(assess(&accepted, &policy, now()).status, Status::Ok);
+        assert!(!known_dead(&accepted, now()));
+    }
+
+    #[test]
     fn erased_records_say_so() {
         let mut erased = record(at(-3));
         erased.erased = Some(Erasure {
@@ -239,13 +345,85 @@ mod tests {
     }
 
     #[test]
-    fn relative_times_read_naturally() {
-        assert_eq!(relative(now() + TimeDelta::days(3), now()), "in 3 days");
-        assert_eq!(relative(now() - TimeDelta::days(10), now()), "10 days ago");
-        assert_eq!(relative(now() + TimeDelta::hours(5), now()), "in 5 hours");
-        assert_eq!(relative(now(), now()), "now");
-        let almost_three_days = now() + TimeDelta::days(3) - TimeDelta::minutes(1);
-        assert_eq!(relative(almost_three_days, now()), "in 3 days");
-        assert_eq!(relative(now() + TimeDelta::hours(30), now()), "in 30 hours");
+    fn a_refreshable_token_renews_itself_until_renewal_evidently_failed() {
+        let policy = Policy {
+            rotate_after: Some(TimeDelta::days(1)),
+            ..Policy::default()
+        };
+        let mut rec = record(at(-1));
+        rec.refreshable = true;
+        let status = |rec: &Record| assess(rec, &policy, now()).status;
+        assert_eq!(status(&rec), Status::SelfRenewing);
+        rec.refresh_offered_at = Some(now() - TimeDelta::minutes(1));
+        assert_eq!(status(&rec), Status::SelfRenewing, "within the grace");
+        rec.refresh_offered_at = Some(now() - RENEWAL_GRACE);
+        assert_eq!(status(&rec), Status::Expired);
+        assert!(renewal_failed(&rec, now()));
+        let mut renewed = record(at(1));
+        renewed.refreshable = true;
+        renewed.refresh_offered_at = Some(now() - TimeDelta::days(2));
+        assert_eq!(status(&renewed), Status::SelfRenewing);
+        assert!(!should_warn(
+            &renewed,
+            &assess(&renewed, &policy, now()),
+            &policy,
+            now()
+        ));
+    }
+
+    #[test]
+    fn known_dead_follows_the_effective_expiry() {
+        let mut rec = record(at(3));
+        assert!(!known_dead(&rec, now()));
+        rec.expiry.manual = at(-1);
+        assert!(known_dead(&rec, now()));
+        rec.expiry.forge = at(5);
+        assert!(!known_dead(&rec, now()));
+        assert_eq!(
+            assess(&rec, &Policy::default(), now()).expires_at,
+            Some(now() + TimeDelta::days(5))
+        );
+    }
+
+    #[test]
+    fn relative_times_read_plainly_at_every_boundary() {
+        let later = |delta: TimeDelta| relative(now() + delta, now());
+        let earlier = |delta: TimeDelta| relative(now() - delta, now());
+        let (s, m, h, d) = (
+            TimeDelta::seconds,
+            TimeDelta::minutes,
+            TimeDelta::hours,
+            TimeDelta::days,
+        );
+        for (delta, future, past) in [
+            (s(0), "just now", "just now"),
+            (s(59), "in under a minute", "just now"),
+            (s(60), "in 1 minute", "1 minute ago"),
+            (s(89), "in 1 minute", "1 minute ago"),
+            (s(90), "in 2 minutes", "2 minutes ago"),
+            (m(59), "in 59 minutes", "59 minutes ago"),
+            (m(59) + s(29), "in 59 minutes", "59 minutes ago"),
+            (m(59) + s(30), "in 1 hour", "1 hour ago"),
+            (h(1), "in 1 hour", "1 hour ago"),
+            (h(3), "in 3 hours", "3 hours ago"),
+            (h(41), "in 41 hours", "41 hours ago"),
+            (h(47) + m(29), "in 47 hours", "47 hours ago"),
+            (h(47) + m(30), "in 2 days", "2 days ago"),
+            (d(3) - m(1), "in 3 days", "3 days ago"),
+            (d(3), "in 3 days", "3 days ago"),
+            (d(13) + h(11), "in 13 days", "13 days ago"),
+            (d(13) + h(12), "in 2 weeks", "2 weeks ago"),
+            (d(17), "in 2 weeks", "2 weeks ago"),
+            (d(18), "in 3 weeks", "3 weeks ago"),
+            (d(59), "in 8 weeks", "8 weeks ago"),
+            (d(60), "in 2 months", "2 months ago"),
+            (d(365), "in 12 months", "12 months ago"),
+            (d(729), "in 24 months", "24 months ago"),
+            (d(730), "in 2 years", "2 years ago"),
+            (d(2525), "in 7 years", "7 years ago"),
+        ] {
+            assert_eq!(later(delta), future, "{delta}");
+            assert_eq!(earlier(delta), past, "{delta}");
+        }
     }
 }

@@ -17,11 +17,11 @@ use std::path::{Path, PathBuf};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
-use crate::credential::{Target, TokenKind};
+use crate::record::Record;
 
 const SCHEMA_VERSION: u32 = 1;
 const FILE_NAME: &str = "index.json";
@@ -44,186 +44,6 @@ pub enum IndexError {
         .path.display()
     )]
     NewerSchema { path: PathBuf, found: u32 },
-}
-
-/// An expiry: a moment, or a statement that there is none.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Expiry {
-    Never,
-    #[serde(untagged)]
-    At(DateTime<Utc>),
-}
-
-/// Where an expiry came from, highest priority first.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum ExpirySource {
-    /// `git credential-patrol expiry URL DATE`.
-    Manual,
-    /// `password_expiry_utc`, sent by git.
-    Git,
-    /// Reported by the forge's API.
-    Forge,
-}
-
-/// Every known expiry of a credential, one slot per source.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Expiries {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub manual: Option<Expiry>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub git: Option<Expiry>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub forge: Option<Expiry>,
-}
-
-impl Expiries {
-    /// The expiry that counts: by hand, then git's, then the forge's.
-    pub fn effective(&self) -> Option<(Expiry, ExpirySource)> {
-        [
-            (self.manual, ExpirySource::Manual),
-            (self.git, ExpirySource::Git),
-            (self.forge, ExpirySource::Forge),
-        ]
-        .into_iter()
-        .find_map(|(expiry, source)| expiry.map(|e| (e, source)))
-    }
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum ErasedBy {
-    /// Git erased it, because the server refused it.
-    Git,
-    /// A person ran `git credential-patrol erase`.
-    User,
-}
-
-/// What the last question to the forge about a credential found.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ProbeOutcome {
-    pub at: DateTime<Utc>,
-    pub result: ProbeResult,
-    /// Why it failed, or what was odd in the answer; never a secret.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub message: Option<String>,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum ProbeResult {
-    /// The forge accepted the token and described it.
-    Valid,
-    /// The forge refused the token: invalid, expired or revoked.
-    Rejected,
-    /// No usable answer: unreachable, timed out, or an answer we could not read.
-    Failed,
-}
-
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Erasure {
-    pub at: DateTime<Utc>,
-    pub by: ErasedBy,
-}
-
-/// What the index knows of one credential.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Record {
-    /// Random, stable for the life of the record; keys our `state[]` values.
-    pub id: String,
-    #[serde(flatten)]
-    pub target: Target,
-    pub username: String,
-    pub kind: TokenKind,
-    pub stored_at: DateTime<Utc>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub last_used_at: Option<DateTime<Utc>>,
-    #[serde(default)]
-    pub expiry: Expiries,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub rotated_at: Option<DateTime<Utc>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub last_warned_at: Option<DateTime<Utc>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub erased: Option<Erasure>,
-    /// The account the forge says the token belongs to.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub account: Option<String>,
-    /// The token's own name, where the forge has one (GitLab).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub token_name: Option<String>,
-    /// A scoped token's scopes, as the forge reported them.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub scopes: Option<Vec<String>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub probe: Option<ProbeOutcome>,
-    /// Where the keychain said the secret was (a Secret Service object
-    /// path; never the secret): lets `get` skip a search of the keyring.
-    /// Only a hint, checked against the item before use.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub keychain_item: Option<String>,
-}
-
-impl Record {
-    pub fn new(target: Target, username: String, kind: TokenKind, now: DateTime<Utc>) -> Self {
-        Self {
-            id: random_id(),
-            target,
-            username,
-            kind,
-            stored_at: now,
-            last_used_at: None,
-            expiry: Expiries::default(),
-            rotated_at: None,
-            last_warned_at: None,
-            erased: None,
-            account: None,
-            token_name: None,
-            scopes: None,
-            probe: None,
-            keychain_item: None,
-        }
-    }
-
-    /// A new secret of `kind` took the old one's place: what was known
-    /// about the old one (its use, warnings, erasure, expiries, what the
-    /// forge said) no longer applies.
-    pub fn replace_secret(&mut self, kind: TokenKind, now: DateTime<Utc>) {
-        self.kind = kind;
-        self.stored_at = now;
-        self.last_used_at = None;
-        self.last_warned_at = None;
-        self.erased = None;
-        self.expiry = Expiries::default();
-        self.account = None;
-        self.token_name = None;
-        self.scopes = None;
-        self.probe = None;
-    }
-
-    pub fn is_live(&self) -> bool {
-        self.erased.is_none()
-    }
-
-    /// The moment that decides "most recently stored or used".
-    pub fn recency(&self) -> DateTime<Utc> {
-        self.last_used_at
-            .map_or(self.stored_at, |used| used.max(self.stored_at))
-    }
-
-    pub fn same_credential(&self, target: &Target, username: &str) -> bool {
-        self.target == *target && self.username == username
-    }
-}
-
-fn random_id() -> String {
-    let mut bytes = [0u8; 16];
-    // Without randomness the id is still unique enough to key a record; it
-    // only makes `state[]` values guessable, which costs nothing but an
-    // extra keychain read.
-    let _ = getrandom::fill(&mut bytes);
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 #[derive(Debug, Default, Serialize, Deserialize)]
@@ -712,6 +532,8 @@ impl ParseProblem {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::credential::{Target, TokenKind};
+    use crate::record::{ErasedBy, Erasure, Expiry};
 
     fn record(host: &str, user: &str) -> Record {
         Record::new(
@@ -797,23 +619,6 @@ mod tests {
         let err = index.update(&mut |_| {}, |_| ((), true)).unwrap_err();
         assert!(matches!(err, IndexError::NewerSchema { found: 99, .. }));
         assert!(fs::read_to_string(index.path()).unwrap().contains("99"));
-    }
-
-    #[test]
-    fn expiry_priority_is_manual_then_git_then_forge() {
-        let at = |s: &str| Some(Expiry::At(s.parse().unwrap()));
-        let mut expiries = Expiries {
-            forge: at("2026-03-01T00:00:00Z"),
-            ..Expiries::default()
-        };
-        assert_eq!(expiries.effective().unwrap().1, ExpirySource::Forge);
-        expiries.git = at("2026-02-01T00:00:00Z");
-        assert_eq!(expiries.effective().unwrap().1, ExpirySource::Git);
-        expiries.manual = Some(Expiry::Never);
-        assert_eq!(
-            expiries.effective(),
-            Some((Expiry::Never, ExpirySource::Manual))
-        );
     }
 
     fn written(records: Vec<Record>) -> (tempfile::TempDir, Index) {

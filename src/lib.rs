@@ -8,6 +8,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod answer;
 pub mod cli;
 pub mod commands;
 pub mod config;
@@ -20,6 +21,7 @@ pub mod keychain;
 pub mod output;
 pub mod plaintext;
 pub mod protocol;
+pub mod record;
 pub mod test_hook;
 pub mod trace;
 

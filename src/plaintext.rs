@@ -51,6 +51,18 @@ pub fn default_files() -> Vec<PathBuf> {
         .collect()
 }
 
+/// The file git's `store` writes to when given no `--file`: the first of
+/// [`default_files`] that exists, else `~/.git-credentials`.
+pub fn store_file() -> PathBuf {
+    let files = default_files();
+    files
+        .iter()
+        .find(|f| f.exists())
+        .or(files.first())
+        .cloned()
+        .unwrap_or_else(|| PathBuf::from(".git-credentials"))
+}
+
 /// One credential read from a line.
 pub struct Entry {
     pub target: Target,

@@ -5,6 +5,7 @@
 //! the index, so warnings and `list` use it too. Exit 1 when any problem is
 //! found.
 
+use std::collections::BTreeSet;
 use std::io::Write;
 use std::process::ExitCode;
 
@@ -12,16 +13,16 @@ use anyhow::Result;
 use chrono::{DateTime, TimeDelta, Utc};
 use serde::Serialize;
 
-use super::{BadInput, Context, Named, describe, erase_command, rotate_command};
+use super::{Context, erase_command, rotate_command, shell_word};
 use crate::cli::CheckArgs;
 use crate::config::{ForgeKind, Settings};
 use crate::credential::Secret;
 use crate::expiry::{self, Status};
-use crate::forge::diagnosis::{self, Problem, Subject};
-use crate::forge::{self, Facts, Forge, ProbeError, github};
-use crate::index::{ExpirySource, Record};
+use crate::forge::diagnosis::{self, Problem, Renewal, Subject};
+use crate::forge::{self, Facts, Forge, ProbeError, github, tokens};
 use crate::keychain::{Key, KeychainError};
 use crate::output::{self, Messages};
+use crate::record::{ExpirySource, Record};
 
 pub fn run(
     ctx: &Context,
@@ -32,13 +33,9 @@ pub fn run(
     let snapshot = ctx.read_index(messages);
     let mut records: Vec<&Record> = match &args.url {
         Some(url) => {
-            let named = Named::find(&snapshot.records, url, args.user.as_deref())?;
+            let named = ctx.named(&snapshot.records, url, args.user.as_deref())?;
             if named.found.is_empty() {
-                return Err(BadInput(format!(
-                    "no stored credential for {}; `git credential-patrol list` shows what is stored",
-                    describe(&named.target, named.user.as_deref().unwrap_or_default())
-                ))
-                .into());
+                return Err(named.not_stored());
             }
             named.found
         }
@@ -48,9 +45,11 @@ pub fn run(
 
     let mut reports = Vec::new();
     let mut outcomes = Vec::new();
+    let mut configuration = BTreeSet::new();
     for record in records {
         let settings = ctx.settings(&record.target.url(), messages);
-        let (report, outcome) = check_one(ctx, args, record, &settings);
+        let token = token_of(ctx, record, &settings);
+        let (report, outcome) = check_one(ctx, args, record, &settings, token, &mut configuration);
         if let Some(outcome) = outcome {
             outcomes.push((record.id.clone(), outcome));
         }
@@ -73,6 +72,9 @@ pub fn run(
         }
     }
 
+    for warning in &configuration {
+        messages.warning(warning);
+    }
     let problems: usize = reports.iter().map(|r| r.problems.len()).sum();
     if args.json {
         let listing = Listing {
@@ -132,14 +134,17 @@ struct Listing<'a> {
     credentials: &'a [Report],
 }
 
+/// Asks the forge about one credential's `token` and diagnoses the answer.
+/// Configuration problems, which are no token's, go to `configuration`.
 fn check_one(
     ctx: &Context,
     args: &CheckArgs,
     record: &Record,
     settings: &Settings,
+    token: Result<Secret, Problem>,
+    configuration: &mut BTreeSet<String>,
 ) -> (Report, Option<Result<Facts, ProbeError>>) {
     let forge_kind = forge::kind_of(&record.target, settings.forge, record.kind);
-    let page = forge::token_page(&record.target, forge_kind, record.kind);
     let rotate = rotate_command(record);
     let api_url = forge::api_base(&record.target, forge_kind, settings.api_url.as_deref());
     let mut report = Report {
@@ -168,7 +173,7 @@ fn check_one(
 
     let mut updated = record.clone();
     let forge = Forge::new(&record.target, forge_kind, settings.api_url.as_deref()).transpose();
-    let outcome = match (token_of(ctx, record, settings), forge) {
+    let outcome = match (token, forge) {
         (Err(problem), _) => {
             report.problems.push(problem);
             None
@@ -188,19 +193,28 @@ fn check_one(
             };
             forge::record_outcome(&mut updated, &outcome, ctx.now);
             let subject = Subject {
+                target: &record.target,
                 forge: forge_kind,
                 kind: updated.kind,
-                token_page: page.as_deref(),
+                scopes: updated.scopes.as_deref(),
+                token_name: updated.token_name.as_deref(),
                 rotate: &rotate,
             };
             match &outcome {
                 Ok(facts) => {
                     report.valid = Some(true);
                     report.notes.extend(facts.notes.iter().cloned());
+                    let foreign = diagnosis::foreign_scopes(forge_kind, &settings.required_scopes);
+                    if !foreign.is_empty() {
+                        configuration.insert(foreign_scopes_warning(
+                            forge_kind,
+                            &record.target.url(),
+                            &foreign,
+                        ));
+                    }
                     report.problems.extend(diagnosis::missing_required_scopes(
                         &subject,
                         &settings.required_scopes,
-                        updated.scopes.as_deref(),
                     ));
                     if let (Some(forge), Some(repo)) = (&forge, &args.repo) {
                         reach(&mut report, forge, &subject, &token, repo);
@@ -231,17 +245,39 @@ fn check_one(
     report.status = assessment.status.name();
     report.expires_at = assessment.expires_at;
     let within = args.expiring_within.unwrap_or(settings.policy.warn_before);
-    if let Some(problem) = expiry_problem(
-        &updated,
-        &assessment,
-        within,
-        ctx.now,
-        page.as_deref(),
-        &rotate,
-    ) {
+    let subject = Subject {
+        target: &record.target,
+        forge: forge_kind,
+        kind: updated.kind,
+        scopes: updated.scopes.as_deref(),
+        token_name: updated.token_name.as_deref(),
+        rotate: &rotate,
+    };
+    if let Some(problem) = expiry_problem(&updated, &assessment, within, ctx.now, &subject) {
         report.problems.push(problem);
     }
     (report, outcome)
+}
+
+/// `patrol.requiredScopes` names scopes the credential's forge does not
+/// have: said once per run, with the key scoped to the URLs of the forge
+/// whose names they are.
+fn foreign_scopes_warning(forge: ForgeKind, url: &str, foreign: &[String]) -> String {
+    let names: Vec<&str> = foreign.iter().map(String::as_str).collect();
+    let scoped = match tokens::owner_of(&names) {
+        Some(ForgeKind::Github) => "https://github.com",
+        Some(ForgeKind::Gitlab) => "https://gitlab.com",
+        _ => "URL",
+    };
+    output::escape(&format!(
+        "patrol.requiredScopes names {}, which {} does not have (for {url}); they are not \
+         asked of its tokens. Set the key only for the URLs whose forge has them, e.g.: \
+         git config --global --unset patrol.requiredScopes; \
+         git config --global patrol.{scoped}.requiredScopes {}",
+        names.join(", "),
+        forge::forge_name(forge),
+        shell_word(&names.join(","))
+    ))
 }
 
 /// The stored token, or the problem that keeps us from reading it.
@@ -323,25 +359,24 @@ fn expiry_problem(
     assessment: &expiry::Assessment,
     within: TimeDelta,
     now: DateTime<Utc>,
-    page: Option<&str>,
-    rotate: &str,
+    subject: &Subject,
 ) -> Option<Problem> {
-    let fix = match page {
-        Some(page) => format!("create a new token at {page}, then run: {rotate}"),
-        None => format!("create a new token, then run: {rotate}"),
-    };
     let when =
         |at: DateTime<Utc>| format!("{} ({})", expiry::relative(at, now), output::date_time(at));
     match (assessment.status, assessment.expires_at) {
+        // The OAuth helper after patrol renews it; nobody needs to act.
+        (Status::SelfRenewing, _) => None,
         (Status::Expired, Some(at)) => Some(Problem {
             code: "expired",
             cause: format!("the token expired {}", when(at)),
-            fix,
+            fix: subject.renew(Renewal::Expired),
         }),
+        // A refused token's fix is the refusal's.
+        (Status::Refused, _) => None,
         (_, Some(at)) if at - now <= within => Some(Problem {
             code: "expiring",
             cause: format!("the token expires {}", when(at)),
-            fix,
+            fix: subject.renew(Renewal::Expiring),
         }),
         (Status::RotationDue, _) => Some(Problem {
             code: "rotation-due",
@@ -350,7 +385,7 @@ fn expiry_problem(
                 assessment.deadline.map(when).unwrap_or_default(),
                 output::date_time(record.rotated_at.unwrap_or(record.stored_at))
             ),
-            fix,
+            fix: subject.renew(Renewal::Expiring),
         }),
         _ => None,
     }

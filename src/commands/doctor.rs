@@ -13,12 +13,13 @@ use std::process::{Command, ExitCode, Stdio};
 use anyhow::Result;
 use chrono::{DateTime, TimeDelta, Utc};
 
-use super::{Context, erase_command, import, install};
+use super::{Context, erase_command, install};
 use crate::credential::{Secret, Secrets, Target};
 use crate::git_helpers::{self, HelperKind};
-use crate::index::Record;
-use crate::keychain::{Backend, Key, Keychain, KeychainError};
+use crate::keychain::{Backend, Durability, Key, Keychain, KeychainError, LASTING_KEYRING};
 use crate::output::{Messages, escape};
+use crate::plaintext::{self, Line};
+use crate::record::Record;
 
 /// A clock more than this far behind a time already recorded is wrong.
 const CLOCK_SLACK: TimeDelta = TimeDelta::days(1);
@@ -60,7 +61,7 @@ pub fn run(
     let keychain = check_keychain(ctx, &live, &mut report, messages);
     check_git_version(&mut report);
     check_chains(&live, &mut report);
-    check_plaintext(&mut report);
+    check_plaintext(keychain.as_ref(), &mut report);
     match &snapshot.problem {
         Some(problem) => report.problem(
             problem.clone(),
@@ -75,8 +76,8 @@ pub fn run(
             if live.len() == 1 { "" } else { "s" }
         )),
     }
-    if let Some(keychain) = &keychain {
-        check_agreement(keychain, &live, &mut report);
+    if let Some(usable) = &keychain {
+        check_agreement(&usable.keychain, &live, &mut report);
     }
     check_clock(ctx.now, &snapshot.records, &mut report);
 
@@ -101,12 +102,19 @@ pub fn run(
     })
 }
 
+/// A keychain that stores and gives back.
+struct Usable {
+    keychain: Keychain,
+    /// What it stores outlives logout and reboot.
+    lasting: bool,
+}
+
 fn check_keychain(
     ctx: &Context,
     live: &[&Record],
     report: &mut Report,
     messages: &mut Messages<impl Write>,
-) -> Option<Keychain> {
+) -> Option<Usable> {
     let settings = ctx.settings("https://github.com", messages);
     let name = match settings.backend {
         Backend::Keyutils => "the kernel keyring (patrol.backend = keyutils)",
@@ -144,17 +152,31 @@ fn check_keychain(
         }
         Ok(keychain)
     });
+    let answer = answer.and_then(|keychain| Ok((keychain.durability()?, keychain)));
     match answer {
-        Ok(keychain) => {
+        Ok((durability, keychain)) => {
             report.ok(format!("{name} answers"));
-            if settings.backend == Backend::Keyutils {
-                report.note(
+            match &durability {
+                Durability::Lasting => {}
+                Durability::UntilReboot => report.note(
                     "the kernel keyring does not survive a reboot: after one, git asks for each \
-                     token again (and patrol stores it again)"
+                     token again (and patrol stores it again); `import` leaves plaintext files \
+                     as they are"
                         .into(),
-                );
+                ),
+                Durability::MemoryOnly { collection } => report.note(format!(
+                    "the keychain keeps tokens only in memory (collection `{}`, \
+                     patrol.allowMemoryOnly): they are lost at logout or reboot, and `import` \
+                     leaves plaintext files as they are. To keep them: {}, then `git config \
+                     --global --unset patrol.allowMemoryOnly`",
+                    escape(collection),
+                    LASTING_KEYRING
+                )),
             }
-            Some(keychain)
+            Some(Usable {
+                keychain,
+                lasting: durability == Durability::Lasting,
+            })
         }
         Err(err) => {
             let (cause, fix) = err.cause_and_fix();
@@ -282,21 +304,96 @@ fn check_chains(live: &[&Record], report: &mut Report) {
     }
 }
 
-fn check_plaintext(report: &mut Report) {
-    let leftovers = import::leftovers();
-    if leftovers.is_empty() {
+/// Plaintext files git's `store` reads, with a fix that works for each
+/// kind of line: `import` for the lines it can move, the choice between two
+/// tokens for a line that differs from the keychain's, a hand edit for a
+/// line nobody can read.
+fn check_plaintext(keychain: Option<&Usable>, report: &mut Report) {
+    let mut clean = true;
+    for path in plaintext::default_files() {
+        let shown = escape(&path.display().to_string());
+        let lines = match plaintext::read(&path) {
+            Ok(Some(lines)) => lines,
+            Ok(None) => continue,
+            Err(err) => {
+                clean = false;
+                report.problem(
+                    err.to_string(),
+                    format!("fix: make {shown} readable (`ls -l {shown}`), or move it away"),
+                );
+                continue;
+            }
+        };
+        let mut movable = 0;
+        let mut conflicts = Vec::new();
+        let mut unreadable = Vec::new();
+        for numbered in &lines {
+            match &numbered.line {
+                Line::Blank => {}
+                Line::Unusable(_) => unreadable.push(numbered.number.to_string()),
+                Line::Credential(entry) => {
+                    let key = Key::new(entry.target.clone(), entry.username.clone());
+                    let held = keychain.and_then(|k| k.keychain.get(&key).ok().flatten());
+                    match held {
+                        Some(held) if held.password != entry.secrets.password => {
+                            conflicts.push((numbered.number, entry));
+                        }
+                        _ => movable += 1,
+                    }
+                }
+            }
+        }
+        if movable > 0 {
+            clean = false;
+            let what = format!(
+                "{shown} holds {movable} credential{} in plain text",
+                if movable == 1 { "" } else { "s" }
+            );
+            match keychain {
+                None => report.problem(
+                    what,
+                    "fix: first the keychain finding above; then git credential-patrol import"
+                        .into(),
+                ),
+                Some(usable) if !usable.lasting => report.note(format!(
+                    "{what}: the one copy that outlives the keychain here, so `import` keeps it"
+                )),
+                Some(_) => report.problem(what, "fix: git credential-patrol import".into()),
+            }
+        }
+        for (number, entry) in conflicts {
+            clean = false;
+            let who = super::describe(&entry.target, &entry.username);
+            report.problem(
+                format!(
+                    "{shown}:{number} holds a token for {who} that differs from the keychain's, \
+                     so `import` leaves it"
+                ),
+                format!(
+                    "fix: if the file's token is the old one, delete line {number} of {shown}; \
+                     to use it instead, run:\n    {} && git credential-patrol import",
+                    erase_command(&entry.target, &entry.username)
+                ),
+            );
+        }
+        if !unreadable.is_empty() {
+            clean = false;
+            report.problem(
+                format!(
+                    "{shown}: line{} {} {} not a credential git can read",
+                    if unreadable.len() == 1 { "" } else { "s" },
+                    unreadable.join(", "),
+                    if unreadable.len() == 1 { "is" } else { "are" }
+                ),
+                "fix: delete the line by hand, or correct it to \
+                 `https://USER:TOKEN@HOST` (percent-encoded)"
+                    .into(),
+            );
+        }
+    }
+    if clean {
         report.ok(
             "no plaintext credential file (~/.git-credentials, ~/.config/git/credentials)".into(),
-        );
-    }
-    for (path, count) in leftovers {
-        report.problem(
-            format!(
-                "{} holds {count} credential{} in plain text",
-                escape(&path.display().to_string()),
-                if count == 1 { "" } else { "s" }
-            ),
-            "fix: git credential-patrol import".into(),
         );
     }
 }

@@ -11,12 +11,12 @@ use std::io::{BufRead, Write};
 
 use anyhow::Result;
 
-use super::{BadInput, Context, Wanted, describe, keychain_accounts, matching, resolve};
+use super::{BadInput, Context, Wanted, describe, keychain_accounts, matching};
 use crate::credential::{Secret, Secrets};
-use crate::index::{ErasedBy, Erasure};
 use crate::keychain::{Key, Keychain, KeychainError};
 use crate::output::Messages;
 use crate::protocol::Request;
+use crate::record::{ErasedBy, Erasure};
 
 pub fn run(ctx: &Context, input: impl BufRead, messages: &mut Messages<impl Write>) -> Result<()> {
     let request = Request::read(input).map_err(|e| BadInput(e.to_string()))?;
@@ -25,7 +25,8 @@ pub fn run(ctx: &Context, input: impl BufRead, messages: &mut Messages<impl Writ
         return Ok(());
     };
     let wanted = Wanted::new(&target, request.username.as_deref());
-    let settings = ctx.settings(&target.url(), messages);
+    // The `get` of the same push has warned about bad settings already.
+    let settings = ctx.settings_quietly(&target.url());
     let keychain = ctx.keychain(&settings)?;
     let snapshot = ctx.index.read_host(&target.protocol, &target.host);
 
@@ -64,7 +65,7 @@ pub fn by_person(
     messages: &mut Messages<impl Write>,
 ) -> Result<()> {
     let snapshot = ctx.read_index(messages);
-    let record = resolve(&snapshot.records, url, user)?;
+    let record = ctx.named(&snapshot.records, url, user)?.one()?;
     let key = Key::new(record.target.clone(), record.username.clone());
     let settings = ctx.settings(&record.target.url(), messages);
     let keychain = ctx.keychain(&settings)?;

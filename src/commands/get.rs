@@ -14,14 +14,16 @@ use anyhow::Result;
 use super::{
     BadInput, Context, Wanted, describe, fingerprint, keychain_accounts, matching, rotate_command,
 };
+use crate::answer::{self, Answer};
 use crate::config::Policy;
-use crate::credential::{Secrets, Target, TokenKind};
+use crate::credential::{Secrets, Target};
 use crate::expiry::{self, Status};
 use crate::forge;
-use crate::index::{Expiry, Record};
+use crate::forge::diagnosis::{Renewal, Subject};
 use crate::keychain::{Key, Keychain, KeychainError};
 use crate::output::{self, Messages};
 use crate::protocol::{Request, STATE_PREFIX, Writer};
+use crate::record::Record;
 
 pub fn run(
     ctx: &Context,
@@ -77,22 +79,18 @@ pub fn run(
     };
 
     let record = located.as_ref().map(|(record, _)| *record);
+    let Answer { secrets, dead } = answer::decide(record, secrets, ctx.now);
     let state = record
-        .filter(|_| request.has_capability("state"))
+        .filter(|_| !dead && request.has_capability("state"))
         .map(|record| fingerprint(record, &secrets));
-    let expired_elsewhere = record.and_then(|r| expired_by_other_source(r, &secrets, ctx));
-    answer(
-        out,
-        &username,
-        &secrets,
-        wants_authtype,
-        state.as_deref(),
-        expired_elsewhere,
-    )?;
+    answer(out, &username, &secrets, wants_authtype, state.as_deref())?;
 
     if let Some((record, moved)) = located {
         let warned = warn_if_due(ctx, record, &settings.policy, settings.forge, messages);
-        remember(ctx, record, warned, moved, messages);
+        // A refresh token handed over for a dead access token is noted, so
+        // that a later `get` that finds it still dead knows renewal failed.
+        let offered = dead && record.refreshable && record.refresh_offered_at.is_none();
+        remember(ctx, record, warned, offered, moved, messages);
     }
     Ok(())
 }
@@ -126,25 +124,12 @@ fn from_keychain_alone(
     Ok(None)
 }
 
-/// A token the index knows has expired (set by hand or reported by the
-/// forge) is still returned, with that time as `password_expiry_utc`, so that
-/// git 2.41 and later drop it and ask the person for a new one.
-fn expired_by_other_source(record: &Record, secrets: &Secrets, ctx: &Context) -> Option<i64> {
-    match record.expiry.effective() {
-        Some((Expiry::At(at), _)) if at <= ctx.now && secrets.password_expiry_utc.is_none() => {
-            Some(at.timestamp())
-        }
-        _ => None,
-    }
-}
-
 fn answer(
     out: impl Write,
     username: &str,
     secrets: &Secrets,
     wants_authtype: bool,
     state: Option<&str>,
-    expiry_override: Option<i64>,
 ) -> Result<()> {
     let mut writer = Writer::new(out);
     let auth = secrets.auth.as_ref().filter(|_| wants_authtype);
@@ -169,7 +154,7 @@ fn answer(
         (None, Some(password)) => writer.field("password", password.expose())?,
         (None, None) => {}
     }
-    if let Some(expiry) = secrets.password_expiry_utc.or(expiry_override) {
+    if let Some(expiry) = secrets.password_expiry_utc {
         writer.field("password_expiry_utc", &expiry.to_string())?;
     }
     if let Some(token) = &secrets.oauth_refresh_token {
@@ -182,8 +167,8 @@ fn answer(
     Ok(())
 }
 
-/// Warns when the token's expiry or rotation date is near; says whether it
-/// did.
+/// Warns when the token's expiry or rotation date is near, or the forge
+/// refused it; says whether it did. The fix comes from the forge's table.
 fn warn_if_due(
     ctx: &Context,
     record: &Record,
@@ -196,34 +181,80 @@ fn warn_if_due(
         return false;
     }
     let who = describe(&record.target, &record.username);
-    let Some(deadline) = assessment.deadline else {
-        return false;
+    let when = |at| {
+        format!(
+            "{} ({})",
+            expiry::relative(at, ctx.now),
+            output::date_time(at)
+        )
     };
-    let when = format!(
-        "{} ({})",
-        expiry::relative(deadline, ctx.now),
-        output::date_time(deadline)
-    );
-    match assessment.status {
-        Status::Expired => {
-            messages.warning(&format!("the token for {who} expired {when}"));
-            messages.hint("git will not use it; it asks for a new token instead");
+    let withheld = "patrol no longer gives it to git, so git asks for a new one; enter the new \
+                    token at git's prompt and git stores it here";
+    let renewal = match (assessment.status, assessment.deadline) {
+        (Status::Refused, _) => {
+            let Some(refusal) = expiry::refusal(record) else {
+                return false;
+            };
+            messages.warning(&format!(
+                "the forge refused the token for {who} {}{}",
+                when(refusal.at),
+                refusal
+                    .message
+                    .as_deref()
+                    .map(|m| format!(": {}", output::escape(m)))
+                    .unwrap_or_default()
+            ));
+            messages.hint(withheld);
+            Renewal::Refused
         }
-        Status::Expiring => messages.warning(&format!("the token for {who} expires {when}")),
-        _ => messages.warning(&format!(
-            "the token for {who} is due for rotation {when} (patrol.rotateAfter)"
-        )),
+        (Status::Expired, Some(deadline)) if expiry::renewal_failed(record, ctx.now) => {
+            messages.warning(&format!(
+                "the token for {who} expired {} and was not renewed",
+                when(deadline)
+            ));
+            messages.hint(
+                "patrol gave git its refresh token, but no new token came back from the \
+                 OAuth helper after patrol in `git config --get-all credential.helper`",
+            );
+            messages.hint(
+                "git asks the next helper, then you; sign in again when it asks, and git \
+                 stores the new token here",
+            );
+            return true;
+        }
+        (Status::Expired, Some(deadline)) => {
+            messages.warning(&format!("the token for {who} expired {}", when(deadline)));
+            messages.hint(withheld);
+            Renewal::Expired
+        }
+        (Status::Expiring, Some(deadline)) => {
+            messages.warning(&format!("the token for {who} expires {}", when(deadline)));
+            Renewal::Expiring
+        }
+        (_, Some(deadline)) => {
+            messages.warning(&format!(
+                "the token for {who} is due for rotation {} (patrol.rotateAfter)",
+                when(deadline)
+            ));
+            Renewal::Expiring
+        }
+        (_, None) => return false,
+    };
+    let rotate = rotate_command(record);
+    let subject = Subject {
+        target: &record.target,
+        forge: forge::kind_of(&record.target, configured_forge, record.kind),
+        kind: record.kind,
+        scopes: record.scopes.as_deref(),
+        token_name: record.token_name.as_deref(),
+        rotate: &rotate,
+    };
+    let fix = subject.renew(renewal);
+    if renewal == Renewal::Expiring {
+        messages.hint(&fix);
+    } else {
+        messages.hint(&format!("or, before your next push: {fix}"));
     }
-    let forge = forge::kind_of(&record.target, configured_forge, record.kind);
-    if let Some(page) = forge::token_page(&record.target, forge, record.kind) {
-        let what = if record.kind == TokenKind::GithubFineGrained {
-            "fine-grained token"
-        } else {
-            "token"
-        };
-        messages.hint(&format!("create a new {what} at {page}"));
-    }
-    messages.hint(&format!("then run: {}", rotate_command(record)));
     true
 }
 
@@ -235,10 +266,11 @@ fn remember(
     ctx: &Context,
     record: &Record,
     warned: bool,
+    offered: bool,
     moved: Option<String>,
     messages: &mut Messages<impl Write>,
 ) {
-    if !warned && moved.is_none() {
+    if !warned && !offered && moved.is_none() {
         return;
     }
     let (id, now) = (record.id.clone(), ctx.now);
@@ -251,6 +283,9 @@ fn remember(
             Some(r) => {
                 if warned {
                     r.last_warned_at = Some(now);
+                }
+                if offered {
+                    r.refresh_offered_at = Some(now);
                 }
                 if moved.is_some() {
                     r.keychain_item.clone_from(&moved);

@@ -23,7 +23,7 @@ use zeroize::Zeroizing;
 use super::{Context, describe, store};
 use crate::cli::ImportArgs;
 use crate::git_helpers::{self, HelperKind};
-use crate::keychain::{Key, KeychainError};
+use crate::keychain::{Durability, Key, Keychain, KeychainError};
 use crate::output::{Messages, escape};
 use crate::plaintext::{self, Entry, Line, Rewritten};
 use crate::test_hook::crash_point;
@@ -38,6 +38,9 @@ enum Fate {
     Conflict,
     /// Stored, but not found again, or not indexed: the line stays.
     Unverified(&'static str),
+    /// Stored where the person accepted it may not last (memory only, the
+    /// kernel keyring): the line stays, as the only copy that does.
+    NotLasting(String),
 }
 
 pub fn run(
@@ -122,6 +125,12 @@ pub fn run(
                         numbered.number,
                         super::erase_command(&entry.target, &entry.username)
                     ));
+                }
+                Ok(Fate::NotLasting(why)) => {
+                    writeln!(
+                        out,
+                        "Stored {who} from {at}; the line stays in the file, as {why}."
+                    )?;
                 }
                 Ok(Fate::Unverified(why)) => {
                     problems += 1;
@@ -212,6 +221,34 @@ fn warn_if_store_still_runs(messages: &mut Messages<impl Write>) {
 fn import_one(ctx: &Context, entry: &Entry, messages: &mut Messages<impl Write>) -> Result<Fate> {
     let settings = ctx.settings(&entry.target.url(), messages);
     let keychain = ctx.keychain(&settings)?;
+    // Promise: a plaintext line goes only once its token is kept where it
+    // lasts. Where it would not be kept at all, nothing is stored.
+    let not_lasting = match keychain.durability()? {
+        Durability::Lasting => None,
+        Durability::MemoryOnly { collection } if keychain.memory_only_allowed() => Some(format!(
+            "the keychain keeps it only in memory (collection `{}`, patrol.allowMemoryOnly)",
+            escape(&collection)
+        )),
+        Durability::MemoryOnly { collection } => {
+            return Err(KeychainError::MemoryOnly { collection }.into());
+        }
+        Durability::UntilReboot => {
+            Some("the kernel keyring (patrol.backend keyutils) forgets it at reboot".to_owned())
+        }
+    };
+    let fate = import_into(ctx, entry, &keychain, messages)?;
+    Ok(match (fate, not_lasting) {
+        (Fate::Imported | Fate::AlreadyThere, Some(why)) => Fate::NotLasting(why),
+        (fate, _) => fate,
+    })
+}
+
+fn import_into(
+    ctx: &Context,
+    entry: &Entry,
+    keychain: &Keychain,
+    messages: &mut Messages<impl Write>,
+) -> Result<Fate> {
     let key = Key::new(entry.target.clone(), entry.username.clone());
     let indexed = || {
         ctx.index

@@ -1,6 +1,12 @@
 //! `install [--global|--system|--local]` and `uninstall`: git's
 //! configuration, changed only through `git config`, each result checked.
 //!
+//! `install` changes nothing unless the keychain can keep tokens across
+//! logins and reboots (or `--force` says to): putting patrol first in front
+//! of a working `store` while the keychain cannot keep what git hands it
+//! would leave git asking for every token, or patrol keeping them only in
+//! memory.
+//!
 //! `install` appends two entries to `credential.helper` in the chosen file:
 //! an empty one, which by gitcredentials(7) resets the list of helpers
 //! gathered so far, then patrol. Git stops at the first helper that answers,
@@ -19,6 +25,11 @@
 //! (scope, file, values; no secret). `uninstall` removes those values and
 //! nothing else, and only where it can tell them apart: a value that occurs
 //! more than once in the file is left to the person, with the command to run.
+//! It undoes one configuration file at a time (`--global`, `--system`,
+//! `--local`, `--file`; with none, the one `install` was run for), then says
+//! what git does next: a `store` that comes back with an empty plaintext
+//! file means git prompts and writes tokens in plain text again, which
+//! `--restore-plaintext` prepares for by writing patrol's tokens there.
 
 use std::fs;
 use std::io::{BufRead, IsTerminal, Write};
@@ -28,12 +39,12 @@ use std::process::{Command, ExitCode, Stdio};
 use anyhow::{Context as _, Result, anyhow, bail};
 use serde::{Deserialize, Serialize};
 
-use super::{Context, import, shell_word};
-use crate::cli::{ImportArgs, Scope};
+use super::{BadInput, Context, import, shell_word};
+use crate::cli::{ImportArgs, InstallArgs, Scope, UninstallArgs};
 use crate::credential::Target;
 use crate::git_helpers::{self, HelperEntry, HelperKind};
 use crate::index;
-use crate::keychain::Key;
+use crate::keychain::{Durability, Key, KeychainError};
 use crate::output::{Messages, escape};
 
 const RECORD_NAME: &str = "installed.json";
@@ -53,6 +64,14 @@ struct Installed {
 }
 
 impl Installed {
+    /// `the global configuration`, or the file of a local install.
+    fn place(&self) -> String {
+        match &self.file {
+            Some(file) => escape(&file.display().to_string()),
+            None => format!("the {} configuration", self.scope),
+        }
+    }
+
     /// The `git config` options that select the file.
     fn file_options(&self) -> Vec<String> {
         match &self.file {
@@ -70,11 +89,12 @@ struct Record {
 
 pub fn install(
     ctx: &Context,
-    scope: Scope,
+    args: &InstallArgs,
     mut input: impl BufRead,
     mut out: impl Write,
     messages: &mut Messages<impl Write>,
 ) -> Result<ExitCode> {
+    let scope = args.scope();
     let ours = helper_value(messages)?;
     let before = git_helpers::read_entries()?;
     let in_scope: Vec<&str> = before
@@ -83,6 +103,34 @@ pub fn install(
         .map(|e| e.value.as_str())
         .collect();
     let already = in_scope.ends_with(&["", ours.as_str()]);
+    // Asked before anything changes: a keychain that cannot keep tokens
+    // must not take git's requests away from the helper that keeps them now.
+    let keychain = check_keychain(ctx, messages);
+    let keychain_line = match keychain {
+        Ok(line) => Some(line),
+        Err(err) => {
+            let (cause, fix) = err.cause_and_fix();
+            if !args.force {
+                messages.error(&format!(
+                    "{cause}; git's configuration is unchanged{}",
+                    fix.map(|fix| format!("\nfix: {fix}")).unwrap_or_default()
+                ));
+                messages.hint(
+                    "`git credential-patrol install --force` configures git anyway: git then \
+                     asks for every token that patrol cannot store",
+                );
+                return Ok(ExitCode::FAILURE);
+            }
+            messages.warning(&format!(
+                "{cause}; configuring git anyway (--force): git asks for every token patrol \
+                 cannot store"
+            ));
+            if let Some(fix) = fix {
+                messages.hint(&format!("fix: {fix}"));
+            }
+            None
+        }
+    };
     if !already {
         let installed = Installed {
             scope: scope.name().to_owned(),
@@ -127,7 +175,9 @@ pub fn install(
         writeln!(out, "    credential.helper = {}", escape(&ours))?;
     }
     report_existing(&after, scope, &ours, &mut out)?;
-    check_keychain(ctx, &mut out, messages)?;
+    if let Some(line) = keychain_line {
+        writeln!(out, "{line}")?;
+    }
     let leftovers = import::leftovers();
     for (path, count) in &leftovers {
         writeln!(
@@ -451,13 +501,12 @@ pub fn unset_command(entry: &HelperEntry) -> String {
     )
 }
 
-/// Says whether the keychain answers; on Linux without a Secret Service,
-/// points to the kernel keyring and what it costs.
+/// Whether the keychain answers and keeps what it stores: the line to
+/// print when it does, or why not. Nothing is written to it.
 fn check_keychain(
     ctx: &Context,
-    mut out: impl Write,
     messages: &mut Messages<impl Write>,
-) -> Result<()> {
+) -> Result<String, KeychainError> {
     let settings = ctx.settings("https://github.com", messages);
     let probe = Key::new(
         Target {
@@ -467,80 +516,305 @@ fn check_keychain(
         },
         "",
     );
-    match ctx.keychain(&settings).and_then(|k| k.get(&probe)) {
-        Ok(_) => writeln!(out, "The keychain answers.")?,
-        Err(err) => {
-            messages.warning(&format!("{err}"));
-            if cfg!(target_os = "linux") {
-                messages.hint(
-                    "the kernel keyring (patrol.backend keyutils) needs no daemon, but it does not \
-                     survive a reboot: after one, git asks for each token again",
-                );
-            }
+    let keychain = ctx.keychain(&settings)?;
+    keychain.get(&probe)?;
+    Ok(match keychain.durability()? {
+        Durability::Lasting => {
+            "The keychain answers, and keeps tokens across logins and reboots.".into()
         }
-    }
-    Ok(())
+        Durability::UntilReboot => {
+            messages.hint(
+                "the kernel keyring (patrol.backend keyutils) needs no daemon, but it does not \
+                 survive a reboot: after one, git asks for each token again",
+            );
+            "The kernel keyring answers.".into()
+        }
+        Durability::MemoryOnly { collection } if keychain.memory_only_allowed() => format!(
+            "The keychain answers, but keeps tokens only in memory (collection `{}`, \
+             patrol.allowMemoryOnly): they are lost at logout or reboot, and `import` leaves \
+             plaintext files as they are.",
+            escape(&collection)
+        ),
+        Durability::MemoryOnly { collection } => {
+            return Err(KeychainError::MemoryOnly { collection });
+        }
+    })
 }
 
 pub fn uninstall(
     ctx: &Context,
+    args: &UninstallArgs,
     mut out: impl Write,
     messages: &mut Messages<impl Write>,
 ) -> Result<ExitCode> {
     let mut record = read_record(ctx)?;
-    if record.installed.is_empty() {
-        writeln!(out, "install added nothing that is still recorded.")?;
-        let entries = git_helpers::read_entries()?;
-        let by_hand: Vec<&HelperEntry> = entries
-            .iter()
-            .filter(|e| e.kind() == HelperKind::Patrol)
-            .collect();
-        for entry in &by_hand {
+    let wanted = Wanted::from_args(args)?;
+    let (chosen, kept): (Vec<Installed>, Vec<Installed>) = std::mem::take(&mut record.installed)
+        .into_iter()
+        .partition(|installed| wanted.as_ref().is_none_or(|w| w.selects(installed)));
+    record.installed = kept;
+    if wanted.is_none() {
+        let mut places: Vec<String> = chosen.iter().map(Installed::place).collect();
+        places.dedup();
+        if places.len() > 1 {
+            return Err(BadInput(format!(
+                "install was run for several configurations ({}); say which to undo with \
+                 --global, --system, --local or --file FILE",
+                places.join(", ")
+            ))
+            .into());
+        }
+        if let Some(place) = places.first() {
             writeln!(
                 out,
-                "{} = {} ({}) was not added by install; remove it with:\n    {}",
-                escape(&entry.key()),
-                escape(&entry.value),
-                entry.place(),
-                unset_command(entry)
+                "Undoing what install added to {place}, the only configuration it was run for."
             )?;
         }
-        return Ok(ExitCode::SUCCESS);
     }
-    // Installs into the same file are undone together: a second install
-    // (after the program moved, say) added a second empty entry, and only
-    // together do the recorded values account for every copy in the file.
-    let mut files: Vec<(Vec<String>, String, Vec<Installed>)> = Vec::new();
-    for installed in std::mem::take(&mut record.installed) {
-        let options = installed.file_options();
-        match files.iter_mut().find(|(o, _, _)| *o == options) {
-            Some((_, _, group)) => group.push(installed),
-            None => files.push((options, installed.scope.clone(), vec![installed])),
-        }
-    }
-    let mut left = Vec::new();
-    for (options, scope, group) in files {
-        match remove_installed(&options, &scope, &group, &mut out) {
-            Ok(true) => {}
-            Ok(false) => left.extend(group),
-            Err(err) => {
-                messages.error(&format!("{err:#}"));
-                left.extend(group);
+    let mut failed = false;
+    if chosen.is_empty() {
+        report_nothing_recorded(wanted.as_ref(), &mut out)?;
+    } else {
+        // Installs into the same file are undone together: a second install
+        // (after the program moved, say) added a second empty entry, and only
+        // together do the recorded values account for every copy in the file.
+        let mut files: Vec<(Vec<String>, String, Vec<Installed>)> = Vec::new();
+        for installed in chosen {
+            let options = installed.file_options();
+            match files.iter_mut().find(|(o, _, _)| *o == options) {
+                Some((_, _, group)) => group.push(installed),
+                None => files.push((options, installed.scope.clone(), vec![installed])),
             }
         }
+        for (options, scope, group) in files {
+            match remove_installed(&options, &scope, &group, &mut out) {
+                Ok(true) => {}
+                Ok(false) => {
+                    failed = true;
+                    record.installed.extend(group);
+                }
+                Err(err) => {
+                    messages.error(&format!("{err:#}"));
+                    failed = true;
+                    record.installed.extend(group);
+                }
+            }
+        }
+        write_record(ctx, &record)?;
     }
-    let failed = !left.is_empty();
-    record.installed = left;
-    write_record(ctx, &record)?;
-    if failed {
-        return Ok(ExitCode::FAILURE);
+    let restored = if args.restore_plaintext {
+        Some(restore_plaintext(ctx, &mut out, messages)?)
+    } else {
+        None
+    };
+    report_what_git_does_next(restored, &mut out)?;
+    out.flush()?;
+    Ok(if failed || restored.is_some_and(|r| r.failed) {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// Which recorded installs `uninstall` undoes; `None`: the one there is.
+enum Wanted {
+    Scope(&'static str),
+    File(PathBuf),
+}
+
+impl Wanted {
+    fn from_args(args: &UninstallArgs) -> Result<Option<Self>> {
+        Ok(if args.global {
+            Some(Self::Scope("global"))
+        } else if args.system {
+            Some(Self::Scope("system"))
+        } else if args.local {
+            let file = local_config_file().map_err(|err| BadInput(format!("{err:#}")))?;
+            Some(Self::File(file))
+        } else if let Some(file) = &args.file {
+            let file = fs::canonicalize(file).map_err(|err| {
+                BadInput(format!(
+                    "cannot find {}: {err}",
+                    escape(&file.display().to_string())
+                ))
+            })?;
+            Some(Self::File(file))
+        } else {
+            None
+        })
+    }
+
+    fn selects(&self, installed: &Installed) -> bool {
+        match (self, &installed.file) {
+            (Self::Scope(scope), None) => installed.scope == *scope,
+            (Self::File(file), Some(recorded)) => {
+                fs::canonicalize(recorded).is_ok_and(|recorded| recorded == *file)
+            }
+            _ => false,
+        }
+    }
+
+    fn place(&self) -> String {
+        match self {
+            Self::Scope(scope) => format!("the {scope} configuration"),
+            Self::File(file) => escape(&file.display().to_string()),
+        }
+    }
+}
+
+/// Nothing recorded where `uninstall` was asked to look: patrol entries
+/// added by hand are named with the command that removes each.
+fn report_nothing_recorded(wanted: Option<&Wanted>, mut out: impl Write) -> Result<()> {
+    let place = wanted.map_or_else(|| "git's configuration".to_owned(), Wanted::place);
+    writeln!(
+        out,
+        "In {place}, install added nothing that is still recorded."
+    )?;
+    let entries = git_helpers::read_entries()?;
+    for entry in entries.iter().filter(|e| e.kind() == HelperKind::Patrol) {
+        writeln!(
+            out,
+            "{} = {} ({}) was not added by install; remove it with:\n    {}",
+            escape(&entry.key()),
+            escape(&entry.value),
+            entry.place(),
+            unset_command(entry)
+        )?;
+    }
+    Ok(())
+}
+
+/// What `--restore-plaintext` did.
+#[derive(Clone, Copy)]
+struct Restored {
+    written: usize,
+    failed: bool,
+}
+
+/// Writes every token patrol holds into git's plaintext file through git's
+/// own `credential-store`, which takes its lock, encodes each line and
+/// creates the file with mode 0600. Tokens stay in the keychain.
+fn restore_plaintext(
+    ctx: &Context,
+    mut out: impl Write,
+    messages: &mut Messages<impl Write>,
+) -> Result<Restored> {
+    let snapshot = ctx.read_index(messages);
+    let mut restored = Restored {
+        written: 0,
+        failed: false,
+    };
+    for record in snapshot.records.iter().filter(|r| r.is_live()) {
+        let who = super::describe(&record.target, &record.username);
+        if record.username.is_empty() {
+            messages.warning(&format!(
+                "{who} has no account name, which git's `store` needs; it was not written"
+            ));
+            restored.failed = true;
+            continue;
+        }
+        let settings = ctx.settings(&record.target.url(), messages);
+        let key = Key::new(record.target.clone(), record.username.clone());
+        let secrets = ctx.keychain(&settings).and_then(|k| k.get(&key))?;
+        let Some(password) = secrets.and_then(|s| s.password) else {
+            messages.warning(&format!(
+                "the keychain holds no password for {who}; it was not written"
+            ));
+            restored.failed = true;
+            continue;
+        };
+        let mut request = zeroize::Zeroizing::new(format!(
+            "protocol={}\nhost={}\n",
+            record.target.protocol, record.target.host
+        ));
+        if let Some(path) = &record.target.path {
+            request.push_str(&format!("path={path}\n"));
+        }
+        request.push_str(&format!(
+            "username={}\npassword={}\n\n",
+            record.username,
+            password.expose()
+        ));
+        let mut child = Command::new("git")
+            .args(["credential-store", "store"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .context("cannot run git")?;
+        if let Some(mut stdin) = child.stdin.take() {
+            stdin.write_all(request.as_bytes())?;
+        }
+        let output = child.wait_with_output().context("cannot run git")?;
+        if output.status.success() {
+            restored.written += 1;
+        } else {
+            messages.error(&format!(
+                "git credential-store could not write {who}: {}",
+                escape(String::from_utf8_lossy(&output.stderr).trim())
+            ));
+            restored.failed = true;
+        }
+    }
+    let file = crate::plaintext::store_file();
+    writeln!(
+        out,
+        "Wrote {} token{} to {} (mode 0600) with git credential-store; they also stay in the keychain.",
+        restored.written,
+        if restored.written == 1 { "" } else { "s" },
+        escape(&file.display().to_string())
+    )?;
+    Ok(restored)
+}
+
+/// Says which helpers git asks now, and what that means when one of them
+/// is `store` with nothing in its file.
+fn report_what_git_does_next(restored: Option<Restored>, mut out: impl Write) -> Result<()> {
+    let entries = git_helpers::read_entries()?;
+    let mut chain: Vec<&HelperEntry> = Vec::new();
+    for entry in entries.iter().filter(|e| e.url.is_none()) {
+        if entry.value.is_empty() {
+            chain.clear();
+        } else {
+            chain.push(entry);
+        }
+    }
+    if chain.is_empty() {
+        writeln!(
+            out,
+            "git now has no credential helper: it asks for a username and token each time a \
+             remote needs one."
+        )?;
+    } else {
+        let names: Vec<String> = chain
+            .iter()
+            .map(|e| format!("{} in {}", helper_name(e), e.place()))
+            .collect();
+        writeln!(out, "git now asks {}.", names.join(", then "))?;
+    }
+    if chain.iter().any(|e| e.kind() == HelperKind::Patrol) {
+        writeln!(
+            out,
+            "patrol is still configured there; `git credential-patrol uninstall` with \
+             --global, --system, --local or --file removes what install added."
+        )?;
+    }
+    let store_comes_back = chain.iter().any(|e| e.kind() == HelperKind::Store);
+    if store_comes_back && import::leftovers().is_empty() && restored.is_none_or(|r| r.written == 0)
+    {
+        writeln!(
+            out,
+            "The plaintext file of git's `store` holds no token: at the next push git asks for \
+             yours and `store` writes it there in plain text. To write the tokens patrol holds \
+             into that file now (mode 0600):\n    git credential-patrol uninstall --restore-plaintext"
+        )?;
     }
     writeln!(
         out,
-        "Your tokens stay in the keychain: `git credential-patrol list` shows them."
+        "Your tokens stay in the keychain: `git credential-patrol list` shows them, \
+         `git credential-patrol erase URL` removes one."
     )?;
-    out.flush()?;
-    Ok(ExitCode::SUCCESS)
+    Ok(())
 }
 
 /// Removes the values the installs of one file added; `false` when the

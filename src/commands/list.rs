@@ -13,8 +13,8 @@ use super::Context;
 use crate::cli::ListArgs;
 use crate::config::Policy;
 use crate::expiry::{self, Assessment, Status};
-use crate::index::{ErasedBy, ExpirySource, ProbeResult, Record};
 use crate::output::{self, Messages};
+use crate::record::{ErasedBy, ExpirySource, ProbeResult, Record};
 
 pub fn run(
     ctx: &Context,
@@ -97,6 +97,18 @@ fn table(out: &mut impl Write, rows: &[(&Record, Assessment)], now: DateTime<Utc
                         .map(|d| expiry::relative(d, now))
                         .unwrap_or_default()
                 ),
+                (None, Status::Refused) => match expiry::refusal(record) {
+                    Some(refusal) => format!(
+                        "refused on {}{}",
+                        refusal.at.format("%Y-%m-%d"),
+                        refusal
+                            .message
+                            .as_deref()
+                            .map(|m| format!(": {}", output::escape(m)))
+                            .unwrap_or_default()
+                    ),
+                    None => Status::Refused.name().to_owned(),
+                },
                 (None, status) => status.name().to_owned(),
             };
             [
@@ -178,6 +190,8 @@ struct Entry<'a> {
     scopes: Option<&'a [String]>,
     probed_at: Option<DateTime<Utc>>,
     probe_result: Option<ProbeResult>,
+    /// The forge's words, when it refused the token or answered oddly.
+    probe_message: Option<&'a str>,
 }
 
 impl<'a> Entry<'a> {
@@ -203,6 +217,7 @@ impl<'a> Entry<'a> {
             scopes: record.scopes.as_deref(),
             probed_at: record.probe.as_ref().map(|p| p.at),
             probe_result: record.probe.as_ref().map(|p| p.result),
+            probe_message: record.probe.as_ref().and_then(|p| p.message.as_deref()),
         }
     }
 }

@@ -17,6 +17,7 @@ mod rotate;
 mod set_expiry;
 mod store;
 mod token;
+mod url_argument;
 
 use std::io::{self, BufWriter};
 use std::process::ExitCode;
@@ -29,10 +30,11 @@ use thiserror::Error;
 use crate::cli::{Cli, Command};
 use crate::config::{Overrides, Settings};
 use crate::credential::{Secrets, Target, field_matches};
-use crate::index::{Index, Record, Snapshot};
+use crate::index::{Index, Snapshot};
 use crate::keychain::{Keychain, KeychainError};
 use crate::output::Messages;
-use crate::protocol::UrlParts;
+use crate::record::Record;
+use url_argument::Named;
 
 /// Input we cannot use: exit code 2.
 #[derive(Debug, Error)]
@@ -51,8 +53,18 @@ impl Context {
         Settings::load(url, &self.overrides, &mut |w| messages.warning(w))
     }
 
+    /// Settings without a word about bad values: for git's `store` and
+    /// `erase`, which follow a `get` in the same push that already said it.
+    pub fn settings_quietly(&self, url: &str) -> Settings {
+        Settings::load(url, &self.overrides, &mut |_| {})
+    }
+
     pub fn keychain(&self, settings: &Settings) -> Result<Keychain, KeychainError> {
-        Keychain::open(settings.backend, settings.keychain_timeout)
+        Keychain::open(
+            settings.backend,
+            settings.allow_memory_only,
+            settings.keychain_timeout,
+        )
     }
 
     /// The index as it is now; a problem with it is worth a warning.
@@ -62,6 +74,16 @@ impl Context {
             messages.warning(problem);
         }
         snapshot
+    }
+
+    /// What a person names by URL and `--user`, as git would ask for it.
+    pub fn named<'r>(
+        &self,
+        records: &'r [Record],
+        url: &str,
+        user: Option<&str>,
+    ) -> Result<Named<'r>, BadInput> {
+        Named::find(records, url, user, &crate::config::use_http_path)
     }
 
     /// Index problems are worth a warning, never a failure.
@@ -94,14 +116,14 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         },
         Command::Capability => capability::run(stdout)?,
         Command::List(args) => return list::run(&ctx, &args, stdout, &mut messages),
-        Command::Expiry(args) => set_expiry::run(&ctx, &args, stdout, &mut messages)?,
+        Command::Expiry(args) => set_expiry::run(&ctx, &args, stdin, stdout, &mut messages)?,
         Command::Rotate(args) => rotate::run(&ctx, &args, stdin, stdout, &mut messages)?,
         Command::Check(args) => return check::run(&ctx, &args, stdout, &mut messages),
         Command::Import(args) => return import::run(&ctx, &args, stdout, &mut messages),
         Command::Install(args) => {
-            return install::install(&ctx, args.scope(), stdin, stdout, &mut messages);
+            return install::install(&ctx, &args, stdin, stdout, &mut messages);
         }
-        Command::Uninstall => return install::uninstall(&ctx, stdout, &mut messages),
+        Command::Uninstall(args) => return install::uninstall(&ctx, &args, stdout, &mut messages),
         Command::Token(args) => token::run(&ctx, &args, stdout, &mut messages)?,
         Command::Doctor => return doctor::run(&ctx, stdout, &mut messages),
         Command::Generate(args) => generate::run(&args, stdout)?,
@@ -152,87 +174,17 @@ impl<'a> Wanted<'a> {
 
 /// Live records that match, most recently stored or used first.
 pub fn matching<'r>(records: &'r [Record], wanted: &Wanted) -> Vec<&'r Record> {
+    matching_record(records, |r| wanted.matches(r))
+}
+
+/// Live records for which `matches` holds, most recently stored or used first.
+fn matching_record(records: &[Record], matches: impl Fn(&Record) -> bool) -> Vec<&Record> {
     let mut found: Vec<&Record> = records
         .iter()
-        .filter(|r| r.is_live() && wanted.matches(r))
+        .filter(|r| r.is_live() && matches(r))
         .collect();
     found.sort_by_key(|r| std::cmp::Reverse(r.recency()));
     found
-}
-
-/// A URL or bare host from the command line, as a target (`https` when no
-/// protocol is given) and the username it may carry.
-fn parse_url_argument(text: &str) -> Result<(Target, Option<String>), BadInput> {
-    let full = if text.contains("://") {
-        text.to_owned()
-    } else {
-        format!("https://{text}")
-    };
-    let parts = UrlParts::parse(&full)
-        .filter(|p| p.host.is_some())
-        .ok_or_else(|| BadInput(format!("{text:?} is not a URL or host name")))?;
-    Ok((
-        Target {
-            protocol: parts.protocol,
-            host: parts.host.unwrap_or_default(),
-            path: parts.path,
-        },
-        parts.username,
-    ))
-}
-
-/// What a person names by URL and `--user` (which wins over a user in the
-/// URL). With no path in the URL, records for any path of the host qualify.
-pub struct Named<'r> {
-    pub target: Target,
-    pub user: Option<String>,
-    /// The live records that match, most recently stored or used first.
-    pub found: Vec<&'r Record>,
-}
-
-impl<'r> Named<'r> {
-    pub fn find(records: &'r [Record], url: &str, user: Option<&str>) -> Result<Self, BadInput> {
-        let (target, url_user) = parse_url_argument(url)?;
-        let user = user.map(str::to_owned).or(url_user);
-        let found = matching(records, &Wanted::new(&target, user.as_deref()));
-        Ok(Self {
-            target,
-            user,
-            found,
-        })
-    }
-
-    /// The one record found, or why there is not exactly one.
-    pub fn one(&self) -> Result<&'r Record, BadInput> {
-        let (target, user) = (&self.target, self.user.as_deref());
-        match self.found.as_slice() {
-            [one] => Ok(*one),
-            [] => Err(BadInput(format!(
-                "no stored credential for {}{}; `git credential-patrol list` shows what is stored",
-                crate::output::escape(&target.url()),
-                user.map(|u| format!(" and user {}", crate::output::escape(u)))
-                    .unwrap_or_default()
-            ))),
-            several => Err(BadInput(format!(
-                "{} has several accounts ({}); name one with --user",
-                crate::output::escape(&target.url()),
-                several
-                    .iter()
-                    .map(|r| crate::output::escape(&r.username))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ))),
-        }
-    }
-}
-
-/// The one live record a person means by URL and `--user`.
-pub fn resolve<'r>(
-    records: &'r [Record],
-    url: &str,
-    user: Option<&str>,
-) -> Result<&'r Record, BadInput> {
-    Named::find(records, url, user)?.one()
 }
 
 /// Without a usable index, the accounts to try for `target`: the one the
@@ -294,18 +246,6 @@ pub fn shell_word(word: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn url_arguments_accept_bare_hosts() {
-        let (target, user) = parse_url_argument("github.com").unwrap();
-        assert_eq!(target.url(), "https://github.com");
-        assert_eq!(user, None);
-        let (target, user) =
-            parse_url_argument("https://alice@gitlab.example.com:8443/g/p.git").unwrap();
-        assert_eq!(target.url(), "https://gitlab.example.com:8443/g/p.git");
-        assert_eq!(user.as_deref(), Some("alice"));
-        assert!(parse_url_argument("https://").is_err());
-    }
 
     #[test]
     fn shell_words_are_quoted_when_needed() {

@@ -8,21 +8,27 @@
 //! on, stores it in place of the old one in a single keychain call (the old
 //! secret stays until the new one is safely stored), records the rotation,
 //! and reminds the person to revoke the old token.
+//!
+//! Either way the new token's expiry ends up known when it can be: the forge
+//! is asked where it says (GitLab, GitHub), else `--expires DATE`, else the
+//! person at a terminal; otherwise `rotate` says that it is unknown and how
+//! to set it, and `patrol.rotateAfter` still counts from the rotation.
 
 use std::io::{BufRead, IsTerminal, Write};
 
 use anyhow::{Context as _, Result, bail};
 use chrono::{DateTime, NaiveDate, Utc};
 
-use super::{BadInput, Context, describe, resolve, rotate_command};
+use super::set_expiry::parse_expiry;
+use super::{BadInput, Context, describe, rotate_command};
 use crate::cli::RotateArgs;
-use crate::config::{ForgeKind, Settings, parse_duration};
+use crate::config::{ForgeKind, Settings};
 use crate::credential::{Secret, Secrets, TokenKind};
 use crate::expiry::relative;
-use crate::forge::{self, Facts, Forge, ProbeError, gitlab};
-use crate::index::{Expiry, Record};
+use crate::forge::{self, Facts, Forge, ProbeError, gitlab, tokens};
 use crate::keychain::Key;
 use crate::output::{self, Messages};
+use crate::record::{Expiry, Record};
 
 pub fn run(
     ctx: &Context,
@@ -32,25 +38,32 @@ pub fn run(
     messages: &mut Messages<impl Write>,
 ) -> Result<()> {
     let snapshot = ctx.read_index(messages);
-    let record = resolve(&snapshot.records, &args.url, args.user.as_deref())?;
+    let record = ctx
+        .named(&snapshot.records, &args.url, args.user.as_deref())?
+        .one()?;
     let settings = ctx.settings(&record.target.url(), messages);
     let forge = forge::kind_of(&record.target, settings.forge, record.kind);
-    let expires_at = args
-        .expires_at
+    let expires = args
+        .expires
         .as_deref()
-        .map(|text| parse_date(text, ctx.now))
+        .map(|text| future_expiry(text, ctx.now))
         .transpose()?;
     if forge == ForgeKind::Gitlab && !args.manual {
+        let expires_at = match expires {
+            None => None,
+            Some(Expiry::At(at)) => Some(at.date_naive()),
+            Some(Expiry::Never) => {
+                return Err(BadInput(
+                    "GitLab gives every token it rotates an expiry; name a date with --expires, \
+                     or leave it out for GitLab's default"
+                        .into(),
+                )
+                .into());
+            }
+        };
         by_gitlab(ctx, record, &settings, expires_at, out, messages)
-    } else if expires_at.is_some() {
-        Err(BadInput(
-            "--expires-at is for GitLab, which creates the new token itself; for a token \
-             you create, set its expiry there, or afterwards with `git credential-patrol expiry`"
-                .into(),
-        )
-        .into())
     } else {
-        by_hand(ctx, record, &settings, forge, input, out, messages)
+        by_hand(ctx, record, &settings, forge, expires, input, out, messages)
     }
 }
 
@@ -64,7 +77,7 @@ fn by_gitlab(
     messages: &mut Messages<impl Write>,
 ) -> Result<()> {
     let who = describe(&record.target, &record.username);
-    let page = forge::token_page(&record.target, ForgeKind::Gitlab, record.kind);
+    let page = new_token_page(record, settings, ForgeKind::Gitlab);
     let by_hand = format!("{} --manual", rotate_command(record));
     let key = Key::new(record.target.clone(), record.username.clone());
     let keychain = ctx.keychain(settings)?;
@@ -118,7 +131,7 @@ fn by_gitlab(
         )
     })?;
     let kind = TokenKind::of(&secrets);
-    record_rotation(ctx, record, kind, Some(&Ok(facts.clone())), messages)?;
+    record_rotation(ctx, record, kind, Some(&Ok(facts.clone())), None, messages)?;
     writeln!(
         out,
         "Stored the new token for {who}; git uses it from now on."
@@ -139,17 +152,20 @@ fn by_gitlab(
 }
 
 /// A token the person creates and pastes.
+#[allow(clippy::too_many_arguments)]
 fn by_hand(
     ctx: &Context,
     record: &Record,
     settings: &Settings,
     forge: ForgeKind,
+    expires: Option<Expiry>,
     mut input: impl BufRead,
     mut out: impl Write,
     messages: &mut Messages<impl Write>,
 ) -> Result<()> {
     let who = describe(&record.target, &record.username);
-    let page = forge::token_page(&record.target, forge, record.kind);
+    let page = new_token_page(record, settings, forge);
+    let manage = tokens::manage_url(&record.target, forge, record.kind);
     writeln!(out, "Rotating the token for {who}.")?;
     match &page {
         Some(page) => writeln!(out, "1. Create a new token at {page}")?,
@@ -161,7 +177,8 @@ fn by_hand(
         record.kind.name()
     )?;
     out.flush()?;
-    let token = if std::io::stdin().is_terminal() {
+    let at_terminal = std::io::stdin().is_terminal();
+    let token = if at_terminal {
         writeln!(out, "2. Paste it below; it is not shown as you type.")?;
         out.flush()?;
         Secret::new(
@@ -209,6 +226,16 @@ fn by_hand(
         }
         None => {}
     }
+    let told = match &outcome {
+        Some(Ok(facts)) => facts.expiry,
+        _ => None,
+    };
+    let manual = match (expires, told) {
+        (Some(expires), _) => Some(expires),
+        (None, Some(_)) => None,
+        (None, None) if at_terminal => ask_expiry(ctx.now, &mut input, &mut out)?,
+        (None, None) => None,
+    };
     let secrets = Secrets {
         password: Some(token),
         ..Secrets::default()
@@ -216,13 +243,46 @@ fn by_hand(
     keychain
         .set(&key, &secrets)
         .context("the new token was not stored; the old one is unchanged")?;
-    record_rotation(ctx, record, kind, outcome.as_ref(), messages)?;
+    record_rotation(ctx, record, kind, outcome.as_ref(), manual, messages)?;
 
     writeln!(
         out,
         "Stored the new token for {who}; git uses it from now on."
     )?;
-    match &page {
+    // The forge's word outranks a date given by hand (record::Expiries).
+    match (told, manual) {
+        (Some(expiry), _) => say_expiry(
+            &mut out,
+            expiry,
+            &format!("as {} says", forge::forge_name(forge)),
+            ctx.now,
+        )?,
+        (None, Some(expiry)) => say_expiry(&mut out, expiry, "as you said", ctx.now)?,
+        (None, None) => {
+            let rotation = settings
+                .policy
+                .rotate_after
+                .map(|after| {
+                    format!(
+                        "; rotation falls due {} (patrol.rotateAfter)",
+                        relative(ctx.now + after, ctx.now)
+                    )
+                })
+                .unwrap_or_default();
+            let url = super::shell_word(&record.target.url());
+            let user = if record.username.is_empty() {
+                String::new()
+            } else {
+                format!(" --user {}", super::shell_word(&record.username))
+            };
+            writeln!(
+                out,
+                "Its expiry is unknown{rotation}. Set it with: {}",
+                output::escape(&format!("git credential-patrol expiry {url} DATE{user}"))
+            )?;
+        }
+    }
+    match &manage {
         Some(page) => writeln!(
             out,
             "Now revoke the old token at {page}, so that it cannot be used again."
@@ -236,12 +296,70 @@ fn by_hand(
     Ok(())
 }
 
-/// The record now describes the new token.
+/// Where the new token is created: a token of the same kind, with the old
+/// one's scopes and those `patrol.requiredScopes` asks of this forge
+/// preselected, and the old one's name, where the page takes them.
+fn new_token_page(record: &Record, settings: &Settings, forge: ForgeKind) -> Option<String> {
+    let mut scopes = record.scopes.clone().unwrap_or_default();
+    for scope in &settings.required_scopes {
+        if tokens::has_scope(forge, scope) && !scopes.contains(scope) {
+            scopes.push(scope.clone());
+        }
+    }
+    let name = record.token_name.as_deref().unwrap_or("git");
+    tokens::create_url(&record.target, forge, record.kind, &scopes, Some(name))
+}
+
+/// "It expires in 90 days (2027-02-27 00:00 UTC), as GitHub says."
+fn say_expiry(
+    out: &mut impl Write,
+    expiry: Expiry,
+    source: &str,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    match expiry {
+        Expiry::Never => writeln!(out, "It never expires, {source}.")?,
+        Expiry::At(at) => writeln!(
+            out,
+            "It expires {} ({}), {source}.",
+            relative(at, now),
+            output::date_time(at)
+        )?,
+    }
+    Ok(())
+}
+
+/// At a terminal, when the forge does not say: the person knows the date
+/// they just picked. An empty answer leaves it unknown.
+fn ask_expiry(
+    now: DateTime<Utc>,
+    input: &mut impl BufRead,
+    out: &mut impl Write,
+) -> Result<Option<Expiry>> {
+    write!(
+        out,
+        "3. When does the new token expire? (`2026-12-31`, `90d`, `never`, or Enter if you \
+         do not know) "
+    )?;
+    out.flush()?;
+    let mut answer = String::new();
+    input
+        .read_line(&mut answer)
+        .context("could not read the expiry")?;
+    if answer.trim().is_empty() {
+        return Ok(None);
+    }
+    Ok(Some(future_expiry(&answer, now)?))
+}
+
+/// The record now describes the new token; `manual` is an expiry the
+/// person gave.
 fn record_rotation(
     ctx: &Context,
     record: &Record,
     kind: TokenKind,
     outcome: Option<&Result<Facts, ProbeError>>,
+    manual: Option<Expiry>,
     messages: &mut Messages<impl Write>,
 ) -> Result<()> {
     let (id, now) = (record.id.clone(), ctx.now);
@@ -255,23 +373,25 @@ fn record_rotation(
                 if let Some(outcome) = outcome {
                     forge::record_outcome(record, outcome, now);
                 }
+                record.expiry.manual = manual;
             }
             ((), changed)
         })?;
     Ok(())
 }
 
-/// `2026-12-31`, or a duration from now such as `90d`.
-fn parse_date(text: &str, now: DateTime<Utc>) -> Result<NaiveDate, BadInput> {
-    if let Ok(date) = NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d") {
-        return Ok(date);
+/// A new token's expiry as `expiry` reads it, which must lie ahead: a new
+/// token that has already expired is a typo.
+fn future_expiry(text: &str, now: DateTime<Utc>) -> Result<Expiry, BadInput> {
+    let expiry = parse_expiry(text, now)?;
+    match expiry {
+        Expiry::At(at) if at <= now => Err(BadInput(format!(
+            "{} ({}) is in the past, and a new token cannot have expired already; nothing changed",
+            output::date_time(at),
+            relative(at, now)
+        ))),
+        _ => Ok(expiry),
     }
-    if let Some(duration) = parse_duration(text) {
-        return Ok((now + duration).date_naive());
-    }
-    Err(BadInput(format!(
-        "{text:?} is not a date: use `2026-12-31` or a duration such as `90d`"
-    )))
 }
 
 fn validate(token: &Secret) -> Result<(), BadInput> {
@@ -292,16 +412,22 @@ mod tests {
     use super::*;
 
     #[test]
-    fn expiry_dates_for_gitlab() {
+    fn a_new_token_expires_in_the_future() {
         let now: DateTime<Utc> = "2026-06-01T10:00:00Z".parse().unwrap();
         assert_eq!(
-            parse_date("2026-12-31", now).unwrap(),
-            NaiveDate::from_ymd_opt(2026, 12, 31).unwrap()
+            future_expiry("2026-12-31", now).unwrap(),
+            Expiry::At("2026-12-31T00:00:00Z".parse().unwrap())
         );
         assert_eq!(
-            parse_date("30d", now).unwrap(),
-            NaiveDate::from_ymd_opt(2026, 7, 1).unwrap()
+            future_expiry("30d", now).unwrap(),
+            Expiry::At("2026-07-01T10:00:00Z".parse().unwrap())
         );
-        assert!(parse_date("whenever", now).is_err());
+        assert_eq!(future_expiry("never", now).unwrap(), Expiry::Never);
+        assert!(future_expiry("whenever", now).is_err());
+        let past = future_expiry("2019-12-31", now).unwrap_err().0;
+        assert!(
+            past.contains("2019-12-31 00:00 UTC (6 years ago) is in the past"),
+            "{past}"
+        );
     }
 }

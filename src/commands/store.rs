@@ -11,14 +11,16 @@ use std::io::{BufRead, Write};
 use anyhow::{Context as _, Result};
 use chrono::{DateTime, TimeDelta, Utc};
 
-use super::{BadInput, Context, fingerprint};
+use super::{BadInput, Context, describe, fingerprint};
+use crate::answer::told_expiry;
 use crate::config::ForgeKind;
 use crate::credential::{Secrets, Target, TokenKind};
+use crate::expiry;
 use crate::forge::{self, Facts, ProbeError};
-use crate::index::{Expiry, ProbeResult, Record};
 use crate::keychain::Key;
 use crate::output::Messages;
 use crate::protocol::Request;
+use crate::record::{Expiry, ProbeResult, Record};
 
 /// "Last used" is shown in days; refreshing it more often than this would
 /// turn every push into an index write.
@@ -76,7 +78,9 @@ pub fn save(
     state: Option<&str>,
     messages: &mut Messages<impl Write>,
 ) -> Result<Saved> {
-    let settings = ctx.settings(&target.url(), messages);
+    // `import` has warned about bad settings already, and git's `store`
+    // follows a `get` that did.
+    let settings = ctx.settings_quietly(&target.url());
     let keychain = ctx.keychain(&settings)?;
     let key = Key::new(target.clone(), username);
 
@@ -94,27 +98,63 @@ pub fn save(
     } else {
         keychain.find(&key, known_item)?
     };
-    let unchanged = handed_back || stored.as_ref().is_some_and(|s| &s.secrets == secrets);
+    let now = ctx.now;
+    let kind = TokenKind::of(secrets);
+    let change = match &stored {
+        Some(stored) => compare(record, &stored.secrets, secrets),
+        None if handed_back => Change::Unchanged,
+        None => Change::NewToken,
+    };
     // Where the item is now, when this store learnt it.
     let mut item = stored.and_then(|found| found.item);
-    if !unchanged {
+    if change != Change::Unchanged {
         item = keychain
             .set(&key, secrets)
             .context("the credential was not stored; the previous one, if any, is unchanged")?;
     }
+    // Git stores only after the server accepted the credential: a token
+    // patrol holds as dead that comes back unchanged proves the record
+    // wrong (`get` withheld it, and the person typed it in again).
+    // A refusal the forge's API gave is cleared the same way, but the
+    // token is not asked about again at once: git's word is the later one.
+    let again = record.filter(|_| change != Change::NewToken);
+    let corrected = again.is_some_and(|r| expiry::expired(r, now));
+    let refused = again.and_then(expiry::refusal);
+    if let (Some(refusal), None) = (refused, record.filter(|_| corrected)) {
+        messages.warning(&format!(
+            "the server accepted the token for {}, which the forge's API refused on {}; it \
+             is no longer held as refused",
+            describe(target, username),
+            refusal.at.format("%Y-%m-%d")
+        ));
+    }
+    if let Some(record) = record.filter(|_| corrected) {
+        messages.warning(&format!(
+            "the server accepted the token for {}, which patrol held as expired; \
+             that expiry was wrong and is forgotten",
+            describe(target, username)
+        ));
+        messages.hint(&format!(
+            "if you know when it expires, run: {}",
+            crate::output::escape(&format!(
+                "git credential-patrol expiry {} DATE",
+                super::shell_word(&record.target.url())
+            ))
+        ));
+    }
 
-    let now = ctx.now;
-    let kind = TokenKind::of(secrets);
-    let git_expiry = secrets.password_expiry_utc;
+    let git_expiry = secrets.password_expiry_utc.and_then(expiry_at);
     // Outside the index lock: a probe may take seconds, and other git
     // processes must not wait for it.
     let forge = forge::probed_on_store(target, &settings, kind);
-    let retry = unchanged && record.is_some_and(|r| probe_retry_due(r, now));
+    let retry = corrected
+        || (change != Change::NewToken && record.is_some_and(|r| probe_retry_due(r, now)));
     let probed: Option<Result<Facts, ProbeError>> = match (forge, secrets.token()) {
         (ForgeKind::None, _) | (_, None) => None,
-        _ if unchanged && !retry => None,
+        _ if change != Change::NewToken && !retry => None,
         (forge, Some(token)) => forge::probe(target, &settings, forge, token, kind),
     };
+    let refreshable = secrets.oauth_refresh_token.is_some();
     let saved = ctx
         .index
         .update(&mut Context::warn_index(messages), |records| {
@@ -122,22 +162,38 @@ pub fn save(
                 .iter()
                 .position(|r| r.same_credential(target, username));
             let at = match existing {
-                Some(at) if unchanged && records[at].is_live() => {
-                    let ((), touched) = touch(&mut records[at], now);
-                    let moved = note_item(&mut records[at], &item);
+                Some(at) if change != Change::NewToken && records[at].is_live() => {
+                    let record = &mut records[at];
+                    let ((), touched) = touch(record, now);
+                    let moved = note_item(record, &item);
+                    let accepted = clear_refusal(record);
+                    let mut changed = touched || moved || accepted;
+                    if corrected {
+                        record.expiry.forget_past(now);
+                        record.last_warned_at = None;
+                        changed = true;
+                    }
+                    if change == Change::NewExpiry {
+                        record.expiry.git = git_expiry;
+                        record.refreshable = refreshable;
+                        record.refresh_offered_at = None;
+                        changed = true;
+                    }
                     if probed.is_none() {
-                        return ((), touched || moved);
+                        return ((), changed);
                     }
                     at
                 }
                 Some(at) => {
                     records[at].replace_secret(kind, now);
-                    records[at].expiry.git = git_expiry.and_then(expiry_at);
+                    records[at].expiry.git = git_expiry;
+                    records[at].refreshable = refreshable;
                     at
                 }
                 None => {
                     let mut record = Record::new(target.clone(), username.to_owned(), kind, now);
-                    record.expiry.git = git_expiry.and_then(expiry_at);
+                    record.expiry.git = git_expiry;
+                    record.refreshable = refreshable;
                     records.push(record);
                     records.len() - 1
                 }
@@ -156,6 +212,40 @@ pub fn save(
     })
 }
 
+/// How what git stores differs from what the keychain holds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Change {
+    /// Exactly what is stored, or what `get` told git about it.
+    Unchanged,
+    /// The same token, with a new expiry or refresh token from git.
+    NewExpiry,
+    /// Another token: what was known about the old one no longer applies.
+    NewToken,
+}
+
+/// Compares field by field, without `..`, so that a new secret field must
+/// be placed here before anything compiles. An expiry equal to the one
+/// `get` told git (`answer::told_expiry`) is git handing ours back.
+fn compare(record: Option<&Record>, stored: &Secrets, given: &Secrets) -> Change {
+    let Secrets {
+        password,
+        oauth_refresh_token,
+        auth,
+        password_expiry_utc,
+    } = given;
+    if *password != stored.password || *auth != stored.auth {
+        return Change::NewToken;
+    }
+    let told = told_expiry(record, stored);
+    let same_expiry = *password_expiry_utc == stored.password_expiry_utc
+        || (record.is_some() && *password_expiry_utc == told);
+    if same_expiry && *oauth_refresh_token == stored.oauth_refresh_token {
+        Change::Unchanged
+    } else {
+        Change::NewExpiry
+    }
+}
+
 /// An unchanged credential was just used successfully.
 fn touch(record: &mut Record, now: DateTime<Utc>) -> ((), bool) {
     let stale = record
@@ -165,6 +255,20 @@ fn touch(record: &mut Record, now: DateTime<Utc>) -> ((), bool) {
         record.last_used_at = Some(now);
     }
     ((), stale)
+}
+
+/// Git stores a credential only after the server accepted it: whatever a
+/// forge's API said about it earlier, it works now. Says whether a refusal
+/// was cleared.
+fn clear_refusal(record: &mut Record) -> bool {
+    let refused = record
+        .probe
+        .as_ref()
+        .is_some_and(|p| p.result == ProbeResult::Rejected);
+    if refused {
+        record.probe = None;
+    }
+    refused
 }
 
 /// Keeps where the keychain item is, when the keychain said; whether that
@@ -195,7 +299,7 @@ fn expiry_at(timestamp: i64) -> Option<Expiry> {
 mod tests {
     use super::*;
     use crate::credential::Target;
-    use crate::index::ProbeOutcome;
+    use crate::record::ProbeOutcome;
 
     fn now() -> DateTime<Utc> {
         "2026-06-15T12:00:00Z".parse().unwrap()

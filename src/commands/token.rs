@@ -6,10 +6,10 @@ use std::io::Write;
 
 use anyhow::{Result, anyhow};
 
-use super::{Context, Named, describe, keychain_accounts, rotate_command};
+use super::{Context, describe, keychain_accounts, rotate_command};
 use crate::cli::TokenArgs;
 use crate::keychain::Key;
-use crate::output::{Messages, escape};
+use crate::output::Messages;
 
 pub fn run(
     ctx: &Context,
@@ -18,7 +18,7 @@ pub fn run(
     messages: &mut Messages<impl Write>,
 ) -> Result<()> {
     let snapshot = ctx.read_index(messages);
-    let named = Named::find(&snapshot.records, &args.url, args.user.as_deref())?;
+    let named = ctx.named(&snapshot.records, &args.url, args.user.as_deref())?;
     let (target, user) = (&named.target, named.user.as_deref());
     // No credential at all is a failure (exit 1); several accounts without
     // `--user` is a usage problem (exit 2).
@@ -38,12 +38,7 @@ pub fn run(
                 return Ok(());
             }
         }
-        return Err(anyhow!(
-            "no stored token for {}{}; `git credential-patrol list` shows what is stored",
-            escape(&target.url()),
-            user.map(|u| format!(" and user {}", escape(u)))
-                .unwrap_or_default()
-        ));
+        return Err(named.not_stored());
     }
     let record = named.one()?;
     let settings = ctx.settings(&record.target.url(), messages);

@@ -9,9 +9,10 @@ use serde::Serialize;
 
 use super::github::{GraphqlAnswer, RepoAccess};
 use super::http::HttpError;
+use super::tokens::{self, Editable, Row};
 use super::{ProbeError, Repo};
 use crate::config::ForgeKind;
-use crate::credential::TokenKind;
+use crate::credential::{Target, TokenKind};
 
 /// One thing wrong with a credential, and how to fix it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -24,24 +25,164 @@ pub struct Problem {
 
 /// The credential a diagnosis is about, as far as the fixes need it.
 pub struct Subject<'a> {
+    pub target: &'a Target,
     pub forge: ForgeKind,
     pub kind: TokenKind,
-    /// Where a new token is created, when known.
-    pub token_page: Option<&'a str>,
+    /// The token's scopes, when the forge said.
+    pub scopes: Option<&'a [String]>,
+    /// Its name on the forge (GitLab), so that the new one is named alike.
+    pub token_name: Option<&'a str>,
     /// The `git credential-patrol rotate …` command for this credential.
     pub rotate: &'a str,
 }
 
+/// Why a token needs replacing: what decides whether it can still renew
+/// itself.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Renewal {
+    /// Still works: a token that rotates itself can do so now.
+    Expiring,
+    /// Past its expiry: the forge may still regenerate it in place.
+    Expired,
+    /// Refused by the forge (revoked, or never valid): only a new one helps.
+    Refused,
+}
+
 impl Subject<'_> {
-    fn create_then_rotate(&self) -> String {
-        match self.token_page {
-            Some(page) => format!("create a new token at {page}, then run: {}", self.rotate),
-            None => format!("create a new token, then run: {}", self.rotate),
+    fn row(&self) -> &'static Row {
+        tokens::row(self.forge, self.kind)
+    }
+
+    fn forge_name(&self) -> &'static str {
+        super::forge_name(self.forge)
+    }
+
+    /// `rotate`, told that the person brings the new token where it would
+    /// otherwise ask the forge to rotate the old one.
+    pub fn rotate_by_hand(&self) -> String {
+        if self.row().self_rotate.is_some() {
+            format!("{} --manual", self.rotate)
+        } else {
+            self.rotate.to_owned()
+        }
+    }
+
+    /// The scopes a replacement should have: the token's own, and `extra`.
+    fn scopes_with(&self, extra: &[&str]) -> Vec<String> {
+        let mut scopes: Vec<String> = self.scopes.unwrap_or_default().to_vec();
+        for scope in extra {
+            if !scopes.iter().any(|s| s == scope) {
+                scopes.push((*scope).to_owned());
+            }
+        }
+        scopes
+    }
+
+    /// "create a new classic token at URL": a token of `kind`, with the
+    /// scopes given preselected where the page allows.
+    fn create(&self, kind: TokenKind, scopes: &[String]) -> String {
+        let row = tokens::row(self.forge, kind);
+        let name = self.token_name.unwrap_or("git");
+        match tokens::create_url(self.target, self.forge, kind, scopes, Some(name)) {
+            Some(url) => format!("create a new {} at {url}", row.label),
+            None => match tokens::manage_url(self.target, self.forge, kind) {
+                Some(url) => format!(
+                    "sign in again with the application that issued this {} (its \
+                     authorizations: {url})",
+                    row.label
+                ),
+                None => "create a new token".to_owned(),
+            },
+        }
+    }
+
+    /// The fix for a token that must be replaced, built from what its
+    /// forge allows for its kind.
+    pub fn renew(&self, why: Renewal) -> String {
+        let row = self.row();
+        let rotates_itself = row.self_rotate.is_some_and(|needs| {
+            needs
+                .iter()
+                .any(|need| self.scopes.unwrap_or_default().iter().any(|s| s == need))
+        });
+        if why == Renewal::Expiring && rotates_itself {
+            return format!(
+                "run: {} ({} replaces the token in one call; the new one keeps its scopes)",
+                self.rotate,
+                self.forge_name()
+            );
+        }
+        let new = self.create(self.kind, &self.scopes_with(&[]));
+        match tokens::manage_url(self.target, self.forge, self.kind) {
+            Some(manage) if row.regenerate && why != Renewal::Refused => format!(
+                "regenerate it at {manage} (it keeps its {}), or {new}; then run: {}",
+                if row.scoped { "scopes" } else { "permissions" },
+                self.rotate_by_hand()
+            ),
+            _ => format!("{new}, then run: {}", self.rotate_by_hand()),
+        }
+    }
+
+    /// The fix for scopes the token lacks.
+    pub fn add_scopes(&self, missing: &[&str]) -> String {
+        let row = self.row();
+        let list = missing.join(", ");
+        let manage = tokens::manage_url(self.target, self.forge, self.kind);
+        match (row.editable, manage) {
+            (Editable::Scopes, Some(manage)) => format!(
+                "add {list} to the token at {manage} (a {}'s scopes can be edited; the token \
+                 itself stays the same)",
+                row.label
+            ),
+            _ if row.scoped => format!(
+                "{} cannot add scopes to an existing {}: {} with {}, then run: {}",
+                self.forge_name(),
+                row.label,
+                self.create(self.kind, &self.scopes_with(missing)),
+                self.scopes_with(missing).join(", "),
+                self.rotate_by_hand()
+            ),
+            _ => match tokens::scoped_kind(self.forge) {
+                Some(scoped) => format!(
+                    "a {} has no scopes: {} with {list}, then run: {}; or set \
+                     patrol.requiredScopes only for the URLs that need them",
+                    row.label,
+                    self.create(
+                        scoped,
+                        &missing.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>()
+                    ),
+                    self.rotate_by_hand()
+                ),
+                None => format!("create a new token with {list}, then run: {}", self.rotate),
+            },
+        }
+    }
+
+    /// The fix for a permission (fine-grained) or scopes (classic) that
+    /// GitHub names as missing for a repository.
+    fn grant(&self, needed: &str, scopes: Option<&str>) -> String {
+        let row = self.row();
+        let manage = tokens::manage_url(self.target, self.forge, self.kind);
+        match (row.editable, manage, scopes) {
+            (Editable::Permissions, Some(manage), _) => format!(
+                "give the token {needed} at {manage} (a {}'s repositories and permissions \
+                 can be edited)",
+                row.label
+            ),
+            (_, _, Some(scopes)) => {
+                let first: Vec<&str> = scopes.split(',').map(str::trim).take(1).collect();
+                self.add_scopes(&first)
+            }
+            _ => format!(
+                "{} with {needed}, then run: {}",
+                self.create(self.kind, &self.scopes_with(&[])),
+                self.rotate_by_hand()
+            ),
         }
     }
 
     fn page(&self) -> String {
-        self.token_page
+        tokens::manage_url(self.target, self.forge, self.kind)
             .map(|page| format!(" at {page}"))
             .unwrap_or_default()
     }
@@ -57,9 +198,9 @@ pub fn bad_credentials(subject: &Subject, message: &str) -> Problem {
         code: "bad-credentials",
         cause: format!(
             "{} answered \"{message}\": the token is invalid, expired or revoked",
-            super::forge_name(subject.forge)
+            subject.forge_name()
         ),
-        fix: subject.create_then_rotate(),
+        fix: subject.renew(Renewal::Refused),
     }
 }
 
@@ -99,9 +240,8 @@ pub fn probe_failed(subject: &Subject, err: &ProbeError) -> Problem {
             fix: format!(
                 "GitLab describes a token only to itself with the `read_api` or `api` scope; \
                  without one, set the expiry by hand: git credential-patrol expiry URL DATE \
-                 (or create a token with `read_api`{}, then run: {})",
-                subject.page(),
-                subject.rotate
+                 (or {})",
+                subject.add_scopes(&["read_api"])
             ),
         },
         ProbeError::Http(_)
@@ -117,48 +257,63 @@ pub fn probe_failed(subject: &Subject, err: &ProbeError) -> Problem {
     }
 }
 
-/// Scopes `patrol.requiredScopes` asks for that the token lacks.
-pub fn missing_required_scopes(
-    subject: &Subject,
-    required: &[String],
-    scopes: Option<&[String]>,
-) -> Option<Problem> {
+/// The names in `patrol.requiredScopes` that the credential's forge does
+/// not have: a mistake in the configuration, never the token's.
+pub fn foreign_scopes(forge: ForgeKind, required: &[String]) -> Vec<String> {
+    required
+        .iter()
+        .filter(|name| !tokens::has_scope(forge, name))
+        .cloned()
+        .collect()
+}
+
+/// Scopes `patrol.requiredScopes` asks for that the token lacks, among the
+/// names its forge has (see `foreign_scopes` for the others).
+pub fn missing_required_scopes(subject: &Subject, required: &[String]) -> Option<Problem> {
     let missing: Vec<&str> = required
         .iter()
-        .filter(|want| !scopes.is_some_and(|have| have.iter().any(|s| s == *want)))
+        .filter(|want| tokens::has_scope(subject.forge, want))
+        .filter(|want| {
+            !subject
+                .scopes
+                .is_some_and(|have| tokens::grants(subject.forge, have, want))
+        })
         .map(String::as_str)
         .collect();
     if missing.is_empty() {
         return None;
     }
-    let missing = missing.join(", ");
-    Some(match scopes {
+    let list = missing.join(", ");
+    let row = subject.row();
+    Some(match subject.scopes {
         Some(_) => Problem {
             code: "missing-scope",
-            cause: format!("the token lacks the scopes patrol.requiredScopes asks for: {missing}"),
-            fix: format!(
-                "add {missing} to the token{} (a classic token's scopes can be edited), \
-                 or create a new token with them, then run: {}",
-                subject.page(),
-                subject.rotate
+            cause: format!("the token lacks the scopes patrol.requiredScopes asks for: {list}"),
+            fix: subject.add_scopes(&missing),
+        },
+        None if row.scoped => Problem {
+            code: "scopes-unknown",
+            cause: format!(
+                "patrol.requiredScopes asks for {list}, but {} did not say which scopes this \
+                 token has",
+                subject.forge_name()
             ),
+            fix: "run check again later; if it persists, check the token's scopes on the \
+                  forge's token page"
+                .into(),
         },
         None => Problem {
             code: "missing-scope",
             cause: format!(
-                "patrol.requiredScopes asks for {missing}, but this token has no scopes{}",
+                "patrol.requiredScopes asks for {list}, but a {} has no scopes{}",
+                row.label,
                 if subject.fine_grained() {
                     " (fine-grained: permissions per repository)"
                 } else {
                     ""
                 }
             ),
-            fix: format!(
-                "create a classic token with {missing}{}, then run: {}; or remove \
-                 patrol.requiredScopes for this host",
-                subject.page(),
-                subject.rotate
-            ),
+            fix: subject.add_scopes(&missing),
         },
     })
 }
@@ -194,11 +349,11 @@ pub fn repository(
                 fix: format!(
                     "if {owner} is an organization, the token may be pending approval by the \
                      organization's owners (ask them to approve it), or it was created for the \
-                     wrong resource owner: create a fine-grained token with {owner} as resource \
-                     owner and access to {repo}{page}, then run: {rotate}",
+                     wrong resource owner: {create} with {owner} as resource owner and access \
+                     to {repo}, then run: {rotate}",
                     owner = repo.owner,
-                    page = subject.page(),
-                    rotate = subject.rotate
+                    create = subject.create(subject.kind, &[]),
+                    rotate = subject.rotate_by_hand()
                 ),
             }),
         ),
@@ -239,6 +394,7 @@ pub fn repository(
             accepted_permissions,
             sso: None,
         } => {
+            let scopes_needed = accepted_scopes.as_deref().filter(|s| !s.is_empty());
             let needed = match (
                 accepted_permissions.as_deref().filter(|p| !p.is_empty()),
                 accepted_scopes.as_deref().filter(|s| !s.is_empty()),
@@ -260,11 +416,7 @@ pub fn repository(
                     cause: format!(
                         "GitHub answers \"{message}\" for {repo}: the token lacks {needed}"
                     ),
-                    fix: format!(
-                        "give the token {needed}{}, or create a new one with it, then run: {}",
-                        subject.page(),
-                        subject.rotate
-                    ),
+                    fix: subject.grant(&needed, scopes_needed),
                 }),
             )
         }
@@ -296,10 +448,8 @@ pub fn graphql(subject: &Subject, answer: &GraphqlAnswer) -> Option<Problem> {
                  token without the `read:org` scope"
             ),
             fix: format!(
-                "add `read:org` to the token{} (the GitHub CLI needs it), or create a new \
-                 token with it, then run: {}",
-                subject.page(),
-                subject.rotate
+                "{} (the GitHub CLI needs it)",
+                subject.add_scopes(&["read:org"])
             ),
         });
     }
@@ -312,11 +462,19 @@ pub fn graphql(subject: &Subject, answer: &GraphqlAnswer) -> Option<Problem> {
         },
         cause: format!("GitHub's GraphQL API answers \"{message}\""),
         fix: if insufficient {
-            format!(
-                "add the scope the message names to the token{}, then run: {}",
-                subject.page(),
-                subject.rotate
-            )
+            match (
+                subject.row().editable,
+                tokens::manage_url(subject.target, subject.forge, subject.kind),
+            ) {
+                (Editable::Scopes, Some(manage)) => {
+                    format!("add the scope the message names to the token at {manage}")
+                }
+                _ => format!(
+                    "{} with the scope the message names, then run: {}",
+                    subject.create(subject.kind, &subject.scopes_with(&[])),
+                    subject.rotate_by_hand()
+                ),
+            }
         } else {
             "tools that use GraphQL (the GitHub CLI) will fail the same way; the message \
              names what is missing"
@@ -326,9 +484,10 @@ pub fn graphql(subject: &Subject, answer: &GraphqlAnswer) -> Option<Problem> {
 }
 
 /// Lines about what a token's scopes allow, for the usual surprises: the
-/// push that changes a workflow, the package that will not publish.
+/// push that changes a workflow, the package that will not publish, the
+/// token that cannot rotate itself.
 pub fn scope_notes(kind: TokenKind, forge: ForgeKind, scopes: Option<&[String]>) -> Vec<String> {
-    let has = |scope: &str| scopes.is_some_and(|s| s.iter().any(|have| have == scope));
+    let has = |scope: &str| scopes.is_some_and(|s| tokens::grants(forge, s, scope));
     let mut notes = Vec::new();
     match (forge, scopes) {
         (ForgeKind::Github, None) if kind == TokenKind::GithubFineGrained => {
@@ -351,23 +510,25 @@ pub fn scope_notes(kind: TokenKind, forge: ForgeKind, scopes: Option<&[String]>)
                 );
             }
         }
-        (ForgeKind::Gitlab, Some(_)) => {
-            if !has("write_repository") && !has("api") {
-                notes.push(
-                    "without `write_repository` (or `api`), git push is refused; the token \
-                     can only fetch"
-                        .into(),
-                );
-            }
-            if !has("api") {
-                notes.push(
-                    "without the `api` (or `self_rotate`) scope, GitLab will not rotate the \
-                     token in one step; `rotate --manual` still works"
-                        .into(),
-                );
-            }
+        (ForgeKind::Gitlab, Some(_)) if !has("write_repository") => {
+            notes.push(
+                "without `write_repository` (or `api`), git push is refused; the token \
+                 can only fetch"
+                    .into(),
+            );
         }
         _ => {}
+    }
+    if let (Some(needs), Some(_)) = (tokens::row(forge, kind).self_rotate, scopes)
+        && !needs.iter().any(|need| has(need))
+    {
+        let names: Vec<String> = needs.iter().map(|n| format!("`{n}`")).collect();
+        notes.push(format!(
+            "without the {} scope, {} will not rotate the token in one step; \
+             `rotate --manual` still works",
+            names.join(" or "),
+            super::forge_name(forge)
+        ));
     }
     notes
 }
@@ -376,13 +537,42 @@ pub fn scope_notes(kind: TokenKind, forge: ForgeKind, scopes: Option<&[String]>)
 mod tests {
     use super::*;
 
-    fn subject(kind: TokenKind) -> Subject<'static> {
+    fn on(
+        forge: ForgeKind,
+        host: &str,
+        kind: TokenKind,
+        scopes: Option<&[&str]>,
+    ) -> Subject<'static> {
+        // Leaked: a few bytes per test, for subjects that outlive no test.
+        let target: &'static Target = Box::leak(Box::new(Target {
+            protocol: "https".into(),
+            host: host.into(),
+            path: None,
+        }));
+        let scopes: Option<&'static [String]> = scopes.map(|scopes| {
+            &*Box::leak(
+                scopes
+                    .iter()
+                    .map(|s| (*s).to_owned())
+                    .collect::<Vec<_>>()
+                    .into_boxed_slice(),
+            )
+        });
+        let rotate: &'static str = Box::leak(
+            format!("git credential-patrol rotate https://{host} --user alice").into_boxed_str(),
+        );
         Subject {
-            forge: ForgeKind::Github,
+            target,
+            forge,
             kind,
-            token_page: Some("https://github.com/settings/tokens"),
-            rotate: "git credential-patrol rotate https://github.com --user alice",
+            scopes,
+            token_name: None,
+            rotate,
         }
+    }
+
+    fn subject(kind: TokenKind) -> Subject<'static> {
+        on(ForgeKind::Github, "github.com", kind, None)
     }
 
     fn repo() -> Repo {
@@ -397,7 +587,8 @@ mod tests {
         assert!(problem.cause.contains("invalid, expired or revoked"));
         assert_eq!(
             problem.fix,
-            "create a new token at https://github.com/settings/tokens, then run: \
+            "create a new classic token at \
+             https://github.com/settings/tokens/new?description=git, then run: \
              git credential-patrol rotate https://github.com --user alice"
         );
     }
@@ -432,7 +623,13 @@ mod tests {
             sso: None,
         };
         let (_, problem) = repository(&subject(TokenKind::GithubClassic), &repo(), &classic);
-        assert!(problem.unwrap().fix.contains("one of the scopes repo"));
+        let problem = problem.unwrap();
+        assert!(problem.cause.contains("one of the scopes repo"));
+        assert!(
+            problem.fix.starts_with("add repo to the token"),
+            "{}",
+            problem.fix
+        );
     }
 
     #[test]
@@ -499,7 +696,13 @@ mod tests {
         )]);
         let problem = graphql(&subject(TokenKind::GithubClassic), &answer).unwrap();
         assert_eq!(problem.code, "graphql-read-org");
-        assert!(problem.fix.contains("add `read:org`"));
+        assert!(
+            problem
+                .fix
+                .contains("add read:org to the token at https://github.com/settings/tokens"),
+            "{}",
+            problem.fix
+        );
         assert_eq!(
             graphql(&subject(TokenKind::GithubClassic), &GraphqlAnswer::Ok),
             None
@@ -516,30 +719,244 @@ mod tests {
     #[test]
     fn required_scopes_must_all_be_present() {
         let required = ["repo".to_owned(), "read:org".to_owned()];
-        let have = ["repo".to_owned()];
-        let problem =
-            missing_required_scopes(&subject(TokenKind::GithubClassic), &required, Some(&have))
-                .unwrap();
+        let classic = |scopes| {
+            on(
+                ForgeKind::Github,
+                "github.com",
+                TokenKind::GithubClassic,
+                scopes,
+            )
+        };
+        let problem = missing_required_scopes(&classic(Some(&["repo"])), &required).unwrap();
         assert_eq!(problem.code, "missing-scope");
         assert!(
             problem.cause.ends_with("asks for: read:org"),
             "{}",
             problem.cause
         );
-        let all = ["read:org".to_owned(), "repo".to_owned()];
         assert_eq!(
-            missing_required_scopes(&subject(TokenKind::GithubClassic), &required, Some(&all)),
+            missing_required_scopes(&classic(Some(&["read:org", "repo"])), &required),
             None
         );
-        let fine = missing_required_scopes(&subject(TokenKind::GithubFineGrained), &required, None)
-            .unwrap();
+        // A broader scope includes the narrower one asked for.
+        assert_eq!(
+            missing_required_scopes(&classic(Some(&["repo", "admin:org"])), &required),
+            None
+        );
+        let fine =
+            missing_required_scopes(&subject(TokenKind::GithubFineGrained), &required).unwrap();
         assert!(
             fine.cause
                 .contains("fine-grained: permissions per repository")
         );
+        assert!(
+            fine.fix.contains(
+                "create a new classic token at \
+                 https://github.com/settings/tokens/new?scopes=repo,read:org"
+            ),
+            "{}",
+            fine.fix
+        );
+        assert_eq!(missing_required_scopes(&classic(None), &[]), None);
+        // Unknown scopes of a scoped token are not "missing".
         assert_eq!(
-            missing_required_scopes(&subject(TokenKind::GithubClassic), &[], None),
-            None
+            missing_required_scopes(&classic(None), &required)
+                .unwrap()
+                .code,
+            "scopes-unknown"
+        );
+    }
+
+    #[test]
+    fn names_of_another_forge_are_left_to_the_configuration() {
+        let required = [
+            "repo".to_owned(),
+            "read:org".to_owned(),
+            "read_api".to_owned(),
+        ];
+        assert_eq!(
+            foreign_scopes(ForgeKind::Gitlab, &required),
+            ["repo", "read:org"]
+        );
+        let gitlab = on(
+            ForgeKind::Gitlab,
+            "gitlab.com",
+            TokenKind::GitlabPersonal,
+            Some(&["read_api"]),
+        );
+        assert_eq!(missing_required_scopes(&gitlab, &required), None);
+        assert_eq!(foreign_scopes(ForgeKind::Github, &required), ["read_api"]);
+    }
+
+    /// Every problem with a fix that depends on the forge and the kind.
+    fn fixes(subject: &Subject) -> Vec<(&'static str, String)> {
+        let repo = repo();
+        let forbidden = |permissions: Option<&str>, scopes: Option<&str>| RepoAccess::Forbidden {
+            message: "Resource not accessible by personal access token".into(),
+            accepted_scopes: scopes.map(str::to_owned),
+            accepted_permissions: permissions.map(str::to_owned),
+            sso: None,
+        };
+        let read_org = GraphqlAnswer::Errors(vec![(
+            Some("INSUFFICIENT_SCOPES".into()),
+            "requires one of the following scopes: ['read:org']".into(),
+        )]);
+        let gitlab_403 = ProbeError::Refused {
+            forge: "GitLab",
+            status: 403,
+            message: "insufficient_scope".into(),
+        };
+        let scope = match subject.forge {
+            ForgeKind::Gitlab => "write_repository",
+            _ => "workflow",
+        };
+        vec![
+            ("expiring", subject.renew(Renewal::Expiring)),
+            ("expired", subject.renew(Renewal::Expired)),
+            ("refused", bad_credentials(subject, "Bad credentials").fix),
+            (
+                "missing-scope",
+                missing_required_scopes(subject, &[scope.to_owned()])
+                    .map(|p| p.fix)
+                    .unwrap_or_default(),
+            ),
+            (
+                "permission",
+                repository(subject, &repo, &forbidden(Some("contents=write"), None))
+                    .1
+                    .unwrap()
+                    .fix,
+            ),
+            (
+                "scope-for-repository",
+                repository(subject, &repo, &forbidden(None, Some("repo")))
+                    .1
+                    .unwrap()
+                    .fix,
+            ),
+            ("graphql", graphql(subject, &read_org).unwrap().fix),
+            ("gitlab-403", probe_failed(subject, &gitlab_403).fix),
+        ]
+    }
+
+    fn urls(text: &str) -> Vec<&str> {
+        text.split(|c: char| c.is_whitespace() || c == ')' || c == ';')
+            .filter(|word| word.starts_with("https://"))
+            .map(|word| word.trim_end_matches(','))
+            // The credential's own URL, in the `rotate` command, is no page.
+            .filter(|url| *url != "https://forge.example")
+            .collect()
+    }
+
+    #[test]
+    fn every_fix_names_its_forges_pages_and_only_what_it_allows() {
+        for forge in [ForgeKind::Github, ForgeKind::Gitlab, ForgeKind::None] {
+            for kind in tokens::tests::KINDS {
+                for scopes in [None, Some(&["api", "repo"][..])] {
+                    let subject = on(forge, "forge.example", kind, scopes);
+                    let row = tokens::row(forge, kind);
+                    // The pages this forge has, for any kind.
+                    let pages: Vec<String> = tokens::tests::KINDS
+                        .iter()
+                        .flat_map(|k| {
+                            let row = tokens::row(forge, *k);
+                            [row.create.map(|p| p.path), row.manage]
+                        })
+                        .flatten()
+                        .map(|path| format!("https://forge.example{path}"))
+                        .collect();
+                    for (problem, fix) in fixes(&subject) {
+                        let what = format!("{forge:?} x {kind:?} x {problem} ({scopes:?}): {fix}");
+                        for url in urls(&fix) {
+                            let page = url.split('?').next().unwrap();
+                            assert!(pages.iter().any(|p| p == page), "{what}: {url}");
+                        }
+                        if row.editable != Editable::Scopes {
+                            assert!(!fix.contains("scopes can be edited"), "{what}");
+                        }
+                        if row.editable != Editable::Permissions {
+                            assert!(!fix.contains("permissions can be edited"), "{what}");
+                        }
+                        if !row.regenerate {
+                            assert!(!fix.contains("regenerate"), "{what}");
+                        }
+                        if problem != "expiring" || row.self_rotate.is_none() {
+                            assert!(!fix.contains("in one call"), "{what}");
+                        }
+                        // A person who brings the new token says so where
+                        // `rotate` would otherwise ask the forge for one.
+                        if row.self_rotate.is_some() && fix.contains("then run: ") {
+                            assert!(fix.contains("--manual"), "{what}");
+                        }
+                        if row.self_rotate.is_none() {
+                            assert!(!fix.contains("--manual"), "{what}");
+                        }
+                        // A classic token is never sent to the fine-grained
+                        // page, nor the other way round.
+                        if fix.contains("classic token at") {
+                            assert!(fix.contains("/settings/tokens/new"), "{what}");
+                        }
+                        if fix.contains("fine-grained token at") {
+                            assert!(fix.contains("/settings/personal-access-tokens"), "{what}");
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn the_fixes_people_meet_most() {
+        let fine = subject(TokenKind::GithubFineGrained);
+        assert_eq!(
+            fine.renew(Renewal::Expiring),
+            "regenerate it at https://github.com/settings/personal-access-tokens (it keeps its \
+             permissions), or create a new fine-grained token at \
+             https://github.com/settings/personal-access-tokens/new; then run: \
+             git credential-patrol rotate https://github.com --user alice"
+        );
+        let gitlab = on(
+            ForgeKind::Gitlab,
+            "gitlab.com",
+            TokenKind::GitlabPersonal,
+            Some(&["read_repository"]),
+        );
+        let problem = missing_required_scopes(&gitlab, &["write_repository".to_owned()]).unwrap();
+        assert_eq!(
+            problem.fix,
+            "GitLab cannot add scopes to an existing personal access token: create a new \
+             personal access token at \
+             https://gitlab.com/-/user_settings/personal_access_tokens?scopes=read_repository,write_repository&name=git \
+             with read_repository, write_repository, then run: \
+             git credential-patrol rotate https://gitlab.com --user alice --manual"
+        );
+        let rotates = on(
+            ForgeKind::Gitlab,
+            "gitlab.com",
+            TokenKind::GitlabPersonal,
+            Some(&["api"]),
+        );
+        assert!(
+            rotates
+                .renew(Renewal::Expiring)
+                .starts_with("run: git credential-patrol rotate https://gitlab.com --user alice (")
+        );
+        assert!(
+            rotates
+                .renew(Renewal::Refused)
+                .starts_with("create a new personal access token")
+        );
+        let classic = on(
+            ForgeKind::Github,
+            "github.com",
+            TokenKind::GithubClassic,
+            Some(&["repo"]),
+        );
+        let problem = missing_required_scopes(&classic, &["workflow".to_owned()]).unwrap();
+        assert_eq!(
+            problem.fix,
+            "add workflow to the token at https://github.com/settings/tokens (a classic \
+             token's scopes can be edited; the token itself stays the same)"
         );
     }
 

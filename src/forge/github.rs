@@ -10,7 +10,7 @@ use serde::Deserialize;
 use super::http::Api;
 use super::{Facts, ProbeError, Repo, message_of, quote, unexpected};
 use crate::credential::{Secret, TokenKind};
-use crate::index::Expiry;
+use crate::record::Expiry;
 
 const FORGE: &str = "GitHub";
 const EXPIRATION: &str = "github-authentication-token-expiration";

@@ -9,7 +9,7 @@ use serde::Deserialize;
 use super::http::{Api, Response};
 use super::{Facts, ProbeError, message_of, quote, unexpected};
 use crate::credential::{Secret, TokenKind};
-use crate::index::Expiry;
+use crate::record::Expiry;
 
 const FORGE: &str = "GitLab";
 

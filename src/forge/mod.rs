@@ -1,7 +1,9 @@
-//! What we know about forges: which one a host is, where its API is and
-//! where a person creates a new token there, and what the forge says about a
-//! token when asked. The HTTP rules live in `http`; each forge's API in
-//! `github` and `gitlab`; `diagnosis` turns answers into problems and fixes.
+//! What we know about forges: which one a host is, where its API is, and
+//! what the forge says about a token when asked. The HTTP rules live in
+//! `http`; each forge's API in `github` and `gitlab`; what each forge allows
+//! for each kind of token (its pages, what can be edited or rotated, its
+//! scope names) in `tokens`; `diagnosis` turns answers into problems and
+//! fixes built from that table.
 //!
 //! Whatever a server sends is untrusted: every string from it is escaped and
 //! shortened (`quote`) before it reaches the index or a terminal.
@@ -10,6 +12,7 @@ pub mod diagnosis;
 pub mod github;
 pub mod gitlab;
 pub mod http;
+pub mod tokens;
 
 use std::fmt;
 use std::str::FromStr;
@@ -19,7 +22,7 @@ use thiserror::Error;
 
 use crate::config::{ForgeKind, Settings};
 use crate::credential::{Secret, Target, TokenKind};
-use crate::index::{Expiry, ProbeOutcome, ProbeResult, Record};
+use crate::record::{Expiry, ProbeOutcome, ProbeResult, Record};
 use http::{Api, HttpError, Response};
 
 /// Server text longer than this is cut: a message is one line, and the
@@ -40,19 +43,6 @@ pub fn kind_of(target: &Target, configured: Option<ForgeKind>, token: TokenKind)
         return ForgeKind::Gitlab;
     }
     token.issuer()
-}
-
-/// The page where a new token of this kind is created.
-pub fn token_page(target: &Target, forge: ForgeKind, token: TokenKind) -> Option<String> {
-    let base = format!("https://{}", target.host);
-    match forge {
-        ForgeKind::Github if token == TokenKind::GithubFineGrained => {
-            Some(format!("{base}/settings/personal-access-tokens"))
-        }
-        ForgeKind::Github => Some(format!("{base}/settings/tokens")),
-        ForgeKind::Gitlab => Some(format!("{base}/-/user_settings/personal_access_tokens")),
-        ForgeKind::None => None,
-    }
 }
 
 /// The forge a host is by configuration (`patrol.forge`) or by name, without
@@ -207,7 +197,7 @@ pub enum ProbeError {
 }
 
 /// The outcome of a probe, written into the record. A failure keeps what an
-/// earlier probe learnt; a success replaces it.
+/// earlier probe learnt (a refusal included); a success replaces it.
 pub fn record_outcome(
     record: &mut Record,
     outcome: &Result<Facts, ProbeError>,
@@ -227,6 +217,16 @@ pub fn record_outcome(
             (ProbeResult::Valid, facts.notes.first().cloned())
         }
         Err(err @ ProbeError::Rejected { .. }) => (ProbeResult::Rejected, Some(err.to_string())),
+        // No answer says nothing about a refusal an earlier probe heard:
+        // the token stays refused until the forge or git accepts it.
+        Err(_)
+            if record
+                .probe
+                .as_ref()
+                .is_some_and(|p| p.result == ProbeResult::Rejected) =>
+        {
+            return;
+        }
         Err(err) => (ProbeResult::Failed, Some(err.to_string())),
     };
     record.probe = Some(ProbeOutcome {
@@ -336,40 +336,48 @@ mod tests {
     }
 
     #[test]
-    fn token_pages_per_forge_and_kind() {
-        let github = target("github.com");
-        let kind = |t: TokenKind| kind_of(&github, None, t);
+    fn forges_by_host_then_by_token() {
         assert_eq!(
-            token_page(
-                &github,
-                kind(TokenKind::GithubClassic),
-                TokenKind::GithubClassic
-            )
-            .unwrap(),
-            "https://github.com/settings/tokens"
+            kind_of(&target("github.com"), None, TokenKind::Unknown),
+            ForgeKind::Github
         );
         assert_eq!(
-            token_page(
-                &github,
-                kind(TokenKind::GithubFineGrained),
-                TokenKind::GithubFineGrained
-            )
-            .unwrap(),
-            "https://github.com/settings/personal-access-tokens"
+            kind_of(
+                &target("gitlab.example.com"),
+                None,
+                TokenKind::GitlabPersonal
+            ),
+            ForgeKind::Gitlab
         );
-        let gitlab = target("gitlab.example.com");
-        let forge = kind_of(&gitlab, None, TokenKind::GitlabPersonal);
-        assert_eq!(forge, ForgeKind::Gitlab);
         assert_eq!(
-            token_page(&gitlab, forge, TokenKind::GitlabPersonal).unwrap(),
-            "https://gitlab.example.com/-/user_settings/personal_access_tokens"
+            kind_of(&target("git.example.com"), None, TokenKind::Unknown),
+            ForgeKind::None
         );
-        let other = target("git.example.com");
-        assert_eq!(kind_of(&other, None, TokenKind::Unknown), ForgeKind::None);
-        assert_eq!(
-            token_page(&other, ForgeKind::None, TokenKind::Unknown),
-            None
+    }
+
+    #[test]
+    fn a_failed_probe_keeps_an_earlier_refusal() {
+        let now: DateTime<Utc> = "2026-06-15T12:00:00Z".parse().unwrap();
+        let mut record = Record::new(
+            target("github.com"),
+            "alice".into(),
+            TokenKind::GithubClassic,
+            now,
         );
+        let rejected = Err(ProbeError::Rejected {
+            forge: "GitHub",
+            message: "Bad credentials".into(),
+        });
+        record_outcome(&mut record, &rejected, now);
+        let failed = Err(ProbeError::Unreadable {
+            forge: "GitHub",
+            detail: "x".into(),
+        });
+        record_outcome(&mut record, &failed, now + chrono::TimeDelta::hours(1));
+        let probe = record.probe.clone().unwrap();
+        assert_eq!((probe.result, probe.at), (ProbeResult::Rejected, now));
+        record_outcome(&mut record, &Ok(Facts::default()), now);
+        assert_eq!(record.probe.unwrap().result, ProbeResult::Valid);
     }
 
     #[test]

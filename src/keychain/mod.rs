@@ -29,16 +29,38 @@ use keyring_core::{CredentialStore, Entry};
 
 use crate::credential::{Secrets, Target};
 
-pub use platform::Backend;
+pub use platform::{Backend, LASTING_KEYRING};
 
 const SERVICE_PREFIX: &str = "git-credential-patrol:";
 
 #[derive(Debug)]
 pub enum KeychainError {
-    Unavailable { cause: String, fix: String },
-    Locked { fix: String },
+    Unavailable {
+        cause: String,
+        fix: String,
+    },
+    Locked {
+        fix: String,
+    },
     Timeout(Duration),
     Failed(String),
+    /// Nothing was written: the only collection would lose it when the
+    /// keyring daemon stops.
+    MemoryOnly {
+        collection: String,
+    },
+}
+
+/// How long what the keychain stores lasts.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Durability {
+    /// Kept on disk by the keychain.
+    Lasting,
+    /// New items would go to a Secret Service collection kept only in
+    /// memory, lost when its daemon stops (logout, reboot).
+    MemoryOnly { collection: String },
+    /// The kernel keyring, chosen by name: lost at reboot.
+    UntilReboot,
 }
 
 impl KeychainError {
@@ -63,6 +85,17 @@ impl KeychainError {
                 Some("unlock it, or raise `git config --global patrol.keychainTimeout`".into()),
             ),
             Self::Failed(cause) => (format!("the keychain refused the request: {cause}"), None),
+            Self::MemoryOnly { collection } => (
+                format!(
+                    "the keychain would keep tokens only in memory (the Secret Service's \
+                     collection `{}`, lost at logout or reboot), so nothing was stored there",
+                    crate::output::escape(collection)
+                ),
+                Some(format!(
+                    "{LASTING_KEYRING}; or, to keep tokens in memory only anyway, \
+                     `git config --global patrol.allowMemoryOnly true`"
+                )),
+            ),
         }
     }
 }
@@ -84,6 +117,7 @@ pub struct Keychain {
     store: Arc<CredentialStore>,
     backend: Backend,
     timeout: Duration,
+    memory_only: bool,
 }
 
 /// Secrets found in the keychain, and where.
@@ -133,11 +167,32 @@ fn label_for(service: &str, user: &str) -> String {
 }
 
 impl Keychain {
-    pub fn open(backend: Backend, timeout: Duration) -> Result<Self, KeychainError> {
+    /// `memory_only`: `patrol.allowMemoryOnly`, writing where tokens do not
+    /// outlive the keyring daemon is allowed.
+    pub fn open(
+        backend: Backend,
+        memory_only: bool,
+        timeout: Duration,
+    ) -> Result<Self, KeychainError> {
         Ok(Self {
-            store: platform::store(backend)?,
+            store: platform::store(backend, memory_only)?,
             backend,
             timeout,
+            memory_only,
+        })
+    }
+
+    /// Whether `patrol.allowMemoryOnly` is set.
+    pub fn memory_only_allowed(&self) -> bool {
+        self.memory_only
+    }
+
+    /// How long what this keychain stores would last; asks the keychain
+    /// without writing.
+    pub fn durability(&self) -> Result<Durability, KeychainError> {
+        let backend = self.backend;
+        self.bounded("durability".into(), move |store| {
+            platform::durability(store, backend)
         })
     }
 
@@ -148,6 +203,7 @@ impl Keychain {
             store,
             backend: Backend::default(),
             timeout,
+            memory_only: false,
         }
     }
 

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use keyring_core::{CredentialStore, Entry};
 
-use super::KeychainError;
+use super::{Durability, KeychainError};
 
 /// Where secrets go. Only Linux has a choice.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -22,11 +22,13 @@ pub enum Backend {
     Keyutils,
 }
 
+/// `memory_only`: a Secret Service collection that does not persist may
+/// be written to (`patrol.allowMemoryOnly`).
 #[cfg(target_os = "linux")]
-pub fn store(backend: Backend) -> Result<Arc<CredentialStore>, KeychainError> {
+pub fn store(backend: Backend, memory_only: bool) -> Result<Arc<CredentialStore>, KeychainError> {
     Ok(match backend {
-        Backend::Native => super::secret_service::Store::new(false),
-        Backend::SecretServiceEncrypted => super::secret_service::Store::new(true),
+        Backend::Native => super::secret_service::Store::new(false, memory_only),
+        Backend::SecretServiceEncrypted => super::secret_service::Store::new(true, memory_only),
         Backend::Keyutils => {
             // Our service names carry their own prefix; forbidding the divider
             // in them keeps every description unambiguous.
@@ -38,12 +40,12 @@ pub fn store(backend: Backend) -> Result<Arc<CredentialStore>, KeychainError> {
 }
 
 #[cfg(target_os = "macos")]
-pub fn store(backend: Backend) -> Result<Arc<CredentialStore>, KeychainError> {
+pub fn store(backend: Backend, _memory_only: bool) -> Result<Arc<CredentialStore>, KeychainError> {
     Ok(apple_native_keyring_store::keychain::Store::new().map_err(|err| describe(err, backend))?)
 }
 
 #[cfg(windows)]
-pub fn store(backend: Backend) -> Result<Arc<CredentialStore>, KeychainError> {
+pub fn store(backend: Backend, _memory_only: bool) -> Result<Arc<CredentialStore>, KeychainError> {
     let native =
         windows_native_keyring_store::Store::new().map_err(|err| describe(err, backend))?;
     Ok(super::windows::Store::new(
@@ -89,6 +91,28 @@ pub fn item_of(entry: &Entry) -> Option<String> {
     }
 }
 
+/// Whether what `store` writes outlives the process that keeps it. Only
+/// the Secret Service can answer otherwise than by its kind: it asks where
+/// new items would go.
+pub fn durability(store: &CredentialStore, backend: Backend) -> keyring_core::Result<Durability> {
+    if backend == Backend::Keyutils {
+        return Ok(Durability::UntilReboot);
+    }
+    #[cfg(target_os = "linux")]
+    if let Some(destination) = super::secret_service::destination(store) {
+        let destination = destination?;
+        return Ok(if destination.temporary {
+            Durability::MemoryOnly {
+                collection: destination.name().to_owned(),
+            }
+        } else {
+            Durability::Lasting
+        });
+    }
+    let _ = store;
+    Ok(Durability::Lasting)
+}
+
 /// The search that finds every item of one service.
 pub fn search_spec(service: &str) -> HashMap<&'static str, String> {
     HashMap::from([("service", service.to_owned())])
@@ -97,6 +121,14 @@ pub fn search_spec(service: &str) -> HashMap<&'static str, String> {
 /// Turns a store's error into the cause and the fix a person needs.
 pub fn describe(err: keyring_core::Error, backend: Backend) -> KeychainError {
     use keyring_core::Error as E;
+    #[cfg(target_os = "linux")]
+    if let E::PlatformFailure(inner) = &err
+        && let Some(refused) = inner.downcast_ref::<super::secret_service::MemoryOnly>()
+    {
+        return KeychainError::MemoryOnly {
+            collection: refused.0.name().to_owned(),
+        };
+    }
     let cause = match &err {
         E::NoStorageAccess(inner) | E::PlatformFailure(inner) => inner.to_string(),
         // These variants carry the stored bytes: never print them.
@@ -127,25 +159,37 @@ fn keyutils_failure(cause: String) -> KeychainError {
             "the kernel keyring (patrol.backend = keyutils) refused the request ({cause}); \
              containers often deny it"
         ),
-        fix: "start a Secret Service with `gnome-keyring-daemon --start --components=secrets` \
-              (inside `dbus-run-session` if there is no session bus), then go back to it with \
-              `git config --global --unset patrol.backend`"
-            .into(),
+        fix: format!(
+            "use the Secret Service instead: {LASTING_KEYRING}; then go back to it with \
+             `git config --global --unset patrol.backend`"
+        ),
     }
 }
 
+/// How a machine without a desktop gets a keyring whose tokens outlive the
+/// daemon: gnome-keyring's `login` keyring, kept on disk. `--unlock` creates
+/// it when there is none; `--replace` makes it work with a daemon that
+/// already runs (without it a second daemon starts and changes nothing).
+pub const LASTING_KEYRING: &str = "on a machine without a desktop, create or unlock the \
+    login keyring, which is kept on disk: `read -rsp 'Keyring password: ' pw && printf '%s' \
+    \"$pw\" | gnome-keyring-daemon --replace --unlock --components=secrets; unset pw` (it \
+    creates the keyring when there is none; run it again after each reboot)";
+
 fn linux_failure(cause: String, no_access: bool) -> KeychainError {
-    const HEADLESS: &str = "on a machine without a desktop, start a keyring with \
-        `gnome-keyring-daemon --start --components=secrets` (inside `dbus-run-session` \
-        if there is no session bus), or keep tokens in the kernel keyring until the \
-        next reboot with `git config --global patrol.backend keyutils`";
+    let headless = format!(
+        "{LASTING_KEYRING}; or keep tokens in the kernel keyring until the next reboot with \
+         `git config --global patrol.backend keyutils`"
+    );
     let no_bus = std::env::var_os("DBUS_SESSION_BUS_ADDRESS").is_none()
         && std::env::var_os("XDG_RUNTIME_DIR")
             .is_none_or(|dir| !std::path::Path::new(&dir).join("bus").exists());
     if no_bus {
         return KeychainError::Unavailable {
             cause: "there is no D-Bus session bus (DBUS_SESSION_BUS_ADDRESS is not set)".into(),
-            fix: HEADLESS.into(),
+            fix: format!(
+                "install dbus-user-session and log in again, or run `dbus-run-session -- \
+                 \"$SHELL\"`; then, {headless}"
+            ),
         };
     }
     if cause.contains("ServiceUnknown")
@@ -155,14 +199,15 @@ fn linux_failure(cause: String, no_access: bool) -> KeychainError {
         return KeychainError::Unavailable {
             cause: "no Secret Service (org.freedesktop.secrets) is running on the session bus"
                 .into(),
-            fix: HEADLESS.into(),
+            fix: headless,
         };
     }
     if no_access || cause.contains("IsLocked") || cause.contains("rompt") {
         return KeychainError::Locked {
-            fix: "unlock the login keyring (Seahorse, or `gnome-keyring-daemon --unlock` \
-                  reading the password on stdin) and try again"
-                .into(),
+            fix: format!(
+                "unlock the login keyring (on a desktop: Seahorse, or log in again); {}",
+                LASTING_KEYRING.replacen("create or unlock", "unlock", 1)
+            ),
         };
     }
     KeychainError::Failed(cause)

@@ -24,6 +24,16 @@
 //! where a read without the attributes can check them (and removed again on
 //! the way out). A path that is gone, locked, or holds anything else sends
 //! the entry to the search, as if there were no hint.
+//!
+//! A new item goes only where it outlives the keyring daemon. gnome-keyring
+//! started without a login keyring (a headless login, `dbus-launch`) has
+//! only its in-memory `session` collection, and its `default` alias may
+//! point there: items written there vanish at logout or reboot. So before
+//! the first write of a process, [`Destination`] picks the `default`
+//! collection, else `login`, else any other, whichever persists, and a
+//! write into a collection that does not persist is refused unless the
+//! person opted in with `patrol.allowMemoryOnly`. Reads never ask, so `get`
+//! and an unchanged `store` pay nothing for it.
 
 use std::any::Any;
 use std::collections::HashMap;
@@ -50,8 +60,50 @@ pub struct Store {
     inner: Arc<Inner>,
 }
 
+/// The collection new items are written into.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Destination {
+    pub collection: OwnedObjectPath,
+    /// Lost when the keyring daemon stops: the collection the service names
+    /// by its `session` alias (libsecret's in-memory collection), or, for a
+    /// service that has no such alias, one at gnome-keyring's path for it.
+    pub temporary: bool,
+}
+
+impl Destination {
+    /// The collection's name as the last part of its path (`login`).
+    pub fn name(&self) -> &str {
+        self.collection
+            .as_str()
+            .rsplit('/')
+            .next()
+            .unwrap_or_default()
+    }
+}
+
+/// A write refused because the only collection would lose it.
+#[derive(Debug)]
+pub struct MemoryOnly(pub Destination);
+
+impl std::fmt::Display for MemoryOnly {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "the Secret Service keeps collection `{}` only in memory",
+            self.0.name()
+        )
+    }
+}
+
+impl std::error::Error for MemoryOnly {}
+
 struct Inner {
     encrypted: bool,
+    /// `patrol.allowMemoryOnly`: writing into a temporary collection is
+    /// allowed.
+    memory_only: bool,
+    /// Where new items go, found before the first write.
+    destination: Mutex<Option<Destination>>,
     bus: Mutex<Option<Connection>>,
     /// The secret-service crate's client, over `bus`, for everything but
     /// the read by path.
@@ -61,10 +113,12 @@ struct Inner {
 }
 
 impl Store {
-    pub fn new(encrypted: bool) -> Arc<Self> {
+    pub fn new(encrypted: bool, memory_only: bool) -> Arc<Self> {
         Arc::new(Self {
             inner: Arc::new(Inner {
                 encrypted,
+                memory_only,
+                destination: Mutex::new(None),
                 bus: Mutex::new(None),
                 service: Mutex::new(None),
                 plain_session: Mutex::new(None),
@@ -129,6 +183,50 @@ impl Inner {
             .into_iter()
             .next()
             .map(|(_, (_, _, value, _))| value))
+    }
+
+    /// Where new items go: the first collection that persists among the
+    /// `default` alias, the `login` alias and every other collection; when
+    /// none does, the first there is, marked temporary. Asked once per
+    /// process, and only before a write.
+    fn destination(&self) -> Result<Destination> {
+        let mut slot = self.destination.lock().map_err(|_| poisoned())?;
+        if let Some(destination) = slot.as_ref() {
+            return Ok(destination.clone());
+        }
+        let bus = self.bus()?;
+        let session = read_alias(&bus, "session")?;
+        let mut candidates = Vec::new();
+        for alias in ["default", "login"] {
+            candidates.extend(read_alias(&bus, alias)?);
+        }
+        let service = self.connection()?;
+        let all = service.get_all_collections().map_err(failure)?;
+        candidates.extend(all.into_iter().map(|c| c.collection_path));
+        let temporary = |path: &OwnedObjectPath| {
+            session.as_ref() == Some(path) || path.as_str().ends_with("/collection/session")
+        };
+        let chosen = candidates
+            .iter()
+            .find(|path| !temporary(path))
+            .or(candidates.first())
+            .ok_or_else(|| failure(secret_service::Error::NoResult))?;
+        let destination = Destination {
+            collection: chosen.clone(),
+            temporary: temporary(chosen),
+        };
+        *slot = Some(destination.clone());
+        Ok(destination)
+    }
+
+    /// The destination, refused when it would not persist and the person did
+    /// not opt in to memory-only storage.
+    fn writable_destination(&self) -> Result<Destination> {
+        let destination = self.destination()?;
+        if destination.temporary && !self.memory_only {
+            return Err(Error::PlatformFailure(Box::new(MemoryOnly(destination))));
+        }
+        Ok(destination)
     }
 
     fn plain_session(&self, bus: &Connection) -> Result<OwnedObjectPath> {
@@ -226,6 +324,12 @@ struct Cred {
     located: Mutex<Option<OwnedObjectPath>>,
 }
 
+/// Where `store` writes new items, when it is ours: asks the service.
+pub fn destination(store: &keyring_core::CredentialStore) -> Option<Result<Destination>> {
+    let store = store.as_any().downcast_ref::<Store>()?;
+    Some(store.inner.destination())
+}
+
 /// Where `entry`'s item was found or created, when it is one of ours and
 /// has been to the keychain.
 pub fn located(entry: &Entry) -> Option<String> {
@@ -311,8 +415,11 @@ impl Cred {
 
 impl CredentialApi for Cred {
     fn set_secret(&self, secret: &[u8]) -> Result<()> {
+        let destination = self.inner.writable_destination()?;
         let connection = self.inner.connection()?;
-        let collection = connection.get_any_collection().map_err(failure)?;
+        let collection = connection
+            .get_collection_by_path(destination.collection)
+            .map_err(failure)?;
         let label = super::label_for(&self.service, &self.user);
         let mut stored = zeroize::Zeroizing::new(secret.to_vec());
         stored.extend_from_slice(self.names().as_bytes());
@@ -376,6 +483,24 @@ impl CredentialApi for Cred {
     }
 }
 
+/// The collection an alias names; `None` for an alias that names none.
+fn read_alias(bus: &Connection, alias: &str) -> Result<Option<OwnedObjectPath>> {
+    let reply = bus.call_method(
+        Some(SERVICE_NAME),
+        SERVICE_PATH,
+        Some(SERVICE_INTERFACE),
+        "ReadAlias",
+        &(alias,),
+    );
+    let path: OwnedObjectPath = match reply {
+        Ok(reply) => reply.body().deserialize().map_err(zbus_failure)?,
+        // A service that knows no such alias may say so with an error.
+        Err(zbus::Error::MethodError(..)) => return Ok(None),
+        Err(err) => return Err(zbus_failure(err)),
+    };
+    Ok((path.as_str() != "/").then_some(path))
+}
+
 fn is_locked(err: &secret_service::Error) -> bool {
     matches!(err, secret_service::Error::Locked) || err.to_string().contains("IsLocked")
 }
@@ -419,7 +544,7 @@ mod tests {
 
     fn build(modifiers: &[(&str, &str)]) -> Result<Entry> {
         let modifiers: HashMap<&str, &str> = modifiers.iter().copied().collect();
-        Store::new(false).build(
+        Store::new(false, false).build(
             "git-credential-patrol:https://example.com",
             "alice",
             Some(&modifiers),

@@ -346,12 +346,36 @@ fn a_configuration_broken_by_hand_is_reported_by_file_and_line_and_left_alone() 
     );
 }
 
+/// The global configuration file's bytes, `None` when there is none.
+fn global_config(env: &TestEnv) -> Option<Vec<u8>> {
+    fs::read(env.home().join(".gitconfig")).ok()
+}
+
 #[test]
-fn install_offers_the_import_and_names_the_kernel_keyring_without_a_secret_service() {
+fn install_without_a_secret_service_changes_nothing_unless_forced() {
     let env = TestEnv::with_keyring(Keyring::Missing);
+    env.config("credential.helper", "store");
     write_private(&git_credentials(&env), THREE);
+    let before = global_config(&env);
     let out = env.patrol(&["install"], "");
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stdout));
+    assert_eq!(global_config(&env), before, "git's configuration changed");
+    assert!(!env.index_path().with_file_name("installed.json").exists());
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("no Secret Service")
+            && stderr.contains("configuration is unchanged")
+            && stderr.contains("--replace --unlock")
+            && stderr.contains("install --force"),
+        "{stderr}"
+    );
+    // git still gets the token from `store`, as before.
+    assert!(fill_through_git(&env, "github.com").contains(&format!("password={ALICE}")));
+
+    // Forced, it configures git and says what that costs.
+    let out = env.patrol(&["install", "--force"], "");
     assert_ok(&out);
+    assert_eq!(global_helpers(&env), ["store", "", "patrol"]);
     let stdout = text(&out.stdout);
     assert!(
         stdout.contains("holds 3 credentials in plain text")
@@ -362,12 +386,38 @@ fn install_offers_the_import_and_names_the_kernel_keyring_without_a_secret_servi
         !stdout.contains("Import them now"),
         "no question without a terminal"
     );
-    let stderr = text(&out.stderr);
     assert!(
-        stderr.contains("no Secret Service") && stderr.contains("does not survive a reboot"),
-        "{stderr}"
+        text(&out.stderr).contains("configuring git anyway (--force)"),
+        "{}",
+        text(&out.stderr)
     );
-    assert!(!stdout.contains("ghp_TEST") && !stderr.contains("ghp_TEST"));
+    assert!(!stdout.contains("ghp_TEST") && !text(&out.stderr).contains("ghp_TEST"));
+}
+
+#[test]
+fn install_with_no_bus_at_all_leaves_the_configuration_byte_identical() {
+    let env = TestEnv::with_keyring(Keyring::NoBus);
+    fs::write(
+        env.home().join(".gitconfig"),
+        "# mine\n[credential]\n\thelper = store\n[user]\n\tname = A\n",
+    )
+    .unwrap();
+    let before = global_config(&env);
+    for args in [
+        &["install"][..],
+        &["install", "--global"],
+        &["install", "--system"],
+    ] {
+        let out = env.patrol(args, "");
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        assert_eq!(global_config(&env), before, "{args:?}");
+        let stderr = text(&out.stderr);
+        assert!(
+            stderr.contains("no D-Bus session bus") && stderr.contains("dbus-user-session"),
+            "{stderr}"
+        );
+    }
+    assert!(!env.index_path().with_file_name("installed.json").exists());
 }
 
 #[test]
@@ -728,7 +778,7 @@ fn token_prints_the_secret_alone_for_scripts() {
     let out = env.patrol(&["token", "gitlab.com"], "");
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(text(&out.stdout), "");
-    assert!(text(&out.stderr).contains("no stored token for https://gitlab.com"));
+    assert!(text(&out.stderr).contains("no stored credential for https://gitlab.com"));
 }
 
 // doctor
@@ -867,4 +917,246 @@ fn the_kernel_keyring_stores_and_gets_or_says_plainly_why_not() {
         );
     }
     let _ = env.patrol(&["erase"], &request);
+}
+
+// A keyring that keeps tokens only in memory
+
+#[test]
+fn with_only_the_in_memory_collection_no_token_is_lost_across_a_restart() {
+    let mut env = TestEnv::with_keyring(Keyring::SessionOnly);
+    env.config("credential.helper", "store");
+    let file = git_credentials(&env);
+    write_private(&file, THREE);
+    let before = global_config(&env);
+
+    let out = env.patrol(&["install"], "");
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stdout));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("only in memory")
+            && stderr.contains("collection `session`")
+            && stderr.contains("gnome-keyring-daemon --replace --unlock")
+            && stderr.contains("patrol.allowMemoryOnly"),
+        "{stderr}"
+    );
+    assert_eq!(global_config(&env), before);
+
+    let out = env.patrol(&["import"], "");
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stdout));
+    assert!(text(&out.stderr).contains("only in memory"));
+    assert!(!text(&out.stdout).contains("Deleted"));
+    assert_eq!(fs::read_to_string(&file).unwrap(), THREE);
+
+    // git's own store through patrol: nothing stored, and stderr says why.
+    let out = env.patrol(
+        &["store"],
+        "protocol=https\nhost=example.com\nusername=dave\npassword=ghp_TESTdave0004\n",
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("was not stored")
+            && text(&out.stderr).contains("only in memory"),
+        "{}",
+        text(&out.stderr)
+    );
+    let listed = env
+        .command("secret-tool")
+        .args(["search", "--all", "application", "git-credential-patrol"])
+        .output()
+        .unwrap();
+    assert_eq!(text(&listed.stdout), "", "an item went to memory");
+
+    let out = env.patrol(&["doctor"], "");
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.contains("problem: the keychain would keep tokens only in memory")
+            && stdout.contains("--replace --unlock"),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("No problems found"), "{stdout}");
+
+    env.restart_keyring();
+    assert_nothing_lost(&env, &file);
+}
+
+#[test]
+fn memory_only_storage_is_taken_when_asked_for_by_name_and_import_keeps_the_file() {
+    let env = TestEnv::with_keyring(Keyring::SessionOnly);
+    env.config("patrol.allowMemoryOnly", "true");
+    let file = git_credentials(&env);
+    write_private(&file, THREE);
+    let out = env.patrol(&["import"], "");
+    assert_ok(&out);
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.contains("the line stays in the file, as the keychain keeps it only in memory"),
+        "{stdout}"
+    );
+    assert!(
+        !stdout.contains("Deleted") && !stdout.contains("Removed"),
+        "{stdout}"
+    );
+    assert_eq!(fs::read_to_string(&file).unwrap(), THREE);
+    assert_eq!(
+        token(&env, "github.com", Some("alice")).unwrap(),
+        format!("{ALICE}\n")
+    );
+    let out = env.patrol(&["doctor"], "");
+    assert!(
+        text(&out.stdout).contains("note: the keychain keeps tokens only in memory"),
+        "{}",
+        text(&out.stdout)
+    );
+}
+
+// uninstall scopes, and what comes back
+
+fn patrol_in(env: &TestEnv, dir: &Path, args: &[&str]) -> Output {
+    let mut command = env.command(BIN);
+    command.args(args).current_dir(dir);
+    run(command, b"")
+}
+
+fn local_helpers(env: &TestEnv) -> Vec<String> {
+    let out = env.git(
+        &[
+            "config",
+            "--file",
+            "repo/.git/config",
+            "-z",
+            "--get-all",
+            "credential.helper",
+        ],
+        "",
+    );
+    text(&out.stdout)
+        .split_terminator('\0')
+        .map(str::to_owned)
+        .collect()
+}
+
+#[test]
+fn uninstall_undoes_one_scope_with_a_local_and_a_global_install_side_by_side() {
+    let env = TestEnv::new();
+    assert_ok(&env.git(&["init", "-q", "repo"], ""));
+    let repo = env.home().join("repo");
+    let config = repo.join(".git/config");
+    assert_ok(&env.patrol(&["install"], ""));
+    assert_ok(&patrol_in(&env, &repo, &["install", "--local"]));
+    assert_eq!(global_helpers(&env), ["", "patrol"]);
+    assert_eq!(local_helpers(&env), ["", "patrol"]);
+
+    // No flag and two installs: which one is for the person to say.
+    let out = patrol_in(&env, &repo, &["uninstall"]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("the global configuration")
+            && stderr.contains(&config.display().to_string())
+            && stderr.contains("--local"),
+        "{stderr}"
+    );
+    assert_eq!(global_helpers(&env), ["", "patrol"]);
+    assert_eq!(local_helpers(&env), ["", "patrol"]);
+
+    // Inside the repository, --local takes out the local install only.
+    let out = patrol_in(&env, &repo, &["uninstall", "--local"]);
+    assert_ok(&out);
+    assert_eq!(global_helpers(&env), ["", "patrol"]);
+    assert!(local_helpers(&env).is_empty());
+    assert!(
+        text(&out.stdout).contains("patrol is still configured there"),
+        "{}",
+        text(&out.stdout)
+    );
+
+    // --global from inside the repository leaves the local one.
+    assert_ok(&patrol_in(&env, &repo, &["install", "--local"]));
+    assert_ok(&patrol_in(&env, &repo, &["uninstall", "--global"]));
+    assert!(global_helpers(&env).is_empty());
+    assert_eq!(local_helpers(&env), ["", "patrol"]);
+
+    // With one install left, no flag undoes it and says which.
+    let out = env.patrol(&["uninstall"], "");
+    assert_ok(&out);
+    assert!(
+        text(&out.stdout).contains(&format!(
+            "Undoing what install added to {}, the only configuration it was run for",
+            fs::canonicalize(&config).unwrap().display()
+        )),
+        "{}",
+        text(&out.stdout)
+    );
+    assert!(local_helpers(&env).is_empty());
+
+    // --file names a repository's configuration from anywhere.
+    assert_ok(&patrol_in(&env, &repo, &["install", "--local"]));
+    assert_ok(&env.patrol(&["install"], ""));
+    let out = env.patrol(&["uninstall", "--file", config.to_str().unwrap()], "");
+    assert_ok(&out);
+    assert!(local_helpers(&env).is_empty());
+    assert_eq!(global_helpers(&env), ["", "patrol"]);
+
+    // A scope install never wrote to: nothing to do, and said so.
+    let out = env.patrol(&["uninstall", "--system"], "");
+    assert_ok(&out);
+    assert!(
+        text(&out.stdout)
+            .contains("In the system configuration, install added nothing that is still recorded"),
+        "{}",
+        text(&out.stdout)
+    );
+    assert_eq!(global_helpers(&env), ["", "patrol"]);
+}
+
+#[test]
+fn uninstall_after_import_says_git_prompts_again_and_can_restore_the_file() {
+    let env = TestEnv::new();
+    env.config("credential.helper", "store");
+    let file = git_credentials(&env);
+    write_private(&file, THREE);
+    assert_ok(&env.patrol(&["install"], ""));
+    assert_ok(&env.patrol(&["import"], ""));
+    assert!(!file.exists());
+
+    let out = env.patrol(&["uninstall"], "");
+    assert_ok(&out);
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.contains("git now asks `store`")
+            && stdout.contains("holds no token: at the next push git asks for yours")
+            && stdout.contains("in plain text")
+            && stdout.contains("git credential-patrol uninstall --restore-plaintext"),
+        "{stdout}"
+    );
+    assert_eq!(global_helpers(&env), ["store"]);
+    assert!(!file.exists());
+
+    let out = env.patrol(&["uninstall", "--restore-plaintext"], "");
+    assert_ok(&out);
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains("Wrote 3 tokens to"), "{stdout}");
+    assert!(!stdout.contains("holds no token"), "{stdout}");
+    assert!(!stdout.contains("TEST") && !text(&out.stderr).contains("TEST"));
+    assert_eq!(mode(&file), 0o600);
+    // git's own `store`, alone now, gives each token back.
+    for (request, secret) in [
+        ("host=github.com\nusername=alice", ALICE),
+        ("host=github.com\nusername=carol@work", CAROL),
+        (
+            "host=gitlab.example.com:8443\npath=group/repo.git\nusername=bob",
+            BOB,
+        ),
+    ] {
+        let out = env.git(
+            &["-c", "credential.useHttpPath=true", "credential", "fill"],
+            &format!("protocol=https\n{request}\n"),
+        );
+        assert!(
+            text(&out.stdout).contains(&format!("password={secret}\n")),
+            "{request}: {}",
+            text(&out.stderr)
+        );
+    }
 }

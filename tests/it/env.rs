@@ -30,6 +30,10 @@ const NOWHERE: &str = "http://127.0.0.1:9";
 pub enum Keyring {
     /// A private bus with an unlocked gnome-keyring.
     Unlocked,
+    /// A private bus with gnome-keyring started by `--start` with no
+    /// `--unlock` and no login keyring on disk, as D-Bus activation or a
+    /// headless login leaves it: only its in-memory `session` collection.
+    SessionOnly,
     /// A private bus and nothing providing the Secret Service.
     Missing,
     /// No session bus at all.
@@ -42,7 +46,8 @@ pub struct TestEnv {
     daemons: Vec<Child>,
     /// What git and `patrol()` run: `BIN`, or the shim that runs the
     /// Windows build under wine.
-    helper: PathBuf,
+    pub helper: PathBuf,
+    keyring: Keyring,
 }
 
 impl TestEnv {
@@ -108,13 +113,14 @@ impl TestEnv {
             vars: HashMap::new(),
             daemons: Vec::new(),
             helper: PathBuf::from(BIN),
+            keyring,
         };
         if keyring != Keyring::NoBus {
             let address = env.start_bus(&vars);
             vars.insert("DBUS_SESSION_BUS_ADDRESS", address.into());
         }
         env.vars = vars;
-        if keyring == Keyring::Unlocked {
+        if matches!(keyring, Keyring::Unlocked | Keyring::SessionOnly) {
             env.start_keyring();
         }
         env
@@ -168,9 +174,44 @@ impl TestEnv {
         env
     }
 
-    /// The helper git runs, as a path.
-    pub fn helper(&self) -> &Path {
-        &self.helper
+    /// Stops the keyring daemon, whoever started it (a fix run by a test
+    /// may have replaced ours), and starts one as before: what a logout or
+    /// a reboot does to it.
+    pub fn restart_keyring(&mut self) {
+        self.stop_secret_service();
+        self.start_keyring();
+    }
+
+    /// Kills the process that owns the Secret Service's name on this test's
+    /// private bus, and waits until the name is free.
+    fn stop_secret_service(&mut self) {
+        let Some(pid) = self.secret_service_pid() else {
+            return;
+        };
+        let _ = Command::new("kill").arg(pid.to_string()).status();
+        if let Some(at) = self.daemons.iter().position(|d| d.id() == pid) {
+            let _ = self.daemons.remove(at).wait();
+        }
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while self.secret_service_pid().is_some() && Instant::now() < deadline {
+            thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    fn secret_service_pid(&self) -> Option<u32> {
+        let out = self
+            .command("dbus-send")
+            .args([
+                "--session",
+                "--print-reply",
+                "--dest=org.freedesktop.DBus",
+                "/org/freedesktop/DBus",
+                "org.freedesktop.DBus.GetConnectionUnixProcessID",
+                "string:org.freedesktop.secrets",
+            ])
+            .output()
+            .ok()?;
+        text(&out.stdout).split_whitespace().last()?.parse().ok()
     }
 
     pub fn root(&self) -> &Path {
@@ -324,9 +365,16 @@ impl TestEnv {
     }
 
     fn start_keyring(&mut self) {
+        let args: &[&str] = if self.keyring == Keyring::SessionOnly {
+            // `--start` keeps the daemon replaceable by `--replace`, as it
+            // is on a real machine.
+            &["--start", "--foreground", "--components=secrets"]
+        } else {
+            &["--foreground", "--unlock", "--components=secrets"]
+        };
         let mut daemon = self
             .command("gnome-keyring-daemon")
-            .args(["--foreground", "--unlock", "--components=secrets"])
+            .args(args)
             .stdin(Stdio::piped())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -335,7 +383,12 @@ impl TestEnv {
                 "gnome-keyring-daemon is needed for the tests: run scripts/test, which installs it",
             );
         // The password of the throwaway login keyring, then EOF.
-        daemon.stdin.take().unwrap().write_all(b"test").unwrap();
+        let password: &[u8] = if self.keyring == Keyring::SessionOnly {
+            b""
+        } else {
+            b"test"
+        };
+        daemon.stdin.take().unwrap().write_all(password).unwrap();
         self.daemons.push(daemon);
         self.wait_for_name("org.freedesktop.secrets");
     }
@@ -372,6 +425,10 @@ impl TestEnv {
 
 impl Drop for TestEnv {
     fn drop(&mut self) {
+        // A keyring that replaced ours (`--replace`) is not our child.
+        if self.keyring != Keyring::NoBus && !self.daemons.is_empty() {
+            self.stop_secret_service();
+        }
         for daemon in self.daemons.iter_mut().rev() {
             let _ = daemon.kill();
             let _ = daemon.wait();

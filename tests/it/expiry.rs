@@ -27,17 +27,28 @@ struct Push {
     env: TestEnv,
     server: GitServer,
     work: PathBuf,
+    /// The git that pushes.
+    git: String,
 }
+
+/// Debian 12's git, older than `password_expiry_utc`.
+const OLD_GIT: &str = "/usr/bin/git";
 
 impl Push {
     fn new() -> Self {
-        let env = TestEnv::new();
-        let version = text(&env.git(&["version"], "").stdout);
+        let push = Self::with_git("git");
+        let version = text(&push.env.git(&["version"], "").stdout);
         let (major, minor) = parse_version(&version);
         assert!(
             (major, minor) >= (2, 41),
             "these tests need git 2.41 or later (password_expiry_utc); found {version}"
         );
+        push
+    }
+
+    /// Pushing with `git`, whatever its version.
+    fn with_git(git: &str) -> Self {
+        let env = TestEnv::new();
         let srv = env.root().join("srv");
         fs::create_dir_all(&srv).unwrap();
         bare_repo(&srv, "project.git");
@@ -69,7 +80,12 @@ impl Push {
             let out = env.git(&args, "");
             assert!(out.status.success(), "{}", text(&out.stderr));
         }
-        Push { env, server, work }
+        Push {
+            env,
+            server,
+            work,
+            git: git.into(),
+        }
     }
 
     fn store(&self, user: &str, token: &str, expiry: Option<i64>) {
@@ -101,7 +117,7 @@ impl Push {
             use std::os::unix::fs::PermissionsExt;
             fs::set_permissions(&askpass, fs::Permissions::from_mode(0o755)).unwrap();
         }
-        let mut command = self.env.command("git");
+        let mut command = self.env.command(&self.git);
         command
             .args(["-C", self.work.to_str().unwrap(), "push", "origin", "main"])
             .env("GIT_ASKPASS", &askpass);
@@ -145,7 +161,7 @@ fn a_push_warns_days_before_the_token_expires() {
     );
     assert!(
         stderr.contains(&format!(
-            "hint: then run: git credential-patrol rotate {url} --user alice"
+            "then run: git credential-patrol rotate {url} --user alice\n"
         )),
         "{stderr}"
     );
@@ -168,9 +184,6 @@ fn an_expired_token_is_not_sent_and_the_new_one_is_stored() {
     assert!(out.status.success(), "{stderr}");
     assert!(
         stderr.contains(&format!(
-            "warning: the token for {} (alice) expired 1 days ago",
-            push.url()
-        )) || stderr.contains(&format!(
             "warning: the token for {} (alice) expired 24 hours ago",
             push.url()
         )),
@@ -284,7 +297,7 @@ fn warn_before_comes_from_url_matched_config_or_the_helper_line() {
         "outside the default 7 days"
     );
     env.config("patrol.https://a.example.warnBefore", "30 days");
-    assert!(get(&env, "a.example", &[]).1.contains("expires in 20 days"));
+    assert!(get(&env, "a.example", &[]).1.contains("expires in 3 weeks"));
     assert_eq!(
         get(&env, "b.example", &[]).1,
         "",
@@ -305,7 +318,7 @@ fn warn_before_comes_from_url_matched_config_or_the_helper_line() {
         "protocol=https\nhost=b.example\n",
     );
     assert!(
-        text(&out.stderr).contains("expires in 20 days"),
+        text(&out.stderr).contains("expires in 3 weeks"),
         "{}",
         text(&out.stderr)
     );
@@ -340,6 +353,28 @@ fn a_bad_setting_is_named_and_never_breaks_git() {
         stderr.contains("expires in 3 days"),
         "the default of 7 days applies: {stderr}"
     );
+}
+
+#[test]
+fn a_bad_setting_is_named_once_per_push() {
+    let push = Push::new();
+    push.server.accept("alice", OLD);
+    push.store("alice", OLD, None);
+    push.env.config("patrol.warnBefore", "a fortnight");
+    push.env.config("patrol.warnEvery", "0");
+    let out = push.push("nobody", "nothing");
+    let stderr = text(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert_eq!(
+        stderr.matches("ignoring patrol.warnbefore").count(),
+        1,
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("such as `30s`, `90m`, `12h`, `14d` or `2w`"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("patrol.warnevery"), "0 is taken: {stderr}");
 }
 
 #[test]
@@ -429,7 +464,7 @@ fn expiry_set_by_hand_outranks_the_rest_until_the_token_changes() {
     assert_eq!(bad.status.code(), Some(2));
     assert!(text(&bad.stderr).contains("is not a date"));
     let unknown = env.patrol(&["expiry", "nowhere.example", "30d"], "");
-    assert_eq!(unknown.status.code(), Some(2));
+    assert_eq!(unknown.status.code(), Some(1));
     assert!(text(&unknown.stderr).contains("no stored credential for https://nowhere.example"));
 }
 
@@ -437,7 +472,13 @@ fn expiry_set_by_hand_outranks_the_rest_until_the_token_changes() {
 fn an_expiry_set_by_hand_in_the_past_makes_git_drop_the_token() {
     let env = TestEnv::new();
     store(&env, "example.com", "alice", OLD, None);
-    env.patrol(&["expiry", "example.com", "2020-01-01"], "");
+    let out = env.patrol(&["expiry", "example.com", "2020-01-01", "--allow-past"], "");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("now recorded as expired "),
+        "{}",
+        text(&out.stdout)
+    );
     let (stdout, stderr) = get(&env, "example.com", &[]);
     assert!(
         stdout.contains("password_expiry_utc=1577836800\n"),
@@ -551,4 +592,194 @@ fn names_from_outside_are_escaped_before_reaching_a_terminal() {
     let (_, stderr) = get(&env, "example.com", &[]);
     assert!(stderr.contains("evil\\u{1b}]0;title\\u{7}"), "{stderr:?}");
     assert!(!stderr.contains('\x1b'));
+}
+
+/// A token patrol knows is dead (here: set by hand in the past, while git's
+/// own `password_expiry_utc` is still days ahead) is never sent, on the
+/// default git and on Debian's 2.39, which ignores `password_expiry_utc`:
+/// git asks the person, the push succeeds, and the new token is stored.
+#[test]
+fn a_token_known_dead_is_never_sent_whatever_the_git() {
+    for git in ["git", OLD_GIT] {
+        if git == OLD_GIT && !std::path::Path::new(OLD_GIT).exists() {
+            eprintln!("skipping {OLD_GIT}: not installed");
+            continue;
+        }
+        let push = Push::with_git(git);
+        push.server.accept("alice", NEW);
+        push.store("alice", OLD, Some(now() + 3 * DAY));
+        let set = push
+            .env
+            .patrol(&["expiry", &push.url(), "2020-01-01", "--allow-past"], "");
+        assert!(set.status.success(), "{}", text(&set.stderr));
+        let out = push.push("alice", NEW);
+        let stderr = text(&out.stderr);
+        assert!(out.status.success(), "{git}: {stderr}");
+        assert!(
+            stderr.contains(&format!(
+                "warning: the token for {} (alice) expired ",
+                push.url()
+            )),
+            "{git}: {stderr}"
+        );
+        assert!(
+            stderr.contains("hint: patrol no longer gives it to git, so git asks for a new one"),
+            "{git}: {stderr}"
+        );
+        assert!(
+            stderr.contains("askpass: Password for"),
+            "{git} asked for a new one: {stderr}"
+        );
+        assert!(
+            push.server.refused().is_empty(),
+            "{git} sent the dead token: {:?}",
+            push.server.refused()
+        );
+        assert!(push.fill().contains(&format!("password={NEW}\n")), "{git}");
+        let listing = push.env.patrol(&["list", "--json"], "");
+        let parsed: serde_json::Value = serde_json::from_slice(&listing.stdout).unwrap();
+        assert_eq!(
+            parsed["credentials"][0]["expires_at"],
+            serde_json::Value::Null
+        );
+    }
+}
+
+/// `get`'s warning, its `password_expiry_utc`, `list` and `list --json`
+/// show one expiry: the forge's beats one set by hand, which beats git's.
+#[test]
+fn every_view_shows_the_one_effective_expiry() {
+    let env = TestEnv::new();
+    store(&env, "example.com", "alice", OLD, Some(now() + 3 * DAY));
+    let set = env.patrol(&["expiry", "example.com", "2020-01-01", "--allow-past"], "");
+    assert!(set.status.success(), "{}", text(&set.stderr));
+    let (stdout, stderr) = get(&env, "example.com", &[]);
+    assert!(
+        stdout.contains("password_expiry_utc=1577836800\n"),
+        "{stdout}"
+    );
+    assert!(
+        !stdout.contains("password="),
+        "a dead token is withheld: {stdout}"
+    );
+    assert!(stdout.contains("username=alice\n"), "{stdout}");
+    assert!(stderr.contains("expired"), "{stderr}");
+    assert!(stderr.contains("(2020-01-01"), "{stderr}");
+    let json = env.patrol(&["list", "--json"], "");
+    let parsed: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    let entry = &parsed["credentials"][0];
+    assert_eq!(entry["expires_at"], "2020-01-01T00:00:00Z", "{entry}");
+    assert_eq!(entry["expiry_source"], "manual", "{entry}");
+    assert_eq!(entry["status"], "expired", "{entry}");
+    let table = text(&env.patrol(&["list"], "").stdout);
+    assert!(table.contains("2020-01-01"), "{table}");
+}
+
+/// When git stores again, after the server accepted it, the very token
+/// patrol held as expired, the record was wrong: patrol says so once and
+/// forgets that expiry, and the next push uses the token without asking.
+#[test]
+fn a_wrong_expiry_corrects_itself_when_the_server_accepts_the_token() {
+    let push = Push::new();
+    push.server.accept("alice", OLD);
+    push.store("alice", OLD, None);
+    let set = push
+        .env
+        .patrol(&["expiry", &push.url(), "2020-01-01", "--allow-past"], "");
+    assert!(set.status.success(), "{}", text(&set.stderr));
+    let out = push.push("alice", OLD);
+    let stderr = text(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stderr.contains("askpass: Password for"), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "warning: the server accepted the token for {} (alice), which patrol held as expired",
+            push.url()
+        )),
+        "{stderr}"
+    );
+    let again = push.push("nobody", "nothing");
+    let stderr = text(&again.stderr);
+    assert!(again.status.success(), "{stderr}");
+    assert!(!stderr.contains("askpass:"), "{stderr}");
+    assert!(!stderr.contains("warning:"), "said once: {stderr}");
+    let record = &push.env.index()["credentials"][0];
+    assert_eq!(record["expiry"], serde_json::json!({}), "{record}");
+}
+
+/// Patrol as the storage behind an OAuth helper (`helper = patrol`, then
+/// `helper = oauth`): the access token expires, git hands the refresh token
+/// to the OAuth helper, which renews it; the push succeeds with no warning
+/// and patrol keeps the new token, its expiry and the new refresh token.
+#[test]
+fn a_refreshable_token_renews_itself_without_a_warning() {
+    let push = Push::new();
+    let renewed_expiry = now() + 3600;
+    let oauth = push.env.root().join("git-credential-oauth-test");
+    fs::write(
+        &oauth,
+        format!(
+            "#!/bin/sh\n\
+             test \"$1\" = get || exit 0\n\
+             if grep -q '^oauth_refresh_token=TESTrefresh1$'; then\n\
+             echo password={NEW}\n\
+             echo password_expiry_utc={renewed_expiry}\n\
+             echo oauth_refresh_token=TESTrefresh2\n\
+             fi\n"
+        ),
+    )
+    .unwrap();
+    {
+        use std::os::unix::fs::PermissionsExt;
+        fs::set_permissions(&oauth, fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let out = push.env.git(
+        &[
+            "config",
+            "--global",
+            "--add",
+            "credential.helper",
+            oauth.to_str().unwrap(),
+        ],
+        "",
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    push.server.accept("alice", NEW);
+    let stored = push.env.patrol(
+        &["store"],
+        &format!(
+            "protocol=http\nhost={}\nusername=alice\npassword={OLD}\n\
+             password_expiry_utc={}\noauth_refresh_token=TESTrefresh1\n",
+            push.server.host(),
+            now() - 60
+        ),
+    );
+    assert!(stored.status.success(), "{}", text(&stored.stderr));
+    let table = text(&push.env.patrol(&["list"], "").stdout);
+    assert!(table.contains("self-renewing"), "{table}");
+
+    let out = push.push("nobody", "nothing");
+    let stderr = text(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(!stderr.contains("warning:"), "{stderr}");
+    assert!(!stderr.contains("hint:"), "{stderr}");
+    assert!(!stderr.contains("askpass:"), "{stderr}");
+    assert!(
+        push.server.refused().is_empty(),
+        "{:?}",
+        push.server.refused()
+    );
+    let filled = push.fill();
+    assert!(filled.contains(&format!("password={NEW}\n")), "{filled}");
+    assert!(
+        filled.contains(&format!("password_expiry_utc={renewed_expiry}\n")),
+        "{filled}"
+    );
+    assert!(
+        filled.contains("oauth_refresh_token=TESTrefresh2\n"),
+        "{filled}"
+    );
+    let json = push.env.patrol(&["list", "--json"], "");
+    let parsed: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(parsed["credentials"][0]["status"], "self-renewing");
 }

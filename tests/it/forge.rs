@@ -296,7 +296,8 @@ fn check_reports_bad_credentials_with_the_fix_and_never_the_token() {
     );
     assert!(
         stdout.contains(&format!(
-            "fix:    create a new token at https://{HOST}/settings/tokens, then run: \
+            "fix:    create a new classic token at \
+             https://{HOST}/settings/tokens/new?description=git, then run: \
              git credential-patrol rotate https://{HOST} --user alice"
         )),
         "{stdout}"
@@ -828,8 +829,234 @@ fn gitlab_check_explains_a_token_that_cannot_describe_itself_and_a_revoked_one()
     );
     assert!(
         stdout.contains(&format!(
-            "create a new token at https://{HOST}/-/user_settings/personal_access_tokens"
+            "create a new personal access token at \
+             https://{HOST}/-/user_settings/personal_access_tokens?name=git, then run: \
+             git credential-patrol rotate https://{HOST} --user alice --manual"
         )),
         "{stdout}"
     );
+}
+
+/// Like `env_for`, with the API URL scoped to the credential's URL, the
+/// only way `patrol.apiUrl` is meant to be set.
+fn env_scoped(forge: &FakeForge, kind: &str) -> TestEnv {
+    let env = TestEnv::new();
+    env.config(&format!("patrol.https://{HOST}.forge"), kind);
+    env.config(&format!("patrol.https://{HOST}.apiUrl"), &forge.url());
+    env
+}
+
+fn fixes(report: &serde_json::Value) -> Vec<String> {
+    report["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["fix"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[test]
+fn a_fine_grained_token_asked_for_scopes_is_sent_to_the_classic_page() {
+    let forge = FakeForge::start();
+    forge.expect(
+        "GET",
+        "/user",
+        github_user(None, Some("2099-01-01 00:00:00 UTC")),
+    );
+    let env = env_scoped(&forge, "github");
+    env.config(
+        &format!("patrol.https://{HOST}.requiredScopes"),
+        "repo, workflow",
+    );
+    env.config("patrol.probe", "false");
+    env.approve(&store_input(FINE));
+    let (code, report) = check_json(&env, &[]);
+    assert_eq!(code, Some(1));
+    let credential = &report["credentials"][0];
+    assert_eq!(codes(credential), ["missing-scope"]);
+    let fix = &fixes(credential)[0];
+    assert!(
+        fix.contains(&format!(
+            "create a new classic token at https://{HOST}/settings/tokens/new?scopes=repo,workflow"
+        )),
+        "{fix}"
+    );
+    assert!(!fix.contains("personal-access-tokens"), "{fix}");
+}
+
+#[test]
+fn a_gitlab_token_lacking_a_scope_needs_a_new_token_not_an_edit() {
+    let forge = FakeForge::start();
+    forge.expect(
+        "GET",
+        "/personal_access_tokens/self",
+        Reply::json(
+            200,
+            json!({ "id": 1, "name": "laptop", "active": true, "revoked": false,
+                    "scopes": ["read_repository", "read_api"], "expires_at": "2099-01-01" }),
+        ),
+    );
+    let env = env_scoped(&forge, "gitlab");
+    env.config(
+        &format!("patrol.https://{HOST}.requiredScopes"),
+        "write_repository",
+    );
+    env.config("patrol.probe", "false");
+    env.approve(&store_input("glpat-TESTforge0002"));
+    let (code, stdout, _) = check(&env, &[]);
+    assert_eq!(code, Some(1), "{stdout}");
+    assert!(
+        stdout.contains(&format!(
+            "fix:    GitLab cannot add scopes to an existing personal access token: create a \
+             new personal access token at https://{HOST}/-/user_settings/personal_access_tokens\
+             ?scopes=read_repository,read_api,write_repository&name=laptop with \
+             read_repository, read_api, write_repository, then run: \
+             git credential-patrol rotate https://{HOST} --user alice --manual"
+        )),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("can be edited"), "{stdout}");
+}
+
+#[test]
+fn a_refused_token_is_listed_as_such_withheld_from_git_until_it_works_again() {
+    let forge = FakeForge::start();
+    forge.expect("GET", "/user", bad_credentials());
+    let env = env_scoped(&forge, "github");
+    env.config("patrol.warnEvery", "12 hours");
+    env.approve(&store_input(CLASSIC));
+
+    // list: the status, its date and the forge's words; exit 1.
+    let out = env.patrol(&["list"], "");
+    let table = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{table}");
+    let today = Utc::now().format("%Y-%m-%d").to_string();
+    assert!(
+        table.contains(&format!(
+            "refused on {today}: GitHub rejected the token (Bad credentials)"
+        )),
+        "{table}"
+    );
+    let out = env.patrol(&["list", "--json"], "");
+    assert_eq!(out.status.code(), Some(1));
+    let listing: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let entry = &listing["credentials"][0];
+    assert_eq!(entry["status"], "refused");
+    assert_eq!(entry["probe_result"], "rejected");
+    assert_eq!(
+        entry["probe_message"],
+        "GitHub rejected the token (Bad credentials)"
+    );
+
+    // get: the password withheld, whatever git's version, and a warning
+    // once per warnEvery.
+    let request = format!("protocol=https\nhost={HOST}\n");
+    let out = env.patrol(&["get"], &request);
+    let (answer, stderr) = (text(&out.stdout), text(&out.stderr));
+    assert!(out.status.success(), "{stderr}");
+    assert!(!answer.contains("password="), "{answer}");
+    assert!(answer.contains("username=alice"), "{answer}");
+    assert!(
+        stderr.contains(&format!(
+            "warning: the forge refused the token for https://{HOST} (alice) "
+        )) && stderr.contains(": GitHub rejected the token (Bad credentials)"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("hint: patrol no longer gives it to git, so git asks for a new one"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(&format!(
+            "hint: or, before your next push: create a new classic token at \
+             https://{HOST}/settings/tokens/new?description=git, then run: \
+             git credential-patrol rotate https://{HOST} --user alice"
+        )),
+        "{stderr}"
+    );
+    let again = env.patrol(&["get"], &request);
+    assert_eq!(text(&again.stderr), "", "one warning per warnEvery");
+    assert!(!text(&again.stdout).contains("password="));
+
+    // git stores it again after it authenticated with it: it works.
+    let approved = env.credential("approve", &[], &store_input(CLASSIC));
+    assert!(
+        text(&approved.stderr).contains(&format!(
+            "warning: the server accepted the token for https://{HOST} (alice), which the \
+             forge's API refused on {today}; it is no longer held as refused"
+        )),
+        "{}",
+        text(&approved.stderr)
+    );
+    let out = env.patrol(&["list", "--json"], "");
+    let listing: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_ne!(listing["credentials"][0]["status"], "refused");
+    let out = env.patrol(&["get"], &request);
+    assert!(
+        text(&out.stdout).contains(&format!("password={CLASSIC}")),
+        "{}",
+        text(&out.stdout)
+    );
+}
+
+#[test]
+fn a_probe_that_succeeds_clears_a_refusal() {
+    let forge = FakeForge::start();
+    forge.expect("GET", "/user", bad_credentials());
+    let env = env_scoped(&forge, "github");
+    env.approve(&store_input(CLASSIC));
+    assert_eq!(env.patrol(&["list"], "").status.code(), Some(1));
+    let accepted = FakeForge::start();
+    accepted.expect("GET", "/user", github_user(Some("repo"), None));
+    env.config(&format!("patrol.https://{HOST}.apiUrl"), &accepted.url());
+    let (code, stdout, _) = check(&env, &[]);
+    assert_eq!(code, Some(0), "{stdout}");
+    let out = env.patrol(&["list", "--json"], "");
+    assert_eq!(out.status.code(), Some(0));
+    let listing: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(listing["credentials"][0]["status"], "no-expiry");
+}
+
+#[test]
+fn bare_required_scopes_of_github_are_not_asked_of_a_gitlab_token() {
+    let forge = FakeForge::start();
+    forge.expect(
+        "GET",
+        "/personal_access_tokens/self",
+        Reply::json(
+            200,
+            json!({ "id": 1, "name": "laptop", "active": true, "revoked": false,
+                    "scopes": ["api"], "expires_at": null }),
+        ),
+    );
+    let env = env_scoped(&forge, "gitlab");
+    env.config("patrol.requiredScopes", "repo, read:org");
+    env.config("patrol.probe", "false");
+    env.approve(&store_input("glpat-TESTforge0003"));
+    let (code, report) = {
+        let out = env.patrol(&["check", "--json"], "");
+        let stderr = text(&out.stderr);
+        assert_eq!(
+            stderr
+                .matches("patrol.requiredScopes names repo, read:org")
+                .count(),
+            1,
+            "{stderr}"
+        );
+        assert!(
+            stderr.contains(
+                "git config --global patrol.https://github.com.requiredScopes repo,read:org"
+            ),
+            "{stderr}"
+        );
+        (
+            out.status.code(),
+            serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap(),
+        )
+    };
+    let credential = &report["credentials"][0];
+    assert!(codes(credential).is_empty(), "{credential}");
+    assert_eq!(code, Some(0));
+    let text = serde_json::to_string(credential).unwrap();
+    assert!(!text.contains("read:org"), "{text}");
 }

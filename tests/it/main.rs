@@ -12,6 +12,7 @@
 const UNDER_WINE: bool = false;
 
 mod adopt;
+mod cli;
 mod conformance;
 mod env;
 mod expiry;

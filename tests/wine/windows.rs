@@ -90,7 +90,7 @@ fn a_push_warns_before_the_token_expires() {
     bare_repo(&srv, "project.git");
     let server = GitServer::start(&srv);
     server.accept("alice", TOKEN);
-    env.config("credential.helper", env.helper().to_str().unwrap());
+    env.config("credential.helper", env.helper.to_str().unwrap());
     env.config("user.name", "Test");
     env.config("user.email", "test@example.com");
     let work = env.home().join("work");

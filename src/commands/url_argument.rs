@@ -1,0 +1,393 @@
+//! The one reader of a URL a person types on the command line (`rotate`,
+//! `erase`, `token`, `expiry`, `check`), and the rule for which stored
+//! credentials it names.
+//!
+//! People paste what they have: a bare host (`github.com`), a scheme with a
+//! host, a remote URL with a path, `.git` and a trailing slash, a host in any
+//! case, the default port written out, a user in the URL instead of
+//! `--user`. All of these name the credential git would use for that URL.
+//! An SSH remote (`git@github.com:alice/x.git`, `ssh://…`) names none: SSH
+//! never asks a credential helper, and saying so beats "not stored".
+//!
+//! The splitting itself is git's (`protocol::UrlParts`); what is added here
+//! is what git does before it asks a helper: the path is dropped unless
+//! `credential.useHttpPath` keeps it, and what a person may write loosely
+//! (case, default port) is compared loosely. A password in the URL is never
+//! used and never repeated in a message.
+
+use anyhow::anyhow;
+
+use super::{BadInput, matching_record};
+use crate::credential::{Target, field_matches};
+use crate::output::escape;
+use crate::protocol::UrlParts;
+use crate::record::Record;
+
+/// What a URL argument says, before git's configuration is applied.
+#[derive(Debug, PartialEq, Eq)]
+pub struct UrlArgument {
+    /// Protocol, host as typed, and the path when one was given.
+    pub target: Target,
+    /// The user written in the URL (`https://alice@github.com`).
+    pub user: Option<String>,
+}
+
+impl UrlArgument {
+    /// Reads `text`; a bare host means `https`.
+    pub fn parse(text: &str) -> Result<Self, BadInput> {
+        let text = text.trim();
+        if let Some(ssh) = ssh_form(text) {
+            return Err(BadInput(format!(
+                "{} is an SSH remote; SSH authenticates with keys and never asks a credential \
+                 helper, so no token is stored for it (name the host's HTTPS URL instead, \
+                 such as https://{})",
+                escape(&ssh.shown),
+                escape(&ssh.host)
+            )));
+        }
+        let full = if text.contains("://") {
+            text.to_owned()
+        } else {
+            format!("https://{text}")
+        };
+        let parts = UrlParts::parse(&full)
+            .filter(|p| p.host.as_deref().is_some_and(|h| !h.is_empty()))
+            .ok_or_else(|| {
+                BadInput(format!(
+                    "{} is not a URL or host name (such as `github.com` or \
+                     `https://github.com/OWNER/REPO.git`)",
+                    escape(&redact_userinfo(text))
+                ))
+            })?;
+        let path = parts
+            .path
+            .map(|p| p.trim_end_matches('/').to_owned())
+            .filter(|p| !p.is_empty());
+        Ok(Self {
+            target: Target {
+                protocol: parts.protocol.to_ascii_lowercase(),
+                host: parts.host.unwrap_or_default(),
+                path,
+            },
+            user: parts.username.filter(|u| !u.is_empty()),
+        })
+    }
+
+    /// Whether git keeps the path of this URL when it asks a helper: only
+    /// with `credential.useHttpPath` for http(s); always for the others
+    /// (`cert://` paths, for one).
+    fn keeps_path(&self, use_http_path: &dyn Fn(&str) -> bool) -> bool {
+        !matches!(self.target.protocol.as_str(), "http" | "https")
+            || use_http_path(&self.target.url())
+    }
+}
+
+/// `host` and `host:port` the way a person means them: case does not
+/// matter, and the default port is the same as none.
+pub fn same_host(protocol: &str, a: &str, b: &str) -> bool {
+    normal_host(protocol, a) == normal_host(protocol, b)
+}
+
+fn normal_host(protocol: &str, host: &str) -> String {
+    let host = host.to_ascii_lowercase();
+    let default_port = match protocol {
+        "https" => ":443",
+        "http" => ":80",
+        _ => return host,
+    };
+    match host.strip_suffix(default_port) {
+        Some(bare) => bare.to_owned(),
+        None => host,
+    }
+}
+
+struct SshForm {
+    /// The argument without its user, to name it in the message.
+    shown: String,
+    host: String,
+}
+
+/// `ssh://…`, `git+ssh://…`, `ssh+git://…`, or git's scp-like
+/// `[user@]host:path` (a colon before any slash, and what follows it not a
+/// port number).
+fn ssh_form(text: &str) -> Option<SshForm> {
+    if let Some((scheme, rest)) = text.split_once("://") {
+        if !matches!(
+            scheme.to_ascii_lowercase().as_str(),
+            "ssh" | "git+ssh" | "ssh+git"
+        ) {
+            return None;
+        }
+        let authority = rest.split('/').next().unwrap_or_default();
+        let host = authority.rsplit('@').next().unwrap_or_default();
+        let host = host.split(':').next().unwrap_or_default().to_owned();
+        return Some(SshForm {
+            shown: redact_userinfo(text),
+            host,
+        });
+    }
+    // An IPv6 address's colons are inside its brackets.
+    let start = if text.starts_with('[') {
+        text.find(']')?
+    } else {
+        0
+    };
+    let colon = start + text[start..].find(':')?;
+    if text[..colon].contains('/') {
+        return None;
+    }
+    let after = &text[colon + 1..];
+    let port = after.split('/').next().unwrap_or_default();
+    if !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let host = text[..colon]
+        .rsplit('@')
+        .next()
+        .unwrap_or_default()
+        .to_owned();
+    Some(SshForm {
+        shown: format!("{host}:{after}"),
+        host,
+    })
+}
+
+/// The URL with any `user[:password]@` left out: a message must never
+/// repeat a password someone pasted.
+fn redact_userinfo(text: &str) -> String {
+    let (scheme, rest) = match text.split_once("://") {
+        Some((scheme, rest)) => (format!("{scheme}://"), rest),
+        None => (String::new(), text),
+    };
+    let authority_end = rest.find('/').unwrap_or(rest.len());
+    match rest[..authority_end].rfind('@') {
+        Some(at) => format!("{scheme}{}", &rest[at + 1..]),
+        None => text.to_owned(),
+    }
+}
+
+/// What a person names by URL and `--user`: the target git would ask a
+/// helper about, the account, and the live records that match, most
+/// recently stored or used first. With no path (or a path git drops), the
+/// records of every path on the host qualify.
+pub struct Named<'r> {
+    pub target: Target,
+    pub user: Option<String>,
+    pub found: Vec<&'r Record>,
+}
+
+impl<'r> Named<'r> {
+    /// Reads `url` and `--user` and finds what they name. A path counts
+    /// only where `credential.useHttpPath` makes it part of the stored
+    /// credential; `use_http_path` answers that for a URL.
+    pub fn find(
+        records: &'r [Record],
+        url: &str,
+        user: Option<&str>,
+        use_http_path: &dyn Fn(&str) -> bool,
+    ) -> Result<Self, BadInput> {
+        let argument = UrlArgument::parse(url)?;
+        let user = match (user, argument.user.as_deref()) {
+            (Some(flag), Some(in_url)) if flag != in_url => {
+                return Err(BadInput(format!(
+                    "the URL names the user {} but --user names {}; give one of them",
+                    escape(in_url),
+                    escape(flag)
+                )));
+            }
+            (Some(flag), _) => Some(flag.to_owned()),
+            (None, in_url) => in_url.map(str::to_owned),
+        };
+        let mut target = argument.target.clone();
+        if !argument.keeps_path(use_http_path) {
+            target.path = None;
+        }
+        let found = matching_record(records, |record| {
+            record.target.protocol == target.protocol
+                && same_host(&target.protocol, &record.target.host, &target.host)
+                && field_matches(target.path.as_deref(), record.target.path.as_deref())
+                && field_matches(user.as_deref(), Some(&record.username))
+        });
+        Ok(Self {
+            target,
+            user,
+            found,
+        })
+    }
+
+    /// The one record found, or why there is not exactly one: none is a
+    /// failure (exit 1), several is a question of usage (exit 2).
+    pub fn one(&self) -> anyhow::Result<&'r Record> {
+        match self.found.as_slice() {
+            [one] => Ok(*one),
+            [] => Err(self.not_stored()),
+            several => Err(BadInput(format!(
+                "{} has several accounts ({}); name one with --user",
+                escape(&self.target.url()),
+                several
+                    .iter()
+                    .map(|r| escape(&r.username))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ))
+            .into()),
+        }
+    }
+
+    /// "Not stored", naming what was looked for and where to look.
+    pub fn not_stored(&self) -> anyhow::Error {
+        anyhow!(
+            "no stored credential for {}{}; `git credential-patrol list` shows what is stored",
+            escape(&self.target.url()),
+            self.user
+                .as_deref()
+                .map(|u| format!(" and user {}", escape(u)))
+                .unwrap_or_default()
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::credential::TokenKind;
+
+    fn target(text: &str) -> Target {
+        UrlArgument::parse(text).unwrap().target
+    }
+
+    #[test]
+    fn the_forms_people_paste() {
+        for (given, url) in [
+            ("github.com", "https://github.com"),
+            (" github.com ", "https://github.com"),
+            ("https://github.com", "https://github.com"),
+            ("https://github.com/", "https://github.com"),
+            ("HTTPS://GitHub.com", "https://GitHub.com"),
+            (
+                "https://github.com/alice/x.git",
+                "https://github.com/alice/x.git",
+            ),
+            (
+                "https://github.com/alice/x.git/",
+                "https://github.com/alice/x.git",
+            ),
+            ("github.com:443", "https://github.com:443"),
+            ("http://127.0.0.1:8080/r", "http://127.0.0.1:8080/r"),
+            ("[::1]:8443", "https://[::1]:8443"),
+        ] {
+            assert_eq!(target(given).url(), url, "{given}");
+        }
+        let with_user = UrlArgument::parse("https://alice:ghp_TESTx@github.com/x").unwrap();
+        assert_eq!(with_user.user.as_deref(), Some("alice"));
+        assert_eq!(with_user.target.url(), "https://github.com/x");
+    }
+
+    #[test]
+    fn ssh_remotes_are_named_and_refused() {
+        for given in [
+            "git@github.com:alice/x.git",
+            "github.com:alice/x.git",
+            "ssh://git@github.com/alice/x.git",
+            "ssh://git@github.com:22/alice/x.git",
+            "git+ssh://github.com/alice/x.git",
+        ] {
+            let err = UrlArgument::parse(given).unwrap_err().0;
+            assert!(err.contains("is an SSH remote"), "{given}: {err}");
+            assert!(err.contains("https://github.com)"), "{given}: {err}");
+            assert!(!err.contains("git@"), "the user is not repeated: {err}");
+        }
+    }
+
+    #[test]
+    fn what_is_not_a_url_is_refused_without_its_password() {
+        for given in ["", "https://", "https://alice:ghp_TESTsecret@/x"] {
+            let err = UrlArgument::parse(given).unwrap_err().0;
+            assert!(err.contains("is not a URL or host name"), "{err}");
+            assert!(!err.contains("ghp_TEST"), "{err}");
+        }
+    }
+
+    #[test]
+    fn hosts_compare_without_case_or_default_port() {
+        assert!(same_host("https", "GitHub.com", "github.com:443"));
+        assert!(same_host("http", "h:80", "H"));
+        assert!(!same_host("http", "h:443", "h"));
+        assert!(!same_host("https", "h:8443", "h"));
+    }
+
+    fn record(host: &str, path: Option<&str>, user: &str) -> Record {
+        Record::new(
+            Target {
+                protocol: "https".into(),
+                host: host.into(),
+                path: path.map(str::to_owned),
+            },
+            user.into(),
+            TokenKind::GithubClassic,
+            "2026-06-01T00:00:00Z".parse().unwrap(),
+        )
+    }
+
+    #[test]
+    fn the_path_counts_only_where_git_keeps_it() {
+        let records = [
+            record("github.com", None, "alice"),
+            record("gitlab.com", Some("g/p.git"), "bob"),
+        ];
+        let never = |_: &str| false;
+        let always = |_: &str| true;
+        let found = |url: &str, use_http_path: &dyn Fn(&str) -> bool| {
+            Named::find(&records, url, None, use_http_path)
+                .unwrap()
+                .found
+                .iter()
+                .map(|r| r.username.clone())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            found("https://GitHub.com:443/alice/x.git/", &never),
+            ["alice"]
+        );
+        assert_eq!(found("github.com", &always), ["alice"]);
+        assert_eq!(
+            found("https://github.com/alice/x.git", &always),
+            Vec::<String>::new(),
+            "with useHttpPath the stored credential has a path"
+        );
+        assert_eq!(found("https://gitlab.com/g/p.git", &always), ["bob"]);
+        assert_eq!(
+            found("https://gitlab.com/g/other.git", &always),
+            Vec::<String>::new()
+        );
+        assert_eq!(found("gitlab.com", &never), ["bob"]);
+    }
+
+    #[test]
+    fn the_user_comes_from_the_url_or_the_flag_and_they_must_agree() {
+        let records = [
+            record("github.com", None, "alice"),
+            record("github.com", None, "bob"),
+        ];
+        let never = |_: &str| false;
+        let named = Named::find(&records, "https://bob@github.com", None, &never).unwrap();
+        assert_eq!(named.one().unwrap().username, "bob");
+        let named = Named::find(&records, "github.com", Some("alice"), &never).unwrap();
+        assert_eq!(named.one().unwrap().username, "alice");
+        let err = Named::find(&records, "https://bob@github.com", Some("alice"), &never)
+            .err()
+            .unwrap();
+        assert!(err.0.contains("--user names alice"), "{}", err.0);
+        let several = Named::find(&records, "github.com", None, &never).unwrap();
+        let err = several.one().unwrap_err();
+        assert!(err.is::<BadInput>(), "several accounts is a usage problem");
+        let none = Named::find(&records, "https://carol:pw@github.com", None, &never).unwrap();
+        let err = none.one().unwrap_err();
+        assert!(!err.is::<BadInput>(), "not stored is a failure, exit 1");
+        assert_eq!(
+            err.to_string(),
+            "no stored credential for https://github.com and user carol; \
+             `git credential-patrol list` shows what is stored"
+        );
+    }
+}
