@@ -51,6 +51,7 @@ pub fn store(backend: Backend, _memory_only: bool) -> Result<Arc<CredentialStore
     Ok(super::windows::Store::new(
         native,
         super::windows::ITEM_LIMIT,
+        true,
     ))
 }
 

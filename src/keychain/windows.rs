@@ -36,11 +36,18 @@ const HEADER: &[u8] = b"\0git-credential-patrol split secret:";
 pub struct Store {
     inner: Arc<CredentialStore>,
     limit: usize,
+    /// The inner store is keyring-core's Windows store, searched by target
+    /// name (`false` for the mock store of the unit tests).
+    target_names: bool,
 }
 
 impl Store {
-    pub fn new(inner: Arc<CredentialStore>, limit: usize) -> Arc<Self> {
-        Arc::new(Self { inner, limit })
+    pub fn new(inner: Arc<CredentialStore>, limit: usize, target_names: bool) -> Arc<Self> {
+        Arc::new(Self {
+            inner,
+            limit,
+            target_names,
+        })
     }
 }
 
@@ -49,6 +56,7 @@ impl std::fmt::Debug for Store {
         f.debug_struct("windows::Store")
             .field("inner", &self.inner)
             .field("limit", &self.limit)
+            .field("target_names", &self.target_names)
             .finish()
     }
 }
@@ -79,13 +87,13 @@ impl CredentialStoreApi for Store {
         let Some(&service) = spec.get("service") else {
             return Err(Error::NotSupportedByStore("searches name a service".into()));
         };
-        let spec = inner_spec(service);
+        let spec = self.inner_spec(service);
         let spec = spec.iter().map(|(k, v)| (*k, v.as_str())).collect();
         let mut users: Vec<String> = self
             .inner
             .search(&spec)?
             .iter()
-            .filter_map(|entry| user_of(entry, service))
+            .filter_map(|entry| self.user_of(entry, service))
             .collect();
         users.sort();
         users.dedup();
@@ -108,32 +116,32 @@ impl Store {
     }
 }
 
-#[cfg(windows)]
-fn inner_spec(service: &str) -> HashMap<&'static str, String> {
-    HashMap::from([("pattern", format!("^.*{}$", escape_regex(service)))])
-}
+impl Store {
+    /// The inner search for every item of `service`: Credential Manager
+    /// matches a pattern over target names, other stores the service.
+    fn inner_spec(&self, service: &str) -> HashMap<&'static str, String> {
+        if self.target_names {
+            HashMap::from([("pattern", format!("^.*{}$", escape_regex(service)))])
+        } else {
+            HashMap::from([("service", service.to_owned())])
+        }
+    }
 
-#[cfg(not(windows))]
-fn inner_spec(service: &str) -> HashMap<&'static str, String> {
-    HashMap::from([("service", service.to_owned())])
-}
-
-/// The account of an item the inner store found for `service`, or `None`
-/// for an item of another service (a part, or a longer URL). The target
-/// name is an attribute read from Credential Manager: keyring-core's Windows
-/// store keeps its own field private.
-#[cfg(windows)]
-fn user_of(entry: &Entry, service: &str) -> Option<String> {
-    let target_name = entry.get_attributes().ok()?.remove("target_name")?;
-    account_in(&target_name, service).map(str::to_owned)
-}
-
-#[cfg(not(windows))]
-fn user_of(entry: &Entry, service: &str) -> Option<String> {
-    entry
-        .get_specifiers()
-        .filter(|(found, _)| found == service)
-        .map(|(_, user)| user)
+    /// The account of an item the inner store found for `service`, or
+    /// `None` for an item of another service (a part, or a longer URL). In
+    /// Credential Manager that is what precedes `.SERVICE` in the target
+    /// name, an attribute read from it (keyring-core's Windows store keeps
+    /// its own field private).
+    fn user_of(&self, entry: &Entry, service: &str) -> Option<String> {
+        if self.target_names {
+            let target_name = entry.get_attributes().ok()?.remove("target_name")?;
+            return account_in(&target_name, service).map(str::to_owned);
+        }
+        entry
+            .get_specifiers()
+            .filter(|(found, _)| found == service)
+            .map(|(_, user)| user)
+    }
 }
 
 /// keyring-core's Windows store names an item `ACCOUNT.SERVICE`.
@@ -279,7 +287,7 @@ mod tests {
     use super::*;
 
     fn store(limit: usize) -> Arc<Store> {
-        Store::new(keyring_core::mock::Store::new().unwrap(), limit)
+        Store::new(keyring_core::mock::Store::new().unwrap(), limit, false)
     }
 
     fn items(store: &Store, service: &str, user: &str) -> Vec<Vec<u8>> {
