@@ -28,13 +28,12 @@ pub struct Answer {
 }
 
 /// The `password_expiry_utc` patrol tells git: the record's effective
-/// expiry, or, without a record, what git itself stored beside the secret.
+/// expiry, or, when the record knows none (or there is no record), what git
+/// itself stored beside the secret.
 pub fn told_expiry(record: Option<&Record>, secrets: &Secrets) -> Option<i64> {
-    match record {
-        Some(record) => match record.expiry.effective() {
-            Some((Expiry::At(at), _)) => Some(at.timestamp()),
-            Some((Expiry::Never, _)) | None => None,
-        },
+    match record.and_then(|r| r.expiry.effective()) {
+        Some((Expiry::At(at), _)) => Some(at.timestamp()),
+        Some((Expiry::Never, _)) => None,
         None => secrets.password_expiry_utc,
     }
 }
@@ -42,10 +41,8 @@ pub fn told_expiry(record: Option<&Record>, secrets: &Secrets) -> Option<i64> {
 /// The answer for `stored`, found under `record` (or in the keychain alone).
 pub fn decide(record: Option<&Record>, stored: Secrets, now: DateTime<Utc>) -> Answer {
     let expiry = told_expiry(record, &stored);
-    let dead = match record {
-        Some(record) => expiry::known_dead(record, now),
-        None => expiry.is_some_and(|at| at <= now.timestamp()),
-    };
+    let dead = record.is_some_and(|r| expiry::known_dead(r, now))
+        || expiry.is_some_and(|at| at <= now.timestamp());
     let Secrets {
         password,
         oauth_refresh_token,

@@ -5,7 +5,7 @@ use std::ffi::OsString;
 use std::path::PathBuf;
 
 use chrono::TimeDelta;
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, Parser, Subcommand, ValueEnum, ValueHint};
 
 use crate::config::{self, Overrides};
 use crate::forge::Repo;
@@ -33,7 +33,7 @@ pub struct Cli {
 /// (`git-credential-patrol --warn-before=14d get`), and change only what
 /// warns and what `list` and `check` call due, so no command repeats them.
 #[derive(Debug, Args)]
-#[command(next_help_heading = "Settings (before the command; they win over git config)")]
+#[command(next_help_heading = "Settings (before the command)")]
 pub struct HelperArgs {
     /// How long before expiry (or rotation) warnings start [default: 7 days]
     #[arg(long, value_name = "DURATION", value_parser = duration)]
@@ -84,7 +84,8 @@ pub enum Command {
     Expiry(ExpiryArgs),
     /// Replace a token with a new one, step by step
     Rotate(RotateArgs),
-    /// Ask the forge whether each token works, what it reaches and when it expires
+    /// Ask the forge whether each token (or one from the environment, on CI) works,
+    /// what it reaches and when it expires
     Check(CheckArgs),
     /// Move credentials out of plaintext git-credential-store files into the keychain
     Import(ImportArgs),
@@ -100,6 +101,11 @@ pub enum Command {
     /// Write man pages or shell completions into a directory, for packages
     #[command(hide = true)]
     Generate(GenerateArgs),
+
+    /// Print the stored URLs or account names, one a line, for the shell
+    /// completions
+    #[command(hide = true)]
+    Stored(StoredArgs),
 }
 
 impl Command {
@@ -121,6 +127,7 @@ impl Command {
             Self::Token(_) => "token",
             Self::Doctor => "doctor",
             Self::Generate(_) => "generate",
+            Self::Stored(_) => "stored",
         }
     }
 }
@@ -128,9 +135,10 @@ impl Command {
 #[derive(Debug, Args)]
 pub struct EraseArgs {
     /// The credential's URL or host (`https://github.com`, `github.com`)
+    #[arg(value_hint = ValueHint::Url)]
     pub url: Option<String>,
     /// The account, when the host has several
-    #[arg(long, requires = "url")]
+    #[arg(long, requires = "url", value_hint = ValueHint::Username)]
     pub user: Option<String>,
 }
 
@@ -144,11 +152,12 @@ pub struct ListArgs {
 #[derive(Debug, Args)]
 pub struct ExpiryArgs {
     /// The credential's URL or host
+    #[arg(value_hint = ValueHint::Url)]
     pub url: String,
     /// `2026-12-31`, an RFC 3339 time, a duration from now (`30d`), or `never`
     pub date: String,
     /// The account, when the host has several
-    #[arg(long)]
+    #[arg(long, value_hint = ValueHint::Username)]
     pub user: Option<String>,
     /// Take a date in the past: the token has expired, and git should stop using it
     #[arg(long)]
@@ -158,9 +167,10 @@ pub struct ExpiryArgs {
 #[derive(Debug, Args)]
 pub struct RotateArgs {
     /// The credential's URL or host
+    #[arg(value_hint = ValueHint::Url)]
     pub url: String,
     /// The account, when the host has several
-    #[arg(long)]
+    #[arg(long, value_hint = ValueHint::Username)]
     pub user: Option<String>,
     /// The new token's expiry (`2026-12-31`, `90d`, or `never`): GitLab gives
     /// it to the token it creates; for a token you paste it is recorded, and
@@ -175,10 +185,18 @@ pub struct RotateArgs {
 #[derive(Debug, Args)]
 pub struct CheckArgs {
     /// Only the credentials of this URL or host
+    #[arg(value_hint = ValueHint::Url, conflicts_with = "token_env")]
     pub url: Option<String>,
     /// The account, when the host has several
-    #[arg(long, requires = "url")]
+    #[arg(long, requires = "url", value_hint = ValueHint::Username)]
     pub user: Option<String>,
+    /// Check the token in this environment variable instead of stored ones
+    /// (CI: validation only; it is never stored)
+    #[arg(long, value_name = "NAME")]
+    pub token_env: Option<String>,
+    /// With --token-env: the host the token is for [default: github.com]
+    #[arg(long, value_name = "HOST", requires = "token_env")]
+    pub host: Option<String>,
     /// GitHub: also check this repository (`OWNER/NAME`) and the GraphQL API
     #[arg(long, value_name = "OWNER/NAME")]
     pub repo: Option<Repo>,
@@ -188,6 +206,21 @@ pub struct CheckArgs {
     /// Print `{"version": 1, "credentials": [...]}` instead of a report
     #[arg(long)]
     pub json: bool,
+    /// Which problems make the exit status 1: all of them (`expiring`),
+    /// all but a near expiry or rotation (`expired`), or none (`never`)
+    #[arg(long, value_name = "WHEN", value_enum, default_value_t = FailOn::Expiring)]
+    pub fail_on: FailOn,
+}
+
+/// `check --fail-on`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FailOn {
+    /// Any problem, a token that expires within warnBefore included
+    Expiring,
+    /// Any problem but a near expiry or rotation, which only warns
+    Expired,
+    /// None: problems are reported, and the exit status is 0
+    Never,
 }
 
 #[derive(Debug, Args)]
@@ -285,10 +318,25 @@ pub struct UninstallArgs {
 #[derive(Debug, Args)]
 pub struct TokenArgs {
     /// The credential's URL or host (`https://github.com`, `github.com`)
+    #[arg(value_hint = ValueHint::Url)]
     pub url: String,
     /// The account, when the host has several
-    #[arg(long)]
+    #[arg(long, value_hint = ValueHint::Username)]
     pub user: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct StoredArgs {
+    /// What to print
+    pub what: StoredNames,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum StoredNames {
+    /// The URL of every stored credential
+    Urls,
+    /// The account names
+    Users,
 }
 
 #[derive(Debug, Args)]
@@ -373,6 +421,7 @@ mod tests {
                 "expiry" => format!("git-credential-patrol {name} github.com never"),
                 "rotate" | "token" => format!("git-credential-patrol {name} github.com"),
                 "generate" => format!("git-credential-patrol {name} man out"),
+                "stored" => format!("git-credential-patrol {name} urls"),
                 _ => format!("git-credential-patrol {name}"),
             };
             let cli = parse(args(&line), || false).unwrap().unwrap();
@@ -443,7 +492,22 @@ mod tests {
         assert_eq!(check.repo.unwrap().to_string(), "octo/hello");
         assert_eq!(check.expiring_within, Some(TimeDelta::days(30)));
         assert!(check.json);
+        let cli = parse(
+            args("git-credential-patrol check --token-env PAT_TOKEN --host gitlab.com --fail-on expired"),
+            || false,
+        )
+        .unwrap()
+        .unwrap();
+        let Command::Check(check) = cli.command else {
+            panic!("not check");
+        };
+        assert_eq!(check.token_env.as_deref(), Some("PAT_TOKEN"));
+        assert_eq!(check.host.as_deref(), Some("gitlab.com"));
+        assert_eq!(check.fail_on, FailOn::Expired);
         for bad in [
+            "git-credential-patrol check --host gitlab.com",
+            "git-credential-patrol check github.com --token-env PAT_TOKEN",
+            "git-credential-patrol check --token-env X --fail-on sometimes",
             "git-credential-patrol check --repo octo",
             "git-credential-patrol check --repo ../x/y",
             "git-credential-patrol check --expiring-within soon",

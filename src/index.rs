@@ -1,34 +1,58 @@
 //! The metadata index: what we know about each credential except its secret.
+//! Only I/O lives here (reading, locking, writing); the records themselves
+//! are `record`'s.
 //!
-//! `index.json` in the data directory holds, for each credential, where it is
-//! used, its account, the kind of token, when it was stored and last used,
-//! its expiry and where that came from, and whether it was erased. It never
-//! holds a secret. Writers take `index.lock` (a separate file, because the
-//! index itself is replaced by rename), read, change, write a temporary file
-//! in the same directory and rename it over the index, so concurrent git
-//! processes lose no update and a reader never sees half a file.
+//! The index is a directory, `index/` in the data directory, holding one
+//! small JSON file (a shard) per protocol and host, so that `get` reads one
+//! small file whatever else is stored, and damage to one shard costs only
+//! that shard. A marker file, `complete`, says that the shards speak for
+//! every credential in the keychain: then a missing shard is a definite
+//! miss, and nothing else is asked. Without it (the index was lost, or a
+//! shard was damaged and set aside), a miss is looked up in the keychain,
+//! and the next write first rebuilds the index from the keychain's own list
+//! of our items, then sets the marker again. The marker is also set when a
+//! version-1 `index.json` (one file for everything) has been migrated.
+//!
+//! Writers take `index.lock` (a separate file, because shards are replaced
+//! by rename), read, change, and replace each changed shard atomically
+//! (`replace_file`), so concurrent git processes lose no update and a
+//! reader never sees half a file. Every file is opened without following a
+//! symbolic link and without blocking, and must be a regular file of
+//! bounded size: a FIFO or a link in the index's place cannot hold `get`.
 //!
 //! The index is a convenience: a missing or damaged one never stops `get`
 //! (the keychain can answer alone), and a damaged one is set aside, not lost.
 
+use std::collections::BTreeMap;
 use std::fs::{self, File};
-use std::io::{self, Read, Seek, SeekFrom, Write};
+use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 use std::thread;
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 use thiserror::Error;
 
 use crate::record::Record;
 
-const SCHEMA_VERSION: u32 = 1;
-const FILE_NAME: &str = "index.json";
+/// Version 1 was the single `index.json`; version 2 is a shard.
+const SCHEMA_VERSION: u32 = 2;
+const LEGACY_NAME: &str = "index.json";
+const SHARDS_DIR: &str = "index";
+const COMPLETE_NAME: &str = "complete";
 const LOCK_NAME: &str = "index.lock";
+const SHARD_SUFFIX: &str = ".json";
 /// A writer holds the lock for milliseconds; waiting longer means something
 /// is wrong, and git must not wait with us.
 const LOCK_WAIT: Duration = Duration::from_secs(10);
+/// One host's records are a few kilobytes; anything far larger is not ours.
+const MAX_SHARD: u64 = 16 << 20;
+/// A version-1 index held every record: ten thousand are about 4 MB.
+const MAX_LEGACY: u64 = 256 << 20;
+/// Longer file names are hashed: file systems allow 255 bytes.
+const MAX_NAME: usize = 120;
 
 #[derive(Debug, Error)]
 pub enum IndexError {
@@ -57,18 +81,17 @@ struct IndexFile {
 #[derive(Debug, Default)]
 pub struct Snapshot {
     pub records: Vec<Record>,
-    /// Set when the file could not be used; the records are then empty.
+    /// Set when a file could not be used; its records are then missing.
     pub problem: Option<String>,
-    /// Whether there was an index file to read.
-    found: bool,
+    /// Whether the index speaks for every credential stored.
+    complete: bool,
 }
 
 impl Snapshot {
-    /// Whether the records speak for every credential stored. Without an
-    /// index file, or with one that could not be used, only the keychain
-    /// knows what is stored.
+    /// Whether the records speak for every credential stored (of the host
+    /// read, or of all). Otherwise only the keychain knows what is stored.
     pub fn is_usable(&self) -> bool {
-        self.found && self.problem.is_none()
+        self.complete && self.problem.is_none()
     }
 }
 
@@ -87,179 +110,9 @@ impl Index {
             .map(|dirs| dirs.data_dir().to_path_buf())
     }
 
+    /// The directory of shards: what a person would look at.
     pub fn path(&self) -> PathBuf {
-        self.dir.join(FILE_NAME)
-    }
-
-    /// Reads the index without locking: writers replace it by rename, so
-    /// this sees one whole version. Never fails; `problem` says what went
-    /// wrong.
-    pub fn read(&self) -> Snapshot {
-        traced(self.read_inner(), "all hosts")
-    }
-
-    /// Like `read`, but only the records for `protocol` and `host` are read
-    /// in full and returned: the hot path of `get`, `store` and `erase`,
-    /// which never look at another host's records. With ten thousand
-    /// records, parsing every one costs more than the whole `get` otherwise
-    /// does; a record whose text cannot name this host is only skimmed
-    /// (split off as raw JSON, never parsed). A damaged record of another
-    /// host goes unnoticed here; the next full read (`store`'s update, `list`)
-    /// reports it and sets the file aside.
-    pub fn read_host(&self, protocol: &str, host: &str) -> Snapshot {
-        let snapshot = match self.parse_host(protocol, host) {
-            Some(records) => Snapshot {
-                records,
-                problem: None,
-                found: true,
-            },
-            None => self.read_inner(),
-        };
-        traced(snapshot, &format!("{protocol}://{host}"))
-    }
-
-    /// The records of one host, or `None` when anything is unusual (no
-    /// file, not JSON, a newer schema, a record that does not parse): the
-    /// full read then decides, exactly as it always has.
-    fn parse_host(&self, protocol: &str, host: &str) -> Option<Vec<Record>> {
-        #[derive(Deserialize)]
-        struct Skim<'a> {
-            version: u32,
-            #[serde(default, borrow)]
-            credentials: Vec<&'a serde_json::value::RawValue>,
-        }
-        let needle = serde_json::to_string(host).ok()?;
-        let mut file = File::open(self.path()).ok()?;
-        if let Some(records) = find_in_layout(&mut file, protocol, host, &needle, SCAN_CHUNK) {
-            return Some(records);
-        }
-        let mut bytes = Vec::new();
-        file.seek(SeekFrom::Start(0)).ok()?;
-        file.read_to_end(&mut bytes).ok()?;
-        let text = std::str::from_utf8(&bytes).ok()?;
-        let file: Skim = serde_json::from_str(text).ok()?;
-        if file.version > SCHEMA_VERSION {
-            return None;
-        }
-        // Where the host's name, as serde_json writes it, or an escape
-        // sequence (which could spell it differently) occurs: only a record
-        // spanning one of these places can be one of this host's.
-        let mut places: Vec<usize> = memchr::memmem::find_iter(text.as_bytes(), &needle)
-            .chain(memchr::memchr_iter(b'\\', text.as_bytes()))
-            .collect();
-        places.sort_unstable();
-        let mut places = places.into_iter().peekable();
-        let mut records = Vec::new();
-        for raw in file.credentials {
-            let raw = raw.get();
-            // The raw text borrows from `text`: its place is its offset.
-            let start = (raw.as_ptr() as usize).checked_sub(text.as_ptr() as usize);
-            if let Some(start) = start {
-                while places.next_if(|&at| at < start).is_some() {}
-                if places.peek().is_none_or(|&at| at >= start + raw.len()) {
-                    continue;
-                }
-            }
-            let record: Record = serde_json::from_str(raw).ok()?;
-            if record.target.protocol == protocol && record.target.host == host {
-                records.push(record);
-            }
-        }
-        Some(records)
-    }
-
-    fn read_inner(&self) -> Snapshot {
-        match self.parse() {
-            Ok(Some(file)) => Snapshot {
-                records: file.credentials,
-                problem: None,
-                found: true,
-            },
-            Ok(None) => Snapshot::default(),
-            Err(problem) => Snapshot {
-                records: Vec::new(),
-                problem: Some(problem.message(&self.path())),
-                found: true,
-            },
-        }
-    }
-
-    /// Locks, reads, lets `change` edit the records, and writes them back
-    /// when `change` says it changed something. A damaged index is set aside
-    /// (renamed, never deleted) and replaced; `warn` hears about it.
-    pub fn update<T>(
-        &self,
-        warn: &mut dyn FnMut(&str),
-        change: impl FnOnce(&mut Vec<Record>) -> (T, bool),
-    ) -> Result<T, IndexError> {
-        self.update_within(LOCK_WAIT, warn, change)
-    }
-
-    /// `update` for `get`, which must never wait for another process: when
-    /// the lock is taken, nothing changes and `None` comes back.
-    pub fn update_if_unlocked<T>(
-        &self,
-        warn: &mut dyn FnMut(&str),
-        change: impl FnOnce(&mut Vec<Record>) -> (T, bool),
-    ) -> Result<Option<T>, IndexError> {
-        match self.update_within(Duration::ZERO, warn, change) {
-            Ok(result) => Ok(Some(result)),
-            Err(IndexError::LockTimeout { .. }) => Ok(None),
-            Err(err) => Err(err),
-        }
-    }
-
-    fn update_within<T>(
-        &self,
-        wait: Duration,
-        warn: &mut dyn FnMut(&str),
-        change: impl FnOnce(&mut Vec<Record>) -> (T, bool),
-    ) -> Result<T, IndexError> {
-        self.create_dir()?;
-        let _lock = self.lock(wait)?;
-        let mut records = match self.parse() {
-            Ok(file) => file.map(|f| f.credentials).unwrap_or_default(),
-            Err(ParseProblem::Newer(found)) => {
-                return Err(IndexError::NewerSchema {
-                    path: self.path(),
-                    found,
-                });
-            }
-            Err(problem) => {
-                let aside = self.set_aside()?;
-                warn(&format!(
-                    "{}; it was moved to {} and a new index was started",
-                    problem.message(&self.path()),
-                    aside.display()
-                ));
-                Vec::new()
-            }
-        };
-        let (result, changed) = change(&mut records);
-        if changed {
-            self.write(&records)?;
-            crate::trace!("index written: {} records", records.len());
-        }
-        Ok(result)
-    }
-
-    fn parse(&self) -> Result<Option<IndexFile>, ParseProblem> {
-        let bytes = match fs::read(self.path()) {
-            Ok(bytes) => bytes,
-            Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(None),
-            Err(err) => return Err(ParseProblem::Unreadable(err)),
-        };
-        #[derive(Deserialize)]
-        struct Version {
-            version: u32,
-        }
-        let version: Version = serde_json::from_slice(&bytes).map_err(ParseProblem::Damaged)?;
-        if version.version > SCHEMA_VERSION {
-            return Err(ParseProblem::Newer(version.version));
-        }
-        serde_json::from_slice(&bytes)
-            .map(Some)
-            .map_err(ParseProblem::Damaged)
+        self.dir.join(SHARDS_DIR)
     }
 
     /// The data directory: the index, its lock, and `install`'s record.
@@ -267,30 +120,360 @@ impl Index {
         &self.dir
     }
 
-    /// Creates the data directory, private to the user, when it is missing.
+    fn legacy_path(&self) -> PathBuf {
+        self.dir.join(LEGACY_NAME)
+    }
+
+    fn marker_path(&self) -> PathBuf {
+        self.path().join(COMPLETE_NAME)
+    }
+
+    /// The shard that holds the records of `protocol` and `host`.
+    pub fn shard_path(&self, protocol: &str, host: &str) -> PathBuf {
+        self.path().join(shard_name(protocol, host))
+    }
+
+    /// Whether the shards speak for every credential in the keychain.
+    pub fn is_complete(&self) -> bool {
+        self.marker_path().is_file()
+    }
+
+    /// Whether a version-1 `index.json` still waits to be migrated.
+    fn has_legacy(&self) -> bool {
+        !self.is_complete() && self.legacy_path().exists()
+    }
+
+    /// Every record. Never fails; `problem` names what could not be read.
+    pub fn read(&self) -> Snapshot {
+        let snapshot = if self.has_legacy() {
+            self.read_legacy(|_| true)
+        } else {
+            let mut snapshot = Snapshot {
+                complete: self.is_complete(),
+                ..Snapshot::default()
+            };
+            for path in self.shard_paths() {
+                match read_file(&path, MAX_SHARD) {
+                    Ok(Some(file)) => snapshot.records.extend(file.credentials),
+                    Ok(None) => {}
+                    Err(problem) => join_problem(&mut snapshot, problem.message(&path)),
+                }
+            }
+            snapshot
+        };
+        traced(snapshot, "all hosts")
+    }
+
+    /// The records of `protocol` and `host` only, from their one shard: the
+    /// hot path of `get`, `store` and `erase`.
+    pub fn read_host(&self, protocol: &str, host: &str) -> Snapshot {
+        let ours = |r: &Record| r.target.protocol == protocol && r.target.host == host;
+        let snapshot = if self.has_legacy() {
+            self.read_legacy(ours)
+        } else {
+            let path = self.shard_path(protocol, host);
+            let complete = self.is_complete();
+            match read_file(&path, MAX_SHARD) {
+                Ok(file) => Snapshot {
+                    records: file
+                        .map(|f| f.credentials.into_iter().filter(ours).collect())
+                        .unwrap_or_default(),
+                    problem: None,
+                    complete,
+                },
+                Err(problem) => Snapshot {
+                    records: Vec::new(),
+                    problem: Some(problem.message(&path)),
+                    complete,
+                },
+            }
+        };
+        traced(snapshot, &format!("{protocol}://{host}"))
+    }
+
+    /// A version-1 index not migrated yet: read whole, until the first write
+    /// migrates it.
+    fn read_legacy(&self, keep: impl Fn(&Record) -> bool) -> Snapshot {
+        let path = self.legacy_path();
+        match read_file(&path, MAX_LEGACY) {
+            Ok(file) => Snapshot {
+                records: file
+                    .map(|f| f.credentials.into_iter().filter(|r| keep(r)).collect())
+                    .unwrap_or_default(),
+                problem: None,
+                complete: true,
+            },
+            Err(problem) => Snapshot {
+                records: Vec::new(),
+                problem: Some(problem.message(&path)),
+                complete: false,
+            },
+        }
+    }
+
+    /// Locks, reads every shard, lets `change` edit the records, and writes
+    /// back the shards whose records changed when `change` says it changed
+    /// something. For a person's commands; git's go through `update_host`.
+    pub fn update<T>(
+        &self,
+        warn: &mut dyn FnMut(&str),
+        change: impl FnOnce(&mut Vec<Record>) -> (T, bool),
+    ) -> Result<T, IndexError> {
+        let _lock = self.lock(LOCK_WAIT)?;
+        self.migrate(warn)?;
+        let mut before: BTreeMap<String, Vec<Record>> = BTreeMap::new();
+        for path in self.shard_paths() {
+            let records = self.read_for_update(&path, warn)?;
+            let name = file_name(&path);
+            before.insert(name, records);
+        }
+        let mut records: Vec<Record> = before.values().flatten().cloned().collect();
+        let (result, changed) = change(&mut records);
+        if changed {
+            let mut after: BTreeMap<String, Vec<Record>> = BTreeMap::new();
+            for record in records {
+                after
+                    .entry(shard_name(&record.target.protocol, &record.target.host))
+                    .or_default()
+                    .push(record);
+            }
+            for (name, records) in &after {
+                if before.get(name) != Some(records) {
+                    self.write_shard(&self.path().join(name), records)?;
+                }
+            }
+            let emptied = before
+                .iter()
+                .filter(|(name, records)| !records.is_empty() && !after.contains_key(*name));
+            for (name, _) in emptied {
+                let path = self.path().join(name);
+                fs::remove_file(&path).map_err(|source| IndexError::Write { path, source })?;
+            }
+        }
+        Ok(result)
+    }
+
+    /// `update`, for the records of one protocol and host: one shard read
+    /// and written, whatever else is stored.
+    pub fn update_host<T>(
+        &self,
+        protocol: &str,
+        host: &str,
+        warn: &mut dyn FnMut(&str),
+        change: impl FnOnce(&mut Vec<Record>) -> (T, bool),
+    ) -> Result<T, IndexError> {
+        let lock = self.lock(LOCK_WAIT)?;
+        self.update_host_locked(&lock, protocol, host, warn, change)
+    }
+
+    /// `update_host` for `get`, which must never wait for another process:
+    /// when the lock is taken, nothing changes and `None` comes back.
+    pub fn update_host_if_unlocked<T>(
+        &self,
+        protocol: &str,
+        host: &str,
+        warn: &mut dyn FnMut(&str),
+        change: impl FnOnce(&mut Vec<Record>) -> (T, bool),
+    ) -> Result<Option<T>, IndexError> {
+        let lock = match self.lock(Duration::ZERO) {
+            Ok(lock) => lock,
+            Err(IndexError::LockTimeout { .. }) => return Ok(None),
+            Err(err) => return Err(err),
+        };
+        self.update_host_locked(&lock, protocol, host, warn, change)
+            .map(Some)
+    }
+
+    fn update_host_locked<T>(
+        &self,
+        _lock: &File,
+        protocol: &str,
+        host: &str,
+        warn: &mut dyn FnMut(&str),
+        change: impl FnOnce(&mut Vec<Record>) -> (T, bool),
+    ) -> Result<T, IndexError> {
+        self.migrate(warn)?;
+        let path = self.shard_path(protocol, host);
+        let mut records = self.read_for_update(&path, warn)?;
+        let (result, changed) = change(&mut records);
+        if changed {
+            self.write_shard(&path, &records)?;
+        }
+        Ok(result)
+    }
+
+    /// Adds a record for each credential the keychain holds that the index
+    /// does not know, then marks the index complete: `found` must be every
+    /// item of ours the keychain has, as `record` builds them.
+    pub fn rebuild(
+        &self,
+        warn: &mut dyn FnMut(&str),
+        found: Vec<Record>,
+    ) -> Result<usize, IndexError> {
+        let added = self.update(warn, |records| {
+            let mut added = 0;
+            for record in found {
+                let known = records
+                    .iter()
+                    .any(|r| r.is_live() && r.same_credential(&record.target, &record.username));
+                if !known {
+                    records.push(record);
+                    added += 1;
+                }
+            }
+            (added, added > 0)
+        })?;
+        self.mark_complete()?;
+        crate::trace!("index rebuilt from the keychain: {added} records added");
+        Ok(added)
+    }
+
+    /// Moves a version-1 `index.json` into shards, nothing lost: every
+    /// record is written before the old file is renamed aside, and records
+    /// already in a shard (a migration cut short) are not written twice.
+    /// A damaged one is set aside, and the index is left incomplete so
+    /// that the keychain fills it. The caller holds the lock.
+    fn migrate(&self, warn: &mut dyn FnMut(&str)) -> Result<(), IndexError> {
+        self.create_dir()?;
+        if !self.has_legacy() {
+            return Ok(());
+        }
+        let legacy = self.legacy_path();
+        let records = match read_file(&legacy, MAX_LEGACY) {
+            Ok(file) => file.map(|f| f.credentials).unwrap_or_default(),
+            Err(ParseProblem::Newer(found)) => {
+                return Err(IndexError::NewerSchema {
+                    path: legacy,
+                    found,
+                });
+            }
+            Err(problem) => {
+                let aside = set_aside(&legacy)?;
+                warn(&format!(
+                    "{}; it was moved to {}, and the index is rebuilt from the keychain",
+                    problem.message(&legacy),
+                    aside.display()
+                ));
+                return Ok(());
+            }
+        };
+        let mut shards: BTreeMap<String, Vec<Record>> = BTreeMap::new();
+        for record in records {
+            shards
+                .entry(shard_name(&record.target.protocol, &record.target.host))
+                .or_default()
+                .push(record);
+        }
+        let count: usize = shards.values().map(Vec::len).sum();
+        for (name, records) in shards {
+            let path = self.path().join(name);
+            let mut merged = self.read_for_update(&path, warn)?;
+            for record in records {
+                if !merged.iter().any(|r| r.id == record.id) {
+                    merged.push(record);
+                }
+            }
+            self.write_shard(&path, &merged)?;
+        }
+        let done = self.dir.join(format!("{LEGACY_NAME}.migrated"));
+        fs::rename(&legacy, &done).map_err(|source| IndexError::Write {
+            path: legacy.clone(),
+            source,
+        })?;
+        sync_dir(&self.dir).map_err(|source| IndexError::Write {
+            path: self.dir.clone(),
+            source,
+        })?;
+        self.mark_complete()?;
+        crate::trace!("index migrated from version 1: {count} records");
+        Ok(())
+    }
+
+    /// A shard's records for a writer: a damaged shard is set aside (never
+    /// deleted) and named, and the index is no longer complete, so that the
+    /// next write rebuilds what was in it from the keychain.
+    fn read_for_update(
+        &self,
+        path: &Path,
+        warn: &mut dyn FnMut(&str),
+    ) -> Result<Vec<Record>, IndexError> {
+        match read_file(path, MAX_SHARD) {
+            Ok(file) => Ok(file.map(|f| f.credentials).unwrap_or_default()),
+            Err(ParseProblem::Newer(found)) => Err(IndexError::NewerSchema {
+                path: path.to_path_buf(),
+                found,
+            }),
+            Err(problem) => {
+                let aside = set_aside(path)?;
+                self.mark_incomplete()?;
+                warn(&format!(
+                    "{}; it was moved to {}, and its credentials are found again in the keychain",
+                    problem.message(path),
+                    aside.display()
+                ));
+                Ok(Vec::new())
+            }
+        }
+    }
+
+    /// Every shard file, in a stable order.
+    fn shard_paths(&self) -> Vec<PathBuf> {
+        let Ok(entries) = fs::read_dir(self.path()) else {
+            return Vec::new();
+        };
+        let mut paths: Vec<PathBuf> = entries
+            .filter_map(Result::ok)
+            .map(|entry| entry.path())
+            .filter(|path| file_name(path).ends_with(SHARD_SUFFIX))
+            .collect();
+        paths.sort();
+        paths
+    }
+
+    /// Creates the data directory and the shards' directory, private to the
+    /// user, when they are missing.
     pub fn create_dir(&self) -> Result<(), IndexError> {
-        let mut builder = fs::DirBuilder::new();
-        builder.recursive(true);
-        #[cfg(unix)]
-        std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
-        builder
-            .create(&self.dir)
-            .map_err(|source| IndexError::Directory {
-                dir: self.dir.clone(),
-                source,
-            })
+        for dir in [self.dir.clone(), self.path()] {
+            let mut builder = fs::DirBuilder::new();
+            builder.recursive(true);
+            #[cfg(unix)]
+            std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+            builder
+                .create(&dir)
+                .map_err(|source| IndexError::Directory { dir, source })?;
+        }
+        Ok(())
+    }
+
+    fn mark_complete(&self) -> Result<(), IndexError> {
+        let path = self.marker_path();
+        replace_file(&path, b"{\"version\": 2}\n")
+            .map_err(|source| IndexError::Write { path, source })
+    }
+
+    fn mark_incomplete(&self) -> Result<(), IndexError> {
+        let path = self.marker_path();
+        match fs::remove_file(&path) {
+            Ok(()) => Ok(()),
+            Err(err) if err.kind() == io::ErrorKind::NotFound => Ok(()),
+            Err(source) => Err(IndexError::Write { path, source }),
+        }
     }
 
     fn lock(&self, wait: Duration) -> Result<File, IndexError> {
+        self.create_dir()?;
         let path = self.dir.join(LOCK_NAME);
         let mut options = fs::OpenOptions::new();
         options.create(true).truncate(false).write(true);
+        no_follow(&mut options);
         #[cfg(unix)]
         std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-        let file = options.open(&path).map_err(|source| IndexError::Write {
+        let fail = |source| IndexError::Write {
             path: path.clone(),
             source,
-        })?;
+        };
+        let file = options.open(&path).map_err(fail)?;
+        regular(&file, 0).map_err(fail)?;
         let deadline = Instant::now() + wait;
         loop {
             match file.try_lock() {
@@ -306,10 +489,9 @@ impl Index {
         }
     }
 
-    fn write(&self, records: &[Record]) -> Result<(), IndexError> {
-        let path = self.path();
+    fn write_shard(&self, path: &Path, records: &[Record]) -> Result<(), IndexError> {
         let fail = |source| IndexError::Write {
-            path: path.clone(),
+            path: path.to_path_buf(),
             source,
         };
         let file = IndexFile {
@@ -320,29 +502,130 @@ impl Index {
             .map_err(io::Error::other)
             .map_err(fail)?;
         json.push(b'\n');
-        replace_file(&path, &json).map_err(fail)
-    }
-
-    fn set_aside(&self) -> Result<PathBuf, IndexError> {
-        let stamp = Utc::now().format("%Y%m%dT%H%M%SZ");
-        let aside = self.dir.join(format!("{FILE_NAME}.damaged-{stamp}"));
-        fs::rename(self.path(), &aside).map_err(|source| IndexError::Write {
-            path: self.path(),
-            source,
-        })?;
-        Ok(aside)
+        replace_file(path, &json).map_err(fail)?;
+        crate::trace!(
+            "index written: {} records in {}",
+            records.len(),
+            file_name(path)
+        );
+        Ok(())
     }
 }
 
+/// The file name of the shard for `protocol` and `host`: the pair spelt
+/// with only lower-case letters, digits, `.` and `-` kept (everything else,
+/// upper-case letters included, as `%XX`, so that two hosts never share a
+/// name on a file system that ignores case), or a hash when that is long.
+fn shard_name(protocol: &str, host: &str) -> String {
+    let mut name = String::new();
+    for (i, part) in [protocol, host].into_iter().enumerate() {
+        if i > 0 {
+            name.push('_');
+        }
+        for byte in part.bytes() {
+            match byte {
+                b'a'..=b'z' | b'0'..=b'9' | b'.' | b'-' => name.push(byte as char),
+                _ => name.push_str(&format!("%{byte:02X}")),
+            }
+        }
+    }
+    if name.len() > MAX_NAME || name.starts_with('.') {
+        let hash = Sha256::digest(format!("{protocol}://{host}").as_bytes());
+        name = hash[..16].iter().map(|b| format!("{b:02x}")).collect();
+    }
+    name.push_str(SHARD_SUFFIX);
+    name
+}
+
+fn file_name(path: &Path) -> String {
+    path.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
+/// Opening never follows a symbolic link in the file's place, and never
+/// blocks (a FIFO there would hold the opener until a writer came).
+fn no_follow(options: &mut fs::OpenOptions) {
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::custom_flags(options, libc::O_NOFOLLOW | libc::O_NONBLOCK);
+    #[cfg(not(unix))]
+    let _ = options;
+}
+
+/// Refuses anything but a regular file, and one larger than `limit` (when
+/// not zero).
+fn regular(file: &File, limit: u64) -> io::Result<u64> {
+    let meta = file.metadata()?;
+    if !meta.is_file() {
+        return Err(io::Error::other("it is not a regular file"));
+    }
+    if limit > 0 && meta.len() > limit {
+        return Err(io::Error::other(format!(
+            "it is larger than {} MB",
+            limit >> 20
+        )));
+    }
+    Ok(meta.len())
+}
+
+/// One index file, or `None` when there is none.
+fn read_file(path: &Path, limit: u64) -> Result<Option<IndexFile>, ParseProblem> {
+    let mut options = fs::OpenOptions::new();
+    options.read(true);
+    no_follow(&mut options);
+    let mut file = match options.open(path) {
+        Ok(file) => file,
+        Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(err) => return Err(ParseProblem::Unreadable(err)),
+    };
+    let len = regular(&file, limit).map_err(ParseProblem::Unreadable)?;
+    let mut bytes = Vec::with_capacity(usize::try_from(len).unwrap_or(0));
+    Read::by_ref(&mut file)
+        .take(limit.max(1))
+        .read_to_end(&mut bytes)
+        .map_err(ParseProblem::Unreadable)?;
+    #[derive(Deserialize)]
+    struct Version {
+        version: u32,
+    }
+    let version: Version = serde_json::from_slice(&bytes).map_err(ParseProblem::Damaged)?;
+    if version.version > SCHEMA_VERSION {
+        return Err(ParseProblem::Newer(version.version));
+    }
+    serde_json::from_slice(&bytes)
+        .map(Some)
+        .map_err(ParseProblem::Damaged)
+}
+
+fn set_aside(path: &Path) -> Result<PathBuf, IndexError> {
+    let stamp = Utc::now().format("%Y%m%dT%H%M%SZ");
+    let aside = path.with_file_name(format!("{}.damaged-{stamp}", file_name(path)));
+    fs::rename(path, &aside).map_err(|source| IndexError::Write {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    Ok(aside)
+}
+
+fn join_problem(snapshot: &mut Snapshot, problem: String) {
+    snapshot.problem = Some(match snapshot.problem.take() {
+        Some(earlier) => format!("{earlier}; {problem}"),
+        None => problem,
+    });
+}
+
 /// Replaces `path` with `bytes` in one step: a temporary file in the same
-/// directory (created with mode 0600), synced, then renamed over it, so a
-/// reader sees the old file or the new one, never half of either.
+/// directory (created with mode 0600), synced, renamed over it, and the
+/// directory synced, so a reader sees the old file or the new one, never
+/// half of either, and a crash right after cannot bring the old one back.
+/// Every file patrol writes goes through here.
 pub fn replace_file(path: &Path, bytes: &[u8]) -> io::Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
     let mut temp = tempfile::NamedTempFile::new_in(dir)?;
     temp.write_all(bytes)?;
     temp.as_file().sync_all()?;
-    persist(temp, path)
+    persist(temp, path)?;
+    sync_dir(dir)
 }
 
 /// Renames `temp` over `path`. Windows refuses to replace a file another
@@ -366,141 +649,26 @@ fn persist(mut temp: tempfile::NamedTempFile, path: &Path) -> io::Result<()> {
     }
 }
 
-/// How much of the index the per-host read holds in memory at a time.
-/// Loading a 3 MB index whole (ten thousand records) costs a fresh
-/// allocation's page faults, more than everything else `get` does.
-const SCAN_CHUNK: usize = 64 * 1024;
-/// The longest record the per-host read looks for the bounds of.
-const MAX_RECORD: u64 = 1 << 20;
-
-/// The records of one host in a file laid out exactly as `Index::write`
-/// lays it out, found without parsing any other and without loading the
-/// file: there each record starts with a line `    {` and ends with a line
-/// `    }`, and since a JSON string holds no raw newline, those lines cannot
-/// occur inside a string. The file must be whole (its first and last lines
-/// as written) and free of escape sequences (which could spell the host
-/// differently). `None` when it is laid out otherwise, when a record found
-/// does not parse, or when no record of this host is there (the full skim
-/// then tells a miss from damage).
-fn find_in_layout(
-    file: &mut (impl Read + Seek),
-    protocol: &str,
-    host: &str,
-    needle: &str,
-    chunk: usize,
-) -> Option<Vec<Record>> {
-    let head = format!("{{\n  \"version\": {SCHEMA_VERSION},\n  \"credentials\": [\n");
-    let places = scan(
-        file,
-        head.as_bytes(),
-        b"\n  ]\n}\n",
-        needle.as_bytes(),
-        chunk,
-    )?;
-    let mut records = Vec::new();
-    let mut last_start = None;
-    for at in places {
-        let (start, text) = record_around(file, at)?;
-        if last_start == Some(start) {
-            continue;
-        }
-        last_start = Some(start);
-        let record: Record = serde_json::from_slice(&text).ok()?;
-        if record.target.protocol == protocol && record.target.host == host {
-            records.push(record);
-        }
-    }
-    (!records.is_empty()).then_some(records)
-}
-
-/// Where `needle` occurs in a file that starts with `head`, ends with
-/// `tail` and holds no backslash, reading `chunk` bytes at a time; `None`
-/// for any other file.
-fn scan(
-    file: &mut (impl Read + Seek),
-    head: &[u8],
-    tail: &[u8],
-    needle: &[u8],
-    chunk: usize,
-) -> Option<Vec<u64>> {
-    let mut start = vec![0; head.len()];
-    file.read_exact(&mut start).ok()?;
-    if start != head {
-        return None;
-    }
-    let finder = memchr::memmem::Finder::new(needle);
-    // Carried from one chunk to the next: enough for a needle that spans
-    // them, and for the tail once the file ends.
-    let keep = needle.len().max(tail.len());
-    let mut buf = vec![0; keep + chunk.max(1)];
-    let (mut kept, mut base, mut places) = (0, head.len() as u64, Vec::new());
-    loop {
-        let read = fill(file, &mut buf[kept..]).ok()?;
-        let filled = kept + read;
-        if memchr::memchr(b'\\', &buf[kept..filled]).is_some() {
-            return None;
-        }
-        // A place wholly inside the carried bytes was found last time.
-        let new = finder
-            .find_iter(&buf[..filled])
-            .filter(|&at| at + needle.len() > kept);
-        places.extend(new.map(|at| base + at as u64));
-        let carry = keep.min(filled);
-        buf.copy_within(filled - carry..filled, 0);
-        base += (filled - carry) as u64;
-        kept = carry;
-        if filled < buf.len() {
-            break;
-        }
-    }
-    buf[..kept].ends_with(tail).then_some(places)
-}
-
-/// The record whose text holds the byte at `at`, and where it starts.
-fn record_around(file: &mut (impl Read + Seek), at: u64) -> Option<(u64, Vec<u8>)> {
-    const START: &[u8] = b"\n    {\n";
-    const END: &[u8] = b"\n    }";
-    let mut reach = 4096;
-    loop {
-        let from = at.saturating_sub(reach);
-        let mut window = vec![0; usize::try_from(at - from + reach).ok()?];
-        file.seek(SeekFrom::Start(from)).ok()?;
-        let read = fill(file, &mut window).ok()?;
-        window.truncate(read);
-        let here = usize::try_from(at - from).ok()?;
-        let start = memchr::memmem::rfind(&window[..here], START);
-        let end = memchr::memmem::find(&window[here..], END);
-        if let (Some(start), Some(end)) = (start, end) {
-            let start = start + START.len() - 2;
-            let end = here + end + END.len();
-            return Some((from + start as u64, window[start..end].to_vec()));
-        }
-        if reach >= MAX_RECORD {
-            return None;
-        }
-        reach *= 4;
-    }
-}
-
-/// Reads until `buf` is full or the file ends; how much was read.
-fn fill(file: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
-    let mut filled = 0;
-    while filled < buf.len() {
-        match file.read(&mut buf[filled..]) {
-            Ok(0) => break,
-            Ok(read) => filled += read,
-            Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
-            Err(err) => return Err(err),
-        }
-    }
-    Ok(filled)
+/// Makes a rename in `dir` durable (a no-op where directories cannot be
+/// opened, as on Windows).
+fn sync_dir(dir: &Path) -> io::Result<()> {
+    #[cfg(unix)]
+    File::open(dir)?.sync_all()?;
+    #[cfg(not(unix))]
+    let _ = dir;
+    Ok(())
 }
 
 /// Traces what a read found, and hands the snapshot on.
 fn traced(snapshot: Snapshot, scope: &str) -> Snapshot {
     crate::trace!(
-        "index read for {scope}: {} records{}",
+        "index read for {scope}: {} records{}{}",
         snapshot.records.len(),
+        if snapshot.complete {
+            ""
+        } else {
+            " (index incomplete)"
+        },
         snapshot
             .problem
             .as_deref()
@@ -533,7 +701,7 @@ impl ParseProblem {
 mod tests {
     use super::*;
     use crate::credential::{Target, TokenKind};
-    use crate::record::{ErasedBy, Erasure, Expiry};
+    use crate::record::Expiry;
 
     fn record(host: &str, user: &str) -> Record {
         Record::new(
@@ -548,25 +716,63 @@ mod tests {
         )
     }
 
-    #[test]
-    fn records_survive_a_round_trip() {
-        let dir = tempfile::tempdir().unwrap();
-        let index = Index::new(dir.path().join("data"));
-        assert!(!index.read().is_usable());
-        let mut original = record("github.com", "alice");
-        original.expiry.git = Some(Expiry::At("2026-12-01T00:00:00Z".parse().unwrap()));
-        original.expiry.manual = Some(Expiry::Never);
-        let stored = original.clone();
+    fn add(index: &Index, record: Record) {
+        let (protocol, host) = (record.target.protocol.clone(), record.target.host.clone());
         index
-            .update(&mut |_| panic!("no warning expected"), |records| {
-                records.push(stored);
+            .update_host(&protocol, &host, &mut |w| panic!("{w}"), |records| {
+                records.push(record);
                 ((), true)
             })
             .unwrap();
+    }
+
+    /// An index as a first `store` leaves it: complete, then one record.
+    fn started(dir: &Path) -> Index {
+        let index = Index::new(dir.join("data"));
+        index.rebuild(&mut |w| panic!("{w}"), Vec::new()).unwrap();
+        index
+    }
+
+    #[test]
+    fn records_survive_a_round_trip_one_shard_per_host() {
+        let dir = tempfile::tempdir().unwrap();
+        let index = Index::new(dir.path().join("data"));
+        assert!(!index.read().is_usable());
+        index.rebuild(&mut |_| {}, Vec::new()).unwrap();
         assert!(index.read().is_usable());
-        assert_eq!(index.read().records, [original]);
-        let text = fs::read_to_string(index.path()).unwrap();
+        let mut original = record("github.com", "alice");
+        original.expiry.git = Some(Expiry::At("2026-12-01T00:00:00Z".parse().unwrap()));
+        original.expiry.manual = Some(Expiry::Never);
+        add(&index, original.clone());
+        add(&index, record("gitlab.com", "bob"));
+        assert_eq!(index.read_host("https", "github.com").records, [original]);
+        assert!(index.read_host("https", "github.com").is_usable());
+        assert_eq!(index.read().records.len(), 2);
+        let miss = index.read_host("https", "example.com");
+        assert!(
+            miss.records.is_empty() && miss.is_usable(),
+            "a definite miss"
+        );
+        let text = fs::read_to_string(index.shard_path("https", "github.com")).unwrap();
         assert!(text.contains("\"manual\": \"never\""), "{text}");
+        assert!(!text.contains("gitlab"), "{text}");
+    }
+
+    #[test]
+    fn shard_names_are_plain_and_never_collide() {
+        assert_eq!(shard_name("https", "github.com"), "https_github.com.json");
+        assert_eq!(
+            shard_name("https", "git.example.com:8443"),
+            "https_git.example.com%3A8443.json"
+        );
+        assert_ne!(
+            shard_name("https", "GitHub.com"),
+            shard_name("https", "github.com")
+        );
+        assert_ne!(shard_name("a_b", "c"), shard_name("a", "b_c"));
+        let long = shard_name("https", &"x".repeat(300));
+        assert_eq!(long.len(), 32 + SHARD_SUFFIX.len());
+        assert!(!shard_name("https", "../etc").contains('/'));
     }
 
     #[cfg(unix)]
@@ -574,161 +780,199 @@ mod tests {
     fn files_are_private() {
         use std::os::unix::fs::PermissionsExt;
         let dir = tempfile::tempdir().unwrap();
-        let index = Index::new(dir.path().join("data"));
-        index
-            .update(&mut |_| {}, |r| {
-                r.push(record("h", "u"));
-                ((), true)
-            })
-            .unwrap();
+        let index = started(dir.path());
+        add(&index, record("h", "u"));
         let mode = |p: &Path| fs::metadata(p).unwrap().permissions().mode() & 0o777;
-        assert_eq!(mode(&index.path()), 0o600);
+        assert_eq!(mode(&index.shard_path("https", "h")), 0o600);
+        assert_eq!(mode(&index.marker_path()), 0o600);
         assert_eq!(mode(&dir.path().join("data")), 0o700);
+        assert_eq!(mode(&index.path()), 0o700);
     }
 
     #[test]
-    fn a_damaged_index_is_set_aside_and_reported() {
+    fn damage_stays_in_one_shard_which_is_set_aside_and_named() {
         let dir = tempfile::tempdir().unwrap();
-        let index = Index::new(dir.path().to_path_buf());
-        fs::write(index.path(), "{not json").unwrap();
-        assert!(!index.read().is_usable());
-        assert!(index.read().problem.unwrap().contains("damaged"));
+        let index = started(dir.path());
+        add(&index, record("a.example", "alice"));
+        add(&index, record("b.example", "bob"));
+        let damaged = index.shard_path("https", "a.example");
+        fs::write(&damaged, "{not json").unwrap();
+        let snapshot = index.read_host("https", "a.example");
+        assert!(!snapshot.is_usable());
+        assert!(snapshot.problem.unwrap().contains("https_a.example.json"));
+        assert!(index.read_host("https", "b.example").is_usable());
         let mut warnings = Vec::new();
-        index
-            .update(&mut |w| warnings.push(w.to_owned()), |r| {
-                r.push(record("h", "u"));
-                ((), true)
-            })
-            .unwrap();
-        assert_eq!(warnings.len(), 1);
-        assert!(warnings[0].contains("moved to"));
-        assert_eq!(index.read().records.len(), 1);
-        let aside = fs::read_dir(dir.path())
+        add_with(&index, record("a.example", "carol"), &mut warnings);
+        assert_eq!(warnings.len(), 1, "{warnings:?}");
+        assert!(warnings[0].contains("https_a.example.json"), "{warnings:?}");
+        assert!(warnings[0].contains("moved to"), "{warnings:?}");
+        assert!(!index.is_complete(), "what it held must be found again");
+        assert_eq!(index.read().records.len(), 2);
+        let aside = fs::read_dir(index.path())
             .unwrap()
             .filter_map(|e| e.ok())
-            .any(|e| e.file_name().to_string_lossy().contains("damaged"));
+            .any(|e| e.file_name().to_string_lossy().contains(".damaged-"));
         assert!(aside);
+    }
+
+    fn add_with(index: &Index, record: Record, warnings: &mut Vec<String>) {
+        let (protocol, host) = (record.target.protocol.clone(), record.target.host.clone());
+        index
+            .update_host(
+                &protocol,
+                &host,
+                &mut |w| warnings.push(w.to_owned()),
+                |records| {
+                    records.push(record);
+                    ((), true)
+                },
+            )
+            .unwrap();
     }
 
     #[test]
     fn a_newer_schema_is_left_alone() {
         let dir = tempfile::tempdir().unwrap();
-        let index = Index::new(dir.path().to_path_buf());
-        fs::write(index.path(), r#"{"version": 99, "credentials": []}"#).unwrap();
-        assert!(index.read().problem.unwrap().contains("newer"));
-        let err = index.update(&mut |_| {}, |_| ((), true)).unwrap_err();
-        assert!(matches!(err, IndexError::NewerSchema { found: 99, .. }));
-        assert!(fs::read_to_string(index.path()).unwrap().contains("99"));
-    }
-
-    fn written(records: Vec<Record>) -> (tempfile::TempDir, Index) {
-        let dir = tempfile::tempdir().unwrap();
-        let index = Index::new(dir.path().to_path_buf());
-        index
-            .update(&mut |_| panic!("no warning expected"), |r| {
-                *r = records;
-                ((), true)
-            })
-            .unwrap();
-        (dir, index)
-    }
-
-    #[test]
-    fn one_host_is_read_as_the_full_read_sees_it() {
-        let mut erased = record("a.example.com", "carol");
-        erased.erased = Some(Erasure {
-            at: "2026-02-01T00:00:00Z".parse().unwrap(),
-            by: ErasedBy::Git,
-        });
-        erased.expiry.git = Some(Expiry::At("2026-12-01T00:00:00Z".parse().unwrap()));
-        let (_dir, index) = written(vec![
-            record("a.example.com", "alice"),
-            // Names the host without being one of its records.
-            record("b.example.com", "a.example.com"),
-            record("xa.example.com", "bob"),
-            erased,
-            record("a.example.com", "bob"),
-        ]);
-        let all = index.read().records;
-        for host in ["a.example.com", "b.example.com", "c.example.com"] {
-            let expected: Vec<Record> = all
-                .iter()
-                .filter(|r| r.target.host == host)
-                .cloned()
-                .collect();
-            assert_eq!(index.read_host("https", host).records, expected, "{host}");
-        }
-        assert!(index.read_host("http", "a.example.com").records.is_empty());
-        // The layout shortcut, not only the skim, finds them, whatever
-        // the chunks it reads the file in.
-        let text = fs::read(index.path()).unwrap();
-        for chunk in [1, 7, 100, 4096, SCAN_CHUNK] {
-            let found = find_in_layout(
-                &mut io::Cursor::new(&text),
-                "https",
-                "a.example.com",
-                "\"a.example.com\"",
-                chunk,
-            );
-            let users: Vec<String> = found.unwrap().into_iter().map(|r| r.username).collect();
-            assert_eq!(users, ["alice", "carol", "bob"], "chunks of {chunk}");
-        }
-    }
-
-    #[test]
-    fn a_record_longer_than_the_first_look_is_still_read_whole() {
-        let mut long = record("a.example.com", "alice");
-        long.scopes = Some((0..2000).map(|n| format!("scope-{n}")).collect());
-        let (_dir, index) = written(vec![record("b.example.com", "bob"), long.clone()]);
-        let text = fs::read(index.path()).unwrap();
-        assert!(text.len() > 4 * 4096, "{}", text.len());
-        let found = find_in_layout(
-            &mut io::Cursor::new(&text),
-            "https",
-            "a.example.com",
-            "\"a.example.com\"",
-            SCAN_CHUNK,
+        let index = started(dir.path());
+        let path = index.shard_path("https", "h");
+        fs::write(&path, r#"{"version": 99, "credentials": []}"#).unwrap();
+        assert!(
+            index
+                .read_host("https", "h")
+                .problem
+                .unwrap()
+                .contains("newer")
         );
-        assert_eq!(found, Some(vec![long]));
+        let err = index
+            .update_host("https", "h", &mut |_| {}, |_| ((), true))
+            .unwrap_err();
+        assert!(matches!(err, IndexError::NewerSchema { found: 99, .. }));
+        assert!(fs::read_to_string(&path).unwrap().contains("99"));
     }
 
     #[test]
-    fn one_host_of_a_damaged_index_is_left_to_the_full_read() {
-        let (_dir, index) = written(vec![record("a.example.com", "alice")]);
-        let text = fs::read_to_string(index.path()).unwrap();
-        fs::write(index.path(), &text[..text.len() - 4]).unwrap();
-        let snapshot = index.read_host("https", "a.example.com");
-        assert!(snapshot.problem.unwrap().contains("damaged"));
-        let escaped = text.replace("\"a.example.com\"", "\"\\u0061.example.com\"");
-        for chunk in [1, 100, SCAN_CHUNK] {
-            let found = find_in_layout(
-                &mut io::Cursor::new(escaped.as_bytes()),
-                "https",
-                "a.example.com",
-                "\"a.example.com\"",
-                chunk,
-            );
-            assert_eq!(found, None, "chunks of {chunk}");
-        }
-        fs::write(index.path(), escaped).unwrap();
-        assert_eq!(index.read_host("https", "a.example.com").records.len(), 1);
+    fn a_version_1_index_of_a_thousand_records_migrates_with_nothing_lost() {
+        let dir = tempfile::tempdir().unwrap();
+        let index = Index::new(dir.path().join("data"));
+        index.create_dir().unwrap();
+        let records: Vec<Record> = (0..1000)
+            .map(|i| {
+                let mut r = record(&format!("host{}.example", i % 300), &format!("user{i}"));
+                r.expiry.git = Some(Expiry::At("2027-01-01T00:00:00Z".parse().unwrap()));
+                r
+            })
+            .collect();
+        let v1 = serde_json::json!({"version": 1, "credentials": records});
+        fs::write(index.legacy_path(), serde_json::to_vec_pretty(&v1).unwrap()).unwrap();
+        // Before the first write, readers see it as it is.
+        assert_eq!(index.read().records.len(), 1000);
+        assert!(index.read_host("https", "host7.example").is_usable());
+        assert_eq!(index.read_host("https", "host7.example").records.len(), 4);
+        add(&index, record("new.example", "nora"));
+        assert!(index.is_complete());
+        assert!(!index.legacy_path().exists());
+        assert!(dir.path().join("data/index.json.migrated").exists());
+        let mut after = index.read().records;
+        assert_eq!(after.len(), 1001);
+        after.retain(|r| r.target.host != "new.example");
+        let key = |r: &Record| r.id.clone();
+        let mut before = records;
+        before.sort_by_key(key);
+        after.sort_by_key(key);
+        assert_eq!(before, after, "every record, every field");
+        assert_eq!(index.read_host("https", "host7.example").records.len(), 4);
+    }
+
+    #[test]
+    fn a_damaged_version_1_index_is_set_aside_and_the_index_left_incomplete() {
+        let dir = tempfile::tempdir().unwrap();
+        let index = Index::new(dir.path().join("data"));
+        index.create_dir().unwrap();
+        fs::write(
+            index.legacy_path(),
+            "{\"version\": 1, \"credentials\": [tru",
+        )
+        .unwrap();
+        assert!(!index.read().is_usable());
+        let mut warnings = Vec::new();
+        add_with(&index, record("a.example", "alice"), &mut warnings);
+        assert!(
+            warnings[0].contains("index.json is damaged"),
+            "{warnings:?}"
+        );
+        assert!(!index.is_complete());
+        index
+            .rebuild(&mut |_| {}, vec![record("b.example", "bob")])
+            .unwrap();
+        assert!(index.is_complete());
+        assert_eq!(index.read().records.len(), 2);
+    }
+
+    #[test]
+    fn a_rebuild_adds_only_what_the_index_does_not_know() {
+        let dir = tempfile::tempdir().unwrap();
+        let index = Index::new(dir.path().join("data"));
+        let mut known = record("a.example", "alice");
+        known.expiry.manual = Some(Expiry::Never);
+        add(&index, known.clone());
+        assert!(!index.is_complete());
+        let added = index
+            .rebuild(
+                &mut |_| {},
+                vec![record("a.example", "alice"), record("b.example", "bob")],
+            )
+            .unwrap();
+        assert_eq!(added, 1);
+        assert_eq!(index.read_host("https", "a.example").records, [known]);
+        assert!(index.read_host("https", "b.example").is_usable());
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_fifo_or_a_link_in_place_of_a_shard_is_refused_without_blocking() {
+        let dir = tempfile::tempdir().unwrap();
+        let index = started(dir.path());
+        let fifo = index.shard_path("https", "fifo.example");
+        let status = std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let started_at = Instant::now();
+        let snapshot = index.read_host("https", "fifo.example");
+        assert!(started_at.elapsed() < Duration::from_secs(2));
+        assert!(
+            snapshot.problem.unwrap().contains("not a regular file"),
+            "a FIFO is named as such"
+        );
+        let target = dir.path().join("elsewhere.json");
+        fs::write(&target, r#"{"version": 2, "credentials": []}"#).unwrap();
+        let link = index.shard_path("https", "link.example");
+        std::os::unix::fs::symlink(&target, &link).unwrap();
+        assert!(index.read_host("https", "link.example").problem.is_some());
+        fs::remove_file(index.dir().join(LOCK_NAME)).unwrap();
+        std::os::unix::fs::symlink(&target, index.dir().join(LOCK_NAME)).unwrap();
+        assert!(matches!(
+            index.update_host("https", "h", &mut |_| {}, |_| ((), false)),
+            Err(IndexError::Write { .. })
+        ));
     }
 
     #[test]
     fn a_taken_lock_is_not_waited_for_when_asked_not_to() {
         let dir = tempfile::tempdir().unwrap();
-        let index = Index::new(dir.path().to_path_buf());
+        let index = started(dir.path());
         let held = index.lock(LOCK_WAIT).unwrap();
-        let started = Instant::now();
-        let result = index.update_if_unlocked(&mut |_| {}, |r| {
+        let started_at = Instant::now();
+        let result = index.update_host_if_unlocked("https", "h", &mut |_| {}, |r| {
             r.push(record("h", "u"));
             ((), true)
         });
         assert!(matches!(result, Ok(None)));
-        assert!(started.elapsed() < Duration::from_secs(1));
+        assert!(started_at.elapsed() < Duration::from_secs(1));
         assert!(index.read().records.is_empty());
         drop(held);
-        let result = index.update_if_unlocked(&mut |_| {}, |r| {
+        let result = index.update_host_if_unlocked("https", "h", &mut |_| {}, |r| {
             r.push(record("h", "u"));
             ((), true)
         });
@@ -745,9 +989,17 @@ mod tests {
                 thread::spawn(move || {
                     let index = Index::new(dir);
                     for i in 0..25 {
+                        // Two hosts shared by every thread, and whole updates.
+                        let host = format!("h{}", i % 2);
+                        index
+                            .update_host("https", &host, &mut |_| {}, |r| {
+                                r.push(record(&host, &format!("u{t}-{i}")));
+                                ((), true)
+                            })
+                            .unwrap();
                         index
                             .update(&mut |_| {}, |r| {
-                                r.push(record(&format!("h{t}-{i}"), "u"));
+                                r.push(record(&format!("w{t}-{i}"), "u"));
                                 ((), true)
                             })
                             .unwrap();
@@ -760,7 +1012,7 @@ mod tests {
         }
         assert_eq!(
             Index::new(dir.path().to_path_buf()).read().records.len(),
-            100
+            200
         );
     }
 }

@@ -3,7 +3,8 @@
 //! works, whose it is, its kind, expiry and scopes, what it can reach, and
 //! for every problem its cause and fix. What the forge says is written to
 //! the index, so warnings and `list` use it too. Exit 1 when any problem is
-//! found.
+//! found (`--fail-on` narrows which). `check --token-env` (in `ci`) runs the
+//! same diagnosis on a token from the environment.
 
 use std::collections::BTreeSet;
 use std::io::Write;
@@ -14,7 +15,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 use serde::Serialize;
 
 use super::{Context, erase_command, rotate_command, shell_word};
-use crate::cli::CheckArgs;
+use crate::cli::{CheckArgs, FailOn};
 use crate::config::{ForgeKind, Settings};
 use crate::credential::Secret;
 use crate::expiry::{self, Status};
@@ -30,6 +31,9 @@ pub fn run(
     mut out: impl Write,
     messages: &mut Messages<impl Write>,
 ) -> Result<ExitCode> {
+    if let Some(name) = &args.token_env {
+        return super::ci::run(ctx, args, name, out, messages);
+    }
     let snapshot = ctx.read_index(messages);
     let mut records: Vec<&Record> = match &args.url {
         Some(url) => {
@@ -49,7 +53,15 @@ pub fn run(
     for record in records {
         let settings = ctx.settings(&record.target.url(), messages);
         let token = token_of(ctx, record, &settings);
-        let (report, outcome) = check_one(ctx, args, record, &settings, token, &mut configuration);
+        let (report, outcome) = check_one(
+            ctx,
+            args,
+            record,
+            &settings,
+            token,
+            None,
+            &mut configuration,
+        );
         if let Some(outcome) = outcome {
             outcomes.push((record.id.clone(), outcome));
         }
@@ -75,47 +87,72 @@ pub fn run(
     for warning in &configuration {
         messages.warning(warning);
     }
-    let problems: usize = reports.iter().map(|r| r.problems.len()).sum();
     if args.json {
-        let listing = Listing {
-            version: 1,
-            checked_at: ctx.now,
-            credentials: &reports,
-        };
-        serde_json::to_writer_pretty(&mut out, &listing)?;
-        writeln!(out)?;
+        json(&mut out, &reports, ctx.now)?;
     } else {
         text(&mut out, &reports, ctx.now)?;
     }
     out.flush()?;
-    Ok(if problems > 0 {
+    Ok(exit_code(&reports, args.fail_on))
+}
+
+/// `{"version": 1, "checked_at": …, "credentials": [...]}`.
+pub(super) fn json(out: &mut impl Write, reports: &[Report], now: DateTime<Utc>) -> Result<()> {
+    let listing = Listing {
+        version: 1,
+        checked_at: now,
+        credentials: reports,
+    };
+    serde_json::to_writer_pretty(&mut *out, &listing)?;
+    writeln!(out)?;
+    Ok(())
+}
+
+/// Whether a problem fails the run under `--fail-on`: a near expiry or
+/// rotation only warns with `expired`; nothing fails with `never`.
+pub(super) fn fails(problem: &Problem, fail_on: FailOn) -> bool {
+    match fail_on {
+        FailOn::Expiring => true,
+        FailOn::Expired => !matches!(problem.code, "expiring" | "rotation-due"),
+        FailOn::Never => false,
+    }
+}
+
+fn exit_code(reports: &[Report], fail_on: FailOn) -> ExitCode {
+    let failing = reports
+        .iter()
+        .flat_map(|r| &r.problems)
+        .any(|p| fails(p, fail_on));
+    if failing {
         ExitCode::FAILURE
     } else {
         ExitCode::SUCCESS
-    })
+    }
 }
 
 /// Everything `check` learnt about one credential; docs/forges.md
 /// documents every field of its JSON form.
 #[derive(Serialize)]
-struct Report {
-    url: String,
-    host: String,
+pub(super) struct Report {
+    pub(super) url: String,
+    pub(super) host: String,
     username: String,
+    /// `check --token-env`: the variable the token came from.
+    pub(super) token_env: Option<String>,
     forge: &'static str,
     api_url: Option<String>,
     /// `None`: the forge was not asked, or did not answer.
-    valid: Option<bool>,
-    account: Option<String>,
-    kind: &'static str,
+    pub(super) valid: Option<bool>,
+    pub(super) account: Option<String>,
+    pub(super) kind: &'static str,
     token_name: Option<String>,
     status: &'static str,
-    expires_at: Option<DateTime<Utc>>,
+    pub(super) expires_at: Option<DateTime<Utc>>,
     expiry_source: Option<ExpirySource>,
-    scopes: Option<Vec<String>>,
+    pub(super) scopes: Option<Vec<String>>,
     repository: Option<RepositoryReport>,
     graphql: Option<bool>,
-    problems: Vec<Problem>,
+    pub(super) problems: Vec<Problem>,
     notes: Vec<String>,
 }
 
@@ -135,13 +172,15 @@ struct Listing<'a> {
 }
 
 /// Asks the forge about one credential's `token` and diagnoses the answer.
+/// `secret_env` names the variable a token from the environment came from.
 /// Configuration problems, which are no token's, go to `configuration`.
-fn check_one(
+pub(super) fn check_one(
     ctx: &Context,
     args: &CheckArgs,
     record: &Record,
     settings: &Settings,
     token: Result<Secret, Problem>,
+    secret_env: Option<&str>,
     configuration: &mut BTreeSet<String>,
 ) -> (Report, Option<Result<Facts, ProbeError>>) {
     let forge_kind = forge::kind_of(&record.target, settings.forge, record.kind);
@@ -151,6 +190,7 @@ fn check_one(
         url: output::escape(&record.target.url()),
         host: output::escape(&record.target.host),
         username: output::escape(&record.username),
+        token_env: secret_env.map(output::escape),
         forge: match forge_kind {
             ForgeKind::Github => "github",
             ForgeKind::Gitlab => "gitlab",
@@ -199,6 +239,7 @@ fn check_one(
                 scopes: updated.scopes.as_deref(),
                 token_name: updated.token_name.as_deref(),
                 rotate: &rotate,
+                secret_env,
             };
             match &outcome {
                 Ok(facts) => {
@@ -252,6 +293,7 @@ fn check_one(
         scopes: updated.scopes.as_deref(),
         token_name: updated.token_name.as_deref(),
         rotate: &rotate,
+        secret_env,
     };
     if let Some(problem) = expiry_problem(&updated, &assessment, within, ctx.now, &subject) {
         report.problems.push(problem);
@@ -391,7 +433,7 @@ fn expiry_problem(
     }
 }
 
-fn text(out: &mut impl Write, reports: &[Report], now: DateTime<Utc>) -> Result<()> {
+pub(super) fn text(out: &mut impl Write, reports: &[Report], now: DateTime<Utc>) -> Result<()> {
     if reports.is_empty() {
         writeln!(
             out,
@@ -400,10 +442,10 @@ fn text(out: &mut impl Write, reports: &[Report], now: DateTime<Utc>) -> Result<
         return Ok(());
     }
     for report in reports {
-        let who = if report.username.is_empty() {
-            report.url.clone()
-        } else {
-            format!("{} ({})", report.url, report.username)
+        let who = match (&report.token_env, report.username.is_empty()) {
+            (Some(name), _) => format!("{} (the token in ${name})", report.url),
+            (None, true) => report.url.clone(),
+            (None, false) => format!("{} ({})", report.url, report.username),
         };
         writeln!(out, "{who}")?;
         let forge = match report.forge {

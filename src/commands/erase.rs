@@ -52,6 +52,7 @@ pub fn run(ctx: &Context, input: impl BufRead, messages: &mut Messages<impl Writ
         keychain.delete(&key)?;
         erased.push(key);
     }
+    ctx.complete_index(&keychain, messages);
     note_erasure(ctx, &erased, ErasedBy::Git, messages);
     Ok(())
 }
@@ -111,9 +112,13 @@ fn note_erasure(ctx: &Context, keys: &[Key], by: ErasedBy, messages: &mut Messag
         return;
     }
     let now = ctx.now;
-    let noted = ctx
-        .index
-        .update(&mut Context::warn_index(messages), |records| {
+    // Every key names the same protocol and host: one shard.
+    let target = &keys[0].target;
+    let noted = ctx.index.update_host(
+        &target.protocol,
+        &target.host,
+        &mut Context::warn_index(messages),
+        |records| {
             let mut changed = false;
             for record in records.iter_mut() {
                 if record.is_live()
@@ -127,7 +132,8 @@ fn note_erasure(ctx: &Context, keys: &[Key], by: ErasedBy, messages: &mut Messag
                 }
             }
             ((), changed)
-        });
+        },
+    );
     if let Err(err) = noted {
         messages.warning(&format!("the credential was erased, but {err:#}"));
     }

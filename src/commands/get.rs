@@ -16,14 +16,14 @@ use super::{
 };
 use crate::answer::{self, Answer};
 use crate::config::Policy;
-use crate::credential::{Secrets, Target};
+use crate::credential::{Secrets, Target, TokenKind};
 use crate::expiry::{self, Status};
 use crate::forge;
 use crate::forge::diagnosis::{Renewal, Subject};
 use crate::keychain::{Key, Keychain, KeychainError};
 use crate::output::{self, Messages};
 use crate::protocol::{Request, STATE_PREFIX, Writer};
-use crate::record::Record;
+use crate::record::{Expiry, Record};
 
 pub fn run(
     ctx: &Context,
@@ -78,6 +78,11 @@ pub fn run(
         return Ok(());
     };
 
+    let found_secrets = FoundSecrets {
+        kind: TokenKind::of(&secrets),
+        git_expiry: secrets.password_expiry_utc,
+        refreshable: secrets.oauth_refresh_token.is_some(),
+    };
     let record = located.as_ref().map(|(record, _)| *record);
     let Answer { secrets, dead } = answer::decide(record, secrets, ctx.now);
     let state = record
@@ -85,14 +90,69 @@ pub fn run(
         .map(|record| fingerprint(record, &secrets));
     answer(out, &username, &secrets, wants_authtype, state.as_deref())?;
 
-    if let Some((record, moved)) = located {
-        let warned = warn_if_due(ctx, record, &settings.policy, settings.forge, messages);
-        // A refresh token handed over for a dead access token is noted, so
-        // that a later `get` that finds it still dead knows renewal failed.
-        let offered = dead && record.refreshable && record.refresh_offered_at.is_none();
-        remember(ctx, record, warned, offered, moved, messages);
+    match located {
+        Some((record, moved)) => {
+            let warned = warn_if_due(ctx, record, &settings.policy, settings.forge, messages);
+            // A refresh token handed over for a dead access token is noted,
+            // so that a later `get` that finds it still dead knows renewal
+            // failed.
+            let offered = dead && record.refreshable && record.refresh_offered_at.is_none();
+            remember(ctx, record, warned, offered, moved, messages);
+        }
+        None => rebuild(ctx, &target, &username, found_secrets, messages),
     }
     Ok(())
+}
+
+/// A credential the keychain had and the index did not (the index was lost
+/// or damaged) gets its record back, so the next `get` finds it directly.
+/// Only on this rare path, and never waiting for the lock.
+fn rebuild(
+    ctx: &Context,
+    target: &Target,
+    username: &str,
+    found: FoundSecrets,
+    messages: &mut Messages<impl Write>,
+) {
+    let FoundSecrets {
+        kind,
+        git_expiry,
+        refreshable,
+    } = found;
+    let now = ctx.now;
+    let rebuilt = ctx.index.update_host_if_unlocked(
+        &target.protocol,
+        &target.host,
+        &mut Context::warn_index(messages),
+        |records| {
+            if records
+                .iter()
+                .any(|r| r.is_live() && r.same_credential(target, username))
+            {
+                return ((), false);
+            }
+            let mut record = Record::new(target.clone(), username.to_owned(), kind, now);
+            record.expiry.git = git_expiry
+                .and_then(|at| chrono::DateTime::from_timestamp(at, 0))
+                .map(Expiry::At);
+            record.refreshable = refreshable;
+            records.push(record);
+            ((), true)
+        },
+    );
+    match rebuilt {
+        Ok(Some(())) => crate::trace!("index: a record rebuilt from the keychain"),
+        Ok(None) => crate::trace!("index locked: nothing rebuilt"),
+        Err(err) => messages.warning(&err.to_string()),
+    }
+}
+
+/// What a record rebuilt from the keychain keeps of the secrets (never
+/// the secrets themselves).
+struct FoundSecrets {
+    kind: TokenKind,
+    git_expiry: Option<i64>,
+    refreshable: bool,
 }
 
 /// Git runs a helper for an answer, not for an error: on a keychain failure
@@ -248,6 +308,7 @@ fn warn_if_due(
         scopes: record.scopes.as_deref(),
         token_name: record.token_name.as_deref(),
         rotate: &rotate,
+        secret_env: None,
     };
     let fix = subject.renew(renewal);
     if renewal == Renewal::Expiring {
@@ -274,12 +335,11 @@ fn remember(
         return;
     }
     let (id, now) = (record.id.clone(), ctx.now);
-    let remembered = ctx
-        .index
-        .update_if_unlocked(&mut Context::warn_index(messages), |records| match records
-            .iter_mut()
-            .find(|r| r.id == id)
-        {
+    let remembered = ctx.index.update_host_if_unlocked(
+        &record.target.protocol,
+        &record.target.host,
+        &mut Context::warn_index(messages),
+        |records| match records.iter_mut().find(|r| r.id == id) {
             Some(r) => {
                 if warned {
                     r.last_warned_at = Some(now);
@@ -293,7 +353,8 @@ fn remember(
                 ((), true)
             }
             None => ((), false),
-        });
+        },
+    );
     match remembered {
         Ok(Some(())) => {}
         Ok(None) => crate::trace!("index locked: nothing noted"),

@@ -175,6 +175,7 @@ pub fn install(
         writeln!(out, "    credential.helper = {}", escape(&ours))?;
     }
     report_existing(&after, scope, &ours, &mut out)?;
+    super::generate::install_man_pages(&mut out)?;
     if let Some(line) = keychain_line {
         writeln!(out, "{line}")?;
     }

@@ -6,6 +6,7 @@
 
 mod capability;
 mod check;
+mod ci;
 mod doctor;
 mod erase;
 mod generate;
@@ -29,7 +30,7 @@ use thiserror::Error;
 
 use crate::cli::{Cli, Command};
 use crate::config::{Overrides, Settings};
-use crate::credential::{Secrets, Target, field_matches};
+use crate::credential::{Secrets, Target, TokenKind, field_matches};
 use crate::index::{Index, Snapshot};
 use crate::keychain::{Keychain, KeychainError};
 use crate::output::Messages;
@@ -67,13 +68,67 @@ impl Context {
         )
     }
 
-    /// The index as it is now; a problem with it is worth a warning.
+    /// The index as it is now, first made complete from the keychain when
+    /// it was lost or damaged; a problem with it is worth a warning.
     pub fn read_index(&self, messages: &mut Messages<impl io::Write>) -> Snapshot {
+        if !self.index.is_complete() {
+            // The keychain setting is not per URL: any URL's settings do.
+            let settings = self.settings("file:///", messages);
+            match self.keychain(&settings) {
+                Ok(keychain) => self.complete_index(&keychain, messages),
+                Err(err) => crate::trace!("index not rebuilt: {err}"),
+            }
+        }
         let snapshot = self.index.read();
         if let Some(problem) = &snapshot.problem {
             messages.warning(problem);
         }
         snapshot
+    }
+
+    /// Makes the index speak for every credential again, when it does not:
+    /// a version-1 index is migrated; else, after the index was lost or a
+    /// shard damaged, every item of ours the keychain lists gets a record
+    /// (one search of the whole keyring: this runs on the first write after
+    /// such a loss, never on git's ordinary path).
+    pub fn complete_index(&self, keychain: &Keychain, messages: &mut Messages<impl io::Write>) {
+        if self.index.is_complete() {
+            return;
+        }
+        let migrated = self
+            .index
+            .update(&mut Self::warn_index(messages), |_| ((), false));
+        if let Err(err) = migrated {
+            messages.warning(&err.to_string());
+            return;
+        }
+        if self.index.is_complete() {
+            return;
+        }
+        let found = match keychain.all() {
+            Ok(found) => found.unwrap_or_default(),
+            Err(err) => {
+                messages.warning(&format!("the index could not be rebuilt: {err}"));
+                return;
+            }
+        };
+        let now = self.now;
+        let records = found
+            .into_iter()
+            .map(|key| Record::new(key.target, key.username, TokenKind::Unknown, now))
+            .collect();
+        let rebuilt = self.index.rebuild(&mut Self::warn_index(messages), records);
+        match rebuilt {
+            Ok(0) => {}
+            Ok(added) => messages.warning(&format!(
+                "the index did not list {added} credential{} the keychain holds; {} back \
+                 (`git credential-patrol list` shows them; expiry unknown until stored again \
+                 or set with `git credential-patrol expiry`)",
+                if added == 1 { "" } else { "s" },
+                if added == 1 { "it is" } else { "they are" }
+            )),
+            Err(err) => messages.warning(&err.to_string()),
+        }
     }
 
     /// What a person names by URL and `--user`, as git would ask for it.
@@ -127,6 +182,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Token(args) => token::run(&ctx, &args, stdout, &mut messages)?,
         Command::Doctor => return doctor::run(&ctx, stdout, &mut messages),
         Command::Generate(args) => generate::run(&args, stdout)?,
+        Command::Stored(args) => generate::stored(&ctx, args.what, stdout)?,
     }
     Ok(ExitCode::SUCCESS)
 }

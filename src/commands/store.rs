@@ -84,6 +84,7 @@ pub fn save(
     let keychain = ctx.keychain(&settings)?;
     let key = Key::new(target.clone(), username);
 
+    ctx.complete_index(&keychain, messages);
     let snapshot = ctx.index.read_host(&target.protocol, &target.host);
     let record = snapshot
         .records
@@ -155,9 +156,11 @@ pub fn save(
         (forge, Some(token)) => forge::probe(target, &settings, forge, token, kind),
     };
     let refreshable = secrets.oauth_refresh_token.is_some();
-    let saved = ctx
-        .index
-        .update(&mut Context::warn_index(messages), |records| {
+    let saved = ctx.index.update_host(
+        &target.protocol,
+        &target.host,
+        &mut Context::warn_index(messages),
+        |records| {
             let existing = records
                 .iter()
                 .position(|r| r.same_credential(target, username));
@@ -203,7 +206,8 @@ pub fn save(
                 forge::record_outcome(&mut records[at], outcome, now);
             }
             ((), true)
-        });
+        },
+    );
     if let Err(err) = &saved {
         messages.warning(&format!("the credential is stored, but {err:#}"));
     }

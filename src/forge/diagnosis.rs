@@ -34,6 +34,9 @@ pub struct Subject<'a> {
     pub token_name: Option<&'a str>,
     /// The `git credential-patrol rotate …` command for this credential.
     pub rotate: &'a str,
+    /// For a token checked from the environment (`check --token-env`):
+    /// the variable, whose CI secret takes the new token instead.
+    pub secret_env: Option<&'a str>,
 }
 
 /// Why a token needs replacing: what decides whether it can still renew
@@ -57,13 +60,19 @@ impl Subject<'_> {
         super::forge_name(self.forge)
     }
 
-    /// `rotate`, told that the person brings the new token where it would
-    /// otherwise ask the forge to rotate the old one.
-    pub fn rotate_by_hand(&self) -> String {
-        if self.row().self_rotate.is_some() {
-            format!("{} --manual", self.rotate)
-        } else {
-            self.rotate.to_owned()
+    /// Where the new token goes: `rotate` (told that the person brings it,
+    /// where it would otherwise ask the forge to rotate the old one), or the
+    /// CI secret behind the variable a token was checked from.
+    pub fn then_store(&self) -> String {
+        match self.secret_env {
+            Some(name) => format!(
+                "put it in the CI secret that sets ${}",
+                crate::output::escape(name)
+            ),
+            None if self.row().self_rotate.is_some() => {
+                format!("run: {} --manual", self.rotate)
+            }
+            None => format!("run: {}", self.rotate),
         }
     }
 
@@ -105,7 +114,7 @@ impl Subject<'_> {
                 .iter()
                 .any(|need| self.scopes.unwrap_or_default().iter().any(|s| s == need))
         });
-        if why == Renewal::Expiring && rotates_itself {
+        if why == Renewal::Expiring && rotates_itself && self.secret_env.is_none() {
             return format!(
                 "run: {} ({} replaces the token in one call; the new one keeps its scopes)",
                 self.rotate,
@@ -115,11 +124,11 @@ impl Subject<'_> {
         let new = self.create(self.kind, &self.scopes_with(&[]));
         match tokens::manage_url(self.target, self.forge, self.kind) {
             Some(manage) if row.regenerate && why != Renewal::Refused => format!(
-                "regenerate it at {manage} (it keeps its {}), or {new}; then run: {}",
+                "regenerate it at {manage} (it keeps its {}), or {new}; then {}",
                 if row.scoped { "scopes" } else { "permissions" },
-                self.rotate_by_hand()
+                self.then_store()
             ),
-            _ => format!("{new}, then run: {}", self.rotate_by_hand()),
+            _ => format!("{new}, then {}", self.then_store()),
         }
     }
 
@@ -135,25 +144,25 @@ impl Subject<'_> {
                 row.label
             ),
             _ if row.scoped => format!(
-                "{} cannot add scopes to an existing {}: {} with {}, then run: {}",
+                "{} cannot add scopes to an existing {}: {} with {}, then {}",
                 self.forge_name(),
                 row.label,
                 self.create(self.kind, &self.scopes_with(missing)),
                 self.scopes_with(missing).join(", "),
-                self.rotate_by_hand()
+                self.then_store()
             ),
             _ => match tokens::scoped_kind(self.forge) {
                 Some(scoped) => format!(
-                    "a {} has no scopes: {} with {list}, then run: {}; or set \
+                    "a {} has no scopes: {} with {list}, then {}; or set \
                      patrol.requiredScopes only for the URLs that need them",
                     row.label,
                     self.create(
                         scoped,
                         &missing.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>()
                     ),
-                    self.rotate_by_hand()
+                    self.then_store()
                 ),
-                None => format!("create a new token with {list}, then run: {}", self.rotate),
+                None => format!("create a new token with {list}, then {}", self.then_store()),
             },
         }
     }
@@ -174,9 +183,9 @@ impl Subject<'_> {
                 self.add_scopes(&first)
             }
             _ => format!(
-                "{} with {needed}, then run: {}",
+                "{} with {needed}, then {}",
                 self.create(self.kind, &self.scopes_with(&[])),
-                self.rotate_by_hand()
+                self.then_store()
             ),
         }
     }
@@ -350,10 +359,10 @@ pub fn repository(
                     "if {owner} is an organization, the token may be pending approval by the \
                      organization's owners (ask them to approve it), or it was created for the \
                      wrong resource owner: {create} with {owner} as resource owner and access \
-                     to {repo}, then run: {rotate}",
+                     to {repo}, then {then}",
                     owner = repo.owner,
                     create = subject.create(subject.kind, &[]),
-                    rotate = subject.rotate_by_hand()
+                    then = subject.then_store()
                 ),
             }),
         ),
@@ -470,9 +479,9 @@ pub fn graphql(subject: &Subject, answer: &GraphqlAnswer) -> Option<Problem> {
                     format!("add the scope the message names to the token at {manage}")
                 }
                 _ => format!(
-                    "{} with the scope the message names, then run: {}",
+                    "{} with the scope the message names, then {}",
                     subject.create(subject.kind, &subject.scopes_with(&[])),
-                    subject.rotate_by_hand()
+                    subject.then_store()
                 ),
             }
         } else {
@@ -568,6 +577,7 @@ mod tests {
             scopes,
             token_name: None,
             rotate,
+            secret_env: None,
         }
     }
 

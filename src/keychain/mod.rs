@@ -157,6 +157,21 @@ fn service_for(target: &Target) -> String {
     format!("{SERVICE_PREFIX}{}", target.url())
 }
 
+/// The target a service name of ours stands for; `None` for another's.
+fn target_of(service: &str) -> Option<Target> {
+    let url = service.strip_prefix(SERVICE_PREFIX)?;
+    let (protocol, rest) = url.split_once("://")?;
+    let (host, path) = match rest.split_once('/') {
+        Some((host, path)) => (host, Some(path.to_owned())),
+        None => (rest, None),
+    };
+    (!protocol.is_empty() && !host.is_empty()).then(|| Target {
+        protocol: protocol.to_owned(),
+        host: host.to_owned(),
+        path,
+    })
+}
+
 fn label_for(service: &str, user: &str) -> String {
     let url = service.strip_prefix(SERVICE_PREFIX).unwrap_or(service);
     if user.is_empty() {
@@ -274,6 +289,31 @@ impl Keychain {
                 .filter(|(found, _)| *found == service)
                 .map(|(_, user)| user)
                 .collect())
+        })
+    }
+
+    /// Every credential of ours the keychain holds, found by asking the
+    /// keychain for its list rather than the index: how a lost index is
+    /// rebuilt. One search of the whole keyring, so only for rebuilds.
+    /// `None` where the store cannot list its items.
+    pub fn all(&self) -> Result<Option<Vec<Key>>, KeychainError> {
+        let Some(spec) = platform::search_all_spec(self.backend) else {
+            return Ok(None);
+        };
+        self.bounded("search every item".into(), move |store| {
+            let spec = spec.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            let entries = match store.search(&spec) {
+                Ok(entries) => entries,
+                Err(keyring_core::Error::NotSupportedByStore(_)) => return Ok(None),
+                Err(err) => return Err(err),
+            };
+            Ok(Some(
+                entries
+                    .iter()
+                    .filter_map(Entry::get_specifiers)
+                    .filter_map(|(service, user)| Some(Key::new(target_of(&service)?, user)))
+                    .collect(),
+            ))
         })
     }
 
@@ -408,6 +448,22 @@ mod tests {
         );
         assert_eq!(fix.as_deref(), Some("start one"));
         assert_eq!(err.to_string(), format!("{cause}; start one"));
+    }
+
+    #[test]
+    fn a_service_name_gives_back_its_target() {
+        for target in [
+            target("example.com:8443"),
+            Target {
+                protocol: "https".into(),
+                host: "example.com".into(),
+                path: Some("group/repo.git".into()),
+            },
+        ] {
+            assert_eq!(target_of(&service_for(&target)), Some(target));
+        }
+        assert_eq!(target_of("other:https://example.com"), None);
+        assert_eq!(target_of("git-credential-patrol:nonsense"), None);
     }
 
     #[test]

@@ -119,6 +119,23 @@ pub fn search_spec(service: &str) -> HashMap<&'static str, String> {
     HashMap::from([("service", service.to_owned())])
 }
 
+/// The search that finds every item of ours, on the stores that can list
+/// them: the Secret Service (our store adds `application` to every search)
+/// and Windows (our store in windows.rs takes a prefix of the service).
+/// Others cannot: `None`.
+pub fn search_all_spec(backend: Backend) -> Option<HashMap<&'static str, String>> {
+    if cfg!(windows) {
+        Some(HashMap::from([(
+            "service_prefix",
+            super::SERVICE_PREFIX.to_owned(),
+        )]))
+    } else if cfg!(target_os = "linux") && backend != Backend::Keyutils {
+        Some(HashMap::new())
+    } else {
+        None
+    }
+}
+
 /// Turns a store's error into the cause and the fix a person needs.
 pub fn describe(err: keyring_core::Error, backend: Backend) -> KeychainError {
     use keyring_core::Error as E;

@@ -82,22 +82,33 @@ impl CredentialStoreApi for Store {
     }
 
     /// `{"service": SERVICE}`: every item of that service, whatever its
-    /// account, and no parts of split secrets.
+    /// account; `{"service_prefix": PREFIX}`: every item whose service
+    /// starts with PREFIX. Never the parts of split secrets.
     fn search(&self, spec: &HashMap<&str, &str>) -> Result<Vec<Entry>> {
-        let Some(&service) = spec.get("service") else {
-            return Err(Error::NotSupportedByStore("searches name a service".into()));
+        let wanted = match (spec.get("service"), spec.get("service_prefix")) {
+            (Some(service), None) => Wanted::Service(service),
+            (None, Some(prefix)) => Wanted::Prefix(prefix),
+            _ => {
+                return Err(Error::NotSupportedByStore(
+                    "searches name a service or a service prefix".into(),
+                ));
+            }
         };
-        let spec = self.inner_spec(service);
+        let spec = self.inner_spec(&wanted);
         let spec = spec.iter().map(|(k, v)| (*k, v.as_str())).collect();
-        let mut users: Vec<String> = self
+        let mut found: Vec<(String, String)> = self
             .inner
             .search(&spec)?
             .iter()
-            .filter_map(|entry| self.user_of(entry, service))
+            .filter_map(|entry| self.specifiers_of(entry, &wanted))
+            .filter(|(service, _)| !is_part(service))
             .collect();
-        users.sort();
-        users.dedup();
-        Ok(users.iter().map(|user| self.entry(service, user)).collect())
+        found.sort();
+        found.dedup();
+        Ok(found
+            .iter()
+            .map(|(service, user)| self.entry(service, user))
+            .collect())
     }
 
     fn as_any(&self) -> &dyn std::any::Any {
@@ -116,32 +127,63 @@ impl Store {
     }
 }
 
+/// What a search asks for.
+enum Wanted<'a> {
+    Service(&'a str),
+    Prefix(&'a str),
+}
+
 impl Store {
-    /// The inner search for every item of `service`: Credential Manager
-    /// matches a pattern over target names, other stores the service.
-    fn inner_spec(&self, service: &str) -> HashMap<&'static str, String> {
-        if self.target_names {
-            HashMap::from([("pattern", format!("^.*{}$", escape_regex(service)))])
-        } else {
-            HashMap::from([("service", service.to_owned())])
+    /// The inner search: Credential Manager matches a pattern over target
+    /// names (`ACCOUNT.SERVICE`), other stores a service (the mock store of
+    /// the unit tests, by substring).
+    fn inner_spec(&self, wanted: &Wanted) -> HashMap<&'static str, String> {
+        match (self.target_names, wanted) {
+            (true, Wanted::Service(service)) => {
+                HashMap::from([("pattern", format!("^.*{}$", escape_regex(service)))])
+            }
+            (true, Wanted::Prefix(prefix)) => {
+                HashMap::from([("pattern", format!("\\.{}", escape_regex(prefix)))])
+            }
+            (false, Wanted::Service(text) | Wanted::Prefix(text)) => {
+                HashMap::from([("service", (*text).to_owned())])
+            }
         }
     }
 
-    /// The account of an item the inner store found for `service`, or
-    /// `None` for an item of another service (a part, or a longer URL). In
-    /// Credential Manager that is what precedes `.SERVICE` in the target
-    /// name, an attribute read from it (keyring-core's Windows store keeps
-    /// its own field private).
-    fn user_of(&self, entry: &Entry, service: &str) -> Option<String> {
-        if self.target_names {
+    /// The service and account of an item the inner store found, or `None`
+    /// for one that is not what was asked for. In Credential Manager they
+    /// come from the target name, an attribute read from it (keyring-core's
+    /// Windows store keeps its own field private and splits the name at its
+    /// last `.`, which is inside the host).
+    fn specifiers_of(&self, entry: &Entry, wanted: &Wanted) -> Option<(String, String)> {
+        let (service, user) = if self.target_names {
             let target_name = entry.get_attributes().ok()?.remove("target_name")?;
-            return account_in(&target_name, service).map(str::to_owned);
-        }
-        entry
-            .get_specifiers()
-            .filter(|(found, _)| found == service)
-            .map(|(_, user)| user)
+            let (user, service) = match wanted {
+                Wanted::Service(service) => (account_in(&target_name, service)?, *service),
+                Wanted::Prefix(prefix) => {
+                    let at = target_name.find(&format!(".{prefix}"))?;
+                    (&target_name[..at], &target_name[at + 1..])
+                }
+            };
+            (service.to_owned(), user.to_owned())
+        } else {
+            entry.get_specifiers()?
+        };
+        let matches = match wanted {
+            Wanted::Service(wanted) => service == *wanted,
+            Wanted::Prefix(prefix) => service.starts_with(prefix),
+        };
+        matches.then_some((service, user))
     }
+}
+
+/// Whether `service` names a part of a split secret: `SERVICE (part N)`.
+fn is_part(service: &str) -> bool {
+    service
+        .strip_suffix(')')
+        .and_then(|rest| rest.rsplit_once(" (part "))
+        .is_some_and(|(_, number)| !number.is_empty() && number.bytes().all(|b| b.is_ascii_digit()))
 }
 
 /// keyring-core's Windows store names an item `ACCOUNT.SERVICE`.
@@ -412,6 +454,38 @@ mod tests {
         );
         let entry = &store.search(&HashMap::from([("service", "svc")])).unwrap()[0];
         assert_eq!(entry.get_secret().unwrap(), b"long enough to split");
+    }
+
+    #[test]
+    fn a_search_by_prefix_finds_every_account_of_every_service() {
+        let store = store(4);
+        for (service, user) in [("pre:a", "alice"), ("pre:b", "bob"), ("other", "eve")] {
+            let entry = store.build(service, user, None).unwrap();
+            entry.set_secret(b"long enough to split").unwrap();
+        }
+        let found: Vec<_> = store
+            .search(&HashMap::from([("service_prefix", "pre:")]))
+            .unwrap()
+            .iter()
+            .filter_map(Entry::get_specifiers)
+            .collect();
+        assert_eq!(
+            found,
+            [
+                ("pre:a".to_owned(), "alice".to_owned()),
+                ("pre:b".to_owned(), "bob".to_owned())
+            ]
+        );
+        assert!(store.search(&HashMap::new()).is_err());
+    }
+
+    #[test]
+    fn parts_are_told_from_services() {
+        assert!(is_part("git-credential-patrol:https://h (part 1)"));
+        assert!(is_part("git-credential-patrol:https://h (part 12)"));
+        assert!(!is_part("git-credential-patrol:https://h"));
+        assert!(!is_part("git-credential-patrol:https://h (part )"));
+        assert!(!is_part("git-credential-patrol:https://h (part x)"));
     }
 
     #[test]

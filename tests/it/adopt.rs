@@ -544,7 +544,7 @@ fn import_dry_run_changes_nothing() {
     );
     assert!(stdout.contains("Would delete"), "{stdout}");
     assert_eq!(fs::read_to_string(&file).unwrap(), THREE);
-    assert!(!env.index_path().exists());
+    assert!(!env.index_dir().exists());
     assert_eq!(
         token(&env, "github.com", Some("alice"))
             .unwrap_err()
@@ -768,7 +768,7 @@ fn token_prints_the_secret_alone_for_scripts() {
     assert_eq!(text(&out.stdout), "");
 
     // Without the index, the keychain alone answers for one account.
-    fs::remove_file(env.index_path()).unwrap();
+    fs::remove_dir_all(env.index_dir()).unwrap();
     assert_eq!(
         token(&env, "github.com", Some("bob")).unwrap(),
         "ghp_TESTbob0002\n"
@@ -834,13 +834,10 @@ fn doctor_names_each_problem_with_its_fix() {
         .unwrap();
     assert!(removed.status.success(), "{}", text(&removed.stderr));
     // And a clock that runs years behind what the index has seen.
-    let index = fs::read_to_string(env.index_path()).unwrap();
+    let shard = env.shard_path("https", "example.com");
+    let index = fs::read_to_string(&shard).unwrap();
     let year = &index[index.find("\"stored_at\": \"").unwrap() + 14..][..4];
-    fs::write(
-        env.index_path(),
-        index.replacen(&format!("\"{year}-"), "\"2999-", 1),
-    )
-    .unwrap();
+    fs::write(&shard, index.replacen(&format!("\"{year}-"), "\"2999-", 1)).unwrap();
 
     let out = env.patrol(&["doctor"], "");
     assert_eq!(out.status.code(), Some(1));

@@ -280,7 +280,7 @@ fn stores_and_returns_oauth_refresh_token() {
         "",
     );
     // The refresh token is a secret: the keychain has it, the index not.
-    let index = std::fs::read_to_string(env.index_path()).unwrap();
+    let index = env.index().to_string();
     assert!(
         !index.contains("xyzzy") && !index.contains("pass\""),
         "{index}"

@@ -222,7 +222,12 @@ impl TestEnv {
         self.root.path().join("home")
     }
 
+    /// Where a version-1 index (one file for everything) was kept.
     pub fn index_path(&self) -> PathBuf {
+        self.data_dir().join("index.json")
+    }
+
+    pub fn data_dir(&self) -> PathBuf {
         if let Some(prefix) = self.vars.get("WINEPREFIX") {
             // %APPDATA% of the prefix's one user (named after the Unix user).
             let users = Path::new(prefix).join("drive_c/users");
@@ -231,15 +236,82 @@ impl TestEnv {
                 .map(|entry| entry.unwrap().path())
                 .find(|dir| !dir.ends_with("Public"))
                 .expect("the wine prefix has a user profile");
-            return user.join("AppData/Roaming/git-credential-patrol/data/index.json");
+            return user.join("AppData/Roaming/git-credential-patrol/data");
         }
-        self.home()
-            .join(".local/share/git-credential-patrol/index.json")
+        self.home().join(".local/share/git-credential-patrol")
     }
 
-    /// The index as JSON.
+    /// The directory of the index's shards, one per protocol and host.
+    pub fn index_dir(&self) -> PathBuf {
+        self.data_dir().join("index")
+    }
+
+    /// Every shard's file, in name order.
+    pub fn shards(&self) -> Vec<PathBuf> {
+        let mut shards: Vec<PathBuf> = fs::read_dir(self.index_dir())
+            .map(|entries| {
+                entries
+                    .map(|e| e.unwrap().path())
+                    .filter(|p| p.extension().is_some_and(|e| e == "json"))
+                    .collect()
+            })
+            .unwrap_or_default();
+        shards.sort();
+        shards
+    }
+
+    /// The shard for `protocol` and `host`, named as the index names it.
+    pub fn shard_path(&self, protocol: &str, host: &str) -> PathBuf {
+        let escape = |part: &str| {
+            part.bytes()
+                .map(|b| match b {
+                    b'a'..=b'z' | b'0'..=b'9' | b'.' | b'-' => (b as char).to_string(),
+                    _ => format!("%{b:02X}"),
+                })
+                .collect::<String>()
+        };
+        self.index_dir()
+            .join(format!("{}_{}.json", escape(protocol), escape(host)))
+    }
+
+    /// Every file of the index (shards and marker), for comparing.
+    pub fn index_bytes(&self) -> Vec<(PathBuf, Vec<u8>)> {
+        let mut files: Vec<(PathBuf, Vec<u8>)> = fs::read_dir(self.index_dir())
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .map(|p| (p.clone(), fs::read(&p).unwrap()))
+            .collect();
+        files.sort();
+        files
+    }
+
+    /// Writes `index` (as `index()` returns it) back, one shard per host.
+    pub fn write_index(&self, index: &serde_json::Value) {
+        let mut shards: std::collections::BTreeMap<PathBuf, Vec<serde_json::Value>> =
+            Default::default();
+        for record in index["credentials"].as_array().unwrap() {
+            let path = self.shard_path(
+                record["protocol"].as_str().unwrap(),
+                record["host"].as_str().unwrap(),
+            );
+            shards.entry(path).or_default().push(record.clone());
+        }
+        for (path, credentials) in shards {
+            let file = serde_json::json!({"version": 2, "credentials": credentials});
+            fs::write(path, serde_json::to_string_pretty(&file).unwrap()).unwrap();
+        }
+    }
+
+    /// The index as JSON: every shard's records in one list, as
+    /// `{"credentials": [...]}`.
     pub fn index(&self) -> serde_json::Value {
-        serde_json::from_str(&fs::read_to_string(self.index_path()).unwrap()).unwrap()
+        let mut credentials = Vec::new();
+        for shard in self.shards() {
+            let file: serde_json::Value =
+                serde_json::from_str(&fs::read_to_string(shard).unwrap()).unwrap();
+            credentials.extend(file["credentials"].as_array().unwrap().iter().cloned());
+        }
+        serde_json::json!({ "credentials": credentials })
     }
 
     /// A command in this environment and nothing of the caller's.

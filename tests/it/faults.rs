@@ -100,34 +100,40 @@ fn a_locked_keyring_without_a_display_is_reported_as_locked() {
 fn a_damaged_index_never_stops_get_and_is_set_aside_on_the_next_store() {
     let env = TestEnv::new();
     env.approve(STORE);
-    fs::write(env.index_path(), "{\"version\": 1, \"credentials\": [tru").unwrap();
+    let shard = env.shard_path("https", "example.com");
+    fs::write(&shard, "{\"version\": 2, \"credentials\": [tru").unwrap();
     let out = env.credential("fill", &[], "protocol=https\nhost=example.com\n");
     assert!(
         text(&out.stdout).contains("password=ghp_TESTsecret0001"),
         "{}",
         text(&out.stderr)
     );
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("damaged"), "{stderr}");
     assert!(
-        text(&out.stderr).contains("damaged"),
-        "{}",
-        text(&out.stderr)
+        stderr.contains("https_example.com.json"),
+        "names the shard: {stderr}"
     );
 
+    // The `get` that found the token in the keychain alone wrote its record
+    // back, setting the damaged shard aside; a store after it has nothing
+    // more to say.
+    assert_eq!(stderr.matches("moved to").count(), 1, "{stderr}");
     let out = env.patrol(&["store"], STORE);
     assert!(out.status.success());
     assert!(
-        text(&out.stderr).contains("moved to"),
+        !text(&out.stderr).contains("moved to"),
         "{}",
         text(&out.stderr)
     );
     assert_eq!(env.index()["credentials"][0]["username"], "alice");
-    let set_aside = fs::read_dir(env.index_path().parent().unwrap())
+    let set_aside = fs::read_dir(env.index_dir())
         .unwrap()
         .filter_map(Result::ok)
         .any(|e| {
             e.file_name()
                 .to_string_lossy()
-                .starts_with("index.json.damaged-")
+                .starts_with("https_example.com.json.damaged-")
         });
     assert!(set_aside);
 }
@@ -136,7 +142,7 @@ fn a_damaged_index_never_stops_get_and_is_set_aside_on_the_next_store() {
 fn a_missing_index_never_stops_get() {
     let env = TestEnv::new();
     env.approve(STORE);
-    fs::remove_file(env.index_path()).unwrap();
+    fs::remove_dir_all(env.index_dir()).unwrap();
     let out = env.credential("fill", &[], "protocol=https\nhost=example.com\n");
     assert!(text(&out.stdout).contains("username=alice\npassword=ghp_TESTsecret0001"));
     // ... and git's erase still reaches the keychain.
@@ -145,18 +151,160 @@ fn a_missing_index_never_stops_get() {
     assert_eq!(text(&out.stdout), ASKED);
 }
 
+/// The index deleted, then one shard damaged, each followed by a `store`
+/// for another host: every earlier token is still served, and listed.
+#[test]
+fn a_lost_or_damaged_index_hides_no_token_after_a_new_store() {
+    let env = TestEnv::new();
+    let store = |host: &str, user: &str| {
+        let out = env.patrol(
+            &["store"],
+            &format!("protocol=https\nhost={host}\nusername={user}\npassword=ghp_TEST{user}0001\n"),
+        );
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        text(&out.stderr)
+    };
+    let served = |host: &str, user: &str| {
+        let out = env.credential(
+            "fill",
+            &[],
+            &format!("protocol=https\nhost={host}\nusername={user}\n"),
+        );
+        text(&out.stdout).contains(&format!("password=ghp_TEST{user}0001\n"))
+    };
+    let listed = || text(&env.patrol(&["list"], "").stdout);
+    store("a.example", "alice");
+    store("b.example", "bob");
+    store("b.example", "bert");
+
+    fs::remove_dir_all(env.index_dir()).unwrap();
+    let said = store("c.example", "carol");
+    assert!(
+        said.contains("the index did not list 3 credentials the keychain holds"),
+        "{said}"
+    );
+    for (host, user) in [
+        ("a.example", "alice"),
+        ("b.example", "bob"),
+        ("b.example", "bert"),
+    ] {
+        assert!(
+            served(host, user),
+            "{host} {user} after the index was deleted"
+        );
+    }
+    let table = listed();
+    for user in ["alice", "bob", "bert", "carol"] {
+        assert!(table.contains(user), "{user}: {table}");
+    }
+
+    fs::write(env.shard_path("https", "b.example"), "{damaged").unwrap();
+    store("d.example", "dave");
+    let out = env.patrol(
+        &["store"],
+        "protocol=https\nhost=b.example\nusername=bert\npassword=ghp_TESTbert0001\n",
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    store("e.example", "erin");
+    for (host, user) in [
+        ("a.example", "alice"),
+        ("b.example", "bob"),
+        ("b.example", "bert"),
+        ("c.example", "carol"),
+        ("d.example", "dave"),
+    ] {
+        assert!(
+            served(host, user),
+            "{host} {user} after a shard was damaged"
+        );
+    }
+    let table = listed();
+    for user in ["alice", "bob", "bert", "carol", "dave", "erin"] {
+        assert!(table.contains(user), "{user}: {table}");
+    }
+}
+
 #[test]
 fn an_index_from_a_newer_version_is_left_untouched() {
     let env = TestEnv::new();
     env.approve(STORE);
-    let future = "{\"version\": 2, \"credentials\": [], \"future\": true}\n";
-    fs::write(env.index_path(), future).unwrap();
+    let shard = env.shard_path("https", "example.com");
+    let future = "{\"version\": 3, \"credentials\": [], \"future\": true}\n";
+    fs::write(&shard, future).unwrap();
     let out = env.credential("fill", &[], "protocol=https\nhost=example.com\n");
     assert!(text(&out.stdout).contains("password=ghp_TESTsecret0001"));
     let out = env.patrol(&["store"], &STORE.replace("0001", "0002"));
     assert!(out.status.success());
     assert!(text(&out.stderr).contains("newer"), "{}", text(&out.stderr));
-    assert_eq!(fs::read_to_string(env.index_path()).unwrap(), future);
+    assert_eq!(fs::read_to_string(&shard).unwrap(), future);
+}
+
+/// A FIFO in the place of a shard cannot hold `get`: it is refused as not
+/// a regular file, and the keychain answers.
+#[test]
+fn a_fifo_in_place_of_the_index_never_blocks_get() {
+    let env = TestEnv::new();
+    env.approve(STORE);
+    let shard = env.shard_path("https", "example.com");
+    fs::remove_file(&shard).unwrap();
+    let made = std::process::Command::new("mkfifo")
+        .arg(&shard)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let started = Instant::now();
+    let out = env.credential("fill", &[], "protocol=https\nhost=example.com\n");
+    assert!(started.elapsed() < Duration::from_secs(10));
+    assert!(
+        text(&out.stdout).contains("password=ghp_TESTsecret0001"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(
+        text(&out.stderr).contains("not a regular file"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+/// A version-1 `index.json` of 1,000 records, as earlier versions wrote
+/// it, is read as it is until the first `store`, which moves every record
+/// into shards: nothing lost, every field kept.
+#[test]
+fn a_version_1_index_of_a_thousand_records_migrates_on_the_first_store() {
+    let env = TestEnv::new();
+    fs::create_dir_all(env.data_dir()).unwrap();
+    let records: Vec<serde_json::Value> = (0..1000)
+        .map(|i| {
+            serde_json::json!({
+                "id": format!("{i:032x}"),
+                "protocol": "https",
+                "host": format!("host{}.example", i % 250),
+                "username": format!("user{i}"),
+                "kind": "github-classic",
+                "stored_at": "2026-01-01T00:00:00Z",
+                "expiry": {"manual": "2099-01-01T00:00:00Z"},
+                "scopes": ["repo"],
+            })
+        })
+        .collect();
+    let v1 = serde_json::json!({"version": 1, "credentials": records});
+    fs::write(env.index_path(), serde_json::to_string_pretty(&v1).unwrap()).unwrap();
+    let listing = env.patrol(&["list", "--json"], "");
+    let parsed: serde_json::Value = serde_json::from_slice(&listing.stdout).unwrap();
+    assert_eq!(parsed["credentials"].as_array().unwrap().len(), 1000);
+
+    env.approve(STORE);
+    assert!(!env.index_path().exists(), "index.json was migrated");
+    assert!(env.data_dir().join("index.json.migrated").exists());
+    let mut after = env.index()["credentials"].as_array().unwrap().clone();
+    assert_eq!(after.len(), 1001);
+    after.retain(|r| r["host"] != "example.com");
+    after.sort_by_key(|r| r["id"].as_str().unwrap().to_owned());
+    assert_eq!(after, records, "every record, every field");
+    let listing = env.patrol(&["list", "--json"], "");
+    let parsed: serde_json::Value = serde_json::from_slice(&listing.stdout).unwrap();
+    assert_eq!(parsed["credentials"].as_array().unwrap().len(), 1001);
 }
 
 #[test]

@@ -188,7 +188,7 @@ fn a_failed_probe_never_fails_the_store_and_is_retried_at_most_daily() {
     // A day later, the expiry still unknown: once more.
     let mut index = env.index();
     index["credentials"][0]["probe"]["at"] = json!("2000-01-01T00:00:00Z");
-    std::fs::write(env.index_path(), index.to_string()).unwrap();
+    env.write_index(&index);
     env.approve(&store_input(CLASSIC));
     assert_eq!(forge.requests().len(), 2);
     assert_ne!(record_probe_at(&env), "2000-01-01T00:00:00Z");
@@ -303,11 +303,7 @@ fn check_reports_bad_credentials_with_the_fix_and_never_the_token() {
         "{stdout}"
     );
     assert!(stdout.ends_with("1 problem found.\n"), "{stdout}");
-    for place in [
-        &stdout,
-        &stderr,
-        &std::fs::read_to_string(env.index_path()).unwrap(),
-    ] {
+    for place in [&stdout, &stderr, &env.index().to_string()] {
         assert!(!place.contains("ghp_TEST"), "the token leaked: {place}");
     }
 
@@ -653,7 +649,7 @@ fn gitlab_tokens_are_described_and_rotated_through_the_api() {
     let rotated = record(&env);
     assert!(rotated["rotated_at"].is_string(), "{rotated}");
     assert_eq!(rotated["expiry"]["forge"], "2099-03-01T00:00:00Z");
-    let raw = std::fs::read_to_string(env.index_path()).unwrap();
+    let raw = env.index().to_string();
     assert!(!raw.contains("glpat-TEST"), "{raw}");
 }
 

@@ -75,7 +75,7 @@ fn bad_input_is_refused_in_one_line_and_nothing_is_stored() {
         assert!(stderr.contains(expected), "{op}: {stderr}");
         assert_eq!(text(&out.stdout), "");
     }
-    assert!(!env.index_path().exists(), "nothing may be stored");
+    assert!(!env.index_dir().exists(), "nothing may be stored");
 }
 
 #[test]
@@ -149,11 +149,11 @@ fn a_changed_password_is_written() {
 fn get_makes_one_keychain_call_and_never_writes_the_index_when_quiet() {
     let env = TestEnv::new();
     env.approve(STORE);
-    let before = std::fs::read(env.index_path()).unwrap();
+    let before = env.index_bytes();
     let trace = traced(&env, "get", "protocol=https\nhost=example.com\n");
     assert_eq!(trace.matches("keychain").count(), 1, "{trace}");
     assert!(!trace.contains("index written"), "{trace}");
-    assert_eq!(std::fs::read(env.index_path()).unwrap(), before);
+    assert_eq!(env.index_bytes(), before);
 }
 
 #[test]
@@ -162,14 +162,17 @@ fn the_index_records_metadata_and_never_the_secret() {
     env.approve(
         "protocol=https\nhost=github.com\nusername=alice\npassword=github_pat_TESTfinegrained\npassword_expiry_utc=2000000000\n",
     );
+    let shard = env.shard_path("https", "github.com");
+    let file: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&shard).unwrap()).unwrap();
+    assert_eq!(file["version"], 2);
     let index = env.index();
-    assert_eq!(index["version"], 1);
     let record = &index["credentials"][0];
     assert_eq!(record["host"], "github.com");
     assert_eq!(record["username"], "alice");
     assert_eq!(record["kind"], "github-fine-grained");
     assert_eq!(record["expiry"]["git"], "2033-05-18T03:33:20Z");
-    let raw = std::fs::read_to_string(env.index_path()).unwrap();
+    let raw = std::fs::read_to_string(&shard).unwrap();
     assert!(!raw.contains("github_pat_TEST"), "{raw}");
 }
 

@@ -120,11 +120,7 @@ fn set_item(env: &TestEnv, host: &str, item: Option<&str>) {
             };
         }
     }
-    std::fs::write(
-        env.index_path(),
-        serde_json::to_string_pretty(&index).unwrap(),
-    )
-    .unwrap();
+    env.write_index(&index);
 }
 
 fn searches(messages: &str) -> usize {

@@ -69,8 +69,14 @@ fn secrets_never_reach_the_index_the_trace_or_messages() {
     let trace = fs::read_to_string(&trace).unwrap();
     assert!(trace.contains("keychain set"), "the trace ran: {trace}");
     assert_clean("the trace", &trace);
-    for entry in fs::read_dir(env.index_path().parent().unwrap()).unwrap() {
+    let files = fs::read_dir(env.data_dir())
+        .unwrap()
+        .chain(fs::read_dir(env.index_dir()).unwrap());
+    for entry in files {
         let path = entry.unwrap().path();
+        if path.is_dir() {
+            continue;
+        }
         assert_clean(
             &path.display().to_string(),
             &String::from_utf8_lossy(&fs::read(&path).unwrap()),
@@ -138,11 +144,14 @@ fn files_are_private_under_a_permissive_umask() {
     let out = run(command, store_input("example.com").as_bytes());
     assert!(out.status.success(), "{}", text(&out.stderr));
     let mode = |p: &std::path::Path| fs::metadata(p).unwrap().permissions().mode() & 0o777;
-    let dir = env.index_path().parent().unwrap().to_path_buf();
-    assert_eq!(mode(&dir), 0o700);
-    for entry in fs::read_dir(&dir).unwrap() {
-        let path = entry.unwrap().path();
-        assert_eq!(mode(&path), 0o600, "{}", path.display());
+    for dir in [env.data_dir(), env.index_dir()] {
+        assert_eq!(mode(&dir), 0o700, "{}", dir.display());
+        for entry in fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path != env.index_dir() {
+                assert_eq!(mode(&path), 0o600, "{}", path.display());
+            }
+        }
     }
 }
 
@@ -170,7 +179,7 @@ fn on_a_full_disk(env: &TestEnv, script: &str, stdin: &str) -> std::process::Out
 fn a_full_disk_keeps_the_old_index_and_the_new_secret() {
     let env = TestEnv::new();
     env.approve(&store_input("example.com"));
-    let before = fs::read_to_string(env.index_path()).unwrap();
+    let before = env.index_bytes();
     let changed = store_input("example.com").replace("sentinel7f3a", "sentinel0000");
     let out = on_a_full_disk(
         &env,
@@ -189,11 +198,7 @@ fn a_full_disk_keeps_the_old_index_and_the_new_secret() {
         stdout.contains("password=ghp_TESTsentinel0000"),
         "the new secret answers: {stdout}{stderr}"
     );
-    assert_eq!(
-        fs::read_to_string(env.index_path()).unwrap(),
-        before,
-        "the old index is intact"
-    );
+    assert_eq!(env.index_bytes(), before, "the old index is intact");
 }
 
 #[test]
