@@ -171,6 +171,11 @@ impl TestEnv {
         env.vars.insert("PATH", path);
         env.vars.insert("WINEPREFIX", prefix.into());
         env.vars.insert("WINEDEBUG", "-all".into());
+        // The prefix's wineserver, started before any Windows process: wine
+        // processes starting together in a prefix without one race to set
+        // up its directory, and one of them gives up. Drop stops it.
+        let status = env.command("/usr/lib/wine/wineserver64").status().unwrap();
+        assert!(status.success(), "wineserver did not start");
         env
     }
 

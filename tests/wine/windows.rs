@@ -174,7 +174,8 @@ fn a_4_kb_secret_is_stored_and_returned_whole() {
 }
 
 /// The index is under %APPDATA%, where the `directories` crate puts it, and
-/// sixteen `store`s at once from as many processes lose nothing.
+/// sixteen `store`s at once from as many processes lose nothing: four
+/// accounts on each of four hosts, so that stores share each host's shard.
 #[test]
 fn sixteen_parallel_stores_lose_nothing() {
     let env = Arc::new(TestEnv::new());
@@ -185,7 +186,8 @@ fn sixteen_parallel_stores_lose_nothing() {
                 let out = env.patrol(
                     &["store"],
                     &format!(
-                        "protocol=https\nhost=host{i}.example\nusername=user{i}\npassword=ghp_TEST{i:04}\n"
+                        "protocol=https\nhost=host{}.example\nusername=user{i}\npassword=ghp_TEST{i:04}\n",
+                        i % 4
                     ),
                 );
                 assert!(out.status.success(), "{}", text(&out.stderr));
@@ -201,20 +203,38 @@ fn sixteen_parallel_stores_lose_nothing() {
         "{}",
         dir.display()
     );
-    let mut hosts: Vec<String> = env.index()["credentials"]
+    let mut stored: Vec<(String, String)> = env.index()["credentials"]
         .as_array()
         .unwrap()
         .iter()
-        .map(|record| record["host"].as_str().unwrap().to_owned())
+        .map(|record| {
+            (
+                record["host"].as_str().unwrap().to_owned(),
+                record["username"].as_str().unwrap().to_owned(),
+            )
+        })
         .collect();
-    hosts.sort();
-    let mut expected: Vec<String> = (0..16).map(|i| format!("host{i}.example")).collect();
+    stored.sort();
+    let mut expected: Vec<(String, String)> = (0..16)
+        .map(|i| (format!("host{}.example", i % 4), format!("user{i}")))
+        .collect();
     expected.sort();
-    assert_eq!(hosts, expected);
+    assert_eq!(stored, expected);
     for i in 0..16 {
+        let got = text(
+            &env.credential(
+                "fill",
+                &[],
+                &format!(
+                    "protocol=https\nhost=host{}.example\nusername=user{i}\n",
+                    i % 4
+                ),
+            )
+            .stdout,
+        );
         assert!(
-            fill(&env, &format!("host{i}.example")).contains(&format!("password=ghp_TEST{i:04}\n")),
-            "host{i}"
+            got.contains(&format!("password=ghp_TEST{i:04}\n")),
+            "user{i}: {got}"
         );
     }
     assert_eq!(credential_manager_targets(&env).len(), 16);
