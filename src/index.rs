@@ -703,6 +703,23 @@ mod tests {
     use crate::credential::{Target, TokenKind};
     use crate::record::Expiry;
 
+    /// On Windows (scripts/test runs these tests under wine too) a reader's
+    /// open handle makes renaming over the file fail until it is closed.
+    #[test]
+    fn a_file_being_read_is_still_replaced() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("shard.json");
+        fs::write(&path, b"old").unwrap();
+        let reader = File::open(&path).unwrap();
+        let release = thread::spawn(move || {
+            thread::sleep(Duration::from_millis(200));
+            drop(reader);
+        });
+        replace_file(&path, b"new").unwrap();
+        release.join().unwrap();
+        assert_eq!(fs::read(&path).unwrap(), b"new");
+    }
+
     fn record(host: &str, user: &str) -> Record {
         Record::new(
             Target {
