@@ -624,7 +624,9 @@ pub fn replace_file(path: &Path, bytes: &[u8]) -> io::Result<()> {
     let mut temp = tempfile::NamedTempFile::new_in(dir)?;
     temp.write_all(bytes)?;
     temp.as_file().sync_all()?;
+    crate::test_hook::crash_point("before-rename");
     persist(temp, path)?;
+    crate::test_hook::crash_point("after-rename");
     sync_dir(dir)
 }
 

@@ -3,17 +3,26 @@
 //! losing the others.
 //!
 //! A line is a URL, `https://user:token@host[:port][/path]`, each part
-//! percent-encoded (git-credential-store(1)). A line is taken out only by an
-//! atomic rewrite: the lines that stay go to a temporary file in the same
-//! directory, with the original's permissions, which then replaces the
-//! original by rename. A crash at any moment leaves either the old file or
-//! the new one, never half of either. A line that does not parse stays as it
-//! is; it is reported by its file and line number, never by its content,
-//! which may hold a token.
+//! percent-encoded (git-credential-store(1)). A line that does not parse
+//! stays as it is; it is reported by its file and line number, never by its
+//! content, which may hold a token.
+//!
+//! Lines are taken out the way git's own `credential-store` edits the file,
+//! so that the two never lose each other's lines: a symbolic link is
+//! followed to the file it names (a dotfiles repository's copy), which is
+//! the file edited; `<file>.lock` is created exclusively, waiting at most
+//! `credentialStore.lockTimeoutMS` while git holds it; the file is read
+//! again under the lock, the lines that stay are written into the lock file
+//! with the original's permissions, and the lock file is renamed over the
+//! file. A crash at any moment leaves the old file or the new one, never
+//! half of either (and perhaps a lock file, which git names too). A file
+//! with several hard links is refused: its tokens would stay under the
+//! other names.
 
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 use thiserror::Error;
 use zeroize::Zeroizing;
@@ -21,9 +30,8 @@ use zeroize::Zeroizing;
 use crate::credential::{Secret, Secrets, Target};
 use crate::protocol::UrlParts;
 
-/// Prefix of the temporary file a rewrite writes beside the original; one
-/// left behind by a crash holds only lines the original still has.
-const TEMP_PREFIX: &str = ".patrol-rewrite-";
+/// How many symbolic links git's lock code follows before it gives up.
+const MAX_LINKS: usize = 5;
 
 #[derive(Debug, Error)]
 pub enum PlaintextError {
@@ -31,6 +39,162 @@ pub enum PlaintextError {
     Read { path: PathBuf, source: io::Error },
     #[error("cannot rewrite {}: {source}; the file is unchanged", .path.display())]
     Rewrite { path: PathBuf, source: io::Error },
+    #[error(
+        "{} exists: git (or another program) is writing {}; gave up after {waited_ms} ms \
+         (credentialStore.lockTimeoutMS) and left the file unchanged. If no git is running, a \
+         crash left the lock behind: remove it (`rm {}`) and run the command again",
+        .lock.display(), .path.display(), crate::commands::shell_word(&.lock.display().to_string())
+    )]
+    Locked {
+        path: PathBuf,
+        lock: PathBuf,
+        waited_ms: u64,
+    },
+    #[error(
+        "{} has {links} hard links: its tokens are also in the file under another name, which \
+         would keep them in plain text; nothing was taken from it. Find the other names with \
+         `find ~ -xdev -samefile {}`, delete all but one, and run the command again",
+        .path.display(), crate::commands::shell_word(&.path.display().to_string())
+    )]
+    HardLinks { path: PathBuf, links: u64 },
+}
+
+/// A plaintext file: the path git was given, and the file it edits there.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoreFile {
+    /// The path as named (`~/.git-credentials`).
+    pub named: PathBuf,
+    /// The file after following symbolic links as git does; the same as
+    /// `named` when it is no link.
+    pub real: PathBuf,
+}
+
+impl StoreFile {
+    /// Follows `named` through at most five symbolic links, each relative
+    /// one read from its link's directory, as git's lock code does.
+    pub fn resolve(named: &Path) -> Result<Self, PlaintextError> {
+        let mut real = named.to_owned();
+        for _ in 0..MAX_LINKS {
+            match fs::symlink_metadata(&real) {
+                Ok(meta) if meta.file_type().is_symlink() => {
+                    let target = fs::read_link(&real).map_err(|source| PlaintextError::Read {
+                        path: real.clone(),
+                        source,
+                    })?;
+                    real = directory_of(&real).join(target);
+                }
+                _ => break,
+            }
+        }
+        Ok(Self {
+            named: named.to_owned(),
+            real,
+        })
+    }
+
+    /// Whether `named` is a symbolic link.
+    pub fn is_link(&self) -> bool {
+        self.named != self.real
+    }
+
+    /// Refuses a file with more than one hard link.
+    pub fn check_links(&self) -> Result<(), PlaintextError> {
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::MetadataExt;
+            if let Ok(meta) = fs::metadata(&self.real)
+                && meta.nlink() > 1
+            {
+                return Err(PlaintextError::HardLinks {
+                    path: self.real.clone(),
+                    links: meta.nlink(),
+                });
+            }
+        }
+        Ok(())
+    }
+}
+
+/// `<file>.lock`, held: created exclusively, removed on drop unless it was
+/// renamed over the file.
+struct Lock {
+    path: PathBuf,
+    file: Option<fs::File>,
+}
+
+impl Lock {
+    /// Takes the lock git's `credential-store` takes, waiting while another
+    /// process holds it, at most `timeout`.
+    fn take(real: &Path, timeout: Duration) -> Result<Self, PlaintextError> {
+        let mut name = real.as_os_str().to_owned();
+        name.push(".lock");
+        let path = PathBuf::from(name);
+        let started = Instant::now();
+        let mut pause = Duration::from_millis(1);
+        loop {
+            let mut options = fs::OpenOptions::new();
+            options.write(true).create_new(true);
+            #[cfg(unix)]
+            std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+            match options.open(&path) {
+                Ok(file) => {
+                    return Ok(Self {
+                        path,
+                        file: Some(file),
+                    });
+                }
+                Err(err) if err.kind() == io::ErrorKind::AlreadyExists => {
+                    let waited = started.elapsed();
+                    if waited >= timeout {
+                        return Err(PlaintextError::Locked {
+                            path: real.to_owned(),
+                            lock: path,
+                            waited_ms: u64::try_from(waited.as_millis()).unwrap_or(u64::MAX),
+                        });
+                    }
+                    std::thread::sleep(pause.min(timeout - waited));
+                    pause = (pause * 2).min(Duration::from_millis(100));
+                }
+                Err(source) => {
+                    return Err(PlaintextError::Rewrite {
+                        path: real.to_owned(),
+                        source,
+                    });
+                }
+            }
+        }
+    }
+}
+
+impl Drop for Lock {
+    fn drop(&mut self) {
+        if self.file.take().is_some() {
+            let _ = fs::remove_file(&self.path);
+        }
+    }
+}
+
+/// Fails when another process holds `file`'s lock for longer than
+/// `timeout`; asked before anything is done to the file.
+pub fn check_unlocked(file: &StoreFile, timeout: Duration) -> Result<(), PlaintextError> {
+    Lock::take(&file.real, timeout).map(drop)
+}
+
+/// `credentialStore.lockTimeoutMS`, as git reads it: 1 second by default,
+/// no waiting at 0, and a negative value waits as long as it takes.
+pub fn lock_timeout() -> Duration {
+    let output = std::process::Command::new("git")
+        .args(["config", "--get", "credentialstore.locktimeoutms"])
+        .stdin(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .output();
+    let millis = output
+        .ok()
+        .filter(|o| o.status.success())
+        .and_then(|o| String::from_utf8(o.stdout).ok())
+        .and_then(|text| text.trim().parse::<i64>().ok())
+        .unwrap_or(1000);
+    Duration::from_millis(u64::try_from(millis).unwrap_or(u64::MAX))
 }
 
 /// The files git's `store` reads when given no `--file`, in its order:
@@ -155,24 +319,31 @@ pub fn read(path: &Path) -> Result<Option<Vec<NumberedLine>>, PlaintextError> {
 /// What a rewrite did.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Rewritten {
-    /// The file is gone: nothing but blank lines was left.
+    /// The file is gone (and the link that named it): nothing but blank
+    /// lines was left.
     Deleted,
     /// The file now holds this many lines.
     Kept(usize),
 }
 
-/// Rewrites `path` without the lines `remove` selects. The file is read
-/// again here, so a line that another process appended since it was first
-/// read is kept. Only whole lines go, and only lines that `remove` accepts,
-/// which callers decide by content (a credential safely in the keychain).
+/// Rewrites `file` without the lines `remove` selects, under git's lock.
+/// The file is read again under the lock, so a line that another process
+/// added since it was first read is kept. Only whole lines go, and only
+/// lines that `remove` accepts, which callers decide by content (a
+/// credential safely in the keychain). When nothing is left, the file is
+/// removed, and so is the symbolic link that named it.
 pub fn remove_lines(
-    path: &Path,
+    file: &StoreFile,
+    timeout: Duration,
     remove: impl Fn(&str) -> bool,
 ) -> Result<Rewritten, PlaintextError> {
+    let path = &file.real;
     let fail = |source| PlaintextError::Rewrite {
         path: path.to_owned(),
         source,
     };
+    file.check_links()?;
+    let mut lock = Lock::take(path, timeout)?;
     let original = Zeroizing::new(fs::read(path).map_err(fail)?);
     // Bytes, not text: a kept line that is not valid UTF-8 must come back
     // exactly as it was.
@@ -191,36 +362,31 @@ pub fn remove_lines(
     if count == 0 {
         crate::test_hook::crash_point("rewrite");
         fs::remove_file(path).map_err(fail)?;
+        if file.is_link() {
+            fs::remove_file(&file.named).map_err(|source| PlaintextError::Rewrite {
+                path: file.named.clone(),
+                source,
+            })?;
+            sync_dir(&file.named);
+        }
         sync_dir(path);
         return Ok(Rewritten::Deleted);
     }
-    let dir = directory_of(path);
     let permissions = fs::metadata(path).map_err(fail)?.permissions();
-    let mut temp = tempfile::Builder::new()
-        .prefix(TEMP_PREFIX)
-        .tempfile_in(dir)
-        .map_err(fail)?;
-    io::Write::write_all(&mut temp, &kept).map_err(fail)?;
-    temp.as_file().set_permissions(permissions).map_err(fail)?;
-    temp.as_file().sync_all().map_err(fail)?;
+    let Some(handle) = lock.file.as_mut() else {
+        return Err(fail(io::Error::other("the lock was released early")));
+    };
+    let (first, rest) = kept.split_at(kept.len() / 2);
+    io::Write::write_all(handle, first).map_err(fail)?;
+    crate::test_hook::crash_point("rewrite-partial");
+    io::Write::write_all(handle, rest).map_err(fail)?;
+    handle.set_permissions(permissions).map_err(fail)?;
+    handle.sync_all().map_err(fail)?;
     crate::test_hook::crash_point("rewrite");
-    temp.persist(path).map_err(|err| fail(err.error))?;
+    fs::rename(&lock.path, path).map_err(fail)?;
+    lock.file = None;
     sync_dir(path);
     Ok(Rewritten::Kept(count))
-}
-
-/// Removes temporary files that an interrupted rewrite left beside `path`.
-/// Each holds a subset of lines the original still has, so nothing is lost.
-pub fn remove_leftovers(path: &Path) {
-    let Ok(entries) = fs::read_dir(directory_of(path)) else {
-        return;
-    };
-    for entry in entries.flatten() {
-        if entry.file_name().to_string_lossy().starts_with(TEMP_PREFIX) {
-            crate::trace!("removing a leftover {}", entry.path().display());
-            let _ = fs::remove_file(entry.path());
-        }
-    }
 }
 
 /// The directory a file is in; `.` for a bare file name.
@@ -290,8 +456,10 @@ mod tests {
         let lines = read(&path).unwrap().unwrap();
         assert_eq!(lines.len(), 3);
         assert_eq!(lines[1].number, 2);
+        let file = StoreFile::resolve(&path).unwrap();
+        let wait = Duration::from_millis(10);
         assert_eq!(
-            remove_lines(&path, |l| l.contains("@x")).unwrap(),
+            remove_lines(&file, wait, |l| l.contains("@x")).unwrap(),
             Rewritten::Kept(2)
         );
         assert_eq!(
@@ -300,14 +468,14 @@ mod tests {
         );
         // A line that is not text is never taken, and comes back byte for byte.
         assert_eq!(
-            remove_lines(&path, |l| !l.is_empty()).unwrap(),
+            remove_lines(&file, wait, |l| !l.is_empty()).unwrap(),
             Rewritten::Kept(1)
         );
         assert_eq!(fs::read(&path).unwrap(), b"bad \xff\n");
 
         fs::write(&path, "https://a:ghp_TESTa@x\n\n").unwrap();
         assert_eq!(
-            remove_lines(&path, |l| !l.is_empty()).unwrap(),
+            remove_lines(&file, wait, |l| !l.is_empty()).unwrap(),
             Rewritten::Deleted
         );
         assert!(!path.exists());
@@ -322,7 +490,8 @@ mod tests {
         let path = dir.path().join("credentials");
         fs::write(&path, "https://a:ghp_TESTa@x\nhttps://b:ghp_TESTb@y\n").unwrap();
         fs::set_permissions(&path, fs::Permissions::from_mode(0o600)).unwrap();
-        remove_lines(&path, |l| l.contains("@x")).unwrap();
+        let file = StoreFile::resolve(&path).unwrap();
+        remove_lines(&file, Duration::from_millis(10), |l| l.contains("@x")).unwrap();
         let mode = fs::metadata(&path).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode, 0o600);
     }

@@ -1,7 +1,15 @@
 //! Crash points for the tests: a debug build aborts at the point named by
 //! `GIT_CREDENTIAL_PATROL_TEST_CRASH_AT`, the way a power cut or a `kill -9`
-//! would stop it, so the tests can check that nothing is lost wherever an
-//! import stops. A release build never reads the variable.
+//! would stop it, so the tests can check that nothing is lost wherever a
+//! `store`, an `erase` or an `import` stops. A release build never reads the
+//! variable.
+//!
+//! The points: `store-after-keychain` (the secret is written, the index is
+//! not), `erase-after-keychain` (the secret is gone, the index does not say
+//! so), `before-rename` and `after-rename` (around the rename that replaces
+//! a file such as the index), `after-N` (the Nth credential an import
+//! stored), `rewrite-partial` (half of a plaintext file's new text written)
+//! and `rewrite` (the new text written, the old file still in place).
 
 const VARIABLE: &str = "GIT_CREDENTIAL_PATROL_TEST_CRASH_AT";
 

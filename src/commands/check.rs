@@ -139,7 +139,7 @@ pub(super) struct Report {
     username: String,
     /// `check --token-env`: the variable the token came from.
     pub(super) token_env: Option<String>,
-    forge: &'static str,
+    pub(super) forge: &'static str,
     api_url: Option<String>,
     /// `None`: the forge was not asked, or did not answer.
     pub(super) valid: Option<bool>,

@@ -20,7 +20,7 @@ use chrono::{DateTime, Utc};
 
 use super::check::{self, Report};
 use super::url_argument::UrlArgument;
-use super::{BadInput, Context};
+use super::{BadInput, Context, shell_word};
 use crate::cli::{CheckArgs, FailOn};
 use crate::credential::{Secret, Target, TokenKind};
 use crate::forge::diagnosis::Problem;
@@ -55,6 +55,17 @@ pub fn run(
     );
     for warning in &configuration {
         messages.warning(warning);
+    }
+    // Nothing asked is nothing checked: on CI that must not pass quietly.
+    if report.forge == "none" {
+        let url = shell_word(&record.target.url());
+        return Err(BadInput(output::escape(&format!(
+            "no forge is known for {url}, so the token cannot be checked; declare it, such as \
+             `git config --global patrol.{url}.forge github` (on a runner without a \
+             configuration file: GIT_CONFIG_COUNT=1 GIT_CONFIG_KEY_0=patrol.{url}.forge \
+             GIT_CONFIG_VALUE_0=github)"
+        )))
+        .into());
     }
     let actions = std::env::var_os("GITHUB_ACTIONS").is_some_and(|v| v == "true");
     let reports = [report];
@@ -139,10 +150,15 @@ fn annotation(name: &str, problem: &Problem) -> String {
         "bad-credentials" | "expired" => "error",
         _ => "warning",
     };
+    // Control characters are shown as escapes first, as everywhere: a
+    // runner's log is a terminal too.
     format!(
         "::{level} title={}::{}",
-        escape_property(&format!("${name}: {}", problem.code)),
-        escape_data(&format!("{}. Fix: {}", problem.cause, problem.fix))
+        escape_property(&output::escape(&format!("${name}: {}", problem.code))),
+        escape_data(&output::escape(&format!(
+            "{}. Fix: {}",
+            problem.cause, problem.fix
+        )))
     )
 }
 
@@ -240,11 +256,12 @@ mod tests {
         let line = annotation("PAT_TOKEN", &problem);
         assert_eq!(
             line,
-            "::error title=$PAT_TOKEN%3A expired::a 100%25 odd%0D%0Aanswer::error::x. Fix: \
+            "::error title=$PAT_TOKEN%3A expired::a 100%25 odd\\r\\nanswer::error::x. Fix: \
              create, then store"
         );
-        assert!(!line.contains('\n'));
-        assert_eq!(escape_property("a:b,c%"), "a%3Ab%2Cc%25");
+        assert!(!line.contains('\n') && !line.contains('\r'));
+        assert_eq!(escape_property("a:b,c%\r\n"), "a%3Ab%2Cc%25%0D%0A");
+        assert_eq!(escape_data("50%\n"), "50%25%0A");
         let warning = Problem {
             code: "expiring",
             cause: "soon".into(),

@@ -65,8 +65,10 @@ pub fn run(
     match &snapshot.problem {
         Some(problem) => report.problem(
             problem.clone(),
-            "fix: the next `git credential-patrol import` or stored credential sets it aside \
-             and starts a new one; git still gets tokens from the keychain meanwhile"
+            "fix: nothing to do by hand, and nothing is lost: git still gets every token from \
+             the keychain, and the next token stored for that host (`git credential approve`, \
+             or a push that asks for one) moves the file aside and lists again every token \
+             the keychain holds"
                 .into(),
         ),
         None => report.ok(format!(
@@ -352,7 +354,7 @@ fn check_plaintext(keychain: Option<&Usable>, report: &mut Report) {
             match keychain {
                 None => report.problem(
                     what,
-                    "fix: first the keychain finding above; then git credential-patrol import"
+                    "fix: once the keychain finding above is fixed, `git credential-patrol import`"
                         .into(),
                 ),
                 Some(usable) if !usable.lasting => report.note(format!(

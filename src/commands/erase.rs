@@ -34,7 +34,9 @@ pub fn run(ctx: &Context, input: impl BufRead, messages: &mut Messages<impl Writ
         .into_iter()
         .map(|r| Key::new(r.target.clone(), r.username.clone()))
         .collect();
-    if !snapshot.is_usable() {
+    // As in `get`: a secret the index does not know (no index, or a
+    // `store` stopped before writing it) is still erased.
+    if !snapshot.is_usable() || keys.is_empty() {
         let accounts = keychain_accounts(&keychain, &target, request.username.as_deref())?;
         keys.extend(
             accounts
@@ -111,6 +113,7 @@ fn note_erasure(ctx: &Context, keys: &[Key], by: ErasedBy, messages: &mut Messag
     if keys.is_empty() {
         return;
     }
+    crate::test_hook::crash_point("erase-after-keychain");
     let now = ctx.now;
     // Every key names the same protocol and host: one shard.
     let target = &keys[0].target;

@@ -63,7 +63,11 @@ pub fn run(
             Err(err) => return give_up(&err, messages),
         }
     }
-    if found.is_none() && !snapshot.is_usable() {
+    // A miss in the index is asked of the keychain too: a `store` stopped
+    // between its keychain write and its index write leaves a secret the
+    // index does not know. This costs a search only when the answer would
+    // otherwise be nothing, and git then asks the person anyway.
+    if found.is_none() {
         match from_keychain_alone(
             &keychain,
             &target,

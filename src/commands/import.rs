@@ -12,10 +12,17 @@
 //!
 //! A token the keychain already holds for the same URL and account is never
 //! overwritten by a different one from a file: the file's may be the older.
+//!
+//! The file is edited the way git's `credential-store` edits it (see
+//! `plaintext`): through a symbolic link to the real file, under git's
+//! lock; a file with several hard links, or whose lock git holds, is left
+//! as it is before anything is stored. A line leaves a file only when the
+//! keychain keeps its token across logins and reboots.
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use anyhow::Result;
 use zeroize::Zeroizing;
@@ -25,7 +32,7 @@ use crate::cli::ImportArgs;
 use crate::git_helpers::{self, HelperKind};
 use crate::keychain::{Durability, Key, Keychain, KeychainError};
 use crate::output::{Messages, escape};
-use crate::plaintext::{self, Entry, Line, Rewritten};
+use crate::plaintext::{self, Entry, Line, Rewritten, StoreFile};
 use crate::test_hook::crash_point;
 
 /// What became of one credential line.
@@ -59,6 +66,7 @@ pub fn run(
     let mut found = false;
     let mut keychain_failure = None;
     let mut imported_count = 0;
+    let lock_timeout = plaintext::lock_timeout();
     for path in &files {
         let shown = escape(&path.display().to_string());
         let lines = match plaintext::read(path) {
@@ -76,9 +84,24 @@ pub fn run(
             }
         };
         found = true;
-        if !args.dry_run {
-            plaintext::remove_leftovers(path);
-        }
+        // Refused before anything is stored: a file whose lines cannot be
+        // taken out is left to the person, with the reason.
+        let file = match StoreFile::resolve(path).and_then(|file| {
+            if !args.keep_plaintext {
+                file.check_links()?;
+            }
+            if !args.dry_run && !args.keep_plaintext {
+                plaintext::check_unlocked(&file, lock_timeout)?;
+            }
+            Ok(file)
+        }) {
+            Ok(file) => file,
+            Err(err) => {
+                messages.error(&err.to_string());
+                problems += 1;
+                continue;
+            }
+        };
         let mut taken: Vec<Zeroizing<String>> = Vec::new();
         let mut untried = Vec::new();
         for numbered in &lines {
@@ -162,7 +185,7 @@ pub fn run(
                 )?;
             }
         } else if !taken.is_empty() {
-            problems += rewrite(path, &shown, &taken, &mut out, messages)?;
+            problems += rewrite(&file, lock_timeout, &taken, &mut out, messages)?;
         }
     }
     if !found {
@@ -296,25 +319,42 @@ fn import_into(
 }
 
 /// Takes the imported lines out of the file; returns the number of problems.
+/// Says which file was changed, and what became of the link that named it.
 fn rewrite(
-    path: &Path,
-    shown: &str,
+    file: &StoreFile,
+    lock_timeout: Duration,
     taken: &[Zeroizing<String>],
     mut out: impl Write,
     messages: &mut Messages<impl Write>,
 ) -> Result<usize> {
-    match plaintext::remove_lines(path, |line| taken.iter().any(|t| t.as_str() == line)) {
+    let named = escape(&file.named.display().to_string());
+    let real = escape(&file.real.display().to_string());
+    match plaintext::remove_lines(file, lock_timeout, |line| {
+        taken.iter().any(|t| t.as_str() == line)
+    }) {
+        Ok(Rewritten::Deleted) if file.is_link() => {
+            writeln!(
+                out,
+                "Deleted {real} and the link {named} to it: every credential in it is in the keychain."
+            )?;
+            Ok(0)
+        }
         Ok(Rewritten::Deleted) => {
             writeln!(
                 out,
-                "Deleted {shown}: every credential in it is in the keychain."
+                "Deleted {named}: every credential in it is in the keychain."
             )?;
             Ok(0)
         }
         Ok(Rewritten::Kept(left)) => {
+            let through = if file.is_link() {
+                format!("{real} (the file the link {named} points to, which stays)")
+            } else {
+                named
+            };
             writeln!(
                 out,
-                "Removed the imported lines from {shown}; {left} line{} left in it.",
+                "Removed the imported lines from {through}; {left} line{} left in it.",
                 if left == 1 { " is" } else { "s are" }
             )?;
             Ok(0)

@@ -112,6 +112,7 @@ pub fn save(
         item = keychain
             .set(&key, secrets)
             .context("the credential was not stored; the previous one, if any, is unchanged")?;
+        crate::test_hook::crash_point("store-after-keychain");
     }
     // Git stores only after the server accepted the credential: a token
     // patrol holds as dead that comes back unchanged proves the record

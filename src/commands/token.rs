@@ -23,20 +23,18 @@ pub fn run(
     // No credential at all is a failure (exit 1); several accounts without
     // `--user` is a usage problem (exit 2).
     if named.found.is_empty() {
-        // Without a usable index, the keychain alone can still answer for
-        // this exact URL, as it does for git's `get`.
-        if !snapshot.is_usable() {
-            let settings = ctx.settings(&target.url(), messages);
-            let keychain = ctx.keychain(&settings)?;
-            let accounts = keychain_accounts(&keychain, target, user)?;
-            if let [account] = accounts.as_slice()
-                && let Some(secrets) = keychain.get(&Key::new(target.clone(), account.clone()))?
-                && let Some(token) = secrets.token()
-            {
-                writeln!(out, "{}", token.expose())?;
-                out.flush()?;
-                return Ok(());
-            }
+        // The keychain alone can still answer for this exact URL, as it
+        // does for git's `get`: the index may not know a stored secret.
+        let settings = ctx.settings(&target.url(), messages);
+        let keychain = ctx.keychain(&settings)?;
+        let accounts = keychain_accounts(&keychain, target, user)?;
+        if let [account] = accounts.as_slice()
+            && let Some(secrets) = keychain.get(&Key::new(target.clone(), account.clone()))?
+            && let Some(token) = secrets.token()
+        {
+            writeln!(out, "{}", token.expose())?;
+            out.flush()?;
+            return Ok(());
         }
         return Err(named.not_stored());
     }

@@ -199,7 +199,11 @@ impl<'r> Named<'r> {
             (None, in_url) => in_url.map(str::to_owned),
         };
         let mut target = argument.target.clone();
-        if !argument.keeps_path(use_http_path) {
+        // The form git itself sends for most remotes, for messages and for
+        // a keychain looked up without the index.
+        target.host = normal_host(&target.protocol, &target.host);
+        // Asking git costs a child process; without a path there is nothing to ask.
+        if target.path.is_some() && !argument.keeps_path(use_http_path) {
             target.path = None;
         }
         let found = matching_record(records, |record| {
@@ -361,6 +365,12 @@ mod tests {
             Vec::<String>::new()
         );
         assert_eq!(found("gitlab.com", &never), ["bob"]);
+        let named = Named::find(&records, "https://GitHub.com:443/x", None, &never).unwrap();
+        assert_eq!(
+            named.target.url(),
+            "https://github.com",
+            "as git would send it"
+        );
     }
 
     #[test]

@@ -189,8 +189,17 @@ impl Keychain {
         memory_only: bool,
         timeout: Duration,
     ) -> Result<Self, KeychainError> {
+        let store = platform::store(backend, memory_only)?;
+        // Which store and which bound were chosen, so both can be checked
+        // without waiting for a bound to run out. (Only calls are traced
+        // with the word "keychain": tests count them.)
+        crate::trace!(
+            "opened {}: each call bounded to {} s",
+            store.id(),
+            timeout.as_secs_f32()
+        );
         Ok(Self {
-            store: platform::store(backend, memory_only)?,
+            store,
             backend,
             timeout,
             memory_only,

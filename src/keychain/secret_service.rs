@@ -161,7 +161,14 @@ impl Inner {
         if self.encrypted {
             let service = self.connection()?;
             let item = service.get_item_by_path(path.clone()).map_err(failure)?;
-            return Ok(item.get_secret().ok());
+            return match item.get_secret() {
+                Ok(secret) => Ok(Some(secret)),
+                // Refused for this path, as in a plain session: the search
+                // decides. Anything else (no answer, a secret that does
+                // not decrypt) is a failure, not an absent secret.
+                Err(secret_service::Error::Zbus(zbus::Error::MethodError(..))) => Ok(None),
+                Err(err) => Err(failure(err)),
+            };
         }
         let bus = self.bus()?;
         let session = self.plain_session(&bus)?;

@@ -8,17 +8,17 @@ use std::process::Output;
 
 use crate::env::{BIN, Keyring, TestEnv, run, text};
 
-const ALICE: &str = "ghp_TESTalice0001";
-const BOB: &str = "glpat-TESTbob0002";
-const CAROL: &str = "ghp_TESTcarol/0003";
+pub(crate) const ALICE: &str = "ghp_TESTalice0001";
+pub(crate) const BOB: &str = "glpat-TESTbob0002";
+pub(crate) const CAROL: &str = "ghp_TESTcarol/0003";
 
 /// Three credentials as git's `store` writes them: percent-encoded, one
 /// with a port and a path.
-const THREE: &str = "https://alice:ghp_TESTalice0001@github.com\n\
+pub(crate) const THREE: &str = "https://alice:ghp_TESTalice0001@github.com\n\
                      https://bob:glpat-TESTbob0002@gitlab.example.com:8443/group/repo.git\n\
                      https://carol%40work:ghp_TESTcarol%2F0003@github.com\n";
 
-fn write_private(path: &Path, content: &str) {
+pub(crate) fn write_private(path: &Path, content: &str) {
     fs::create_dir_all(path.parent().unwrap()).unwrap();
     fs::write(path, content).unwrap();
     set_mode(path, 0o600);
@@ -34,7 +34,7 @@ fn mode(path: &Path) -> u32 {
     fs::metadata(path).unwrap().permissions().mode() & 0o777
 }
 
-fn git_credentials(env: &TestEnv) -> PathBuf {
+pub(crate) fn git_credentials(env: &TestEnv) -> PathBuf {
     env.home().join(".git-credentials")
 }
 
@@ -51,7 +51,7 @@ fn global_helpers(env: &TestEnv) -> Vec<String> {
 }
 
 /// `token URL [--user USER]`: the secret, or `None` with the exit code.
-fn token(env: &TestEnv, url: &str, user: Option<&str>) -> Result<String, Output> {
+pub(crate) fn token(env: &TestEnv, url: &str, user: Option<&str>) -> Result<String, Output> {
     let mut args = vec!["token", url];
     if let Some(user) = user {
         args.extend(["--user", user]);
@@ -131,6 +131,46 @@ fn install_into_an_empty_configuration_and_back_leaves_nothing() {
     assert_eq!(global_helpers(&env), ["", "patrol"]);
     assert_ok(&env.patrol(&["uninstall"], ""));
     assert!(global_helpers(&env).is_empty());
+}
+
+#[test]
+fn install_system_writes_only_the_system_configuration_and_uninstall_restores_it() {
+    let mut env = TestEnv::new();
+    let system = env.use_system_config();
+    fs::write(&system, "[credential]\n\thelper = store\n").unwrap();
+    let system_helpers = |env: &TestEnv| {
+        let out = env.git(
+            &["config", "--system", "-z", "--get-all", "credential.helper"],
+            "",
+        );
+        text(&out.stdout)
+            .split_terminator('\0')
+            .map(str::to_owned)
+            .collect::<Vec<_>>()
+    };
+    let out = env.patrol(&["install", "--system"], "");
+    assert_ok(&out);
+    assert_eq!(system_helpers(&env), ["store", "", "patrol"]);
+    assert!(
+        global_helpers(&env).is_empty(),
+        "the global file is untouched"
+    );
+    assert!(!env.home().join(".gitconfig").exists());
+
+    // Git reaches patrol through the system file, not `store`.
+    env.git(
+        &["credential", "approve"],
+        "protocol=https\nhost=example.com\nusername=alice\npassword=ghp_TESTalice0001\n",
+    );
+    assert!(fill_through_git(&env, "example.com").contains("password=ghp_TESTalice0001"));
+    assert!(!git_credentials(&env).exists());
+
+    assert_ok(&env.patrol(&["uninstall"], ""));
+    assert_eq!(system_helpers(&env), ["store"]);
+    assert_eq!(
+        fs::read_to_string(&system).unwrap(),
+        "[credential]\n\thelper = store\n"
+    );
 }
 
 #[test]
@@ -625,7 +665,7 @@ fn import_without_a_keychain_loses_nothing() {
 }
 
 /// Every credential of `THREE` is in the keychain, in the file, or both.
-fn assert_nothing_lost(env: &TestEnv, file: &Path) {
+pub(crate) fn assert_nothing_lost(env: &TestEnv, file: &Path) {
     let left = fs::read_to_string(file).unwrap_or_default();
     for (url, user, secret, line) in [
         ("github.com", "alice", ALICE, "ghp_TESTalice0001@github.com"),
@@ -637,52 +677,6 @@ fn assert_nothing_lost(env: &TestEnv, file: &Path) {
             in_keychain || left.contains(line),
             "{user}'s token is neither in the keychain nor in the file"
         );
-    }
-}
-
-#[test]
-fn an_import_that_crashes_at_any_point_loses_nothing_and_a_rerun_finishes() {
-    // With nothing left the file is deleted; with a line it cannot import,
-    // the file is rewritten: a crash may hit either.
-    for (content, left) in [
-        (THREE.to_owned(), None),
-        (format!("{THREE}junk\n"), Some("junk\n")),
-    ] {
-        for point in ["after-1", "after-2", "after-3", "rewrite"] {
-            let env = TestEnv::new();
-            let file = git_credentials(&env);
-            write_private(&file, &content);
-            let mut command = env.command(BIN);
-            command
-                .arg("import")
-                .env("GIT_CREDENTIAL_PATROL_TEST_CRASH_AT", point);
-            let out = run(command, b"");
-            assert_eq!(out.status.code(), None, "{point}: the crash did not happen");
-            assert_nothing_lost(&env, &file);
-            assert_eq!(fs::read_to_string(&file).unwrap(), content, "{point}");
-
-            let out = env.patrol(&["import"], "");
-            assert_eq!(out.status.success(), left.is_none(), "{point}");
-            assert_eq!(fs::read_to_string(&file).ok().as_deref(), left, "{point}");
-            assert_nothing_lost(&env, &file);
-            for (url, user) in [
-                ("github.com", "alice"),
-                ("gitlab.example.com:8443", "bob"),
-                ("github.com", "carol@work"),
-            ] {
-                assert!(token(&env, url, Some(user)).is_ok(), "{point}: {user}");
-            }
-            let leftovers: Vec<_> = fs::read_dir(env.home())
-                .unwrap()
-                .filter_map(Result::ok)
-                .filter(|e| {
-                    e.file_name()
-                        .to_string_lossy()
-                        .starts_with(".patrol-rewrite-")
-                })
-                .collect();
-            assert!(leftovers.is_empty(), "{point}: a temporary file was left");
-        }
     }
 }
 
@@ -707,15 +701,36 @@ fn an_import_killed_at_random_moments_loses_nothing() {
         std::thread::sleep(std::time::Duration::from_millis(delay_ms));
         let _ = child.kill();
         let status = child.wait().unwrap();
+        // Killed while rewriting: the person removes the lock it names.
+        let _ = fs::remove_file(env.home().join(".git-credentials.lock"));
+        // What each credential's state is, exactly: a failure of `token`
+        // is reported as what it is, not counted as a loss.
         let left = fs::read_to_string(&file).unwrap_or_default();
+        let mut found = Vec::new();
+        let mut lost = false;
         for i in 0..12 {
-            let in_keychain = token(&env, &format!("host{i}.example.com"), None)
-                .is_ok_and(|t| t == format!("ghp_TESTmany{i:04}\n"));
-            assert!(
-                in_keychain || left.contains(&format!("ghp_TESTmany{i:04}@")),
-                "killed after {delay_ms} ms: user{i}'s token is lost"
-            );
+            let secret = format!("ghp_TESTmany{i:04}");
+            let in_file = left.contains(&format!("{secret}@"));
+            let keychain = match token(&env, &format!("host{i}.example.com"), None) {
+                Ok(got) if got == format!("{secret}\n") => "in the keychain".to_owned(),
+                Ok(_) => "another token in the keychain".to_owned(),
+                Err(out) => format!(
+                    "`token` exited {:?}: {}",
+                    out.status.code(),
+                    text(&out.stderr).trim()
+                ),
+            };
+            lost |= !in_file && keychain != "in the keychain";
+            found.push(format!(
+                "user{i}: {keychain}; {} the file",
+                if in_file { "in" } else { "not in" }
+            ));
         }
+        assert!(
+            !lost,
+            "killed after {delay_ms} ms ({status}):\n{}",
+            found.join("\n")
+        );
         if status.success() {
             break;
         }
@@ -875,45 +890,203 @@ fn doctor_gives_the_keychain_fix_when_there_is_no_secret_service() {
 
 // Linux without a Secret Service: the kernel keyring
 
-#[test]
-fn the_kernel_keyring_stores_and_gets_or_says_plainly_why_not() {
+/// Where a test can run the kernel keyring without touching the user's own
+/// keyrings, most private first.
+#[derive(Clone, Copy, Debug)]
+enum Private {
+    /// A new user namespace (so a persistent keyring of its own, which the
+    /// keyutils store links every key into) and a new session keyring.
+    Namespace,
+    /// A new session keyring; the user's persistent keyring, when the
+    /// kernel offers one, is linked into it, and our erase removes the key
+    /// from there too.
+    Session,
+}
+
+impl Private {
+    fn wrapper(self) -> &'static [&'static str] {
+        match self {
+            Self::Namespace => &[
+                "unshare",
+                "--user",
+                "--map-current-user",
+                "keyctl",
+                "session",
+                "-",
+            ],
+            Self::Session => &["keyctl", "session", "-"],
+        }
+    }
+
+    /// The most private place this kernel allows, or why there is none.
+    fn find(env: &TestEnv) -> Result<Self, String> {
+        let mut refusals = Vec::new();
+        for private in [Self::Namespace, Self::Session] {
+            let wrapper = private.wrapper();
+            let mut command = env.command(wrapper[0]);
+            command.args(&wrapper[1..]).args(["keyctl", "show", "@s"]);
+            let out = run(command, b"");
+            if out.status.success() {
+                return Ok(private);
+            }
+            refusals.push(format!("{private:?}: {}", text(&out.stderr).trim()));
+        }
+        Err(refusals.join("; "))
+    }
+}
+
+/// Runs each `(command, stdin)` step, one after another, in one private
+/// session keyring (`keyctl session -` starts a new one and it ends with the
+/// shell); `patrol` in a command is our binary, and `setup` runs first.
+/// Returns each step's exit code, stdout and stderr.
+fn in_private_keyring(
+    env: &TestEnv,
+    private: Private,
+    setup: &str,
+    steps: &[(&str, &str)],
+) -> Vec<(Option<i32>, String, String)> {
+    let dir = env.root().join("keyutils");
+    fs::create_dir_all(&dir).unwrap();
+    let mut script = format!("patrol() {{ \"$0\" \"$@\"; }}\n{setup}\n");
+    for (i, (command, stdin)) in steps.iter().enumerate() {
+        fs::write(dir.join(format!("{i}.in")), stdin).unwrap();
+        script.push_str(&format!(
+            "{command} <{i}.in >{i}.out 2>{i}.err; echo $? >{i}.rc\n"
+        ));
+    }
+    let wrapper = private.wrapper();
+    let mut command = env.command(wrapper[0]);
+    command
+        .args(&wrapper[1..])
+        .args(["sh", "-c", &script, BIN])
+        .current_dir(&dir);
+    let out = run(command, b"");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    (0..steps.len())
+        .map(|i| {
+            let read = |ext: &str| fs::read_to_string(dir.join(format!("{i}.{ext}"))).unwrap();
+            (read("rc").trim().parse().ok(), read("out"), read("err"))
+        })
+        .collect()
+}
+
+fn kernel_keyring_env() -> TestEnv {
     let env = TestEnv::with_keyring(Keyring::NoBus);
     env.config("patrol.backend", "keyutils");
-    // One fixed name: where the kernel refuses halfway (it may keep the key
-    // in the session keyring and refuse to remove it), each run replaces the
-    // same fake key instead of adding one.
-    let host = "keyutils-test.example.com";
-    let request = format!("protocol=https\nhost={host}\nusername=alice\n");
-    let stored = env.patrol(
-        &["store"],
-        &format!("{request}password=ghp_TESTkernel0001\n"),
+    assert!(
+        env.command("keyctl").arg("--version").output().is_ok(),
+        "keyctl is needed for the tests: run scripts/test, which installs keyutils"
     );
-    if stored.status.success() {
-        let got = env.patrol(&["get"], &request);
-        assert!(text(&got.stdout).contains("password=ghp_TESTkernel0001"));
-        let doctor = env.patrol(&["doctor"], "");
-        assert!(text(&doctor.stdout).contains("does not survive a reboot"));
-    } else {
-        // Containers often deny the kernel keyring: the message must say so
-        // and point to the Secret Service, not to a missing D-Bus.
-        let stderr = text(&stored.stderr);
-        assert!(
-            stderr.contains("the kernel keyring (patrol.backend = keyutils) refused")
-                && stderr.contains("gnome-keyring-daemon")
-                && !stderr.contains("D-Bus session bus ("),
-            "{stderr}"
-        );
-        assert!(!stderr.contains("TEST"));
-        let doctor = env.patrol(&["doctor"], "");
-        assert_eq!(doctor.status.code(), Some(1));
-        assert!(
-            text(&doctor.stdout)
-                .contains("problem: the keychain is not available: the kernel keyring"),
-            "{}",
-            text(&doctor.stdout)
-        );
+    env
+}
+
+const KERNEL_HOST: &str = "keyutils-test.example.com";
+
+#[test]
+fn the_kernel_keyring_stores_gets_and_erases_in_a_private_session_keyring() {
+    let env = kernel_keyring_env();
+    let private = match Private::find(&env) {
+        Ok(private) => private,
+        Err(why) => {
+            // Not a pass of the store path: nothing of it ran.
+            eprintln!("kernel keyring: NOT TESTED, the kernel refuses a private keyring ({why})");
+            return;
+        }
+    };
+    eprintln!("kernel keyring: the store path, in a private keyring ({private:?})");
+    let request = format!("protocol=https\nhost={KERNEL_HOST}\nusername=alice\n");
+    let stored = format!("{request}password=ghp_TESTkernel0001\n");
+    // The kernel itself is asked whether the key is there.
+    let search = format!("keyctl search @s user alice@git-credential-patrol:https://{KERNEL_HOST}");
+    let steps = in_private_keyring(
+        &env,
+        private,
+        "",
+        &[
+            ("patrol store", &stored),
+            (&search, ""),
+            ("patrol get", &request),
+            ("patrol doctor", ""),
+            ("patrol erase", &request),
+            (&search, ""),
+            ("patrol get", &request),
+        ],
+    );
+    let [store, found, get, doctor, erase, gone, after] = &steps[..] else {
+        unreachable!()
+    };
+    assert_eq!(store.0, Some(0), "store: {}", store.2);
+    assert_eq!(found.0, Some(0), "the key is in the session keyring");
+    assert_eq!(
+        gone.0,
+        Some(1),
+        "the erased key left the keyring: {}",
+        gone.1
+    );
+    assert_eq!(
+        get.1,
+        format!("username=alice\npassword=ghp_TESTkernel0001\n"),
+        "get: {}",
+        get.2
+    );
+    assert!(
+        doctor.1.contains("does not survive a reboot"),
+        "{}",
+        doctor.1
+    );
+    assert!(!doctor.1.contains("problem: the keychain"), "{}", doctor.1);
+    assert_eq!(erase.0, Some(0), "erase: {}", erase.2);
+    assert_eq!(after.1, "", "erased: {}", after.2);
+    for (_, stdout, stderr) in [store, doctor, erase, after] {
+        assert!(!stdout.contains("TEST") && !stderr.contains("TEST"));
     }
-    let _ = env.patrol(&["erase"], &request);
+}
+
+#[test]
+fn a_kernel_keyring_that_refuses_is_named_with_the_fix() {
+    let env = kernel_keyring_env();
+    let private = match Private::find(&env) {
+        Ok(private) => private,
+        Err(why) => {
+            eprintln!("kernel keyring: NOT TESTED, the kernel refuses a private keyring ({why})");
+            return;
+        }
+    };
+    eprintln!("kernel keyring: a refusal, in a private keyring ({private:?})");
+    let request = format!("protocol=https\nhost={KERNEL_HOST}\nusername=alice\n");
+    let stored = format!("{request}password=ghp_TESTkernel0001\n");
+    // A session keyring that grants nothing, not even to its possessor:
+    // the kernel refuses every key, as locked-down containers do.
+    let steps = in_private_keyring(
+        &env,
+        private,
+        "keyctl setperm @s 0",
+        &[("patrol store", &stored), ("patrol doctor", "")],
+    );
+    let [store, doctor] = &steps[..] else {
+        unreachable!()
+    };
+    // Containers often deny the kernel keyring: the message must say so
+    // and point to the Secret Service, not to a missing D-Bus.
+    assert_eq!(store.0, Some(1), "{}", store.2);
+    assert!(
+        store
+            .2
+            .contains("the kernel keyring (patrol.backend = keyutils) refused")
+            && store.2.contains("gnome-keyring-daemon")
+            && !store.2.contains("D-Bus session bus ("),
+        "{}",
+        store.2
+    );
+    assert!(!store.2.contains("TEST"));
+    assert_eq!(doctor.0, Some(1));
+    assert!(
+        doctor
+            .1
+            .contains("problem: the keychain is not available: the kernel keyring"),
+        "{}",
+        doctor.1
+    );
 }
 
 // A keyring that keeps tokens only in memory
@@ -1156,4 +1329,426 @@ fn uninstall_after_import_says_git_prompts_again_and_can_restore_the_file() {
             text(&out.stderr)
         );
     }
+}
+
+// import edits the file the way git's credential-store does
+
+#[cfg(unix)]
+#[test]
+fn import_through_a_symlink_edits_the_dotfiles_copy_and_names_both() {
+    let env = TestEnv::new();
+    let dotfiles = env.home().join("dotfiles");
+    let real = dotfiles.join("git-credentials");
+    let link = git_credentials(&env);
+    write_private(&real, &format!("{THREE}junk\n"));
+    std::os::unix::fs::symlink("dotfiles/git-credentials", &link).unwrap();
+
+    // Some lines stay: the real file is rewritten, the link is kept.
+    let out = env.patrol(&["import"], "");
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.contains(&format!(
+            "Removed the imported lines from {} (the file the link {} points to, which stays); 1 line is left in it.",
+            real.display(),
+            link.display()
+        )),
+        "{stdout}"
+    );
+    assert_eq!(fs::read_to_string(&real).unwrap(), "junk\n");
+    assert_eq!(mode(&real), 0o600);
+    assert!(
+        fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
+    assert_eq!(
+        token(&env, "github.com", Some("alice")).unwrap(),
+        format!("{ALICE}\n")
+    );
+
+    // Nothing left: the file and the link go together, and both are named.
+    write_private(&real, "https://dave:ghp_TESTdave0004@example.com\n");
+    let out = env.patrol(&["import"], "");
+    assert_ok(&out);
+    assert!(
+        text(&out.stdout).contains(&format!(
+            "Deleted {} and the link {} to it",
+            real.display(),
+            link.display()
+        )),
+        "{}",
+        text(&out.stdout)
+    );
+    assert!(!real.exists());
+    assert!(
+        fs::symlink_metadata(&link).is_err(),
+        "a dangling link was left"
+    );
+    assert!(dotfiles.exists());
+}
+
+#[cfg(unix)]
+#[test]
+fn import_refuses_a_file_with_several_hard_links_and_names_it() {
+    let env = TestEnv::new();
+    let file = git_credentials(&env);
+    write_private(&file, THREE);
+    let other = env.home().join("backup-credentials");
+    fs::hard_link(&file, &other).unwrap();
+    let out = env.patrol(&["import"], "");
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains(&format!("{} has 2 hard links", file.display()))
+            && stderr.contains("-samefile"),
+        "{stderr}"
+    );
+    assert!(!text(&out.stdout).contains("Deleted") && !text(&out.stdout).contains("Removed"));
+    assert_eq!(fs::read_to_string(&file).unwrap(), THREE);
+    assert_eq!(fs::read_to_string(&other).unwrap(), THREE);
+    assert!(
+        token(&env, "github.com", Some("alice")).is_err(),
+        "nothing is stored"
+    );
+}
+
+#[test]
+fn import_waits_for_gits_lock_and_gives_up_changing_nothing() {
+    let env = TestEnv::new();
+    env.config("credentialStore.lockTimeoutMS", "300");
+    let file = git_credentials(&env);
+    write_private(&file, THREE);
+    let lock = env.home().join(".git-credentials.lock");
+    fs::write(&lock, "").unwrap();
+    let started = std::time::Instant::now();
+    let out = env.patrol(&["import"], "");
+    assert!(started.elapsed() >= std::time::Duration::from_millis(300));
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains(".git-credentials.lock exists: git (or another program) is writing")
+            && stderr.contains("left the file unchanged"),
+        "{stderr}"
+    );
+    assert!(
+        !text(&out.stdout).contains("Imported"),
+        "{}",
+        text(&out.stdout)
+    );
+    assert_eq!(fs::read_to_string(&file).unwrap(), THREE);
+    assert!(lock.exists(), "someone else's lock was removed");
+    assert!(
+        token(&env, "github.com", Some("alice")).is_err(),
+        "nothing is stored"
+    );
+
+    // A lock released within the wait is waited for.
+    env.config("credentialStore.lockTimeoutMS", "5000");
+    let release = {
+        let lock = lock.clone();
+        std::thread::spawn(move || {
+            std::thread::sleep(std::time::Duration::from_millis(200));
+            fs::remove_file(lock).unwrap();
+        })
+    };
+    let out = env.patrol(&["import"], "");
+    release.join().unwrap();
+    assert_ok(&out);
+    assert!(!file.exists());
+}
+
+#[test]
+fn import_and_gits_own_store_writing_at_once_lose_no_line() {
+    let env = TestEnv::new();
+    let file = git_credentials(&env);
+    let first: String = (0..5)
+        .map(|i| format!("https://user{i}:ghp_TESTfirst{i:03}@first{i}.example.com\n"))
+        .collect();
+    write_private(&file, &first);
+    let writer = {
+        let mut command = env.command("sh");
+        // Thirty credentials through git's own store, spread over the
+        // first imports.
+        command.args([
+            "-c",
+            "i=0; while [ $i -lt 30 ]; do \
+             printf 'protocol=https\\nhost=w%s.example.com\\nusername=u%s\\npassword=ghp_TESTwrite%03d\\n' $i $i $i \
+             | git credential-store store || exit 1; i=$((i+1)); sleep 0.05; done",
+        ]);
+        std::thread::spawn(move || run(command, b""))
+    };
+    let mut said = Vec::new();
+    for _ in 0..6 {
+        let out = env.patrol(&["import"], "");
+        said.push(text(&out.stdout));
+        assert!(!text(&out.stderr).contains("TEST"));
+    }
+    let written = writer.join().unwrap();
+    assert_ok(&written);
+
+    let left = fs::read_to_string(&file).unwrap_or_default();
+    let mut all: Vec<(String, String, String)> = (0..5)
+        .map(|i| {
+            (
+                format!("first{i}.example.com"),
+                format!("user{i}"),
+                format!("ghp_TESTfirst{i:03}"),
+            )
+        })
+        .collect();
+    all.extend((0..30).map(|i| {
+        (
+            format!("w{i}.example.com"),
+            format!("u{i}"),
+            format!("ghp_TESTwrite{i:03}"),
+        )
+    }));
+    for (host, user, secret) in &all {
+        let in_keychain = token(&env, host, Some(user)).is_ok_and(|t| t == format!("{secret}\n"));
+        assert!(
+            in_keychain || left.contains(&format!("{secret}@")),
+            "{user}@{host} is neither in the keychain nor in the file"
+        );
+    }
+    // Every credential a run said it imported is in the keychain.
+    for line in said.iter().flat_map(|s| s.lines()) {
+        if let Some(rest) = line.strip_prefix("Imported https://") {
+            let (host, user) = rest.split_once(" (").unwrap();
+            let user = user.split(')').next().unwrap();
+            assert!(token(&env, host, Some(user)).is_ok(), "{line}");
+        }
+    }
+    // A last run takes what git wrote after the others.
+    assert_ok(&env.patrol(&["import"], ""));
+    assert!(!file.exists());
+    for (host, user, secret) in &all {
+        assert_eq!(
+            token(&env, host, Some(user)).unwrap(),
+            format!("{secret}\n"),
+            "{user}@{host}"
+        );
+    }
+}
+
+// doctor's fixes, run as printed
+
+/// The commands a fix names, as a person would copy them: the fix itself
+/// when it starts with `git `, the indented lines after "run:", else the
+/// first quoted command.
+fn fix_commands(fix: &str, indented: &[&str]) -> Vec<String> {
+    if !indented.is_empty() {
+        return indented.iter().map(|l| l.trim().to_owned()).collect();
+    }
+    if let Some(command) = fix.strip_prefix("git ") {
+        let end = [" (", "; ", ", or "]
+            .iter()
+            .filter_map(|sep| command.find(sep))
+            .min()
+            .unwrap_or(command.len());
+        return vec![format!("git {}", &command[..end])];
+    }
+    let quoted: Vec<&str> = fix.split('`').skip(1).step_by(2).collect();
+    quoted
+        .into_iter()
+        .find(|q| {
+            ["read ", "git ", "gnome-keyring-daemon "]
+                .iter()
+                .any(|p| q.starts_with(p))
+        })
+        .map(str::to_owned)
+        .into_iter()
+        .collect()
+}
+
+/// Runs doctor, then every fix it prints, until it finds nothing; `by_hand`
+/// does what a fix says to do by hand, and returns whether it knew how.
+/// A problem whose fix ran must be gone on the next run. Returns each
+/// problem seen, once.
+fn walk_doctor(env: &TestEnv, by_hand: impl Fn(&str) -> bool) -> Vec<String> {
+    let mut seen: Vec<String> = Vec::new();
+    let mut fixed: Vec<String> = Vec::new();
+    for _ in 0..6 {
+        let out = env.patrol(&["doctor"], "");
+        let stdout = text(&out.stdout);
+        assert!(!stdout.contains("TEST"), "{stdout}");
+        if out.status.success() {
+            assert!(stdout.contains("No problems found."), "{stdout}");
+            return seen;
+        }
+        let lines: Vec<&str> = stdout.lines().collect();
+        let mut ran_any = false;
+        let before = std::mem::take(&mut fixed);
+        for (at, line) in lines.iter().enumerate() {
+            let Some(problem) = line.strip_prefix("problem: ") else {
+                continue;
+            };
+            let fix = lines[at + 1]
+                .trim()
+                .strip_prefix("fix: ")
+                .unwrap_or_else(|| {
+                    panic!("a problem without a fix: {problem}\n{stdout}");
+                });
+            let indented: Vec<&str> = lines[at + 2..]
+                .iter()
+                .take_while(|l| l.starts_with("      "))
+                .copied()
+                .collect();
+            assert!(
+                !before.iter().any(|f| f == problem),
+                "its fix did not fix {problem}\n{stdout}"
+            );
+            if !seen.iter().any(|s| s == problem) {
+                seen.push(problem.to_owned());
+            }
+            fixed.push(problem.to_owned());
+            if by_hand(problem) {
+                ran_any = true;
+                continue;
+            }
+            let commands = fix_commands(fix, &indented);
+            assert!(
+                !commands.is_empty(),
+                "no command in the fix for {problem}: {fix}"
+            );
+            for command in commands {
+                let mut shell = env.command("bash");
+                shell.args(["-c", &command]);
+                // `import` exits 1 while other problems keep lines in the
+                // file; whether the fix worked is what the next run shows.
+                let done = run(shell, b"test\n");
+                if command.contains("gnome-keyring-daemon") {
+                    env.wait_for_unlocked_login();
+                }
+                assert!(
+                    !text(&done.stderr).contains("TEST"),
+                    "{}",
+                    text(&done.stderr)
+                );
+                ran_any = true;
+            }
+        }
+        assert!(ran_any, "doctor found problems but no fix ran:\n{stdout}");
+    }
+    panic!("doctor still finds problems after running every fix six times: {seen:#?}");
+}
+
+#[test]
+fn every_problem_doctor_reports_is_fixed_by_running_its_fix() {
+    // A headless machine after the guide: git's `store` with a plaintext
+    // file, gnome-keyring with only its in-memory collection, patrol
+    // configured by hand after `store`.
+    let mut env = TestEnv::with_keyring(Keyring::SessionOnly);
+    env.config("credential.helper", "store");
+    env.git(
+        &["config", "--global", "--add", "credential.helper", "patrol"],
+        "",
+    );
+    let file = git_credentials(&env);
+    write_private(&file, &format!("{THREE}not a credential\n"));
+    let by_hand = |problem: &str| {
+        if problem.contains("is not a credential git can read") {
+            // Done by hand, as the fix says: the line goes.
+            let content = fs::read_to_string(&file).unwrap();
+            fs::write(&file, content.replace("not a credential\n", "")).unwrap();
+            return true;
+        }
+        false
+    };
+    let mut seen = walk_doctor(&env, by_hand);
+
+    // Later: an old copy of a token comes back in the file, and the
+    // keychain loses another one.
+    write_private(&file, "https://alice:ghp_TESTold0000@github.com\n");
+    let removed = env
+        .command("secret-tool")
+        .args([
+            "clear",
+            "application",
+            "git-credential-patrol",
+            "username",
+            "bob",
+        ])
+        .output()
+        .unwrap();
+    assert!(removed.status.success(), "{}", text(&removed.stderr));
+    seen.extend(walk_doctor(&env, by_hand));
+
+    // A damaged index: its fix is the next token stored for that host.
+    let shard = env.data_dir().join("index/https_github.com.json");
+    fs::write(&shard, "{ not json").unwrap();
+    seen.extend(walk_doctor(&env, |problem| {
+        if problem.contains("is damaged") {
+            let out = env.credential(
+                "approve",
+                &[],
+                &format!(
+                    "protocol=https\nhost=github.com\nusername=carol@work\npassword={CAROL}\n"
+                ),
+            );
+            assert!(
+                text(&out.stderr).contains("it was moved to"),
+                "{}",
+                text(&out.stderr)
+            );
+            return true;
+        }
+        by_hand(problem)
+    }));
+
+    // And a reboot, which leaves the login keyring locked.
+    env.restart_keyring();
+    seen.extend(walk_doctor(&env, by_hand));
+
+    for expected in [
+        "the keychain would keep tokens only in memory",
+        "`store` (git's `store`: tokens in plain text in ~/.git-credentials) answers before patrol",
+        "git still hands every new credential to `store`",
+        "holds 3 credentials in plain text",
+        "is not a credential git can read",
+        "holds a token for https://github.com (alice) that differs from the keychain's",
+        "the index lists https://gitlab.example.com:8443",
+        "the keychain is locked",
+        "is damaged",
+    ] {
+        assert!(
+            seen.iter().any(|s| s.contains(expected)),
+            "{expected} never came up: {seen:#?}"
+        );
+    }
+    // The fixes lost no token they were not asked to drop: the file's
+    // alice won (the fix that uses it ran), carol stayed.
+    assert_eq!(
+        token(&env, "github.com", Some("alice")).unwrap(),
+        "ghp_TESTold0000\n"
+    );
+    assert_eq!(
+        token(&env, "github.com", Some("carol@work")).unwrap(),
+        format!("{CAROL}\n")
+    );
+    assert!(!file.exists());
+}
+
+#[test]
+fn doctors_fix_for_a_missing_or_locked_keyring_works() {
+    // No Secret Service at all: the fix starts one with a login keyring.
+    let env = TestEnv::with_keyring(Keyring::Missing);
+    assert_ok(&env.patrol(&["install", "--force"], ""));
+    let seen = walk_doctor(&env, |_| false);
+    assert!(
+        seen.iter().any(|s| s.contains("no Secret Service")),
+        "{seen:#?}"
+    );
+
+    // That login keyring, locked after a restart: the fix unlocks it.
+    let mut env = env;
+    env.approve("protocol=https\nhost=example.com\nusername=al\npassword=ghp_TESTal0006\n");
+    env.restart_keyring();
+    let seen = walk_doctor(&env, |_| false);
+    assert!(seen.iter().any(|s| s.contains("locked")), "{seen:#?}");
+    assert_eq!(
+        token(&env, "example.com", Some("al")).unwrap(),
+        "ghp_TESTal0006\n"
+    );
 }

@@ -565,3 +565,26 @@ fn settings_from_git_environment_configuration_as_the_action_passes_them() {
         "{stdout}"
     );
 }
+
+#[test]
+fn a_host_whose_forge_is_unknown_is_a_usage_error_not_a_silent_pass() {
+    let env = TestEnv::new();
+    let mut command = env.command(BIN);
+    command
+        .args([
+            "check",
+            "--token-env",
+            "PAT_TOKEN",
+            "--host",
+            "git.example.com",
+        ])
+        .env("PAT_TOKEN", "TESTci-no-prefix-0001");
+    let out = run(command, b"");
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("git config --global patrol.https://git.example.com.forge github"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("TESTci-no-prefix"), "{stderr}");
+}

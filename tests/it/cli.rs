@@ -422,3 +422,31 @@ fn settings_go_before_the_command_and_appear_only_there() {
     let out = env.patrol(&["--warn-before=30d", "list"], "");
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
 }
+
+#[test]
+fn rotate_at_a_terminal_asks_for_the_expiry_the_forge_does_not_report() {
+    let env = with_one_stored();
+    let line = format!("{BIN} rotate example.com");
+    let (code, shown) = at_terminal(&env, &line, &format!("{NEW}\n90d\n"));
+    assert_eq!(code, Some(0), "{shown}");
+    assert!(
+        shown.contains("3. When does the new token expire?"),
+        "{shown}"
+    );
+    assert!(shown.contains("), as you said."), "{shown}");
+    // The terminal echoes what is typed ahead, before rotate turns echo
+    // off; after that the token must not appear.
+    let after = &shown[shown.find("Rotating").unwrap()..];
+    assert!(!after.contains(NEW), "the token is not echoed: {shown}");
+    let record = &env.index()["credentials"][0];
+    assert!(record["expiry"]["manual"].is_string(), "{record}");
+
+    // Enter: it stays unknown, and rotate says how to set it.
+    let (code, shown) = at_terminal(&env, &line, &format!("{TOKEN}\n\n"));
+    assert_eq!(code, Some(0), "{shown}");
+    assert!(
+        shown.contains("Its expiry is unknown. Set it with: "),
+        "{shown}"
+    );
+    assert_eq!(env.index()["credentials"][0]["expiry"], json!({}));
+}

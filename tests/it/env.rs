@@ -120,8 +120,10 @@ impl TestEnv {
             vars.insert("DBUS_SESSION_BUS_ADDRESS", address.into());
         }
         env.vars = vars;
-        if matches!(keyring, Keyring::Unlocked | Keyring::SessionOnly) {
-            env.start_keyring();
+        match keyring {
+            Keyring::Unlocked => env.start_keyring(true),
+            Keyring::SessionOnly => env.start_keyring(false),
+            Keyring::Missing | Keyring::NoBus => {}
         }
         env
     }
@@ -180,11 +182,12 @@ impl TestEnv {
     }
 
     /// Stops the keyring daemon, whoever started it (a fix run by a test
-    /// may have replaced ours), and starts one as before: what a logout or
-    /// a reboot does to it.
+    /// may have replaced ours), and starts it again the way D-Bus would
+    /// after a reboot, with no password: a login keyring on disk stays
+    /// locked, and without one there is only the in-memory collection.
     pub fn restart_keyring(&mut self) {
         self.stop_secret_service();
-        self.start_keyring();
+        self.start_keyring(false);
     }
 
     /// Kills the process that owns the Secret Service's name on this test's
@@ -329,6 +332,16 @@ impl TestEnv {
         command
     }
 
+    /// Gives this environment a system-wide git configuration of its own
+    /// (`GIT_CONFIG_SYSTEM`, in the test's directory) in place of none, for
+    /// `--system`; returns its path.
+    pub fn use_system_config(&mut self) -> PathBuf {
+        let path = self.root().join("system-gitconfig");
+        self.vars.remove("GIT_CONFIG_NOSYSTEM");
+        self.vars.insert("GIT_CONFIG_SYSTEM", path.clone().into());
+        path
+    }
+
     /// Runs our binary with `args`, feeding `stdin`.
     pub fn patrol(&self, args: &[&str], stdin: &str) -> Output {
         let mut command = self.command(&self.helper);
@@ -441,13 +454,15 @@ impl TestEnv {
         line.trim().to_owned()
     }
 
-    fn start_keyring(&mut self) {
-        let args: &[&str] = if self.keyring == Keyring::SessionOnly {
+    /// `unlock`: with the password `test` on stdin, which creates the
+    /// login keyring when there is none.
+    fn start_keyring(&mut self, unlock: bool) {
+        let args: &[&str] = if unlock {
+            &["--foreground", "--unlock", "--components=secrets"]
+        } else {
             // `--start` keeps the daemon replaceable by `--replace`, as it
             // is on a real machine.
             &["--start", "--foreground", "--components=secrets"]
-        } else {
-            &["--foreground", "--unlock", "--components=secrets"]
         };
         let mut daemon = self
             .command("gnome-keyring-daemon")
@@ -460,14 +475,37 @@ impl TestEnv {
                 "gnome-keyring-daemon is needed for the tests: run scripts/test, which installs it",
             );
         // The password of the throwaway login keyring, then EOF.
-        let password: &[u8] = if self.keyring == Keyring::SessionOnly {
-            b""
-        } else {
-            b"test"
-        };
+        let password: &[u8] = if unlock { b"test" } else { b"" };
         daemon.stdin.take().unwrap().write_all(password).unwrap();
         self.daemons.push(daemon);
         self.wait_for_name("org.freedesktop.secrets");
+    }
+
+    /// Waits, at most ten seconds, until the Secret Service's `login`
+    /// collection exists and is unlocked: `gnome-keyring-daemon --replace
+    /// --unlock` returns before the daemon it starts has taken over.
+    pub fn wait_for_unlocked_login(&self) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            let out = self
+                .command("dbus-send")
+                .args([
+                    "--session",
+                    "--print-reply",
+                    "--dest=org.freedesktop.secrets",
+                    "/org/freedesktop/secrets/collection/login",
+                    "org.freedesktop.DBus.Properties.Get",
+                    "string:org.freedesktop.Secret.Collection",
+                    "string:Locked",
+                ])
+                .output()
+                .unwrap();
+            if text(&out.stdout).contains("boolean false") {
+                return;
+            }
+            thread::sleep(Duration::from_millis(20));
+        }
+        panic!("the login keyring was never unlocked on the test bus");
     }
 
     /// Waits, at most ten seconds, until a bus name has an owner.

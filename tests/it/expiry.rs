@@ -205,6 +205,32 @@ fn an_expired_token_is_not_sent_and_the_new_one_is_stored() {
 }
 
 #[test]
+fn a_push_records_when_the_token_was_last_used() {
+    let push = Push::new();
+    push.server.accept("alice", OLD);
+    push.store("alice", OLD, None);
+    let listed = |push: &Push| {
+        let out = push.env.patrol(&["list", "--json"], "");
+        serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()["credentials"][0]
+            ["last_used_at"]
+            .clone()
+    };
+    assert!(listed(&push).is_null(), "stored, never used yet");
+    let before = now();
+    let out = push.push("nobody", "nothing");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    // Git reports the success with a `store` of the same credential.
+    let used = listed(&push);
+    let used = chrono::DateTime::parse_from_rfc3339(used.as_str().unwrap_or_default())
+        .unwrap_or_else(|_| panic!("last_used_at is a time after a push: {used}"))
+        .timestamp();
+    assert!((before - 1..=now() + 1).contains(&used), "{used}");
+    let table = text(&push.env.patrol(&["list"], "").stdout);
+    let row = table.lines().nth(1).unwrap();
+    assert!(row.ends_with("now"), "last used just now: {table}");
+}
+
+#[test]
 fn a_token_the_server_refuses_is_erased_and_remembered_as_such() {
     let push = Push::new();
     push.server.accept("alice", NEW);
@@ -287,6 +313,21 @@ fn warn_every_throttles_except_in_the_last_day() {
 }
 
 #[test]
+fn warn_every_set_in_git_config_sets_the_interval() {
+    let env = TestEnv::new();
+    store(&env, "five.example", "alice", OLD, Some(now() + 5 * DAY));
+    env.config("patrol.warnEvery", "0s");
+    for _ in 0..2 {
+        let (_, stderr) = get(&env, "five.example", &[]);
+        assert!(stderr.contains("expires in 5 days"), "{stderr}");
+    }
+    // A URL-matched setting wins for its URL: the warning just given
+    // holds for 3 days.
+    env.config("patrol.https://five.example.warnEvery", "3 days");
+    assert_eq!(get(&env, "five.example", &[]).1, "", "throttled for 3 days");
+}
+
+#[test]
 fn warn_before_comes_from_url_matched_config_or_the_helper_line() {
     let env = TestEnv::new();
     store(&env, "a.example", "alice", OLD, Some(now() + 20 * DAY));
@@ -326,15 +367,43 @@ fn warn_before_comes_from_url_matched_config_or_the_helper_line() {
 
 #[test]
 fn rotate_after_makes_rotation_due_whatever_the_expiry() {
-    let env = TestEnv::new();
-    store(&env, "example.com", "alice", OLD, None);
-    env.config("patrol.rotateAfter", "5 days");
-    let (_, stderr) = get(&env, "example.com", &[]);
-    assert!(stderr.contains("is due for rotation in 5 days"), "{stderr}");
-    let listing = env.patrol(&["list", "--json"], "");
-    assert_eq!(listing.status.code(), Some(1));
-    let parsed: serde_json::Value = serde_json::from_slice(&listing.stdout).unwrap();
-    assert_eq!(parsed["credentials"][0]["status"], "rotation-due");
+    // A far or unknown expiry never hides a due rotation; a past or near
+    // one is more urgent and is what `get` and `list` lead with, while
+    // `list --json` still gives the rotation's date.
+    for (expiry, status, warning) in [
+        (None, "rotation-due", "is due for rotation in 5 days"),
+        (
+            Some(now() + 300 * DAY),
+            "rotation-due",
+            "is due for rotation in 5 days",
+        ),
+        (Some(now() + 3 * DAY), "expiring", "expires in 3 days"),
+        (Some(now() - 2 * DAY), "expired", "expired 2 days ago"),
+    ] {
+        let env = TestEnv::new();
+        store(&env, "example.com", "alice", OLD, None);
+        if let Some(at) = expiry {
+            // Straight to the helper: git refuses to store an expired token.
+            let input = format!(
+                "protocol=https\nhost=example.com\nusername=alice\npassword={OLD}\n\
+                 password_expiry_utc={at}\n"
+            );
+            let out = env.patrol(&["store"], &input);
+            assert!(out.status.success(), "{}", text(&out.stderr));
+        }
+        env.config("patrol.rotateAfter", "5 days");
+        let (_, stderr) = get(&env, "example.com", &[]);
+        assert!(stderr.contains(warning), "{expiry:?}: {stderr}");
+        let listing = env.patrol(&["list", "--json"], "");
+        assert_eq!(listing.status.code(), Some(1), "{expiry:?}");
+        let parsed: serde_json::Value = serde_json::from_slice(&listing.stdout).unwrap();
+        let record = &parsed["credentials"][0];
+        assert_eq!(record["status"], status, "{expiry:?}: {record}");
+        assert!(
+            record["rotation_due_at"].is_string(),
+            "{expiry:?}: {record}"
+        );
+    }
 }
 
 #[test]

@@ -316,3 +316,33 @@ fn git_is_never_blocked_by_a_keychain_missing_for_store_either() {
     assert!(text(&out.stderr).contains("no D-Bus session bus"));
     assert!(started.elapsed() < Duration::from_secs(10));
 }
+
+#[test]
+fn the_keychain_bound_is_longer_when_a_person_may_be_at_the_unlock_prompt() {
+    // Waiting the bound out would take a minute: the trace says which one
+    // was chosen.
+    let env = TestEnv::new();
+    env.approve(STORE);
+    let bound = |display: &[(&str, &str)]| {
+        let mut command = env.command(crate::env::BIN);
+        command
+            .arg("get")
+            .env("GIT_CREDENTIAL_PATROL_TRACE", "1")
+            .envs(display.iter().copied());
+        let out = crate::env::run(command, b"protocol=https\nhost=example.com\n");
+        assert!(text(&out.stdout).contains("password=ghp_TESTsecret0001"));
+        let stderr = text(&out.stderr);
+        let line = stderr
+            .lines()
+            .find(|l| l.contains("each call bounded to"))
+            .unwrap_or_else(|| panic!("no bound traced: {stderr}"))
+            .to_owned();
+        line.rsplit_once("bounded to ").unwrap().1.to_owned()
+    };
+    assert_eq!(bound(&[]), "5 s", "headless: fail fast");
+    assert_eq!(bound(&[("DISPLAY", ":0")]), "60 s");
+    assert_eq!(bound(&[("WAYLAND_DISPLAY", "wayland-0")]), "60 s");
+    assert_eq!(bound(&[("DISPLAY", "")]), "5 s", "an empty DISPLAY is none");
+    env.config("patrol.keychainTimeout", "90s");
+    assert_eq!(bound(&[("DISPLAY", ":0")]), "90 s", "the setting wins");
+}

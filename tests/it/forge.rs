@@ -683,6 +683,61 @@ fn gitlab_rotation_refused_changes_nothing_and_names_the_way_by_hand() {
 }
 
 #[test]
+fn rotate_manual_on_gitlab_takes_a_token_made_by_hand_and_never_calls_the_rotation_api() {
+    let forge = FakeForge::start();
+    // The new token is described (validated) before it is stored.
+    forge
+        .expect(
+            "GET",
+            "/personal_access_tokens/self",
+            Reply::json(
+                200,
+                json!({
+                    "id": 44, "name": "by-hand", "revoked": false, "active": true,
+                    "scopes": ["write_repository"], "user_id": 7,
+                    "expires_at": "2099-05-01"
+                }),
+            ),
+        )
+        .expect(
+            "GET",
+            "/user",
+            Reply::json(200, json!({ "id": 7, "username": "alice" })),
+        );
+    let env = env_for(&forge, "gitlab");
+    env.config("patrol.probe", "false");
+    env.approve(&store_input("glpat-TESTforge0001"));
+    env.config("patrol.probe", "true");
+
+    let out = env.patrol(&["rotate", HOST, "--manual"], "glpat-TESTbyhand0002\n");
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{stdout}{}", text(&out.stderr));
+    assert!(
+        stdout.contains(&format!(
+            "Create a new token at https://{HOST}/-/user_settings/personal_access_tokens"
+        )),
+        "{stdout}"
+    );
+    assert!(stdout.contains("Now revoke the old token at"), "{stdout}");
+    assert!(!stdout.contains("TEST"), "{stdout}");
+    let methods: Vec<String> = forge.requests().into_iter().map(|r| r.method).collect();
+    assert!(
+        methods.iter().all(|m| m == "GET"),
+        "only the new token was described: {methods:?}"
+    );
+    let filled = env.credential("fill", &[], &format!("protocol=https\nhost={HOST}\n"));
+    assert!(
+        text(&filled.stdout).contains("password=glpat-TESTbyhand0002"),
+        "{}",
+        text(&filled.stdout)
+    );
+    let rotated = record(&env);
+    assert!(rotated["rotated_at"].is_string(), "{rotated}");
+    assert_eq!(rotated["token_name"], "by-hand");
+    assert_eq!(rotated["expiry"]["forge"], "2099-05-01T00:00:00Z");
+}
+
+#[test]
 fn rotate_refuses_a_token_the_forge_rejects_and_keeps_one_it_accepts() {
     let forge = FakeForge::start();
     forge.expect("GET", "/user", bad_credentials());
@@ -741,6 +796,17 @@ fn github_com_and_gitlab_com_are_asked_at_their_own_apis_only() {
         assert!(out.status.success(), "{}", text(&out.stderr));
         assert_eq!(text(&out.stderr), "", "a failed probe is silent on store");
     }
+    let mut tunnels: Vec<String> = proxy
+        .requests()
+        .iter()
+        .map(|r| format!("{} {}", r.method, r.path))
+        .collect();
+    tunnels.sort();
+    assert_eq!(
+        tunnels,
+        ["CONNECT api.github.com:443", "CONNECT gitlab.com:443"],
+        "each token went to its own forge's API, once, and nowhere else"
+    );
     for request in proxy.requests() {
         assert!(
             !request.headers.contains_key("authorization"),

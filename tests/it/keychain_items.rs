@@ -236,3 +236,64 @@ fn an_item_rewritten_by_another_program_is_still_read() {
         "{answer}"
     );
 }
+
+/// Whether `secret` crossed the bus in the clear, as dbus-monitor shows a
+/// byte array: as text, or as hex bytes when it holds unprintable ones.
+fn in_the_clear(messages: &str, secret: &str) -> bool {
+    let hex: Vec<String> = secret.bytes().map(|b| format!("{b:02x}")).collect();
+    let bytes: Vec<&str> = messages
+        .split_whitespace()
+        .filter(|word| word.len() == 2 && word.bytes().all(|b| b.is_ascii_hexdigit()))
+        .collect();
+    messages.contains(secret)
+        || bytes
+            .windows(hex.len())
+            .any(|window| window.iter().zip(&hex).all(|(a, b)| a == b))
+}
+
+#[test]
+fn the_encrypted_session_keeps_secrets_off_the_bus_and_reads_by_path_too() {
+    // The plain session shows the check can fail: there the secret is on
+    // the bus for anyone watching it.
+    for (session, clear) in [("plain", true), ("dh", false)] {
+        let env = TestEnv::new();
+        env.config("patrol.secretServiceSession", session);
+        let mut monitor = Monitor::start(&env);
+        env.approve(ALICE);
+        let item = item_of(&env, "example.com").expect("store notes the item");
+        assert!(get(&env, "example.com").contains("password=ghp_TESTalice0001"));
+        let messages = monitor.take(&env);
+        assert_eq!(
+            in_the_clear(&messages, "ghp_TESTalice0001"),
+            clear,
+            "{session}: {messages}"
+        );
+        assert_eq!(
+            messages.contains("string \"dh-ietf1024-sha256-aes128-cbc-pkcs7\""),
+            !clear,
+            "{session}: {messages}"
+        );
+        // The remembered item is read without a search...
+        assert!(get(&env, "example.com").contains("password=ghp_TESTalice0001"));
+        assert_eq!(searches(&monitor.take(&env)), 0, "{session}");
+        // ... and a stale one sends the read to the search, not to "none".
+        let collection = item.rsplit_once('/').unwrap().0;
+        set_item(&env, "example.com", Some(&format!("{collection}/9999")));
+        assert!(
+            get(&env, "example.com").contains("password=ghp_TESTalice0001"),
+            "{session}"
+        );
+        assert_eq!(item_of(&env, "example.com"), Some(item), "{session}");
+
+        env.approve(&ALICE.replace("0001", "0005"));
+        assert!(get(&env, "example.com").contains("password=ghp_TESTalice0005"));
+        env.reject("protocol=https\nhost=example.com\n");
+        assert_eq!(get(&env, "example.com"), "", "{session}: erased");
+        let messages = monitor.take(&env);
+        assert_eq!(
+            in_the_clear(&messages, "ghp_TESTalice0005"),
+            clear,
+            "{session}: {messages}"
+        );
+    }
+}

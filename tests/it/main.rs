@@ -15,6 +15,8 @@ mod adopt;
 mod ci;
 mod cli;
 mod conformance;
+#[cfg(debug_assertions)]
+mod crash;
 mod env;
 mod expiry;
 mod fake_forge;
