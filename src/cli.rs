@@ -391,9 +391,20 @@ impl Command {
     /// who typed one at a terminal should run instead.
     pub fn git_only(&self) -> Option<(&'static str, &'static str)> {
         match self {
-            Self::Get => Some(("get", "git credential fill")),
-            Self::Store => Some(("store", "git credential approve")),
-            Self::Erase(EraseArgs { url: None, .. }) => Some(("erase", "git credential reject")),
+            Self::Get => Some((
+                "get",
+                "`git credential fill` and type `url=https://github.com` and an empty line",
+            )),
+            Self::Store => Some((
+                "store",
+                "`git credential approve` and type `url=https://USER@github.com`, \
+                 `password=TOKEN` and an empty line",
+            )),
+            Self::Erase(EraseArgs { url: None, .. }) => Some((
+                "erase",
+                "`git credential reject` and type `url=https://github.com` and an empty line \
+                 (or, to remove a token yourself: git credential-patrol erase URL)",
+            )),
             _ => None,
         }
     }

@@ -16,6 +16,7 @@ use std::time::Duration;
 use chrono::TimeDelta;
 
 use crate::keychain::Backend;
+use crate::output::escape;
 
 /// Settings given on the helper line; they win over git config.
 #[derive(Clone, Debug, Default)]
@@ -63,7 +64,12 @@ pub struct Settings {
     /// `None`: not configured; the forge's default applies.
     pub probe: Option<bool>,
     pub forge: Option<ForgeKind>,
+    /// `patrol.<url>.apiUrl`, once `scope_api_url` has seen that it comes
+    /// from a key scoped to a URL that matches the credential's.
     pub api_url: Option<String>,
+    /// What git's URL matching returned for `apiUrl`, which may be a bare
+    /// `patrol.apiUrl` that applies to every host.
+    unscoped_api_url: Option<String>,
     pub required_scopes: Vec<String>,
 }
 
@@ -78,6 +84,7 @@ impl Settings {
             probe: None,
             forge: None,
             api_url: None,
+            unscoped_api_url: None,
             required_scopes: Vec::new(),
         }
     }
@@ -109,6 +116,31 @@ impl Settings {
             policy.warn_every = value;
         }
         settings
+    }
+
+    /// Honours `apiUrl` only when it comes from a `patrol.<url>.apiUrl`
+    /// whose URL matches `url`: the API named there receives the token, and
+    /// a bare `patrol.apiUrl` would receive the token of every host. A bare
+    /// one is ignored, with a warning that says how to scope it. Runs git
+    /// once more, and only when `apiUrl` is set at all.
+    pub fn scope_api_url(&mut self, url: &str, warn: &mut dyn FnMut(&str)) {
+        let Some(value) = self.unscoped_api_url.take() else {
+            return;
+        };
+        if scoped_api_urls(url).contains(&value) {
+            self.api_url = Some(value);
+            return;
+        }
+        let origin = crate::protocol::UrlParts::parse(url)
+            .map(|parts| format!("{}://{}", parts.protocol, parts.host.unwrap_or_default()))
+            .unwrap_or_else(|| url.to_owned());
+        let (value, origin) = (escape(&value), escape(&origin));
+        warn(&format!(
+            "ignoring patrol.apiUrl = {value}: set without a URL, it would receive the token \
+             of every host; scope it to the forge's URL with \
+             `git config --global patrol.{origin}.apiUrl {value}` and remove the bare one \
+             (`git config --show-origin --get-all patrol.apiUrl` shows where it is set)"
+        ));
     }
 
     fn apply(&mut self, key: &str, value: &str, warn: &mut dyn FnMut(&str)) {
@@ -161,7 +193,7 @@ impl Settings {
                 "none" => self.forge = Some(ForgeKind::None),
                 _ => bad("`github`, `gitlab` or `none`"),
             },
-            "apiurl" => self.api_url = Some(value.trim_end_matches('/').to_owned()),
+            "apiurl" => self.unscoped_api_url = Some(value.trim_end_matches('/').to_owned()),
             "requiredscopes" => {
                 self.required_scopes = value
                     .split([',', ' '])
@@ -209,6 +241,28 @@ fn read_git_config(url: &str) -> Vec<(String, String)> {
         .filter_map(|entry| {
             let (key, value) = entry.split_once('\n').unwrap_or((entry, "true"));
             (!key.is_empty()).then(|| (key.to_ascii_lowercase(), value.to_owned()))
+        })
+        .collect()
+}
+
+/// The values of every `patrol.<url>.apiUrl` whose URL matches `url`.
+fn scoped_api_urls(url: &str) -> Vec<String> {
+    let output = Command::new("git")
+        .args(["config", "-z", "--get-regexp", r"^patrol\..+\.apiurl$"])
+        .stdin(Stdio::null())
+        .stderr(Stdio::null())
+        .output();
+    let Ok(output) = output else {
+        return Vec::new();
+    };
+    String::from_utf8_lossy(&output.stdout)
+        .split('\0')
+        .filter_map(|entry| {
+            let (key, value) = entry.split_once('\n')?;
+            // git lowercases the section and the name, not the URL between.
+            let pattern = key.get(7..key.len().checked_sub(7)?)?;
+            (key.len() > 14 && crate::git_helpers::url_matches(pattern, url))
+                .then(|| value.trim_end_matches('/').to_owned())
         })
         .collect()
 }
@@ -334,9 +388,10 @@ mod tests {
         assert_eq!(settings.probe, Some(false));
         assert_eq!(settings.forge, Some(ForgeKind::Gitlab));
         assert_eq!(
-            settings.api_url.as_deref(),
+            settings.unscoped_api_url.as_deref(),
             Some("http://127.0.0.1:8080/api/v4")
         );
+        assert_eq!(settings.api_url, None, "not before its scope is known");
         assert_eq!(settings.required_scopes, ["repo", "read:org"]);
     }
 }

@@ -545,7 +545,7 @@ fn file_name(path: &Path) -> String {
 
 /// Opening never follows a symbolic link in the file's place, and never
 /// blocks (a FIFO there would hold the opener until a writer came).
-fn no_follow(options: &mut fs::OpenOptions) {
+pub fn no_follow(options: &mut fs::OpenOptions) {
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::custom_flags(options, libc::O_NOFOLLOW | libc::O_NONBLOCK);
     #[cfg(not(unix))]

@@ -7,7 +7,7 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 use git_credential_patrol::commands::{self, BadInput};
-use git_credential_patrol::{cli, output};
+use git_credential_patrol::{cli, memory, output};
 
 /// How long an unknown word waits for git's request on stdin. Git writes it
 /// at once and closes the pipe; a script's stdin that never ends must not
@@ -15,6 +15,7 @@ use git_credential_patrol::{cli, output};
 const REQUEST_WAIT: Duration = Duration::from_secs(2);
 
 fn main() -> ExitCode {
+    memory::protect();
     let at_terminal = std::io::stdin().is_terminal();
     let cli = match cli::parse(std::env::args_os(), || !at_terminal && request_on_stdin()) {
         Ok(Some(cli)) => cli,
@@ -26,8 +27,7 @@ fn main() -> ExitCode {
     };
     if at_terminal && let Some((operation, instead)) = cli.command.git_only() {
         output::Messages::stderr().error(&format!(
-            "`{operation}` is for git, which sends it a request on stdin; to try it, run \
-             `{instead}` and type `url=https://github.com` and an empty line"
+            "`{operation}` is for git, which sends it a request on stdin; to try it, run {instead}"
         ));
         return ExitCode::from(2);
     }

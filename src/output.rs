@@ -1,6 +1,14 @@
 //! What people read: git-style `warning:`/`hint:` lines, colour only on a
 //! terminal (and never with `NO_COLOR`), dates in one clear form, and names
-//! from outside (hosts, accounts) escaped before they reach a terminal.
+//! from outside (hosts, paths, accounts, configuration values, forge
+//! answers) escaped before they reach a terminal.
+//!
+//! `escape` is the one escaping function. Every message on stderr passes
+//! through it (`Messages`), and so does everything a command writes on
+//! stdout for people (`Escaped`), so that a value from outside reaches a
+//! terminal raw nowhere, whichever line of code forgot to escape it. Only
+//! git's protocol answer and `token`'s output, which are for programs, are
+//! written as they are.
 
 use std::io::{self, IsTerminal, Write};
 
@@ -44,6 +52,9 @@ impl<W: Write> Messages<W> {
     }
 
     fn line(&mut self, tag: &str, color: &str, text: &str) {
+        // A message is one line: a line break inside it is escaped too, so
+        // that no value can forge a line of its own.
+        let text = escape(text);
         // A message about a credential must never break the operation that
         // produced it: write errors on stderr are ignored.
         let _ = if self.color {
@@ -56,6 +67,48 @@ impl<W: Write> Messages<W> {
     #[cfg(test)]
     pub fn into_inner(self) -> W {
         self.out
+    }
+}
+
+/// A JSON document, pretty, on a line of its own. JSON's strings escape
+/// C0 controls but may carry C1 ones (U+0080 to U+009F) and DEL raw, which
+/// terminals obey: those are written as `\u00XX`, which JSON readers read
+/// back as the same characters.
+pub fn json(out: &mut impl Write, value: &impl serde::Serialize) -> io::Result<()> {
+    let text = serde_json::to_string_pretty(value)?;
+    let mut safe = String::with_capacity(text.len());
+    for c in text.chars() {
+        if c.is_control() && c != '\n' {
+            safe.push_str(&format!("\\u{:04x}", u32::from(c)));
+        } else {
+            safe.push(c);
+        }
+    }
+    writeln!(out, "{safe}")
+}
+
+/// A writer for people's eyes: what is written goes through `escape`, line
+/// by line, the line breaks kept.
+pub struct Escaped<W: Write>(W);
+
+impl<W: Write> Escaped<W> {
+    pub fn new(out: W) -> Self {
+        Self(out)
+    }
+}
+
+impl<W: Write> Write for Escaped<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        // Formatting writes whole `str` pieces; bytes that are not UTF-8
+        // are shown as U+FFFD rather than passed on.
+        let text = String::from_utf8_lossy(buf);
+        let escaped: Vec<String> = text.split('\n').map(escape).collect();
+        self.0.write_all(escaped.join("\n").as_bytes())?;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.0.flush()
     }
 }
 
@@ -94,6 +147,40 @@ mod tests {
         assert_eq!(escape("github.com"), "github.com");
         assert_eq!(escape("evil\x1b]0;pwned\x07"), "evil\\u{1b}]0;pwned\\u{7}");
         assert_eq!(escape("a\nb"), "a\\nb");
+    }
+
+    #[test]
+    fn every_message_and_every_line_for_people_is_escaped() {
+        let mut messages = Messages::plain(Vec::new());
+        messages.warning("host evil\x1b[2J\nwarning: forged");
+        assert_eq!(
+            String::from_utf8(messages.into_inner()).unwrap(),
+            "warning: host evil\\u{1b}[2J\\nwarning: forged\n"
+        );
+        let mut out = Escaped::new(Vec::new());
+        let host = "a\u{9b}31m\x07b";
+        writeln!(out, "host: {host}").unwrap();
+        writeln!(out, "already: {}", escape("\x1b")).unwrap();
+        assert_eq!(
+            String::from_utf8(out.0).unwrap(),
+            "host: a\\u{9b}31m\\u{7}b\nalready: \\u{1b}\n"
+        );
+    }
+
+    #[test]
+    fn json_carries_no_raw_control_and_reads_back_the_same() {
+        let value = serde_json::json!({ "host": "a\u{9b}31m\x1b\x7fb" });
+        let mut out = Vec::new();
+        json(&mut out, &value).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert!(
+            !text.trim_end().chars().any(|c| c.is_control() && c != '\n'),
+            "{text}"
+        );
+        assert_eq!(
+            serde_json::from_str::<serde_json::Value>(&text).unwrap(),
+            value
+        );
     }
 
     #[test]

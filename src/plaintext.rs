@@ -27,7 +27,7 @@ use std::time::{Duration, Instant};
 use thiserror::Error;
 use zeroize::Zeroizing;
 
-use crate::credential::{Secret, Secrets, Target};
+use crate::credential::{Secrets, Target};
 use crate::protocol::UrlParts;
 
 /// How many symbolic links git's lock code follows before it gives up.
@@ -259,7 +259,7 @@ pub fn parse_line(text: &str) -> Line {
         return Line::Unusable("not a URL");
     }
     let Some(parts) = UrlParts::parse(text) else {
-        return Line::Unusable("not a URL git can read (bad percent-encoding or protocol)");
+        return Line::Unusable("a part of the URL decodes to invalid UTF-8 or a line break");
     };
     let Some(host) = parts.host else {
         return Line::Unusable("the URL has no host");
@@ -275,7 +275,7 @@ pub fn parse_line(text: &str) -> Line {
         },
         username: parts.username.unwrap_or_default(),
         secrets: Secrets {
-            password: Some(Secret::new(password)),
+            password: Some(password),
             ..Secrets::default()
         },
     })
@@ -432,7 +432,7 @@ mod tests {
     fn unusable_lines_say_why_without_the_secret() {
         for text in [
             "garbage ghp_TESTsecret",
-            "https://alice:ghp_TESTsecret%zz@github.com",
+            "https://alice:ghp_TESTsecret%ff@github.com",
             "https://alice@github.com",
             "https://alice:ghp_TESTsecret@",
         ] {

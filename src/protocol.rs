@@ -8,6 +8,7 @@
 use std::io::{self, BufRead, Write};
 
 use thiserror::Error;
+use zeroize::Zeroizing;
 
 use crate::credential::{Secret, Secrets, Target};
 
@@ -68,22 +69,35 @@ impl Request {
         // `take` bounds what one line may allocate: a stream without newlines
         // must not make us buffer gigabytes before we can complain.
         let mut input = input.take(0);
-        let mut line = Vec::new();
+        // Lines carry passwords: the buffer is wiped when dropped, and is
+        // allocated once at its largest so that no reallocation leaves a
+        // copy behind in freed memory.
+        let mut line = Zeroizing::new(Vec::with_capacity(MAX_LINE + 2));
         for number in 1.. {
             line.clear();
             input.set_limit(MAX_LINE as u64 + 2);
             if input.read_until(b'\n', &mut line)? == 0 {
                 break;
             }
-            if line.last() == Some(&b'\n') {
+            let ended = line.last() == Some(&b'\n');
+            if ended {
                 line.pop();
-            } else if line.len() > MAX_LINE {
-                return Err(ProtocolError::TooLong(number));
             }
             if line.last() == Some(&b'\r') {
                 line.pop();
             }
             if line.len() > MAX_LINE {
+                // A server's WWW-Authenticate header is not ours to judge:
+                // git still deserves an answer without that one challenge.
+                if line.starts_with(b"wwwauth[]=") {
+                    if !ended {
+                        skip_rest_of_line(&mut input)?;
+                    }
+                    crate::trace!(
+                        "protocol: skipped line {number}, a wwwauth[] over {MAX_LINE} bytes"
+                    );
+                    continue;
+                }
                 return Err(ProtocolError::TooLong(number));
             }
             if line.is_empty() {
@@ -133,15 +147,25 @@ impl Request {
         Ok(())
     }
 
-    /// Git treats `url=` as if its parts had been sent, replacing whatever
-    /// came before (credential_from_url clears the credential first).
+    /// Git treats `url=` as if its parts had been sent, and clears the whole
+    /// credential first (credential_from_url calls credential_clear), so
+    /// nothing sent before a `url=` survives it.
     fn set_url(&mut self, url: &str) -> Option<()> {
-        let parts = UrlParts::parse(url)?;
-        self.protocol = Some(parts.protocol);
-        self.host = parts.host;
-        self.path = parts.path;
-        self.username = parts.username;
-        self.password = parts.password.map(Secret::new);
+        let UrlParts {
+            protocol,
+            host,
+            path,
+            username,
+            password,
+        } = UrlParts::parse(url)?;
+        *self = Request {
+            protocol: Some(protocol),
+            host,
+            path,
+            username,
+            password,
+            ..Request::default()
+        };
         Some(())
     }
 
@@ -237,74 +261,138 @@ fn push_or_reset(list: &mut Vec<String>, value: &str) {
     }
 }
 
-/// A URL split the way git splits one: `proto://[user[:pass]@]host[:port][/path]`,
-/// percent-decoded, the port kept as part of the host.
+/// Reads and drops the rest of an over-long line, a bounded piece at a time.
+fn skip_rest_of_line(input: &mut io::Take<impl BufRead>) -> io::Result<()> {
+    let mut piece = Zeroizing::new(Vec::with_capacity(MAX_LINE + 2));
+    loop {
+        piece.clear();
+        input.set_limit(MAX_LINE as u64 + 2);
+        if input.read_until(b'\n', &mut piece)? == 0 || piece.last() == Some(&b'\n') {
+            return Ok(());
+        }
+    }
+}
+
+/// A URL split the way git's `credential_from_url` splits one:
+/// `proto://[user[:pass]@]host[/path]`, the port kept as part of the host.
+///
+/// git's rules, which decide which host a token is sent to:
+/// - the protocol is everything before the first `://`;
+/// - the host ends at the first `/`, `?` or `#`;
+/// - only an `@` before that point separates the user information, and the
+///   first `:` inside it separates the password;
+/// - each part is percent-decoded by git's `url_decode_mem`, which leaves
+///   alone everything before a part's first `:` (and `%00`);
+/// - slashes are trimmed from both ends of the path (one is kept when the
+///   decoded path is only slashes).
+///
+/// Where git would keep bytes that cannot travel on the protocol (invalid
+/// UTF-8, a decoded CR or LF), the URL is refused instead. The password is a
+/// `Secret`: never shown by `Debug`, wiped on drop.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct UrlParts {
     pub protocol: String,
+    /// `None` when the URL has an empty host (`cert:///path`).
     pub host: Option<String>,
     pub path: Option<String>,
     pub username: Option<String>,
-    pub password: Option<String>,
+    pub password: Option<Secret>,
 }
 
 impl UrlParts {
     pub fn parse(url: &str) -> Option<Self> {
         let (protocol, rest) = url.split_once("://")?;
-        if protocol.is_empty()
-            || !protocol
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b"+-.".contains(&b))
-        {
+        if protocol.is_empty() || protocol.contains(['\0', '\r', '\n']) {
             return None;
         }
-        let (authority, path) = match rest.split_once('/') {
-            Some((authority, path)) => (authority, Some(path)),
-            None => (rest, None),
-        };
-        let (userinfo, host) = match authority.rsplit_once('@') {
+        let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+        let (authority, tail) = rest.split_at(end);
+        let (userinfo, host) = match authority.split_once('@') {
             Some((userinfo, host)) => (Some(userinfo), host),
             None => (None, authority),
         };
         let (username, password) = match userinfo {
             Some(info) => match info.split_once(':') {
-                Some((user, pass)) => (Some(decode(user)?), Some(decode(pass)?)),
-                None => (Some(decode(info)?), None),
+                Some((user, pass)) => (
+                    Some(decode(user)?.as_str().to_owned()),
+                    Some(Secret::new(decode(pass)?.as_str())),
+                ),
+                None => (Some(decode(info)?.as_str().to_owned()), None),
             },
             None => (None, None),
         };
-        let path = match path {
-            Some(path) => Some(decode(path)?).filter(|p| !p.is_empty()),
-            None => None,
+        let path = match tail.trim_start_matches('/') {
+            "" => None,
+            path => {
+                let decoded = decode(path)?;
+                let kept = decoded.trim_end_matches('/').len().max(1);
+                Some(decoded[..kept].to_owned())
+            }
         };
         Some(UrlParts {
             protocol: protocol.to_owned(),
-            host: Some(decode(host)?).filter(|h| !h.is_empty()),
+            host: Some(decode(host)?.as_str().to_owned()).filter(|h| !h.is_empty()),
             path,
             username,
             password,
         })
     }
+
+    /// The host without its port.
+    pub fn host_name(&self) -> Option<&str> {
+        let host = self.host.as_deref()?;
+        Some(match self.port() {
+            Some(port) => &host[..host.len() - port.len() - 1],
+            None => host,
+        })
+    }
+
+    /// The port, when the host ends with `:` and digits.
+    pub fn port(&self) -> Option<&str> {
+        let (_, port) = self.host.as_deref()?.rsplit_once(':')?;
+        (!port.is_empty() && port.bytes().all(|b| b.is_ascii_digit())).then_some(port)
+    }
 }
 
-/// Percent-decoding that refuses what could not round-trip through the
-/// protocol: invalid UTF-8 or a decoded NUL, CR or LF.
-pub fn decode(text: &str) -> Option<String> {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
+/// git's `url_decode_mem`: `%XX` becomes the byte it names, except `%00`
+/// and anything that is not two hex digits, which stay as they are; and
+/// whatever comes before the first `:` (when it is not the first character)
+/// is taken as a URL scheme and not decoded at all. A result that could not
+/// travel on the protocol (invalid UTF-8, NUL, CR or LF) is refused.
+fn decode(text: &str) -> Option<Zeroizing<String>> {
+    let (verbatim, encoded) = match text.find(':') {
+        Some(colon) if colon > 0 => text.split_at(colon),
+        _ => ("", text),
+    };
+    let bytes = encoded.as_bytes();
+    let mut out = Zeroizing::new(Vec::with_capacity(text.len()));
+    out.extend_from_slice(verbatim.as_bytes());
     let mut i = 0;
     while i < bytes.len() {
-        if bytes[i] == b'%' {
-            let hex = text.get(i + 1..i + 3)?;
-            out.push(u8::from_str_radix(hex, 16).ok()?);
-            i += 3;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
+        let byte = match bytes.get(i + 1..i + 3) {
+            Some(&[high, low]) if bytes[i] == b'%' => hex_pair(high, low),
+            _ => None,
+        };
+        match byte {
+            Some(byte) => {
+                out.push(byte);
+                i += 3;
+            }
+            None => {
+                out.push(bytes[i]);
+                i += 1;
+            }
         }
     }
-    let decoded = String::from_utf8(out).ok()?;
-    (!decoded.contains(['\0', '\r', '\n'])).then_some(decoded)
+    let decoded = std::str::from_utf8(&out).ok()?;
+    (!decoded.contains(['\0', '\r', '\n'])).then(|| Zeroizing::new(decoded.to_owned()))
+}
+
+/// The byte two hex digits name, unless it is NUL (git never decodes `%00`).
+fn hex_pair(high: u8, low: u8) -> Option<u8> {
+    let digit = |b: u8| (b as char).to_digit(16);
+    let value = digit(high)? * 16 + digit(low)?;
+    u8::try_from(value).ok().filter(|&b| b != 0)
 }
 
 /// Writes `key=value` lines, refusing any value that could break the framing.
@@ -433,16 +521,134 @@ mod tests {
 
     #[test]
     fn line_length_is_bounded_at_git_limit() {
-        let mut ok = b"wwwauth[]=".to_vec();
+        let mut ok = b"path=".to_vec();
         ok.resize(MAX_LINE, b'a');
         ok.push(b'\n');
         assert!(read(&ok).is_ok());
 
-        let mut long = b"wwwauth[]=".to_vec();
+        let mut long = b"path=".to_vec();
         long.resize(MAX_LINE + 1, b'a');
         assert!(matches!(read(&long), Err(ProtocolError::TooLong(1))));
         long.push(b'\n');
         assert!(matches!(read(&long), Err(ProtocolError::TooLong(1))));
+    }
+
+    #[test]
+    fn an_over_long_wwwauth_line_is_skipped_and_the_rest_read() {
+        for extra in [1, MAX_LINE, 3 * MAX_LINE] {
+            let mut input = b"protocol=https\nwwwauth[]=Basic realm=".to_vec();
+            input.resize(input.len() + MAX_LINE + extra, b'a');
+            input.extend(b"\nhost=example.com\nwwwauth[]=Bearer\n\n");
+            let request = read(&input).unwrap();
+            assert_eq!(request.host.as_deref(), Some("example.com"), "{extra}");
+            assert_eq!(request.wwwauth, ["Bearer"]);
+        }
+        let mut unended = b"host=example.com\nwwwauth[]=".to_vec();
+        unended.resize(unended.len() + 2 * MAX_LINE, b'a');
+        assert_eq!(read(&unended).unwrap().host.as_deref(), Some("example.com"));
+    }
+
+    fn url(text: &str) -> UrlParts {
+        UrlParts::parse(text).unwrap_or_else(|| panic!("{text} refused"))
+    }
+
+    #[test]
+    fn the_host_ends_where_git_ends_it() {
+        for text in [
+            "https://alice:@evil.example#@github.com",
+            "https://alice:@evil.example?@github.com",
+            "https://alice:@evil.example/@github.com",
+        ] {
+            let parts = url(text);
+            assert_eq!(parts.host.as_deref(), Some("evil.example"), "{text}");
+            assert_eq!(parts.username.as_deref(), Some("alice"));
+            assert_eq!(parts.password.as_ref().map(Secret::expose), Some(""));
+        }
+        assert_eq!(url("https://h#@x").path.as_deref(), Some("#@x"));
+        assert_eq!(url("https://h/?a/").path.as_deref(), Some("?a"));
+        let request = read(b"url=https://alice:@evil.example#@github.com\n").unwrap();
+        assert_eq!(request.host.as_deref(), Some("evil.example"));
+    }
+
+    #[test]
+    fn userinfo_splits_at_the_first_at_and_the_first_colon() {
+        let parts = url("https://a@b@host/p");
+        assert_eq!(parts.username.as_deref(), Some("a"));
+        assert_eq!(parts.host.as_deref(), Some("b@host"));
+        let parts = url("https://u:p:q@h:8443");
+        assert_eq!(parts.username.as_deref(), Some("u"));
+        assert_eq!(parts.password.as_ref().map(Secret::expose), Some("p:q"));
+        assert_eq!(parts.host.as_deref(), Some("h:8443"));
+        assert_eq!(parts.host_name(), Some("h"));
+        assert_eq!(parts.port(), Some("8443"));
+        // A colon after the `@` is the port's, not a password's.
+        let parts = url("https://u@h:1");
+        assert_eq!(
+            (parts.username.as_deref(), parts.password),
+            (Some("u"), None)
+        );
+        assert_eq!(url("https://[::1]").port(), None);
+        assert_eq!(url("https://[::1]:80").host_name(), Some("[::1]"));
+    }
+
+    #[test]
+    fn percent_decoding_happens_where_git_does_it() {
+        assert_eq!(url("https://h/a%20b").path.as_deref(), Some("a b"));
+        // git takes what precedes a part's first colon as a scheme.
+        assert_eq!(
+            url("https://h/a%20b:c%20d").path.as_deref(),
+            Some("a%20b:c d")
+        );
+        assert_eq!(url("https://h%41:443").host.as_deref(), Some("h%41:443"));
+        assert_eq!(url("https://h%41").host.as_deref(), Some("hA"));
+        for kept in ["%00", "%zz", "%4", "%", "%g1"] {
+            let text = format!("https://h/{kept}");
+            assert_eq!(url(&text).path.as_deref(), Some(kept), "{text}");
+        }
+        let parts = url("https://u%3Ax:p%40w@h");
+        assert_eq!(parts.username.as_deref(), Some("u:x"));
+        assert_eq!(parts.password.as_ref().map(Secret::expose), Some("p@w"));
+        for refused in [
+            "https://h/%0a",
+            "https://h/%0D",
+            "https://h/%ff",
+            "://h",
+            "h",
+        ] {
+            assert!(UrlParts::parse(refused).is_none(), "{refused}");
+        }
+    }
+
+    #[test]
+    fn slashes_are_trimmed_from_the_path() {
+        assert_eq!(url("https://h//a/b//").path.as_deref(), Some("a/b"));
+        assert_eq!(url("https://h///").path, None);
+        assert_eq!(url("https://h/%2F%2F").path.as_deref(), Some("/"));
+        assert_eq!(url("cert:///etc/cert.pem").host, None);
+        assert_eq!(
+            url("cert:///etc/cert.pem").path.as_deref(),
+            Some("etc/cert.pem")
+        );
+    }
+
+    #[test]
+    fn a_url_clears_everything_sent_before_it() {
+        let request =
+            read(b"capability[]=authtype\nwwwauth[]=Basic\nephemeral=1\nurl=https://h\n").unwrap();
+        assert_eq!(
+            request,
+            Request {
+                protocol: Some("https".into()),
+                host: Some("h".into()),
+                ..Request::default()
+            }
+        );
+    }
+
+    #[test]
+    fn url_parts_never_show_the_password() {
+        let parts = url("https://alice:ghp_TESTsecret@h");
+        assert!(!format!("{parts:?}").contains("ghp_TEST"));
     }
 
     #[test]

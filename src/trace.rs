@@ -1,9 +1,10 @@
 //! `GIT_CREDENTIAL_PATROL_TRACE`: `1` (or `true`) traces to stderr, an
 //! absolute path appends to that file. Each line has the milliseconds since
-//! start. Callers pass only names, counts and outcomes, never a secret:
+//! start. The file is private, and only ever a regular file (see `open`).
+//! Callers pass only names, counts and outcomes, never a secret:
 //! nothing here can see one, because `Secret` prints as `<redacted>`.
 
-use std::fs::OpenOptions;
+use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::sync::{Mutex, OnceLock};
 use std::time::Instant;
@@ -22,13 +23,7 @@ fn sink() -> Option<&'static Sink> {
         let out: Box<dyn Write + Send> = match text.as_ref() {
             "" | "0" | "false" => return None,
             "1" | "true" | "2" => Box::new(std::io::stderr()),
-            path => Box::new(
-                OpenOptions::new()
-                    .create(true)
-                    .append(true)
-                    .open(path)
-                    .ok()?,
-            ),
+            path => Box::new(open(path)?),
         };
         Some(Sink {
             start: Instant::now(),
@@ -36,6 +31,19 @@ fn sink() -> Option<&'static Sink> {
         })
     })
     .as_ref()
+}
+
+/// The trace file: created private (0600), appended to; a symbolic link
+/// is not followed and a FIFO or device does not block or receive the
+/// trace, because only a regular file is written to.
+fn open(path: &str) -> Option<File> {
+    let mut options = OpenOptions::new();
+    options.create(true).append(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    crate::index::no_follow(&mut options);
+    let file = options.open(path).ok()?;
+    file.metadata().ok()?.is_file().then_some(file)
 }
 
 pub fn enabled() -> bool {

@@ -51,7 +51,7 @@ pub fn run(
     let mut outcomes = Vec::new();
     let mut configuration = BTreeSet::new();
     for record in records {
-        let settings = ctx.settings(&record.target.url(), messages);
+        let settings = ctx.forge_settings(&record.target.url(), messages);
         let token = token_of(ctx, record, &settings);
         let (report, outcome) = check_one(
             ctx,
@@ -103,8 +103,7 @@ pub(super) fn json(out: &mut impl Write, reports: &[Report], now: DateTime<Utc>)
         checked_at: now,
         credentials: reports,
     };
-    serde_json::to_writer_pretty(&mut *out, &listing)?;
-    writeln!(out)?;
+    crate::output::json(out, &listing)?;
     Ok(())
 }
 
@@ -183,7 +182,7 @@ pub(super) fn check_one(
     secret_env: Option<&str>,
     configuration: &mut BTreeSet<String>,
 ) -> (Report, Option<Result<Facts, ProbeError>>) {
-    let forge_kind = forge::kind_of(&record.target, settings.forge, record.kind);
+    let forge_kind = forge::kind_of(&record.target, settings.forge);
     let rotate = rotate_command(record);
     let api_url = forge::api_base(&record.target, forge_kind, settings.api_url.as_deref());
     let mut report = Report {
@@ -219,11 +218,16 @@ pub(super) fn check_one(
             None
         }
         (Ok(_), None) => {
-            report.notes.push(
-                "not a forge this helper can ask: set `patrol.forge` (github or gitlab) for \
-                 this host to check it"
-                    .into(),
-            );
+            if forge::is_unknown(&record.target, settings.forge) {
+                report
+                    .notes
+                    .push(forge::unknown_forge_hint(&record.target, record.kind));
+            } else {
+                report.notes.push(
+                    "`patrol.forge` is `none` for this host, so it is not asked about the token"
+                        .into(),
+                );
+            }
             None
         }
         (Ok(token), Some(forge)) => {

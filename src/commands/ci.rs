@@ -39,7 +39,7 @@ pub fn run(
 ) -> Result<ExitCode> {
     let token = token_from(name, std::env::var_os(name))?;
     let target = host_target(args.host.as_deref().unwrap_or(DEFAULT_HOST))?;
-    let settings = ctx.settings(&target.url(), messages);
+    let settings = ctx.forge_settings(&target.url(), messages);
     let kind = TokenKind::of_token(token.expose());
     // A record that lives only as long as this check: nothing is written.
     let record = Record::new(target, String::new(), kind, ctx.now);

@@ -307,13 +307,16 @@ fn warn_if_due(
     let rotate = rotate_command(record);
     let subject = Subject {
         target: &record.target,
-        forge: forge::kind_of(&record.target, configured_forge, record.kind),
+        forge: forge::kind_of(&record.target, configured_forge),
         kind: record.kind,
         scopes: record.scopes.as_deref(),
         token_name: record.token_name.as_deref(),
         rotate: &rotate,
         secret_env: None,
     };
+    if forge::is_unknown(&record.target, configured_forge) {
+        messages.hint(&forge::unknown_forge_hint(&record.target, record.kind));
+    }
     let fix = subject.renew(renewal);
     if renewal == Renewal::Expiring {
         messages.hint(&fix);

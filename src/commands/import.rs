@@ -280,9 +280,30 @@ fn import_into(
             .iter()
             .any(|r| r.is_live() && r.same_credential(&entry.target, &entry.username))
     };
-    if let Some(stored) = keychain.get(&key)? {
+    if let Some(found) = keychain.find(&key, None)? {
+        let stored = found.secrets;
         if stored.password != entry.secrets.password {
             return Ok(Fate::Conflict);
+        }
+        // Held, but only in memory (stored before a lasting keyring
+        // existed): the line goes only once a lasting copy is written.
+        if let Some(item) = &found.item
+            && keychain.is_temporary_item(item)?
+        {
+            let lasting = match keychain.set(&key, &stored)? {
+                Some(written) if !keychain.is_temporary_item(&written)? => {
+                    keychain.find(&key, Some(&written))?.is_some_and(|back| {
+                        back.secrets == stored && back.item.as_deref() == Some(written.as_str())
+                    })
+                }
+                _ => false,
+            };
+            if !lasting {
+                return Ok(Fate::Unverified(
+                    "the keychain holds it only in memory, and a lasting copy could not be \
+                     found after writing one",
+                ));
+            }
         }
         if indexed() {
             return Ok(Fate::AlreadyThere);

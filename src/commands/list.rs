@@ -48,8 +48,7 @@ pub fn run(
             version: 1,
             credentials: rows.iter().map(|(r, a)| Entry::new(r, a)).collect(),
         };
-        serde_json::to_writer_pretty(&mut out, &listing)?;
-        writeln!(out)?;
+        output::json(&mut out, &listing)?;
     } else if rows.is_empty() {
         writeln!(
             out,

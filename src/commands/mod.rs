@@ -33,7 +33,7 @@ use crate::config::{Overrides, Settings};
 use crate::credential::{Secrets, Target, TokenKind, field_matches};
 use crate::index::{Index, Snapshot};
 use crate::keychain::{Keychain, KeychainError};
-use crate::output::Messages;
+use crate::output::{self, Messages};
 use crate::record::Record;
 use url_argument::Named;
 
@@ -52,6 +52,14 @@ pub struct Context {
 impl Context {
     pub fn settings(&self, url: &str, messages: &mut Messages<impl io::Write>) -> Settings {
         Settings::load(url, &self.overrides, &mut |w| messages.warning(w))
+    }
+
+    /// Settings for a command that may send the credential's token to a
+    /// forge: `apiUrl` only from a key scoped to `url`.
+    pub fn forge_settings(&self, url: &str, messages: &mut Messages<impl io::Write>) -> Settings {
+        let mut settings = self.settings(url, messages);
+        settings.scope_api_url(url, &mut |w| messages.warning(w));
+        settings
     }
 
     /// Settings without a word about bad values: for git's `store` and
@@ -162,27 +170,31 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
     let mut messages = Messages::stderr();
     let stdin = io::stdin().lock();
     let stdout = BufWriter::new(io::stdout().lock());
+    // What people read is escaped as a whole; git's answer and a token
+    // for a script are not (see `output::Escaped`).
+    let people = output::Escaped::new(BufWriter::new(io::stdout().lock()));
     match cli.command {
         Command::Get => get::run(&ctx, stdin, stdout, &mut messages)?,
         Command::Store => store::run(&ctx, stdin, &mut messages)?,
         Command::Erase(args) => match args.url {
             None => erase::run(&ctx, stdin, &mut messages)?,
-            Some(url) => erase::by_person(&ctx, &url, args.user.as_deref(), stdout, &mut messages)?,
+            Some(url) => erase::by_person(&ctx, &url, args.user.as_deref(), people, &mut messages)?,
         },
         Command::Capability => capability::run(stdout)?,
-        Command::List(args) => return list::run(&ctx, &args, stdout, &mut messages),
-        Command::Expiry(args) => set_expiry::run(&ctx, &args, stdin, stdout, &mut messages)?,
-        Command::Rotate(args) => rotate::run(&ctx, &args, stdin, stdout, &mut messages)?,
-        Command::Check(args) => return check::run(&ctx, &args, stdout, &mut messages),
-        Command::Import(args) => return import::run(&ctx, &args, stdout, &mut messages),
+        Command::List(args) => return list::run(&ctx, &args, people, &mut messages),
+        Command::Expiry(args) => set_expiry::run(&ctx, &args, stdin, people, &mut messages)?,
+        Command::Rotate(args) => rotate::run(&ctx, &args, stdin, people, &mut messages)?,
+        Command::Check(args) => return check::run(&ctx, &args, people, &mut messages),
+        Command::Import(args) => return import::run(&ctx, &args, people, &mut messages),
         Command::Install(args) => {
-            return install::install(&ctx, &args, stdin, stdout, &mut messages);
+            return install::install(&ctx, &args, stdin, people, &mut messages);
         }
-        Command::Uninstall(args) => return install::uninstall(&ctx, &args, stdout, &mut messages),
+        Command::Uninstall(args) => return install::uninstall(&ctx, &args, people, &mut messages),
         Command::Token(args) => token::run(&ctx, &args, stdout, &mut messages)?,
-        Command::Doctor => return doctor::run(&ctx, stdout, &mut messages),
+        Command::Doctor => return doctor::run(&ctx, people, &mut messages),
         Command::Generate(args) => generate::run(&args, stdout)?,
-        Command::Stored(args) => generate::stored(&ctx, args.what, stdout)?,
+        // Shells show completions on the terminal: escaped like the rest.
+        Command::Stored(args) => generate::stored(&ctx, args.what, people)?,
     }
     Ok(ExitCode::SUCCESS)
 }

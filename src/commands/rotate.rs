@@ -41,8 +41,8 @@ pub fn run(
     let record = ctx
         .named(&snapshot.records, &args.url, args.user.as_deref())?
         .one()?;
-    let settings = ctx.settings(&record.target.url(), messages);
-    let forge = forge::kind_of(&record.target, settings.forge, record.kind);
+    let settings = ctx.forge_settings(&record.target.url(), messages);
+    let forge = forge::kind_of(&record.target, settings.forge);
     let expires = args
         .expires
         .as_deref()
@@ -169,7 +169,16 @@ fn by_hand(
     writeln!(out, "Rotating the token for {who}.")?;
     match &page {
         Some(page) => writeln!(out, "1. Create a new token at {page}")?,
-        None => writeln!(out, "1. Create a new token on {}", record.target.host)?,
+        None => {
+            writeln!(
+                out,
+                "1. Create a new token on {}",
+                output::escape(&record.target.host)
+            )?;
+            if forge::is_unknown(&record.target, settings.forge) {
+                messages.hint(&forge::unknown_forge_hint(&record.target, record.kind));
+            }
+        }
     }
     writeln!(
         out,
@@ -201,7 +210,7 @@ fn by_hand(
         return Err(BadInput("that is the token already stored; nothing changed".into()).into());
     }
     let kind = TokenKind::of_token(token.expose());
-    let probed = forge::probed_on_store(&record.target, settings, kind);
+    let probed = forge::probed_on_store(&record.target, settings);
     let outcome = forge::probe(&record.target, settings, probed, &token, kind);
     match &outcome {
         Some(Err(err @ ProbeError::Rejected { .. })) => {
@@ -254,7 +263,7 @@ fn by_hand(
         (Some(expiry), _) => say_expiry(
             &mut out,
             expiry,
-            &format!("as {} says", forge::forge_name(forge)),
+            &format!("as {} says", forge::forge_name(probed)),
             ctx.now,
         )?,
         (None, Some(expiry)) => say_expiry(&mut out, expiry, "as you said", ctx.now)?,

@@ -16,6 +16,7 @@ use crate::answer::told_expiry;
 use crate::config::ForgeKind;
 use crate::credential::{Secrets, Target, TokenKind};
 use crate::expiry;
+use crate::forge::http::HttpError;
 use crate::forge::{self, Facts, ProbeError};
 use crate::keychain::Key;
 use crate::output::Messages;
@@ -80,7 +81,9 @@ pub fn save(
 ) -> Result<Saved> {
     // `import` has warned about bad settings already, and git's `store`
     // follows a `get` that did.
-    let settings = ctx.settings_quietly(&target.url());
+    let mut settings = ctx.settings_quietly(&target.url());
+    // Bare `apiUrl` is worth a word here: `get` never reads it.
+    settings.scope_api_url(&target.url(), &mut |w| messages.warning(w));
     let keychain = ctx.keychain(&settings)?;
     let key = Key::new(target.clone(), username);
 
@@ -148,7 +151,7 @@ pub fn save(
     let git_expiry = secrets.password_expiry_utc.and_then(expiry_at);
     // Outside the index lock: a probe may take seconds, and other git
     // processes must not wait for it.
-    let forge = forge::probed_on_store(target, &settings, kind);
+    let forge = forge::probed_on_store(target, &settings);
     let retry = corrected
         || (change != Change::NewToken && record.is_some_and(|r| probe_retry_due(r, now)));
     let probed: Option<Result<Facts, ProbeError>> = match (forge, secrets.token()) {
@@ -156,6 +159,20 @@ pub fn save(
         _ if change != Change::NewToken && !retry => None,
         (forge, Some(token)) => forge::probe(target, &settings, forge, token, kind),
     };
+    if let Some(Err(
+        err @ ProbeError::Http(HttpError::Timeout { .. } | HttpError::Skipped { .. }),
+    )) = &probed
+    {
+        messages.warning(&format!(
+            "{err}; the token is stored, but what the forge says about it (expiry, account, \
+             scopes) was not learnt: it is asked again on a later store, at most once a day, \
+             or now with `{}`",
+            crate::output::escape(&format!(
+                "git credential-patrol check {}",
+                super::shell_word(&target.url())
+            ))
+        ));
+    }
     let refreshable = secrets.oauth_refresh_token.is_some();
     let saved = ctx.index.update_host(
         &target.protocol,

@@ -50,8 +50,15 @@ impl UrlArgument {
         } else {
             format!("https://{text}")
         };
+        // A host with a `:` that is no port is a mistyped URL, maybe with a
+        // password in it (`https://u:TOKEN/x@host`): refused, never echoed.
         let parts = UrlParts::parse(&full)
-            .filter(|p| p.host.as_deref().is_some_and(|h| !h.is_empty()))
+            .filter(|p| {
+                p.host.as_deref().is_some_and(|h| {
+                    let after_brackets = h.rsplit(']').next().unwrap_or(h);
+                    !h.is_empty() && (!after_brackets.contains(':') || p.port().is_some())
+                })
+            })
             .ok_or_else(|| {
                 BadInput(format!(
                     "{} is not a URL or host name (such as `github.com` or \
@@ -137,6 +144,10 @@ fn ssh_form(text: &str) -> Option<SshForm> {
         return None;
     }
     let after = &text[colon + 1..];
+    // `user:password@host` is a URL without its scheme, not `host:path`.
+    if after.contains('@') {
+        return None;
+    }
     let port = after.split('/').next().unwrap_or_default();
     if !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit()) {
         return None;
@@ -153,14 +164,15 @@ fn ssh_form(text: &str) -> Option<SshForm> {
 }
 
 /// The URL with any `user[:password]@` left out: a message must never
-/// repeat a password someone pasted.
-fn redact_userinfo(text: &str) -> String {
+/// repeat a password someone pasted. Everything up to the last `@` goes,
+/// wherever it is: a mistyped URL may put a `/`, `?` or `#` inside the
+/// password, and a message that shows too little beats one that shows it.
+pub fn redact_userinfo(text: &str) -> String {
     let (scheme, rest) = match text.split_once("://") {
         Some((scheme, rest)) => (format!("{scheme}://"), rest),
         None => (String::new(), text),
     };
-    let authority_end = rest.find('/').unwrap_or(rest.len());
-    match rest[..authority_end].rfind('@') {
+    match rest.rfind('@') {
         Some(at) => format!("{scheme}{}", &rest[at + 1..]),
         None => text.to_owned(),
     }
@@ -258,6 +270,32 @@ mod tests {
 
     fn target(text: &str) -> Target {
         UrlArgument::parse(text).unwrap().target
+    }
+
+    #[test]
+    fn a_pasted_password_is_never_echoed() {
+        for text in [
+            "https://u:ghp_TESTsecret@host%zz",
+            "https://u:ghp_TEST/secret@host",
+            "https://u:ghp_TEST?secret@host/x@y",
+            "u:ghp_TESTsecret@host",
+            "ssh://u:ghp_TESTsecret@host/x",
+        ] {
+            let shown = redact_userinfo(text);
+            assert!(!shown.contains("ghp_TEST"), "{text} -> {shown}");
+        }
+        for text in ["https://u:ghp_TEST/secret@host", "u:ghp_TEST#x@host"] {
+            let err = UrlArgument::parse(text).unwrap_err().to_string();
+            assert!(!err.contains("ghp_TEST"), "{err}");
+        }
+        assert_eq!(
+            redact_userinfo("https://github.com/a"),
+            "https://github.com/a"
+        );
+        assert_eq!(
+            redact_userinfo("https://u@github.com"),
+            "https://github.com"
+        );
     }
 
     #[test]

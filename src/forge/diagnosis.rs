@@ -217,7 +217,9 @@ pub fn bad_credentials(subject: &Subject, message: &str) -> Problem {
 pub fn probe_failed(subject: &Subject, err: &ProbeError) -> Problem {
     match err {
         ProbeError::Rejected { message, .. } => bad_credentials(subject, message),
-        ProbeError::Http(HttpError::Timeout { .. } | HttpError::Connect { .. }) => Problem {
+        ProbeError::Http(
+            HttpError::Timeout { .. } | HttpError::Skipped { .. } | HttpError::Connect { .. },
+        ) => Problem {
             code: "forge-unreachable",
             cause: err.to_string(),
             fix: "check the network and any proxy (HTTPS_PROXY), and `patrol.apiUrl` \
@@ -992,10 +994,15 @@ mod tests {
     fn failures_to_ask_name_the_network_or_the_configuration() {
         let timeout = ProbeError::Http(HttpError::Timeout {
             origin: "http://127.0.0.1:1".into(),
+            limit: std::time::Duration::from_secs(5),
         });
         let problem = probe_failed(&subject(TokenKind::GithubClassic), &timeout);
         assert_eq!(problem.code, "forge-unreachable");
-        assert!(problem.cause.contains("no answer from http://127.0.0.1:1"));
+        assert!(
+            problem
+                .cause
+                .contains("no complete answer from http://127.0.0.1:1")
+        );
         let redirect = ProbeError::Redirected {
             forge: "GitHub",
             status: 302,

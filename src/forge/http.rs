@@ -13,8 +13,9 @@
 
 use std::io::Read;
 use std::net::IpAddr;
-use std::sync::Once;
-use std::time::Duration;
+use std::sync::{Once, mpsc};
+use std::thread;
+use std::time::{Duration, Instant};
 
 use reqwest::Url;
 use reqwest::blocking::{Client, RequestBuilder};
@@ -28,7 +29,8 @@ use crate::output::escape;
 /// Long enough for a forge on the other side of the world, short enough that
 /// git does not seem to hang after a push.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
-const TOTAL_TIMEOUT: Duration = Duration::from_secs(5);
+/// One request, from connecting to the last byte of the body.
+pub const TOTAL_TIMEOUT: Duration = Duration::from_secs(5);
 /// The answers we read are a few kilobytes; anything larger is not a forge
 /// describing a token.
 const MAX_BODY: u64 = 1024 * 1024;
@@ -37,8 +39,10 @@ const MAX_BODY: u64 = 1024 * 1024;
 pub enum HttpError {
     #[error("{url} cannot be used as a forge API: {reason}")]
     NotAllowed { url: String, reason: &'static str },
-    #[error("no answer from {origin} within {} s", TOTAL_TIMEOUT.as_secs())]
-    Timeout { origin: String },
+    #[error("no complete answer from {origin} within {:.1} s", limit.as_secs_f32())]
+    Timeout { origin: String, limit: Duration },
+    #[error("the request to {origin} was not sent: the time allowed for the forge ran out")]
+    Skipped { origin: String },
     #[error("cannot connect to {origin}: {cause}")]
     Connect { origin: String, cause: String },
     #[error("{origin} sent more than {} KiB; the answer was not read", MAX_BODY / 1024)]
@@ -51,6 +55,9 @@ pub enum HttpError {
 pub struct Api {
     base: Url,
     client: Client,
+    /// When every request of this `Api` must be over, whatever each one's
+    /// own limit: one budget for all the network work of a command.
+    deadline: Option<Instant>,
 }
 
 /// An answer, read whole (within `MAX_BODY`). The body is wiped when
@@ -118,7 +125,16 @@ impl Api {
             origin: origin(&base),
             cause: cause(&err),
         })?;
-        Ok(Self { base, client })
+        Ok(Self {
+            base,
+            client,
+            deadline: None,
+        })
+    }
+
+    /// Shares one deadline among all the requests still to come.
+    pub fn set_deadline(&mut self, deadline: Instant) {
+        self.deadline = Some(deadline);
     }
 
     /// The base URL, as given.
@@ -182,6 +198,13 @@ impl Api {
 
     fn send(&self, request: RequestBuilder, token: &Secret) -> Result<Response, HttpError> {
         let origin = origin(&self.base);
+        let started = Instant::now();
+        let deadline =
+            (started + TOTAL_TIMEOUT).min(self.deadline.unwrap_or(started + TOTAL_TIMEOUT));
+        let limit = deadline.saturating_duration_since(started);
+        if limit.is_zero() {
+            return Err(HttpError::Skipped { origin });
+        }
         let bearer = Zeroizing::new(format!("Bearer {}", token.expose()));
         let mut authorization = HeaderValue::from_str(&bearer).map_err(|_| HttpError::Failed {
             origin: origin.clone(),
@@ -190,41 +213,74 @@ impl Api {
         authorization.set_sensitive(true);
         let request = request
             .header(AUTHORIZATION, authorization)
-            .header("Accept", "application/json");
-        let response = request.send().map_err(|err| classify(&err, &origin))?;
-        let status = response.status().as_u16();
-        let headers = response.headers().clone();
-        let mut body = Zeroizing::new(Vec::new());
-        response
-            .take(MAX_BODY + 1)
-            .read_to_end(&mut body)
-            .map_err(|err| {
-                let timed_out = err.kind() == std::io::ErrorKind::TimedOut
-                    || err
-                        .get_ref()
-                        .and_then(|inner| inner.downcast_ref::<reqwest::Error>())
-                        .is_some_and(reqwest::Error::is_timeout);
-                if timed_out {
-                    HttpError::Timeout {
-                        origin: origin.clone(),
-                    }
-                } else {
-                    HttpError::Failed {
-                        origin: origin.clone(),
-                        cause: cause(&err),
-                    }
-                }
-            })?;
-        if body.len() as u64 > MAX_BODY {
-            return Err(HttpError::TooLarge { origin });
-        }
-        crate::trace!("forge: {status} from {origin}, {} bytes", body.len());
-        Ok(Response {
-            status,
-            headers,
-            body,
-        })
+            .header("Accept", "application/json")
+            .timeout(limit);
+        // reqwest's blocking timeout restarts with every read of the body,
+        // so a server that trickles bytes could hold git for minutes. The
+        // request runs on a thread of its own and is abandoned at the
+        // deadline; a thread left behind ends with its own read timeout, or
+        // with the process.
+        let (sender, receiver) = mpsc::channel();
+        let worker_origin = origin.clone();
+        thread::spawn(move || {
+            let _ = sender.send(fetch(request, &worker_origin, limit));
+        });
+        let response = receiver
+            .recv_timeout(limit)
+            .unwrap_or(Err(HttpError::Timeout {
+                origin: origin.clone(),
+                limit,
+            }))?;
+        crate::trace!(
+            "forge: {} from {origin}, {} bytes in {:.0?}",
+            response.status,
+            response.body.len(),
+            started.elapsed()
+        );
+        Ok(response)
     }
+}
+
+/// Sends a request and reads its answer whole, within `MAX_BODY`.
+fn fetch(request: RequestBuilder, origin: &str, limit: Duration) -> Result<Response, HttpError> {
+    let timeout = || HttpError::Timeout {
+        origin: origin.to_owned(),
+        limit,
+    };
+    let response = request
+        .send()
+        .map_err(|err| classify(&err, origin, limit))?;
+    let status = response.status().as_u16();
+    let headers = response.headers().clone();
+    let mut body = Zeroizing::new(Vec::new());
+    response
+        .take(MAX_BODY + 1)
+        .read_to_end(&mut body)
+        .map_err(|err| {
+            let timed_out = err.kind() == std::io::ErrorKind::TimedOut
+                || err
+                    .get_ref()
+                    .and_then(|inner| inner.downcast_ref::<reqwest::Error>())
+                    .is_some_and(reqwest::Error::is_timeout);
+            if timed_out {
+                timeout()
+            } else {
+                HttpError::Failed {
+                    origin: origin.to_owned(),
+                    cause: cause(&err),
+                }
+            }
+        })?;
+    if body.len() as u64 > MAX_BODY {
+        return Err(HttpError::TooLarge {
+            origin: origin.to_owned(),
+        });
+    }
+    Ok(Response {
+        status,
+        headers,
+        body,
+    })
 }
 
 /// 127.0.0.0/8, ::1 and `localhost`.
@@ -266,10 +322,10 @@ fn install_crypto_provider() {
     });
 }
 
-fn classify(err: &reqwest::Error, origin: &str) -> HttpError {
+fn classify(err: &reqwest::Error, origin: &str, limit: Duration) -> HttpError {
     let origin = origin.to_owned();
     if err.is_timeout() {
-        HttpError::Timeout { origin }
+        HttpError::Timeout { origin, limit }
     } else if err.is_connect() {
         HttpError::Connect {
             origin,

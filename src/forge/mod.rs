@@ -16,6 +16,7 @@ pub mod tokens;
 
 use std::fmt;
 use std::str::FromStr;
+use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use thiserror::Error;
@@ -29,35 +30,49 @@ use http::{Api, HttpError, Response};
 /// index must stay small whatever a server sends.
 const MAX_SERVER_TEXT: usize = 200;
 
-/// The forge a host speaks: configured with `patrol.forge`, else known by
-/// host name, else guessed from the token's prefix.
-pub fn kind_of(target: &Target, configured: Option<ForgeKind>, token: TokenKind) -> ForgeKind {
+/// The forge a host speaks: configured with `patrol.<url>.forge`, else known
+/// by name (github.com, gitlab.com), else none. A token's prefix is never
+/// used to guess: a `ghp_` token stored for another host says nothing about
+/// that host, and guessing sent probes and people to pages that are not
+/// there.
+pub fn kind_of(target: &Target, configured: Option<ForgeKind>) -> ForgeKind {
     if let Some(kind) = configured {
         return kind;
     }
-    let host = target.host.to_ascii_lowercase();
-    if host == "github.com" {
-        return ForgeKind::Github;
+    match target.host.to_ascii_lowercase().as_str() {
+        "github.com" => ForgeKind::Github,
+        "gitlab.com" => ForgeKind::Gitlab,
+        _ => ForgeKind::None,
     }
-    if host == "gitlab.com" {
-        return ForgeKind::Gitlab;
-    }
-    token.issuer()
 }
 
-/// The forge a host is by configuration (`patrol.forge`) or by name, without
-/// guessing from the token: only these are asked about a new token unless
-/// `patrol.probe` says otherwise.
-fn known(target: &Target, configured: Option<ForgeKind>) -> ForgeKind {
-    kind_of(target, configured, TokenKind::Unknown)
+/// True when nothing says which forge the host is: neither its name nor a
+/// `patrol.<url>.forge` (an explicit `none` is an answer).
+pub fn is_unknown(target: &Target, configured: Option<ForgeKind>) -> bool {
+    configured.is_none() && kind_of(target, None) == ForgeKind::None
+}
+
+/// What to say where the forge is unknown: that it is, and the command that
+/// declares it (suggesting the forge that issues tokens like this one).
+pub fn unknown_forge_hint(target: &Target, token: TokenKind) -> String {
+    let (first, second) = match token.issuer() {
+        ForgeKind::Gitlab => ("gitlab", "github"),
+        _ => ("github", "gitlab"),
+    };
+    let host = crate::output::escape(&target.host);
+    let url = crate::output::escape(&format!("{}://{}", target.protocol, target.host));
+    format!(
+        "the forge of {host} is unknown, so it is not asked about the token and no page \
+         to create one is named; if it runs GitHub or GitLab, declare it with \
+         `git config --global patrol.{url}.forge {first}` (or `{second}`)"
+    )
 }
 
 /// The forge to ask about a token `store` just saved, if any.
-pub fn probed_on_store(target: &Target, settings: &Settings, token: TokenKind) -> ForgeKind {
+pub fn probed_on_store(target: &Target, settings: &Settings) -> ForgeKind {
     match settings.probe {
         Some(false) => ForgeKind::None,
-        Some(true) => kind_of(target, settings.forge, token),
-        None => known(target, settings.forge),
+        _ => kind_of(target, settings.forge),
     }
 }
 
@@ -70,11 +85,13 @@ pub fn api_base(target: &Target, forge: ForgeKind, configured: Option<&str>) -> 
     if let Some(url) = configured {
         return Some(url.trim_end_matches('/').to_owned());
     }
-    let host = target.host.to_ascii_lowercase();
+    if target.host.eq_ignore_ascii_case("github.com") && forge == ForgeKind::Github {
+        return Some("https://api.github.com".into());
+    }
+    let base = tokens::web_base(target);
     match forge {
-        ForgeKind::Github if host == "github.com" => Some("https://api.github.com".into()),
-        ForgeKind::Github => Some(format!("https://{}/api/v3", target.host)),
-        ForgeKind::Gitlab => Some(format!("https://{}/api/v4", target.host)),
+        ForgeKind::Github => Some(format!("{base}/api/v3")),
+        ForgeKind::Gitlab => Some(format!("{base}/api/v4")),
         ForgeKind::None => None,
     }
 }
@@ -139,7 +156,12 @@ impl Forge {
     }
 }
 
-/// Asks the forge `kind` about `token`, for a credential of `target`.
+/// All the network work of one probe (a `store`, a pasted token in
+/// `rotate`), however many requests it takes: git waits for it after a push.
+const PROBE_BUDGET: Duration = http::TOTAL_TIMEOUT;
+
+/// Asks the forge `kind` about `token`, for a credential of `target`, within
+/// `PROBE_BUDGET`.
 pub fn probe(
     target: &Target,
     settings: &Settings,
@@ -148,7 +170,10 @@ pub fn probe(
     token_kind: TokenKind,
 ) -> Option<Result<Facts, ProbeError>> {
     match Forge::new(target, kind, settings.api_url.as_deref()) {
-        Ok(Some(forge)) => Some(forge.probe(token, token_kind)),
+        Ok(Some(mut forge)) => {
+            forge.api.set_deadline(Instant::now() + PROBE_BUDGET);
+            Some(forge.probe(token, token_kind))
+        }
         Ok(None) => None,
         Err(err) => Some(Err(err.into())),
     }
@@ -336,26 +361,6 @@ mod tests {
     }
 
     #[test]
-    fn forges_by_host_then_by_token() {
-        assert_eq!(
-            kind_of(&target("github.com"), None, TokenKind::Unknown),
-            ForgeKind::Github
-        );
-        assert_eq!(
-            kind_of(
-                &target("gitlab.example.com"),
-                None,
-                TokenKind::GitlabPersonal
-            ),
-            ForgeKind::Gitlab
-        );
-        assert_eq!(
-            kind_of(&target("git.example.com"), None, TokenKind::Unknown),
-            ForgeKind::None
-        );
-    }
-
-    #[test]
     fn a_failed_probe_keeps_an_earlier_refusal() {
         let now: DateTime<Utc> = "2026-06-15T12:00:00Z".parse().unwrap();
         let mut record = Record::new(
@@ -378,6 +383,52 @@ mod tests {
         assert_eq!((probe.result, probe.at), (ProbeResult::Rejected, now));
         record_outcome(&mut record, &Ok(Facts::default()), now);
         assert_eq!(record.probe.unwrap().result, ProbeResult::Valid);
+    }
+
+    #[test]
+    fn the_forge_is_never_guessed_from_the_token() {
+        let loopback = Target {
+            protocol: "http".into(),
+            host: "127.0.0.1:8080".into(),
+            path: None,
+        };
+        assert_eq!(kind_of(&loopback, None), ForgeKind::None);
+        assert!(is_unknown(&loopback, None));
+        assert!(!is_unknown(&loopback, Some(ForgeKind::None)));
+        assert!(!is_unknown(&target("GitHub.com"), None));
+        let hint = unknown_forge_hint(&loopback, TokenKind::GitlabPersonal);
+        assert!(
+            hint.contains("`git config --global patrol.http://127.0.0.1:8080.forge gitlab`"),
+            "{hint}"
+        );
+        let hostile = target("a\x1b]0;x\x07b");
+        assert!(!unknown_forge_hint(&hostile, TokenKind::Unknown).contains('\x1b'));
+    }
+
+    #[test]
+    fn the_scheme_of_the_persons_url_is_kept() {
+        let plain = Target {
+            protocol: "http".into(),
+            host: "127.0.0.1:8080".into(),
+            path: None,
+        };
+        assert_eq!(
+            tokens::manage_url(&plain, ForgeKind::Github, TokenKind::GithubClassic).unwrap(),
+            "http://127.0.0.1:8080/settings/tokens"
+        );
+        assert_eq!(
+            api_base(&plain, ForgeKind::Gitlab, None).unwrap(),
+            "http://127.0.0.1:8080/api/v4"
+        );
+        assert_eq!(
+            tokens::manage_url(
+                &target("ghe.example.com"),
+                ForgeKind::Github,
+                TokenKind::GithubClassic
+            )
+            .unwrap(),
+            "https://ghe.example.com/settings/tokens"
+        );
     }
 
     #[test]
@@ -420,43 +471,18 @@ mod tests {
     #[test]
     fn probing_is_on_for_known_forges_only_unless_configured() {
         let mut settings = Settings::defaults();
-        let probed = |host: &str, settings: &Settings, token| {
-            probed_on_store(&target(host), settings, token)
-        };
-        assert_eq!(
-            probed("github.com", &settings, TokenKind::Unknown),
-            ForgeKind::Github
-        );
-        assert_eq!(
-            probed("gitlab.com", &settings, TokenKind::Unknown),
-            ForgeKind::Gitlab
-        );
-        // A GitHub-looking token on an unknown host is not sent anywhere.
-        assert_eq!(
-            probed("git.example.com", &settings, TokenKind::GithubClassic),
-            ForgeKind::None
-        );
+        let probed = |host: &str, settings: &Settings| probed_on_store(&target(host), settings);
+        assert_eq!(probed("github.com", &settings), ForgeKind::Github);
+        assert_eq!(probed("gitlab.com", &settings), ForgeKind::Gitlab);
+        assert_eq!(probed("git.example.com", &settings), ForgeKind::None);
+        // Even when asked to probe, an unknown host's forge is not guessed.
+        settings.probe = Some(true);
+        assert_eq!(probed("git.example.com", &settings), ForgeKind::None);
         settings.forge = Some(ForgeKind::Gitlab);
-        assert_eq!(
-            probed("git.example.com", &settings, TokenKind::Unknown),
-            ForgeKind::Gitlab
-        );
+        assert_eq!(probed("git.example.com", &settings), ForgeKind::Gitlab);
         settings.probe = Some(false);
-        assert_eq!(
-            probed("git.example.com", &settings, TokenKind::Unknown),
-            ForgeKind::None
-        );
-        assert_eq!(
-            probed(
-                "github.com",
-                &Settings {
-                    probe: Some(false),
-                    ..Settings::defaults()
-                },
-                TokenKind::Unknown
-            ),
-            ForgeKind::None
-        );
+        assert_eq!(probed("git.example.com", &settings), ForgeKind::None);
+        assert_eq!(probed("github.com", &settings), ForgeKind::None);
     }
 
     #[test]

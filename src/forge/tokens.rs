@@ -405,9 +405,17 @@ pub fn owner_of(names: &[&str]) -> Option<ForgeKind> {
         .find(|forge| names.iter().all(|name| has_scope(*forge, name)))
 }
 
-/// The forge's web address for a credential's host.
+/// The forge's web address for a credential's host, on the scheme of the
+/// person's own URL, which is never changed: an `http://` remote's pages
+/// are `http://` (any other protocol has no web pages of its own, so its
+/// host's `https://` ones are named).
 pub fn web_base(target: &Target) -> String {
-    format!("https://{}", target.host)
+    let scheme = if target.protocol.eq_ignore_ascii_case("http") {
+        "http"
+    } else {
+        "https"
+    };
+    format!("{scheme}://{}", target.host)
 }
 
 /// Where a new token of this kind is created, with the scopes and the name

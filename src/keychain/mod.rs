@@ -44,6 +44,9 @@ pub enum KeychainError {
     },
     Timeout(Duration),
     Failed(String),
+    /// The keychain cannot take what it was given (a name it forbids): our
+    /// input's fault, not the keychain's.
+    Invalid(String),
     /// Nothing was written: the only collection would lose it when the
     /// keyring daemon stops.
     MemoryOnly {
@@ -85,6 +88,10 @@ impl KeychainError {
                 Some("unlock it, or raise `git config --global patrol.keychainTimeout`".into()),
             ),
             Self::Failed(cause) => (format!("the keychain refused the request: {cause}"), None),
+            Self::Invalid(why) => (
+                format!("the keychain cannot take this credential: {why}"),
+                None,
+            ),
             Self::MemoryOnly { collection } => (
                 format!(
                     "the keychain would keep tokens only in memory (the Secret Service's \
@@ -206,6 +213,15 @@ impl Keychain {
         })
     }
 
+    /// Whether the item a `find` named is kept only in memory (written
+    /// there before a lasting keyring existed, or with the opt-in).
+    pub fn is_temporary_item(&self, item: &str) -> Result<bool, KeychainError> {
+        let item = item.to_owned();
+        self.bounded("is the item temporary".into(), move |store| {
+            platform::item_is_temporary(store, &item)
+        })
+    }
+
     /// Whether `patrol.allowMemoryOnly` is set.
     pub fn memory_only_allowed(&self) -> bool {
         self.memory_only
@@ -270,14 +286,14 @@ impl Keychain {
     /// Deletes the item under `key`; `false` when there was none.
     pub fn delete(&self, key: &Key) -> Result<bool, KeychainError> {
         let (service, user) = (key.service(), key.username.clone());
-        self.bounded(format!("delete {}", key.label()), move |store| match store
-            .build(&service, &user, None)?
-            .delete_credential()
-        {
-            Ok(()) => Ok(true),
-            Err(keyring_core::Error::NoEntry) => Ok(false),
-            Err(err) => Err(err),
-        })
+        self.bounded(
+            format!("delete {}", key.label()),
+            move |store| match platform::entry(store, &service, &user, None)?.delete_credential() {
+                Ok(()) => Ok(true),
+                Err(keyring_core::Error::NoEntry) => Ok(false),
+                Err(err) => Err(err),
+            },
+        )
     }
 
     /// The accounts stored for `target`, found by asking the keychain rather

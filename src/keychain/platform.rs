@@ -76,9 +76,21 @@ pub fn entry(
             built => return built,
         }
     }
+    #[cfg(target_os = "linux")]
+    if store.as_any().is::<linux_keyutils_keyring_store::Store>() {
+        return store.build(&keyutils_service(service), user, None);
+    }
     #[cfg(not(target_os = "linux"))]
     let _ = item;
     store.build(service, user, None)
+}
+
+/// The kernel keyring names a key `user@service`, so a service may not
+/// contain `@`, and a URL may (`https://host/a@b`): `%` and `@` are
+/// percent-encoded, `%` first, which keeps every service's name distinct.
+#[cfg(any(target_os = "linux", test))]
+fn keyutils_service(service: &str) -> String {
+    service.replace('%', "%25").replace('@', "%40")
 }
 
 /// Where `entry`'s item was found or created, on stores that say.
@@ -114,6 +126,17 @@ pub fn durability(store: &CredentialStore, backend: Backend) -> keyring_core::Re
     Ok(Durability::Lasting)
 }
 
+/// Whether the item a store named lives where it does not persist (the
+/// Secret Service's in-memory collection); `false` on every other store.
+pub fn item_is_temporary(store: &CredentialStore, item: &str) -> keyring_core::Result<bool> {
+    #[cfg(target_os = "linux")]
+    if let Some(temporary) = super::secret_service::item_is_temporary(store, item) {
+        return temporary;
+    }
+    let _ = (store, item);
+    Ok(false)
+}
+
 /// The search that finds every item of one service.
 pub fn search_spec(service: &str) -> HashMap<&'static str, String> {
     HashMap::from([("service", service.to_owned())])
@@ -146,6 +169,15 @@ pub fn describe(err: keyring_core::Error, backend: Backend) -> KeychainError {
         return KeychainError::MemoryOnly {
             collection: refused.0.name().to_owned(),
         };
+    }
+    if let E::Invalid(what, why) = &err {
+        // Our input, not the keychain, is at fault: saying "refused" would
+        // send a person after the wrong fix.
+        return KeychainError::Invalid(format!(
+            "its {} {}",
+            crate::output::escape(what),
+            crate::output::escape(why)
+        ));
     }
     let cause = match &err {
         E::NoStorageAccess(inner) | E::PlatformFailure(inner) => inner.to_string(),
@@ -234,6 +266,29 @@ fn linux_failure(cause: String, no_access: bool) -> KeychainError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn keyutils_names_never_contain_the_divider_and_stay_distinct() {
+        assert_eq!(
+            keyutils_service("git-credential-patrol:https://h/a@b%40c"),
+            "git-credential-patrol:https://h/a%40b%2540c"
+        );
+        assert_ne!(keyutils_service("x@"), keyutils_service("x%40"));
+    }
+
+    #[test]
+    fn invalid_input_is_reported_as_such() {
+        let err = describe(
+            keyring_core::Error::Invalid("service".into(), "cannot contain delimiter".into()),
+            Backend::Keyutils,
+        );
+        let (cause, _) = err.cause_and_fix();
+        assert!(
+            cause.contains("cannot take this credential: its service"),
+            "{cause}"
+        );
+        assert!(!cause.contains("refused"), "{cause}");
+    }
 
     #[test]
     fn secret_bytes_in_errors_are_never_shown() {

@@ -337,6 +337,24 @@ pub fn destination(store: &keyring_core::CredentialStore) -> Option<Result<Desti
     Some(store.inner.destination())
 }
 
+/// Whether the item at `item` lives in a collection that does not persist,
+/// when `store` is ours: asks the service for its `session` alias.
+pub fn item_is_temporary(
+    store: &keyring_core::CredentialStore,
+    item: &str,
+) -> Option<Result<bool>> {
+    let store = store.as_any().downcast_ref::<Store>()?;
+    Some(store.inner.bus().and_then(|bus| {
+        let session = read_alias(&bus, "session")?;
+        let in_collection = |collection: &str| {
+            item.strip_prefix(collection)
+                .is_some_and(|rest| rest.starts_with('/'))
+        };
+        Ok(session.is_some_and(|s| in_collection(s.as_str()))
+            || in_collection("/org/freedesktop/secrets/collection/session"))
+    }))
+}
+
 /// Where `entry`'s item was found or created, when it is one of ours and
 /// has been to the keychain.
 pub fn located(entry: &Entry) -> Option<String> {

@@ -541,7 +541,7 @@ fn import_keeps_every_line_it_cannot_import_and_reports_it_by_line_number() {
                    https://dave@github.com\n\
                    \n\
                    https://bob:glpat-TESTbob0002@gitlab.com\n\
-                   https://eve:ghp_TESTleak2222%zz@github.com\n";
+                   https://eve:ghp_TESTleak2222%ff@github.com\n";
     write_private(&file, content);
     let out = env.patrol(&["import"], "");
     assert_eq!(out.status.code(), Some(1));
@@ -551,7 +551,7 @@ fn import_keeps_every_line_it_cannot_import_and_reports_it_by_line_number() {
         format!("{shown}:1: the keychain already holds a different token"),
         format!("{shown}:2: not a URL"),
         format!("{shown}:3: the URL has no password"),
-        format!("{shown}:6: not a URL git can read"),
+        format!("{shown}:6: a part of the URL decodes to invalid UTF-8"),
     ] {
         assert!(stderr.contains(&expected), "{expected}\n{stderr}");
     }

@@ -203,6 +203,34 @@ fn a_mistyped_command_fails_even_without_a_terminal() {
     assert_eq!(text(&out.stderr), "");
 }
 
+/// A script whose stdin stays open and silent (a pipe nobody writes to)
+/// still gets its answer: the look at stdin is bounded.
+#[test]
+fn a_typo_with_a_silent_open_stdin_fails_in_bounded_time() {
+    let env = TestEnv::new();
+    let mut child = env
+        .command(BIN)
+        .arg("lsit")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let _open = child.stdin.take();
+    let started = std::time::Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if started.elapsed() > std::time::Duration::from_secs(20) {
+            let _ = child.kill();
+            panic!("still waiting for stdin after 20 s");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    assert_eq!(status.code(), Some(2));
+}
+
 #[test]
 fn git_operations_typed_at_a_terminal_say_what_they_are_for() {
     let env = TestEnv::new();
@@ -355,7 +383,7 @@ fn rotate_on_github_takes_the_expiry_the_forge_reports() {
         "protocol=https\nhost=git.example.com\nusername=alice\npassword={TOKEN}\n"
     ));
     env.config("patrol.probe", "true");
-    env.config("patrol.apiUrl", &forge.url());
+    env.config("patrol.https://git.example.com.apiUrl", &forge.url());
     let out = env.patrol(&["rotate", "git.example.com"], &format!("{NEW}\n"));
     let stdout = text(&out.stdout);
     assert!(out.status.success(), "{}", text(&out.stderr));

@@ -28,6 +28,11 @@ pub enum Reply {
     Silence,
     /// Sends a 200's headers, then nothing of the body it announced.
     Stall,
+    /// Sends a 200's headers announcing a large body, then one byte of it
+    /// every `interval`, until the server stops.
+    Trickle(Duration),
+    /// This reply, after a wait.
+    Late(Duration, Box<Reply>),
     /// Exactly these bytes, however malformed.
     Raw(Vec<u8>),
     /// A 200 whose body is this many bytes of JSON-looking filler.
@@ -210,6 +215,15 @@ fn answer(
         }
     };
     seen.lock().unwrap().push(request);
+    let mut reply = reply;
+    while let Reply::Late(delay, later) = reply {
+        let until = Instant::now() + delay;
+        while !stop.load(Ordering::SeqCst) && started.elapsed() < LIFETIME && Instant::now() < until
+        {
+            thread::sleep(Duration::from_millis(10));
+        }
+        reply = *later;
+    }
     match reply {
         Reply::Answer {
             status,
@@ -241,7 +255,24 @@ fn answer(
                 thread::sleep(Duration::from_millis(10));
             }
         }
+        Reply::Trickle(interval) => {
+            stream.write_all(
+                b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n",
+            )?;
+            stream.flush()?;
+            let mut last = Instant::now();
+            while !stop.load(Ordering::SeqCst) && started.elapsed() < LIFETIME {
+                if last.elapsed() >= interval {
+                    // The client hangs up at its deadline: a write error ends this.
+                    stream.write_all(b" ")?;
+                    stream.flush()?;
+                    last = Instant::now();
+                }
+                thread::sleep(Duration::from_millis(10));
+            }
+        }
         Reply::Raw(bytes) => stream.write_all(&bytes)?,
+        Reply::Late(..) => unreachable!("delays were waited out above"),
         Reply::Huge(size) => {
             stream.write_all(
                 format!(

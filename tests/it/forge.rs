@@ -16,6 +16,8 @@ use crate::fake_forge::{FakeForge, Reply};
 const CLASSIC: &str = "ghp_TESTforge0001";
 const FINE: &str = "github_pat_TESTforge0001";
 const HOST: &str = "git.example.com";
+/// `apiUrl` is honoured only scoped to the credential's URL.
+const API_URL: &str = "patrol.https://git.example.com.apiUrl";
 
 fn store_input(token: &str) -> String {
     format!("protocol=https\nhost={HOST}\nusername=alice\npassword={token}\n")
@@ -24,7 +26,7 @@ fn store_input(token: &str) -> String {
 fn env_for(forge: &FakeForge, kind: &str) -> TestEnv {
     let env = TestEnv::new();
     env.config("patrol.forge", kind);
-    env.config("patrol.apiUrl", &forge.url());
+    env.config(API_URL, &forge.url());
     env
 }
 
@@ -203,7 +205,7 @@ fn a_closed_port_does_not_fail_the_store_either() {
     let env = TestEnv::new();
     env.config("patrol.forge", "github");
     // Nothing listens on port 1 of the loopback.
-    env.config("patrol.apiUrl", "http://127.0.0.1:1");
+    env.config(API_URL, "http://127.0.0.1:1");
     env.approve(&store_input(CLASSIC));
     let record = record(&env);
     assert_eq!(record["probe"]["result"], "failed");
@@ -231,18 +233,17 @@ fn an_unknown_host_is_not_probed_by_default() {
     let forge = FakeForge::start();
     let env = TestEnv::new();
     // An API URL alone does not make a host a forge.
-    env.config("patrol.apiUrl", &forge.url());
+    env.config(API_URL, &forge.url());
     env.approve(&store_input(CLASSIC));
     assert!(forge.requests().is_empty());
-    // `check` asks whoever the token looks like it belongs to; a password
-    // that looks like nobody's is not sent anywhere.
+    // Neither does `check` ask a host whose forge is unknown.
     env.approve(
         "protocol=https\nhost=plain.example.com\nusername=bob\npassword=TESTpassword0001\n",
     );
     let (code, stdout, _) = check(&env, &["plain.example.com"]);
     assert_eq!(code, Some(0), "{stdout}");
     assert!(
-        stdout.contains("note:     not a forge this helper can ask"),
+        stdout.contains("note:     the forge of plain.example.com is unknown"),
         "{stdout}"
     );
     assert!(forge.requests().is_empty());
@@ -439,11 +440,17 @@ fn a_forge_that_never_answers_is_abandoned_in_bounded_time() {
     forge.expect("GET", "/user", Reply::Silence);
     let env = env_for(&forge, "github");
     let started = Instant::now();
-    env.approve(&store_input(CLASSIC));
+    let stored = env.patrol(&["store"], &store_input(CLASSIC));
     assert!(
         started.elapsed() < Duration::from_secs(15),
         "{:?}",
         started.elapsed()
+    );
+    assert!(stored.status.success());
+    assert!(
+        text(&stored.stderr).contains("it is asked again on a later store"),
+        "{}",
+        text(&stored.stderr)
     );
     assert_eq!(record(&env)["probe"]["result"], "failed");
 
@@ -457,7 +464,7 @@ fn a_forge_that_never_answers_is_abandoned_in_bounded_time() {
     assert_eq!(code, Some(1));
     assert!(
         stdout.contains(&format!(
-            "problem:  no answer from {} within 5 s",
+            "problem:  no complete answer from {} within 5.0 s",
             forge.url()
         )),
         "{stdout}"
@@ -466,7 +473,7 @@ fn a_forge_that_never_answers_is_abandoned_in_bounded_time() {
     // Headers, then a body that never comes: the same bound holds.
     let stalling = FakeForge::start();
     stalling.expect("GET", "/user", Reply::Stall);
-    env.config("patrol.apiUrl", &stalling.url());
+    env.config(API_URL, &stalling.url());
     let started = Instant::now();
     let (code, stdout, _) = check(&env, &[]);
     assert!(
@@ -477,7 +484,7 @@ fn a_forge_that_never_answers_is_abandoned_in_bounded_time() {
     assert_eq!(code, Some(1));
     assert!(
         stdout.contains(&format!(
-            "problem:  no answer from {} within 5 s",
+            "problem:  no complete answer from {} within 5.0 s",
             stalling.url()
         )),
         "{stdout}"
@@ -544,7 +551,7 @@ fn whatever_a_server_sends_is_bounded_and_reported_in_one_line() {
     for (what, reply, expected) in cases {
         let forge = FakeForge::start();
         forge.expect("GET", "/user", reply);
-        env.config("patrol.apiUrl", &forge.url());
+        env.config(API_URL, &forge.url());
         let (code, stdout, stderr) = check(&env, &[]);
         assert_eq!(code, Some(1), "{what}: {stdout}{stderr}");
         let problem: Vec<&str> = stdout.lines().filter(|l| l.contains("problem:")).collect();
@@ -557,7 +564,7 @@ fn whatever_a_server_sends_is_bounded_and_reported_in_one_line() {
 
     let forge = FakeForge::start();
     forge.expect("GET", "/user", github_user(Some("repo"), Some("soon")));
-    env.config("patrol.apiUrl", &forge.url());
+    env.config(API_URL, &forge.url());
     let (code, stdout, _) = check(&env, &[]);
     assert_eq!(code, Some(0), "{stdout}");
     assert!(
@@ -571,7 +578,7 @@ fn whatever_a_server_sends_is_bounded_and_reported_in_one_line() {
 fn plain_http_to_a_host_that_is_not_loopback_is_refused() {
     let env = TestEnv::new();
     env.config("patrol.forge", "github");
-    env.config("patrol.apiUrl", "http://git.example.com/api/v3");
+    env.config(API_URL, "http://git.example.com/api/v3");
     env.approve(&store_input(CLASSIC));
     let (code, stdout, _) = check(&env, &[]);
     assert_eq!(code, Some(1));
@@ -763,7 +770,7 @@ fn rotate_refuses_a_token_the_forge_rejects_and_keeps_one_it_accepts() {
         "/user",
         github_user(Some("repo"), Some("2099-12-01 00:00:00 UTC")),
     );
-    env.config("patrol.apiUrl", &good.url());
+    env.config(API_URL, &good.url());
     let out = env.patrol(&["rotate", HOST], "ghp_TESTforge0003\n");
     assert!(out.status.success(), "{}", text(&out.stderr));
     let rotated = record(&env);
@@ -878,7 +885,7 @@ fn gitlab_check_explains_a_token_that_cannot_describe_itself_and_a_revoked_one()
             json!({ "id": 1, "name": "old", "revoked": true, "active": false, "scopes": ["api"], "expires_at": null }),
         ),
     );
-    env.config("patrol.apiUrl", &revoked.url());
+    env.config(API_URL, &revoked.url());
     let (code, stdout, _) = check(&env, &[]);
     assert_eq!(code, Some(1));
     assert!(
@@ -1121,4 +1128,183 @@ fn bare_required_scopes_of_github_are_not_asked_of_a_gitlab_token() {
     assert_eq!(code, Some(0));
     let text = serde_json::to_string(credential).unwrap();
     assert!(!text.contains("read:org"), "{text}");
+}
+
+#[test]
+fn a_github_looking_token_on_another_host_is_neither_probed_nor_sent_to_a_made_up_page() {
+    // A server at the credential's own host: nothing may reach it.
+    let forge = FakeForge::start();
+    let host = forge.url().trim_start_matches("http://").to_owned();
+    let env = TestEnv::new();
+    let later = Utc::now().timestamp() + 60 * 86_400;
+    let stored = env.patrol(
+        &["store"],
+        &format!(
+            "protocol=http\nhost={host}\nusername=alice\npassword={CLASSIC}\n\
+             password_expiry_utc={later}\n"
+        ),
+    );
+    assert!(stored.status.success(), "{}", text(&stored.stderr));
+
+    let (code, stdout, stderr) = check(&env, &[]);
+    assert_eq!(
+        code,
+        Some(0),
+        "an unknown forge is no problem: {stdout}{stderr}"
+    );
+    let declare = format!("git config --global patrol.http://{host}.forge github");
+    assert!(stdout.contains(&declare), "{stdout}");
+
+    let get = || {
+        let args = ["--warn-before=90d", "--warn-every=0s", "get"];
+        text(
+            &env.patrol(&args, &format!("protocol=http\nhost={host}\n"))
+                .stderr,
+        )
+    };
+    let warned = get();
+    assert!(warned.contains("expires"), "{warned}");
+    assert!(warned.contains(&declare), "{warned}");
+    assert!(
+        !warned.contains("https://"),
+        "the scheme is never changed: {warned}"
+    );
+    assert!(!warned.contains("/settings/tokens"), "{warned}");
+    assert!(forge.requests().is_empty(), "{:?}", forge.requests());
+
+    // Declared, the same host gets its page on its own scheme.
+    env.config(&format!("patrol.http://{host}.forge"), "github");
+    let warned = get();
+    assert!(
+        warned.contains(&format!("http://{host}/settings/tokens")),
+        "{warned}"
+    );
+}
+
+#[test]
+fn a_bare_api_url_receives_no_token() {
+    // The server a bare `patrol.apiUrl` names: nothing may reach it.
+    let listener = FakeForge::start();
+    let env = TestEnv::new();
+    env.config("patrol.apiUrl", &listener.url());
+    // The real forges' APIs are reached only through a proxy on a closed
+    // loopback port, so nothing leaves this machine.
+    let offline = |mut command: std::process::Command| {
+        command.env("HTTPS_PROXY", "http://127.0.0.1:1");
+        crate::env::run(command, b"")
+    };
+    let mut store = env.command(crate::env::BIN);
+    store.arg("store");
+    store.env("HTTPS_PROXY", "http://127.0.0.1:1");
+    let stored = crate::env::run(
+        store,
+        format!("protocol=https\nhost=github.com\nusername=alice\npassword={CLASSIC}\n").as_bytes(),
+    );
+    let warned = text(&stored.stderr);
+    assert!(stored.status.success(), "{warned}");
+    assert!(warned.contains("ignoring patrol.apiUrl"), "{warned}");
+    assert!(
+        warned.contains("git config --global patrol.https://github.com.apiUrl http://127.0.0.1:"),
+        "{warned}"
+    );
+    let mut checking = env.command(crate::env::BIN);
+    checking.arg("check");
+    let checked = offline(checking);
+    assert!(text(&checked.stderr).contains("ignoring patrol.apiUrl"));
+    let gitlab = env.patrol(
+        &["store"],
+        "protocol=https\nhost=gitlab.com\nusername=alice\npassword=glpat-TESTforge0001\n",
+    );
+    assert!(gitlab.status.success());
+    let mut rotate = env.command(crate::env::BIN);
+    rotate.args(["rotate", "gitlab.com"]);
+    offline(rotate);
+    assert!(
+        listener.requests().is_empty(),
+        "a bare apiUrl received a token: {:?}",
+        listener.requests()
+    );
+
+    // Scoped to the credential's URL, it is honoured.
+    env.config("patrol.https://github.com.apiUrl", &listener.url());
+    listener.expect("GET", "/user", github_user(Some("repo"), None));
+    let (_, stdout, stderr) = check(&env, &["github.com"]);
+    assert!(!stderr.contains("ignoring patrol.apiUrl"), "{stderr}");
+    assert!(stdout.contains("valid:    yes"), "{stdout}");
+}
+
+#[test]
+fn a_forge_that_trickles_its_answer_is_abandoned_at_the_deadline() {
+    let forge = FakeForge::start();
+    forge.expect("GET", "/user", Reply::Trickle(Duration::from_millis(300)));
+    let env = env_for(&forge, "github");
+    let started = Instant::now();
+    let stored = env.patrol(&["store"], &store_input(CLASSIC));
+    let elapsed = started.elapsed();
+    let stderr = text(&stored.stderr);
+    assert!(stored.status.success(), "{stderr}");
+    assert!(
+        elapsed < Duration::from_secs(8),
+        "store held git for {elapsed:?}"
+    );
+    assert!(
+        stderr.contains(&format!(
+            "no complete answer from {} within 5.0 s",
+            forge.url()
+        )),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("git credential-patrol check https://git.example.com"),
+        "{stderr}"
+    );
+    let record = record(&env);
+    assert_eq!(
+        record["probe"]["result"], "failed",
+        "retried later: {record}"
+    );
+
+    let started = Instant::now();
+    let (code, stdout, _) = check(&env, &[]);
+    assert!(
+        started.elapsed() < Duration::from_secs(8),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(code, Some(1), "{stdout}");
+}
+
+#[test]
+fn one_budget_covers_all_the_requests_of_a_store() {
+    // GitLab is asked twice; the first answer takes 4 s and the second
+    // trickles: the store ends when its one budget of 5 s does.
+    let forge = FakeForge::start();
+    forge
+        .expect(
+            "GET",
+            "/personal_access_tokens/self",
+            Reply::Late(
+                Duration::from_secs(4),
+                Box::new(Reply::json(
+                    200,
+                    json!({ "id": 1, "name": "laptop", "revoked": false, "active": true,
+                            "scopes": ["api"], "expires_at": "2099-01-31" }),
+                )),
+            ),
+        )
+        .expect("GET", "/user", Reply::Trickle(Duration::from_millis(300)));
+    let env = env_for(&forge, "gitlab");
+    let started = Instant::now();
+    let stored = env.patrol(&["store"], &store_input("glpat-TESTforge0001"));
+    let elapsed = started.elapsed();
+    assert!(stored.status.success(), "{}", text(&stored.stderr));
+    assert!(
+        elapsed < Duration::from_secs(7),
+        "store held git for {elapsed:?}"
+    );
+    let record = record(&env);
+    assert_eq!(
+        record["expiry"]["forge"], "2099-01-31T00:00:00Z",
+        "{record}"
+    );
 }

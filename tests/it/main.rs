@@ -28,3 +28,4 @@ mod helper;
 mod keychain_items;
 mod load;
 mod security;
+mod url;

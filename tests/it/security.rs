@@ -222,3 +222,301 @@ fn an_unusable_data_directory_never_stops_git() {
         text(&out.stderr)
     );
 }
+
+/// What git itself reads from `url=`: the host a recording helper is asked
+/// about (git asks no helper to `fill` a URL that carries a password, so
+/// `approve` hands that one over).
+fn host_git_reads(env: &TestEnv, url: &str) -> String {
+    let log = env.root().join("git-reads.log");
+    let _ = fs::remove_file(&log);
+    let helper = format!(
+        "credential.helper=!f() {{ cat >> '{}'; }}; f",
+        log.display()
+    );
+    for op in ["fill", "approve"] {
+        env.git(
+            &[
+                "-c",
+                "credential.helper=",
+                "-c",
+                &helper,
+                "-c",
+                "credential.interactive=false",
+                "credential",
+                op,
+            ],
+            &format!("url={url}\n"),
+        );
+    }
+    let seen = fs::read_to_string(&log).expect("git ran the recording helper");
+    seen.lines()
+        .find_map(|line| line.strip_prefix("host="))
+        .unwrap_or_default()
+        .to_owned()
+}
+
+#[test]
+fn a_crafted_url_gets_the_token_of_the_host_git_reads() {
+    let env = TestEnv::new();
+    env.config("patrol.probe", "false");
+    for host in ["evil.example", "github.com"] {
+        let out = env.patrol(
+            &["store"],
+            &format!("protocol=https\nhost={host}\nusername=alice\npassword=ghp_TEST{host}\n"),
+        );
+        assert!(out.status.success(), "{}", text(&out.stderr));
+    }
+    for url in [
+        "https://alice:@evil.example#@github.com",
+        "https://alice:@evil.example?@github.com",
+        "https://alice@evil.example/x@github.com",
+        "https://alice@evil.example?x=/@github.com/",
+    ] {
+        let host = host_git_reads(&env, url);
+        assert_eq!(host, "evil.example", "{url}");
+        let out = env.patrol(&["get"], &format!("url={url}\n"));
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        // The URL's path (`#@github.com`) matches no stored credential, so
+        // nothing at all is the right answer; github.com's token never is.
+        assert_eq!(text(&out.stdout), "", "{url}");
+    }
+    let out = env.patrol(&["get"], "url=https://alice@evil.example?\n");
+    assert_eq!(text(&out.stdout), "", "a path of `?` is a path");
+    let out = env.patrol(&["get"], "url=https://alice@evil.example//\n");
+    assert_eq!(
+        text(&out.stdout),
+        "username=alice\npassword=ghp_TESTevil.example\n"
+    );
+}
+
+#[test]
+fn a_running_patrol_is_not_dumpable_and_writes_no_core() {
+    use std::os::unix::fs::MetadataExt;
+    use std::process::Stdio;
+    use std::time::{Duration, Instant};
+
+    let env = TestEnv::new();
+    // /proc/PID of a non-dumpable process belongs to root, whoever runs it;
+    // so when the test is root, patrol runs as nobody to show the change.
+    let as_root = fs::metadata("/proc/self").unwrap().uid() == 0;
+    let mut command = if as_root {
+        let mut command = env.command("setpriv");
+        command.args([
+            "--reuid=65534",
+            "--regid=65534",
+            "--clear-groups",
+            BIN,
+            "get",
+        ]);
+        command
+    } else {
+        let mut command = env.command(BIN);
+        command.arg("get");
+        command
+    };
+    // `get` waits for git's request on the open pipe.
+    let mut child = command
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let proc = format!("/proc/{}", child.id());
+    let started = Instant::now();
+    let mut seen = String::new();
+    while started.elapsed() < Duration::from_secs(10) {
+        let comm = fs::read_to_string(format!("{proc}/comm")).unwrap_or_default();
+        let owner = fs::metadata(format!("{proc}/status")).map(|m| m.uid());
+        let limits = fs::read_to_string(format!("{proc}/limits")).unwrap_or_default();
+        let core = limits
+            .lines()
+            .find(|l| l.starts_with("Max core file size"))
+            .unwrap_or_default()
+            .split_whitespace()
+            .nth(4)
+            .unwrap_or_default()
+            .to_owned();
+        seen = format!("comm={comm:?} owner={owner:?} core soft limit={core}");
+        if comm.starts_with("git-credential") && owner.ok() == Some(0) && core == "0" {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(
+        seen.contains("owner=Ok(0)") && seen.ends_with("core soft limit=0"),
+        "patrol is still dumpable: {seen}"
+    );
+}
+
+#[test]
+fn the_trace_file_is_private_and_never_a_link_or_a_fifo() {
+    let env = TestEnv::new();
+    let request = b"protocol=https\nhost=example.com\n";
+    let traced = |path: &std::path::Path, umask: &str| {
+        let mut command = env.command("sh");
+        command
+            .args(["-c", &format!("umask {umask} && exec timeout 10 {BIN} get")])
+            .env("GIT_CREDENTIAL_PATROL_TRACE", path);
+        run(command, request)
+    };
+    let trace = env.root().join("trace.log");
+    let out = traced(&trace, "000");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let mode = fs::metadata(&trace).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600);
+    assert!(fs::read_to_string(&trace).unwrap().contains(" get"));
+
+    let elsewhere = env.root().join("elsewhere");
+    fs::write(&elsewhere, "").unwrap();
+    let link = env.root().join("link.log");
+    std::os::unix::fs::symlink(&elsewhere, &link).unwrap();
+    let out = traced(&link, "077");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(
+        fs::read_to_string(&elsewhere).unwrap(),
+        "",
+        "the link was followed"
+    );
+
+    let fifo = env.root().join("fifo.log");
+    let made = env.command("mkfifo").arg(&fifo).status().unwrap();
+    assert!(made.success());
+    let out = traced(&fifo, "077");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "a FIFO as the trace held get (124: killed)"
+    );
+}
+
+#[test]
+fn the_kernel_keyring_stores_urls_with_at_and_percent() {
+    let env = TestEnv::with_keyring(crate::env::Keyring::NoBus);
+    env.config("patrol.backend", "keyutils");
+    let request = |path: &str| {
+        format!("protocol=https\nhost=keyutils-at.example.com\npath={path}\nusername=alice\n")
+    };
+    // A session keyring of its own (`keyctl session`), gone when the
+    // script ends: the test never touches the caller's keys.
+    let mut script = String::from("set -e\n");
+    for (path, token) in [("a@b", "ghp_TESTat0001"), ("a%40b", "ghp_TESTpct0002")] {
+        script.push_str(&format!(
+            "printf '{}password={token}\\n' | {BIN} store\n",
+            request(path).replace('\n', "\\n").replace('%', "%%")
+        ));
+    }
+    for path in ["a@b", "a%40b"] {
+        script.push_str(&format!(
+            "printf '{}' | {BIN} get\n",
+            request(path).replace('\n', "\\n").replace('%', "%%")
+        ));
+    }
+    let mut command = env.command("keyctl");
+    command.args(["session", "-", "sh", "-c", &script]);
+    let out = run(command, b"");
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    assert!(out.status.success(), "{stdout}{stderr}");
+    assert!(
+        stdout.ends_with(
+            "username=alice\npassword=ghp_TESTat0001\nusername=alice\npassword=ghp_TESTpct0002\n"
+        ),
+        "{stdout}{stderr}"
+    );
+}
+
+/// Terminal controls as a hostile server, file or configuration would
+/// send them: a title change, a screen clear, and the one-byte CSI (C1).
+const HOSTILE: &str = "\x1b]0;pwned\x07\x1b[2J\u{9b}31m";
+
+/// Every control character in `output` but the line breaks, with where it is.
+fn raw_controls(output: &str) -> Vec<String> {
+    output
+        .lines()
+        .filter(|line| line.chars().any(|c| c.is_control()))
+        .map(|line| format!("{line:?}"))
+        .collect()
+}
+
+#[test]
+fn hostile_values_in_every_field_never_reach_the_terminal_raw() {
+    use crate::fake_forge::{FakeForge, Reply};
+
+    // A forge whose every answer is hostile.
+    let forge = FakeForge::start();
+    forge.expect(
+        "GET",
+        "/user",
+        Reply::json(
+            200,
+            serde_json::json!({ "login": format!("alice{HOSTILE}"), "id": 1 }),
+        ),
+    );
+    let env = TestEnv::new();
+    let known = "git.example.com";
+    let evil_host = format!("evil{HOSTILE}.example.com");
+    let user = format!("bob{HOSTILE}");
+    env.config(&format!("patrol.https://{known}.forge"), "github");
+    env.config(&format!("patrol.https://{known}.apiUrl"), &forge.url());
+    env.config("patrol.requiredScopes", &format!("repo {HOSTILE}"));
+    env.config("patrol.warnEvery", &format!("1{HOSTILE}"));
+    let soon = chrono::Utc::now().timestamp() + 2 * 86_400;
+    let mut everything = String::new();
+    let mut record = |what: &str, out: std::process::Output, stdout_is_for_people: bool| {
+        everything.push_str(&format!("--- {what:?} stderr\n{}", text(&out.stderr)));
+        if stdout_is_for_people {
+            everything.push_str(&format!("--- {what:?} stdout\n{}", text(&out.stdout)));
+        }
+    };
+    for (host, path) in [
+        (known, format!("org/{HOSTILE}.git")),
+        (evil_host.as_str(), "x".into()),
+    ] {
+        let credential = format!("protocol=https\nhost={host}\npath={path}\nusername={user}\n");
+        let stored = env.patrol(
+            &["store"],
+            &format!("{credential}password=ghp_TESTforge0001\npassword_expiry_utc={soon}\n"),
+        );
+        record("store", stored, true);
+        record("get", env.patrol(&["get"], &credential), false);
+    }
+    let evil_url = format!("https://{evil_host}/x");
+    for args in [
+        vec!["list"],
+        vec!["list", "--json"],
+        vec!["check"],
+        vec!["check", "--json"],
+        vec!["doctor"],
+        vec!["expiry", &evil_url, "--user", &user, "2099-01-01"],
+    ] {
+        let out = env.patrol(&args, "");
+        if args.contains(&"--json") {
+            let parsed: Result<serde_json::Value, _> = serde_json::from_slice(&out.stdout);
+            assert!(
+                parsed.is_ok(),
+                "{args:?} is not JSON: {}",
+                text(&out.stdout)
+            );
+        }
+        record(&args.join(" "), out, true);
+    }
+    let rotated = env.patrol(
+        &["rotate", &evil_url, "--user", &user],
+        "ghp_TESTrotated0002\n",
+    );
+    record("rotate", rotated, true);
+    let erased = env.patrol(&["erase", &evil_url, "--user", &user], "");
+    record("erase", erased, true);
+
+    assert!(
+        everything.contains("bob\\u{1b}]0;pwned"),
+        "the values were shown: {everything}"
+    );
+    let raw = raw_controls(&everything);
+    assert!(
+        raw.is_empty(),
+        "raw control characters:\n{}",
+        raw.join("\n")
+    );
+}
