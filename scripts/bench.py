@@ -1,8 +1,9 @@
 """The measuring half of scripts/bench (run that, not this file).
 
 Starts private worlds (a D-Bus session bus with no service activation, a
-throwaway unlocked gnome-keyring, a temporary HOME with its own XDG
-directories and git configuration), times one helper process per
+throwaway unlocked gnome-keyring or a headless KeePassXC over a throwaway
+database, a temporary HOME with its own XDG directories and git
+configuration), times one helper process per
 operation for each contender, interleaved and paired round by round, and
 prints Markdown tables of medians, ratios and targets.
 
@@ -11,6 +12,7 @@ and on Ctrl-C.
 """
 
 import argparse
+import base64
 import os
 import platform
 import re
@@ -22,9 +24,31 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from pathlib import Path
 
 KEYRING_PASSWORD = b"bench"
+KEEPASSXC_PASSWORD = "bench"
+# The settings of ../shared/secret-services/with-keepassxc: the Secret
+# Service integration on, no confirmations, no notifications, no tray.
+KEEPASSXC_INI = """[General]
+ConfigVersion=2
+RememberLastDatabases=false
+SingleInstance=false
+UpdateCheckMessageShown=true
+
+[FdoSecrets]
+Enabled=true
+ShowNotification=false
+ConfirmAccessItem=false
+ConfirmDeleteItem=false
+UnlockBeforeSearch=false
+
+[GUI]
+CheckForUpdates=false
+MinimizeOnStartup=false
+ShowTrayIcon=false
+"""
 SCALES = (1, 100, 1_000, 10_000)
 MAX_ROUNDS = 1000
 MEMORY_RUNS = 5
@@ -36,6 +60,9 @@ TARGETS = {
     "get": 0.75,  # patrol/libsecret, get hit
     "store": 0.5,  # patrol unchanged store / libsecret unchanged store
     "scale": 1.3,  # patrol get with 10,000 / with one
+    "scale_miss": 1.1,  # patrol get (miss) with 10,000 / with one
+    "scale_store": 1.5,  # patrol store (new) with 10,000 / with one
+    "own_ms": 0.2,  # patrol's own share of a get (hit) with 10,000, beyond one
     "rss_kb": 10 * 1024,
 }
 
@@ -117,9 +144,11 @@ def run_timed(argv, env, cwd, data):
 
 
 class World:
-    """A private HOME, D-Bus session bus and unlocked gnome-keyring."""
+    """A private HOME, D-Bus session bus and unlocked Secret Service:
+    gnome-keyring, or KeePassXC when `provider` says so."""
 
-    def __init__(self, root, name):
+    def __init__(self, root, name, provider="gnome-keyring"):
+        self.provider = provider
         self.dir = Path(root) / name
         self.home = self.dir / "home"
         runtime = self.dir / "run"
@@ -172,6 +201,9 @@ class World:
         if not address:
             raise RuntimeError("dbus-daemon printed no address")
         self.env["DBUS_SESSION_BUS_ADDRESS"] = address
+        if self.provider == "keepassxc":
+            self.start_keepassxc()
+            return
         # Its messages are kept: they are the only clue when it dies.
         with open(self.dir / "keyring.log", "wb") as log:
             keyring = subprocess.Popen(
@@ -186,6 +218,51 @@ class World:
         keyring.stdin.write(KEYRING_PASSWORD)
         keyring.stdin.close()
         self.wait_for_name("org.freedesktop.secrets")
+
+    def start_keepassxc(self):
+        """KeePassXC the way with-keepassxc starts it, over a database
+        whose group `SecretService` is exposed."""
+        db = self.dir / "db.kdbx"
+        make_kdbx(self.dir, db, self.env)
+        config = self.home / ".config" / "keepassxc"
+        config.mkdir(parents=True)
+        (config / "keepassxc.ini").write_text(KEEPASSXC_INI)
+        with open(self.dir / "keepassxc.log", "wb") as log:
+            keepassxc = subprocess.Popen(
+                ["keepassxc", "--pw-stdin", str(db)],
+                env={**self.env, "QT_QPA_PLATFORM": "offscreen"},
+                cwd=self.home,
+                stdin=subprocess.PIPE,
+                stdout=log,
+                stderr=log,
+            )
+        self.daemons.append(keepassxc)
+        keepassxc.stdin.write(f"{KEEPASSXC_PASSWORD}\n".encode())
+        keepassxc.stdin.close()
+        self.wait_for_name("org.freedesktop.secrets")
+        # KeePassXC owns the name before it has unlocked the database; a new
+        # item before then would wait for an unlock dialog nobody sees.
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            out = subprocess.run(
+                [
+                    "dbus-send",
+                    "--session",
+                    "--print-reply",
+                    "--dest=org.freedesktop.secrets",
+                    "/org/freedesktop/secrets/collection/db",
+                    "org.freedesktop.DBus.Properties.Get",
+                    "string:org.freedesktop.Secret.Collection",
+                    "string:Locked",
+                ],
+                env=self.env,
+                capture_output=True,
+                text=True,
+            ).stdout
+            if "boolean false" in out:
+                return
+            time.sleep(0.05)
+        raise RuntimeError("KeePassXC never unlocked its database")
 
     def wait_for_name(self, name):
         deadline = time.monotonic() + 10
@@ -246,6 +323,39 @@ class World:
         return run_timed(argv, self.env, self.home, data)
 
 
+def make_kdbx(work, db, env):
+    """A KeePassXC database at `db` whose group `SecretService` is exposed
+    over the Secret Service (database custom data FDO_SECRETS_EXPOSED_GROUP
+    = the group's UUID in braces), made with keepassxc-cli."""
+    base, xml_path = work / "base.kdbx", work / "exposed.xml"
+    twice = f"{KEEPASSXC_PASSWORD}\n{KEEPASSXC_PASSWORD}\n"
+    once = f"{KEEPASSXC_PASSWORD}\n"
+
+    def cli(args, stdin):
+        return subprocess.run(
+            ["keepassxc-cli", *args],
+            input=stdin,
+            env={**env, "QT_QPA_PLATFORM": "offscreen"},
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+
+    cli(["db-create", "-q", "-p", "-t", "100", str(base)], twice)
+    cli(["mkdir", "-q", str(base), "SecretService"], once)
+    xml = cli(["export", "-q", "-f", "xml", str(base)], once)
+    b64 = re.search(r"<UUID>([^<]+)</UUID>\s*<Name>SecretService</Name>", xml).group(1)
+    group = "{%s}" % uuid.UUID(bytes=base64.b64decode(b64))
+    item = f"<CustomData><Item><Key>FDO_SECRETS_EXPOSED_GROUP</Key><Value>{group}</Value></Item></CustomData>"
+    if "<CustomData/>" in xml.split("</Meta>")[0]:
+        xml = xml.replace("<CustomData/>", item, 1)
+    else:
+        xml = xml.replace("</Meta>", item + "</Meta>", 1)
+    xml_path.write_text(xml)
+    cli(["import", "-q", "-p", "-t", "100", str(xml_path), str(db)], twice)
+    xml_path.unlink()
+
+
 class Contender:
     def __init__(self, name, program, helper_config):
         self.name = name
@@ -274,8 +384,8 @@ class Bench:
         # Helpers whose keyring died while the scale part filled it.
         self.gone = []
 
-    def world(self, name, in_memory=False):
-        world = World(self.memory_root if in_memory else self.root, name)
+    def world(self, name, in_memory=False, provider="gnome-keyring"):
+        world = World(self.memory_root if in_memory else self.root, name, provider)
         self.worlds.append(world)
         world.start()
         if in_memory:
@@ -402,6 +512,25 @@ class Bench:
                 raise RuntimeError(f"{c.name}: an erased credential is still there")
         world.stop()
 
+    # `get` on KeePassXC, patrol against libsecret on the same provider.
+    def keepassxc(self):
+        world = self.world("keepassxc", provider="keepassxc")
+        pair = [self.patrol, self.libsecret]
+        hit, user, secret = "hit.example.com", "alice", token(1)
+        for c in pair:
+            self.helper(world, c, "store", request(hit, user, secret))
+        rounds = self.args.rounds
+        progress(f"keepassxc: {rounds} rounds of get (hit and miss) x 2 helpers (+1 warm-up round)")
+        for i in range(rounds + 1):
+            record = i > 0
+            for c in rotate(pair, i):
+                row = ("keepassxc", "get (hit)", c.name) if record else None
+                self.helper(world, c, "get", request(hit, capabilities=True), secret, row)
+            for c in rotate(pair, i):
+                row = ("keepassxc", "get (miss)", c.name) if record else None
+                self.helper(world, c, "get", request("miss.example.com", capabilities=True), b"", row)
+        world.stop()
+
     # `get` with many stored credentials, paired with a world that has one.
     # Each helper has worlds of its own, so that N credentials are N items
     # in its keyring, whatever the other helper stores; a helper whose
@@ -426,20 +555,31 @@ class Bench:
             if self.patrol not in alive:
                 break
             stored = target
-            progress(f"scale: timing get with {target} credentials, {self.args.rounds} rounds")
+            progress(
+                f"scale: timing get (hit, miss) and store (new) with {target} credentials, "
+                f"{self.args.rounds} rounds"
+            )
             for i in range(self.args.rounds + 1):
                 for c in rotate(alive, i):
                     for world, n in rotate([(one[c.name], 1), (many[c.name], target)], i):
                         # The world with one is keyed by the level it is paired with.
-                        row = ("scale", (1, target) if n == 1 else target, c.name)
+                        level = (1, target) if n == 1 else target
+
+                        def row(what):
+                            return (what, level, c.name) if i else None
+
+                        self.helper(world, c, "get", request(hit, capabilities=True), secret, row("scale"))
                         self.helper(
-                            world,
-                            c,
-                            "get",
-                            request(hit, capabilities=True),
-                            secret,
-                            row if i else None,
+                            world, c, "get", request("miss.example.com", capabilities=True), b"", row("scale-miss")
                         )
+                        new = request(f"new-{target}-{i}.example.com", user, token(i), capabilities=True)
+                        self.helper(world, c, "store", new, None, row("scale-store"))
+                        # Untimed: the level stays where it is.
+                        self.helper(world, c, "erase", new)
+                        if c is self.patrol:
+                            own = self.own_share(world, c, request(hit, capabilities=True))
+                            if i and own is not None:
+                                self.times.setdefault(("scale-own", level, c.name), []).append(own)
             report(target)
         if stored == 10_000:
             for _ in range(MEMORY_RUNS):
@@ -449,6 +589,26 @@ class Bench:
                     )
         for world in [*one.values(), *many.values()]:
             world.stop()
+
+    def own_share(self, world, contender, data):
+        """What patrol spends on a get between git config's answer and the
+        keychain call (reading its index), in ns, from its own trace: the
+        share of a get that is patrol's, apart from the child process and
+        the keychain's lookup."""
+        trace = Path(world.dir) / "trace"
+        trace.unlink(missing_ok=True)
+        env = dict(world.env, GIT_CREDENTIAL_PATROL_TRACE=str(trace))
+        subprocess.run(
+            [contender.program, "get"], input=data, env=env, cwd=world.home, capture_output=True, check=True
+        )
+        times = {}
+        for line in trace.read_text().splitlines():
+            found = re.match(r"patrol:\s+([0-9.]+) ms  (git config|index read)", line)
+            if found:
+                times.setdefault(found.group(2), float(found.group(1)))
+        if "git config" not in times or "index read" not in times:
+            return None
+        return int((times["index read"] - times["git config"]) * 1e6)
 
     def populate(self, worlds, contenders, have, want):
         """Stores credentials through each helper's own `store` until it
@@ -607,32 +767,85 @@ def report_peers(bench, info, command, results):
     return "\n".join(lines)
 
 
+def report_keepassxc(bench, results):
+    """`get` on KeePassXC next to libsecret on the same provider."""
+    lines = [
+        f"`get` on KeePassXC ({keepassxc_version()}), patrol and libsecret on the same "
+        "headless KeePassXC, one credential each:",
+        "",
+        "| operation | patrol (ms) | libsecret (ms) | patrol / libsecret |",
+        "|---|---:|---:|---:|",
+    ]
+    for row in ("get (hit)", "get (miss)"):
+        p = bench.times.get(("keepassxc", row, "patrol"))
+        l = bench.times.get(("keepassxc", row, "libsecret"))
+        p, l = (ms(p) if p else None), (ms(l) if l else None)
+        ratio = p / l if p and l else None
+        lines.append(f"| {row} | {fmt_ms(p)} | {fmt_ms(l)} | {fmt_ratio(ratio)} |")
+        if row == "get (hit)":
+            results.append(("get on KeePassXC ≤ 0.75× libsecret", verdict(ratio <= TARGETS["get"])))
+    lines.append("")
+    return "\n".join(lines)
+
+
+def keepassxc_version():
+    try:
+        out = subprocess.run(["keepassxc-cli", "--version"], capture_output=True, text=True)
+        return out.stdout.strip() or "version unknown"
+    except OSError:
+        return "version unknown"
+
+
 def scale_header():
     return (
-        "`get` (hit) with N credentials stored by each helper, each level timed in pairs "
-        "against a world holding one:\n\n"
-        "| N | patrol, one (ms) | patrol, N (ms) | patrol N / one | libsecret, one (ms) "
+        "`get` (hit), `get` (miss) and `store` (new) with N credentials stored by each helper, "
+        "each level timed in pairs against a world holding one (medians; `own` is patrol's "
+        "own share of a `get` (hit), from its trace: reading its index, between `git config`'s "
+        "answer and the keychain call):\n\n"
+        "| N | operation | patrol, one (ms) | patrol, N (ms) | patrol N / one | libsecret, one (ms) "
         "| libsecret, N (ms) | libsecret N / one | target | result |\n"
-        "|---:|---:|---:|---:|---:|---:|---:|---|---|"
+        "|---:|---|---:|---:|---:|---:|---:|---:|---|---|"
     )
 
 
+SCALE_ROWS = (
+    ("scale", "get (hit)", "scale", "get with 10,000 ≤ 1.3× one"),
+    ("scale-miss", "get (miss)", "scale_miss", "get (miss) with 10,000 ≤ 1.1× one"),
+    ("scale-store", "store (new)", "scale_store", "store (new) with 10,000 ≤ 1.5× one"),
+)
+
+
 def scale_row(bench, n, results):
-    def cells(who):
-        one, many = bench.times.get(("scale", (1, n), who)), bench.times.get(("scale", n, who))
+    def cells(kind, who):
+        one, many = bench.times.get((kind, (1, n), who)), bench.times.get((kind, n, who))
         if not one or not many:
             return None, "— | — | —"
         ratio = ms(many) / ms(one)
         return ratio, f"{fmt_ms(ms(one))} | {fmt_ms(ms(many))} | {fmt_ratio(ratio)}"
 
-    patrol, patrol_cells = cells("patrol")
-    _, libsecret_cells = cells("libsecret")
-    target, result = "", ""
-    if n == 10_000:
-        target = f"≤ {TARGETS['scale']}× one"
-        result = verdict(patrol <= TARGETS["scale"])
-        results.append(("get with 10,000 ≤ 1.3× one", result))
-    return f"| {n:,} | {patrol_cells} | {libsecret_cells} | {target} | {result} |"
+    lines = []
+    for kind, name, goal, label in SCALE_ROWS:
+        patrol, patrol_cells = cells(kind, "patrol")
+        _, libsecret_cells = cells(kind, "libsecret")
+        target, result = "", ""
+        if n == 10_000 and patrol is not None:
+            target = f"≤ {TARGETS[goal]}× one"
+            result = verdict(patrol <= TARGETS[goal])
+            results.append((label, result))
+        lines.append(f"| {n:,} | {name} | {patrol_cells} | {libsecret_cells} | {target} | {result} |")
+    one, many = bench.times.get(("scale-own", (1, n), "patrol")), bench.times.get(("scale-own", n, "patrol"))
+    if one and many:
+        extra = ms(many) - ms(one)
+        target, result = "", ""
+        if n == 10_000:
+            target = f"≤ {TARGETS['own_ms']} ms beyond one"
+            result = verdict(extra <= TARGETS["own_ms"])
+            results.append(("patrol's own share of get with 10,000 ≤ 0.2 ms beyond one", result))
+        lines.append(
+            f"| {n:,} | own (get, hit) | {ms(one):.3f} | {ms(many):.3f} | +{extra:.3f} ms "
+            f"| — | — | — | {target} | {result} |"
+        )
+    return "\n".join(lines)
 
 
 def report_scale_memory(bench, results):
@@ -736,8 +949,8 @@ def main():
     parser.add_argument("--quick", action="store_true", help="skip the 10,000-credential case")
     parser.add_argument(
         "--only",
-        choices=["peers", "scale"],
-        help="run only the table against the peers, or only get with many credentials",
+        choices=["peers", "keepassxc", "scale"],
+        help="run only the table against the peers, only get on KeePassXC, or only get with many credentials",
     )
     parser.add_argument("--patrol", required=True, help=argparse.SUPPRESS)
     parser.add_argument("--command", default="scripts/bench", help=argparse.SUPPRESS)
@@ -765,10 +978,15 @@ def main():
         bench = Bench(args, root, tools)
         # Each part is printed as soon as it is measured.
         results = []
-        if args.only != "scale":
+        if args.only in (None, "peers"):
             bench.peers()
             print(report_peers(bench, machine_info(), args.command, results), flush=True)
-        if args.only != "peers":
+        if args.only in (None, "keepassxc"):
+            if args.only == "keepassxc":
+                print(f"Command: `{args.command}`\n", flush=True)
+            bench.keepassxc()
+            print(report_keepassxc(bench, results), flush=True)
+        if args.only in (None, "scale"):
             if args.only == "scale":
                 print(f"Command: `{args.command}`\n", flush=True)
             print(scale_header(), flush=True)

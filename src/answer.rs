@@ -1,6 +1,7 @@
-//! What `get` tells git about a credential it found: a pure decision, so
-//! that the one rule (a token known to be dead is never handed to git as
-//! usable) is tested without a keychain.
+//! What `get` tells git about a credential it found, and how `store`
+//! recognises it when git hands it back: pure decisions, so that the one
+//! rule (a token known to be dead is never handed to git as usable) is
+//! tested without a keychain.
 //!
 //! The expiry git hears is the record's one effective expiry
 //! (`Expiries::effective`), the same that `get` warns about and `list`
@@ -65,6 +66,40 @@ pub fn decide(record: Option<&Record>, stored: Secrets, now: DateTime<Utc>) -> A
         }
     };
     Answer { secrets, dead }
+}
+
+/// How what git stores differs from what the keychain holds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Change {
+    /// Exactly what is stored, or what `get` told git about it.
+    Unchanged,
+    /// The same token, with a new expiry or refresh token from git.
+    NewExpiry,
+    /// Another token: what was known about the old one no longer applies.
+    NewToken,
+}
+
+/// Compares field by field, without `..`, so that a new secret field must
+/// be placed here before anything compiles. An expiry equal to the one
+/// `get` told git (`answer::told_expiry`) is git handing ours back.
+pub fn compare(record: Option<&Record>, stored: &Secrets, given: &Secrets) -> Change {
+    let Secrets {
+        password,
+        oauth_refresh_token,
+        auth,
+        password_expiry_utc,
+    } = given;
+    if *password != stored.password || *auth != stored.auth {
+        return Change::NewToken;
+    }
+    let told = told_expiry(record, stored);
+    let same_expiry = *password_expiry_utc == stored.password_expiry_utc
+        || (record.is_some() && *password_expiry_utc == told);
+    if same_expiry && *oauth_refresh_token == stored.oauth_refresh_token {
+        Change::Unchanged
+    } else {
+        Change::NewExpiry
+    }
 }
 
 #[cfg(test)]

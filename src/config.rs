@@ -44,13 +44,9 @@ impl Default for Policy {
     }
 }
 
-/// Which forge API a host speaks.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ForgeKind {
-    Github,
-    Gitlab,
-    None,
-}
+// Where it is configured; `credential` defines it, so that nothing below
+// the configuration depends on it (config -> keychain -> credential).
+pub use crate::credential::ForgeKind;
 
 /// Everything configurable, for one URL.
 #[derive(Clone, Debug)]

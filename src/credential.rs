@@ -11,7 +11,14 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
-use crate::config::ForgeKind;
+/// Which forge API a host speaks (`patrol.forge`), and which forge issued
+/// a token.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ForgeKind {
+    Github,
+    Gitlab,
+    None,
+}
 
 /// A secret string: a password, a refresh token, a pre-encoded credential.
 #[derive(Clone, PartialEq, Eq)]

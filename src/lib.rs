@@ -18,6 +18,7 @@ pub mod forge;
 pub mod git_helpers;
 pub mod index;
 pub mod keychain;
+pub mod matching;
 pub mod memory;
 pub mod output;
 pub mod plaintext;

@@ -242,6 +242,7 @@ pub(super) fn check_one(
                 kind: updated.kind,
                 scopes: updated.scopes.as_deref(),
                 token_name: updated.token_name.as_deref(),
+                required: &settings.required_scopes,
                 rotate: &rotate,
                 secret_env,
             };
@@ -296,6 +297,7 @@ pub(super) fn check_one(
         kind: updated.kind,
         scopes: updated.scopes.as_deref(),
         token_name: updated.token_name.as_deref(),
+        required: &settings.required_scopes,
         rotate: &rotate,
         secret_env,
     };

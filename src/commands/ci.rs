@@ -236,7 +236,6 @@ fn summary(name: &str, report: &Report, fail_on: FailOn, now: DateTime<Utc>) -> 
 /// no table breaks, no line breaks.
 fn markdown(text: &str) -> String {
     output::escape(text)
-        .replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")
         .replace('|', "\\|")

@@ -2,7 +2,8 @@
 //! finding with the command or step that fixes it. Exit 1 when something
 //! needs fixing; notes (an old git, the kernel keyring) do not count.
 //!
-//! It checks the keychain (reachable, unlocked), git's version, the helper
+//! It checks the keychain (reachable, unlocked, and who provides it, with
+//! that provider's known traps), git's version, the helper
 //! chain git builds for github.com, gitlab.com and every host in the index
 //! (is patrol asked, and asked first), plaintext credential files left
 //! behind, the index and the keychain agreeing, and a clock that looks wrong.
@@ -59,6 +60,10 @@ pub fn run(
     let live: Vec<&Record> = snapshot.records.iter().filter(|r| r.is_live()).collect();
 
     let keychain = check_keychain(ctx, &live, &mut report, messages);
+    check_provider(
+        keychain.as_ref().map(|usable| &usable.keychain),
+        &mut report,
+    );
     check_git_version(&mut report);
     check_chains(&live, &mut report);
     check_plaintext(keychain.as_ref(), &mut report);
@@ -187,6 +192,39 @@ fn check_keychain(
             None
         }
     }
+}
+
+/// Who answers for the Secret Service, and what to know about it; when
+/// nobody does, whether KWallet 5 is why (it has no Secret Service).
+fn check_provider(keychain: Option<&Keychain>, report: &mut Report) {
+    match keychain.and_then(Keychain::provider) {
+        Some(provider) => {
+            report.ok(format!(
+                "the Secret Service is provided by {}",
+                provider.name
+            ));
+            for note in provider.notes {
+                report.note(note.to_owned());
+            }
+        }
+        None if keychain.is_none() && kwallet5_running() => report.note(
+            "KWallet 5 (kwalletd5) is running, but it provides no Secret Service; KDE 6's \
+             kwalletd6 does, and so do GNOME Keyring and KeePassXC (with its Secret Service \
+             integration turned on)"
+                .into(),
+        ),
+        None => {}
+    }
+}
+
+/// Whether a `kwalletd5` process of any user is running.
+fn kwallet5_running() -> bool {
+    std::fs::read_dir("/proc").is_ok_and(|entries| {
+        entries.flatten().any(|entry| {
+            std::fs::read_to_string(entry.path().join("comm"))
+                .is_ok_and(|comm| comm.trim_end() == "kwalletd5")
+        })
+    })
 }
 
 fn check_git_version(report: &mut Report) {

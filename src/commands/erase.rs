@@ -11,9 +11,9 @@ use std::io::{BufRead, Write};
 
 use anyhow::Result;
 
-use super::{BadInput, Context, Wanted, describe, keychain_accounts, matching};
-use crate::credential::{Secret, Secrets};
-use crate::keychain::{Key, Keychain, KeychainError};
+use super::{BadInput, Context, describe};
+use crate::keychain::Key;
+use crate::matching::{NamedSecret, to_erase};
 use crate::output::Messages;
 use crate::protocol::Request;
 use crate::record::{ErasedBy, Erasure};
@@ -24,33 +24,26 @@ pub fn run(ctx: &Context, input: impl BufRead, messages: &mut Messages<impl Writ
     let Some(target) = request.target() else {
         return Ok(());
     };
-    let wanted = Wanted::new(&target, request.username.as_deref());
     // The `get` of the same push has warned about bad settings already.
     let settings = ctx.settings_quietly(&target.url());
     let keychain = ctx.keychain(&settings)?;
     let snapshot = ctx.index.read_host(&target.protocol, &target.host);
 
-    let mut keys: Vec<Key> = matching(&snapshot.records, &wanted)
-        .into_iter()
-        .map(|r| Key::new(r.target.clone(), r.username.clone()))
-        .collect();
-    // As in `get`: a secret the index does not know (no index, or a
-    // `store` stopped before writing it) is still erased.
-    if !snapshot.is_usable() || keys.is_empty() {
-        let accounts = keychain_accounts(&keychain, &target, request.username.as_deref())?;
-        keys.extend(
-            accounts
-                .into_iter()
-                .map(|user| Key::new(target.clone(), user)),
-        );
-        keys.dedup();
-    }
+    let named = NamedSecret {
+        password: request.password.as_ref(),
+        credential: request.credential.as_ref(),
+    };
+    let keys = to_erase(
+        &snapshot.records,
+        snapshot.is_usable(),
+        &target,
+        request.username.as_deref(),
+        &named,
+        &keychain,
+    )?;
 
     let mut erased = Vec::new();
     for key in keys {
-        if secret_differs(&keychain, &key, &request)? {
-            continue;
-        }
         keychain.delete(&key)?;
         erased.push(key);
     }
@@ -88,25 +81,6 @@ pub fn by_person(
         "The token itself still works until you revoke it on the forge."
     )?;
     Ok(())
-}
-
-/// Git's rule: when the request names a password (or credential), only a
-/// stored credential with that same secret is erased.
-fn secret_differs(
-    keychain: &Keychain,
-    key: &Key,
-    request: &Request,
-) -> Result<bool, KeychainError> {
-    if request.password.is_none() && request.credential.is_none() {
-        return Ok(false);
-    }
-    let stored = keychain.get(key)?.unwrap_or_default();
-    let differs = |given: &Option<Secret>, stored: Option<&Secret>| {
-        given.as_ref().is_some_and(|given| Some(given) != stored)
-    };
-    let Secrets { password, auth, .. } = &stored;
-    Ok(differs(&request.password, password.as_ref())
-        || differs(&request.credential, auth.as_ref().map(|(_, c)| c)))
 }
 
 fn note_erasure(ctx: &Context, keys: &[Key], by: ErasedBy, messages: &mut Messages<impl Write>) {

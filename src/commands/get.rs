@@ -11,16 +11,15 @@ use std::io::{BufRead, Write};
 
 use anyhow::Result;
 
-use super::{
-    BadInput, Context, Wanted, describe, fingerprint, keychain_accounts, matching, rotate_command,
-};
+use super::{BadInput, Context, describe, fingerprint, rotate_command};
 use crate::answer::{self, Answer};
 use crate::config::Policy;
 use crate::credential::{Secrets, Target, TokenKind};
 use crate::expiry::{self, Status};
 use crate::forge;
 use crate::forge::diagnosis::{Renewal, Subject};
-use crate::keychain::{Key, Keychain, KeychainError};
+use crate::keychain::KeychainError;
+use crate::matching::{Located, locate};
 use crate::output::{self, Messages};
 use crate::protocol::{Request, STATE_PREFIX, Writer};
 use crate::record::{Expiry, Record};
@@ -36,7 +35,6 @@ pub fn run(
     let Some(target) = request.target() else {
         return Ok(());
     };
-    let wanted = Wanted::new(&target, request.username.as_deref());
     let settings = ctx.settings(&target.url(), messages);
     let snapshot = ctx.index.read_host(&target.protocol, &target.host);
     if let Some(problem) = &snapshot.problem {
@@ -48,38 +46,28 @@ pub fn run(
     };
     let wants_authtype = request.has_capability("authtype");
 
-    let mut found = None;
-    for record in matching(&snapshot.records, &wanted) {
-        let key = Key::new(record.target.clone(), record.username.clone());
-        match keychain.find(&key, record.keychain_item.as_deref()) {
-            Ok(Some(hit)) if usable(&hit.secrets, wants_authtype) => {
-                let moved = hit
-                    .item
-                    .filter(|item| record.keychain_item.as_ref() != Some(item));
-                found = Some((Some((record, moved)), record.username.clone(), hit.secrets));
-                break;
-            }
-            Ok(_) => continue,
-            Err(err) => return give_up(&err, messages),
-        }
-    }
-    // A miss in the index is asked of the keychain too: a `store` stopped
-    // between its keychain write and its index write leaves a secret the
-    // index does not know. This costs a search only when the answer would
-    // otherwise be nothing, and git then asks the person anyway.
-    if found.is_none() {
-        match from_keychain_alone(
-            &keychain,
-            &target,
-            request.username.as_deref(),
-            wants_authtype,
-        ) {
-            Ok(answer) => found = answer.map(|(user, secrets)| (None, user, secrets)),
-            Err(err) => return give_up(&err, messages),
-        }
-    }
-    let Some((located, username, secrets)) = found else {
-        return Ok(());
+    // A store that died before its index write leaves a pending note: only
+    // then (or with the index incomplete or damaged) does a miss ask the
+    // keychain. The note is looked for on a miss only, never on a hit.
+    let speaks_for_all =
+        || snapshot.is_usable() && ctx.index.pending(&target.protocol, &target.host).is_empty();
+    let located = locate(
+        &snapshot.records,
+        &speaks_for_all,
+        &target,
+        request.username.as_deref(),
+        wants_authtype,
+        &keychain,
+    );
+    let Located {
+        record,
+        moved,
+        username,
+        secrets,
+    } = match located {
+        Ok(Some(located)) => located,
+        Ok(None) => return Ok(()),
+        Err(err) => return give_up(&err, messages),
     };
 
     let found_secrets = FoundSecrets {
@@ -87,16 +75,22 @@ pub fn run(
         git_expiry: secrets.password_expiry_utc,
         refreshable: secrets.oauth_refresh_token.is_some(),
     };
-    let record = located.as_ref().map(|(record, _)| *record);
     let Answer { secrets, dead } = answer::decide(record, secrets, ctx.now);
     let state = record
         .filter(|_| !dead && request.has_capability("state"))
         .map(|record| fingerprint(record, &secrets));
     answer(out, &username, &secrets, wants_authtype, state.as_deref())?;
 
-    match located {
-        Some((record, moved)) => {
-            let warned = warn_if_due(ctx, record, &settings.policy, settings.forge, messages);
+    match record {
+        Some(record) => {
+            let warned = warn_if_due(
+                ctx,
+                record,
+                &settings.policy,
+                settings.forge,
+                &settings.required_scopes,
+                messages,
+            );
             // A refresh token handed over for a dead access token is noted,
             // so that a later `get` that finds it still dead knows renewal
             // failed.
@@ -145,7 +139,11 @@ fn rebuild(
         },
     );
     match rebuilt {
-        Ok(Some(())) => crate::trace!("index: a record rebuilt from the keychain"),
+        Ok(Some(())) => {
+            crate::trace!("index: a record rebuilt from the keychain");
+            ctx.index
+                .clear_stale_pending(&target.protocol, &target.host);
+        }
         Ok(None) => crate::trace!("index locked: nothing rebuilt"),
         Err(err) => messages.warning(&err.to_string()),
     }
@@ -164,28 +162,6 @@ struct FoundSecrets {
 fn give_up(err: &KeychainError, messages: &mut Messages<impl Write>) -> Result<()> {
     messages.error(&format!("{err}; git will ask for the password instead"));
     Ok(())
-}
-
-fn usable(secrets: &Secrets, wants_authtype: bool) -> bool {
-    secrets.password.is_some() || (wants_authtype && secrets.auth.is_some())
-}
-
-/// With no usable index, the keychain alone: the accounts stored for this
-/// exact URL, in the keychain's order.
-fn from_keychain_alone(
-    keychain: &Keychain,
-    target: &Target,
-    username: Option<&str>,
-    wants_authtype: bool,
-) -> Result<Option<(String, Secrets)>, KeychainError> {
-    for account in keychain_accounts(keychain, target, username)? {
-        if let Some(secrets) = keychain.get(&Key::new(target.clone(), account.clone()))?
-            && usable(&secrets, wants_authtype)
-        {
-            return Ok(Some((account, secrets)));
-        }
-    }
-    Ok(None)
 }
 
 fn answer(
@@ -238,6 +214,7 @@ fn warn_if_due(
     record: &Record,
     policy: &Policy,
     configured_forge: Option<crate::config::ForgeKind>,
+    required: &[String],
     messages: &mut Messages<impl Write>,
 ) -> bool {
     let assessment = expiry::assess(record, policy, ctx.now);
@@ -311,6 +288,7 @@ fn warn_if_due(
         kind: record.kind,
         scopes: record.scopes.as_deref(),
         token_name: record.token_name.as_deref(),
+        required,
         rotate: &rotate,
         secret_env: None,
     };

@@ -608,7 +608,14 @@ pub fn uninstall(
     } else {
         None
     };
-    report_what_git_does_next(restored, &mut out)?;
+    let held = ctx
+        .index
+        .read()
+        .records
+        .iter()
+        .filter(|r| r.is_live())
+        .count();
+    report_what_git_does_next(restored, held, &mut out)?;
     out.flush()?;
     Ok(if failed || restored.is_some_and(|r| r.failed) {
         ExitCode::FAILURE
@@ -769,8 +776,13 @@ fn restore_plaintext(
 }
 
 /// Says which helpers git asks now, and what that means when one of them
-/// is `store` with nothing in its file.
-fn report_what_git_does_next(restored: Option<Restored>, mut out: impl Write) -> Result<()> {
+/// is `store` with nothing in its file; `held`: how many tokens patrol
+/// holds.
+fn report_what_git_does_next(
+    restored: Option<Restored>,
+    held: usize,
+    mut out: impl Write,
+) -> Result<()> {
     let entries = git_helpers::read_entries()?;
     let mut chain: Vec<&HelperEntry> = Vec::new();
     for entry in entries.iter().filter(|e| e.url.is_none()) {
@@ -806,15 +818,23 @@ fn report_what_git_does_next(restored: Option<Restored>, mut out: impl Write) ->
         writeln!(
             out,
             "The plaintext file of git's `store` holds no token: at the next push git asks for \
-             yours and `store` writes it there in plain text. To write the tokens patrol holds \
-             into that file now (mode 0600):\n    git credential-patrol uninstall --restore-plaintext"
+             yours and `store` writes it there in plain text."
+        )?;
+        if held > 0 && restored.is_none() {
+            writeln!(
+                out,
+                "To write the tokens patrol holds into that file now (mode 0600):\n    \
+                 git credential-patrol uninstall --restore-plaintext"
+            )?;
+        }
+    }
+    if held > 0 {
+        writeln!(
+            out,
+            "Your tokens stay in the keychain: `git credential-patrol list` shows them, \
+             `git credential-patrol erase URL` removes one."
         )?;
     }
-    writeln!(
-        out,
-        "Your tokens stay in the keychain: `git credential-patrol list` shows them, \
-         `git credential-patrol erase URL` removes one."
-    )?;
     Ok(())
 }
 

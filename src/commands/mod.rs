@@ -25,14 +25,14 @@ use std::process::ExitCode;
 
 use anyhow::{Context as _, Result};
 use chrono::{DateTime, Utc};
-use sha2::{Digest, Sha256};
 use thiserror::Error;
 
 use crate::cli::{Cli, Command};
 use crate::config::{Overrides, Settings};
-use crate::credential::{Secrets, Target, TokenKind, field_matches};
+use crate::credential::{Target, TokenKind};
 use crate::index::{Index, Snapshot};
 use crate::keychain::{Keychain, KeychainError};
+pub use crate::matching::{Wanted, fingerprint, keychain_accounts, matching, matching_record};
 use crate::output::{self, Messages};
 use crate::record::Record;
 use url_argument::Named;
@@ -197,75 +197,6 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Stored(args) => generate::stored(&ctx, args.what, people)?,
     }
     Ok(ExitCode::SUCCESS)
-}
-
-/// The value of our `state[]`: it tells a later `store` that git is handing
-/// back exactly what `get` gave it, so nothing needs writing. It is keyed by
-/// the record's random id, never persisted, and reveals nothing of the secret.
-pub fn fingerprint(record: &Record, secrets: &Secrets) -> String {
-    let mut hash = Sha256::new();
-    hash.update(record.id.as_bytes());
-    hash.update([0]);
-    hash.update(secrets.encode().as_bytes());
-    hash.finalize()[..16]
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
-
-/// What a request names, for matching by git's rules.
-pub struct Wanted<'a> {
-    pub protocol: &'a str,
-    pub host: &'a str,
-    pub path: Option<&'a str>,
-    pub username: Option<&'a str>,
-}
-
-impl<'a> Wanted<'a> {
-    /// A request for `target`, by `username` when one is given.
-    pub fn new(target: &'a Target, username: Option<&'a str>) -> Self {
-        Self {
-            protocol: &target.protocol,
-            host: &target.host,
-            path: target.path.as_deref(),
-            username,
-        }
-    }
-
-    pub fn matches(&self, record: &Record) -> bool {
-        record.target.protocol == self.protocol
-            && record.target.host == self.host
-            && field_matches(self.path, record.target.path.as_deref())
-            && field_matches(self.username, Some(&record.username))
-    }
-}
-
-/// Live records that match, most recently stored or used first.
-pub fn matching<'r>(records: &'r [Record], wanted: &Wanted) -> Vec<&'r Record> {
-    matching_record(records, |r| wanted.matches(r))
-}
-
-/// Live records for which `matches` holds, most recently stored or used first.
-fn matching_record(records: &[Record], matches: impl Fn(&Record) -> bool) -> Vec<&Record> {
-    let mut found: Vec<&Record> = records
-        .iter()
-        .filter(|r| r.is_live() && matches(r))
-        .collect();
-    found.sort_by_key(|r| std::cmp::Reverse(r.recency()));
-    found
-}
-
-/// Without a usable index, the accounts to try for `target`: the one the
-/// request names, else every one the keychain holds for that exact URL.
-pub fn keychain_accounts(
-    keychain: &Keychain,
-    target: &Target,
-    username: Option<&str>,
-) -> Result<Vec<String>, KeychainError> {
-    match username {
-        Some(user) => Ok(vec![user.to_owned()]),
-        None => keychain.accounts(target),
-    }
 }
 
 /// How to name a credential to a person, as a command line would.

@@ -26,7 +26,7 @@ use crate::config::{ForgeKind, Settings};
 use crate::credential::{Secret, Secrets, TokenKind};
 use crate::expiry::relative;
 use crate::forge::{self, Facts, Forge, ProbeError, gitlab, tokens};
-use crate::keychain::Key;
+use crate::keychain::{Key, KeychainError};
 use crate::output::{self, Messages};
 use crate::record::{Expiry, Record};
 
@@ -249,9 +249,13 @@ fn by_hand(
         password: Some(token),
         ..Secrets::default()
     };
-    keychain
-        .set(&key, &secrets)
-        .context("the new token was not stored; the old one is unchanged")?;
+    keychain.set(&key, &secrets).map_err(|err| {
+        let context = match err {
+            KeychainError::Altered(_) => "the new token was not stored, and the old one is gone",
+            _ => "the new token was not stored; the old one is unchanged",
+        };
+        anyhow::Error::new(err).context(context)
+    })?;
     record_rotation(ctx, record, kind, outcome.as_ref(), manual, messages)?;
 
     writeln!(

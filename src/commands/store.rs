@@ -8,17 +8,17 @@
 
 use std::io::{BufRead, Write};
 
-use anyhow::{Context as _, Result};
+use anyhow::Result;
 use chrono::{DateTime, TimeDelta, Utc};
 
 use super::{BadInput, Context, describe, fingerprint};
-use crate::answer::told_expiry;
+use crate::answer::{Change, compare};
 use crate::config::ForgeKind;
 use crate::credential::{Secrets, Target, TokenKind};
 use crate::expiry;
 use crate::forge::http::HttpError;
 use crate::forge::{self, Facts, ProbeError};
-use crate::keychain::Key;
+use crate::keychain::{Key, KeychainError};
 use crate::output::Messages;
 use crate::protocol::Request;
 use crate::record::{Expiry, ProbeResult, Record};
@@ -109,12 +109,36 @@ pub fn save(
         None if handed_back => Change::Unchanged,
         None => Change::NewToken,
     };
+    // An unchanged secret in an earlier version's form is written again as
+    // it is, in today's form.
+    let rewrite = stored
+        .as_ref()
+        .filter(|found| found.outdated && change == Change::Unchanged)
+        .map(|found| found.secrets.clone());
     // Where the item is now, when this store learnt it.
     let mut item = stored.and_then(|found| found.item);
-    if change != Change::Unchanged {
-        item = keychain
-            .set(&key, secrets)
-            .context("the credential was not stored; the previous one, if any, is unchanged")?;
+    let written = match &rewrite {
+        _ if change != Change::Unchanged => Some(secrets),
+        Some(stored) => Some(stored),
+        None => None,
+    };
+    // For a credential the index does not know, a note that the store is in
+    // flight, until the index knows it: see `Index::begin_pending`.
+    let mut pending = None;
+    if let Some(written) = written {
+        if record.is_none() {
+            match ctx.index.begin_pending(&target.protocol, &target.host) {
+                Ok(note) => pending = Some(note),
+                Err(err) => crate::trace!("no pending note: {err}"),
+            }
+        }
+        item = keychain.set(&key, written).map_err(|err| {
+            let context = match err {
+                KeychainError::Altered(_) => "the credential was not stored",
+                _ => "the credential was not stored; the previous one, if any, is unchanged",
+            };
+            anyhow::Error::new(err).context(context)
+        })?;
         crate::test_hook::crash_point("store-after-keychain");
     }
     // Git stores only after the server accepted the credential: a token
@@ -226,46 +250,17 @@ pub fn save(
             ((), true)
         },
     );
+    if saved.is_err()
+        && let Some(note) = pending
+    {
+        note.keep();
+    }
     if let Err(err) = &saved {
         messages.warning(&format!("the credential is stored, but {err:#}"));
     }
     Ok(Saved {
         indexed: saved.is_ok(),
     })
-}
-
-/// How what git stores differs from what the keychain holds.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Change {
-    /// Exactly what is stored, or what `get` told git about it.
-    Unchanged,
-    /// The same token, with a new expiry or refresh token from git.
-    NewExpiry,
-    /// Another token: what was known about the old one no longer applies.
-    NewToken,
-}
-
-/// Compares field by field, without `..`, so that a new secret field must
-/// be placed here before anything compiles. An expiry equal to the one
-/// `get` told git (`answer::told_expiry`) is git handing ours back.
-fn compare(record: Option<&Record>, stored: &Secrets, given: &Secrets) -> Change {
-    let Secrets {
-        password,
-        oauth_refresh_token,
-        auth,
-        password_expiry_utc,
-    } = given;
-    if *password != stored.password || *auth != stored.auth {
-        return Change::NewToken;
-    }
-    let told = told_expiry(record, stored);
-    let same_expiry = *password_expiry_utc == stored.password_expiry_utc
-        || (record.is_some() && *password_expiry_utc == told);
-    if same_expiry && *oauth_refresh_token == stored.oauth_refresh_token {
-        Change::Unchanged
-    } else {
-        Change::NewExpiry
-    }
 }
 
 /// An unchanged credential was just used successfully.

@@ -32,6 +32,9 @@ pub struct Subject<'a> {
     pub scopes: Option<&'a [String]>,
     /// Its name on the forge (GitLab), so that the new one is named alike.
     pub token_name: Option<&'a str>,
+    /// `patrol.requiredScopes`: a new token gets those its forge has
+    /// preselected, beside the old token's own.
+    pub required: &'a [String],
     /// The `git credential-patrol rotate …` command for this credential.
     pub rotate: &'a str,
     /// For a token checked from the environment (`check --token-env`):
@@ -76,12 +79,18 @@ impl Subject<'_> {
         }
     }
 
-    /// The scopes a replacement should have: the token's own, and `extra`.
+    /// The scopes a replacement should have: the token's own, those
+    /// `patrol.requiredScopes` asks of this forge, and `extra`.
     fn scopes_with(&self, extra: &[&str]) -> Vec<String> {
         let mut scopes: Vec<String> = self.scopes.unwrap_or_default().to_vec();
-        for scope in extra {
+        let required = self
+            .required
+            .iter()
+            .map(String::as_str)
+            .filter(|name| tokens::has_scope(self.forge, name));
+        for scope in required.chain(extra.iter().copied()) {
             if !scopes.iter().any(|s| s == scope) {
-                scopes.push((*scope).to_owned());
+                scopes.push(scope.to_owned());
             }
         }
         scopes
@@ -578,6 +587,7 @@ mod tests {
             kind,
             scopes,
             token_name: None,
+            required: &[],
             rotate,
             secret_env: None,
         }
@@ -965,6 +975,24 @@ mod tests {
             Some(&["repo"]),
         );
         let problem = missing_required_scopes(&classic, &["workflow".to_owned()]).unwrap();
+        // A new token gets what patrol.requiredScopes asks of this forge too.
+        let required = ["workflow".to_owned(), "read_api".to_owned()];
+        let with_required = Subject {
+            required: &required,
+            ..on(
+                ForgeKind::Github,
+                "github.com",
+                TokenKind::GithubClassic,
+                Some(&["repo"]),
+            )
+        };
+        assert!(
+            with_required
+                .renew(Renewal::Refused)
+                .contains("/settings/tokens/new?scopes=repo,workflow&description=git"),
+            "{}",
+            with_required.renew(Renewal::Refused)
+        );
         assert_eq!(
             problem.fix,
             "add workflow to the token at https://github.com/settings/tokens (a classic \

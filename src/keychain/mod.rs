@@ -14,6 +14,8 @@
 //! hint: the index keeps it, so that `get` reads the item directly instead
 //! of searching a keyring that may hold thousands.
 
+#[cfg(test)]
+pub mod memory;
 mod platform;
 #[cfg(target_os = "linux")]
 mod secret_service;
@@ -31,6 +33,13 @@ use crate::credential::{Secrets, Target};
 
 pub use platform::{Backend, LASTING_KEYRING};
 
+/// Who answers for the keychain, and the traps a person should know of.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Provider {
+    pub name: String,
+    pub notes: Vec<&'static str>,
+}
+
 const SERVICE_PREFIX: &str = "git-credential-patrol:";
 
 #[derive(Debug)]
@@ -39,11 +48,20 @@ pub enum KeychainError {
         cause: String,
         fix: String,
     },
+    /// `what` is locked: "the keychain", or the provider's own name for it.
     Locked {
+        what: String,
         fix: String,
     },
-    Timeout(Duration),
+    /// No answer in time; `provider` names who was asked, where known.
+    Timeout {
+        after: Duration,
+        provider: Option<String>,
+    },
     Failed(String),
+    /// The keychain would give back something else than it was given, so
+    /// the item was removed: nothing is stored, not even what was before.
+    Altered(String),
     /// The keychain cannot take what it was given (a name it forbids): our
     /// input's fault, not the keychain's.
     Invalid(String),
@@ -75,19 +93,28 @@ impl KeychainError {
                 format!("the keychain is not available: {cause}"),
                 Some(fix.clone()),
             ),
-            Self::Locked { fix } => (
-                "the keychain is locked and was not unlocked".into(),
+            Self::Locked { what, fix } => (
+                format!("{what} is locked and was not unlocked"),
                 Some(fix.clone()),
             ),
-            Self::Timeout(timeout) => (
+            Self::Timeout { after, provider } => (
                 format!(
-                    "the keychain did not answer within {} s (a locked keyring waiting for \
-                     its unlock prompt, or a keyring service that hangs)",
-                    timeout.as_secs_f32()
+                    "{} did not answer within {} s (a locked keyring waiting for its unlock \
+                     prompt, a dialog waiting for an answer, or a keyring service that hangs)",
+                    provider.as_deref().unwrap_or("the keychain"),
+                    after.as_secs_f32()
                 ),
-                Some("unlock it, or raise `git config --global patrol.keychainTimeout`".into()),
+                Some(
+                    "unlock it or answer its dialog, or raise `git config --global \
+                     patrol.keychainTimeout`"
+                        .into(),
+                ),
             ),
             Self::Failed(cause) => (format!("the keychain refused the request: {cause}"), None),
+            Self::Altered(cause) => (
+                cause.clone(),
+                Some("store a token without the characters it changes".into()),
+            ),
             Self::Invalid(why) => (
                 format!("the keychain cannot take this credential: {why}"),
                 None,
@@ -118,6 +145,41 @@ impl fmt::Display for KeychainError {
 
 impl std::error::Error for KeychainError {}
 
+/// The narrow seam between the decisions of `get`, `store` and `erase` and
+/// wherever secrets are kept: find, set, delete, and the accounts stored
+/// for one URL. `Keychain` implements it over every real store (our direct
+/// Secret Service client on Linux, and keyring-core's stores for macOS,
+/// Windows and the kernel keyring); `memory::Memory` implements it for
+/// tests that run on every OS.
+pub trait SecretStore {
+    /// The secrets under `key` and where they are; `item` is a hint.
+    fn find(&self, key: &Key, item: Option<&str>) -> Result<Option<Found>, KeychainError>;
+    /// Stores `secrets` under `key` in one step; where, on stores that say.
+    fn set(&self, key: &Key, secrets: &Secrets) -> Result<Option<String>, KeychainError>;
+    /// Deletes the item under `key`; `false` when there was none.
+    fn delete(&self, key: &Key) -> Result<bool, KeychainError>;
+    /// The accounts stored for exactly `target`.
+    fn accounts(&self, target: &Target) -> Result<Vec<String>, KeychainError>;
+}
+
+impl SecretStore for Keychain {
+    fn find(&self, key: &Key, item: Option<&str>) -> Result<Option<Found>, KeychainError> {
+        Keychain::find(self, key, item)
+    }
+
+    fn set(&self, key: &Key, secrets: &Secrets) -> Result<Option<String>, KeychainError> {
+        Keychain::set(self, key, secrets)
+    }
+
+    fn delete(&self, key: &Key) -> Result<bool, KeychainError> {
+        Keychain::delete(self, key)
+    }
+
+    fn accounts(&self, target: &Target) -> Result<Vec<String>, KeychainError> {
+        Keychain::accounts(self, target)
+    }
+}
+
 /// The keychain, bounded in time.
 #[derive(Clone)]
 pub struct Keychain {
@@ -133,6 +195,9 @@ pub struct Found {
     pub secrets: Secrets,
     /// Where the store keeps the item, on stores that say (not secret).
     pub item: Option<String>,
+    /// The item is in an earlier version's form: store it again even when
+    /// its secrets are unchanged.
+    pub outdated: bool,
 }
 
 /// How a credential is named in the keychain.
@@ -196,7 +261,7 @@ impl Keychain {
         memory_only: bool,
         timeout: Duration,
     ) -> Result<Self, KeychainError> {
-        let store = platform::store(backend, memory_only)?;
+        let store = platform::store(backend, memory_only, timeout)?;
         // Which store and which bound were chosen, so both can be checked
         // without waiting for a bound to run out. (Only calls are traced
         // with the word "keychain": tests count them.)
@@ -264,6 +329,7 @@ impl Keychain {
                 Ok(bytes) => Ok(Some(Found {
                     secrets: decode(bytes)?,
                     item: platform::item_of(&entry),
+                    outdated: platform::outdated(&entry),
                 })),
                 Err(keyring_core::Error::NoEntry) => Ok(None),
                 Err(err) => Err(err),
@@ -281,6 +347,13 @@ impl Keychain {
             entry.set_secret(encoded.as_bytes())?;
             Ok(platform::item_of(&entry))
         })
+    }
+
+    /// Who provides the keychain and what to know about it, on platforms
+    /// where that can be told (the Secret Service's owner); asks the bus,
+    /// never the provider, so it answers even when the provider hangs.
+    pub fn provider(&self) -> Option<Provider> {
+        platform::provider(self.store.as_ref())
     }
 
     /// Deletes the item under `key`; `false` when there was none.
@@ -377,7 +450,10 @@ impl Keychain {
             .map_err(|err| KeychainError::Failed(err.to_string()))?;
         match receiver.recv_timeout(self.timeout) {
             Ok(result) => result.map_err(|err| platform::describe(err, backend)),
-            Err(_) => Err(KeychainError::Timeout(self.timeout)),
+            Err(_) => Err(KeychainError::Timeout {
+                after: self.timeout,
+                provider: self.provider().map(|p| p.name),
+            }),
         }
     }
 }
@@ -431,7 +507,8 @@ mod tests {
                 .unwrap(),
             Some(Found {
                 secrets,
-                item: None
+                item: None,
+                outdated: false
             })
         );
         assert!(keychain.delete(&key).unwrap());

@@ -4,6 +4,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::time::Duration;
 
 use keyring_core::{CredentialStore, Entry};
 
@@ -23,12 +24,19 @@ pub enum Backend {
 }
 
 /// `memory_only`: a Secret Service collection that does not persist may
-/// be written to (`patrol.allowMemoryOnly`).
+/// be written to (`patrol.allowMemoryOnly`). `timeout` is the keychain's:
+/// the Secret Service store dismisses its prompts before it passes.
 #[cfg(target_os = "linux")]
-pub fn store(backend: Backend, memory_only: bool) -> Result<Arc<CredentialStore>, KeychainError> {
+pub fn store(
+    backend: Backend,
+    memory_only: bool,
+    timeout: Duration,
+) -> Result<Arc<CredentialStore>, KeychainError> {
     Ok(match backend {
-        Backend::Native => super::secret_service::Store::new(false, memory_only),
-        Backend::SecretServiceEncrypted => super::secret_service::Store::new(true, memory_only),
+        Backend::Native => super::secret_service::Store::new(false, memory_only, timeout),
+        Backend::SecretServiceEncrypted => {
+            super::secret_service::Store::new(true, memory_only, timeout)
+        }
         Backend::Keyutils => {
             // Our service names carry their own prefix; forbidding the divider
             // in them keeps every description unambiguous.
@@ -40,12 +48,20 @@ pub fn store(backend: Backend, memory_only: bool) -> Result<Arc<CredentialStore>
 }
 
 #[cfg(target_os = "macos")]
-pub fn store(backend: Backend, _memory_only: bool) -> Result<Arc<CredentialStore>, KeychainError> {
+pub fn store(
+    backend: Backend,
+    _memory_only: bool,
+    _timeout: Duration,
+) -> Result<Arc<CredentialStore>, KeychainError> {
     Ok(apple_native_keyring_store::keychain::Store::new().map_err(|err| describe(err, backend))?)
 }
 
 #[cfg(windows)]
-pub fn store(backend: Backend, _memory_only: bool) -> Result<Arc<CredentialStore>, KeychainError> {
+pub fn store(
+    backend: Backend,
+    _memory_only: bool,
+    _timeout: Duration,
+) -> Result<Arc<CredentialStore>, KeychainError> {
     let native =
         windows_native_keyring_store::Store::new().map_err(|err| describe(err, backend))?;
     Ok(super::windows::Store::new(
@@ -100,6 +116,32 @@ pub fn item_of(entry: &Entry) -> Option<String> {
     #[cfg(not(target_os = "linux"))]
     {
         let _ = entry;
+        None
+    }
+}
+
+/// Whether `entry`'s item is in an earlier version's form, on stores that
+/// have had one.
+pub fn outdated(entry: &Entry) -> bool {
+    #[cfg(target_os = "linux")]
+    return super::secret_service::outdated(entry);
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = entry;
+        false
+    }
+}
+
+/// Who provides the keychain behind `store`, where that can be told.
+pub fn provider(store: &CredentialStore) -> Option<super::Provider> {
+    #[cfg(target_os = "linux")]
+    return super::secret_service::provider_of(store).map(|provider| super::Provider {
+        name: provider.to_string(),
+        notes: provider.notes().to_vec(),
+    });
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = store;
         None
     }
 }
@@ -170,6 +212,12 @@ pub fn describe(err: keyring_core::Error, backend: Backend) -> KeychainError {
             collection: refused.0.name().to_owned(),
         };
     }
+    #[cfg(target_os = "linux")]
+    if let E::NoStorageAccess(inner) | E::PlatformFailure(inner) = &err
+        && let Some(failure) = inner.downcast_ref::<super::secret_service::Failure>()
+    {
+        return failure.describe();
+    }
     if let E::Invalid(what, why) = &err {
         // Our input, not the keychain, is at fault: saying "refused" would
         // send a person after the wrong fix.
@@ -190,9 +238,10 @@ pub fn describe(err: keyring_core::Error, backend: Backend) -> KeychainError {
     if cfg!(target_os = "linux") && backend == Backend::Keyutils {
         keyutils_failure(cause)
     } else if cfg!(target_os = "linux") {
-        linux_failure(cause, matches!(err, E::NoStorageAccess(_)))
+        linux_failure(cause)
     } else if matches!(err, E::NoStorageAccess(_)) {
         KeychainError::Locked {
+            what: "the keychain".into(),
             fix: format!("unlock the keychain and try again ({cause})"),
         }
     } else {
@@ -225,40 +274,41 @@ pub const LASTING_KEYRING: &str = "on a machine without a desktop, create or unl
     \"$pw\" | gnome-keyring-daemon --replace --unlock --components=secrets; unset pw` (it \
     creates the keyring when there is none; run it again after each reboot)";
 
-fn linux_failure(cause: String, no_access: bool) -> KeychainError {
-    let headless = format!(
+/// What to do on a machine with no usable Secret Service.
+pub fn headless_fix() -> String {
+    format!(
         "{LASTING_KEYRING}; or keep tokens in the kernel keyring until the next reboot with \
          `git config --global patrol.backend keyutils`"
-    );
+    )
+}
+
+/// How to unlock GNOME Keyring's login keyring.
+pub fn gnome_keyring_unlock_fix() -> String {
+    format!(
+        "unlock the login keyring (on a desktop: Seahorse, or log in again); {}",
+        LASTING_KEYRING.replacen("create or unlock", "unlock", 1)
+    )
+}
+
+/// There is no session bus at all.
+pub fn no_bus() -> KeychainError {
+    KeychainError::Unavailable {
+        cause: "there is no D-Bus session bus (DBUS_SESSION_BUS_ADDRESS is not set)".into(),
+        fix: format!(
+            "install dbus-user-session and log in again, or run `dbus-run-session -- \
+             \"$SHELL\"`; then, {}",
+            headless_fix()
+        ),
+    }
+}
+
+/// A Secret Service failure our store did not sort (keyring-core's own).
+fn linux_failure(cause: String) -> KeychainError {
     let no_bus = std::env::var_os("DBUS_SESSION_BUS_ADDRESS").is_none()
         && std::env::var_os("XDG_RUNTIME_DIR")
             .is_none_or(|dir| !std::path::Path::new(&dir).join("bus").exists());
     if no_bus {
-        return KeychainError::Unavailable {
-            cause: "there is no D-Bus session bus (DBUS_SESSION_BUS_ADDRESS is not set)".into(),
-            fix: format!(
-                "install dbus-user-session and log in again, or run `dbus-run-session -- \
-                 \"$SHELL\"`; then, {headless}"
-            ),
-        };
-    }
-    if cause.contains("ServiceUnknown")
-        || cause.contains("not provided by any")
-        || cause.contains("no secret service provider")
-    {
-        return KeychainError::Unavailable {
-            cause: "no Secret Service (org.freedesktop.secrets) is running on the session bus"
-                .into(),
-            fix: headless,
-        };
-    }
-    if no_access || cause.contains("IsLocked") || cause.contains("rompt") {
-        return KeychainError::Locked {
-            fix: format!(
-                "unlock the login keyring (on a desktop: Seahorse, or log in again); {}",
-                LASTING_KEYRING.replacen("create or unlock", "unlock", 1)
-            ),
-        };
+        return self::no_bus();
     }
     KeychainError::Failed(cause)
 }

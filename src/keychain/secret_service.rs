@@ -1,5 +1,5 @@
-//! A keyring-core store for the Linux Secret Service (GNOME Keyring, KWallet,
-//! KeePassXC), built on the secret-service crate.
+//! A keyring-core store for the Linux Secret Service (GNOME Keyring,
+//! KeePassXC, KDE 6's KWallet), built on the secret-service crate and zbus.
 //!
 //! keyring-core's stock Secret Service store always negotiates a
 //! Diffie-Hellman session, which costs more than everything else `get` does
@@ -11,19 +11,28 @@
 //!
 //! One connection per process, opened on first use and shared by every entry.
 //!
+//! Providers differ, so this store keeps to what every one of them does
+//! without asking the person anything: an existing item's secret is
+//! replaced with `Item.SetSecret` (KeePassXC before 2.7.6 opens an access
+//! dialog for `CreateItem` with `replace`), `CreateItem` only makes new
+//! items, and a secret is read back once after it is written, because
+//! KeePassXC expands placeholders such as `{TITLE}` in what it hands out.
+//! A failure is sorted by its D-Bus error name, never by its text, and is
+//! told together with the provider that owns the bus name ([`Failure`]).
+//!
 //! Finding an item by its attributes (`SearchItems`) costs gnome-keyring a
-//! walk over every item it holds, and so does every call addressed to an
-//! item's own object path; only calls to the service itself stay cheap. A
-//! `get` would slow down as the keyring grows. So an entry may be built with
-//! the modifier [`ITEM`], the object path where its item was last seen
-//! ([`located`] tells where an entry's item was found or created), and its
-//! secret is then fetched with one call to the service, `GetSecrets`,
-//! without a search. What that returns is trusted only when it names this
-//! entry: every secret this store writes ends with the lines
-//! `service=SERVICE` and `username=USER`, the item's own attributes repeated
-//! where a read without the attributes can check them (and removed again on
-//! the way out). A path that is gone, locked, or holds anything else sends
-//! the entry to the search, as if there were no hint.
+//! walk over every item it holds. A `get` would slow down as the keyring
+//! grows. So an entry may be built with the modifier [`ITEM`], the object
+//! path where its item was last seen ([`located`] tells where an entry's
+//! item was found or created); its secret is then fetched with `GetSecrets`
+//! while the item's attributes are asked for at the same time, and it is
+//! trusted only when those attributes name this entry. A path that is gone,
+//! locked, or names anything else sends the entry to the search, as if
+//! there were no hint. A secret holds only git's fields (the password, then
+//! git's `password_expiry_utc` and `oauth_refresh_token` lines), as
+//! git-credential-libsecret keeps them; secrets written by earlier versions
+//! end with `service=` and `username=` lines, which are removed on the way
+//! out and make the entry [`outdated`] until it is written again.
 //!
 //! A new item goes only where it outlives the keyring daemon. gnome-keyring
 //! started without a login keyring (a headless login, `dbus-launch`) has
@@ -37,14 +46,19 @@
 
 use std::any::Any;
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::fmt;
+use std::sync::{Arc, Mutex, mpsc};
+use std::thread;
+use std::time::Duration;
 
 use keyring_core::api::{CredentialApi, CredentialStoreApi};
 use keyring_core::{Credential, Entry, Error, Result};
 use secret_service::EncryptionType;
-use secret_service::blocking::{Item, SecretService};
+use secret_service::blocking::SecretService;
 use zbus::blocking::Connection;
-use zbus::zvariant::{OwnedObjectPath, OwnedValue, Value};
+use zbus::zvariant::{ObjectPath, OwnedObjectPath, OwnedValue, Value};
+
+use super::KeychainError;
 
 /// Marks our items, so a search never returns another program's secrets.
 const APPLICATION: (&str, &str) = ("application", "git-credential-patrol");
@@ -55,6 +69,15 @@ pub const ITEM: &str = "item";
 const SERVICE_NAME: &str = "org.freedesktop.secrets";
 const SERVICE_PATH: &str = "/org/freedesktop/secrets";
 const SERVICE_INTERFACE: &str = "org.freedesktop.Secret.Service";
+const ITEM_INTERFACE: &str = "org.freedesktop.Secret.Item";
+const PROMPT_INTERFACE: &str = "org.freedesktop.Secret.Prompt";
+const PROPERTIES_INTERFACE: &str = "org.freedesktop.DBus.Properties";
+/// The path a provider answers with when no prompt is needed.
+const NO_PROMPT: &str = "/";
+
+type SecretStruct = (OwnedObjectPath, Vec<u8>, Vec<u8>, String);
+/// A secret as read, and the attributes of the item it was read from.
+type Read = (Vec<u8>, HashMap<String, String>);
 
 pub struct Store {
     inner: Arc<Inner>,
@@ -104,26 +127,231 @@ struct Inner {
     memory_only: bool,
     /// Where new items go, found before the first write.
     destination: Mutex<Option<Destination>>,
+    /// How long a provider's prompt may stay open before it is dismissed:
+    /// shorter than the keychain's own timeout, so that the message can
+    /// still say who was waiting for what.
+    prompt_deadline: Duration,
     bus: Mutex<Option<Connection>>,
-    /// The secret-service crate's client, over `bus`, for everything but
-    /// the read by path.
+    /// The secret-service crate's client, over `bus`, for creating items
+    /// and for every secret moved in an encrypted session.
     service: Mutex<Option<Arc<SecretService<'static>>>>,
-    /// A plain session of our own on `bus`, for `GetSecrets`.
+    /// A plain session of our own on `bus`.
     plain_session: Mutex<Option<OwnedObjectPath>>,
 }
 
 impl Store {
-    pub fn new(encrypted: bool, memory_only: bool) -> Arc<Self> {
+    /// `timeout` is the keychain's: prompts are dismissed before it passes.
+    pub fn new(encrypted: bool, memory_only: bool, timeout: Duration) -> Arc<Self> {
         Arc::new(Self {
             inner: Arc::new(Inner {
                 encrypted,
                 memory_only,
                 destination: Mutex::new(None),
+                prompt_deadline: timeout * 3 / 4,
                 bus: Mutex::new(None),
                 service: Mutex::new(None),
                 plain_session: Mutex::new(None),
             }),
         })
+    }
+}
+
+/// The program that owns `org.freedesktop.secrets`, as far as it can be told.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Provider {
+    GnomeKeyring,
+    KeePassXc,
+    KWallet,
+    /// Another program, by its process name.
+    Other(String),
+}
+
+impl Provider {
+    /// From the process name the kernel keeps (at most 15 bytes).
+    fn from_comm(comm: &str) -> Self {
+        match comm {
+            "gnome-keyring-d" | "gnome-keyring-daemon" => Self::GnomeKeyring,
+            "keepassxc" => Self::KeePassXc,
+            "kwalletd5" | "kwalletd6" | "ksecretd" => Self::KWallet,
+            other => Self::Other(other.to_owned()),
+        }
+    }
+
+    /// What to know about this provider before trusting it with tokens.
+    pub fn notes(&self) -> &'static [&'static str] {
+        match self {
+            Self::KeePassXc => &[
+                "KeePassXC keeps only what is stored in the group exposed under Database \
+                 Settings > Secret Service Integration, and only while that database is open \
+                 and unlocked",
+                "KeePassXC moves erased tokens to its Recycle Bin, so they stay in the .kdbx \
+                 file until the bin is emptied (Database > Empty Recycle Bin), unless the \
+                 Recycle Bin is turned off in Database Settings",
+                "with \"Confirm when passwords are retrieved by clients\" on (Settings > Secret \
+                 Service Integration), every git operation waits for KeePassXC's dialog",
+            ],
+            Self::GnomeKeyring => &[
+                "GNOME Keyring keeps tokens in the login keyring, which is locked until the \
+                 person logs in with a password (an automatic login leaves it locked)",
+            ],
+            Self::KWallet => &[
+                "KWallet provides the Secret Service only from KDE 6 (kwalletd6); its wallet \
+                 must be open",
+            ],
+            Self::Other(_) => &[],
+        }
+    }
+}
+
+impl fmt::Display for Provider {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::GnomeKeyring => f.write_str("GNOME Keyring"),
+            Self::KeePassXc => f.write_str("KeePassXC"),
+            Self::KWallet => f.write_str("KWallet"),
+            Self::Other(comm) => write!(
+                f,
+                "the Secret Service provider `{}`",
+                crate::output::escape(comm)
+            ),
+        }
+    }
+}
+
+/// What went wrong, sorted by the D-Bus error name the provider gave.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Kind {
+    /// There is no session bus to talk to.
+    NoBus,
+    /// Nobody owns `org.freedesktop.secrets`.
+    NoProvider,
+    /// The item or collection is locked and was not unlocked.
+    Locked,
+    /// The provider refused the request (a secret it will not keep, say).
+    Refused,
+    /// The object named is not there (any more).
+    Missing,
+    /// The provider's prompt was still open at the deadline and was
+    /// dismissed; says what it was asking for.
+    PromptTimedOut(String),
+    /// The provider's prompt was dismissed; says what it was asking for.
+    Dismissed(String),
+    /// The provider would hand back something other than what was just
+    /// written; the item was removed.
+    Altered,
+    /// The bus or the provider gave up waiting.
+    TimedOut,
+    Other,
+}
+
+/// A Secret Service failure: its kind, who answered, and what they said
+/// (D-Bus error text, never secret bytes).
+#[derive(Debug)]
+pub struct Failure {
+    pub kind: Kind,
+    pub provider: Option<Provider>,
+    pub detail: String,
+}
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.detail)
+    }
+}
+
+impl std::error::Error for Failure {}
+
+impl Failure {
+    /// The cause and the fix, for this provider.
+    pub fn describe(&self) -> KeychainError {
+        let who = self
+            .provider
+            .as_ref()
+            .map_or_else(|| "the Secret Service".to_owned(), Provider::to_string);
+        let detail = crate::output::escape(&self.detail);
+        match &self.kind {
+            Kind::NoBus if std::env::var_os("DBUS_SESSION_BUS_ADDRESS").is_none() => {
+                super::platform::no_bus()
+            }
+            Kind::NoBus => KeychainError::Unavailable {
+                cause: format!("the D-Bus session bus cannot be reached ({detail})"),
+                fix: super::platform::headless_fix(),
+            },
+            Kind::NoProvider => KeychainError::Unavailable {
+                cause: "no Secret Service (org.freedesktop.secrets) is running on the session bus"
+                    .into(),
+                fix: super::platform::headless_fix(),
+            },
+            Kind::Locked => KeychainError::Locked {
+                what: locked_what(self.provider.as_ref()),
+                fix: unlock_fix(self.provider.as_ref()),
+            },
+            Kind::PromptTimedOut(what) => KeychainError::Failed(format!(
+                "{who} kept a dialog open ({what}) until the deadline, and it was dismissed; {}",
+                dialog_fix(self.provider.as_ref())
+            )),
+            Kind::Dismissed(what) => KeychainError::Failed(format!(
+                "{who}'s dialog ({what}) was dismissed; {}",
+                dialog_fix(self.provider.as_ref())
+            )),
+            Kind::Refused => KeychainError::Failed(format!(
+                "{who} refused it ({detail}){}",
+                if self.provider == Some(Provider::KeePassXc) {
+                    "; KeePassXC refuses a password that begins like one of its field \
+                     references (`{REF:`)"
+                } else {
+                    ""
+                }
+            )),
+            Kind::Altered => KeychainError::Altered(format!(
+                "{who} would hand back a different secret than the one written{}, so the \
+                 item was removed and nothing is stored for this credential",
+                if self.provider == Some(Provider::KeePassXc) {
+                    " (KeePassXC expands placeholders such as `{TITLE}` or `{REF:…}` in \
+                     passwords)"
+                } else {
+                    ""
+                }
+            )),
+            Kind::Missing => {
+                KeychainError::Failed(format!("{who} no longer has the item ({detail})"))
+            }
+            Kind::TimedOut => KeychainError::Failed(format!("{who} did not answer ({detail})")),
+            Kind::Other => KeychainError::Failed(format!("{who}: {detail}")),
+        }
+    }
+}
+
+fn locked_what(provider: Option<&Provider>) -> String {
+    match provider {
+        Some(Provider::KeePassXc) => "the KeePassXC database".into(),
+        Some(Provider::GnomeKeyring) => "GNOME Keyring's login keyring".into(),
+        Some(Provider::KWallet) => "the KWallet wallet".into(),
+        Some(other) => format!("the keychain of {other}"),
+        None => "the keychain".into(),
+    }
+}
+
+fn unlock_fix(provider: Option<&Provider>) -> String {
+    match provider {
+        Some(Provider::KeePassXc) => "unlock the database in KeePassXC (the one whose group is \
+            exposed under Database Settings > Secret Service Integration) and try again"
+            .into(),
+        Some(Provider::KWallet) => "open the wallet in KWalletManager and try again".into(),
+        Some(Provider::Other(_)) => "unlock it with its own program and try again".into(),
+        Some(Provider::GnomeKeyring) | None => super::platform::gnome_keyring_unlock_fix(),
+    }
+}
+
+fn dialog_fix(provider: Option<&Provider>) -> String {
+    match provider {
+        Some(Provider::KeePassXc) => "answer KeePassXC's dialog, or turn off \"Confirm when \
+            passwords are retrieved by clients\" and \"Confirm when clients request entry \
+            deletion\" under Settings > Secret Service Integration, and try again"
+            .into(),
+        _ => "answer the dialog on the desktop, or raise `git config --global \
+              patrol.keychainTimeout`, and try again"
+            .into(),
     }
 }
 
@@ -133,7 +361,7 @@ impl Inner {
         if let Some(bus) = slot.as_ref() {
             return Ok(bus.clone());
         }
-        let bus = Connection::session().map_err(|err| failure(connection_failure(err)))?;
+        let bus = Connection::session().map_err(|err| fail(Kind::NoBus, None, &err))?;
         *slot = Some(bus.clone());
         Ok(bus)
     }
@@ -149,47 +377,236 @@ impl Inner {
             EncryptionType::Plain
         };
         let service = SecretService::connect_with_existing(encryption, self.bus()?);
-        let service = Arc::new(service.map_err(failure)?);
+        let service = Arc::new(service.map_err(|err| self.crate_failure(err))?);
         *slot = Some(Arc::clone(&service));
         Ok(service)
     }
 
+    fn plain_session(&self, bus: &Connection) -> Result<OwnedObjectPath> {
+        let mut slot = self.plain_session.lock().map_err(|_| poisoned())?;
+        if let Some(session) = slot.as_ref() {
+            return Ok(session.clone());
+        }
+        let reply = bus
+            .call_method(
+                Some(SERVICE_NAME),
+                SERVICE_PATH,
+                Some(SERVICE_INTERFACE),
+                "OpenSession",
+                &("plain", Value::from("")),
+            )
+            .map_err(|err| self.failure(err))?;
+        let (_, session): (OwnedValue, OwnedObjectPath) = reply
+            .body()
+            .deserialize()
+            .map_err(|err| self.failure(err))?;
+        *slot = Some(session.clone());
+        Ok(session)
+    }
+
+    /// Who owns the service's name: asked of the bus, not of the provider,
+    /// so a provider that hangs cannot hold this up.
+    fn provider(&self) -> Option<Provider> {
+        let bus = self.bus.try_lock().ok()?.as_ref()?.clone();
+        let reply = bus
+            .call_method(
+                Some("org.freedesktop.DBus"),
+                "/org/freedesktop/DBus",
+                Some("org.freedesktop.DBus"),
+                "GetConnectionUnixProcessID",
+                &(SERVICE_NAME,),
+            )
+            .ok()?;
+        let pid: u32 = reply.body().deserialize().ok()?;
+        let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).ok()?;
+        Some(Provider::from_comm(comm.trim_end()))
+    }
+
+    /// A zbus failure, sorted by its D-Bus error name.
+    fn failure(&self, err: impl Into<zbus::Error>) -> Error {
+        let err = err.into();
+        let kind = match dbus_error_name(&err) {
+            Some(name) => kind_of(&name),
+            None => Kind::Other,
+        };
+        let provider = match kind {
+            Kind::NoBus | Kind::NoProvider => None,
+            _ => self.provider(),
+        };
+        fail(kind, provider, &err)
+    }
+
+    /// A failure of the secret-service crate, sorted the same way.
+    fn crate_failure(&self, err: secret_service::Error) -> Error {
+        use secret_service::Error as E;
+        let kind = match &err {
+            E::Zbus(err) => return self.failure(clone_zbus(err)),
+            E::ZbusFdo(err) => kind_of(&zbus::DBusError::name(err)),
+            E::Locked => Kind::Locked,
+            E::Prompt | E::PromptDisconnected => Kind::Dismissed("its prompt".into()),
+            E::Unavailable => Kind::NoProvider,
+            E::Crypto(_) | E::Zvariant(_) | E::NoResult => Kind::Other,
+            _ => Kind::Other,
+        };
+        fail(kind.clone(), self.provider(), &err)
+    }
+
+    /// One call to the service or an item, its failure sorted by name.
+    fn call<B>(
+        &self,
+        path: &ObjectPath<'_>,
+        interface: &str,
+        method: &str,
+        body: &B,
+    ) -> Result<zbus::Message>
+    where
+        B: serde::Serialize + zbus::zvariant::DynamicType,
+    {
+        self.bus()?
+            .call_method(Some(SERVICE_NAME), path, Some(interface), method, body)
+            .map_err(|err| self.failure(err))
+    }
+
+    /// Our items that carry exactly `attributes`: unlocked, then locked.
+    fn search(
+        &self,
+        attributes: &HashMap<&str, &str>,
+    ) -> Result<(Vec<OwnedObjectPath>, Vec<OwnedObjectPath>)> {
+        let reply = self.call(
+            &ObjectPath::from_static_str_unchecked(SERVICE_PATH),
+            SERVICE_INTERFACE,
+            "SearchItems",
+            &(attributes,),
+        )?;
+        reply.body().deserialize().map_err(|err| self.failure(err))
+    }
+
+    fn attributes_of(&self, path: &OwnedObjectPath) -> Result<HashMap<String, String>> {
+        let reply = self.call(
+            path,
+            PROPERTIES_INTERFACE,
+            "Get",
+            &(ITEM_INTERFACE, "Attributes"),
+        )?;
+        let value: OwnedValue = reply
+            .body()
+            .deserialize()
+            .map_err(|err| self.failure(err))?;
+        HashMap::try_from(value).map_err(|err| self.failure(err))
+    }
+
     /// The secret stored at `path`, fetched with one call to the service;
-    /// `None` when the service gave none (no such item, or a locked one).
-    /// Only in a plain session: an encrypted one goes through the crate.
+    /// `None` when the answer holds none.
     fn secret_at(&self, path: &OwnedObjectPath) -> Result<Option<Vec<u8>>> {
         if self.encrypted {
             let service = self.connection()?;
-            let item = service.get_item_by_path(path.clone()).map_err(failure)?;
+            let item = service
+                .get_item_by_path(path.clone())
+                .map_err(|err| self.crate_failure(err))?;
             return match item.get_secret() {
                 Ok(secret) => Ok(Some(secret)),
                 // Refused for this path, as in a plain session: the search
                 // decides. Anything else (no answer, a secret that does
                 // not decrypt) is a failure, not an absent secret.
                 Err(secret_service::Error::Zbus(zbus::Error::MethodError(..))) => Ok(None),
-                Err(err) => Err(failure(err)),
+                Err(err) => Err(self.crate_failure(err)),
             };
         }
         let bus = self.bus()?;
         let session = self.plain_session(&bus)?;
-        type Secret = (OwnedObjectPath, Vec<u8>, Vec<u8>, String);
-        let reply = bus.call_method(
-            Some(SERVICE_NAME),
-            SERVICE_PATH,
-            Some(SERVICE_INTERFACE),
+        let reply = self.call(
+            &ObjectPath::from_static_str_unchecked(SERVICE_PATH),
+            SERVICE_INTERFACE,
             "GetSecrets",
             &(vec![path], &session),
-        );
-        let secrets: HashMap<OwnedObjectPath, Secret> = match reply {
-            Ok(reply) => reply.body().deserialize().map_err(zbus_failure)?,
-            // Refused for this path (gone, say): the search decides.
-            Err(zbus::Error::MethodError(..)) => return Ok(None),
-            Err(err) => return Err(zbus_failure(err)),
+        )?;
+        let secrets: HashMap<OwnedObjectPath, SecretStruct> = reply
+            .body()
+            .deserialize()
+            .map_err(|err| self.failure(err))?;
+        Ok(secrets.into_values().next().map(|(_, _, value, _)| value))
+    }
+
+    /// The secret at `path` and the item's attributes, asked for at the same
+    /// time (two calls on one connection cost little more than one); `None`
+    /// when the provider gives either no secret or no attributes for it.
+    fn secret_and_attributes(&self, path: &OwnedObjectPath) -> Result<Option<Read>> {
+        if self.encrypted {
+            let Ok(attributes) = self.attributes_of(path) else {
+                return Ok(None);
+            };
+            return Ok(self.secret_at(path).ok().flatten().map(|s| (s, attributes)));
+        }
+        let bus = self.bus()?;
+        let connection = bus.inner();
+        let secret = async {
+            let session = self.plain_session(&bus)?;
+            let reply = connection
+                .call_method(
+                    Some(SERVICE_NAME),
+                    SERVICE_PATH,
+                    Some(SERVICE_INTERFACE),
+                    "GetSecrets",
+                    &(vec![path], &session),
+                )
+                .await;
+            Ok::<_, Error>(reply)
         };
+        let attributes = connection.call_method(
+            Some(SERVICE_NAME),
+            path,
+            Some(PROPERTIES_INTERFACE),
+            "Get",
+            &(ITEM_INTERFACE, "Attributes"),
+        );
+        // The attributes are asked for first, so that their answer travels
+        // while the session is opened and the secret fetched.
+        let (attributes, secret) =
+            futures_lite::future::block_on(futures_lite::future::zip(attributes, secret));
+        // Refused for this path (gone, locked, not an item): the search decides.
+        let (Ok(secret), Ok(attributes)) = (secret?, attributes) else {
+            return Ok(None);
+        };
+        let secrets: HashMap<OwnedObjectPath, SecretStruct> = secret
+            .body()
+            .deserialize()
+            .map_err(|err| self.failure(err))?;
+        let value: OwnedValue = attributes
+            .body()
+            .deserialize()
+            .map_err(|err| self.failure(err))?;
+        let attributes = HashMap::try_from(value).map_err(|err| self.failure(err))?;
         Ok(secrets
-            .into_iter()
+            .into_values()
             .next()
-            .map(|(_, (_, _, value, _))| value))
+            .map(|(_, _, value, _)| (value, attributes)))
+    }
+
+    /// Replaces the secret of the item at `path`; no prompt is involved.
+    fn replace_secret(&self, path: &OwnedObjectPath, secret: &[u8]) -> Result<()> {
+        if self.encrypted {
+            let service = self.connection()?;
+            let item = service
+                .get_item_by_path(path.clone())
+                .map_err(|err| self.crate_failure(err))?;
+            return item
+                .set_secret(secret, "text/plain")
+                .map_err(|err| self.crate_failure(err));
+        }
+        let bus = self.bus()?;
+        let session = self.plain_session(&bus)?;
+        self.call(
+            path,
+            ITEM_INTERFACE,
+            "SetSecret",
+            &((&session, Vec::<u8>::new(), secret, "text/plain"),),
+        )?;
+        Ok(())
+    }
+
+    /// The collection new items go to.
+    fn collection(&self) -> Result<OwnedObjectPath> {
+        Ok(self.writable_destination()?.collection)
     }
 
     /// Where new items go: the first collection that persists among the
@@ -201,14 +618,15 @@ impl Inner {
         if let Some(destination) = slot.as_ref() {
             return Ok(destination.clone());
         }
-        let bus = self.bus()?;
-        let session = read_alias(&bus, "session")?;
+        let session = self.read_alias("session")?;
         let mut candidates = Vec::new();
         for alias in ["default", "login"] {
-            candidates.extend(read_alias(&bus, alias)?);
+            candidates.extend(self.read_alias(alias)?);
         }
         let service = self.connection()?;
-        let all = service.get_all_collections().map_err(failure)?;
+        let all = service
+            .get_all_collections()
+            .map_err(|err| self.crate_failure(err))?;
         candidates.extend(all.into_iter().map(|c| c.collection_path));
         let temporary = |path: &OwnedObjectPath| {
             session.as_ref() == Some(path) || path.as_str().ends_with("/collection/session")
@@ -217,7 +635,7 @@ impl Inner {
             .iter()
             .find(|path| !temporary(path))
             .or(candidates.first())
-            .ok_or_else(|| failure(secret_service::Error::NoResult))?;
+            .ok_or_else(|| self.crate_failure(secret_service::Error::NoResult))?;
         let destination = Destination {
             collection: chosen.clone(),
             temporary: temporary(chosen),
@@ -236,24 +654,260 @@ impl Inner {
         Ok(destination)
     }
 
-    fn plain_session(&self, bus: &Connection) -> Result<OwnedObjectPath> {
-        let mut slot = self.plain_session.lock().map_err(|_| poisoned())?;
-        if let Some(session) = slot.as_ref() {
-            return Ok(session.clone());
+    /// The collection an alias names; `None` for an alias that names none.
+    fn read_alias(&self, alias: &str) -> Result<Option<OwnedObjectPath>> {
+        let reply = self.bus()?.call_method(
+            Some(SERVICE_NAME),
+            SERVICE_PATH,
+            Some(SERVICE_INTERFACE),
+            "ReadAlias",
+            &(alias,),
+        );
+        let path: OwnedObjectPath = match reply {
+            Ok(reply) => reply
+                .body()
+                .deserialize()
+                .map_err(|err| self.failure(err))?,
+            // A service that knows no such alias may say so with an error.
+            Err(zbus::Error::MethodError(..)) => return Ok(None),
+            Err(err) => return Err(self.failure(err)),
+        };
+        Ok((path.as_str() != "/").then_some(path))
+    }
+
+    /// A new item, never replacing one: the caller has looked first.
+    fn create(
+        &self,
+        label: &str,
+        attributes: HashMap<&str, &str>,
+        secret: &[u8],
+    ) -> Result<OwnedObjectPath> {
+        let collection = self.collection()?;
+        match self.create_in(&collection, label, &attributes, secret) {
+            Err(Error::NoStorageAccess(failure))
+                if failure
+                    .downcast_ref::<Failure>()
+                    .is_some_and(|f| f.kind == Kind::Locked) =>
+            {
+                self.unlock(
+                    std::slice::from_ref(&collection),
+                    "to unlock the collection for a new item",
+                )?;
+                self.create_in(&collection, label, &attributes, secret)
+            }
+            created => created,
         }
-        let reply = bus
-            .call_method(
-                Some(SERVICE_NAME),
-                SERVICE_PATH,
-                Some(SERVICE_INTERFACE),
-                "OpenSession",
-                &("plain", Value::from("")),
-            )
-            .map_err(zbus_failure)?;
-        let (_, session): (OwnedValue, OwnedObjectPath) =
-            reply.body().deserialize().map_err(zbus_failure)?;
-        *slot = Some(session.clone());
-        Ok(session)
+    }
+
+    fn create_in(
+        &self,
+        collection: &OwnedObjectPath,
+        label: &str,
+        attributes: &HashMap<&str, &str>,
+        secret: &[u8],
+    ) -> Result<OwnedObjectPath> {
+        if self.encrypted {
+            // The crate encrypts; it also waits for any prompt itself, and
+            // the keychain's timeout bounds that wait.
+            let service = self.connection()?;
+            let collection = service
+                .get_collection_by_path(collection.clone())
+                .map_err(|err| self.crate_failure(err))?;
+            let item = collection
+                .create_item(label, attributes.clone(), secret, false, "text/plain")
+                .map_err(|err| self.crate_failure(err))?;
+            return Ok(item.item_path.clone());
+        }
+        let bus = self.bus()?;
+        let session = self.plain_session(&bus)?;
+        let properties = HashMap::from([
+            ("org.freedesktop.Secret.Item.Label", Value::from(label)),
+            (
+                "org.freedesktop.Secret.Item.Attributes",
+                Value::from(attributes.clone()),
+            ),
+        ]);
+        let reply = self.call(
+            collection,
+            "org.freedesktop.Secret.Collection",
+            "CreateItem",
+            &(
+                properties,
+                (&session, Vec::<u8>::new(), secret, "text/plain"),
+                false,
+            ),
+        )?;
+        let (item, prompt): (OwnedObjectPath, OwnedObjectPath) = reply
+            .body()
+            .deserialize()
+            .map_err(|err| self.failure(err))?;
+        if prompt.as_str() == NO_PROMPT {
+            return Ok(item);
+        }
+        // KeePassXC answers every CreateItem with a prompt, whose result is
+        // the new item's path.
+        let created = self.prompt(&prompt, "to create the item")?;
+        OwnedObjectPath::try_from(created).map_err(|err| self.failure(err))
+    }
+
+    /// Unlocks `paths`, through the provider's prompt when it shows one.
+    fn unlock(&self, paths: &[OwnedObjectPath], what: &str) -> Result<()> {
+        let reply = self.call(
+            &ObjectPath::from_static_str_unchecked(SERVICE_PATH),
+            SERVICE_INTERFACE,
+            "Unlock",
+            &(paths,),
+        )?;
+        let (_, prompt): (Vec<OwnedObjectPath>, OwnedObjectPath) = reply
+            .body()
+            .deserialize()
+            .map_err(|err| self.failure(err))?;
+        self.prompt(&prompt, what)
+            .map(drop)
+            .map_err(|err| match err {
+                Error::NoStorageAccess(inner) => match inner.downcast::<Failure>() {
+                    Ok(failure) if matches!(failure.kind, Kind::Dismissed(_)) => {
+                        Error::NoStorageAccess(Box::new(Failure {
+                            kind: Kind::Locked,
+                            ..*failure
+                        }))
+                    }
+                    Ok(failure) => Error::NoStorageAccess(failure),
+                    Err(inner) => Error::NoStorageAccess(inner),
+                },
+                other => other,
+            })
+    }
+
+    /// Deletes the item at `path`, through the provider's prompt when it
+    /// shows one (KeePassXC's deletion confirmation).
+    fn delete(&self, path: &OwnedObjectPath) -> Result<()> {
+        let reply = self.call(path, ITEM_INTERFACE, "Delete", &())?;
+        let prompt: OwnedObjectPath = reply
+            .body()
+            .deserialize()
+            .map_err(|err| self.failure(err))?;
+        self.prompt(&prompt, "to confirm deleting the item")
+            .map(drop)
+    }
+
+    /// Runs the provider's prompt at `prompt` (when there is one) until it
+    /// completes, or dismisses it when the deadline passes first.
+    fn prompt(&self, prompt: &OwnedObjectPath, what: &str) -> Result<OwnedValue> {
+        if prompt.as_str() == NO_PROMPT {
+            return Ok(OwnedValue::from(false));
+        }
+        let bus = self.bus()?;
+        let rule = zbus::MatchRule::builder()
+            .msg_type(zbus::message::Type::Signal)
+            .interface(PROMPT_INTERFACE)
+            .and_then(|rule| rule.member("Completed"))
+            .and_then(|rule| rule.path(prompt.as_ref()))
+            .map_err(|err| self.failure(err))?
+            .build();
+        let mut completed = zbus::blocking::MessageIterator::for_match_rule(rule, &bus, Some(1))
+            .map_err(|err| self.failure(err))?;
+        self.call(prompt, PROMPT_INTERFACE, "Prompt", &("",))?;
+        let (sender, receiver) = mpsc::sync_channel(1);
+        // A thread of its own, so that waiting can end at the deadline; it
+        // is left behind if the signal never comes.
+        thread::spawn(move || {
+            let _ = sender.send(completed.next());
+        });
+        match receiver.recv_timeout(self.prompt_deadline) {
+            Ok(Some(Ok(signal))) => {
+                let (dismissed, result): (bool, OwnedValue) = signal
+                    .body()
+                    .deserialize()
+                    .map_err(|err| self.failure(err))?;
+                if dismissed {
+                    Err(access(Kind::Dismissed(what.into()), self.provider(), what))
+                } else {
+                    Ok(result)
+                }
+            }
+            Ok(_) => Err(access(Kind::Dismissed(what.into()), self.provider(), what)),
+            Err(_) => {
+                let _ = self.call(prompt, PROMPT_INTERFACE, "Dismiss", &());
+                Err(access(
+                    Kind::PromptTimedOut(what.into()),
+                    self.provider(),
+                    &format!(
+                        "not answered within {} s",
+                        self.prompt_deadline.as_secs_f32()
+                    ),
+                ))
+            }
+        }
+    }
+}
+
+/// zbus errors are not `Clone`; only what sorting and messages need is kept.
+fn clone_zbus(err: &zbus::Error) -> zbus::Error {
+    match err {
+        zbus::Error::MethodError(name, detail, reply) => {
+            zbus::Error::MethodError(name.clone(), detail.clone(), reply.clone())
+        }
+        zbus::Error::InputOutput(io) => zbus::Error::InputOutput(Arc::clone(io)),
+        other => zbus::Error::Failure(other.to_string()),
+    }
+}
+
+fn dbus_error_name(err: &zbus::Error) -> Option<String> {
+    match err {
+        zbus::Error::MethodError(name, ..) => Some(name.as_str().to_owned()),
+        zbus::Error::FDO(err) => Some(zbus::DBusError::name(err.as_ref()).as_str().to_owned()),
+        _ => None,
+    }
+}
+
+/// The category of a D-Bus error name (the Secret Service spec's own names,
+/// and the bus's where providers use those).
+fn kind_of(name: &str) -> Kind {
+    match name {
+        "org.freedesktop.Secret.Error.IsLocked" => Kind::Locked,
+        "org.freedesktop.Secret.Error.NoSuchObject"
+        | "org.freedesktop.DBus.Error.UnknownObject"
+        | "org.freedesktop.DBus.Error.UnknownMethod"
+        | "org.freedesktop.DBus.Error.UnknownInterface" => Kind::Missing,
+        "org.freedesktop.DBus.Error.ServiceUnknown"
+        | "org.freedesktop.DBus.Error.NameHasNoOwner" => Kind::NoProvider,
+        "org.freedesktop.DBus.Error.InvalidArgs"
+        | "org.freedesktop.DBus.Error.NotSupported"
+        | "org.freedesktop.DBus.Error.AccessDenied"
+        | "org.freedesktop.DBus.Error.Failed"
+        | "org.freedesktop.Secret.Error.NoSession" => Kind::Refused,
+        "org.freedesktop.DBus.Error.NoReply" | "org.freedesktop.DBus.Error.Timeout" => {
+            Kind::TimedOut
+        }
+        _ => Kind::Other,
+    }
+}
+
+/// keyring-core's error for a failure: no access when unlocking or a prompt
+/// could help, a platform failure otherwise.
+fn fail(kind: Kind, provider: Option<Provider>, err: &dyn fmt::Display) -> Error {
+    access(kind, provider, &err.to_string())
+}
+
+fn access(kind: Kind, provider: Option<Provider>, detail: &str) -> Error {
+    let no_access = matches!(
+        kind,
+        Kind::NoBus
+            | Kind::NoProvider
+            | Kind::Locked
+            | Kind::Dismissed(_)
+            | Kind::PromptTimedOut(_)
+    );
+    let failure = Box::new(Failure {
+        kind,
+        provider,
+        detail: detail.to_owned(),
+    });
+    if no_access {
+        Error::NoStorageAccess(failure)
+    } else {
+        Error::PlatformFailure(failure)
     }
 }
 
@@ -288,18 +942,18 @@ impl CredentialStoreApi for Store {
             user: user.to_owned(),
             hint,
             located: Mutex::new(None),
+            outdated: Mutex::new(false),
         })))
     }
 
     fn search(&self, spec: &HashMap<&str, &str>) -> Result<Vec<Entry>> {
-        let connection = self.inner.connection()?;
         let mut attributes = spec.clone();
         attributes.insert(APPLICATION.0, APPLICATION.1);
-        let found = connection.search_items(attributes).map_err(failure)?;
+        let (unlocked, locked) = self.inner.search(&attributes)?;
         let mut entries = Vec::new();
         // Attributes of locked items are readable too; only secrets are not.
-        for item in found.unlocked.iter().chain(found.locked.iter()) {
-            let attributes = item.get_attributes().map_err(failure)?;
+        for path in unlocked.iter().chain(locked.iter()) {
+            let attributes = self.inner.attributes_of(path)?;
             if let (Some(service), Some(user)) =
                 (attributes.get("service"), attributes.get("username"))
             {
@@ -314,8 +968,8 @@ impl CredentialStoreApi for Store {
     }
 }
 
-impl std::fmt::Debug for Store {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+impl fmt::Debug for Store {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.id())
     }
 }
@@ -329,6 +983,9 @@ struct Cred {
     hint: Option<OwnedObjectPath>,
     /// Where the item was found or created by this entry.
     located: Mutex<Option<OwnedObjectPath>>,
+    /// Whether the secret read was written by an earlier version, with
+    /// lines that are not git's.
+    outdated: Mutex<bool>,
 }
 
 /// Where `store` writes new items, when it is ours: asks the service.
@@ -344,14 +1001,13 @@ pub fn item_is_temporary(
     item: &str,
 ) -> Option<Result<bool>> {
     let store = store.as_any().downcast_ref::<Store>()?;
-    Some(store.inner.bus().and_then(|bus| {
-        let session = read_alias(&bus, "session")?;
+    Some(store.inner.read_alias("session").map(|session| {
         let in_collection = |collection: &str| {
             item.strip_prefix(collection)
                 .is_some_and(|rest| rest.starts_with('/'))
         };
-        Ok(session.is_some_and(|s| in_collection(s.as_str()))
-            || in_collection("/org/freedesktop/secrets/collection/session"))
+        session.is_some_and(|s| in_collection(s.as_str()))
+            || in_collection("/org/freedesktop/secrets/collection/session")
     }))
 }
 
@@ -363,8 +1019,25 @@ pub fn located(entry: &Entry) -> Option<String> {
     located.as_ref().map(|path| path.as_str().to_owned())
 }
 
-impl std::fmt::Debug for Inner {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+/// Whether the secret `entry` read should be written again in today's
+/// form (it carries an earlier version's extra lines).
+pub fn outdated(entry: &Entry) -> bool {
+    entry
+        .as_any()
+        .downcast_ref::<Cred>()
+        .and_then(|cred| cred.outdated.lock().ok().map(|outdated| *outdated))
+        .unwrap_or(false)
+}
+
+/// Who provides the Secret Service behind `store`, when it is ours.
+pub fn provider_of(store: &keyring_core::CredentialStore) -> Option<Provider> {
+    let store = store.as_any().downcast_ref::<Store>()?;
+    let _connected = store.inner.bus().ok()?;
+    store.inner.provider()
+}
+
+impl fmt::Debug for Inner {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Inner")
             .field("encrypted", &self.encrypted)
             .finish()
@@ -380,55 +1053,57 @@ impl Cred {
         ])
     }
 
-    /// Our items under this name, unlocking them first when they are locked
-    /// (that may show the desktop's unlock prompt).
-    fn with_items<T>(&self, op: impl FnOnce(&[Item<'_>]) -> Result<T>) -> Result<T> {
-        let connection = self.inner.connection()?;
-        let found = connection
-            .search_items(self.attributes())
-            .map_err(failure)?;
-        if !found.locked.is_empty() {
-            let locked: Vec<&Item> = found.locked.iter().collect();
-            connection.unlock_all(&locked).map_err(failure)?;
+    /// Whether an item's attributes name this entry.
+    fn names_this(&self, attributes: &HashMap<String, String>) -> bool {
+        self.attributes()
+            .iter()
+            .all(|(key, value)| attributes.get(*key).map(String::as_str) == Some(*value))
+    }
+
+    /// Our items under this name, unlocking the locked ones first (that may
+    /// show the desktop's unlock prompt).
+    fn items(&self) -> Result<Vec<OwnedObjectPath>> {
+        let (unlocked, locked) = self.inner.search(&self.attributes())?;
+        if !locked.is_empty() {
+            self.inner
+                .unlock(&locked, "to unlock the keyring that holds the item")?;
         }
-        let items: Vec<Item> = found.unlocked.into_iter().chain(found.locked).collect();
-        op(&items)
+        Ok(unlocked.into_iter().chain(locked).collect())
     }
 
-    /// The lines every secret this store writes ends with: the item's
-    /// attributes, where a read by path can check them.
-    fn names(&self) -> String {
-        format!("\nservice={}\nusername={}", self.service, self.user)
-    }
-
-    /// The secret at the hinted path, when there is one and it names this
-    /// entry; `None` sends the caller to the search.
+    /// The secret at the hinted path, when there is one and its item names
+    /// this entry; `None` sends the caller to the search.
     fn secret_at_hint(&self) -> Result<Option<Vec<u8>>> {
         let Some(path) = &self.hint else {
             return Ok(None);
         };
-        let Some(mut stored) = self.inner.secret_at(path)? else {
+        let Some((mut stored, attributes)) = self.inner.secret_and_attributes(path)? else {
             return Ok(None);
         };
-        if !self.strip_names(&mut stored) {
-            // Another credential's item, or one written before the names
-            // were: not this entry's secret, whatever it holds.
+        if !self.names_this(&attributes) {
+            // Another credential's item: not this entry's secret.
             drop(zeroize::Zeroizing::new(stored));
             return Ok(None);
         }
+        self.strip_names(&mut stored);
         self.remember(path);
         Ok(Some(stored))
     }
 
-    /// Leaves the secret as the caller stored it; whether it ended with
-    /// this entry's names.
-    fn strip_names(&self, stored: &mut Vec<u8>) -> bool {
+    /// The lines an earlier version ended every secret with.
+    fn names(&self) -> String {
+        format!("\nservice={}\nusername={}", self.service, self.user)
+    }
+
+    /// Removes an earlier version's extra lines, noting that there were.
+    fn strip_names(&self, stored: &mut Vec<u8>) {
         let names = self.names();
-        let named = stored.ends_with(names.as_bytes());
-        if named {
+        if stored.ends_with(names.as_bytes()) {
             stored.truncate(stored.len() - names.len());
+            if let Ok(mut outdated) = self.outdated.lock() {
+                *outdated = true;
+            }
         }
-        named
     }
 
     fn remember(&self, path: &OwnedObjectPath) {
@@ -436,29 +1111,55 @@ impl Cred {
             *located = Some(path.clone());
         }
     }
+
+    /// Writes `secret` into the existing item, or a new one; `None` for
+    /// the path when the write failed and nothing is left of it.
+    fn write(&self, secret: &[u8]) -> Result<OwnedObjectPath> {
+        let items = self.items()?;
+        if let Some((path, duplicates)) = items.split_first() {
+            self.inner.replace_secret(path, secret)?;
+            // Two items under one name answer unpredictably: the one just
+            // written stays.
+            for duplicate in duplicates {
+                self.inner.delete(duplicate)?;
+            }
+            return Ok(path.clone());
+        }
+        let label = super::label_for(&self.service, &self.user);
+        self.inner
+            .create(&label, self.attributes(), secret)
+            .inspect_err(|_| self.remove_half_made())
+    }
+
+    /// After a failed `CreateItem`, removes what a provider may have made
+    /// of it anyway (KeePassXC keeps the item when it refuses the secret).
+    fn remove_half_made(&self) {
+        if let Ok((unlocked, locked)) = self.inner.search(&self.attributes()) {
+            for path in unlocked.iter().chain(locked.iter()) {
+                let _ = self.inner.delete(path);
+            }
+        }
+    }
 }
 
 impl CredentialApi for Cred {
     fn set_secret(&self, secret: &[u8]) -> Result<()> {
-        let destination = self.inner.writable_destination()?;
-        let connection = self.inner.connection()?;
-        let collection = connection
-            .get_collection_by_path(destination.collection)
-            .map_err(failure)?;
-        let label = super::label_for(&self.service, &self.user);
-        let mut stored = zeroize::Zeroizing::new(secret.to_vec());
-        stored.extend_from_slice(self.names().as_bytes());
-        let create =
-            || collection.create_item(&label, self.attributes(), &stored, true, "text/plain");
-        let item = match create() {
-            Ok(item) => item,
-            Err(err) if is_locked(&err) => {
-                collection.unlock().map_err(failure)?;
-                create().map_err(failure)?
-            }
-            Err(err) => return Err(failure(err)),
-        };
-        self.remember(&item.item_path);
+        let path = self.write(secret)?;
+        // Read back once: a provider may hand back something else than it
+        // was given (KeePassXC expands placeholders such as `{TITLE}`).
+        let back = zeroize::Zeroizing::new(self.inner.secret_at(&path)?.unwrap_or_default());
+        if back.as_slice() != secret {
+            self.inner.delete(&path)?;
+            return Err(access(
+                Kind::Altered,
+                self.inner.provider(),
+                "the secret read back differs from the one written",
+            ));
+        }
+        self.remember(&path);
+        if let Ok(mut outdated) = self.outdated.lock() {
+            *outdated = false;
+        }
         Ok(())
     }
 
@@ -466,37 +1167,31 @@ impl CredentialApi for Cred {
         if let Some(secret) = self.secret_at_hint()? {
             return Ok(secret);
         }
-        self.with_items(|items| match items.first() {
-            Some(item) => {
-                let mut secret = item.get_secret().map_err(failure)?;
-                self.remember(&item.item_path);
-                // Items written by another program carry no names.
-                self.strip_names(&mut secret);
-                Ok(secret)
-            }
-            None => Err(Error::NoEntry),
-        })
+        let items = self.items()?;
+        let Some(path) = items.first() else {
+            return Err(Error::NoEntry);
+        };
+        let mut secret = self.inner.secret_at(path)?.ok_or(Error::NoEntry)?;
+        self.remember(path);
+        self.strip_names(&mut secret);
+        Ok(secret)
     }
 
     fn delete_credential(&self) -> Result<()> {
-        self.with_items(|items| {
-            if items.is_empty() {
-                return Err(Error::NoEntry);
-            }
-            items
-                .iter()
-                .try_for_each(|item| item.delete().map_err(failure))
-        })
+        let items = self.items()?;
+        if items.is_empty() {
+            return Err(Error::NoEntry);
+        }
+        items.iter().try_for_each(|path| self.inner.delete(path))
     }
 
     fn get_credential(&self) -> Result<Option<Arc<Credential>>> {
-        self.with_items(|items| {
-            if items.is_empty() {
-                Err(Error::NoEntry)
-            } else {
-                Ok(None)
-            }
-        })
+        let (unlocked, locked) = self.inner.search(&self.attributes())?;
+        if unlocked.is_empty() && locked.is_empty() {
+            Err(Error::NoEntry)
+        } else {
+            Ok(None)
+        }
     }
 
     fn get_specifiers(&self) -> Option<(String, String)> {
@@ -506,57 +1201,6 @@ impl CredentialApi for Cred {
     fn as_any(&self) -> &dyn Any {
         self
     }
-}
-
-/// The collection an alias names; `None` for an alias that names none.
-fn read_alias(bus: &Connection, alias: &str) -> Result<Option<OwnedObjectPath>> {
-    let reply = bus.call_method(
-        Some(SERVICE_NAME),
-        SERVICE_PATH,
-        Some(SERVICE_INTERFACE),
-        "ReadAlias",
-        &(alias,),
-    );
-    let path: OwnedObjectPath = match reply {
-        Ok(reply) => reply.body().deserialize().map_err(zbus_failure)?,
-        // A service that knows no such alias may say so with an error.
-        Err(zbus::Error::MethodError(..)) => return Ok(None),
-        Err(err) => return Err(zbus_failure(err)),
-    };
-    Ok((path.as_str() != "/").then_some(path))
-}
-
-fn is_locked(err: &secret_service::Error) -> bool {
-    matches!(err, secret_service::Error::Locked) || err.to_string().contains("IsLocked")
-}
-
-/// Keeps the secret-service error itself inside keyring-core's, so that
-/// `platform::describe` can name the cause. None of these carry secret bytes.
-fn failure(err: secret_service::Error) -> Error {
-    use secret_service::Error as E;
-    match err {
-        E::Unavailable | E::Locked | E::Prompt | E::PromptDisconnected => {
-            Error::NoStorageAccess(Box::new(err))
-        }
-        other => Error::PlatformFailure(Box::new(other)),
-    }
-}
-
-/// As the secret-service crate reads a failure to reach the bus.
-fn connection_failure(err: zbus::Error) -> secret_service::Error {
-    match err {
-        zbus::Error::InterfaceNotFound | zbus::Error::Address(_) => {
-            secret_service::Error::Unavailable
-        }
-        zbus::Error::InputOutput(err) if err.kind() == std::io::ErrorKind::NotFound => {
-            secret_service::Error::Unavailable
-        }
-        err => err.into(),
-    }
-}
-
-fn zbus_failure(err: zbus::Error) -> Error {
-    failure(secret_service::Error::Zbus(err))
 }
 
 fn poisoned() -> Error {
@@ -569,7 +1213,7 @@ mod tests {
 
     fn build(modifiers: &[(&str, &str)]) -> Result<Entry> {
         let modifiers: HashMap<&str, &str> = modifiers.iter().copied().collect();
-        Store::new(false, false).build(
+        Store::new(false, false, Duration::from_secs(5)).build(
             "git-credential-patrol:https://example.com",
             "alice",
             Some(&modifiers),
@@ -580,6 +1224,7 @@ mod tests {
     fn an_item_hint_must_be_an_object_path() {
         let entry = build(&[(ITEM, "/org/freedesktop/secrets/collection/login/7")]).unwrap();
         assert_eq!(located(&entry), None, "nothing is located before a call");
+        assert!(!outdated(&entry));
         assert!(matches!(
             build(&[(ITEM, "login/7")]),
             Err(Error::Invalid(key, _)) if key == ITEM
@@ -595,5 +1240,86 @@ mod tests {
         let store = keyring_core::mock::Store::new().unwrap();
         let entry = store.build("service", "user", None).unwrap();
         assert_eq!(located(&entry), None);
+    }
+
+    #[test]
+    fn errors_are_sorted_by_their_d_bus_name_not_their_text() {
+        assert_eq!(
+            kind_of("org.freedesktop.Secret.Error.IsLocked"),
+            Kind::Locked
+        );
+        assert_eq!(
+            kind_of("org.freedesktop.DBus.Error.InvalidArgs"),
+            Kind::Refused
+        );
+        assert_eq!(
+            kind_of("org.freedesktop.Secret.Error.NoSuchObject"),
+            Kind::Missing
+        );
+        assert_eq!(
+            kind_of("org.freedesktop.DBus.Error.ServiceUnknown"),
+            Kind::NoProvider
+        );
+        assert_eq!(
+            kind_of("org.freedesktop.DBus.Error.NoReply"),
+            Kind::TimedOut
+        );
+        // A message that merely talks about a prompt is not a locked keyring.
+        assert_eq!(kind_of("org.example.Error.PromptIsLocked"), Kind::Other);
+    }
+
+    #[test]
+    fn providers_are_told_apart_by_their_process_name() {
+        assert_eq!(
+            Provider::from_comm("gnome-keyring-d"),
+            Provider::GnomeKeyring
+        );
+        assert_eq!(Provider::from_comm("keepassxc"), Provider::KeePassXc);
+        assert_eq!(Provider::from_comm("kwalletd6"), Provider::KWallet);
+        assert_eq!(
+            Provider::from_comm("odd\u{1b}[31m").to_string(),
+            "the Secret Service provider `odd\\u{1b}[31m`"
+        );
+    }
+
+    #[test]
+    fn each_provider_gets_its_own_fix() {
+        let failure = |kind, provider| Failure {
+            kind,
+            provider,
+            detail: "org.freedesktop.DBus.Error.InvalidArgs: no".into(),
+        };
+        let locked = failure(Kind::Locked, Some(Provider::KeePassXc))
+            .describe()
+            .to_string();
+        assert!(locked.contains("KeePassXC database is locked"), "{locked}");
+        assert!(
+            locked.contains("unlock the database in KeePassXC"),
+            "{locked}"
+        );
+        assert!(!locked.contains("gnome-keyring-daemon"), "{locked}");
+        let locked = failure(Kind::Locked, Some(Provider::GnomeKeyring))
+            .describe()
+            .to_string();
+        assert!(
+            locked.contains("gnome-keyring-daemon --replace --unlock"),
+            "{locked}"
+        );
+        let refused = failure(Kind::Refused, Some(Provider::KeePassXc))
+            .describe()
+            .to_string();
+        assert!(refused.starts_with("the keychain refused the request: KeePassXC refused it"));
+        assert!(refused.contains("{REF:"), "{refused}");
+        assert!(!refused.contains("locked"), "{refused}");
+        let waited = failure(
+            Kind::PromptTimedOut("to confirm deleting the item".into()),
+            Some(Provider::KeePassXc),
+        )
+        .describe()
+        .to_string();
+        assert!(
+            waited.contains("KeePassXC kept a dialog open (to confirm deleting the item)"),
+            "{waited}"
+        );
     }
 }

@@ -1709,7 +1709,7 @@ fn every_problem_doctor_reports_is_fixed_by_running_its_fix() {
         "is not a credential git can read",
         "holds a token for https://github.com (alice) that differs from the keychain's",
         "the index lists https://gitlab.example.com:8443",
-        "the keychain is locked",
+        "GNOME Keyring's login keyring is locked",
         "is damaged",
     ] {
         assert!(

@@ -1,9 +1,11 @@
 //! `TestEnv`: a private world for one test. Its own HOME and XDG
 //! directories, its own git configuration (`GIT_CONFIG_GLOBAL`,
 //! `GIT_CONFIG_NOSYSTEM=1`), its own D-Bus session bus and, unless asked
-//! otherwise, its own unlocked gnome-keyring. Nothing touches the user's
-//! keyring or configuration; everything it starts is stopped on drop, and
-//! HTTPS from the helper can only reach loopback.
+//! otherwise, its own unlocked Secret Service: gnome-keyring, or KeePassXC
+//! with a throwaway database when `PATROL_TEST_SECRET_SERVICE=keepassxc`
+//! (scripts/test runs the keychain tests both ways). Nothing touches the
+//! user's keyring or configuration; everything it starts is stopped on
+//! drop, and HTTPS from the helper can only reach loopback.
 //!
 //! Under wine (`crate::UNDER_WINE`, the tests in tests/wine) the helper is
 //! the Windows build, run by a shim in a wine prefix of the test's own: an
@@ -15,6 +17,7 @@ use std::fs;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
+use std::sync::OnceLock;
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -26,10 +29,13 @@ pub const BIN: &str = env!("CARGO_BIN_EXE_git-credential-patrol");
 const NOWHERE: &str = "http://127.0.0.1:9";
 
 /// What the environment provides as a keychain.
-#[derive(Clone, Copy, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Keyring {
     /// A private bus with an unlocked gnome-keyring.
     Unlocked,
+    /// A private bus with KeePassXC, headless, over an unlocked throwaway
+    /// database whose group `SecretService` is exposed.
+    KeePassXc,
     /// A private bus with gnome-keyring started by `--start` with no
     /// `--unlock` and no login keyring on disk, as D-Bus activation or a
     /// headless login leaves it: only its in-memory `session` collection.
@@ -51,11 +57,14 @@ pub struct TestEnv {
 }
 
 impl TestEnv {
+    /// An environment with the Secret Service under test:
+    /// `PATROL_TEST_SECRET_SERVICE` is `gnome-keyring` (the default) or
+    /// `keepassxc`.
     pub fn new() -> Self {
         if crate::UNDER_WINE {
             Self::under_wine()
         } else {
-            Self::with_keyring(Keyring::Unlocked)
+            Self::with_keyring(Keyring::under_test())
         }
     }
 
@@ -123,6 +132,7 @@ impl TestEnv {
         match keyring {
             Keyring::Unlocked => env.start_keyring(true),
             Keyring::SessionOnly => env.start_keyring(false),
+            Keyring::KeePassXc => env.start_keepassxc(),
             Keyring::Missing | Keyring::NoBus => {}
         }
         env
@@ -287,6 +297,7 @@ impl TestEnv {
         let mut files: Vec<(PathBuf, Vec<u8>)> = fs::read_dir(self.index_dir())
             .unwrap()
             .map(|e| e.unwrap().path())
+            .filter(|p| p.is_file())
             .map(|p| (p.clone(), fs::read(&p).unwrap()))
             .collect();
         files.sort();
@@ -481,11 +492,17 @@ impl TestEnv {
         self.wait_for_name("org.freedesktop.secrets");
     }
 
-    /// Waits, at most ten seconds, until the Secret Service's `login`
-    /// collection exists and is unlocked: `gnome-keyring-daemon --replace
-    /// --unlock` returns before the daemon it starts has taken over.
+    /// Waits until the Secret Service's `login` collection exists and is
+    /// unlocked: `gnome-keyring-daemon --replace --unlock` returns before
+    /// the daemon it starts has taken over.
     pub fn wait_for_unlocked_login(&self) {
-        let deadline = Instant::now() + Duration::from_secs(10);
+        self.wait_for_unlocked("login");
+    }
+
+    /// Waits, at most twenty seconds, until the Secret Service's collection
+    /// `name` exists and is unlocked.
+    fn wait_for_unlocked(&self, name: &str) {
+        let deadline = Instant::now() + Duration::from_secs(20);
         while Instant::now() < deadline {
             let out = self
                 .command("dbus-send")
@@ -493,7 +510,7 @@ impl TestEnv {
                     "--session",
                     "--print-reply",
                     "--dest=org.freedesktop.secrets",
-                    "/org/freedesktop/secrets/collection/login",
+                    &format!("/org/freedesktop/secrets/collection/{name}"),
                     "org.freedesktop.DBus.Properties.Get",
                     "string:org.freedesktop.Secret.Collection",
                     "string:Locked",
@@ -505,7 +522,70 @@ impl TestEnv {
             }
             thread::sleep(Duration::from_millis(20));
         }
-        panic!("the login keyring was never unlocked on the test bus");
+        panic!("the collection {name} was never unlocked on the test bus");
+    }
+
+    /// The database KeePassXC serves, in this environment.
+    pub fn kdbx(&self) -> PathBuf {
+        self.root().join("db.kdbx")
+    }
+
+    /// KeePassXC the way `../shared/secret-services/with-keepassxc` starts
+    /// it: headless, its Secret Service integration on and its per-access
+    /// confirmations off, over a copy of a database whose group
+    /// `SecretService` is exposed.
+    fn start_keepassxc(&mut self) {
+        fs::copy(keepassxc_template(), self.kdbx()).unwrap();
+        let config = self.home().join(".config/keepassxc");
+        fs::create_dir_all(&config).unwrap();
+        fs::write(config.join("keepassxc.ini"), KEEPASSXC_INI).unwrap();
+        let mut daemon = self
+            .command("keepassxc")
+            .env("QT_QPA_PLATFORM", "offscreen")
+            .arg("--pw-stdin")
+            .arg(self.kdbx())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("keepassxc is needed for these tests: run scripts/test, which installs it");
+        daemon
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(format!("{KEEPASSXC_PASSWORD}\n").as_bytes())
+            .unwrap();
+        self.daemons.push(daemon);
+        self.wait_for_name("org.freedesktop.secrets");
+        // KeePassXC takes the name before it has unlocked the database
+        // (`db`, after the file's name); until then its collection is
+        // locked, and a new item would wait for an unlock dialog that
+        // nobody sees.
+        self.wait_for_unlocked("db");
+    }
+
+    /// Asserts that a field of the KeePassXC database's entry titled
+    /// `title` in the exposed group is `expected`, as `keepassxc-cli show
+    /// -s -a FIELD` prints it, once KeePassXC has saved the database (within
+    /// ten seconds).
+    pub fn assert_kdbx_field(&self, title: &str, field: &str, expected: &str) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let mut command = self.command("keepassxc-cli");
+            command
+                .args(["show", "-q", "-s", "-a", field])
+                .arg(self.kdbx())
+                .arg(format!("SecretService/{title}"));
+            let out = run(command, format!("{KEEPASSXC_PASSWORD}\n").as_bytes());
+            let got = text(&out.stdout);
+            if out.status.success() && got == expected {
+                return;
+            }
+            if Instant::now() > deadline {
+                assert_eq!(got, expected, "{field} of {title}: {}", text(&out.stderr));
+            }
+            thread::sleep(Duration::from_millis(100));
+        }
     }
 
     /// Waits, at most ten seconds, until a bus name has an owner.
@@ -541,7 +621,10 @@ impl TestEnv {
 impl Drop for TestEnv {
     fn drop(&mut self) {
         // A keyring that replaced ours (`--replace`) is not our child.
-        if self.keyring != Keyring::NoBus && !self.daemons.is_empty() {
+        // KeePassXC is always ours, and answers SIGTERM with a dialog
+        // asking whether to save, which nobody sees: it is killed below.
+        if !matches!(self.keyring, Keyring::NoBus | Keyring::KeePassXc) && !self.daemons.is_empty()
+        {
             self.stop_secret_service();
         }
         for daemon in self.daemons.iter_mut().rev() {
@@ -556,6 +639,129 @@ impl Drop for TestEnv {
                 .arg("-k")
                 .status();
         }
+    }
+}
+
+impl Keyring {
+    /// The Secret Service `TestEnv::new` starts.
+    pub fn under_test() -> Self {
+        match std::env::var("PATROL_TEST_SECRET_SERVICE").as_deref() {
+            Ok("keepassxc") => Keyring::KeePassXc,
+            Ok("gnome-keyring") | Err(_) => Keyring::Unlocked,
+            Ok(other) => panic!(
+                "PATROL_TEST_SECRET_SERVICE is `gnome-keyring` or `keepassxc`, not `{other}`"
+            ),
+        }
+    }
+}
+
+const KEEPASSXC_PASSWORD: &str = "testpw";
+
+/// with-keepassxc's settings: the integration on, no confirmations, no
+/// notifications, no tray, no update check.
+const KEEPASSXC_INI: &str = "[General]
+ConfigVersion=2
+RememberLastDatabases=false
+SingleInstance=false
+UpdateCheckMessageShown=true
+
+[FdoSecrets]
+Enabled=true
+ShowNotification=false
+ConfirmAccessItem=false
+ConfirmDeleteItem=false
+UnlockBeforeSearch=false
+
+[GUI]
+CheckForUpdates=false
+MinimizeOnStartup=false
+ShowTrayIcon=false
+";
+
+/// A database with the group `SecretService` exposed over the Secret
+/// Service (its custom data `FDO_SECRETS_EXPOSED_GROUP` holds the group's
+/// UUID in braces), made once per test run with keepassxc-cli: key
+/// derivation makes it slow enough to be worth sharing, as a template that
+/// each test copies.
+fn keepassxc_template() -> &'static Path {
+    static TEMPLATE: OnceLock<PathBuf> = OnceLock::new();
+    TEMPLATE.get_or_init(|| {
+        let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
+            .join(format!("keepassxc-template-{}", std::process::id()));
+        fs::create_dir_all(&dir).unwrap();
+        let cli = |args: &[&str], stdin: String| {
+            let mut command = Command::new("keepassxc-cli");
+            command.args(args).env("QT_QPA_PLATFORM", "offscreen");
+            let out = run(command, stdin.as_bytes());
+            assert!(
+                out.status.success(),
+                "keepassxc-cli {args:?}: {}",
+                text(&out.stderr)
+            );
+            out.stdout
+        };
+        let path = |name: &str| dir.join(name).to_str().unwrap().to_owned();
+        let twice = format!("{KEEPASSXC_PASSWORD}\n{KEEPASSXC_PASSWORD}\n");
+        let once = format!("{KEEPASSXC_PASSWORD}\n");
+        let _ = fs::remove_file(path("base.kdbx"));
+        cli(
+            &["db-create", "-q", "-p", "-t", "100", &path("base.kdbx")],
+            twice.clone(),
+        );
+        cli(
+            &["mkdir", "-q", &path("base.kdbx"), "SecretService"],
+            once.clone(),
+        );
+        let xml = text(&cli(
+            &["export", "-q", "-f", "xml", &path("base.kdbx")],
+            once,
+        ));
+        fs::write(path("exposed.xml"), expose_group(&xml)).unwrap();
+        let _ = fs::remove_file(path("exposed.kdbx"));
+        cli(
+            &[
+                "import",
+                "-q",
+                "-p",
+                "-t",
+                "100",
+                &path("exposed.xml"),
+                &path("exposed.kdbx"),
+            ],
+            twice,
+        );
+        let _ = fs::remove_file(path("exposed.xml"));
+        dir.join("exposed.kdbx")
+    })
+}
+
+/// The exported XML with the group `SecretService` exposed.
+fn expose_group(xml: &str) -> String {
+    use base64::Engine as _;
+    let name = xml
+        .find("<Name>SecretService</Name>")
+        .expect("the exported database has the group SecretService");
+    let start = xml[..name].rfind("<UUID>").unwrap() + "<UUID>".len();
+    let end = start + xml[start..].find("</UUID>").unwrap();
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(&xml[start..end])
+        .unwrap();
+    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    let uuid = format!(
+        "{{{}-{}-{}-{}-{}}}",
+        &hex[0..8],
+        &hex[8..12],
+        &hex[12..16],
+        &hex[16..20],
+        &hex[20..32]
+    );
+    let item = format!(
+        "<CustomData><Item><Key>FDO_SECRETS_EXPOSED_GROUP</Key><Value>{uuid}</Value></Item></CustomData>"
+    );
+    let meta_end = xml.find("</Meta>").unwrap();
+    match xml[..meta_end].find("<CustomData/>") {
+        Some(at) => format!("{}{item}{}", &xml[..at], &xml[at + "<CustomData/>".len()..]),
+        None => format!("{}{item}{}", &xml[..meta_end], &xml[meta_end..]),
     }
 }
 

@@ -27,5 +27,6 @@ mod git_server;
 mod helper;
 mod keychain_items;
 mod load;
+mod providers;
 mod security;
 mod url;

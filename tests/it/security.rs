@@ -148,9 +148,8 @@ fn files_are_private_under_a_permissive_umask() {
         assert_eq!(mode(&dir), 0o700, "{}", dir.display());
         for entry in fs::read_dir(&dir).unwrap() {
             let path = entry.unwrap().path();
-            if path != env.index_dir() {
-                assert_eq!(mode(&path), 0o600, "{}", path.display());
-            }
+            let expected = if path.is_dir() { 0o700 } else { 0o600 };
+            assert_eq!(mode(&path), expected, "{}", path.display());
         }
     }
 }

@@ -1,0 +1,76 @@
+//! An in-memory `SecretStore` for tests of the decisions of `get`, `store`
+//! and `erase`: items with paths, as the Secret Service has them, which a
+//! test can move (as another program re-creating an item would) to check
+//! that a stale path is never trusted.
+
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+
+use super::{Found, Key, KeychainError, SecretStore};
+use crate::credential::{Secrets, Target};
+
+#[derive(Default)]
+pub struct Memory {
+    /// (URL, user) -> (secrets, item path).
+    items: RefCell<BTreeMap<(String, String), (Secrets, String)>>,
+    next: RefCell<u32>,
+}
+
+impl Memory {
+    fn slot(key: &Key) -> (String, String) {
+        (key.target.url(), key.username.clone())
+    }
+
+    fn new_path(&self) -> String {
+        let mut next = self.next.borrow_mut();
+        *next += 1;
+        format!("/org/freedesktop/secrets/collection/test/{next}")
+    }
+
+    /// Gives the item under `key` a new path, as a re-created item has.
+    pub fn move_item(&self, key: &Key) -> String {
+        let path = self.new_path();
+        if let Some((_, item)) = self.items.borrow_mut().get_mut(&Self::slot(key)) {
+            item.clone_from(&path);
+        }
+        path
+    }
+}
+
+impl SecretStore for Memory {
+    fn find(&self, key: &Key, _item: Option<&str>) -> Result<Option<Found>, KeychainError> {
+        // Like the real stores, a hint never decides what is found.
+        Ok(self
+            .items
+            .borrow()
+            .get(&Self::slot(key))
+            .map(|(secrets, item)| Found {
+                secrets: secrets.clone(),
+                item: Some(item.clone()),
+                outdated: false,
+            }))
+    }
+
+    fn set(&self, key: &Key, secrets: &Secrets) -> Result<Option<String>, KeychainError> {
+        let path = self.new_path();
+        self.items
+            .borrow_mut()
+            .insert(Self::slot(key), (secrets.clone(), path.clone()));
+        Ok(Some(path))
+    }
+
+    fn delete(&self, key: &Key) -> Result<bool, KeychainError> {
+        Ok(self.items.borrow_mut().remove(&Self::slot(key)).is_some())
+    }
+
+    fn accounts(&self, target: &Target) -> Result<Vec<String>, KeychainError> {
+        let url = target.url();
+        Ok(self
+            .items
+            .borrow()
+            .keys()
+            .filter(|(found, _)| *found == url)
+            .map(|(_, user)| user.clone())
+            .collect())
+    }
+}
