@@ -283,6 +283,7 @@ pub fn headless_fix() -> String {
 }
 
 /// How to unlock GNOME Keyring's login keyring.
+#[cfg(target_os = "linux")]
 pub fn gnome_keyring_unlock_fix() -> String {
     format!(
         "unlock the login keyring (on a desktop: Seahorse, or log in again); {}",
