@@ -386,6 +386,86 @@ mod tests {
     }
 
     #[test]
+    fn each_boundary_falls_on_the_side_the_documentation_gives() {
+        let policy = Policy::default();
+        let second = TimeDelta::seconds(1);
+        // A token is expired from its expiry's very second on.
+        let expiring_now = record(Some(Expiry::At(now())));
+        assert!(expired(&expiring_now, now()));
+        assert!(!expired(&expiring_now, now() - second));
+        assert_eq!(
+            assess(&expiring_now, &policy, now()).status,
+            Status::Expired
+        );
+        // Warnings start exactly `warn_before` ahead.
+        let edge = record(Some(Expiry::At(now() + policy.warn_before + second)));
+        assert_eq!(assess(&edge, &policy, now()).status, Status::Ok);
+        assert_eq!(
+            assess(&edge, &policy, now() + second).status,
+            Status::Expiring
+        );
+        // The last day starts exactly a day before the deadline, and there
+        // every `get` warns, whatever `warn_every` says.
+        let mut last_day = record(Some(Expiry::At(now() + TimeDelta::days(1))));
+        last_day.last_warned_at = Some(now());
+        let assessment = assess(&last_day, &policy, now());
+        assert!(should_warn(&last_day, &assessment, &policy, now()));
+        let assessment = assess(&last_day, &policy, now() - second);
+        assert!(!should_warn(
+            &last_day,
+            &assessment,
+            &policy,
+            now() - second
+        ));
+        // `warn_every` after the last warning, the next one is due.
+        let mut throttled = record(at(5));
+        throttled.last_warned_at = Some(now() - policy.warn_every);
+        let assessment = assess(&throttled, &policy, now());
+        assert!(should_warn(&throttled, &assessment, &policy, now()));
+        throttled.last_warned_at = Some(now() - policy.warn_every + second);
+        assert!(!should_warn(&throttled, &assessment, &policy, now()));
+        // A renewal failed exactly `RENEWAL_GRACE` after the refresh token
+        // was handed over, not a second sooner.
+        let mut renewing = record(at(-1));
+        renewing.refreshable = true;
+        renewing.refresh_offered_at = Some(now() - RENEWAL_GRACE + second);
+        assert!(!renewal_failed(&renewing, now()));
+        // Rotation counts from the later of storing and rotating.
+        let rotating = Policy {
+            rotate_after: Some(TimeDelta::days(35)),
+            ..Policy::default()
+        };
+        let mut older_rotation = record(None);
+        older_rotation.rotated_at = Some(older_rotation.stored_at - TimeDelta::days(100));
+        assert_eq!(
+            assess(&older_rotation, &rotating, now()).rotation_due_at,
+            Some(older_rotation.stored_at + TimeDelta::days(35))
+        );
+    }
+
+    #[test]
+    fn status_names_are_the_json_names_and_attention_is_for_what_a_person_must_do() {
+        for (status, attention) in [
+            (Status::Expired, true),
+            (Status::Refused, true),
+            (Status::Expiring, true),
+            (Status::RotationDue, true),
+            (Status::Unknown, false),
+            (Status::NoExpiry, false),
+            (Status::SelfRenewing, false),
+            (Status::Ok, false),
+            (Status::Erased, false),
+        ] {
+            assert_eq!(
+                serde_json::to_value(status).unwrap(),
+                status.name(),
+                "{status:?}"
+            );
+            assert_eq!(status.needs_attention(), attention, "{status:?}");
+        }
+    }
+
+    #[test]
     fn relative_times_read_plainly_at_every_boundary() {
         let later = |delta: TimeDelta| relative(now() + delta, now());
         let earlier = |delta: TimeDelta| relative(now() - delta, now());
