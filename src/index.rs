@@ -731,9 +731,30 @@ pub fn replace_file(path: &Path, bytes: &[u8]) -> io::Result<()> {
     temp.write_all(bytes)?;
     temp.as_file().sync_all()?;
     crate::test_hook::crash_point("before-rename");
-    temp.persist(path).map_err(|err| err.error)?;
+    persist(temp, path)?;
     crate::test_hook::crash_point("after-rename");
     sync_dir(dir)
+}
+
+/// Renames `temp` over `path`. Windows refuses to replace a file another
+/// process has open (a reader of the index, for a few milliseconds) with
+/// "access denied": the rename is tried again for up to two seconds.
+fn persist(mut temp: tempfile::NamedTempFile, path: &Path) -> io::Result<()> {
+    let deadline = Instant::now() + Duration::from_secs(2);
+    loop {
+        match temp.persist(path) {
+            Ok(_) => return Ok(()),
+            Err(err)
+                if cfg!(windows)
+                    && err.error.kind() == io::ErrorKind::PermissionDenied
+                    && Instant::now() < deadline =>
+            {
+                temp = err.file;
+                thread::sleep(Duration::from_millis(5));
+            }
+            Err(err) => return Err(err.error),
+        }
+    }
 }
 
 /// Makes a rename in `dir` durable (a no-op where directories cannot be
@@ -789,6 +810,23 @@ mod tests {
     use super::*;
     use crate::credential::{Target, TokenKind};
     use crate::record::Expiry;
+
+    /// On Windows (scripts/test runs these tests under wine too) a reader's
+    /// open handle makes renaming over the file fail until it is closed.
+    #[test]
+    fn a_file_being_read_is_still_replaced() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("shard.json");
+        fs::write(&path, b"old").unwrap();
+        let reader = File::open(&path).unwrap();
+        let release = thread::spawn(move || {
+            thread::sleep(Duration::from_millis(200));
+            drop(reader);
+        });
+        replace_file(&path, b"new").unwrap();
+        release.join().unwrap();
+        assert_eq!(fs::read(&path).unwrap(), b"new");
+    }
 
     fn record(host: &str, user: &str) -> Record {
         Record::new(

@@ -19,6 +19,8 @@ pub mod memory;
 mod platform;
 #[cfg(target_os = "linux")]
 mod secret_service;
+#[cfg(any(windows, test))]
+mod windows;
 
 use std::fmt;
 use std::sync::{Arc, mpsc};

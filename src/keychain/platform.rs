@@ -62,7 +62,13 @@ pub fn store(
     _memory_only: bool,
     _timeout: Duration,
 ) -> Result<Arc<CredentialStore>, KeychainError> {
-    Ok(windows_native_keyring_store::Store::new().map_err(|err| describe(err, backend))?)
+    let native =
+        windows_native_keyring_store::Store::new().map_err(|err| describe(err, backend))?;
+    Ok(super::windows::Store::new(
+        native,
+        super::windows::ITEM_LIMIT,
+        true,
+    ))
 }
 
 /// The entry for one credential. `item`, where the keychain said the item
@@ -175,37 +181,24 @@ pub fn item_is_temporary(store: &CredentialStore, item: &str) -> keyring_core::R
 
 /// The search that finds every item of one service.
 pub fn search_spec(service: &str) -> HashMap<&'static str, String> {
-    if cfg!(windows) {
-        // Windows stores search by a pattern over the target name.
-        HashMap::from([("pattern", format!("^.*{}$", escape_regex(service)))])
-    } else {
-        HashMap::from([("service", service.to_owned())])
-    }
+    HashMap::from([("service", service.to_owned())])
 }
 
 /// The search that finds every item of ours, on the stores that can list
 /// them: the Secret Service (our store adds `application` to every search)
-/// and Windows (a pattern over the target name). Others cannot: `None`.
+/// and Windows (our store in windows.rs takes a prefix of the service).
+/// Others cannot: `None`.
 pub fn search_all_spec(backend: Backend) -> Option<HashMap<&'static str, String>> {
     if cfg!(windows) {
         Some(HashMap::from([(
-            "pattern",
-            format!("^.*{}.*$", escape_regex(super::SERVICE_PREFIX)),
+            "service_prefix",
+            super::SERVICE_PREFIX.to_owned(),
         )]))
     } else if cfg!(target_os = "linux") && backend != Backend::Keyutils {
         Some(HashMap::new())
     } else {
         None
     }
-}
-
-fn escape_regex(text: &str) -> String {
-    text.chars()
-        .flat_map(|c| {
-            let special = "\\.+*?()|[]{}^$#&-~".contains(c);
-            special.then_some('\\').into_iter().chain([c])
-        })
-        .collect()
 }
 
 /// Turns a store's error into the cause and the fix a person needs.
@@ -290,6 +283,7 @@ pub fn headless_fix() -> String {
 }
 
 /// How to unlock GNOME Keyring's login keyring.
+#[cfg(target_os = "linux")]
 pub fn gnome_keyring_unlock_fix() -> String {
     format!(
         "unlock the login keyring (on a desktop: Seahorse, or log in again); {}",
@@ -345,11 +339,6 @@ mod tests {
             "{cause}"
         );
         assert!(!cause.contains("refused"), "{cause}");
-    }
-
-    #[test]
-    fn regex_escaping_keeps_urls_literal() {
-        assert_eq!(escape_regex("a.b:c/d"), "a\\.b:c/d");
     }
 
     #[test]

@@ -6,6 +6,10 @@
 //! (scripts/test runs the keychain tests both ways). Nothing touches the
 //! user's keyring or configuration; everything it starts is stopped on
 //! drop, and HTTPS from the helper can only reach loopback.
+//!
+//! Under wine (`crate::UNDER_WINE`, the tests in tests/wine) the helper is
+//! the Windows build, run by a shim in a wine prefix of the test's own: an
+//! empty Windows user profile whose Credential Manager is the keychain.
 
 use std::collections::HashMap;
 use std::ffi::OsString;
@@ -46,6 +50,9 @@ pub struct TestEnv {
     root: TempDir,
     vars: HashMap<&'static str, OsString>,
     daemons: Vec<Child>,
+    /// What git and `patrol()` run: `BIN`, or the shim that runs the
+    /// Windows build under wine.
+    pub helper: PathBuf,
     keyring: Keyring,
 }
 
@@ -54,7 +61,11 @@ impl TestEnv {
     /// `PATROL_TEST_SECRET_SERVICE` is `gnome-keyring` (the default) or
     /// `keepassxc`.
     pub fn new() -> Self {
-        Self::with_keyring(Keyring::under_test())
+        if crate::UNDER_WINE {
+            Self::under_wine()
+        } else {
+            Self::with_keyring(Keyring::under_test())
+        }
     }
 
     pub fn with_keyring(keyring: Keyring) -> Self {
@@ -110,6 +121,7 @@ impl TestEnv {
             root,
             vars: HashMap::new(),
             daemons: Vec::new(),
+            helper: PathBuf::from(BIN),
             keyring,
         };
         if keyring != Keyring::NoBus {
@@ -123,6 +135,59 @@ impl TestEnv {
             Keyring::KeePassXc => env.start_keepassxc(),
             Keyring::Missing | Keyring::NoBus => {}
         }
+        env
+    }
+
+    /// The Windows build (`PATROL_WINDOWS_EXE`, or where
+    /// `cargo build --target x86_64-pc-windows-gnu` puts it) under wine, in a
+    /// fresh prefix made by scripts/xplat/wine-prefix. Git stays Linux git.
+    fn under_wine() -> Self {
+        let exe = std::env::var_os("PATROL_WINDOWS_EXE").map_or_else(
+            || {
+                Path::new(env!("CARGO_MANIFEST_DIR"))
+                    .join("target/x86_64-pc-windows-gnu/debug/git-credential-patrol.exe")
+            },
+            PathBuf::from,
+        );
+        assert!(
+            exe.is_file(),
+            "{} is missing: run scripts/test, which builds it",
+            exe.display()
+        );
+        let mut env = Self::with_keyring(Keyring::NoBus);
+        let prefix = env.root().join("wine");
+        let xplat = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/xplat");
+        let mut command = env.command(xplat.join("wine-prefix"));
+        command.arg(&prefix);
+        if let Some(home) = std::env::var_os("PATROL_XPLAT_HOME") {
+            command.env("PATROL_XPLAT_HOME", home);
+        }
+        let out = command.output().unwrap();
+        assert!(out.status.success(), "wine-prefix: {}", text(&out.stderr));
+        let bin = env.root().join("bin");
+        fs::create_dir_all(&bin).unwrap();
+        env.helper = bin.join("git-credential-patrol");
+        fs::write(
+            &env.helper,
+            format!(
+                "#!/bin/sh\nexec /usr/lib/wine/wine64 '{}' \"$@\"\n",
+                exe.display()
+            ),
+        )
+        .unwrap();
+        make_executable(&env.helper);
+        let path = std::env::join_paths(
+            std::iter::once(bin).chain(std::env::split_paths(&env.vars["PATH"])),
+        )
+        .unwrap();
+        env.vars.insert("PATH", path);
+        env.vars.insert("WINEPREFIX", prefix.into());
+        env.vars.insert("WINEDEBUG", "-all".into());
+        // The prefix's wineserver, started before any Windows process: wine
+        // processes starting together in a prefix without one race to set
+        // up its directory, and one of them gives up. Drop stops it.
+        let status = env.command("/usr/lib/wine/wineserver64").status().unwrap();
+        assert!(status.success(), "wineserver did not start");
         env
     }
 
@@ -181,6 +246,16 @@ impl TestEnv {
     }
 
     pub fn data_dir(&self) -> PathBuf {
+        if let Some(prefix) = self.vars.get("WINEPREFIX") {
+            // %APPDATA% of the prefix's one user (named after the Unix user).
+            let users = Path::new(prefix).join("drive_c/users");
+            let user = fs::read_dir(&users)
+                .unwrap()
+                .map(|entry| entry.unwrap().path())
+                .find(|dir| !dir.ends_with("Public"))
+                .expect("the wine prefix has a user profile");
+            return user.join("AppData/Roaming/git-credential-patrol/data");
+        }
         self.home().join(".local/share/git-credential-patrol")
     }
 
@@ -280,7 +355,7 @@ impl TestEnv {
 
     /// Runs our binary with `args`, feeding `stdin`.
     pub fn patrol(&self, args: &[&str], stdin: &str) -> Output {
-        let mut command = self.command(BIN);
+        let mut command = self.command(&self.helper);
         command.args(args);
         run(command, stdin.as_bytes())
     }
@@ -306,7 +381,7 @@ impl TestEnv {
     /// git's own t/lib-credential.sh drives a helper.
     pub fn credential(&self, op: &str, extra: &[&str], stdin: &str) -> Output {
         let mut args = vec!["-c", "credential.helper=", "-c"];
-        let helper = format!("credential.helper={BIN}");
+        let helper = format!("credential.helper={}", self.helper.display());
         args.push(&helper);
         for setting in extra {
             args.push("-c");
@@ -555,6 +630,14 @@ impl Drop for TestEnv {
         for daemon in self.daemons.iter_mut().rev() {
             let _ = daemon.kill();
             let _ = daemon.wait();
+        }
+        if self.vars.contains_key("WINEPREFIX") {
+            // The prefix's wineserver would linger for seconds after the
+            // last Windows process; -k stops it and waits.
+            let _ = self
+                .command("/usr/lib/wine/wineserver64")
+                .arg("-k")
+                .status();
         }
     }
 }

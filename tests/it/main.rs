@@ -7,6 +7,10 @@
 
 #![cfg(target_os = "linux")]
 
+/// These tests drive this build's binary; tests/wine reuses some of them
+/// for the Windows build.
+const UNDER_WINE: bool = false;
+
 mod adopt;
 mod ci;
 mod cli;

@@ -1,0 +1,276 @@
+//! The Windows build beyond git's suite: `list`, `expiry`, `erase URL`,
+//! the warning during a real push, a secret longer than Credential Manager
+//! keeps in one item, where the index lives, and concurrent stores.
+
+use std::fs;
+use std::sync::Arc;
+use std::thread;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use crate::env::{TestEnv, run, text};
+use crate::git_server::{GitServer, bare_repo};
+
+const TOKEN: &str = "ghp_TESTwindows00000000000000000000000";
+const DAY: i64 = 86_400;
+
+fn now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
+}
+
+fn fill(env: &TestEnv, host: &str) -> String {
+    text(
+        &env.credential("fill", &[], &format!("protocol=https\nhost={host}\n"))
+            .stdout,
+    )
+}
+
+/// The Credential Manager items of the test's prefix, by target name: wine
+/// keeps them in the registry, written out when its wineserver stops.
+fn credential_manager_targets(env: &TestEnv) -> Vec<String> {
+    // Fails when no wineserver is running: then the registry is on disk.
+    let _ = env
+        .command("/usr/lib/wine/wineserver64")
+        .arg("-k")
+        .output()
+        .unwrap();
+    let registry = fs::read_to_string(env.root().join("wine/user.reg")).unwrap();
+    registry
+        .lines()
+        .filter_map(|line| {
+            line.strip_prefix("[Software\\\\Wine\\\\Credential Manager\\\\Generic: ")
+        })
+        .filter_map(|rest| rest.rsplit_once("] ").map(|(target, _)| target.to_owned()))
+        .collect()
+}
+
+#[test]
+fn list_expiry_and_erase_by_url() {
+    let env = TestEnv::new();
+    env.approve(&format!(
+        "protocol=https\nhost=example.com\nusername=alice\npassword={TOKEN}\npassword_expiry_utc={}\n",
+        now() + 2 * DAY
+    ));
+    let out = env.patrol(&["list"], "");
+    assert_eq!(out.status.code(), Some(1), "something needs attention");
+    let table = text(&out.stdout);
+    assert!(table.contains("https://example.com"), "{table}");
+    assert!(
+        table.contains("alice") && table.contains("expiring"),
+        "{table}"
+    );
+
+    let out = env.patrol(&["expiry", "example.com", "never"], "");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let json: serde_json::Value =
+        serde_json::from_slice(&env.patrol(&["list", "--json"], "").stdout).unwrap();
+    assert_eq!(json["credentials"][0]["status"], "no-expiry", "{json}");
+    assert_eq!(json["credentials"][0]["expiry_source"], "manual", "{json}");
+
+    let out = env.patrol(&["erase", "https://example.com"], "");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(!fill(&env, "example.com").contains(TOKEN));
+    let listing = text(&env.patrol(&["list"], "").stdout);
+    assert!(listing.contains("erased: removed by you"), "{listing}");
+    assert!(
+        credential_manager_targets(&env).is_empty(),
+        "{:?}",
+        credential_manager_targets(&env)
+    );
+}
+
+#[test]
+fn a_push_warns_before_the_token_expires() {
+    let env = TestEnv::new();
+    let srv = env.root().join("srv");
+    fs::create_dir_all(&srv).unwrap();
+    bare_repo(&srv, "project.git");
+    let server = GitServer::start(&srv);
+    server.accept("alice", TOKEN);
+    env.config("credential.helper", env.helper.to_str().unwrap());
+    env.config("user.name", "Test");
+    env.config("user.email", "test@example.com");
+    let work = env.home().join("work");
+    let work = work.to_str().unwrap();
+    for args in [
+        vec!["init", "-q", "-b", "main", work],
+        vec!["-C", work, "commit", "-q", "--allow-empty", "-m", "first"],
+        vec![
+            "-C",
+            work,
+            "remote",
+            "add",
+            "origin",
+            &server.url("project.git"),
+        ],
+    ] {
+        let out = env.git(&args, "");
+        assert!(out.status.success(), "{}", text(&out.stderr));
+    }
+    let out = env.patrol(
+        &["store"],
+        &format!(
+            "protocol=http\nhost={}\nusername=alice\npassword={TOKEN}\npassword_expiry_utc={}\n",
+            server.host(),
+            now() + 3 * DAY
+        ),
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+
+    let mut push = env.command("git");
+    push.args(["-C", work, "push", "origin", "main"]);
+    let out = run(push, b"");
+    let stderr = text(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "warning: the token for http://{} (alice) expires in 3 days",
+            server.host()
+        )),
+        "{stderr}"
+    );
+    assert!(server.refused().is_empty(), "{:?}", server.refused());
+}
+
+/// Credential Manager keeps 2,560 bytes in one credential; a 4 KB token
+/// (a JWT, say) is split across items and comes back whole.
+#[test]
+fn a_4_kb_secret_is_stored_and_returned_whole() {
+    let env = TestEnv::new();
+    let token: String = (0..4096)
+        .map(|i| char::from(b'A' + (i % 26) as u8))
+        .collect::<String>()
+        .replacen("AAAA", "TEST", 1);
+    env.approve(&format!(
+        "protocol=https\nhost=jwt.example\nusername=alice\npassword={token}\n"
+    ));
+    let got = fill(&env, "jwt.example");
+    assert_eq!(
+        got,
+        format!("protocol=https\nhost=jwt.example\nusername=alice\npassword={token}\n")
+    );
+    let mut targets = credential_manager_targets(&env);
+    targets.sort();
+    assert_eq!(
+        targets,
+        [
+            "alice.git-credential-patrol:https://jwt.example",
+            "alice.git-credential-patrol:https://jwt.example (part 1)",
+            "alice.git-credential-patrol:https://jwt.example (part 2)",
+        ]
+    );
+
+    // A short one in its place leaves one item.
+    env.approve("protocol=https\nhost=jwt.example\nusername=alice\npassword=ghp_TESTshort\n");
+    assert!(fill(&env, "jwt.example").contains("password=ghp_TESTshort\n"));
+    assert_eq!(
+        credential_manager_targets(&env),
+        ["alice.git-credential-patrol:https://jwt.example"]
+    );
+    env.reject("protocol=https\nhost=jwt.example\n");
+    assert!(credential_manager_targets(&env).is_empty());
+}
+
+/// The index is under %APPDATA%, where the `directories` crate puts it, and
+/// sixteen `store`s at once from as many processes lose nothing: four
+/// accounts on each of four hosts, so that stores share each host's shard.
+#[test]
+fn sixteen_parallel_stores_lose_nothing() {
+    let env = Arc::new(TestEnv::new());
+    let stores: Vec<_> = (0..16)
+        .map(|i| {
+            let env = Arc::clone(&env);
+            thread::spawn(move || {
+                let out = env.patrol(
+                    &["store"],
+                    &format!(
+                        "protocol=https\nhost=host{}.example\nusername=user{i}\npassword=ghp_TEST{i:04}\n",
+                        i % 4
+                    ),
+                );
+                assert!(out.status.success(), "{}", text(&out.stderr));
+            })
+        })
+        .collect();
+    for store in stores {
+        store.join().unwrap();
+    }
+    let dir = env.data_dir();
+    assert!(
+        dir.ends_with("AppData/Roaming/git-credential-patrol/data"),
+        "{}",
+        dir.display()
+    );
+    let mut stored: Vec<(String, String)> = env.index()["credentials"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|record| {
+            (
+                record["host"].as_str().unwrap().to_owned(),
+                record["username"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    stored.sort();
+    let mut expected: Vec<(String, String)> = (0..16)
+        .map(|i| (format!("host{}.example", i % 4), format!("user{i}")))
+        .collect();
+    expected.sort();
+    assert_eq!(stored, expected);
+    for i in 0..16 {
+        let got = text(
+            &env.credential(
+                "fill",
+                &[],
+                &format!(
+                    "protocol=https\nhost=host{}.example\nusername=user{i}\n",
+                    i % 4
+                ),
+            )
+            .stdout,
+        );
+        assert!(
+            got.contains(&format!("password=ghp_TEST{i:04}\n")),
+            "user{i}: {got}"
+        );
+    }
+    assert_eq!(credential_manager_targets(&env).len(), 16);
+    for shard in env.shards() {
+        assert!(!fs::read_to_string(&shard).unwrap().contains("ghp_TEST"));
+    }
+}
+
+/// Without its index (lost, or damaged), the Windows build still finds the
+/// accounts stored for a host by searching Credential Manager, whose
+/// target names are `ACCOUNT.git-credential-patrol:URL`.
+#[test]
+fn accounts_are_found_in_credential_manager_without_the_index() {
+    let env = TestEnv::new();
+    for user in ["alice", "bob.smith@example.com"] {
+        env.approve(&format!(
+            "protocol=https\nhost=github.com\nusername={user}\npassword=ghp_TEST{}\n",
+            user.len()
+        ));
+    }
+    fs::remove_dir_all(env.data_dir()).unwrap();
+    let got = fill(&env, "github.com");
+    assert!(got.contains("password=ghp_TEST"), "{got}");
+    let mut targets = credential_manager_targets(&env);
+    targets.sort();
+    assert_eq!(
+        targets,
+        [
+            "alice.git-credential-patrol:https://github.com",
+            "bob.smith@example.com.git-credential-patrol:https://github.com",
+        ]
+    );
+    env.reject("protocol=https\nhost=github.com\n");
+    assert!(
+        credential_manager_targets(&env).is_empty(),
+        "{:?}",
+        credential_manager_targets(&env)
+    );
+}
