@@ -5,6 +5,8 @@
 
 #![no_main]
 
+use std::time::Duration;
+
 use git_credential_patrol::plaintext::{self, Line, Rewritten};
 use libfuzzer_sys::fuzz_target;
 
@@ -42,7 +44,9 @@ fuzz_target!(|data: &[u8]| {
         .flatten()
         .copied()
         .collect();
-    let rewritten = plaintext::remove_lines(&path, is_credential).expect("rewrite");
+    let file = plaintext::StoreFile::resolve(&path).expect("resolve");
+    let rewritten =
+        plaintext::remove_lines(&file, Duration::ZERO, is_credential).expect("rewrite");
     match rewritten {
         Rewritten::Deleted => {
             assert!(!path.exists());
