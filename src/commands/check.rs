@@ -236,16 +236,7 @@ pub(super) fn check_one(
                 Err(err) => (Err(ProbeError::from(err)), None),
             };
             forge::record_outcome(&mut updated, &outcome, ctx.now);
-            let subject = Subject {
-                target: &record.target,
-                forge: forge_kind,
-                kind: updated.kind,
-                scopes: updated.scopes.as_deref(),
-                token_name: updated.token_name.as_deref(),
-                required: &settings.required_scopes,
-                rotate: &rotate,
-                secret_env,
-            };
+            let subject = subject_of(&updated, forge_kind, settings, &rotate, secret_env);
             match &outcome {
                 Ok(facts) => {
                     report.valid = Some(true);
@@ -291,20 +282,32 @@ pub(super) fn check_one(
     report.status = assessment.status.name();
     report.expires_at = assessment.expires_at;
     let within = args.expiring_within.unwrap_or(settings.policy.warn_before);
-    let subject = Subject {
-        target: &record.target,
-        forge: forge_kind,
-        kind: updated.kind,
-        scopes: updated.scopes.as_deref(),
-        token_name: updated.token_name.as_deref(),
-        required: &settings.required_scopes,
-        rotate: &rotate,
-        secret_env,
-    };
+    let subject = subject_of(&updated, forge_kind, settings, &rotate, secret_env);
     if let Some(problem) = expiry_problem(&updated, &assessment, within, ctx.now, &subject) {
         report.problems.push(problem);
     }
     (report, outcome)
+}
+
+/// What the diagnoses need to know of a credential, as the forge last
+/// described it.
+fn subject_of<'a>(
+    record: &'a Record,
+    forge: ForgeKind,
+    settings: &'a Settings,
+    rotate: &'a str,
+    secret_env: Option<&'a str>,
+) -> Subject<'a> {
+    Subject {
+        target: &record.target,
+        forge,
+        kind: record.kind,
+        scopes: record.scopes.as_deref(),
+        token_name: record.token_name.as_deref(),
+        required: &settings.required_scopes,
+        rotate,
+        secret_env,
+    }
 }
 
 /// `patrol.requiredScopes` names scopes the credential's forge does not
