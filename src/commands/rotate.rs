@@ -28,7 +28,7 @@ use crate::expiry::relative;
 use crate::forge::{self, Facts, Forge, ProbeError, gitlab, tokens};
 use crate::keychain::{Key, KeychainError};
 use crate::output::{self, Messages};
-use crate::record::{Expiry, Record};
+use crate::record::{Expiry, Record, SecretFacts};
 
 pub fn run(
     ctx: &Context,
@@ -117,10 +117,7 @@ fn by_gitlab(
             );
         }
     };
-    let secrets = Secrets {
-        password: Some(token),
-        ..Secrets::default()
-    };
+    let secrets = Secrets::token_only(token);
     keychain.set(&key, &secrets).with_context(|| {
         format!(
             "GitLab rotated the token, which revoked the old one, but the new one could not \
@@ -245,10 +242,7 @@ fn by_hand(
         (None, None) if at_terminal => ask_expiry(ctx.now, &mut input, &mut out)?,
         (None, None) => None,
     };
-    let secrets = Secrets {
-        password: Some(token),
-        ..Secrets::default()
-    };
+    let secrets = Secrets::token_only(token);
     keychain.set(&key, &secrets).map_err(|err| {
         let context = match err {
             KeychainError::Altered(_) => "the new token was not stored, and the old one is gone",
@@ -381,7 +375,14 @@ fn record_rotation(
             let found = records.iter_mut().find(|r| r.id == id);
             let changed = found.is_some();
             if let Some(record) = found {
-                record.replace_secret(kind, now);
+                record.replace_secret(
+                    SecretFacts {
+                        kind,
+                        git_expiry: None,
+                        refreshable: false,
+                    },
+                    now,
+                );
                 record.rotated_at = Some(now);
                 if let Some(outcome) = outcome {
                     forge::record_outcome(record, outcome, now);
