@@ -81,7 +81,13 @@ impl Storage<'_> {
         let key = Key::new(target.clone(), username);
 
         self.complete(false, messages);
-        let snapshot = self.index.read_host(&target.protocol, &target.host);
+        let mut snapshot = self.index.read_host(&target.protocol, &target.host);
+        if snapshot.problem.is_some() {
+            // This host's shard is damaged: set it aside and find what it
+            // held now, so that the record below is not taken for new.
+            self.complete(true, messages);
+            snapshot = self.index.read_host(&target.protocol, &target.host);
+        }
         let record = snapshot
             .records
             .iter()

@@ -38,9 +38,7 @@ pub fn run(
     messages: &mut Messages<impl Write>,
 ) -> Result<()> {
     let snapshot = ctx.read_index(messages);
-    let record = ctx
-        .named(&snapshot.records, &args.url, args.user.as_deref())?
-        .one()?;
+    let record = &ctx.one_named(&snapshot.records, &args.url, args.user.as_deref(), messages)?;
     let settings = ctx.forge_settings(&record.target.url(), messages);
     let forge = forge::kind_of(&record.target, settings.forge);
     let expires = args

@@ -138,8 +138,8 @@ fn list_shows_what_a_store_cut_short_left_in_the_keychain() {
 }
 
 /// An older copy of the index put back (from a backup, say) is complete
-/// but does not know later credentials: `token`, `expiry` and `erase` find
-/// them in the keychain all the same, as `get` would after a miss.
+/// but does not know later credentials: `token`, `expiry`, `erase` and
+/// `check` find them in the keychain all the same, and record them again.
 #[test]
 fn person_commands_find_what_a_complete_but_stale_index_does_not_know() {
     let env = TestEnv::new();
@@ -149,6 +149,7 @@ fn person_commands_find_what_a_complete_but_stale_index_does_not_know() {
         ("bob", "ghp_TESTstale0002"),
         ("carol", "ghp_TESTstale0003"),
         ("dave", "ghp_TESTstale0004"),
+        ("erin", "ghp_TESTstale0005"),
     ] {
         store(&env, "h.example", user, &format!("password={token}\n"));
     }
@@ -190,6 +191,12 @@ fn person_commands_find_what_a_complete_but_stale_index_does_not_know() {
         text(&out.stderr)
     );
 
+    let out = env.patrol(&["check", "https://h.example", "--user", "erin"], "");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let report = text(&out.stdout);
+    assert!(report.contains("https://h.example (erin)"), "{report}");
+    assert!(report.contains("kind:     github-classic"), "{report}");
+
     // Not found anywhere: the same failure as before.
     let out = env.patrol(&["erase", "https://h.example", "--user", "nobody"], "");
     assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
@@ -211,4 +218,42 @@ fn several_accounts_found_only_in_the_keychain_need_a_user() {
         "{}",
         text(&out.stderr)
     );
+}
+
+/// A store for the host whose shard is damaged finds that host's other
+/// credentials at once: the index is whole again after it.
+#[test]
+fn a_store_for_a_damaged_hosts_shard_records_its_other_credentials_again() {
+    let env = TestEnv::new();
+    store(&env, "b.example", "bob", "password=ghp_TESTsame0001\n");
+    store(&env, "b.example", "bert", "password=glpat-TESTsame0002\n");
+    fs::write(env.shard_path("https", "b.example"), "{damaged").unwrap();
+    let out = env.patrol(
+        &["store"],
+        "protocol=https\nhost=b.example\nusername=bob\npassword=ghp_TESTsame0001\n",
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let said = text(&out.stderr);
+    assert!(said.contains("moved to"), "{said}");
+    assert!(said.contains("did not list 2 credentials"), "{said}");
+    assert!(env.index_dir().join("complete").is_file());
+    let index = env.index();
+    let users: Vec<&str> = index["credentials"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["username"].as_str().unwrap())
+        .collect();
+    assert_eq!(users.len(), 2, "{users:?}");
+    assert!(
+        users.contains(&"bert") && users.contains(&"bob"),
+        "{users:?}"
+    );
+    let bert = index["credentials"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["username"] == "bert")
+        .unwrap();
+    assert_eq!(bert["kind"], "gitlab-personal");
 }
