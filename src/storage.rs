@@ -18,7 +18,7 @@ use crate::expiry;
 use crate::forge::http::HttpError;
 use crate::forge::{self, Facts, ProbeError};
 use crate::index::Index;
-use crate::keychain::{Key, Keychain, KeychainError, Listed};
+use crate::keychain::{Found, Key, Keychain, KeychainError, Listed};
 use crate::matching::{fingerprint, keychain_accounts};
 use crate::output::{Messages, describe, escape, shell_word};
 use crate::record::{self, ErasedBy, Erasure, ProbeResult, Record, SecretFacts};
@@ -102,24 +102,32 @@ impl Storage<'_> {
             keychain.find(&key, known_item)?
         };
         let facts = SecretFacts::of(secrets);
-        let change = match &stored {
-            Some(stored) => compare(record, &stored.secrets, secrets),
-            None if handed_back => Change::Unchanged,
-            None => Change::NewToken,
+        let forge = forge::probed_on_store(target, settings);
+        let forge_asks = forge != ForgeKind::None && secrets.token().is_some();
+        let decision = decide_store(
+            record,
+            handed_back,
+            stored.as_ref(),
+            secrets,
+            forge_asks,
+            now,
+        );
+        let StoreDecision {
+            change,
+            write,
+            corrected,
+            refusal_cleared,
+            probe,
+        } = decision;
+        let written = match write {
+            KeychainWrite::Nothing => None,
+            KeychainWrite::Given => Some(secrets),
+            // An unchanged secret in an earlier version's form is written
+            // again as it is, in today's form.
+            KeychainWrite::Stored => stored.as_ref().map(|found| &found.secrets),
         };
-        // An unchanged secret in an earlier version's form is written again
-        // as it is, in today's form.
-        let rewrite = stored
-            .as_ref()
-            .filter(|found| found.outdated && change == Change::Unchanged)
-            .map(|found| found.secrets.clone());
         // Where the item is now, when this store learnt it.
-        let mut item = stored.and_then(|found| found.item);
-        let written = match &rewrite {
-            _ if change != Change::Unchanged => Some(secrets),
-            Some(stored) => Some(stored),
-            None => None,
-        };
+        let mut item = stored.as_ref().and_then(|found| found.item.clone());
         // For a credential the index does not know, a note that the store
         // is in flight, until the index knows it: see `Index::begin_pending`.
         let mut pending = None;
@@ -139,15 +147,7 @@ impl Storage<'_> {
             })?;
             crate::test_hook::crash_point("store-after-keychain");
         }
-        // Git stores only after the server accepted the credential: a token
-        // patrol holds as dead that comes back unchanged proves the record
-        // wrong (`get` withheld it, and the person typed it in again).
-        // A refusal the forge's API gave is cleared the same way, but the
-        // token is not asked about again at once: git's word is the later one.
-        let again = record.filter(|_| change != Change::NewToken);
-        let corrected = again.is_some_and(|r| expiry::expired(r, now));
-        let refused = again.and_then(expiry::refusal);
-        if let (Some(refusal), None) = (refused, record.filter(|_| corrected)) {
+        if let Some(refusal) = record.filter(|_| refusal_cleared).and_then(expiry::refusal) {
             messages.warning(&format!(
                 "the server accepted the token for {}, which the forge's API refused on {}; it \
                  is no longer held as refused",
@@ -172,13 +172,9 @@ impl Storage<'_> {
 
         // Outside the index lock: a probe may take seconds, and other git
         // processes must not wait for it.
-        let forge = forge::probed_on_store(target, settings);
-        let retry = corrected
-            || (change != Change::NewToken && record.is_some_and(|r| probe_retry_due(r, now)));
-        let probed: Option<Result<Facts, ProbeError>> = match (forge, secrets.token()) {
-            (ForgeKind::None, _) | (_, None) => None,
-            _ if change != Change::NewToken && !retry => None,
-            (forge, Some(token)) => forge::probe(target, settings, forge, token, facts.kind),
+        let probed: Option<Result<Facts, ProbeError>> = match secrets.token() {
+            Some(token) if probe => forge::probe(target, settings, forge, token, facts.kind),
+            _ => None,
         };
         if let Some(Err(
             err @ ProbeError::Http(HttpError::Timeout { .. } | HttpError::Skipped { .. }),
@@ -538,6 +534,72 @@ impl Storage<'_> {
     }
 }
 
+/// Which secret `save` writes to the keychain, if any.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum KeychainWrite {
+    Nothing,
+    /// What git gave: a new token, or the same one with a new expiry or
+    /// refresh token.
+    Given,
+    /// What the keychain holds, unchanged but in an earlier version's form.
+    Stored,
+}
+
+/// What `store` does with the credential git hands it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct StoreDecision {
+    pub change: Change,
+    pub write: KeychainWrite,
+    /// The record held the token as expired, and git stores it again after
+    /// the server accepted it: the record was wrong.
+    pub corrected: bool,
+    /// The forge's API had refused the token the server just accepted
+    /// (said apart from `corrected`, which says more).
+    pub refusal_cleared: bool,
+    /// Ask the forge about the token.
+    pub probe: bool,
+}
+
+/// `store`'s choice, apart from its I/O: `record` is the index's record of
+/// the credential, `handed_back` whether git handed back our `state[]` for
+/// it (then the keychain was not read), `stored` what the keychain holds,
+/// `given` what git stores, and `forge_asks` whether this host's forge is
+/// asked about tokens on `store`. Git stores only after the server
+/// accepted the credential, so the same token coming back proves whatever
+/// the record said against it wrong.
+pub fn decide_store(
+    record: Option<&Record>,
+    handed_back: bool,
+    stored: Option<&Found>,
+    given: &Secrets,
+    forge_asks: bool,
+    now: DateTime<Utc>,
+) -> StoreDecision {
+    let change = match stored {
+        Some(stored) => compare(record, &stored.secrets, given),
+        None if handed_back => Change::Unchanged,
+        None => Change::NewToken,
+    };
+    let write = match change {
+        Change::NewToken | Change::NewExpiry => KeychainWrite::Given,
+        Change::Unchanged if stored.is_some_and(|found| found.outdated) => KeychainWrite::Stored,
+        Change::Unchanged => KeychainWrite::Nothing,
+    };
+    let again = record.filter(|_| change != Change::NewToken);
+    let corrected = again.is_some_and(|r| expiry::expired(r, now));
+    let refusal_cleared = !corrected && again.and_then(expiry::refusal).is_some();
+    // A corrected record is asked about at once: its expiry is unknown now.
+    // A refusal is not: git's word is the later one.
+    let retry = corrected || again.is_some_and(|r| probe_retry_due(r, now));
+    StoreDecision {
+        change,
+        write,
+        corrected,
+        refusal_cleared,
+        probe: forge_asks && (change == Change::NewToken || retry),
+    }
+}
+
 /// An unchanged credential was just used successfully; whether the record
 /// changed.
 fn touch(record: &mut Record, now: DateTime<Utc>) -> bool {
@@ -624,5 +686,196 @@ mod tests {
         let mut never_probed = probed(ProbeResult::Failed, 48);
         never_probed.probe = None;
         assert!(!probe_retry_due(&never_probed, now()));
+    }
+
+    fn target() -> Target {
+        Target {
+            protocol: "https".into(),
+            host: "github.com".into(),
+            path: None,
+        }
+    }
+
+    fn token(value: &str, expiry: Option<i64>) -> Secrets {
+        let mut secrets = Secrets::token_only(crate::credential::Secret::new(value));
+        secrets.password_expiry_utc = expiry;
+        secrets
+    }
+
+    fn held(secrets: Secrets, outdated: bool) -> Option<Found> {
+        Some(Found {
+            secrets,
+            item: Some("/item/1".into()),
+            outdated,
+        })
+    }
+
+    fn known() -> Record {
+        Record::new(
+            target(),
+            "alice".into(),
+            TokenKind::GithubClassic,
+            now() - TimeDelta::days(3),
+        )
+    }
+
+    struct Case {
+        what: &'static str,
+        record: Option<Record>,
+        handed_back: bool,
+        stored: Option<Found>,
+        given: Secrets,
+        forge_asks: bool,
+        expect: StoreDecision,
+    }
+
+    fn decision(
+        change: Change,
+        write: KeychainWrite,
+        corrected: bool,
+        refusal_cleared: bool,
+        probe: bool,
+    ) -> StoreDecision {
+        StoreDecision {
+            change,
+            write,
+            corrected,
+            refusal_cleared,
+            probe,
+        }
+    }
+
+    #[test]
+    fn store_decides_case_by_case() {
+        use Change::{NewExpiry, NewToken, Unchanged};
+        use KeychainWrite::{Given, Nothing, Stored};
+        let a = || token("ghp_TESTa", None);
+        let expired = || {
+            let mut record = known();
+            record.expiry.manual = Some(Expiry::At(now() - TimeDelta::days(1)));
+            record
+        };
+        let refused = || {
+            let mut record = known();
+            record.expiry.git = Some(Expiry::At(now() + TimeDelta::days(30)));
+            record.probe = Some(ProbeOutcome {
+                at: now() - TimeDelta::hours(2),
+                result: ProbeResult::Rejected,
+                message: None,
+            });
+            record
+        };
+        let cases = [
+            Case {
+                what: "a credential never seen: written, and the forge asked",
+                record: None,
+                handed_back: false,
+                stored: None,
+                given: a(),
+                forge_asks: true,
+                expect: decision(NewToken, Given, false, false, true),
+            },
+            Case {
+                what: "git hands back our state[]: nothing read, nothing written",
+                record: Some(known()),
+                handed_back: true,
+                stored: None,
+                given: a(),
+                forge_asks: true,
+                expect: decision(Unchanged, Nothing, false, false, false),
+            },
+            Case {
+                what: "the same secret, compared with the keychain",
+                record: Some(known()),
+                handed_back: false,
+                stored: held(a(), false),
+                given: a(),
+                forge_asks: true,
+                expect: decision(Unchanged, Nothing, false, false, false),
+            },
+            Case {
+                what: "the same secret in an earlier version's form: written as it is",
+                record: Some(known()),
+                handed_back: false,
+                stored: held(a(), true),
+                given: a(),
+                forge_asks: true,
+                expect: decision(Unchanged, Stored, false, false, false),
+            },
+            Case {
+                what: "a new expiry from git for the same token",
+                record: Some(known()),
+                handed_back: false,
+                stored: held(a(), false),
+                given: token("ghp_TESTa", Some(1_900_000_000)),
+                forge_asks: true,
+                expect: decision(NewExpiry, Given, false, false, false),
+            },
+            Case {
+                what: "another token: written, and the forge asked",
+                record: Some(known()),
+                handed_back: false,
+                stored: held(a(), false),
+                given: token("ghp_TESTb", None),
+                forge_asks: true,
+                expect: decision(NewToken, Given, false, false, true),
+            },
+            Case {
+                what: "a wrong record corrected: held as expired, accepted by the server",
+                record: Some(expired()),
+                handed_back: false,
+                stored: held(a(), false),
+                given: a(),
+                forge_asks: true,
+                expect: decision(Unchanged, Nothing, true, false, true),
+            },
+            Case {
+                what: "a wrong record corrected on a host whose forge is not asked",
+                record: Some(expired()),
+                handed_back: false,
+                stored: held(a(), false),
+                given: a(),
+                forge_asks: false,
+                expect: decision(Unchanged, Nothing, true, false, false),
+            },
+            Case {
+                what: "another token replaces an expired one: nothing was wrong",
+                record: Some(expired()),
+                handed_back: false,
+                stored: held(a(), false),
+                given: token("ghp_TESTb", None),
+                forge_asks: true,
+                expect: decision(NewToken, Given, false, false, true),
+            },
+            Case {
+                what: "refused by the forge, accepted by the server: not asked again at once",
+                record: Some(refused()),
+                handed_back: false,
+                stored: held(a(), false),
+                given: a(),
+                forge_asks: true,
+                expect: decision(Unchanged, Nothing, false, true, false),
+            },
+            Case {
+                what: "an unknown expiry whose last probe failed a day ago: asked again",
+                record: Some(probed(ProbeResult::Failed, 24)),
+                handed_back: false,
+                stored: held(a(), false),
+                given: a(),
+                forge_asks: true,
+                expect: decision(Unchanged, Nothing, false, false, true),
+            },
+        ];
+        for case in cases {
+            let got = decide_store(
+                case.record.as_ref(),
+                case.handed_back,
+                case.stored.as_ref(),
+                &case.given,
+                case.forge_asks,
+                now(),
+            );
+            assert_eq!(got, case.expect, "{}", case.what);
+        }
     }
 }

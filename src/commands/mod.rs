@@ -92,7 +92,7 @@ impl Context {
     /// cut short): a person's command never misses what the keychain holds.
     /// A problem with it is worth a warning.
     pub fn read_index(&self, messages: &mut Messages<impl io::Write>) -> Snapshot {
-        let snapshot = self.index.read();
+        let mut snapshot = self.index.read();
         let suspect = snapshot.problem.is_some() || self.index.has_pending();
         if !self.index.is_complete() || suspect {
             // The keychain setting is not per URL: any URL's settings do.
@@ -101,8 +101,8 @@ impl Context {
                 Ok(keychain) => self.storage(&keychain).complete(suspect, messages),
                 Err(err) => crate::trace!("index not rebuilt: {err}"),
             }
+            snapshot = self.index.read();
         }
-        let snapshot = self.index.read();
         if let Some(problem) = &snapshot.problem {
             messages.warning(problem);
         }
