@@ -138,8 +138,9 @@ fn list_shows_what_a_store_cut_short_left_in_the_keychain() {
 }
 
 /// An older copy of the index put back (from a backup, say) is complete
-/// but does not know later credentials: `token`, `expiry`, `erase` and
-/// `check` find them in the keychain all the same, and record them again.
+/// but does not know later credentials: `token`, `expiry`, `erase`,
+/// `check` and `rotate` find them in the keychain all the same, and record
+/// them again.
 #[test]
 fn person_commands_find_what_a_complete_but_stale_index_does_not_know() {
     let env = TestEnv::new();
@@ -150,6 +151,7 @@ fn person_commands_find_what_a_complete_but_stale_index_does_not_know() {
         ("carol", "ghp_TESTstale0003"),
         ("dave", "ghp_TESTstale0004"),
         ("erin", "ghp_TESTstale0005"),
+        ("fay", "ghp_TESTstale0006"),
     ] {
         store(&env, "h.example", user, &format!("password={token}\n"));
     }
@@ -196,6 +198,21 @@ fn person_commands_find_what_a_complete_but_stale_index_does_not_know() {
     let report = text(&out.stdout);
     assert!(report.contains("https://h.example (erin)"), "{report}");
     assert!(report.contains("kind:     github-classic"), "{report}");
+
+    let out = env.patrol(
+        &[
+            "rotate",
+            "https://h.example",
+            "--user",
+            "fay",
+            "--expires",
+            "90d",
+        ],
+        "ghp_TESTstale0016\n",
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let out = env.patrol(&["token", "https://h.example", "--user", "fay"], "");
+    assert_eq!(text(&out.stdout), "ghp_TESTstale0016\n");
 
     // Not found anywhere: the same failure as before.
     let out = env.patrol(&["erase", "https://h.example", "--user", "nobody"], "");
