@@ -777,9 +777,10 @@ fn persist(mut temp: tempfile::NamedTempFile, path: &Path) -> io::Result<()> {
     }
 }
 
-/// Makes a rename in `dir` durable (a no-op where directories cannot be
-/// opened, as on Windows).
-fn sync_dir(dir: &Path) -> io::Result<()> {
+/// Makes a rename or a removal in `dir` durable (a no-op where
+/// directories cannot be opened, as on Windows). The index's writes and
+/// the rewrite of a plaintext credential file both end with it.
+pub fn sync_dir(dir: &Path) -> io::Result<()> {
     #[cfg(unix)]
     File::open(dir)?.sync_all()?;
     #[cfg(not(unix))]

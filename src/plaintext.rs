@@ -393,10 +393,11 @@ fn directory_of(path: &Path) -> &Path {
         .unwrap_or(Path::new("."))
 }
 
-/// Makes a rename or a removal durable. Best effort: not every platform
-/// lets a directory be opened.
+/// Makes a rename or a removal of `path` durable. Best effort: the file
+/// is already replaced or gone, and a directory that cannot be synced
+/// cannot undo that.
 fn sync_dir(path: &Path) {
-    let _ = fs::File::open(directory_of(path)).and_then(|d| d.sync_all());
+    let _ = crate::index::sync_dir(directory_of(path));
 }
 
 #[cfg(test)]

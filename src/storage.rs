@@ -57,7 +57,7 @@ pub enum Adopted {
 }
 
 /// Index problems are worth a warning, never a failure.
-fn warn_index<W: Write>(messages: &mut Messages<W>) -> impl FnMut(&str) + '_ {
+pub fn warn_index<W: Write>(messages: &mut Messages<W>) -> impl FnMut(&str) + '_ {
     move |w: &str| messages.warning(w)
 }
 

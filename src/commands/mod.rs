@@ -167,7 +167,7 @@ impl Context {
 
     /// Index problems are worth a warning, never a failure.
     pub fn warn_index(messages: &mut Messages<impl io::Write>) -> impl FnMut(&str) + '_ {
-        move |w: &str| messages.warning(w)
+        crate::storage::warn_index(messages)
     }
 }
 
