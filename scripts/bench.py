@@ -171,7 +171,7 @@ class World:
         (self.home / ".gitconfig").write_text("")
         self.daemons = []
 
-    def start(self):
+    def start(self, login=True):
         # No <servicedir>: D-Bus activation can start nothing, so no daemon
         # outlives the run.
         conf = self.dir / "bus.conf"
@@ -215,7 +215,9 @@ class World:
                 stderr=log,
             )
         self.daemons.append(keyring)
-        keyring.stdin.write(KEYRING_PASSWORD)
+        # Without a password on its stdin, it makes no login keyring.
+        if login:
+            keyring.stdin.write(KEYRING_PASSWORD)
         keyring.stdin.close()
         self.wait_for_name("org.freedesktop.secrets")
 
@@ -287,11 +289,15 @@ class World:
         raise RuntimeError(f"{name} never appeared on the private bus")
 
     def keep_in_memory(self):
-        """Points the keyring's `default` alias at its in-memory `session`
-        collection. gnome-keyring rewrites the whole login keyring file on
-        every change, so filling it with 10,000 items one by one would take
-        hours; the session collection is searched and read by the same code,
-        only never written to disk."""
+        """Makes every helper keep its items in the keyring's in-memory
+        `session` collection. gnome-keyring rewrites the whole login keyring
+        file on every change, so filling it with 10,000 items one by one
+        would take hours; the session collection is searched and read by
+        the same code, only never written to disk. The world's keyring has
+        no login keyring (`start` gave it no password), its `default` alias
+        is pointed at `session` for libsecret, and patrol, which writes only
+        where tokens last unless told otherwise, is told
+        `patrol.allowMemoryOnly`."""
         subprocess.run(
             [
                 "dbus-send",
@@ -305,6 +311,11 @@ class World:
             ],
             env=self.env,
             capture_output=True,
+            check=True,
+        )
+        subprocess.run(
+            ["git", "config", "--global", "patrol.allowMemoryOnly", "true"],
+            env=self.env,
             check=True,
         )
 
@@ -387,7 +398,7 @@ class Bench:
     def world(self, name, in_memory=False, provider="gnome-keyring"):
         world = World(self.memory_root if in_memory else self.root, name, provider)
         self.worlds.append(world)
-        world.start()
+        world.start(login=not in_memory)
         if in_memory:
             world.keep_in_memory()
         return world
