@@ -659,11 +659,7 @@ impl Inner {
         for alias in ["default", "login"] {
             candidates.extend(self.read_alias(alias)?);
         }
-        let service = self.connection()?;
-        let all = service
-            .get_all_collections()
-            .map_err(|err| self.crate_failure(err))?;
-        candidates.extend(all.into_iter().map(|c| c.collection_path));
+        candidates.extend(self.collections()?);
         let temporary = |path: &OwnedObjectPath| {
             session.as_ref() == Some(path) || path.as_str().ends_with("/collection/session")
         };
@@ -678,6 +674,21 @@ impl Inner {
         };
         *slot = Some(destination.clone());
         Ok(destination)
+    }
+
+    /// Every collection the service has, in its order.
+    fn collections(&self) -> Result<Vec<OwnedObjectPath>> {
+        let reply = self.call(
+            &ObjectPath::from_static_str_unchecked(SERVICE_PATH),
+            PROPERTIES_INTERFACE,
+            "Get",
+            &(SERVICE_INTERFACE, "Collections"),
+        )?;
+        let value: OwnedValue = reply
+            .body()
+            .deserialize()
+            .map_err(|err| self.failure(err))?;
+        Vec::<OwnedObjectPath>::try_from(value).map_err(|err| self.failure(err))
     }
 
     /// The destination, refused when it would not persist and the person did
