@@ -25,6 +25,7 @@ pub mod output;
 pub mod plaintext;
 pub mod protocol;
 pub mod record;
+pub mod storage;
 pub mod test_hook;
 pub mod trace;
 

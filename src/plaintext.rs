@@ -269,10 +269,7 @@ pub fn parse_line(text: &str) -> Line {
             path: parts.path,
         },
         username: parts.username.unwrap_or_default(),
-        secrets: Secrets {
-            password: Some(password),
-            ..Secrets::default()
-        },
+        secrets: Secrets::token_only(password),
     })
 }
 

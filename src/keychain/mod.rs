@@ -200,6 +200,14 @@ pub struct Found {
     pub outdated: bool,
 }
 
+/// A credential the keychain listed, and where its item is (on stores
+/// that say): reading it there needs no search.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Listed {
+    pub key: Key,
+    pub item: Option<String>,
+}
+
 /// How a credential is named in the keychain.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Key {
@@ -398,11 +406,12 @@ impl Keychain {
         })
     }
 
-    /// Every credential of ours the keychain holds, found by asking the
-    /// keychain for its list rather than the index: how a lost index is
-    /// rebuilt. One search of the whole keyring, so only for rebuilds.
-    /// `None` where the store cannot list its items.
-    pub fn all(&self) -> Result<Option<Vec<Key>>, KeychainError> {
+    /// Every credential of ours the keychain holds, and where its item is
+    /// (on stores that say), found by asking the keychain for its list
+    /// rather than the index: how a lost index is rebuilt. One search of
+    /// the whole keyring, so only for rebuilds. `None` where the store
+    /// cannot list its items.
+    pub fn all(&self) -> Result<Option<Vec<Listed>>, KeychainError> {
         let Some(spec) = platform::search_all_spec(self.backend) else {
             return Ok(None);
         };
@@ -416,8 +425,12 @@ impl Keychain {
             Ok(Some(
                 entries
                     .iter()
-                    .filter_map(Entry::get_specifiers)
-                    .filter_map(|(service, user)| Some(Key::new(target_of(&service)?, user)))
+                    .filter_map(|entry| {
+                        let (service, user) = entry.get_specifiers()?;
+                        let key = Key::new(target_of(&service)?, user);
+                        let item = platform::item_of(entry);
+                        Some(Listed { key, item })
+                    })
                     .collect(),
             ))
         })

@@ -1004,7 +1004,15 @@ impl CredentialStoreApi for Store {
             if let (Some(service), Some(user)) =
                 (attributes.get("service"), attributes.get("username"))
             {
-                entries.push(self.build(service, user, None)?);
+                // Found there: reading its secret next needs no search.
+                entries.push(Entry::new_with_credential(Arc::new(Cred {
+                    inner: Arc::clone(&self.inner),
+                    service: service.clone(),
+                    user: user.clone(),
+                    hint: Some(path.clone()),
+                    located: Mutex::new(Some(path.clone())),
+                    outdated: Mutex::new(false),
+                })));
             }
         }
         Ok(entries)
