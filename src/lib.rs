@@ -15,6 +15,7 @@ pub mod config;
 pub mod credential;
 pub mod expiry;
 pub mod forge;
+pub mod git;
 pub mod git_helpers;
 pub mod index;
 pub mod keychain;

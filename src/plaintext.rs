@@ -183,14 +183,9 @@ pub fn check_unlocked(file: &StoreFile, timeout: Duration) -> Result<(), Plainte
 /// `credentialStore.lockTimeoutMS`, as git reads it: 1 second by default,
 /// no waiting at 0, and a negative value waits as long as it takes.
 pub fn lock_timeout() -> Duration {
-    let output = std::process::Command::new("git")
-        .args(["config", "--get", "credentialstore.locktimeoutms"])
-        .stdin(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .output();
-    let millis = output
+    let millis = crate::git::run(["config", "--get", "credentialstore.locktimeoutms"])
         .ok()
-        .filter(|o| o.status.success())
+        .filter(|o| o.success())
         .and_then(|o| String::from_utf8(o.stdout).ok())
         .and_then(|text| text.trim().parse::<i64>().ok())
         .unwrap_or(1000);

@@ -35,8 +35,13 @@ pub fn run(
     let Some(target) = request.target() else {
         return Ok(());
     };
-    let settings = ctx.settings(&target.url(), messages);
     let snapshot = ctx.index.read_host(&target.protocol, &target.host);
+    // The keychain will be asked: its connection opens while git's
+    // configuration is read. A definite miss opens nothing.
+    if snapshot.records.iter().any(Record::is_live) || !snapshot.is_usable() {
+        crate::keychain::prepare();
+    }
+    let settings = ctx.settings(&target.url(), messages);
     if let Some(problem) = &snapshot.problem {
         messages.warning(&format!("{problem}; looking in the keychain directly"));
     }

@@ -261,6 +261,14 @@ fn label_for(service: &str, user: &str) -> String {
     }
 }
 
+/// Starts what the first keychain call will need (on Linux, connecting to
+/// the session bus) on a thread of its own, so that it overlaps the work the
+/// caller does before it can open the keychain, such as reading git's
+/// configuration. Asks the keychain nothing.
+pub fn prepare() {
+    platform::prepare();
+}
+
 impl Keychain {
     /// `memory_only`: `patrol.allowMemoryOnly`, writing where tokens do not
     /// outlive the keyring daemon is allowed.
