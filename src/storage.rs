@@ -287,17 +287,20 @@ impl Storage<'_> {
             return;
         }
         let listed = match self.keychain.all() {
-            Ok(listed) => listed.unwrap_or_default(),
+            Ok(listed) => listed,
             Err(err) => {
                 messages.warning(&format!("the index could not be rebuilt: {err}"));
                 return;
             }
         };
+        // Where the keychain cannot list its items, a store's note is the
+        // only sign of what it left there: it stays for `get` to follow.
+        let listed_all = listed.is_some();
         let known = self.index.read().records;
         let mut found = Vec::new();
         let mut unread = 0;
         let mut failed = None;
-        for Listed { key, item } in listed {
+        for Listed { key, item } in listed.unwrap_or_default() {
             let indexed = known
                 .iter()
                 .any(|r| r.is_live() && r.same_credential(&key.target, &key.username));
@@ -338,7 +341,9 @@ impl Storage<'_> {
                 return;
             }
         };
-        self.index.clear_all_stale_pending();
+        if listed_all {
+            self.index.clear_all_stale_pending();
+        }
         if added.is_empty() {
             return;
         }
