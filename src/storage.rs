@@ -883,4 +883,172 @@ mod tests {
             assert_eq!(got, case.expect, "{}", case.what);
         }
     }
+
+    /// Over keyring-core's in-memory store, which lists its items as the
+    /// Secret Service does (on Linux, where that is the store listed).
+    #[cfg(target_os = "linux")]
+    mod rebuild {
+        use std::time::{Duration, SystemTime};
+
+        use super::*;
+        use crate::index::PENDING_STALE;
+
+        fn keychain() -> Keychain {
+            Keychain::with_store(
+                keyring_core::mock::Store::new().unwrap(),
+                Duration::from_secs(5),
+            )
+        }
+
+        fn host(name: &str) -> Target {
+            Target {
+                protocol: "https".into(),
+                host: name.into(),
+                path: None,
+            }
+        }
+
+        fn quiet() -> Messages<Vec<u8>> {
+            Messages::plain(Vec::new())
+        }
+
+        /// A note a store left and died with, long enough ago to be stale.
+        fn dead_store_note(index: &Index, host: &str) {
+            index.begin_pending("https", host).unwrap().keep();
+            let (path, _) = index.pending("https", host).pop().unwrap();
+            let long_ago = SystemTime::now() - PENDING_STALE - Duration::from_secs(60);
+            std::fs::File::options()
+                .write(true)
+                .open(path)
+                .unwrap()
+                .set_modified(long_ago)
+                .unwrap();
+        }
+
+        #[test]
+        fn a_rebuild_keeps_what_each_item_tells_and_says_what_it_could_not() {
+            let dir = tempfile::tempdir().unwrap();
+            let index = Index::new(dir.path().join("data"));
+            let keychain = keychain();
+            let dated = token("glpat-TESTrebuild", Some(1_893_456_000));
+            keychain
+                .set(&Key::new(host("gitlab.example"), "bob"), &dated)
+                .unwrap();
+            keychain
+                .set(
+                    &Key::new(host("opaque.example"), "carol"),
+                    &token("TESTopaque", None),
+                )
+                .unwrap();
+            dead_store_note(&index, "opaque.example");
+            let storage = Storage {
+                index: &index,
+                keychain: &keychain,
+                now: now(),
+            };
+            let mut messages = quiet();
+            storage.complete(false, &mut messages);
+            let said = String::from_utf8(messages.into_inner()).unwrap();
+            assert!(index.is_complete());
+            let records = index.read().records;
+            let bob = records.iter().find(|r| r.username == "bob").unwrap();
+            assert_eq!(bob.kind, TokenKind::GitlabPersonal);
+            assert_eq!(
+                bob.expiry.effective(),
+                Some((
+                    Expiry::At("2030-01-01T00:00:00Z".parse().unwrap()),
+                    crate::record::ExpirySource::Git
+                ))
+            );
+            let carol = records.iter().find(|r| r.username == "carol").unwrap();
+            assert_eq!(carol.kind, TokenKind::Unknown);
+            assert!(
+                said.contains("did not list 2 credentials the keychain holds"),
+                "{said}"
+            );
+            assert!(
+                said.contains("account, scopes, and the expiry of 1 of them"),
+                "{said}"
+            );
+            assert!(
+                index.pending("https", "opaque.example").is_empty(),
+                "the keychain's whole list was read: the note is done"
+            );
+        }
+
+        #[test]
+        fn a_keychain_that_cannot_list_keeps_the_notes_of_dead_stores() {
+            let dir = tempfile::tempdir().unwrap();
+            let index = Index::new(dir.path().join("data"));
+            let keychain = keychain().unlisted();
+            keychain
+                .set(
+                    &Key::new(host("h.example"), "alice"),
+                    &token("ghp_TESTx", None),
+                )
+                .unwrap();
+            dead_store_note(&index, "h.example");
+            let storage = Storage {
+                index: &index,
+                keychain: &keychain,
+                now: now(),
+            };
+            storage.complete(true, &mut quiet());
+            assert!(index.is_complete(), "complete with what it has");
+            assert!(index.read().records.is_empty());
+            assert_eq!(
+                index.pending("https", "h.example").len(),
+                1,
+                "get still follows the note to the keychain"
+            );
+        }
+
+        #[test]
+        fn a_person_naming_a_credential_only_the_keychain_holds_gets_it_recorded() {
+            let dir = tempfile::tempdir().unwrap();
+            let index = Index::new(dir.path().join("data"));
+            let keychain = keychain();
+            for user in ["sam", "sue"] {
+                keychain
+                    .set(
+                        &Key::new(host("s.example"), user),
+                        &token("ghp_TESTs", None),
+                    )
+                    .unwrap();
+            }
+            let storage = Storage {
+                index: &index,
+                keychain: &keychain,
+                now: now(),
+            };
+            let target = host("s.example");
+            match storage.adopt(&target, None, &mut quiet()).unwrap() {
+                Adopted::Several(accounts) => assert_eq!(accounts, ["sam", "sue"]),
+                other => panic!("{other:?}"),
+            }
+            match storage
+                .adopt(&target, Some("nobody"), &mut quiet())
+                .unwrap()
+            {
+                Adopted::Missing => {}
+                other => panic!("{other:?}"),
+            }
+            let Adopted::One(sue) = storage.adopt(&target, Some("sue"), &mut quiet()).unwrap()
+            else {
+                panic!("sue not found");
+            };
+            assert_eq!(sue.kind, TokenKind::GithubClassic);
+            assert_eq!(
+                index.read_host("https", "s.example").records,
+                [*sue.clone()]
+            );
+            // Asked again, the record the index holds comes back, not a second one.
+            let Adopted::One(again) = storage.adopt(&target, Some("sue"), &mut quiet()).unwrap()
+            else {
+                panic!("sue not found again");
+            };
+            assert_eq!(again.id, sue.id);
+            assert_eq!(index.read_host("https", "s.example").records.len(), 1);
+        }
+    }
 }
