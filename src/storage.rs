@@ -383,7 +383,7 @@ impl Storage<'_> {
             format!("account, scopes, and the expiry of {no_expiry} of them")
         };
         messages.hint(&format!(
-            "what only the forge knows ({unknown}) was never in the keychain: `git \
+            "what only the forge knows ({unknown}) is not kept in the keychain: `git \
              credential-patrol check` asks the forge again; `git credential-patrol expiry URL \
              DATE` sets an expiry by hand"
         ));
