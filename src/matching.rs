@@ -585,5 +585,28 @@ mod tests {
                 .unwrap()
                 .is_empty()
         );
+        // An `authtype` credential is erased only when git names that one.
+        let dave = Key::new(target(), "dave");
+        memory
+            .set(
+                &dave,
+                &Secrets {
+                    password: None,
+                    oauth_refresh_token: None,
+                    auth: Some(("Bearer".into(), Secret::new("TESTbearer"))),
+                    password_expiry_utc: None,
+                },
+            )
+            .unwrap();
+        let erase_named = |credential: &str| {
+            let credential = Secret::new(credential);
+            let named = NamedSecret {
+                password: None,
+                credential: Some(&credential),
+            };
+            to_erase(&[], false, &target(), Some("dave"), &named, &memory).unwrap()
+        };
+        assert_eq!(erase_named("TESTbearer"), [dave]);
+        assert!(erase_named("TESTother").is_empty());
     }
 }
