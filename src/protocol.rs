@@ -684,6 +684,71 @@ mod tests {
     }
 
     #[test]
+    fn what_a_request_names_and_carries() {
+        let request = read(
+            b"capability[]=authtype\nprotocol=https\nhost=example.com\npath=\n\
+              password=ghp_TESTp\noauth_refresh_token=TESTr\nauthtype=Bearer\n\
+              credential=TESTc\npassword_expiry_utc=1900000000\n\
+              state[]=other:1\nstate[]=patrol:abc\n",
+        )
+        .unwrap();
+        assert!(request.has_capability("authtype"));
+        assert!(!request.has_capability("state"));
+        // An empty path is no path.
+        assert_eq!(
+            request.target(),
+            Some(Target {
+                protocol: "https".into(),
+                host: "example.com".into(),
+                path: None,
+            })
+        );
+        let secrets = request.secrets();
+        assert_eq!(
+            secrets.password.as_ref().map(Secret::expose),
+            Some("ghp_TESTp")
+        );
+        assert_eq!(
+            secrets.oauth_refresh_token.as_ref().map(Secret::expose),
+            Some("TESTr")
+        );
+        assert_eq!(
+            secrets.auth,
+            Some(("Bearer".to_owned(), Secret::new("TESTc")))
+        );
+        assert_eq!(secrets.password_expiry_utc, Some(1_900_000_000));
+        assert_eq!(request.our_state(), Some("abc"));
+
+        // A path that is given is kept; a request without a protocol or a
+        // host names nothing; a credential without its authtype is no auth.
+        let with_path = read(b"protocol=https\nhost=h\npath=r.git\n").unwrap();
+        assert_eq!(with_path.target().unwrap().path.as_deref(), Some("r.git"));
+        for partial in [
+            &b"host=h\n"[..],
+            b"protocol=https\n",
+            b"protocol=\nhost=h\n",
+            b"protocol=https\nhost=\n",
+        ] {
+            assert_eq!(read(partial).unwrap().target(), None, "{partial:?}");
+        }
+        let bare = read(b"credential=TESTc\nstate[]=other:1\n").unwrap();
+        assert_eq!(bare.secrets().auth, None);
+        assert_eq!(bare.our_state(), None);
+    }
+
+    #[test]
+    fn booleans_are_true_only_when_git_would_read_them_so() {
+        for yes in ["1", "true", "TRUE", "yes", "On"] {
+            let line = format!("ephemeral={yes}\n");
+            assert!(read(line.as_bytes()).unwrap().ephemeral, "{yes}");
+        }
+        for no in ["0", "false", "no", "off", "", "2"] {
+            let line = format!("ephemeral={no}\n");
+            assert!(!read(line.as_bytes()).unwrap().ephemeral, "{no}");
+        }
+    }
+
+    #[test]
     fn the_writer_never_emits_a_value_that_breaks_framing() {
         let mut writer = Writer::new(Vec::new());
         writer.field("username", "ok").unwrap();
