@@ -356,14 +356,12 @@ impl UrlParts {
 
 /// git's `url_decode_mem`: `%XX` becomes the byte it names, except `%00`
 /// and anything that is not two hex digits, which stay as they are; and
-/// whatever comes before the first `:` (when it is not the first character)
-/// is taken as a URL scheme and not decoded at all. A result that could not
-/// travel on the protocol (invalid UTF-8, NUL, CR or LF) is refused.
+/// whatever comes before the first `:` is taken as a URL scheme and not
+/// decoded at all (git skips that when the `:` comes first, which leaves
+/// nothing before it anyway). A result that could not travel on the
+/// protocol (invalid UTF-8, NUL, CR or LF) is refused.
 fn decode(text: &str) -> Option<Zeroizing<String>> {
-    let (verbatim, encoded) = match text.find(':') {
-        Some(colon) if colon > 0 => text.split_at(colon),
-        _ => ("", text),
-    };
+    let (verbatim, encoded) = text.split_at(text.find(':').unwrap_or(0));
     let bytes = encoded.as_bytes();
     let mut out = Zeroizing::new(Vec::with_capacity(text.len()));
     out.extend_from_slice(verbatim.as_bytes());
