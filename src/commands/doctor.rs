@@ -9,7 +9,7 @@
 //! behind, the index and the keychain agreeing, and a clock that looks wrong.
 
 use std::io::Write;
-use std::process::{Command, ExitCode, Stdio};
+use std::process::ExitCode;
 
 use anyhow::Result;
 use chrono::{DateTime, TimeDelta, Utc};
@@ -70,10 +70,9 @@ pub fn run(
     match &snapshot.problem {
         Some(problem) => report.problem(
             problem.clone(),
-            "fix: nothing to do by hand, and nothing is lost: git still gets every token from \
-             the keychain, and the next token stored for that host (`git credential approve`, \
-             or a push that asks for one) moves the file aside and lists again every token \
-             the keychain holds"
+            "fix: run `git credential-patrol list`, which moves the file aside and lists \
+             again every token the keychain holds (the next token stored for that host does \
+             the same); nothing is lost meanwhile: git still gets every token from the keychain"
                 .into(),
         ),
         None => report.ok(format!(
@@ -228,11 +227,8 @@ fn kwallet5_running() -> bool {
 }
 
 fn check_git_version(report: &mut Report) {
-    let output = Command::new("git")
-        .arg("--version")
-        .stdin(Stdio::null())
-        .output();
-    let Ok(output) = output.map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned()) else {
+    let output = crate::git::run(["--version"]);
+    let Ok(output) = output.map(|o| o.stdout_text().trim().to_owned()) else {
         report.problem(
             "git cannot be run".into(),
             "fix: install git, or put it on PATH".into(),
