@@ -385,7 +385,7 @@ impl Keychain {
                 .iter()
                 .filter_map(Entry::get_specifiers)
                 .filter(|(found, _)| *found == service)
-                .map(|(_, user)| user)
+                .map(|(_, account)| platform::user_name(account))
                 .collect())
         })
     }
@@ -409,7 +409,9 @@ impl Keychain {
                 entries
                     .iter()
                     .filter_map(Entry::get_specifiers)
-                    .filter_map(|(service, user)| Some(Key::new(target_of(&service)?, user)))
+                    .filter_map(|(service, account)| {
+                        Some(Key::new(target_of(&service)?, platform::user_name(account)))
+                    })
                     .collect(),
             ))
         })
