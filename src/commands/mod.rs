@@ -94,6 +94,21 @@ impl Context {
         snapshot
     }
 
+    /// Whether `snapshot`, read for `target`'s host, speaks for every
+    /// credential stored for it: the index is complete, the shard was read
+    /// whole, and no `store` stopped (or is still running) between its
+    /// keychain write and its index write, which leaves a pending note.
+    /// Otherwise a miss asks the keychain. `get` and `erase` share this rule
+    /// so that `erase` finds whatever `get` would answer with; the pending
+    /// notes cost a directory read, so `get` asks only on a miss.
+    pub fn index_speaks_for_all(&self, snapshot: &Snapshot, target: &Target) -> bool {
+        snapshot.is_usable()
+            && self
+                .index
+                .pending(&target.protocol, &target.host)
+                .is_empty()
+    }
+
     /// Makes the index speak for every credential again, when it does not:
     /// a version-1 index is migrated; else, after the index was lost or a
     /// shard damaged, every item of ours the keychain lists gets a record
