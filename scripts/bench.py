@@ -171,7 +171,7 @@ class World:
         (self.home / ".gitconfig").write_text("")
         self.daemons = []
 
-    def start(self):
+    def start(self, login=True):
         # No <servicedir>: D-Bus activation can start nothing, so no daemon
         # outlives the run.
         conf = self.dir / "bus.conf"
@@ -215,7 +215,9 @@ class World:
                 stderr=log,
             )
         self.daemons.append(keyring)
-        keyring.stdin.write(KEYRING_PASSWORD)
+        # Without a password on its stdin, it makes no login keyring.
+        if login:
+            keyring.stdin.write(KEYRING_PASSWORD)
         keyring.stdin.close()
         self.wait_for_name("org.freedesktop.secrets")
 
@@ -287,11 +289,15 @@ class World:
         raise RuntimeError(f"{name} never appeared on the private bus")
 
     def keep_in_memory(self):
-        """Points the keyring's `default` alias at its in-memory `session`
-        collection. gnome-keyring rewrites the whole login keyring file on
-        every change, so filling it with 10,000 items one by one would take
-        hours; the session collection is searched and read by the same code,
-        only never written to disk."""
+        """Makes every helper keep its items in the keyring's in-memory
+        `session` collection. gnome-keyring rewrites the whole login keyring
+        file on every change, so filling it with 10,000 items one by one
+        would take hours; the session collection is searched and read by
+        the same code, only never written to disk. The world's keyring has
+        no login keyring (`start` gave it no password), its `default` alias
+        is pointed at `session` for libsecret, and patrol, which writes only
+        where tokens last unless told otherwise, is told
+        `patrol.allowMemoryOnly`."""
         subprocess.run(
             [
                 "dbus-send",
@@ -305,6 +311,11 @@ class World:
             ],
             env=self.env,
             capture_output=True,
+            check=True,
+        )
+        subprocess.run(
+            ["git", "config", "--global", "patrol.allowMemoryOnly", "true"],
+            env=self.env,
             check=True,
         )
 
@@ -387,7 +398,7 @@ class Bench:
     def world(self, name, in_memory=False, provider="gnome-keyring"):
         world = World(self.memory_root if in_memory else self.root, name, provider)
         self.worlds.append(world)
-        world.start()
+        world.start(login=not in_memory)
         if in_memory:
             world.keep_in_memory()
         return world
@@ -591,10 +602,10 @@ class Bench:
             world.stop()
 
     def own_share(self, world, contender, data):
-        """What patrol spends on a get between git config's answer and the
-        keychain call (reading its index), in ns, from its own trace: the
-        share of a get that is patrol's, apart from the child process and
-        the keychain's lookup."""
+        """What patrol spends on a get apart from git config's child process
+        and the keychain's lookup, in ns, from its own trace: from its start
+        to the end of its index read (the request, the index), plus from
+        git config's answer to the keychain opened (the settings)."""
         trace = Path(world.dir) / "trace"
         trace.unlink(missing_ok=True)
         env = dict(world.env, GIT_CREDENTIAL_PATROL_TRACE=str(trace))
@@ -603,12 +614,13 @@ class Bench:
         )
         times = {}
         for line in trace.read_text().splitlines():
-            found = re.match(r"patrol:\s+([0-9.]+) ms  (git config|index read)", line)
+            found = re.match(r"patrol:\s+([0-9.]+) ms  (git-credential-patrol|index read|git config|opened)", line)
             if found:
                 times.setdefault(found.group(2), float(found.group(1)))
-        if "git config" not in times or "index read" not in times:
+        if len(times) < 4:
             return None
-        return int((times["index read"] - times["git config"]) * 1e6)
+        own = times["index read"] - times["git-credential-patrol"] + times["opened"] - times["git config"]
+        return int(own * 1e6)
 
     def populate(self, worlds, contenders, have, want):
         """Stores credentials through each helper's own `store` until it
@@ -800,8 +812,8 @@ def scale_header():
     return (
         "`get` (hit), `get` (miss) and `store` (new) with N credentials stored by each helper, "
         "each level timed in pairs against a world holding one (medians; `own` is patrol's "
-        "own share of a `get` (hit), from its trace: reading its index, between `git config`'s "
-        "answer and the keychain call):\n\n"
+        "own share of a `get` (hit), from its trace: reading the request and the index, and "
+        "the settings, apart from `git config`'s child process and the keychain):\n\n"
         "| N | operation | patrol, one (ms) | patrol, N (ms) | patrol N / one | libsecret, one (ms) "
         "| libsecret, N (ms) | libsecret N / one | target | result |\n"
         "|---:|---|---:|---:|---:|---:|---:|---:|---|---|"

@@ -9,7 +9,6 @@
 //! once per process, however many URLs the process reads settings for.
 
 use std::collections::BTreeSet;
-use std::process::{Command, Stdio};
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -219,12 +218,7 @@ fn default_keychain_timeout() -> Duration {
 /// `patrol.*` keys for `url`, as (lowercased key, value) pairs, most
 /// specific last. No git, or no such keys: nothing.
 fn read_git_config(url: &str) -> Vec<(String, String)> {
-    let output = Command::new("git")
-        .args(["config", "-z", "--get-urlmatch", "patrol", url])
-        .stdin(Stdio::null())
-        .stderr(Stdio::null())
-        .output();
-    let Ok(output) = output else {
+    let Ok(output) = crate::git::run(["config", "-z", "--get-urlmatch", "patrol", url]) else {
         crate::trace!("git config: git could not be run; using defaults");
         return Vec::new();
     };
@@ -232,7 +226,8 @@ fn read_git_config(url: &str) -> Vec<(String, String)> {
         "git config --get-urlmatch patrol {url}: {} bytes",
         output.stdout.len()
     );
-    String::from_utf8_lossy(&output.stdout)
+    output
+        .stdout_text()
         .split('\0')
         .filter_map(|entry| {
             let (key, value) = entry.split_once('\n').unwrap_or((entry, "true"));
@@ -243,15 +238,12 @@ fn read_git_config(url: &str) -> Vec<(String, String)> {
 
 /// The values of every `patrol.<url>.apiUrl` whose URL matches `url`.
 fn scoped_api_urls(url: &str) -> Vec<String> {
-    let output = Command::new("git")
-        .args(["config", "-z", "--get-regexp", r"^patrol\..+\.apiurl$"])
-        .stdin(Stdio::null())
-        .stderr(Stdio::null())
-        .output();
-    let Ok(output) = output else {
+    let Ok(output) = crate::git::run(["config", "-z", "--get-regexp", r"^patrol\..+\.apiurl$"])
+    else {
         return Vec::new();
     };
-    String::from_utf8_lossy(&output.stdout)
+    output
+        .stdout_text()
         .split('\0')
         .filter_map(|entry| {
             let (key, value) = entry.split_once('\n')?;
@@ -266,18 +258,14 @@ fn scoped_api_urls(url: &str) -> Vec<String> {
 /// Whether git keeps the path of `url` when it asks a helper
 /// (`credential.useHttpPath`, read with URL matching as git reads it).
 pub fn use_http_path(url: &str) -> bool {
-    Command::new("git")
-        .args([
-            "config",
-            "--type=bool",
-            "--get-urlmatch",
-            "credential.usehttppath",
-            url,
-        ])
-        .stdin(Stdio::null())
-        .stderr(Stdio::null())
-        .output()
-        .is_ok_and(|out| out.stdout.trim_ascii() == b"true")
+    crate::git::run([
+        "config",
+        "--type=bool",
+        "--get-urlmatch",
+        "credential.usehttppath",
+        url,
+    ])
+    .is_ok_and(|out| out.stdout.trim_ascii() == b"true")
 }
 
 fn parse_bool(value: &str) -> Option<bool> {

@@ -81,15 +81,42 @@ pub struct Secrets {
     pub password_expiry_utc: Option<i64>,
 }
 
+/// Every function here that reads or builds `Secrets` names each field,
+/// without `..`: a new secret field does not compile until each of them
+/// decides what to do with it (kept in the keychain? a token? printed?).
 impl Secrets {
+    /// A token alone, as a person or a plaintext file hands it over.
+    pub fn token_only(token: Secret) -> Self {
+        Self {
+            password: Some(token),
+            oauth_refresh_token: None,
+            auth: None,
+            password_expiry_utc: None,
+        }
+    }
+
+    /// Nothing that authenticates: a refresh token or an expiry alone is not
+    /// a credential.
     pub fn is_empty(&self) -> bool {
-        self.password.is_none() && self.auth.is_none()
+        let Self {
+            password,
+            oauth_refresh_token: _,
+            auth,
+            password_expiry_utc: _,
+        } = self;
+        password.is_none() && auth.is_none()
     }
 
     /// The string a forge would accept as a token: the password, or a bearer
     /// credential.
     pub fn token(&self) -> Option<&Secret> {
-        match (&self.password, &self.auth) {
+        let Self {
+            password,
+            oauth_refresh_token: _,
+            auth,
+            password_expiry_utc: _,
+        } = self;
+        match (password, auth) {
             (Some(password), _) => Some(password),
             (None, Some((_, credential))) => Some(credential),
             (None, None) => None,
@@ -102,18 +129,24 @@ impl Secrets {
     /// git's own libsecret helper uses). Git forbids newlines inside values,
     /// which makes the format unambiguous.
     pub fn encode(&self) -> Zeroizing<String> {
+        let Self {
+            password,
+            oauth_refresh_token,
+            auth,
+            password_expiry_utc,
+        } = self;
         let mut out = Zeroizing::new(String::new());
-        if let Some(password) = &self.password {
+        if let Some(password) = password {
             out.push_str(password.expose());
         }
-        if let Some(expiry) = self.password_expiry_utc {
+        if let Some(expiry) = password_expiry_utc {
             out.push_str(&format!("\npassword_expiry_utc={expiry}"));
         }
-        if let Some(token) = &self.oauth_refresh_token {
+        if let Some(token) = oauth_refresh_token {
             out.push_str("\noauth_refresh_token=");
             out.push_str(token.expose());
         }
-        if let Some((authtype, credential)) = &self.auth {
+        if let Some((authtype, credential)) = auth {
             out.push_str("\nauthtype=");
             out.push_str(authtype);
             out.push_str("\ncredential=");
@@ -127,31 +160,30 @@ impl Secrets {
     pub fn decode(stored: &str) -> Self {
         let mut lines = stored.split('\n');
         let first = lines.next().unwrap_or_default();
-        let mut secrets = Secrets::default();
+        let mut password_expiry_utc = None;
+        let mut oauth_refresh_token = None;
         let mut authtype = None;
         let mut credential = None;
         for line in lines {
             match line.split_once('=') {
-                Some(("password_expiry_utc", value)) => {
-                    secrets.password_expiry_utc = value.parse().ok();
-                }
+                Some(("password_expiry_utc", value)) => password_expiry_utc = value.parse().ok(),
                 Some(("oauth_refresh_token", value)) => {
-                    secrets.oauth_refresh_token = Some(Secret::new(value));
+                    oauth_refresh_token = Some(Secret::new(value));
                 }
                 Some(("authtype", value)) => authtype = Some(value.to_owned()),
                 Some(("credential", value)) => credential = Some(Secret::new(value)),
                 _ => {}
             }
         }
-        if let (Some(authtype), Some(credential)) = (authtype, credential) {
-            secrets.auth = Some((authtype, credential));
-            if !first.is_empty() {
-                secrets.password = Some(Secret::new(first));
-            }
-        } else {
-            secrets.password = Some(Secret::new(first));
+        // With `authtype` the first line may be empty: no password then.
+        let auth = authtype.zip(credential);
+        let password = (auth.is_none() || !first.is_empty()).then(|| Secret::new(first));
+        Self {
+            password,
+            oauth_refresh_token,
+            auth,
+            password_expiry_utc,
         }
-        secrets
     }
 }
 
@@ -189,7 +221,13 @@ pub enum TokenKind {
 
 impl TokenKind {
     pub fn of(secrets: &Secrets) -> Self {
-        match (&secrets.password, &secrets.auth) {
+        let Secrets {
+            password,
+            oauth_refresh_token: _,
+            auth,
+            password_expiry_utc: _,
+        } = secrets;
+        match (password, auth) {
             (Some(password), _) => Self::of_token(password.expose()),
             (None, Some(_)) => Self::Authtype,
             (None, None) => Self::Unknown,

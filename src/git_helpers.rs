@@ -9,16 +9,14 @@
 //! rebuilt here from all entries. On `get`, git asks the helpers in order
 //! and stops at the first that answers with a username and password.
 
-use std::process::{Command, Stdio};
-
 use thiserror::Error;
 
 use crate::protocol::UrlParts;
 
 #[derive(Debug, Error)]
 pub enum GitConfigError {
-    #[error("cannot run git: {0}")]
-    NotRunnable(std::io::Error),
+    #[error(transparent)]
+    NotRunnable(#[from] crate::git::NotRunnable),
     #[error("`git config {args}` failed: {message}")]
     Failed { args: String, message: String },
 }
@@ -77,19 +75,15 @@ pub fn read_entries() -> Result<Vec<HelperEntry>, GitConfigError> {
         "--get-regexp",
         r"^credential\..*helper$",
     ];
-    let output = Command::new("git")
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .map_err(GitConfigError::NotRunnable)?;
+    let output = crate::git::run(args)?;
     // Exit code 1: no such key, an empty list.
-    if !output.status.success() && output.status.code() != Some(1) {
+    if !output.success() && output.code() != Some(1) {
         return Err(GitConfigError::Failed {
             args: args[1..].join(" "),
-            message: String::from_utf8_lossy(&output.stderr).trim().to_owned(),
+            message: output.stderr_text(),
         });
     }
-    let text = String::from_utf8_lossy(&output.stdout);
+    let text = output.stdout_text();
     let mut fields = text.split('\0');
     let mut entries = Vec::new();
     while let (Some(scope), Some(origin), Some(pair)) =

@@ -188,13 +188,22 @@ impl Index {
 
     /// The pending notes for `protocol` and `host`, and how old each is.
     pub fn pending(&self, protocol: &str, host: &str) -> Vec<(PathBuf, Duration)> {
+        self.pending_notes(&Self::pending_prefix(protocol, host))
+    }
+
+    /// Whether a store of any host left a note: in flight, or cut short.
+    pub fn has_pending(&self) -> bool {
+        !self.pending_notes("").is_empty()
+    }
+
+    /// The notes whose names start with `prefix`, and how old each is.
+    fn pending_notes(&self, prefix: &str) -> Vec<(PathBuf, Duration)> {
         let Ok(entries) = fs::read_dir(self.pending_dir()) else {
             return Vec::new();
         };
-        let prefix = Self::pending_prefix(protocol, host);
         entries
             .filter_map(Result::ok)
-            .filter(|entry| entry.file_name().to_string_lossy().starts_with(&prefix))
+            .filter(|entry| entry.file_name().to_string_lossy().starts_with(prefix))
             .map(|entry| {
                 let age = entry
                     .metadata()
@@ -210,7 +219,17 @@ impl Index {
     /// Removes the notes of stores that died, once what they stored is in
     /// the index again.
     pub fn clear_stale_pending(&self, protocol: &str, host: &str) {
-        for (path, age) in self.pending(protocol, host) {
+        Self::remove_stale(self.pending(protocol, host));
+    }
+
+    /// `clear_stale_pending` for every host: after a rebuild from the
+    /// keychain's whole list, which found what any dead store wrote.
+    pub fn clear_all_stale_pending(&self) {
+        Self::remove_stale(self.pending_notes(""));
+    }
+
+    fn remove_stale(notes: Vec<(PathBuf, Duration)>) {
+        for (path, age) in notes {
             if age >= PENDING_STALE {
                 let _ = fs::remove_file(path);
             }
@@ -388,27 +407,28 @@ impl Index {
 
     /// Adds a record for each credential the keychain holds that the index
     /// does not know, then marks the index complete: `found` must be every
-    /// item of ours the keychain has, as `record` builds them.
+    /// item of ours the keychain has, as `record` builds them. Returns the
+    /// records added.
     pub fn rebuild(
         &self,
         warn: &mut dyn FnMut(&str),
         found: Vec<Record>,
-    ) -> Result<usize, IndexError> {
+    ) -> Result<Vec<Record>, IndexError> {
         let added = self.update(warn, |records| {
-            let mut added = 0;
+            let mut added = Vec::new();
             for record in found {
-                let known = records
-                    .iter()
-                    .any(|r| r.is_live() && r.same_credential(&record.target, &record.username));
-                if !known {
-                    records.push(record);
-                    added += 1;
+                if crate::record::add_found(records, record.clone()) {
+                    added.push(record);
                 }
             }
-            (added, added > 0)
+            let changed = !added.is_empty();
+            (added, changed)
         })?;
         self.mark_complete()?;
-        crate::trace!("index rebuilt from the keychain: {added} records added");
+        crate::trace!(
+            "index rebuilt from the keychain: {} records added",
+            added.len()
+        );
         Ok(added)
     }
 
@@ -757,9 +777,10 @@ fn persist(mut temp: tempfile::NamedTempFile, path: &Path) -> io::Result<()> {
     }
 }
 
-/// Makes a rename in `dir` durable (a no-op where directories cannot be
-/// opened, as on Windows).
-fn sync_dir(dir: &Path) -> io::Result<()> {
+/// Makes a rename or a removal in `dir` durable (a no-op where
+/// directories cannot be opened, as on Windows). The index's writes and
+/// the rewrite of a plaintext credential file both end with it.
+pub fn sync_dir(dir: &Path) -> io::Result<()> {
     #[cfg(unix)]
     File::open(dir)?.sync_all()?;
     #[cfg(not(unix))]
@@ -1047,7 +1068,8 @@ mod tests {
                 vec![record("a.example", "alice"), record("b.example", "bob")],
             )
             .unwrap();
-        assert_eq!(added, 1);
+        let added: Vec<&str> = added.iter().map(|r| r.username.as_str()).collect();
+        assert_eq!(added, ["bob"]);
         assert_eq!(index.read_host("https", "a.example").records, [known]);
         assert!(index.read_host("https", "b.example").is_usable());
     }

@@ -15,6 +15,7 @@ pub mod config;
 pub mod credential;
 pub mod expiry;
 pub mod forge;
+pub mod git;
 pub mod git_helpers;
 pub mod index;
 pub mod keychain;
@@ -24,6 +25,7 @@ pub mod output;
 pub mod plaintext;
 pub mod protocol;
 pub mod record;
+pub mod storage;
 pub mod test_hook;
 pub mod trace;
 

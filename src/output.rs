@@ -14,6 +14,9 @@ use std::io::{self, IsTerminal, Write};
 
 use chrono::{DateTime, Utc};
 
+use crate::credential::Target;
+use crate::record::Record;
+
 /// Where messages for a person go: stderr, which git shows during a push.
 pub struct Messages<W: Write> {
     out: W,
@@ -138,6 +141,49 @@ pub fn date_time(at: DateTime<Utc>) -> String {
     at.format("%Y-%m-%d %H:%M UTC").to_string()
 }
 
+/// How to name a credential to a person, as a command line would.
+pub fn describe(target: &Target, username: &str) -> String {
+    let url = escape(&target.url());
+    if username.is_empty() {
+        url
+    } else {
+        format!("{url} ({})", escape(username))
+    }
+}
+
+/// The `rotate` command line for a credential.
+pub fn rotate_command(record: &Record) -> String {
+    command_line("rotate", &record.target, &record.username)
+}
+
+/// The `erase` command line for a credential.
+pub fn erase_command(target: &Target, username: &str) -> String {
+    command_line("erase", target, username)
+}
+
+/// `git credential-patrol VERB URL [--user NAME]` as a shell reads it back,
+/// escaped for a terminal: host, path and user come from outside.
+fn command_line(verb: &str, target: &Target, username: &str) -> String {
+    let mut command = format!("git credential-patrol {verb} {}", shell_word(&target.url()));
+    if !username.is_empty() {
+        command.push_str(&format!(" --user {}", shell_word(username)));
+    }
+    escape(&command)
+}
+
+/// A word as a POSIX shell reads it back, quoted only when it must be.
+pub fn shell_word(word: &str) -> String {
+    if word
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || "-_.@+/:=,".contains(c))
+        && !word.is_empty()
+    {
+        word.to_owned()
+    } else {
+        format!("'{}'", word.replace('\'', "'\\''"))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -191,6 +237,37 @@ mod tests {
         assert_eq!(
             String::from_utf8(messages.into_inner()).unwrap(),
             "warning: careful\nhint: do this\n"
+        );
+    }
+
+    #[test]
+    fn shell_words_are_quoted_when_needed() {
+        assert_eq!(shell_word("alice"), "alice");
+        assert_eq!(shell_word("a b'c"), "'a b'\\''c'");
+        assert_eq!(shell_word(""), "''");
+        assert_eq!(shell_word("https://github.com"), "https://github.com");
+    }
+
+    #[test]
+    fn command_lines_are_quoted_and_escaped() {
+        let target = Target {
+            protocol: "https".into(),
+            host: "git.example.com".into(),
+            path: Some("my repo.git".into()),
+        };
+        assert_eq!(
+            erase_command(&target, "a\x1bb"),
+            "git credential-patrol erase 'https://git.example.com/my repo.git' --user 'a\\u{1b}b'"
+        );
+        assert_eq!(
+            erase_command(
+                &Target {
+                    path: None,
+                    ..target
+                },
+                ""
+            ),
+            "git credential-patrol erase https://git.example.com"
         );
     }
 }

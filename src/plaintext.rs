@@ -183,14 +183,9 @@ pub fn check_unlocked(file: &StoreFile, timeout: Duration) -> Result<(), Plainte
 /// `credentialStore.lockTimeoutMS`, as git reads it: 1 second by default,
 /// no waiting at 0, and a negative value waits as long as it takes.
 pub fn lock_timeout() -> Duration {
-    let output = std::process::Command::new("git")
-        .args(["config", "--get", "credentialstore.locktimeoutms"])
-        .stdin(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .output();
-    let millis = output
+    let millis = crate::git::run(["config", "--get", "credentialstore.locktimeoutms"])
         .ok()
-        .filter(|o| o.status.success())
+        .filter(|o| o.success())
         .and_then(|o| String::from_utf8(o.stdout).ok())
         .and_then(|text| text.trim().parse::<i64>().ok())
         .unwrap_or(1000);
@@ -274,10 +269,7 @@ pub fn parse_line(text: &str) -> Line {
             path: parts.path,
         },
         username: parts.username.unwrap_or_default(),
-        secrets: Secrets {
-            password: Some(password),
-            ..Secrets::default()
-        },
+        secrets: Secrets::token_only(password),
     })
 }
 
@@ -396,10 +388,11 @@ fn directory_of(path: &Path) -> &Path {
         .unwrap_or(Path::new("."))
 }
 
-/// Makes a rename or a removal durable. Best effort: not every platform
-/// lets a directory be opened.
+/// Makes a rename or a removal of `path` durable. Best effort: the file
+/// is already replaced or gone, and a directory that cannot be synced
+/// cannot undo that.
 fn sync_dir(path: &Path) {
-    let _ = fs::File::open(directory_of(path)).and_then(|d| d.sync_all());
+    let _ = crate::index::sync_dir(directory_of(path));
 }
 
 #[cfg(test)]

@@ -7,7 +7,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::credential::{Target, TokenKind};
+use crate::credential::{Secrets, Target, TokenKind};
 
 /// An expiry: a moment, or a statement that there is none.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -178,21 +178,67 @@ impl Record {
         }
     }
 
-    /// A new secret of `kind` took the old one's place: what was known
-    /// about the old one (its use, warnings, erasure, expiries, what the
-    /// forge said) no longer applies.
-    pub fn replace_secret(&mut self, kind: TokenKind, now: DateTime<Utc>) {
-        self.kind = kind;
-        self.stored_at = now;
-        self.last_used_at = None;
-        self.last_warned_at = None;
-        self.erased = None;
-        self.expiry = Expiries::default();
-        self.account = None;
-        self.token_name = None;
-        self.scopes = None;
-        self.probe = None;
-        self.refresh_offered_at = None;
+    /// The record of a credential found in the keychain alone (stored
+    /// while the index was lost, damaged, or by a store cut short): what
+    /// the secrets tell is kept (the kind of token from its prefix, git's
+    /// `password_expiry_utc`, a refresh token); what only the forge knows
+    /// (account, scopes, its own expiry) is unknown until it is asked.
+    pub fn found(target: Target, username: String, secrets: &Secrets, now: DateTime<Utc>) -> Self {
+        let facts = SecretFacts::of(secrets);
+        let mut record = Self::new(target, username, facts.kind, now);
+        record.expiry.git = facts.git_expiry;
+        record.refreshable = facts.refreshable;
+        record
+    }
+
+    /// A new secret took the old one's place: what was known about the old
+    /// one (its use, warnings, erasure, expiries, what the forge said) no
+    /// longer applies. Every field is named, so that a new one does not
+    /// compile until someone decides whether it survives a new token.
+    pub fn replace_secret(&mut self, facts: SecretFacts, now: DateTime<Utc>) {
+        let Self {
+            id: _,
+            target: _,
+            username: _,
+            kind,
+            stored_at,
+            last_used_at,
+            expiry,
+            // Set by `rotate` after it replaces the secret; git's own
+            // replacement keeps the date of the last rotation.
+            rotated_at: _,
+            last_warned_at,
+            erased,
+            account,
+            token_name,
+            scopes,
+            probe,
+            // Where the item is does not change with its secret; the
+            // write that replaced it says when it does.
+            keychain_item: _,
+            refreshable,
+            refresh_offered_at,
+        } = self;
+        let SecretFacts {
+            kind: new_kind,
+            git_expiry,
+            refreshable: renews,
+        } = facts;
+        *kind = new_kind;
+        *stored_at = now;
+        *last_used_at = None;
+        *last_warned_at = None;
+        *erased = None;
+        *expiry = Expiries {
+            git: git_expiry,
+            ..Expiries::default()
+        };
+        *account = None;
+        *token_name = None;
+        *scopes = None;
+        *probe = None;
+        *refreshable = renews;
+        *refresh_offered_at = None;
     }
 
     pub fn is_live(&self) -> bool {
@@ -208,6 +254,48 @@ impl Record {
     pub fn same_credential(&self, target: &Target, username: &str) -> bool {
         self.target == *target && self.username == username
     }
+}
+
+/// What a record keeps of a credential's secrets (never the secrets
+/// themselves): the kind of token, git's expiry, whether it renews itself.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SecretFacts {
+    pub kind: TokenKind,
+    pub git_expiry: Option<Expiry>,
+    pub refreshable: bool,
+}
+
+impl SecretFacts {
+    pub fn of(secrets: &Secrets) -> Self {
+        let Secrets {
+            password: _,
+            oauth_refresh_token,
+            auth: _,
+            password_expiry_utc,
+        } = secrets;
+        Self {
+            kind: TokenKind::of(secrets),
+            git_expiry: password_expiry_utc
+                .and_then(|at| DateTime::from_timestamp(at, 0))
+                .map(Expiry::At),
+            refreshable: oauth_refresh_token.is_some(),
+        }
+    }
+}
+
+/// Puts a record found in the keychain among `records`, unless a live one
+/// already speaks for that credential; an erased one takes its place (one
+/// record per credential). Says whether `records` changed.
+pub fn add_found(records: &mut Vec<Record>, found: Record) -> bool {
+    let same = |r: &Record| r.same_credential(&found.target, &found.username);
+    if records.iter().any(|r| r.is_live() && same(r)) {
+        return false;
+    }
+    match records.iter_mut().find(|r| same(r)) {
+        Some(erased) => *erased = found,
+        None => records.push(found),
+    }
+    true
 }
 
 fn random_id() -> String {
@@ -259,5 +347,107 @@ mod tests {
         assert_eq!(expiries.manual, Some(Expiry::Never));
         assert_eq!(expiries.git, at("2026-07-01T00:00:00Z"));
         assert!(!expiries.forget_past(now));
+    }
+
+    fn target() -> Target {
+        Target {
+            protocol: "https".into(),
+            host: "github.com".into(),
+            path: None,
+        }
+    }
+
+    #[test]
+    fn a_found_record_keeps_what_the_secrets_tell() {
+        let now = "2026-06-01T00:00:00Z".parse().unwrap();
+        let secrets = Secrets {
+            password: Some(crate::credential::Secret::new("gho_TESTaccess")),
+            oauth_refresh_token: Some(crate::credential::Secret::new("TESTrefresh")),
+            auth: None,
+            password_expiry_utc: Some(1_893_456_000),
+        };
+        let record = Record::found(target(), "alice".into(), &secrets, now);
+        assert_eq!(record.kind, TokenKind::GithubOauth);
+        assert_eq!(record.expiry.git, at("2030-01-01T00:00:00Z"));
+        assert!(record.refreshable);
+        assert_eq!(record.stored_at, now);
+        let opaque = Secrets::token_only(crate::credential::Secret::new("TESTopaque"));
+        let record = Record::found(target(), "bob".into(), &opaque, now);
+        assert_eq!(
+            (record.kind, record.expiry.effective(), record.refreshable),
+            (TokenKind::Unknown, None, false)
+        );
+    }
+
+    #[test]
+    fn a_new_secret_forgets_what_was_known_about_the_old_one() {
+        let now: DateTime<Utc> = "2026-06-01T00:00:00Z".parse().unwrap();
+        let mut record = Record::new(
+            target(),
+            "alice".into(),
+            TokenKind::GithubOauth,
+            "2026-01-01T00:00:00Z".parse().unwrap(),
+        );
+        let id = record.id.clone();
+        record.expiry.forge = at("2026-07-01T00:00:00Z");
+        record.expiry.manual = Some(Expiry::Never);
+        record.account = Some("alice".into());
+        record.scopes = Some(vec!["repo".into()]);
+        record.refreshable = true;
+        record.refresh_offered_at = Some(now);
+        record.last_warned_at = Some(now);
+        record.rotated_at = Some(now);
+        record.keychain_item = Some("/item/1".into());
+        record.replace_secret(
+            SecretFacts {
+                kind: TokenKind::GithubClassic,
+                git_expiry: at("2026-09-01T00:00:00Z"),
+                refreshable: false,
+            },
+            now,
+        );
+        assert_eq!(record.kind, TokenKind::GithubClassic);
+        assert_eq!(
+            record.expiry,
+            Expiries {
+                git: at("2026-09-01T00:00:00Z"),
+                ..Expiries::default()
+            }
+        );
+        assert_eq!((record.account, record.scopes), (None, None));
+        assert!(!record.refreshable);
+        assert_eq!(record.refresh_offered_at, None);
+        assert_eq!(record.last_warned_at, None);
+        assert_eq!(record.stored_at, now);
+        // What belongs to the credential, not to its secret, stays.
+        assert_eq!(record.id, id);
+        assert_eq!(record.rotated_at, Some(now));
+        assert_eq!(record.keychain_item.as_deref(), Some("/item/1"));
+    }
+
+    #[test]
+    fn a_found_record_never_doubles_a_live_one_and_takes_an_erased_ones_place() {
+        let now = "2026-06-01T00:00:00Z".parse().unwrap();
+        let found = || Record::new(target(), "alice".into(), TokenKind::GithubClassic, now);
+        let mut records = vec![Record::new(
+            target(),
+            "alice".into(),
+            TokenKind::Unknown,
+            now,
+        )];
+        assert!(!add_found(&mut records, found()));
+        assert_eq!(records[0].kind, TokenKind::Unknown, "the live one stays");
+        records[0].erased = Some(Erasure {
+            at: now,
+            by: ErasedBy::Git,
+        });
+        assert!(add_found(&mut records, found()));
+        assert_eq!(records.len(), 1);
+        assert!(records[0].is_live());
+        assert_eq!(records[0].kind, TokenKind::GithubClassic);
+        let mut bob = found();
+        bob.username = "bob".into();
+        assert!(add_found(&mut records, bob));
+        assert_eq!(records.len(), 2);
     }
 }

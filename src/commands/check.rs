@@ -35,13 +35,17 @@ pub fn run(
         return super::ci::run(ctx, args, name, out, messages);
     }
     let snapshot = ctx.read_index(messages);
+    // A credential only the keychain knows, given its record back.
+    let adopted;
     let mut records: Vec<&Record> = match &args.url {
         Some(url) => {
             let named = ctx.named(&snapshot.records, url, args.user.as_deref())?;
             if named.found.is_empty() {
-                return Err(named.not_stored());
+                adopted = ctx.one_named(&[], url, args.user.as_deref(), messages)?;
+                vec![&adopted]
+            } else {
+                named.found
             }
-            named.found
         }
         None => snapshot.records.iter().filter(|r| r.is_live()).collect(),
     };

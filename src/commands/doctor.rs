@@ -9,7 +9,7 @@
 //! behind, the index and the keychain agreeing, and a clock that looks wrong.
 
 use std::io::Write;
-use std::process::{Command, ExitCode, Stdio};
+use std::process::ExitCode;
 
 use anyhow::Result;
 use chrono::{DateTime, TimeDelta, Utc};
@@ -228,11 +228,8 @@ fn kwallet5_running() -> bool {
 }
 
 fn check_git_version(report: &mut Report) {
-    let output = Command::new("git")
-        .arg("--version")
-        .stdin(Stdio::null())
-        .output();
-    let Ok(output) = output.map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned()) else {
+    let output = crate::git::run(["--version"]);
+    let Ok(output) = output.map(|o| o.stdout_text().trim().to_owned()) else {
         report.problem(
             "git cannot be run".into(),
             "fix: install git, or put it on PATH".into(),

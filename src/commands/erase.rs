@@ -16,7 +16,7 @@ use crate::keychain::Key;
 use crate::matching::{NamedSecret, to_erase};
 use crate::output::Messages;
 use crate::protocol::Request;
-use crate::record::{ErasedBy, Erasure};
+use crate::record::ErasedBy;
 
 pub fn run(ctx: &Context, input: impl BufRead, messages: &mut Messages<impl Write>) -> Result<()> {
     let request = Request::read(input).map_err(|e| BadInput(e.to_string()))?;
@@ -47,8 +47,9 @@ pub fn run(ctx: &Context, input: impl BufRead, messages: &mut Messages<impl Writ
         keychain.delete(&key)?;
         erased.push(key);
     }
-    ctx.complete_index(&keychain, messages);
-    note_erasure(ctx, &erased, ErasedBy::Git, messages);
+    let storage = ctx.storage(&keychain);
+    storage.complete(false, messages);
+    storage.note_erasure(&erased, ErasedBy::Git, messages);
     Ok(())
 }
 
@@ -61,12 +62,13 @@ pub fn by_person(
     messages: &mut Messages<impl Write>,
 ) -> Result<()> {
     let snapshot = ctx.read_index(messages);
-    let record = ctx.named(&snapshot.records, url, user)?.one()?;
+    let record = ctx.one_named(&snapshot.records, url, user, messages)?;
     let key = Key::new(record.target.clone(), record.username.clone());
     let settings = ctx.settings(&record.target.url(), messages);
     let keychain = ctx.keychain(&settings)?;
     let existed = keychain.delete(&key)?;
-    note_erasure(ctx, std::slice::from_ref(&key), ErasedBy::User, messages);
+    ctx.storage(&keychain)
+        .note_erasure(std::slice::from_ref(&key), ErasedBy::User, messages);
     let who = describe(&key.target, &key.username);
     if existed {
         writeln!(out, "Removed the token for {who} from the keychain.")?;
@@ -81,37 +83,4 @@ pub fn by_person(
         "The token itself still works until you revoke it on the forge."
     )?;
     Ok(())
-}
-
-fn note_erasure(ctx: &Context, keys: &[Key], by: ErasedBy, messages: &mut Messages<impl Write>) {
-    if keys.is_empty() {
-        return;
-    }
-    crate::test_hook::crash_point("erase-after-keychain");
-    let now = ctx.now;
-    // Every key names the same protocol and host: one shard.
-    let target = &keys[0].target;
-    let noted = ctx.index.update_host(
-        &target.protocol,
-        &target.host,
-        &mut Context::warn_index(messages),
-        |records| {
-            let mut changed = false;
-            for record in records.iter_mut() {
-                if record.is_live()
-                    && keys
-                        .iter()
-                        .any(|k| record.same_credential(&k.target, &k.username))
-                {
-                    record.erased = Some(Erasure { at: now, by });
-                    record.keychain_item = None;
-                    changed = true;
-                }
-            }
-            ((), changed)
-        },
-    );
-    if let Err(err) = noted {
-        messages.warning(&format!("the credential was erased, but {err:#}"));
-    }
 }

@@ -14,7 +14,7 @@ use anyhow::Result;
 use super::{BadInput, Context, describe, fingerprint, rotate_command};
 use crate::answer::{self, Answer};
 use crate::config::Policy;
-use crate::credential::{Secrets, Target, TokenKind};
+use crate::credential::Secrets;
 use crate::expiry::{self, Status};
 use crate::forge;
 use crate::forge::diagnosis::{Renewal, Subject};
@@ -22,7 +22,7 @@ use crate::keychain::KeychainError;
 use crate::matching::{Located, locate};
 use crate::output::{self, Messages};
 use crate::protocol::{Request, STATE_PREFIX, Writer};
-use crate::record::{Expiry, Record};
+use crate::record::Record;
 
 pub fn run(
     ctx: &Context,
@@ -35,8 +35,13 @@ pub fn run(
     let Some(target) = request.target() else {
         return Ok(());
     };
-    let settings = ctx.settings(&target.url(), messages);
     let snapshot = ctx.index.read_host(&target.protocol, &target.host);
+    // The keychain will be asked: its connection opens while git's
+    // configuration is read. A definite miss opens nothing.
+    if snapshot.records.iter().any(Record::is_live) || !snapshot.is_usable() {
+        crate::keychain::prepare();
+    }
+    let settings = ctx.settings(&target.url(), messages);
     if let Some(problem) = &snapshot.problem {
         messages.warning(&format!("{problem}; looking in the keychain directly"));
     }
@@ -69,91 +74,36 @@ pub fn run(
         Err(err) => return give_up(&err, messages),
     };
 
-    let found_secrets = FoundSecrets {
-        kind: TokenKind::of(&secrets),
-        git_expiry: secrets.password_expiry_utc,
-        refreshable: secrets.oauth_refresh_token.is_some(),
-    };
+    // Found in the keychain alone: the record it gets back keeps what the
+    // secrets tell, never the secrets.
+    let found = record
+        .is_none()
+        .then(|| Record::found(target.clone(), username.clone(), &secrets, ctx.now));
     let Answer { secrets, dead } = answer::decide(record, secrets, ctx.now);
     let state = record
         .filter(|_| !dead && request.has_capability("state"))
         .map(|record| fingerprint(record, &secrets));
     answer(out, &username, &secrets, wants_authtype, state.as_deref())?;
 
-    match record {
-        Some(record) => {
-            let warned = warn_if_due(
-                ctx,
-                record,
-                &settings.policy,
-                settings.forge,
-                &settings.required_scopes,
-                messages,
-            );
-            // A refresh token handed over for a dead access token is noted,
-            // so that a later `get` that finds it still dead knows renewal
-            // failed.
-            let offered = dead && record.refreshable && record.refresh_offered_at.is_none();
-            remember(ctx, record, warned, offered, moved, messages);
-        }
-        None => rebuild(ctx, &target, &username, found_secrets, messages),
+    let storage = ctx.storage(&keychain);
+    if let Some(record) = record {
+        let warned = warn_if_due(
+            ctx,
+            record,
+            &settings.policy,
+            settings.forge,
+            &settings.required_scopes,
+            messages,
+        );
+        // A refresh token handed over for a dead access token is noted, so
+        // that a later `get` that finds it still dead knows renewal failed.
+        let offered = dead && record.refreshable && record.refresh_offered_at.is_none();
+        storage.note_get(record, warned, offered, moved, messages);
+    }
+    if let Some(found) = found {
+        storage.note_found(found, messages);
     }
     Ok(())
-}
-
-/// A credential the keychain had and the index did not (the index was lost
-/// or damaged) gets its record back, so the next `get` finds it directly.
-/// Only on this rare path, and never waiting for the lock.
-fn rebuild(
-    ctx: &Context,
-    target: &Target,
-    username: &str,
-    found: FoundSecrets,
-    messages: &mut Messages<impl Write>,
-) {
-    let FoundSecrets {
-        kind,
-        git_expiry,
-        refreshable,
-    } = found;
-    let now = ctx.now;
-    let rebuilt = ctx.index.update_host_if_unlocked(
-        &target.protocol,
-        &target.host,
-        &mut Context::warn_index(messages),
-        |records| {
-            if records
-                .iter()
-                .any(|r| r.is_live() && r.same_credential(target, username))
-            {
-                return ((), false);
-            }
-            let mut record = Record::new(target.clone(), username.to_owned(), kind, now);
-            record.expiry.git = git_expiry
-                .and_then(|at| chrono::DateTime::from_timestamp(at, 0))
-                .map(Expiry::At);
-            record.refreshable = refreshable;
-            records.push(record);
-            ((), true)
-        },
-    );
-    match rebuilt {
-        Ok(Some(())) => {
-            crate::trace!("index: a record rebuilt from the keychain");
-            ctx.index
-                .clear_stale_pending(&target.protocol, &target.host);
-        }
-        Ok(None) => crate::trace!("index locked: nothing rebuilt"),
-        Err(err) => messages.warning(&err.to_string()),
-    }
-}
-
-/// What a record rebuilt from the keychain keeps of the secrets (never
-/// the secrets themselves).
-struct FoundSecrets {
-    kind: TokenKind,
-    git_expiry: Option<i64>,
-    refreshable: bool,
 }
 
 /// Git runs a helper for an answer, not for an error: on a keychain failure
@@ -170,8 +120,14 @@ fn answer(
     wants_authtype: bool,
     state: Option<&str>,
 ) -> Result<()> {
+    let Secrets {
+        password,
+        oauth_refresh_token,
+        auth,
+        password_expiry_utc,
+    } = secrets;
     let mut writer = Writer::new(out);
-    let auth = secrets.auth.as_ref().filter(|_| wants_authtype);
+    let auth = auth.as_ref().filter(|_| wants_authtype);
     // Git keeps what a helper says about a capability only when the helper
     // announces it first.
     if auth.is_some() {
@@ -185,7 +141,7 @@ fn answer(
     if !(auth.is_some() && username.is_empty()) {
         writer.field("username", username)?;
     }
-    match (auth, &secrets.password) {
+    match (auth, password) {
         (Some((authtype, credential)), _) => {
             writer.field("authtype", authtype)?;
             writer.field("credential", credential.expose())?;
@@ -193,10 +149,10 @@ fn answer(
         (None, Some(password)) => writer.field("password", password.expose())?,
         (None, None) => {}
     }
-    if let Some(expiry) = secrets.password_expiry_utc {
+    if let Some(expiry) = password_expiry_utc {
         writer.field("password_expiry_utc", &expiry.to_string())?;
     }
-    if let Some(token) = &secrets.oauth_refresh_token {
+    if let Some(token) = oauth_refresh_token {
         writer.field("oauth_refresh_token", token.expose())?;
     }
     if let Some(state) = state {
@@ -301,47 +257,4 @@ fn warn_if_due(
         messages.hint(&format!("or, before your next push: {fix}"));
     }
     true
-}
-
-/// Notes in the index that a warning was just given, and where the keychain
-/// item was found when that is not where the index said. While another
-/// process holds the index, nothing is noted: the next `get` warns again,
-/// or searches again, which is better than making git wait.
-fn remember(
-    ctx: &Context,
-    record: &Record,
-    warned: bool,
-    offered: bool,
-    moved: Option<String>,
-    messages: &mut Messages<impl Write>,
-) {
-    if !warned && !offered && moved.is_none() {
-        return;
-    }
-    let (id, now) = (record.id.clone(), ctx.now);
-    let remembered = ctx.index.update_host_if_unlocked(
-        &record.target.protocol,
-        &record.target.host,
-        &mut Context::warn_index(messages),
-        |records| match records.iter_mut().find(|r| r.id == id) {
-            Some(r) => {
-                if warned {
-                    r.last_warned_at = Some(now);
-                }
-                if offered {
-                    r.refresh_offered_at = Some(now);
-                }
-                if moved.is_some() {
-                    r.keychain_item.clone_from(&moved);
-                }
-                ((), true)
-            }
-            None => ((), false),
-        },
-    );
-    match remembered {
-        Ok(Some(())) => {}
-        Ok(None) => crate::trace!("index locked: nothing noted"),
-        Err(err) => messages.warning(&err.to_string()),
-    }
 }

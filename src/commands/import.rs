@@ -2,7 +2,7 @@
 //! the plaintext files of git's `store` helper into the keychain.
 //!
 //! Nothing is ever lost. Each credential is stored exactly as git's `store`
-//! would store it (`store::save`), then read back from the keychain; only a
+//! would store it (`Storage::save`), then read back from the keychain; only a
 //! line whose token the keychain verifiably holds is taken out of the file,
 //! and only after every line of that file was handled, by one atomic
 //! rewrite. A crash at any point therefore leaves each credential in the
@@ -27,7 +27,7 @@ use std::time::Duration;
 use anyhow::Result;
 use zeroize::Zeroizing;
 
-use super::{Context, describe, store};
+use super::{Context, describe};
 use crate::cli::ImportArgs;
 use crate::git_helpers::{self, HelperKind};
 use crate::keychain::{Durability, Key, Keychain, KeychainError};
@@ -239,7 +239,7 @@ fn warn_if_store_still_runs(messages: &mut Messages<impl Write>) {
     }
 }
 
-/// Stores one credential through `store::save` and checks that the
+/// Stores one credential through `Storage::save` and checks that the
 /// keychain gives the same token back.
 fn import_one(ctx: &Context, entry: &Entry, messages: &mut Messages<impl Write>) -> Result<Fate> {
     let settings = ctx.settings(&entry.target.url(), messages);
@@ -310,15 +310,14 @@ fn import_into(
         }
         // In the keychain but not in the index (an import stopped between
         // the two): saving what the keychain holds writes the record only.
-        let saved = store::save(ctx, &entry.target, &entry.username, &stored, None, messages)?;
+        let saved = ctx.save(&entry.target, &entry.username, &stored, None, messages)?;
         return Ok(if saved.indexed {
             Fate::AlreadyThere
         } else {
             Fate::Unverified("the index could not record it")
         });
     }
-    let saved = store::save(
-        ctx,
+    let saved = ctx.save(
         &entry.target,
         &entry.username,
         &entry.secrets,

@@ -34,7 +34,7 @@
 use std::fs;
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Command, ExitCode, Stdio};
+use std::process::ExitCode;
 
 use anyhow::{Context as _, Result, anyhow, bail};
 use serde::{Deserialize, Serialize};
@@ -258,12 +258,8 @@ fn helper_value(messages: &mut Messages<impl Write>) -> Result<String> {
 }
 
 fn local_config_file() -> Result<PathBuf> {
-    let output = Command::new("git")
-        .args(["rev-parse", "--path-format=absolute", "--git-common-dir"])
-        .stdin(Stdio::null())
-        .output()
-        .context("cannot run git")?;
-    if !output.status.success() {
+    let output = crate::git::run(["rev-parse", "--path-format=absolute", "--git-common-dir"])?;
+    if !output.success() {
         bail!("--local needs a repository: run it inside one, or use --global");
     }
     let dir = String::from_utf8(output.stdout).context("the repository's path is not UTF-8")?;
@@ -297,14 +293,13 @@ fn add_entries(installed: &Installed) -> Result<()> {
 
 /// Runs `git config OPTIONS ARGS`; an error carries git's own message.
 fn git_config(options: &[String], args: &[&str]) -> Result<()> {
-    let output = Command::new("git")
-        .arg("config")
-        .args(options)
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .context("cannot run git")?;
-    if output.status.success() {
+    let output = crate::git::run(
+        ["config"]
+            .into_iter()
+            .chain(options.iter().map(String::as_str))
+            .chain(args.iter().copied()),
+    )?;
+    if output.success() {
         Ok(())
     } else {
         bail!(
@@ -314,33 +309,32 @@ fn git_config(options: &[String], args: &[&str]) -> Result<()> {
                 .map(|a| shell_word(a))
                 .collect::<Vec<_>>()
                 .join(" "),
-            String::from_utf8_lossy(&output.stderr).trim()
+            output.stderr_text()
         )
     }
 }
 
 /// How many values of `credential.helper` in the file equal `value`.
 fn occurrences(options: &[String], value: &str) -> Result<usize> {
-    let output = Command::new("git")
-        .arg("config")
-        .args(options)
-        .args([
-            "-z",
-            "--fixed-value",
-            "--get-all",
-            "credential.helper",
-            value,
-        ])
-        .stdin(Stdio::null())
-        .output()
-        .context("cannot run git")?;
-    match output.status.code() {
+    let output = crate::git::run(
+        ["config"]
+            .into_iter()
+            .chain(options.iter().map(String::as_str))
+            .chain([
+                "-z",
+                "--fixed-value",
+                "--get-all",
+                "credential.helper",
+                value,
+            ]),
+    )?;
+    match output.code() {
         Some(0) => Ok(output.stdout.iter().filter(|b| **b == 0).count()),
         Some(1) => Ok(0),
         _ => bail!(
             "`git config {} --get-all credential.helper` failed: {}",
             options.join(" "),
-            String::from_utf8_lossy(&output.stderr).trim()
+            output.stderr_text()
         ),
     }
 }
@@ -743,23 +737,13 @@ fn restore_plaintext(
             record.username,
             password.expose()
         ));
-        let mut child = Command::new("git")
-            .args(["credential-store", "store"])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .context("cannot run git")?;
-        if let Some(mut stdin) = child.stdin.take() {
-            stdin.write_all(request.as_bytes())?;
-        }
-        let output = child.wait_with_output().context("cannot run git")?;
-        if output.status.success() {
+        let output = crate::git::run_with_input(["credential-store", "store"], request.as_bytes())?;
+        if output.success() {
             restored.written += 1;
         } else {
             messages.error(&format!(
                 "git credential-store could not write {who}: {}",
-                escape(String::from_utf8_lossy(&output.stderr).trim())
+                escape(&output.stderr_text())
             ));
             restored.failed = true;
         }

@@ -29,12 +29,14 @@ use thiserror::Error;
 
 use crate::cli::{Cli, Command};
 use crate::config::{Overrides, Settings};
-use crate::credential::{Target, TokenKind};
+use crate::credential::{Secrets, Target};
 use crate::index::{Index, Snapshot};
 use crate::keychain::{Keychain, KeychainError};
 pub use crate::matching::{Wanted, fingerprint, keychain_accounts, matching, matching_record};
 use crate::output::{self, Messages};
+pub use crate::output::{describe, erase_command, rotate_command, shell_word};
 use crate::record::Record;
+use crate::storage::{Adopted, Saved, Storage};
 use url_argument::Named;
 
 /// Input we cannot use: exit code 2.
@@ -76,18 +78,31 @@ impl Context {
         )
     }
 
+    /// The keychain and the index together, at this command's moment.
+    pub fn storage<'a>(&'a self, keychain: &'a Keychain) -> Storage<'a> {
+        Storage {
+            index: &self.index,
+            keychain,
+            now: self.now,
+        }
+    }
+
     /// The index as it is now, first made complete from the keychain when
-    /// it was lost or damaged; a problem with it is worth a warning.
+    /// it was lost or damaged, or when a store left a note (in flight, or
+    /// cut short): a person's command never misses what the keychain holds.
+    /// A problem with it is worth a warning.
     pub fn read_index(&self, messages: &mut Messages<impl io::Write>) -> Snapshot {
-        if !self.index.is_complete() {
+        let mut snapshot = self.index.read();
+        let suspect = snapshot.problem.is_some() || self.index.has_pending();
+        if !self.index.is_complete() || suspect {
             // The keychain setting is not per URL: any URL's settings do.
             let settings = self.settings("file:///", messages);
             match self.keychain(&settings) {
-                Ok(keychain) => self.complete_index(&keychain, messages),
+                Ok(keychain) => self.storage(&keychain).complete(suspect, messages),
                 Err(err) => crate::trace!("index not rebuilt: {err}"),
             }
+            snapshot = self.index.read();
         }
-        let snapshot = self.index.read();
         if let Some(problem) = &snapshot.problem {
             messages.warning(problem);
         }
@@ -109,48 +124,49 @@ impl Context {
                 .is_empty()
     }
 
-    /// Makes the index speak for every credential again, when it does not:
-    /// a version-1 index is migrated; else, after the index was lost or a
-    /// shard damaged, every item of ours the keychain lists gets a record
-    /// (one search of the whole keyring: this runs on the first write after
-    /// such a loss, never on git's ordinary path).
-    pub fn complete_index(&self, keychain: &Keychain, messages: &mut Messages<impl io::Write>) {
-        if self.index.is_complete() {
-            return;
+    /// Stores one credential as git's `store` does (`Storage::save`), with
+    /// this URL's settings.
+    pub fn save(
+        &self,
+        target: &Target,
+        username: &str,
+        secrets: &Secrets,
+        state: Option<&str>,
+        messages: &mut Messages<impl io::Write>,
+    ) -> Result<Saved> {
+        // `import` has warned about bad settings already, and git's `store`
+        // follows a `get` that did.
+        let mut settings = self.settings_quietly(&target.url());
+        // Bare `apiUrl` is worth a word here: `get` never reads it.
+        settings.scope_api_url(&target.url(), &mut |w| messages.warning(w));
+        let keychain = self.keychain(&settings)?;
+        self.storage(&keychain)
+            .save(&settings, target, username, secrets, state, messages)
+    }
+
+    /// The one credential a person names by URL and `--user`. When the
+    /// index has none, the keychain is asked for that exact URL, as `get`
+    /// does, and what it holds gets its record back.
+    pub fn one_named(
+        &self,
+        records: &[Record],
+        url: &str,
+        user: Option<&str>,
+        messages: &mut Messages<impl io::Write>,
+    ) -> Result<Record> {
+        let named = self.named(records, url, user)?;
+        if !named.found.is_empty() {
+            return Ok(named.one()?.clone());
         }
-        let migrated = self
-            .index
-            .update(&mut Self::warn_index(messages), |_| ((), false));
-        if let Err(err) = migrated {
-            messages.warning(&err.to_string());
-            return;
-        }
-        if self.index.is_complete() {
-            return;
-        }
-        let found = match keychain.all() {
-            Ok(found) => found.unwrap_or_default(),
-            Err(err) => {
-                messages.warning(&format!("the index could not be rebuilt: {err}"));
-                return;
-            }
-        };
-        let now = self.now;
-        let records = found
-            .into_iter()
-            .map(|key| Record::new(key.target, key.username, TokenKind::Unknown, now))
-            .collect();
-        let rebuilt = self.index.rebuild(&mut Self::warn_index(messages), records);
-        match rebuilt {
-            Ok(0) => {}
-            Ok(added) => messages.warning(&format!(
-                "the index did not list {added} credential{} the keychain holds; {} back \
-                 (`git credential-patrol list` shows them; expiry unknown until stored again \
-                 or set with `git credential-patrol expiry`)",
-                if added == 1 { "" } else { "s" },
-                if added == 1 { "it is" } else { "they are" }
-            )),
-            Err(err) => messages.warning(&err.to_string()),
+        let settings = self.settings(&named.target.url(), messages);
+        let keychain = self.keychain(&settings)?;
+        match self
+            .storage(&keychain)
+            .adopt(&named.target, named.user.as_deref(), messages)?
+        {
+            Adopted::One(record) => Ok(*record),
+            Adopted::Missing => Err(named.not_stored()),
+            Adopted::Several(accounts) => Err(named.several(&accounts).into()),
         }
     }
 
@@ -166,7 +182,7 @@ impl Context {
 
     /// Index problems are worth a warning, never a failure.
     pub fn warn_index(messages: &mut Messages<impl io::Write>) -> impl FnMut(&str) + '_ {
-        move |w: &str| messages.warning(w)
+        crate::storage::warn_index(messages)
     }
 }
 
@@ -212,83 +228,4 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Stored(args) => generate::stored(&ctx, args.what, people)?,
     }
     Ok(ExitCode::SUCCESS)
-}
-
-/// How to name a credential to a person, as a command line would.
-pub fn describe(target: &Target, username: &str) -> String {
-    let url = crate::output::escape(&target.url());
-    if username.is_empty() {
-        url
-    } else {
-        format!("{url} ({})", crate::output::escape(username))
-    }
-}
-
-/// The `rotate` command line for a credential.
-pub fn rotate_command(record: &Record) -> String {
-    command_line("rotate", &record.target, &record.username)
-}
-
-/// The `erase` command line for a credential.
-pub fn erase_command(target: &Target, username: &str) -> String {
-    command_line("erase", target, username)
-}
-
-/// `git credential-patrol VERB URL [--user NAME]` as a shell reads it back,
-/// escaped for a terminal: host, path and user come from outside.
-fn command_line(verb: &str, target: &Target, username: &str) -> String {
-    let mut command = format!("git credential-patrol {verb} {}", shell_word(&target.url()));
-    if !username.is_empty() {
-        command.push_str(&format!(" --user {}", shell_word(username)));
-    }
-    crate::output::escape(&command)
-}
-
-/// A word as a POSIX shell reads it back, quoted only when it must be.
-pub fn shell_word(word: &str) -> String {
-    if word
-        .chars()
-        .all(|c| c.is_ascii_alphanumeric() || "-_.@+/:=,".contains(c))
-        && !word.is_empty()
-    {
-        word.to_owned()
-    } else {
-        format!("'{}'", word.replace('\'', "'\\''"))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn shell_words_are_quoted_when_needed() {
-        assert_eq!(shell_word("alice"), "alice");
-        assert_eq!(shell_word("a b'c"), "'a b'\\''c'");
-        assert_eq!(shell_word(""), "''");
-        assert_eq!(shell_word("https://github.com"), "https://github.com");
-    }
-
-    #[test]
-    fn command_lines_are_quoted_and_escaped() {
-        let target = Target {
-            protocol: "https".into(),
-            host: "git.example.com".into(),
-            path: Some("my repo.git".into()),
-        };
-        assert_eq!(
-            erase_command(&target, "a\x1bb"),
-            "git credential-patrol erase 'https://git.example.com/my repo.git' --user 'a\\u{1b}b'"
-        );
-        assert_eq!(
-            erase_command(
-                &Target {
-                    path: None,
-                    ..target
-                },
-                ""
-            ),
-            "git credential-patrol erase https://git.example.com"
-        );
-    }
 }

@@ -28,7 +28,7 @@ use crate::expiry::relative;
 use crate::forge::{self, Facts, Forge, ProbeError, gitlab, tokens};
 use crate::keychain::{Key, KeychainError};
 use crate::output::{self, Messages};
-use crate::record::{Expiry, Record};
+use crate::record::{Expiry, Record, SecretFacts};
 
 pub fn run(
     ctx: &Context,
@@ -38,9 +38,7 @@ pub fn run(
     messages: &mut Messages<impl Write>,
 ) -> Result<()> {
     let snapshot = ctx.read_index(messages);
-    let record = ctx
-        .named(&snapshot.records, &args.url, args.user.as_deref())?
-        .one()?;
+    let record = &ctx.one_named(&snapshot.records, &args.url, args.user.as_deref(), messages)?;
     let settings = ctx.forge_settings(&record.target.url(), messages);
     let forge = forge::kind_of(&record.target, settings.forge);
     let expires = args
@@ -117,10 +115,7 @@ fn by_gitlab(
             );
         }
     };
-    let secrets = Secrets {
-        password: Some(token),
-        ..Secrets::default()
-    };
+    let secrets = Secrets::token_only(token);
     keychain.set(&key, &secrets).with_context(|| {
         format!(
             "GitLab rotated the token, which revoked the old one, but the new one could not \
@@ -245,10 +240,7 @@ fn by_hand(
         (None, None) if at_terminal => ask_expiry(ctx.now, &mut input, &mut out)?,
         (None, None) => None,
     };
-    let secrets = Secrets {
-        password: Some(token),
-        ..Secrets::default()
-    };
+    let secrets = Secrets::token_only(token);
     keychain.set(&key, &secrets).map_err(|err| {
         let context = match err {
             KeychainError::Altered(_) => "the new token was not stored, and the old one is gone",
@@ -381,7 +373,14 @@ fn record_rotation(
             let found = records.iter_mut().find(|r| r.id == id);
             let changed = found.is_some();
             if let Some(record) = found {
-                record.replace_secret(kind, now);
+                record.replace_secret(
+                    SecretFacts {
+                        kind,
+                        git_expiry: None,
+                        refreshable: false,
+                    },
+                    now,
+                );
                 record.rotated_at = Some(now);
                 if let Some(outcome) = outcome {
                     forge::record_outcome(record, outcome, now);

@@ -27,9 +27,7 @@ pub fn run(
 ) -> Result<()> {
     let expiry = parse_expiry(&args.date, ctx.now)?;
     let snapshot = ctx.read_index(messages);
-    let record = ctx
-        .named(&snapshot.records, &args.url, args.user.as_deref())?
-        .one()?;
+    let record = ctx.one_named(&snapshot.records, &args.url, args.user.as_deref(), messages)?;
     if let Expiry::At(at) = expiry
         && at <= ctx.now
         && !args.allow_past
@@ -66,7 +64,7 @@ pub fn run(
             writeln!(
                 out,
                 "Git now treats it as expired and asks for a new token on the next push; or run: {}",
-                rotate_command(record)
+                rotate_command(&record)
             )?;
         }
         Expiry::At(at) => writeln!(

@@ -237,17 +237,24 @@ impl<'r> Named<'r> {
         match self.found.as_slice() {
             [one] => Ok(*one),
             [] => Err(self.not_stored()),
-            several => Err(BadInput(format!(
-                "{} has several accounts ({}); name one with --user",
-                escape(&self.target.url()),
-                several
-                    .iter()
-                    .map(|r| escape(&r.username))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ))
-            .into()),
+            several => {
+                let accounts: Vec<String> = several.iter().map(|r| r.username.clone()).collect();
+                Err(self.several(&accounts).into())
+            }
         }
+    }
+
+    /// "Several accounts", naming them and the option that chooses one.
+    pub fn several(&self, accounts: &[String]) -> BadInput {
+        BadInput(format!(
+            "{} has several accounts ({}); name one with --user",
+            escape(&self.target.url()),
+            accounts
+                .iter()
+                .map(|a| escape(a))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ))
     }
 
     /// "Not stored", naming what was looked for and where to look.

@@ -200,6 +200,14 @@ pub struct Found {
     pub outdated: bool,
 }
 
+/// A credential the keychain listed, and where its item is (on stores
+/// that say): reading it there needs no search.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Listed {
+    pub key: Key,
+    pub item: Option<String>,
+}
+
 /// How a credential is named in the keychain.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Key {
@@ -251,6 +259,14 @@ fn label_for(service: &str, user: &str) -> String {
     } else {
         format!("git: {url} ({user})")
     }
+}
+
+/// Starts what the first keychain call will need (on Linux, connecting to
+/// the session bus) on a thread of its own, so that it overlaps the work the
+/// caller does before it can open the keychain, such as reading git's
+/// configuration. Asks the keychain nothing.
+pub fn prepare() {
+    platform::prepare();
 }
 
 impl Keychain {
@@ -310,6 +326,14 @@ impl Keychain {
             timeout,
             memory_only: false,
         }
+    }
+
+    /// This keychain as a store that cannot list its items (macOS, the
+    /// kernel keyring), for tests of what a rebuild does there.
+    #[cfg(test)]
+    pub fn unlisted(mut self) -> Self {
+        self.backend = Backend::Keyutils;
+        self
     }
 
     /// The secrets stored under `key`, or `None`.
@@ -390,11 +414,12 @@ impl Keychain {
         })
     }
 
-    /// Every credential of ours the keychain holds, found by asking the
-    /// keychain for its list rather than the index: how a lost index is
-    /// rebuilt. One search of the whole keyring, so only for rebuilds.
-    /// `None` where the store cannot list its items.
-    pub fn all(&self) -> Result<Option<Vec<Key>>, KeychainError> {
+    /// Every credential of ours the keychain holds, and where its item is
+    /// (on stores that say), found by asking the keychain for its list
+    /// rather than the index: how a lost index is rebuilt. One search of
+    /// the whole keyring, so only for rebuilds. `None` where the store
+    /// cannot list its items.
+    pub fn all(&self) -> Result<Option<Vec<Listed>>, KeychainError> {
         let Some(spec) = platform::search_all_spec(self.backend) else {
             return Ok(None);
         };
@@ -408,9 +433,11 @@ impl Keychain {
             Ok(Some(
                 entries
                     .iter()
-                    .filter_map(Entry::get_specifiers)
-                    .filter_map(|(service, account)| {
-                        Some(Key::new(target_of(&service)?, platform::user_name(account)))
+                    .filter_map(|entry| {
+                        let (service, account) = entry.get_specifiers()?;
+                        let key = Key::new(target_of(&service)?, platform::user_name(account));
+                        let item = platform::item_of(entry);
+                        Some(Listed { key, item })
                     })
                     .collect(),
             ))

@@ -47,6 +47,13 @@ pub fn store(
     })
 }
 
+/// Begins what the first keychain call of the process will need, while the
+/// caller does other work (Linux: the session bus connection).
+pub fn prepare() {
+    #[cfg(target_os = "linux")]
+    super::secret_service::connect_early();
+}
+
 #[cfg(target_os = "macos")]
 pub fn store(
     backend: Backend,

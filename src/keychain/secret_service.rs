@@ -10,6 +10,13 @@
 //! encrypted transfer for those whose policy wants it.
 //!
 //! One connection per process, opened on first use and shared by every entry.
+//! A command that will surely ask the keychain may open it earlier with
+//! [`connect_early`], on a thread of its own, while it reads git's
+//! configuration: `get` then finds the bus connected (the connection and
+//! the bus's `Hello` are a good part of its keychain time). Nothing is asked
+//! of the Secret Service before the settings are known, so a connection
+//! opened for a person who configured `keyutils` or an encrypted session
+//! carries no secret.
 //!
 //! Providers differ, so this store keeps to what every one of them does
 //! without asking the person anything: an existing item's secret is
@@ -355,13 +362,42 @@ fn dialog_fix(provider: Option<&Provider>) -> String {
     }
 }
 
+/// The session bus being connected by [`connect_early`], for the first
+/// store of the process to take.
+static EARLY_BUS: Mutex<Option<mpsc::Receiver<zbus::Result<Connection>>>> = Mutex::new(None);
+
+/// Starts connecting to the session bus now, on a thread of its own.
+pub fn connect_early() {
+    let Ok(mut early) = EARLY_BUS.lock() else {
+        return;
+    };
+    if early.is_some() {
+        return;
+    }
+    let (sender, receiver) = mpsc::sync_channel(1);
+    let started = thread::Builder::new().name("bus".into()).spawn(move || {
+        let _ = sender.send(Connection::session());
+    });
+    if started.is_ok() {
+        crate::trace!("session bus: connecting while the settings are read");
+        *early = Some(receiver);
+    }
+}
+
 impl Inner {
     fn bus(&self) -> Result<Connection> {
         let mut slot = self.bus.lock().map_err(|_| poisoned())?;
         if let Some(bus) = slot.as_ref() {
             return Ok(bus.clone());
         }
-        let bus = Connection::session().map_err(|err| fail(Kind::NoBus, None, &err))?;
+        // Waiting here is bounded: every call runs under the keychain's
+        // timeout.
+        let early = EARLY_BUS.lock().ok().and_then(|mut early| early.take());
+        let bus = match early.and_then(|receiver| receiver.recv().ok()) {
+            Some(connected) => connected,
+            None => Connection::session(),
+        };
+        let bus = bus.map_err(|err| fail(Kind::NoBus, None, &err))?;
         *slot = Some(bus.clone());
         Ok(bus)
     }
@@ -623,11 +659,7 @@ impl Inner {
         for alias in ["default", "login"] {
             candidates.extend(self.read_alias(alias)?);
         }
-        let service = self.connection()?;
-        let all = service
-            .get_all_collections()
-            .map_err(|err| self.crate_failure(err))?;
-        candidates.extend(all.into_iter().map(|c| c.collection_path));
+        candidates.extend(self.collections()?);
         let temporary = |path: &OwnedObjectPath| {
             session.as_ref() == Some(path) || path.as_str().ends_with("/collection/session")
         };
@@ -642,6 +674,21 @@ impl Inner {
         };
         *slot = Some(destination.clone());
         Ok(destination)
+    }
+
+    /// Every collection the service has, in its order.
+    fn collections(&self) -> Result<Vec<OwnedObjectPath>> {
+        let reply = self.call(
+            &ObjectPath::from_static_str_unchecked(SERVICE_PATH),
+            PROPERTIES_INTERFACE,
+            "Get",
+            &(SERVICE_INTERFACE, "Collections"),
+        )?;
+        let value: OwnedValue = reply
+            .body()
+            .deserialize()
+            .map_err(|err| self.failure(err))?;
+        Vec::<OwnedObjectPath>::try_from(value).map_err(|err| self.failure(err))
     }
 
     /// The destination, refused when it would not persist and the person did
@@ -957,7 +1004,15 @@ impl CredentialStoreApi for Store {
             if let (Some(service), Some(user)) =
                 (attributes.get("service"), attributes.get("username"))
             {
-                entries.push(self.build(service, user, None)?);
+                // Found there: reading its secret next needs no search.
+                entries.push(Entry::new_with_credential(Arc::new(Cred {
+                    inner: Arc::clone(&self.inner),
+                    service: service.clone(),
+                    user: user.clone(),
+                    hint: Some(path.clone()),
+                    located: Mutex::new(Some(path.clone())),
+                    outdated: Mutex::new(false),
+                })));
             }
         }
         Ok(entries)

@@ -6,7 +6,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
-use crate::env::{BIN, Keyring, TestEnv, run, text};
+use crate::env::{BIN, Keyring, TestEnv, report_branch, run, text};
 
 pub(crate) const ALICE: &str = "ghp_TESTalice0001";
 pub(crate) const BOB: &str = "glpat-TESTbob0002";
@@ -893,7 +893,7 @@ fn doctor_gives_the_keychain_fix_when_there_is_no_secret_service() {
 /// Where a test can run the kernel keyring without touching the user's own
 /// keyrings, most private first.
 #[derive(Clone, Copy, Debug)]
-enum Private {
+pub enum Private {
     /// A new user namespace (so a persistent keyring of its own, which the
     /// keyutils store links every key into) and a new session keyring.
     Namespace,
@@ -904,7 +904,15 @@ enum Private {
 }
 
 impl Private {
-    fn wrapper(self) -> &'static [&'static str] {
+    /// Where the test ran, as scripts/test's summary says it.
+    pub fn place(self) -> &'static str {
+        match self {
+            Self::Namespace => "a private user namespace and session keyring",
+            Self::Session => "a private session keyring",
+        }
+    }
+
+    pub fn wrapper(self) -> &'static [&'static str] {
         match self {
             Self::Namespace => &[
                 "unshare",
@@ -919,7 +927,7 @@ impl Private {
     }
 
     /// The most private place this kernel allows, or why there is none.
-    fn find(env: &TestEnv) -> Result<Self, String> {
+    pub fn find(env: &TestEnv) -> Result<Self, String> {
         let mut refusals = Vec::new();
         for private in [Self::Namespace, Self::Session] {
             let wrapper = private.wrapper();
@@ -988,12 +996,18 @@ fn the_kernel_keyring_stores_gets_and_erases_in_a_private_session_keyring() {
     let private = match Private::find(&env) {
         Ok(private) => private,
         Err(why) => {
-            // Not a pass of the store path: nothing of it ran.
-            eprintln!("kernel keyring: NOT TESTED, the kernel refuses a private keyring ({why})");
+            // Not a pass of the store path: nothing of it ran, and the
+            // summary of scripts/test says so.
+            report_branch(&format!(
+                "kernel keyring, store/get/erase: NOT TESTED, the kernel refuses a private keyring ({why})"
+            ));
             return;
         }
     };
-    eprintln!("kernel keyring: the store path, in a private keyring ({private:?})");
+    report_branch(&format!(
+        "kernel keyring, store/get/erase: tested in {}",
+        private.place()
+    ));
     let request = format!("protocol=https\nhost={KERNEL_HOST}\nusername=alice\n");
     let stored = format!("{request}password=ghp_TESTkernel0001\n");
     // The kernel itself is asked whether the key is there.
@@ -1048,11 +1062,16 @@ fn a_kernel_keyring_that_refuses_is_named_with_the_fix() {
     let private = match Private::find(&env) {
         Ok(private) => private,
         Err(why) => {
-            eprintln!("kernel keyring: NOT TESTED, the kernel refuses a private keyring ({why})");
+            report_branch(&format!(
+                "kernel keyring, a refusal: NOT TESTED, the kernel refuses a private keyring ({why})"
+            ));
             return;
         }
     };
-    eprintln!("kernel keyring: a refusal, in a private keyring ({private:?})");
+    report_branch(&format!(
+        "kernel keyring, a refusal: tested in {}",
+        private.place()
+    ));
     let request = format!("protocol=https\nhost={KERNEL_HOST}\nusername=alice\n");
     let stored = format!("{request}password=ghp_TESTkernel0001\n");
     // A session keyring that grants nothing, not even to its possessor:

@@ -840,6 +840,25 @@ pub fn run(mut command: Command, stdin: &[u8]) -> Output {
     }
 }
 
+/// Says which branch a test that adapts to the machine ran (the kernel
+/// keyring where the kernel allows a private one): on stderr, and as a line
+/// appended to the file `PATROL_TEST_OUTCOMES` names. scripts/test prints
+/// that file in its summary, because a test that checked nothing on this
+/// machine still passes, and the harness hides a passing test's stderr.
+pub fn report_branch(line: &str) {
+    eprintln!("{line}");
+    if let Some(path) = std::env::var_os("PATROL_TEST_OUTCOMES") {
+        // One write of a short line to a file opened for appending: lines
+        // from tests running in parallel do not interleave.
+        fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .and_then(|mut file| file.write_all(format!("{line}\n").as_bytes()))
+            .unwrap_or_else(|e| panic!("PATROL_TEST_OUTCOMES={path:?}: {e}"));
+    }
+}
+
 pub fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }

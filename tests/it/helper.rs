@@ -157,6 +157,23 @@ fn get_makes_one_keychain_call_and_never_writes_the_index_when_quiet() {
 }
 
 #[test]
+fn get_connects_to_the_bus_while_reading_settings_and_not_at_all_on_a_miss() {
+    let env = TestEnv::new();
+    env.approve(STORE);
+    let hit = traced(&env, "get", "protocol=https\nhost=example.com\n");
+    let connecting = hit.find("session bus: connecting").expect(&hit);
+    let settings = hit.find("git config --get-urlmatch").expect(&hit);
+    assert!(connecting < settings, "{hit}");
+    assert!(hit.contains("keychain get"), "{hit}");
+    let miss = traced(&env, "get", "protocol=https\nhost=elsewhere.example.com\n");
+    assert!(miss.contains("git config --get-urlmatch"), "{miss}");
+    assert!(
+        !miss.contains("session bus") && !miss.contains("keychain"),
+        "a definite miss asks nothing of D-Bus: {miss}"
+    );
+}
+
+#[test]
 fn the_index_records_metadata_and_never_the_secret() {
     let env = TestEnv::new();
     env.approve(

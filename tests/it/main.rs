@@ -28,5 +28,6 @@ mod helper;
 mod keychain_items;
 mod load;
 mod providers;
+mod rebuild;
 mod security;
 mod url;
