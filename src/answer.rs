@@ -235,6 +235,34 @@ mod tests {
     }
 
     #[test]
+    fn store_tells_the_expiry_get_told_git_from_a_new_one() {
+        let mut record = record();
+        record.expiry.forge = Some(Expiry::At(DateTime::from_timestamp(days(30), 0).unwrap()));
+        let held = stored(None);
+        // git hands back the expiry `get` told it: nothing to write.
+        assert_eq!(
+            compare(Some(&record), &held, &stored(Some(days(30)))),
+            Change::Unchanged
+        );
+        assert_eq!(
+            compare(Some(&record), &held, &stored(None)),
+            Change::Unchanged
+        );
+        // Another expiry for the same token is news, record or not.
+        assert_eq!(
+            compare(Some(&record), &held, &stored(Some(days(60)))),
+            Change::NewExpiry
+        );
+        assert_eq!(
+            compare(None, &held, &stored(Some(days(30)))),
+            Change::NewExpiry
+        );
+        let mut bearer = held.clone();
+        bearer.auth = Some(("Bearer".into(), Secret::new("TESTbearer")));
+        assert_eq!(compare(Some(&record), &held, &bearer), Change::NewToken);
+    }
+
+    #[test]
     fn without_a_record_git_own_expiry_decides() {
         let live = decide(None, stored(Some(days(1))), now());
         assert!(!live.dead);

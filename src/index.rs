@@ -406,9 +406,9 @@ impl Index {
     }
 
     /// Adds a record for each credential the keychain holds that the index
-    /// does not know, then marks the index complete: `found` must be every
-    /// item of ours the keychain has, as `record` builds them. Returns the
-    /// records added.
+    /// does not know, then marks the index complete: `found` must hold every
+    /// item of ours the keychain has that the index lacks (more does no
+    /// harm), as `record` builds them. Returns the records added.
     pub fn rebuild(
         &self,
         warn: &mut dyn FnMut(&str),

@@ -273,6 +273,78 @@ mod tests {
     }
 
     #[test]
+    fn a_request_matches_by_git_rules_field_by_field() {
+        let mut stored = record("alice");
+        stored.target.path = Some("org/repo.git".into());
+        let matches = |protocol: &str, host: &str, path: Option<&str>, username| {
+            let target = Target {
+                protocol: String::from(protocol),
+                host: String::from(host),
+                path: path.map(String::from),
+            };
+            Wanted::new(&target, username).matches(&stored)
+        };
+        // What the request leaves out matches anything.
+        assert!(matches("https", "example.com", None, None));
+        assert!(matches(
+            "https",
+            "example.com",
+            Some("org/repo.git"),
+            Some("alice")
+        ));
+        // What it gives must be equal, each field on its own.
+        assert!(!matches("http", "example.com", None, None), "protocol");
+        assert!(!matches("https", "example.org", None, None), "host");
+        assert!(
+            !matches("https", "example.com", Some("org/other.git"), None),
+            "path"
+        );
+        assert!(
+            !matches("https", "example.com", None, Some("bob")),
+            "username"
+        );
+    }
+
+    #[test]
+    fn the_most_recent_live_record_comes_first() {
+        let mut old = record("alice");
+        old.stored_at = now() - TimeDelta::days(20);
+        let mut used = record("bob");
+        used.stored_at = now() - TimeDelta::days(30);
+        used.last_used_at = Some(now() - TimeDelta::days(1));
+        let mut erased = record("carol");
+        erased.stored_at = now();
+        erased.erased = Some(crate::record::Erasure {
+            at: now(),
+            by: crate::record::ErasedBy::Git,
+        });
+        let records = [old, erased, used];
+        let found: Vec<&str> = matching(&records, &Wanted::new(&target(), None))
+            .iter()
+            .map(|r| r.username.as_str())
+            .collect();
+        assert_eq!(found, ["bob", "alice"]);
+    }
+
+    #[test]
+    fn the_fingerprint_changes_with_the_secret_and_the_record() {
+        let alice = record("alice");
+        let a = password("ghp_TESTa", None);
+        let print = fingerprint(&alice, &a);
+        assert_eq!(print, fingerprint(&alice, &a.clone()), "stable");
+        assert_eq!(print.len(), 32);
+        assert!(print.bytes().all(|b| b.is_ascii_hexdigit()), "{print}");
+        assert_ne!(print, fingerprint(&alice, &password("ghp_TESTb", None)));
+        assert_ne!(
+            print,
+            fingerprint(&alice, &password("ghp_TESTa", Some(1_900_000_000)))
+        );
+        // Another record (a new id) for the same token: not git handing
+        // back what `get` gave it.
+        assert_ne!(print, fingerprint(&record("alice"), &a));
+    }
+
+    #[test]
     fn get_decides_case_by_case() {
         let cases = [
             Case {
@@ -610,6 +682,22 @@ mod tests {
             [Key::new(target(), "alice"), Key::new(target(), "bob")],
             "the keychain speaks"
         );
+        // A damaged index that still knows alice does not hide bob.
+        let mut keys = to_erase(
+            std::slice::from_ref(&alice),
+            false,
+            &target(),
+            None,
+            &none,
+            &memory,
+        )
+        .unwrap();
+        keys.sort_by(|a, b| a.username.cmp(&b.username));
+        assert_eq!(
+            keys,
+            [Key::new(target(), "alice"), Key::new(target(), "bob")],
+            "the index and the keychain speak"
+        );
         let other = Secret::new("ghp_TESTother");
         let named = NamedSecret {
             password: Some(&other),
@@ -620,5 +708,28 @@ mod tests {
                 .unwrap()
                 .is_empty()
         );
+        // An `authtype` credential is erased only when git names that one.
+        let dave = Key::new(target(), "dave");
+        memory
+            .set(
+                &dave,
+                &Secrets {
+                    password: None,
+                    oauth_refresh_token: None,
+                    auth: Some(("Bearer".into(), Secret::new("TESTbearer"))),
+                    password_expiry_utc: None,
+                },
+            )
+            .unwrap();
+        let erase_named = |credential: &str| {
+            let credential = Secret::new(credential);
+            let named = NamedSecret {
+                password: None,
+                credential: Some(&credential),
+            };
+            to_erase(&[], false, &target(), Some("dave"), &named, &memory).unwrap()
+        };
+        assert_eq!(erase_named("TESTbearer"), [dave]);
+        assert!(erase_named("TESTother").is_empty());
     }
 }

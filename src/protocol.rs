@@ -356,14 +356,12 @@ impl UrlParts {
 
 /// git's `url_decode_mem`: `%XX` becomes the byte it names, except `%00`
 /// and anything that is not two hex digits, which stay as they are; and
-/// whatever comes before the first `:` (when it is not the first character)
-/// is taken as a URL scheme and not decoded at all. A result that could not
-/// travel on the protocol (invalid UTF-8, NUL, CR or LF) is refused.
+/// whatever comes before the first `:` is taken as a URL scheme and not
+/// decoded at all (git skips that when the `:` comes first, which leaves
+/// nothing before it anyway). A result that could not travel on the
+/// protocol (invalid UTF-8, NUL, CR or LF) is refused.
 fn decode(text: &str) -> Option<Zeroizing<String>> {
-    let (verbatim, encoded) = match text.find(':') {
-        Some(colon) if colon > 0 => text.split_at(colon),
-        _ => ("", text),
-    };
+    let (verbatim, encoded) = text.split_at(text.find(':').unwrap_or(0));
     let bytes = encoded.as_bytes();
     let mut out = Zeroizing::new(Vec::with_capacity(text.len()));
     out.extend_from_slice(verbatim.as_bytes());
@@ -681,6 +679,71 @@ mod tests {
         let request = read(b"quit=true\nhost=h\n").unwrap();
         assert!(request.quit);
         assert_eq!(request.host.as_deref(), Some("h"));
+    }
+
+    #[test]
+    fn what_a_request_names_and_carries() {
+        let request = read(
+            b"capability[]=authtype\nprotocol=https\nhost=example.com\npath=\n\
+              password=ghp_TESTp\noauth_refresh_token=TESTr\nauthtype=Bearer\n\
+              credential=TESTc\npassword_expiry_utc=1900000000\n\
+              state[]=other:1\nstate[]=patrol:abc\n",
+        )
+        .unwrap();
+        assert!(request.has_capability("authtype"));
+        assert!(!request.has_capability("state"));
+        // An empty path is no path.
+        assert_eq!(
+            request.target(),
+            Some(Target {
+                protocol: "https".into(),
+                host: "example.com".into(),
+                path: None,
+            })
+        );
+        let secrets = request.secrets();
+        assert_eq!(
+            secrets.password.as_ref().map(Secret::expose),
+            Some("ghp_TESTp")
+        );
+        assert_eq!(
+            secrets.oauth_refresh_token.as_ref().map(Secret::expose),
+            Some("TESTr")
+        );
+        assert_eq!(
+            secrets.auth,
+            Some(("Bearer".to_owned(), Secret::new("TESTc")))
+        );
+        assert_eq!(secrets.password_expiry_utc, Some(1_900_000_000));
+        assert_eq!(request.our_state(), Some("abc"));
+
+        // A path that is given is kept; a request without a protocol or a
+        // host names nothing; a credential without its authtype is no auth.
+        let with_path = read(b"protocol=https\nhost=h\npath=r.git\n").unwrap();
+        assert_eq!(with_path.target().unwrap().path.as_deref(), Some("r.git"));
+        for partial in [
+            &b"host=h\n"[..],
+            b"protocol=https\n",
+            b"protocol=\nhost=h\n",
+            b"protocol=https\nhost=\n",
+        ] {
+            assert_eq!(read(partial).unwrap().target(), None, "{partial:?}");
+        }
+        let bare = read(b"credential=TESTc\nstate[]=other:1\n").unwrap();
+        assert_eq!(bare.secrets().auth, None);
+        assert_eq!(bare.our_state(), None);
+    }
+
+    #[test]
+    fn booleans_are_true_only_when_git_would_read_them_so() {
+        for yes in ["1", "true", "TRUE", "yes", "On"] {
+            let line = format!("ephemeral={yes}\n");
+            assert!(read(line.as_bytes()).unwrap().ephemeral, "{yes}");
+        }
+        for no in ["0", "false", "no", "off", "", "2"] {
+            let line = format!("ephemeral={no}\n");
+            assert!(!read(line.as_bytes()).unwrap().ephemeral, "{no}");
+        }
     }
 
     #[test]

@@ -96,7 +96,17 @@ impl Storage<'_> {
             .zip(state)
             .is_some_and(|(record, state)| state == fingerprint(record, secrets));
         let known_item = record.and_then(|r| r.keychain_item.as_deref());
-        let stored = if handed_back {
+        // A credential that an index speaking for the whole host does not
+        // know is new: the keychain is not searched for it here, since
+        // writing it looks for an item to replace anyway, and each search
+        // walks the whole keyring.
+        let new = record.is_none()
+            && snapshot.is_usable()
+            && self
+                .index
+                .pending(&target.protocol, &target.host)
+                .is_empty();
+        let stored = if handed_back || new {
             None
         } else {
             keychain.find(&key, known_item)?
@@ -373,7 +383,7 @@ impl Storage<'_> {
             format!("account, scopes, and the expiry of {no_expiry} of them")
         };
         messages.hint(&format!(
-            "what only the forge knows ({unknown}) was never in the keychain: `git \
+            "what only the forge knows ({unknown}) is not kept in the keychain: `git \
              credential-patrol check` asks the forge again; `git credential-patrol expiry URL \
              DATE` sets an expiry by hand"
         ));

@@ -70,10 +70,9 @@ pub fn run(
     match &snapshot.problem {
         Some(problem) => report.problem(
             problem.clone(),
-            "fix: nothing to do by hand, and nothing is lost: git still gets every token from \
-             the keychain, and the next token stored for that host (`git credential approve`, \
-             or a push that asks for one) moves the file aside and lists again every token \
-             the keychain holds"
+            "fix: run `git credential-patrol list`, which moves the file aside and lists \
+             again every token the keychain holds (the next token stored for that host does \
+             the same); nothing is lost meanwhile: git still gets every token from the keychain"
                 .into(),
         ),
         None => report.ok(format!(

@@ -665,19 +665,55 @@ fn import_without_a_keychain_loses_nothing() {
 }
 
 /// Every credential of `THREE` is in the keychain, in the file, or both.
+/// Where one credential is after an import was stopped, said exactly:
+/// what `token` read from the keychain (or how it failed, which is not
+/// taken for a loss of its own) and whether its line is still in the file.
+/// The credential is lost only when it is in neither.
+fn whereabouts(
+    env: &TestEnv,
+    url: &str,
+    user: &str,
+    secret: &str,
+    in_file: bool,
+) -> (bool, String) {
+    let keychain = match token(env, url, Some(user)) {
+        Ok(got) if got == format!("{secret}\n") => "in the keychain".to_owned(),
+        Ok(_) => "another token in the keychain".to_owned(),
+        Err(out) => format!(
+            "`token` exited {:?}: {}",
+            out.status.code(),
+            text(&out.stderr).trim()
+        ),
+    };
+    let lost = !in_file && keychain != "in the keychain";
+    let file = if in_file { "in" } else { "not in" };
+    (
+        lost,
+        format!("{user} at {url}: {keychain}; {file} the file"),
+    )
+}
+
+/// Asserts that each of `THREE` is in the keychain or still in the file,
+/// and says where each one is when one is in neither.
 pub(crate) fn assert_nothing_lost(env: &TestEnv, file: &Path) {
     let left = fs::read_to_string(file).unwrap_or_default();
-    for (url, user, secret, line) in [
+    let found: Vec<(bool, String)> = [
         ("github.com", "alice", ALICE, "ghp_TESTalice0001@github.com"),
         ("gitlab.example.com:8443", "bob", BOB, "glpat-TESTbob0002@"),
         ("github.com", "carol@work", CAROL, "ghp_TESTcarol%2F0003@"),
-    ] {
-        let in_keychain = token(env, url, Some(user)).is_ok_and(|t| t == format!("{secret}\n"));
-        assert!(
-            in_keychain || left.contains(line),
-            "{user}'s token is neither in the keychain nor in the file"
-        );
-    }
+    ]
+    .into_iter()
+    .map(|(url, user, secret, line)| whereabouts(env, url, user, secret, left.contains(line)))
+    .collect();
+    assert!(
+        found.iter().all(|(lost, _)| !lost),
+        "a token is neither in the keychain nor in the file:\n{}",
+        found
+            .into_iter()
+            .map(|(_, said)| said)
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
 }
 
 #[test]
@@ -711,20 +747,10 @@ fn an_import_killed_at_random_moments_loses_nothing() {
         for i in 0..12 {
             let secret = format!("ghp_TESTmany{i:04}");
             let in_file = left.contains(&format!("{secret}@"));
-            let keychain = match token(&env, &format!("host{i}.example.com"), None) {
-                Ok(got) if got == format!("{secret}\n") => "in the keychain".to_owned(),
-                Ok(_) => "another token in the keychain".to_owned(),
-                Err(out) => format!(
-                    "`token` exited {:?}: {}",
-                    out.status.code(),
-                    text(&out.stderr).trim()
-                ),
-            };
-            lost |= !in_file && keychain != "in the keychain";
-            found.push(format!(
-                "user{i}: {keychain}; {} the file",
-                if in_file { "in" } else { "not in" }
-            ));
+            let url = format!("host{i}.example.com");
+            let (gone, said) = whereabouts(&env, &url, &format!("user{i}"), &secret, in_file);
+            lost |= gone;
+            found.push(said);
         }
         assert!(
             !lost,

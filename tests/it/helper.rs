@@ -117,6 +117,22 @@ fn storing_an_unchanged_credential_writes_nothing_to_the_keychain() {
 }
 
 #[test]
+fn a_new_credential_is_written_without_searching_for_it_first() {
+    let env = TestEnv::new();
+    env.approve(&STORE.replace("example.com", "first.example.com"));
+    let new = traced(&env, "store", STORE);
+    assert!(new.contains("keychain set"), "{new}");
+    assert!(
+        !new.contains("keychain get"),
+        "no search before the write: {new}"
+    );
+    // Where the index cannot speak for the host, the keychain is asked.
+    std::fs::remove_dir_all(env.index_dir()).unwrap();
+    let lost = traced(&env, "store", &STORE.replace("0001", "0002"));
+    assert!(lost.contains("keychain get"), "{lost}");
+}
+
+#[test]
 fn state_handed_back_by_git_spares_even_the_keychain_read() {
     let env = TestEnv::new();
     env.approve(STORE);

@@ -83,6 +83,12 @@ fn list_shows_a_damaged_shards_credentials_without_waiting_for_a_store() {
     store(&env, "b.example", "bert", "password=glpat-TESTdamage0003\n");
     let shard = env.shard_path("https", "b.example");
     fs::write(&shard, "{\"version\": 2, \"credentials\": [tru").unwrap();
+    let doctor = text(&env.patrol(&["doctor"], "").stdout);
+    assert!(
+        doctor.contains("https_b.example.json")
+            && doctor.contains("run `git credential-patrol list`"),
+        "doctor names the shard and the fix: {doctor}"
+    );
 
     let (bert, said) = listed(&env, "b.example", "bert");
     assert_eq!(bert.unwrap()["kind"], "gitlab-personal", "{said}");
@@ -105,6 +111,11 @@ fn list_shows_a_damaged_shards_credentials_without_waiting_for_a_store() {
                 .starts_with("https_b.example.json.damaged-")
         });
     assert!(set_aside, "kept, not deleted");
+    let doctor = text(&env.patrol(&["doctor"], "").stdout);
+    assert!(
+        doctor.contains("the index (") && doctor.contains("lists 3 credentials"),
+        "{doctor}"
+    );
 }
 
 /// A store that died between the keychain and the index leaves a note; a
