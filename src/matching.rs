@@ -154,13 +154,15 @@ pub struct NamedSecret<'a> {
     pub credential: Option<&'a crate::credential::Secret>,
 }
 
-/// `erase`'s choice: the credentials matching the request, found the way
-/// `get` finds them (the index's records; only when the index does not
-/// speak for every credential of the host, also every account the
-/// keychain holds for the exact URL), whose stored secret is the one the
+/// `erase`'s choice: the credentials matching the request (the index's
+/// records; and every account the keychain holds for the exact URL when
+/// the index does not speak for every credential of the host, as `get`
+/// would ask it, or has no match) whose stored secret is the one the
 /// request names, when it names one. So `erase` takes whatever `get` could
-/// have answered with, and a complete index spares it a keychain search,
-/// as it spares `get`.
+/// have answered with. A miss in a complete index still searches, unlike
+/// `get`'s: git erases rarely, after a server refused a credential, and an
+/// index that lags the keychain must never leave a refused token for the
+/// next `get` (docs/architecture.md).
 pub fn to_erase(
     records: &[Record],
     index_speaks_for_all: bool,
@@ -173,7 +175,7 @@ pub fn to_erase(
         .into_iter()
         .map(|r| Key::new(r.target.clone(), r.username.clone()))
         .collect();
-    if !index_speaks_for_all {
+    if !index_speaks_for_all || keys.is_empty() {
         for user in keychain_accounts(store, target, username)? {
             let key = Key::new(target.clone(), user);
             if !keys.contains(&key) {
@@ -531,11 +533,10 @@ mod tests {
         );
     }
 
-    /// `erase` takes whatever `get` would answer with, case by case, and
-    /// searches the keychain exactly when `get` would: never while the
-    /// index speaks for every credential of the host.
+    /// `erase` takes whatever `get` would answer with, case by case; it
+    /// searches the keychain whenever `get` would, and on any miss.
     #[test]
-    fn erase_finds_what_get_answers_with_and_searches_only_when_get_would() {
+    fn erase_finds_what_get_answers_with_and_searches_on_a_miss() {
         let none = NamedSecret {
             password: None,
             credential: None,
@@ -562,7 +563,7 @@ mod tests {
                 speaks: true,
                 records: |_| vec![],
                 username: None,
-                erased: &[],
+                erased: &["alice", "bob"],
             },
             Case {
                 what: "the index speaks and alice was erased",
@@ -576,14 +577,14 @@ mod tests {
                     vec![record]
                 },
                 username: None,
-                erased: &[],
+                erased: &["alice", "bob"],
             },
             Case {
                 what: "the index speaks, bob asked for",
                 speaks: true,
                 records: |m| vec![stored(m, &password("ghp_TESTa", None))],
                 username: Some("bob"),
-                erased: &[],
+                erased: &["bob"],
             },
             Case {
                 what: "the index does not speak and knows nobody",
