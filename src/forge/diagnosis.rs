@@ -632,8 +632,12 @@ mod tests {
                 .cause
                 .contains("Resource not accessible by personal access token")
         );
+        // A fine-grained token's permissions are edited in place.
         assert!(
-            problem.fix.contains("the permission contents=read"),
+            problem.fix.starts_with(
+                "give the token the permission contents=read at \
+                 https://github.com/settings/personal-access-tokens ("
+            ),
             "{}",
             problem.fix
         );
@@ -695,6 +699,19 @@ mod tests {
             problem
                 .fix
                 .ends_with("https://github.com/orgs/octo-org/sso?authorization_request=X")
+        );
+        // Without a link in the header, the token's own page has the button.
+        let unlinked = RepoAccess::Forbidden {
+            message: "Resource protected by organization SAML enforcement.".into(),
+            accepted_scopes: None,
+            accepted_permissions: None,
+            sso: Some("required".into()),
+        };
+        let (_, problem) = repository(&subject(TokenKind::GithubClassic), &repo(), &unlinked);
+        assert_eq!(
+            problem.unwrap().fix,
+            "authorize the token for the organization at https://github.com/settings/tokens \
+             (Configure SSO)"
         );
     }
 
@@ -1065,5 +1082,30 @@ mod tests {
             probe_failed(&subject(TokenKind::GithubClassic), &limited).code,
             "rate-limited"
         );
+        // Which refusals are the forge's fault, which a scope's, and which
+        // nobody's that patrol knows of.
+        let refused = |forge, status| {
+            let err = ProbeError::Refused {
+                forge: "GitLab",
+                status,
+                message: "an answer".into(),
+            };
+            let subject = match forge {
+                ForgeKind::Gitlab => on(
+                    forge,
+                    "gitlab.com",
+                    TokenKind::GitlabPersonal,
+                    Some(&["read_repository"]),
+                ),
+                _ => subject(TokenKind::GithubClassic),
+            };
+            probe_failed(&subject, &err).code
+        };
+        assert_eq!(refused(ForgeKind::Github, 500), "forge-error");
+        assert_eq!(refused(ForgeKind::Github, 499), "unexpected-answer");
+        assert_eq!(refused(ForgeKind::Github, 403), "unexpected-answer");
+        assert_eq!(refused(ForgeKind::Github, 429), "rate-limited");
+        assert_eq!(refused(ForgeKind::Gitlab, 403), "insufficient-scope");
+        assert_eq!(refused(ForgeKind::Gitlab, 404), "unexpected-answer");
     }
 }
