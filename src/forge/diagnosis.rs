@@ -659,6 +659,41 @@ mod tests {
     }
 
     #[test]
+    fn what_a_refused_repository_needs_follows_the_kind_and_the_headers() {
+        let needs = |kind, scopes: Option<&str>, permissions: Option<&str>| {
+            let access = RepoAccess::Forbidden {
+                message: "Resource not accessible by personal access token".into(),
+                accepted_scopes: scopes.map(String::from),
+                accepted_permissions: permissions.map(String::from),
+                sso: None,
+            };
+            let (_, problem) = repository(&subject(kind), &repo(), &access);
+            let cause = problem.unwrap().cause;
+            let (_, needed) = cause.split_once("the token lacks ").unwrap();
+            needed.to_owned()
+        };
+        let (fine, classic) = (TokenKind::GithubFineGrained, TokenKind::GithubClassic);
+        // GitHub sends both headers: a fine-grained token has no scopes, a
+        // classic token no permissions.
+        let both = (Some("repo"), Some("contents=read"));
+        assert_eq!(needs(fine, both.0, both.1), "the permission contents=read");
+        assert_eq!(needs(classic, both.0, both.1), "one of the scopes repo");
+        assert_eq!(
+            needs(classic, None, Some("contents=read")),
+            "the permission contents=read"
+        );
+        assert_eq!(
+            needs(classic, Some(""), Some("contents=read")),
+            "the permission contents=read"
+        );
+        assert_eq!(
+            needs(fine, None, None),
+            "access to octo-org/hello with at least the Contents permission"
+        );
+        assert_eq!(needs(classic, None, None), "the `repo` scope");
+    }
+
+    #[test]
     fn an_invisible_org_repository_for_a_fine_grained_token() {
         let (line, problem) = repository(
             &subject(TokenKind::GithubFineGrained),
