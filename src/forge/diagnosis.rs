@@ -781,6 +781,29 @@ mod tests {
             graphql(&subject(TokenKind::GithubClassic), &GraphqlAnswer::Ok),
             None
         );
+        // Another missing scope: edited in place on a classic token, a new
+        // token for a fine-grained one.
+        let scope = GraphqlAnswer::Errors(vec![(
+            Some("INSUFFICIENT_SCOPES".into()),
+            "Your token has not been granted the required scopes to execute this query.".into(),
+        )]);
+        let problem = graphql(&subject(TokenKind::GithubClassic), &scope).unwrap();
+        assert_eq!(problem.code, "graphql-scope");
+        assert_eq!(
+            problem.fix,
+            "add the scope the message names to the token at https://github.com/settings/tokens"
+        );
+        let fine = graphql(&subject(TokenKind::GithubFineGrained), &scope).unwrap();
+        assert!(
+            fine.fix
+                .starts_with("create a new fine-grained token at https://github.com/")
+                && fine.fix.ends_with(
+                    "with the scope the message names, then run: \
+                     git credential-patrol rotate https://github.com --user alice"
+                ),
+            "{}",
+            fine.fix
+        );
         let other = GraphqlAnswer::Errors(vec![(None, "Something went wrong".into())]);
         assert_eq!(
             graphql(&subject(TokenKind::GithubClassic), &other)
@@ -1075,6 +1098,17 @@ mod tests {
             scope_notes(TokenKind::GithubFineGrained, ForgeKind::Github, None),
             ["fine-grained: permissions per repository"]
         );
+        // Scopes GitHub did not name are no news about a classic token.
+        assert!(scope_notes(TokenKind::GithubClassic, ForgeKind::Github, None).is_empty());
+        let push_refused = |scopes: &[&str]| {
+            let scopes: Vec<String> = scopes.iter().map(|s| (*s).to_owned()).collect();
+            scope_notes(TokenKind::GitlabPersonal, ForgeKind::Gitlab, Some(&scopes))
+                .iter()
+                .any(|note| note.contains("git push is refused"))
+        };
+        assert!(push_refused(&["read_repository"]));
+        assert!(!push_refused(&["write_repository"]));
+        assert!(!push_refused(&["api"]));
     }
 
     #[test]
