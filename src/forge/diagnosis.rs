@@ -1109,6 +1109,18 @@ mod tests {
         assert!(push_refused(&["read_repository"]));
         assert!(!push_refused(&["write_repository"]));
         assert!(!push_refused(&["api"]));
+        let rotation_note = |scope: &str| {
+            scope_notes(
+                TokenKind::GitlabPersonal,
+                ForgeKind::Gitlab,
+                Some(&[scope.to_owned()]),
+            )
+            .iter()
+            .any(|note| note.contains("will not rotate the token in one step"))
+        };
+        assert!(rotation_note("write_repository"));
+        assert!(!rotation_note("api"));
+        assert!(!rotation_note("self_rotate"));
     }
 
     #[test]
