@@ -30,12 +30,14 @@ fn fill(env: &TestEnv, host: &str) -> String {
 /// The Credential Manager items of the test's prefix, by target name: wine
 /// keeps them in the registry, written out when its wineserver stops.
 fn credential_manager_targets(env: &TestEnv) -> Vec<String> {
-    // Fails when no wineserver is running: then the registry is on disk.
-    let _ = env
+    let status = env
         .command("/usr/lib/wine/wineserver64")
         .arg("-k")
-        .output()
+        .status()
         .unwrap();
+    assert!(status.success(), "wineserver -k failed");
+    // Up again, as before the helper's first run, for the runs to come.
+    env.start_wine();
     let registry = fs::read_to_string(env.root().join("wine/user.reg")).unwrap();
     registry
         .lines()
