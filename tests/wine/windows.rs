@@ -185,8 +185,7 @@ fn sixteen_parallel_stores_lose_nothing() {
     // Manager, and wine 8's CredEnumerateW overruns its buffer when another
     // process writes an item meanwhile (it sizes the list in one pass over
     // the registry and fills it in a second), which corrupted the lister's
-    // heap about once in 15 runs; Windows' own Credential Manager answers
-    // from one service and has no such window.
+    // heap about once in 15 runs (docs/testing.md).
     let out = env.patrol(&["list"], "");
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert!(env.data_dir().is_dir(), "{}", env.data_dir().display());
