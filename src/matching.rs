@@ -154,13 +154,18 @@ pub struct NamedSecret<'a> {
     pub credential: Option<&'a crate::credential::Secret>,
 }
 
-/// `erase`'s choice: the credentials matching the request (and, without a
-/// usable index or a match in it, every account the keychain holds for the
-/// exact URL) whose
-/// stored secret is the one the request names, when it names one.
+/// `erase`'s choice: the credentials matching the request (the index's
+/// records; and every account the keychain holds for the exact URL when
+/// the index does not speak for every credential of the host, as `get`
+/// would ask it, or has no match) whose stored secret is the one the
+/// request names, when it names one. So `erase` takes whatever `get` could
+/// have answered with. A miss in a complete index still searches, unlike
+/// `get`'s: git erases rarely, after a server refused a credential, and an
+/// index that lags the keychain must never leave a refused token for the
+/// next `get` (docs/architecture.md).
 pub fn to_erase(
     records: &[Record],
-    index_usable: bool,
+    index_speaks_for_all: bool,
     target: &Target,
     username: Option<&str>,
     named: &NamedSecret,
@@ -170,10 +175,7 @@ pub fn to_erase(
         .into_iter()
         .map(|r| Key::new(r.target.clone(), r.username.clone()))
         .collect();
-    // A secret the index does not know (no index, or a `store` stopped
-    // before writing it) is still erased: git erases rarely, after a
-    // server refused the credential, so a search then costs little.
-    if !index_usable || keys.is_empty() {
+    if !index_speaks_for_all || keys.is_empty() {
         for user in keychain_accounts(store, target, username)? {
             let key = Key::new(target.clone(), user);
             if !keys.contains(&key) {
@@ -529,6 +531,128 @@ mod tests {
             answer::compare(Some(&record), &held, &password("ghp_TESTb", None)),
             Change::NewToken
         );
+    }
+
+    /// `erase` takes whatever `get` would answer with, case by case; it
+    /// searches the keychain whenever `get` would, and on any miss.
+    #[test]
+    fn erase_finds_what_get_answers_with_and_searches_on_a_miss() {
+        let none = NamedSecret {
+            password: None,
+            credential: None,
+        };
+        // The keychain holds alice's and bob's tokens; the index knows at
+        // most alice's.
+        struct Case {
+            what: &'static str,
+            speaks: bool,
+            records: fn(&Memory) -> Vec<Record>,
+            username: Option<&'static str>,
+            erased: &'static [&'static str],
+        }
+        let cases = [
+            Case {
+                what: "the index speaks and knows alice",
+                speaks: true,
+                records: |m| vec![stored(m, &password("ghp_TESTa", None))],
+                username: None,
+                erased: &["alice"],
+            },
+            Case {
+                what: "the index speaks and knows nobody",
+                speaks: true,
+                records: |_| vec![],
+                username: None,
+                erased: &["alice", "bob"],
+            },
+            Case {
+                what: "the index speaks and alice was erased",
+                speaks: true,
+                records: |m| {
+                    let mut record = stored(m, &password("ghp_TESTa", None));
+                    record.erased = Some(crate::record::Erasure {
+                        at: now(),
+                        by: crate::record::ErasedBy::Git,
+                    });
+                    vec![record]
+                },
+                username: None,
+                erased: &["alice", "bob"],
+            },
+            Case {
+                what: "the index speaks, bob asked for",
+                speaks: true,
+                records: |m| vec![stored(m, &password("ghp_TESTa", None))],
+                username: Some("bob"),
+                erased: &["bob"],
+            },
+            Case {
+                what: "the index does not speak and knows nobody",
+                speaks: false,
+                records: |_| vec![],
+                username: None,
+                erased: &["alice", "bob"],
+            },
+            Case {
+                what: "the index does not speak, alice's item is gone",
+                speaks: false,
+                records: |m| {
+                    let record = stored(m, &password("ghp_TESTa", None));
+                    m.delete(&Key::new(target(), "alice")).unwrap();
+                    vec![record]
+                },
+                username: None,
+                erased: &["alice", "bob"],
+            },
+            Case {
+                what: "the index does not speak, bob asked for",
+                speaks: false,
+                records: |_| vec![],
+                username: Some("bob"),
+                erased: &["bob"],
+            },
+        ];
+        for case in cases {
+            let memory = Memory::default();
+            for (user, token) in [("alice", "ghp_TESTa"), ("bob", "ghp_TESTb")] {
+                memory
+                    .set(&Key::new(target(), user), &password(token, None))
+                    .unwrap();
+            }
+            let records = (case.records)(&memory);
+            let mut erased: Vec<String> = to_erase(
+                &records,
+                case.speaks,
+                &target(),
+                case.username,
+                &none,
+                &memory,
+            )
+            .unwrap()
+            .into_iter()
+            .map(|key| key.username)
+            .collect();
+            erased.sort();
+            assert_eq!(erased, case.erased, "{}", case.what);
+            let speaks = case.speaks;
+            let got = locate(
+                &records,
+                &|| speaks,
+                &target(),
+                case.username,
+                false,
+                &memory,
+            )
+            .unwrap();
+            if let Some(got) = got {
+                assert!(
+                    erased.contains(&got.username),
+                    "{}: get answers with {}, erase misses it",
+                    case.what,
+                    got.username
+                );
+            }
+        }
     }
 
     #[test]

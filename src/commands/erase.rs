@@ -35,7 +35,7 @@ pub fn run(ctx: &Context, input: impl BufRead, messages: &mut Messages<impl Writ
     };
     let keys = to_erase(
         &snapshot.records,
-        snapshot.is_usable(),
+        ctx.index_speaks_for_all(&snapshot, &target),
         &target,
         request.username.as_deref(),
         &named,

@@ -54,8 +54,7 @@ pub fn run(
     // A store that died before its index write leaves a pending note: only
     // then (or with the index incomplete or damaged) does a miss ask the
     // keychain. The note is looked for on a miss only, never on a hit.
-    let speaks_for_all =
-        || snapshot.is_usable() && ctx.index.pending(&target.protocol, &target.host).is_empty();
+    let speaks_for_all = || ctx.index_speaks_for_all(&snapshot, &target);
     let located = locate(
         &snapshot.records,
         &speaks_for_all,

@@ -632,8 +632,12 @@ mod tests {
                 .cause
                 .contains("Resource not accessible by personal access token")
         );
+        // A fine-grained token's permissions are edited in place.
         assert!(
-            problem.fix.contains("the permission contents=read"),
+            problem.fix.starts_with(
+                "give the token the permission contents=read at \
+                 https://github.com/settings/personal-access-tokens ("
+            ),
             "{}",
             problem.fix
         );
@@ -652,6 +656,41 @@ mod tests {
             "{}",
             problem.fix
         );
+    }
+
+    #[test]
+    fn what_a_refused_repository_needs_follows_the_kind_and_the_headers() {
+        let needs = |kind, scopes: Option<&str>, permissions: Option<&str>| {
+            let access = RepoAccess::Forbidden {
+                message: "Resource not accessible by personal access token".into(),
+                accepted_scopes: scopes.map(String::from),
+                accepted_permissions: permissions.map(String::from),
+                sso: None,
+            };
+            let (_, problem) = repository(&subject(kind), &repo(), &access);
+            let cause = problem.unwrap().cause;
+            let (_, needed) = cause.split_once("the token lacks ").unwrap();
+            needed.to_owned()
+        };
+        let (fine, classic) = (TokenKind::GithubFineGrained, TokenKind::GithubClassic);
+        // GitHub sends both headers: a fine-grained token has no scopes, a
+        // classic token no permissions.
+        let both = (Some("repo"), Some("contents=read"));
+        assert_eq!(needs(fine, both.0, both.1), "the permission contents=read");
+        assert_eq!(needs(classic, both.0, both.1), "one of the scopes repo");
+        assert_eq!(
+            needs(classic, None, Some("contents=read")),
+            "the permission contents=read"
+        );
+        assert_eq!(
+            needs(classic, Some(""), Some("contents=read")),
+            "the permission contents=read"
+        );
+        assert_eq!(
+            needs(fine, None, None),
+            "access to octo-org/hello with at least the Contents permission"
+        );
+        assert_eq!(needs(classic, None, None), "the `repo` scope");
     }
 
     #[test]
@@ -696,6 +735,19 @@ mod tests {
                 .fix
                 .ends_with("https://github.com/orgs/octo-org/sso?authorization_request=X")
         );
+        // Without a link in the header, the token's own page has the button.
+        let unlinked = RepoAccess::Forbidden {
+            message: "Resource protected by organization SAML enforcement.".into(),
+            accepted_scopes: None,
+            accepted_permissions: None,
+            sso: Some("required".into()),
+        };
+        let (_, problem) = repository(&subject(TokenKind::GithubClassic), &repo(), &unlinked);
+        assert_eq!(
+            problem.unwrap().fix,
+            "authorize the token for the organization at https://github.com/settings/tokens \
+             (Configure SSO)"
+        );
     }
 
     #[test]
@@ -728,6 +780,29 @@ mod tests {
         assert_eq!(
             graphql(&subject(TokenKind::GithubClassic), &GraphqlAnswer::Ok),
             None
+        );
+        // Another missing scope: edited in place on a classic token, a new
+        // token for a fine-grained one.
+        let scope = GraphqlAnswer::Errors(vec![(
+            Some("INSUFFICIENT_SCOPES".into()),
+            "Your token has not been granted the required scopes to execute this query.".into(),
+        )]);
+        let problem = graphql(&subject(TokenKind::GithubClassic), &scope).unwrap();
+        assert_eq!(problem.code, "graphql-scope");
+        assert_eq!(
+            problem.fix,
+            "add the scope the message names to the token at https://github.com/settings/tokens"
+        );
+        let fine = graphql(&subject(TokenKind::GithubFineGrained), &scope).unwrap();
+        assert!(
+            fine.fix
+                .starts_with("create a new fine-grained token at https://github.com/")
+                && fine.fix.ends_with(
+                    "with the scope the message names, then run: \
+                     git credential-patrol rotate https://github.com --user alice"
+                ),
+            "{}",
+            fine.fix
         );
         let other = GraphqlAnswer::Errors(vec![(None, "Something went wrong".into())]);
         assert_eq!(
@@ -943,6 +1018,13 @@ mod tests {
             TokenKind::GitlabPersonal,
             Some(&["read_repository"]),
         );
+        // Without `api` or `self_rotate`, GitLab cannot rotate the token
+        // in one call: the fix is a token made by hand.
+        let by_hand = gitlab.renew(Renewal::Expiring);
+        assert!(
+            !by_hand.contains("in one call") && by_hand.ends_with("--user alice --manual"),
+            "{by_hand}"
+        );
         let problem = missing_required_scopes(&gitlab, &["write_repository".to_owned()]).unwrap();
         assert_eq!(
             problem.fix,
@@ -1016,6 +1098,29 @@ mod tests {
             scope_notes(TokenKind::GithubFineGrained, ForgeKind::Github, None),
             ["fine-grained: permissions per repository"]
         );
+        // Scopes GitHub did not name are no news about a classic token.
+        assert!(scope_notes(TokenKind::GithubClassic, ForgeKind::Github, None).is_empty());
+        let push_refused = |scopes: &[&str]| {
+            let scopes: Vec<String> = scopes.iter().map(|s| (*s).to_owned()).collect();
+            scope_notes(TokenKind::GitlabPersonal, ForgeKind::Gitlab, Some(&scopes))
+                .iter()
+                .any(|note| note.contains("git push is refused"))
+        };
+        assert!(push_refused(&["read_repository"]));
+        assert!(!push_refused(&["write_repository"]));
+        assert!(!push_refused(&["api"]));
+        let rotation_note = |scope: &str| {
+            scope_notes(
+                TokenKind::GitlabPersonal,
+                ForgeKind::Gitlab,
+                Some(&[scope.to_owned()]),
+            )
+            .iter()
+            .any(|note| note.contains("will not rotate the token in one step"))
+        };
+        assert!(rotation_note("write_repository"));
+        assert!(!rotation_note("api"));
+        assert!(!rotation_note("self_rotate"));
     }
 
     #[test]
@@ -1058,5 +1163,30 @@ mod tests {
             probe_failed(&subject(TokenKind::GithubClassic), &limited).code,
             "rate-limited"
         );
+        // Which refusals are the forge's fault, which a scope's, and which
+        // nobody's that patrol knows of.
+        let refused = |forge, status| {
+            let err = ProbeError::Refused {
+                forge: "GitLab",
+                status,
+                message: "an answer".into(),
+            };
+            let subject = match forge {
+                ForgeKind::Gitlab => on(
+                    forge,
+                    "gitlab.com",
+                    TokenKind::GitlabPersonal,
+                    Some(&["read_repository"]),
+                ),
+                _ => subject(TokenKind::GithubClassic),
+            };
+            probe_failed(&subject, &err).code
+        };
+        assert_eq!(refused(ForgeKind::Github, 500), "forge-error");
+        assert_eq!(refused(ForgeKind::Github, 499), "unexpected-answer");
+        assert_eq!(refused(ForgeKind::Github, 403), "unexpected-answer");
+        assert_eq!(refused(ForgeKind::Github, 429), "rate-limited");
+        assert_eq!(refused(ForgeKind::Gitlab, 403), "insufficient-scope");
+        assert_eq!(refused(ForgeKind::Gitlab, 404), "unexpected-answer");
     }
 }

@@ -409,7 +409,7 @@ impl Keychain {
                 .iter()
                 .filter_map(Entry::get_specifiers)
                 .filter(|(found, _)| *found == service)
-                .map(|(_, user)| user)
+                .map(|(_, account)| platform::user_name(account))
                 .collect())
         })
     }
@@ -434,8 +434,8 @@ impl Keychain {
                 entries
                     .iter()
                     .filter_map(|entry| {
-                        let (service, user) = entry.get_specifiers()?;
-                        let key = Key::new(target_of(&service)?, user);
+                        let (service, account) = entry.get_specifiers()?;
+                        let key = Key::new(target_of(&service)?, platform::user_name(account));
                         let item = platform::item_of(entry);
                         Some(Listed { key, item })
                     })

@@ -105,8 +105,52 @@ pub fn entry(
     }
     #[cfg(not(target_os = "linux"))]
     let _ = item;
-    store.build(service, user, None)
+    store.build(service, &account_name(user), None)
 }
+
+/// The account name the store keeps for git's user name `user`: the user
+/// name itself, except on macOS (see `macos_account`).
+fn account_name(user: &str) -> std::borrow::Cow<'_, str> {
+    #[cfg(target_os = "macos")]
+    return macos_account(user).into();
+    #[cfg(not(target_os = "macos"))]
+    user.into()
+}
+
+/// Git's user name for an account name a search found: `account_name`
+/// undone.
+pub fn user_name(account: String) -> String {
+    #[cfg(target_os = "macos")]
+    return macos_user(&account).to_owned();
+    #[cfg(not(target_os = "macos"))]
+    account
+}
+
+/// The macOS keychain reads an empty attribute as a wildcard, so its crate
+/// refuses an empty account name, and git may store a credential without a
+/// user name. Patrol's macOS items (there were none before this naming)
+/// therefore call no user name `=` and put one more `=` before a user name
+/// that starts with `=`; every other user name is the account name as it
+/// is, as Keychain Access shows it. Each account name maps back to exactly
+/// one user name.
+#[cfg(any(target_os = "macos", test))]
+fn macos_account(user: &str) -> String {
+    if user.is_empty() || user.starts_with(MACOS_NO_USER) {
+        format!("{MACOS_NO_USER}{user}")
+    } else {
+        user.to_owned()
+    }
+}
+
+/// `macos_account` undone.
+#[cfg(any(target_os = "macos", test))]
+fn macos_user(account: &str) -> &str {
+    account.strip_prefix(MACOS_NO_USER).unwrap_or(account)
+}
+
+/// The macOS account name of a credential without a user name.
+#[cfg(any(target_os = "macos", test))]
+const MACOS_NO_USER: char = '=';
 
 /// The kernel keyring names a key `user@service`, so a service may not
 /// contain `@`, and a URL may (`https://host/a@b`): `%` and `@` are
@@ -332,6 +376,42 @@ mod tests {
             "git-credential-patrol:https://h/a%40b%2540c"
         );
         assert_ne!(keyutils_service("x@"), keyutils_service("x%40"));
+    }
+
+    #[test]
+    fn macos_account_names_are_never_empty_and_map_back_one_to_one() {
+        let users = [
+            "",
+            "=",
+            "==",
+            "=alice",
+            "alice",
+            "a=b",
+            "alice@example.com",
+            " ",
+        ];
+        let accounts: Vec<String> = users.iter().map(|user| macos_account(user)).collect();
+        assert_eq!(
+            accounts,
+            [
+                "=",
+                "==",
+                "===",
+                "==alice",
+                "alice",
+                "a=b",
+                "alice@example.com",
+                " "
+            ]
+        );
+        for (user, account) in users.iter().zip(&accounts) {
+            assert!(!account.is_empty(), "{user:?}");
+            assert_eq!(macos_user(account), *user);
+        }
+        let mut distinct = accounts.clone();
+        distinct.sort();
+        distinct.dedup();
+        assert_eq!(distinct.len(), users.len());
     }
 
     #[test]

@@ -183,12 +183,54 @@ impl TestEnv {
         env.vars.insert("PATH", path);
         env.vars.insert("WINEPREFIX", prefix.into());
         env.vars.insert("WINEDEBUG", "-all".into());
-        // The prefix's wineserver, started before any Windows process: wine
-        // processes starting together in a prefix without one race to set
-        // up its directory, and one of them gives up. Drop stops it.
-        let status = env.command("/usr/lib/wine/wineserver64").status().unwrap();
-        assert!(status.success(), "wineserver did not start");
+        env.start_wine();
         env
+    }
+
+    /// Starts the prefix's wineserver and its system processes (services,
+    /// winedevice, plugplay, rpcss), once, before any helper runs; Drop
+    /// stops them. Wine processes starting together in a prefix without a
+    /// wineserver race to set up its directory, and one of them gives up.
+    /// The system processes keep the stderr of the Windows program that
+    /// started them; left to start with a helper, they would be stopped
+    /// after each helper's exit and started again with the next one's, and
+    /// wine's winedevice.exe now and then crashes while stopping ("Unhandled
+    /// page fault on read access to 0000000000000008" in ntoskrnl.exe, a
+    /// process of wine's, not the helper), which then showed up in what git
+    /// printed. So the wineserver stays up (`-p`) and the system processes
+    /// are started by `cmd /c exit`, with their stderr in `wine-system.log`.
+    pub fn start_wine(&self) {
+        let status = self
+            .command("/usr/lib/wine/wineserver64")
+            .arg("-p")
+            .status()
+            .unwrap();
+        assert!(status.success(), "wineserver did not start");
+        let log_path = self.root().join("wine-system.log");
+        // A prefix's first start (wineboot) now and then fails on a loaded
+        // machine; the next one finds it set up. Three tries, then the log.
+        for _ in 0..3 {
+            let log = fs::File::options()
+                .create(true)
+                .append(true)
+                .open(&log_path)
+                .unwrap();
+            let status = self
+                .command("/usr/lib/wine/wine64")
+                .args(["cmd", "/c", "exit"])
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(log)
+                .status()
+                .unwrap();
+            if status.success() {
+                return;
+            }
+        }
+        panic!(
+            "wine did not start in the prefix: {}",
+            fs::read_to_string(&log_path).unwrap_or_default()
+        );
     }
 
     /// Stops the keyring daemon, whoever started it (a fix run by a test
@@ -632,8 +674,8 @@ impl Drop for TestEnv {
             let _ = daemon.wait();
         }
         if self.vars.contains_key("WINEPREFIX") {
-            // The prefix's wineserver would linger for seconds after the
-            // last Windows process; -k stops it and waits.
+            // The prefix's wineserver stays up until told (`start_wine`);
+            // -k stops it and its system processes, and waits.
             let _ = self
                 .command("/usr/lib/wine/wineserver64")
                 .arg("-k")

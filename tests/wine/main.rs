@@ -5,7 +5,7 @@
 //!
 //! Not part of a plain `cargo test` (`test = false` in Cargo.toml): it needs
 //! wine and the Windows build, which scripts/test installs and builds
-//! before running `cargo test --test wine` (with `PATROL_TEST_WINE=1`).
+//! before running `cargo test --test wine`.
 
 #![cfg(target_os = "linux")]
 
