@@ -238,6 +238,10 @@ pub enum Kind {
     Refused,
     /// The object named is not there (any more).
     Missing,
+    /// The service's own object does not know the Secret Service's
+    /// methods: the provider is not serving (starting up, stopping, or
+    /// broken), which says nothing about any item.
+    NotServing,
     /// The provider's prompt was still open at the deadline and was
     /// dismissed; says what it was asking for.
     PromptTimedOut(String),
@@ -323,6 +327,15 @@ impl Failure {
             Kind::Missing => {
                 KeychainError::Failed(format!("{who} no longer has the item ({detail})"))
             }
+            Kind::NotServing => KeychainError::Failed(format!(
+                "{who} does not answer as a Secret Service ({detail}); {}, and try again",
+                if self.provider == Some(Provider::GnomeKeyring) {
+                    "restart it with `gnome-keyring-daemon --replace --components=secrets` \
+                     (or log out and in again)"
+                } else {
+                    "restart it (or log out and in again)"
+                }
+            )),
             Kind::TimedOut => KeychainError::Failed(format!("{who} did not answer ({detail})")),
             Kind::Other => KeychainError::Failed(format!("{who}: {detail}")),
         }
@@ -500,7 +513,12 @@ impl Inner {
     {
         self.bus()?
             .call_method(Some(SERVICE_NAME), path, Some(interface), method, body)
-            .map_err(|err| self.failure(err))
+            .map_err(|err| match dbus_error_name(&err) {
+                Some(name) if kind_at(path.as_str(), &name) == Kind::NotServing => {
+                    fail(Kind::NotServing, self.provider(), &err)
+                }
+                _ => self.failure(err),
+            })
     }
 
     /// Our items that carry exactly `attributes`: unlocked, then locked.
@@ -905,6 +923,16 @@ fn dbus_error_name(err: &zbus::Error) -> Option<String> {
         zbus::Error::MethodError(name, ..) => Some(name.as_str().to_owned()),
         zbus::Error::FDO(err) => Some(zbus::DBusError::name(err.as_ref()).as_str().to_owned()),
         _ => None,
+    }
+}
+
+/// The category of a D-Bus error name from a call to `path`: an unknown
+/// method or object at the service's own path is a provider that is not
+/// serving, not a missing item.
+fn kind_at(path: &str, name: &str) -> Kind {
+    match kind_of(name) {
+        Kind::Missing if path == SERVICE_PATH => Kind::NotServing,
+        kind => kind,
     }
 }
 
@@ -1321,6 +1349,20 @@ mod tests {
         );
         // A message that merely talks about a prompt is not a locked keyring.
         assert_eq!(kind_of("org.example.Error.PromptIsLocked"), Kind::Other);
+    }
+
+    #[test]
+    fn an_unknown_method_of_the_service_itself_is_no_missing_item() {
+        let unknown = "org.freedesktop.DBus.Error.UnknownMethod";
+        assert_eq!(kind_at(SERVICE_PATH, unknown), Kind::NotServing);
+        assert_eq!(
+            kind_at("/org/freedesktop/secrets/collection/login/7", unknown),
+            Kind::Missing
+        );
+        assert_eq!(
+            kind_at(SERVICE_PATH, "org.freedesktop.Secret.Error.IsLocked"),
+            Kind::Locked
+        );
     }
 
     #[test]
