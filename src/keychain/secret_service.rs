@@ -585,27 +585,28 @@ impl Inner {
     /// time (two calls on one connection cost little more than one); `None`
     /// when the provider gives either no secret or no attributes for it.
     fn secret_and_attributes(&self, path: &OwnedObjectPath) -> Result<Option<Read>> {
+        // The session first, alone: gnome-keyring registers a caller in an
+        // idle callback after that caller's first message, and a property
+        // read that it serves before then makes it abort (GNOME Keyring
+        // issue 144). An `OpenSession` served that early fails softly.
         if self.encrypted {
+            self.connection()?;
             let Ok(attributes) = self.attributes_of(path) else {
                 return Ok(None);
             };
             return Ok(self.secret_at(path).ok().flatten().map(|s| (s, attributes)));
         }
         let bus = self.bus()?;
+        let session = self.plain_session(&bus)?;
         let connection = bus.inner();
-        let secret = async {
-            let session = self.plain_session(&bus)?;
-            let reply = connection
-                .call_method(
-                    Some(SERVICE_NAME),
-                    SERVICE_PATH,
-                    Some(SERVICE_INTERFACE),
-                    "GetSecrets",
-                    &(vec![path], &session),
-                )
-                .await;
-            Ok::<_, Error>(reply)
-        };
+        let request = (vec![path], &session);
+        let secret = connection.call_method(
+            Some(SERVICE_NAME),
+            SERVICE_PATH,
+            Some(SERVICE_INTERFACE),
+            "GetSecrets",
+            &request,
+        );
         let attributes = connection.call_method(
             Some(SERVICE_NAME),
             path,
@@ -613,12 +614,11 @@ impl Inner {
             "Get",
             &(ITEM_INTERFACE, "Attributes"),
         );
-        // The attributes are asked for first, so that their answer travels
-        // while the session is opened and the secret fetched.
+        // Both travel at once: one round trip for the two answers.
         let (attributes, secret) =
             futures_lite::future::block_on(futures_lite::future::zip(attributes, secret));
         // Refused for this path (gone, locked, not an item): the search decides.
-        let (Ok(secret), Ok(attributes)) = (secret?, attributes) else {
+        let (Ok(secret), Ok(attributes)) = (secret, attributes) else {
             return Ok(None);
         };
         let secrets: HashMap<OwnedObjectPath, SecretStruct> = secret
