@@ -511,14 +511,29 @@ impl Inner {
     where
         B: serde::Serialize + zbus::zvariant::DynamicType,
     {
-        self.bus()?
-            .call_method(Some(SERVICE_NAME), path, Some(interface), method, body)
-            .map_err(|err| match dbus_error_name(&err) {
-                Some(name) if kind_at(path.as_str(), &name) == Kind::NotServing => {
-                    fail(Kind::NotServing, self.provider(), &err)
-                }
-                _ => self.failure(err),
-            })
+        let bus = self.bus()?;
+        let call = || bus.call_method(Some(SERVICE_NAME), path, Some(interface), method, body);
+        let not_serving = |err: &zbus::Error| {
+            dbus_error_name(err)
+                .is_some_and(|name| kind_at(path.as_str(), &name) == Kind::NotServing)
+        };
+        // gnome-keyring answers a caller's first message this way when it
+        // serves it before registering the caller (see
+        // `secret_and_attributes`); by the next message it has.
+        let answer = match call() {
+            Err(err) if not_serving(&err) => {
+                crate::trace!("{method}: the service was not serving yet; asking once more");
+                call()
+            }
+            answer => answer,
+        };
+        answer.map_err(|err| {
+            if not_serving(&err) {
+                fail(Kind::NotServing, self.provider(), &err)
+            } else {
+                self.failure(err)
+            }
+        })
     }
 
     /// Our items that carry exactly `attributes`: unlocked, then locked.
