@@ -473,9 +473,15 @@ impl Inner {
 
     /// A zbus failure, sorted by its D-Bus error name.
     fn failure(&self, err: impl Into<zbus::Error>) -> Error {
+        self.failure_at("", err)
+    }
+
+    /// `failure` of a call addressed to `path`, which can change its kind
+    /// (see `kind_at`).
+    fn failure_at(&self, path: &str, err: impl Into<zbus::Error>) -> Error {
         let err = err.into();
         let kind = match dbus_error_name(&err) {
-            Some(name) => kind_of(&name),
+            Some(name) => kind_at(path, &name),
             None => Kind::Other,
         };
         let provider = match kind {
@@ -527,13 +533,7 @@ impl Inner {
             }
             answer => answer,
         };
-        answer.map_err(|err| {
-            if not_serving(&err) {
-                fail(Kind::NotServing, self.provider(), &err)
-            } else {
-                self.failure(err)
-            }
-        })
+        answer.map_err(|err| self.failure_at(path.as_str(), err))
     }
 
     /// Our items that carry exactly `attributes`: unlocked, then locked.
