@@ -262,9 +262,10 @@ fn label_for(service: &str, user: &str) -> String {
 }
 
 /// Starts what the first keychain call will need (on Linux, connecting to
-/// the session bus) on a thread of its own, so that it overlaps the work the
+/// the session bus and opening a plain session with a Secret Service that
+/// is running) on a thread of its own, so that it overlaps the work the
 /// caller does before it can open the keychain, such as reading git's
-/// configuration. Asks the keychain nothing.
+/// configuration. Reads and writes no secret.
 pub fn prepare() {
     platform::prepare();
 }

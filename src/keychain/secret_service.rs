@@ -12,11 +12,12 @@
 //! One connection per process, opened on first use and shared by every entry.
 //! A command that will surely ask the keychain may open it earlier with
 //! [`connect_early`], on a thread of its own, while it reads git's
-//! configuration: `get` then finds the bus connected (the connection and
-//! the bus's `Hello` are a good part of its keychain time). Nothing is asked
-//! of the Secret Service before the settings are known, so a connection
-//! opened for a person who configured `keyutils` or an encrypted session
-//! carries no secret.
+//! configuration: `get` then finds the bus connected and a plain session
+//! open (the connection, the bus's `Hello` and `OpenSession` are most of its
+//! keychain time). No secret is asked for before the settings are known, so
+//! a person who configured `keyutils` or an encrypted session has only an
+//! unused plain session to show for it, and `OpenSession` is sent without
+//! D-Bus activation, so no provider is started for them.
 //!
 //! Providers differ, so this store keeps to what every one of them does
 //! without asking the person anything: an existing item's secret is
@@ -144,6 +145,9 @@ struct Inner {
     service: Mutex<Option<Arc<SecretService<'static>>>>,
     /// A plain session of our own on `bus`.
     plain_session: Mutex<Option<OwnedObjectPath>>,
+    /// Whether the session `connect_early` was opening has been answered
+    /// (and taken, when this store uses plain sessions).
+    early_settled: Mutex<bool>,
 }
 
 impl Store {
@@ -158,6 +162,7 @@ impl Store {
                 bus: Mutex::new(None),
                 service: Mutex::new(None),
                 plain_session: Mutex::new(None),
+                early_settled: Mutex::new(false),
             }),
         })
     }
@@ -379,26 +384,88 @@ fn dialog_fix(provider: Option<&Provider>) -> String {
 /// store of the process to take.
 static EARLY_BUS: Mutex<Option<mpsc::Receiver<zbus::Result<Connection>>>> = Mutex::new(None);
 
-/// Starts connecting to the session bus now, on a thread of its own.
+/// The plain session [`connect_early`] is opening on that bus, when a
+/// Secret Service is running there. Sent apart from the bus: a provider
+/// that never answers holds up only the calls to the provider, each under
+/// the keychain's timeout, never the bus itself (which a timeout's message
+/// asks who owns the service).
+static EARLY_SESSION: Mutex<Option<mpsc::Receiver<Option<OwnedObjectPath>>>> = Mutex::new(None);
+
+/// Starts connecting to the session bus now, on a thread of its own, and
+/// opens a plain session there with a provider that is running.
 pub fn connect_early() {
-    let Ok(mut early) = EARLY_BUS.lock() else {
+    let (Ok(mut early_bus), Ok(mut early_session)) = (EARLY_BUS.lock(), EARLY_SESSION.lock())
+    else {
         return;
     };
-    if early.is_some() {
+    if early_bus.is_some() {
         return;
     }
-    let (sender, receiver) = mpsc::sync_channel(1);
+    let (bus_sender, bus_receiver) = mpsc::sync_channel(1);
+    let (session_sender, session_receiver) = mpsc::sync_channel(1);
     let started = thread::Builder::new().name("bus".into()).spawn(move || {
-        let _ = sender.send(Connection::session());
+        let bus = Connection::session();
+        let _ = bus_sender.send(bus.clone());
+        let session = bus.ok().and_then(|bus| open_plain_session_if_running(&bus));
+        let _ = session_sender.send(session);
     });
     if started.is_ok() {
         crate::trace!("session bus: connecting while the settings are read");
-        *early = Some(receiver);
+        *early_bus = Some(bus_receiver);
+        *early_session = Some(session_receiver);
     }
 }
 
+/// `OpenSession` with the `plain` algorithm, from a provider that is
+/// already running (no D-Bus activation); `None` on any failure, which the
+/// ordinary path then meets again and reports. gnome-keyring's answer to a
+/// caller's first message may be "not implemented" (see
+/// `secret_and_attributes`): then the ordinary path opens the session.
+fn open_plain_session_if_running(bus: &Connection) -> Option<OwnedObjectPath> {
+    let proxy: zbus::blocking::Proxy = zbus::blocking::proxy::Builder::new(bus)
+        .destination(SERVICE_NAME)
+        .and_then(|b| b.path(SERVICE_PATH))
+        .and_then(|b| b.interface(SERVICE_INTERFACE))
+        .ok()?
+        .cache_properties(zbus::proxy::CacheProperties::No)
+        .build()
+        .ok()?;
+    let reply: Option<(OwnedValue, OwnedObjectPath)> = proxy
+        .call_with_flags(
+            "OpenSession",
+            zbus::proxy::MethodFlags::NoAutoStart.into(),
+            &("plain", Value::from("")),
+        )
+        .ok()?;
+    let (_, session) = reply?;
+    crate::trace!("session bus: plain session opened while the settings are read");
+    Some(session)
+}
+
 impl Inner {
+    /// The bus, for a call to the provider: the early session, when
+    /// `connect_early` is opening one, is answered first. gnome-keyring
+    /// must have answered a caller's first message before it serves the
+    /// next ones (see `secret_and_attributes`), and an encrypted session's
+    /// `OpenSession` would otherwise race the early one.
     fn bus(&self) -> Result<Connection> {
+        let bus = self.connected()?;
+        let mut settled = self.early_settled.lock().map_err(|_| poisoned())?;
+        if !*settled {
+            // Waiting here is bounded: every call runs under the keychain's
+            // timeout.
+            let early = EARLY_SESSION.lock().ok().and_then(|mut early| early.take());
+            let session = early.and_then(|receiver| receiver.recv().ok().flatten());
+            if let Some(session) = session.filter(|_| !self.encrypted) {
+                *self.plain_session.lock().map_err(|_| poisoned())? = Some(session);
+            }
+            *settled = true;
+        }
+        Ok(bus)
+    }
+
+    /// The bus, connected, for questions to the bus itself.
+    fn connected(&self) -> Result<Connection> {
         let mut slot = self.bus.lock().map_err(|_| poisoned())?;
         if let Some(bus) = slot.as_ref() {
             return Ok(bus.clone());
@@ -449,6 +516,7 @@ impl Inner {
             .body()
             .deserialize()
             .map_err(|err| self.failure(err))?;
+        crate::trace!("session bus: plain session opened");
         *slot = Some(session.clone());
         Ok(session)
     }
@@ -1130,7 +1198,7 @@ pub fn outdated(entry: &Entry) -> bool {
 /// Who provides the Secret Service behind `store`, when it is ours.
 pub fn provider_of(store: &keyring_core::CredentialStore) -> Option<Provider> {
     let store = store.as_any().downcast_ref::<Store>()?;
-    let _connected = store.inner.bus().ok()?;
+    let _connected = store.inner.connected().ok()?;
     store.inner.provider()
 }
 

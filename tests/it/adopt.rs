@@ -1017,6 +1017,59 @@ fn kernel_keyring_env() -> TestEnv {
 const KERNEL_HOST: &str = "keyutils-test.example.com";
 
 #[test]
+fn the_kernel_keyring_starts_no_secret_service() {
+    // A desktop's bus can start a Secret Service on demand; a person who
+    // chose the kernel keyring must not get one from `get` or `store`
+    // opening their session early.
+    let env = TestEnv::with_keyring(Keyring::Activatable);
+    env.config("patrol.backend", "keyutils");
+    let private = match Private::find(&env) {
+        Ok(private) => private,
+        Err(why) => {
+            report_branch(&format!(
+                "kernel keyring, no Secret Service started: NOT TESTED, the kernel refuses a private keyring ({why})"
+            ));
+            return;
+        }
+    };
+    report_branch(&format!(
+        "kernel keyring, no Secret Service started: tested in {}",
+        private.place()
+    ));
+    let request = format!("protocol=https\nhost={KERNEL_HOST}\nusername=alice\n");
+    let stored = format!("{request}password=ghp_TESTkernel0003\n");
+    let steps = in_private_keyring(
+        &env,
+        private,
+        "",
+        &[("patrol store", &stored), ("patrol get", &request)],
+    );
+    let [store, get] = &steps[..] else {
+        unreachable!()
+    };
+    assert_eq!(store.0, Some(0), "store: {}", store.2);
+    assert!(
+        get.1.contains("password=ghp_TESTkernel0003"),
+        "get: {}",
+        get.2
+    );
+    assert!(!env.activated(), "a Secret Service was started");
+    // Asked with activation, the bus does start the stand-in.
+    let out = env
+        .command("dbus-send")
+        .args([
+            "--session",
+            "--print-reply",
+            "--dest=org.freedesktop.secrets",
+            "/org/freedesktop/secrets",
+            "org.freedesktop.DBus.Peer.Ping",
+        ])
+        .output()
+        .unwrap();
+    assert!(env.activated(), "{}", text(&out.stderr));
+}
+
+#[test]
 fn the_kernel_keyring_stores_gets_and_erases_in_a_private_session_keyring() {
     let env = kernel_keyring_env();
     let private = match Private::find(&env) {

@@ -42,6 +42,10 @@ pub enum Keyring {
     SessionOnly,
     /// A private bus and nothing providing the Secret Service.
     Missing,
+    /// A private bus where nothing provides the Secret Service, but D-Bus
+    /// activation would start a stand-in for it, which only leaves the file
+    /// `activated` in the test's root and exits (see `activated`).
+    Activatable,
     /// No session bus at all.
     NoBus,
 }
@@ -133,7 +137,7 @@ impl TestEnv {
             Keyring::Unlocked => env.start_keyring(true),
             Keyring::SessionOnly => env.start_keyring(false),
             Keyring::KeePassXc => env.start_keepassxc(),
-            Keyring::Missing | Keyring::NoBus => {}
+            Keyring::Missing | Keyring::Activatable | Keyring::NoBus => {}
         }
         env
     }
@@ -458,9 +462,44 @@ impl TestEnv {
         self.check("reject", stdin, "", "");
     }
 
+    /// Whether D-Bus activation started the Secret Service's stand-in
+    /// (`Keyring::Activatable`).
+    pub fn activated(&self) -> bool {
+        self.root().join("activated").exists()
+    }
+
     fn start_bus(&mut self, vars: &HashMap<&'static str, OsString>) -> String {
-        // No service directories: nothing is started by D-Bus activation,
-        // so a "missing" keyring stays missing and no daemon outlives the test.
+        // No service directories, except for the stand-in of `Activatable`:
+        // nothing else is started by D-Bus activation, so a "missing"
+        // keyring stays missing and no daemon outlives the test.
+        let services = if self.keyring == Keyring::Activatable {
+            let dir = self.root().join("services");
+            fs::create_dir_all(&dir).unwrap();
+            let stand_in = self.root().join("secret-service-stand-in");
+            let marker = self.root().join("activated");
+            fs::write(
+                &stand_in,
+                format!(
+                    "#!/bin/sh
+touch '{}'
+",
+                    marker.display()
+                ),
+            )
+            .unwrap();
+            make_executable(&stand_in);
+            fs::write(
+                dir.join("org.freedesktop.secrets.service"),
+                format!(
+                    "[D-BUS Service]\nName=org.freedesktop.secrets\nExec={}\n",
+                    stand_in.display()
+                ),
+            )
+            .unwrap();
+            format!("  <servicedir>{}</servicedir>\n", dir.display())
+        } else {
+            String::new()
+        };
         let config = self.root().join("bus.conf");
         let socket = self.root().join("bus");
         fs::write(
@@ -482,7 +521,7 @@ impl TestEnv {
   <limit name=\"max_connections_per_user\">100000</limit>
   <limit name=\"max_replies_per_connection\">50000</limit>
   <limit name=\"max_match_rules_per_connection\">50000</limit>
-</busconfig>
+{services}</busconfig>
 ",
                 socket.display()
             ),

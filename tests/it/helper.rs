@@ -190,6 +190,27 @@ fn get_connects_to_the_bus_while_reading_settings_and_not_at_all_on_a_miss() {
 }
 
 #[test]
+fn get_and_store_open_their_session_while_reading_settings() {
+    let env = TestEnv::new();
+    env.approve(STORE);
+    // gnome-keyring may answer a caller's very first message with "not
+    // implemented" (see `secret_and_attributes`); then the session is
+    // opened later, as before. A few tries make that race harmless here.
+    let opened_early = |op: &str, input: &str| {
+        (0..3).any(|_| {
+            let trace = traced(&env, op, input);
+            let late = trace
+                .lines()
+                .any(|line| line.ends_with("session bus: plain session opened"));
+            trace.contains("session bus: plain session opened while the settings are read") && !late
+        })
+    };
+    assert!(opened_early("get", "protocol=https\nhost=example.com\n"));
+    // A store without our state[] asks the keychain (here: unchanged).
+    assert!(opened_early("store", STORE));
+}
+
+#[test]
 fn the_index_records_metadata_and_never_the_secret() {
     let env = TestEnv::new();
     env.approve(
