@@ -28,11 +28,6 @@ pub fn run(ctx: &Context, input: impl BufRead, messages: &mut Messages<impl Writ
         )
         .into());
     }
-    // Only our own `state[]` handed back spares the keychain: otherwise it
-    // is asked, and its connection opens while git's configuration is read.
-    if request.our_state().is_none() {
-        crate::keychain::prepare();
-    }
     let username = request.username.clone().unwrap_or_default();
     ctx.save(&target, &username, &secrets, request.our_state(), messages)?;
     Ok(())

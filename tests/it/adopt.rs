@@ -1019,8 +1019,8 @@ const KERNEL_HOST: &str = "keyutils-test.example.com";
 #[test]
 fn the_kernel_keyring_starts_no_secret_service() {
     // A desktop's bus can start a Secret Service on demand; a person who
-    // chose the kernel keyring must not get one from `get` or `store`
-    // opening their session early.
+    // chose the kernel keyring must not get one from `get` opening its
+    // session early.
     let env = TestEnv::with_keyring(Keyring::Activatable);
     env.config("patrol.backend", "keyutils");
     let private = match Private::find(&env) {
