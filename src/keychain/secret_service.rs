@@ -418,9 +418,9 @@ pub fn connect_early() {
 
 /// `OpenSession` with the `plain` algorithm, from a provider that is
 /// already running (no D-Bus activation); `None` on any failure, which the
-/// ordinary path then meets again and reports. gnome-keyring's answer to a
-/// caller's first message may be "not implemented" (see
-/// `secret_and_attributes`): then the ordinary path opens the session.
+/// ordinary path then meets again and reports. gnome-keyring now and then
+/// answers a caller's first message with "not implemented" (see `call`):
+/// then the ordinary path opens the session.
 fn open_plain_session_if_running(bus: &Connection) -> Option<OwnedObjectPath> {
     let proxy: zbus::blocking::Proxy = zbus::blocking::proxy::Builder::new(bus)
         .destination(SERVICE_NAME)
@@ -444,10 +444,11 @@ fn open_plain_session_if_running(bus: &Connection) -> Option<OwnedObjectPath> {
 
 impl Inner {
     /// The bus, for a call to the provider: the early session, when
-    /// `connect_early` is opening one, is answered first. gnome-keyring
-    /// must have answered a caller's first message before it serves the
-    /// next ones (see `secret_and_attributes`), and an encrypted session's
-    /// `OpenSession` would otherwise race the early one.
+    /// `connect_early` is opening one, is answered first, so that a
+    /// process still begins with one `OpenSession`, answered, before
+    /// anything else reaches the provider, as it did before the session was
+    /// opened early. An encrypted session's `OpenSession` sent beside the
+    /// early one failed once in a full test run.
     fn bus(&self) -> Result<Connection> {
         let bus = self.connected()?;
         let mut settled = self.early_settled.lock().map_err(|_| poisoned())?;
