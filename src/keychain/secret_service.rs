@@ -592,9 +592,9 @@ impl Inner {
             dbus_error_name(err)
                 .is_some_and(|name| kind_at(path.as_str(), &name) == Kind::NotServing)
         };
-        // gnome-keyring answers a caller's first message this way when it
-        // serves it before registering the caller (see
-        // `secret_and_attributes`); by the next message it has.
+        // gnome-keyring now and then answers a caller's first message this
+        // way, when it holds no record of the caller yet (see
+        // `secret_and_attributes`); the same call asked again is served.
         let answer = match call() {
             Err(err) if not_serving(&err) => {
                 crate::trace!("{method}: the service was not serving yet; asking once more");
@@ -669,10 +669,11 @@ impl Inner {
     /// time (two calls on one connection cost little more than one); `None`
     /// when the provider gives either no secret or no attributes for it.
     fn secret_and_attributes(&self, path: &OwnedObjectPath) -> Result<Option<Read>> {
-        // The session first, alone: gnome-keyring registers a caller in an
-        // idle callback after that caller's first message, and a property
-        // read that it serves before then makes it abort (GNOME Keyring
-        // issue 144). An `OpenSession` served that early fails softly.
+        // The session first, alone: gnome-keyring was seen to abort on a
+        // property read that was a caller's first message, and this order
+        // costs no extra round trip. It can still abort when clients follow
+        // each other very closely (docs/performance.md, "The race is not
+        // closed").
         if self.encrypted {
             self.connection()?;
             let Ok(attributes) = self.attributes_of(path) else {
