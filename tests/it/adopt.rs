@@ -1055,17 +1055,11 @@ fn the_kernel_keyring_starts_no_secret_service() {
     );
     assert!(!env.activated(), "a Secret Service was started");
     // Asked with activation, the bus does start the stand-in.
-    let out = env
-        .command("dbus-send")
-        .args([
-            "--session",
-            "--print-reply",
-            "--dest=org.freedesktop.secrets",
-            "/org/freedesktop/secrets",
-            "org.freedesktop.DBus.Peer.Ping",
-        ])
-        .output()
-        .unwrap();
+    let out = env.call_secret_service(
+        "/org/freedesktop/secrets",
+        "org.freedesktop.DBus.Peer.Ping",
+        &[],
+    );
     assert!(env.activated(), "{}", text(&out.stderr));
 }
 

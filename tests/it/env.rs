@@ -580,24 +580,33 @@ touch '{}'
         self.wait_for_unlocked("login");
     }
 
+    /// One call to the Secret Service with `dbus-send`: `method` (with its
+    /// interface) on the object at `path`, with `dbus-send`'s typed
+    /// arguments; D-Bus activation applies, as for any client.
+    pub fn call_secret_service(&self, path: &str, method: &str, args: &[&str]) -> Output {
+        self.command("dbus-send")
+            .args([
+                "--session",
+                "--print-reply",
+                "--dest=org.freedesktop.secrets",
+                path,
+                method,
+            ])
+            .args(args)
+            .output()
+            .unwrap()
+    }
+
     /// Waits, at most twenty seconds, until the Secret Service's collection
     /// `name` exists and is unlocked.
     fn wait_for_unlocked(&self, name: &str) {
         let deadline = Instant::now() + Duration::from_secs(20);
         while Instant::now() < deadline {
-            let out = self
-                .command("dbus-send")
-                .args([
-                    "--session",
-                    "--print-reply",
-                    "--dest=org.freedesktop.secrets",
-                    &format!("/org/freedesktop/secrets/collection/{name}"),
-                    "org.freedesktop.DBus.Properties.Get",
-                    "string:org.freedesktop.Secret.Collection",
-                    "string:Locked",
-                ])
-                .output()
-                .unwrap();
+            let out = self.call_secret_service(
+                &format!("/org/freedesktop/secrets/collection/{name}"),
+                "org.freedesktop.DBus.Properties.Get",
+                &["string:org.freedesktop.Secret.Collection", "string:Locked"],
+            );
             if text(&out.stdout).contains("boolean false") {
                 return;
             }

@@ -74,18 +74,11 @@ fn a_provider_that_never_answers_is_abandoned_in_bounded_time() {
 fn a_locked_keyring_without_a_display_is_reported_as_locked() {
     let env = TestEnv::new();
     env.approve(STORE);
-    let locked = env
-        .command("dbus-send")
-        .args([
-            "--session",
-            "--print-reply",
-            "--dest=org.freedesktop.secrets",
-            "/org/freedesktop/secrets",
-            "org.freedesktop.Secret.Service.Lock",
-            "array:objpath:/org/freedesktop/secrets/collection/login",
-        ])
-        .output()
-        .unwrap();
+    let locked = env.call_secret_service(
+        "/org/freedesktop/secrets",
+        "org.freedesktop.Secret.Service.Lock",
+        &["array:objpath:/org/freedesktop/secrets/collection/login"],
+    );
     assert!(locked.status.success(), "{}", text(&locked.stderr));
     let started = Instant::now();
     assert_falls_back(&env, "locked");

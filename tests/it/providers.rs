@@ -23,18 +23,11 @@ fn store(env: &TestEnv, password: &str) -> std::process::Output {
 
 /// How many of our items the Secret Service holds.
 fn items(env: &TestEnv) -> usize {
-    let out = env
-        .command("dbus-send")
-        .args([
-            "--session",
-            "--print-reply",
-            "--dest=org.freedesktop.secrets",
-            "/org/freedesktop/secrets",
-            "org.freedesktop.Secret.Service.SearchItems",
-            "dict:string:string:application,git-credential-patrol",
-        ])
-        .output()
-        .unwrap();
+    let out = env.call_secret_service(
+        "/org/freedesktop/secrets",
+        "org.freedesktop.Secret.Service.SearchItems",
+        &["dict:string:string:application,git-credential-patrol"],
+    );
     assert!(out.status.success(), "{}", text(&out.stderr));
     text(&out.stdout)
         .matches("object path \"/org/freedesktop/secrets/collection/")
