@@ -305,3 +305,48 @@ fn the_encrypted_session_keeps_secrets_off_the_bus_and_reads_by_path_too() {
         );
     }
 }
+
+/// The first method each client called on the Secret Service, in the
+/// order the clients first called it.
+fn first_calls(messages: &str) -> Vec<String> {
+    let mut seen: Vec<(String, String)> = Vec::new();
+    for line in messages.lines() {
+        if !line.starts_with("method call") || !line.contains("destination=org.freedesktop.secrets")
+        {
+            continue;
+        }
+        let field = |name: &str| {
+            line.split_whitespace()
+                .find_map(|word| word.strip_prefix(name))
+                .map(|value| value.trim_end_matches(';').to_owned())
+        };
+        if let (Some(sender), Some(member)) = (field("sender="), field("member="))
+            && !seen.iter().any(|(known, _)| *known == sender)
+        {
+            seen.push((sender, member));
+        }
+    }
+    seen.into_iter().map(|(_, member)| member).collect()
+}
+
+#[test]
+fn no_process_begins_with_open_session() {
+    // gnome-keyring now and then aborts when a caller's first message is an
+    // `OpenSession` and callers follow each other closely (see `greet`).
+    for session in ["plain", "dh"] {
+        let env = TestEnv::new();
+        env.config("patrol.secretServiceSession", session);
+        let mut monitor = Monitor::start(&env);
+        env.approve(ALICE);
+        assert!(get(&env, "example.com").contains("password=ghp_TESTalice0001"));
+        env.approve(&ALICE.replace("0001", "0006"));
+        assert!(get(&env, "example.com").contains("password=ghp_TESTalice0006"));
+        env.reject("protocol=https\nhost=example.com\n");
+        let firsts = first_calls(&monitor.take(&env));
+        assert!(firsts.len() >= 4, "{session}: {firsts:?}");
+        assert!(
+            !firsts.iter().any(|member| member == "OpenSession"),
+            "{session}: {firsts:?}"
+        );
+    }
+}
