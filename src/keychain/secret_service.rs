@@ -547,8 +547,9 @@ impl Inner {
     /// session (`ReadAlias`, whose answer is not used). gnome-keyring
     /// sometimes aborts when a caller's first message is an `OpenSession`
     /// and callers follow each other closely; asked this way first, 18,000
-    /// `get`s in a row met no abort (docs/performance.md, "The race is not
-    /// closed"). Once per process; any earlier call counts.
+    /// `get`s in a row met no abort (docs/performance.md, "The race, and
+    /// how patrol now avoids it"). Once per process; any earlier call
+    /// counts.
     fn greet(&self, bus: &Connection) {
         if self.greeted.swap(true, Ordering::Relaxed) {
             return;
@@ -712,9 +713,8 @@ impl Inner {
     fn secret_and_attributes(&self, path: &OwnedObjectPath) -> Result<Option<Read>> {
         // The session first, alone: gnome-keyring was seen to abort on a
         // property read that was a caller's first message, and this order
-        // costs no extra round trip. It can still abort when clients follow
-        // each other very closely (docs/performance.md, "The race is not
-        // closed").
+        // costs no extra round trip. (A process's first `OpenSession` is
+        // preceded by `greet`'s question.)
         if self.encrypted {
             self.connection()?;
             let Ok(attributes) = self.attributes_of(path) else {
