@@ -191,6 +191,17 @@ impl Index {
         self.pending_notes(&Self::pending_prefix(protocol, host))
     }
 
+    /// Whether `snapshot`, read for `protocol` and `host`, speaks for every
+    /// credential stored for that host: the index is complete, the shard
+    /// was read whole, and no `store` stopped (or is still running) between
+    /// its keychain write and its index write, which leaves a pending note.
+    /// Otherwise a miss asks the keychain. `get`, `erase` and `store` share
+    /// this rule, so that `erase` finds whatever `get` would answer with;
+    /// the notes cost a directory read, so `get` asks only on a miss.
+    pub fn speaks_for_host(&self, snapshot: &Snapshot, protocol: &str, host: &str) -> bool {
+        snapshot.is_usable() && self.pending(protocol, host).is_empty()
+    }
+
     /// Whether a store of any host left a note: in flight, or cut short.
     pub fn has_pending(&self) -> bool {
         !self.pending_notes("").is_empty()

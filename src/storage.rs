@@ -101,11 +101,9 @@ impl Storage<'_> {
         // writing it looks for an item to replace anyway, and each search
         // walks the whole keyring.
         let new = record.is_none()
-            && snapshot.is_usable()
             && self
                 .index
-                .pending(&target.protocol, &target.host)
-                .is_empty();
+                .speaks_for_host(&snapshot, &target.protocol, &target.host);
         let stored = if handed_back || new {
             None
         } else {

@@ -35,7 +35,8 @@ pub fn run(ctx: &Context, input: impl BufRead, messages: &mut Messages<impl Writ
     };
     let keys = to_erase(
         &snapshot.records,
-        ctx.index_speaks_for_all(&snapshot, &target),
+        ctx.index
+            .speaks_for_host(&snapshot, &target.protocol, &target.host),
         &target,
         request.username.as_deref(),
         &named,

@@ -54,7 +54,10 @@ pub fn run(
     // A store that died before its index write leaves a pending note: only
     // then (or with the index incomplete or damaged) does a miss ask the
     // keychain. The note is looked for on a miss only, never on a hit.
-    let speaks_for_all = || ctx.index_speaks_for_all(&snapshot, &target);
+    let speaks_for_all = || {
+        ctx.index
+            .speaks_for_host(&snapshot, &target.protocol, &target.host)
+    };
     let located = locate(
         &snapshot.records,
         &speaks_for_all,

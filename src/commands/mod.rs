@@ -109,21 +109,6 @@ impl Context {
         snapshot
     }
 
-    /// Whether `snapshot`, read for `target`'s host, speaks for every
-    /// credential stored for it: the index is complete, the shard was read
-    /// whole, and no `store` stopped (or is still running) between its
-    /// keychain write and its index write, which leaves a pending note.
-    /// Otherwise a miss asks the keychain. `get` and `erase` share this rule
-    /// so that `erase` finds whatever `get` would answer with; the pending
-    /// notes cost a directory read, so `get` asks only on a miss.
-    pub fn index_speaks_for_all(&self, snapshot: &Snapshot, target: &Target) -> bool {
-        snapshot.is_usable()
-            && self
-                .index
-                .pending(&target.protocol, &target.host)
-                .is_empty()
-    }
-
     /// Stores one credential as git's `store` does (`Storage::save`), with
     /// this URL's settings.
     pub fn save(
