@@ -423,38 +423,53 @@ pub fn connect_early() {
     }
 }
 
-/// `OpenSession` with the `plain` algorithm, from a provider that is
-/// already running (no D-Bus activation), after the question of `greet`; `None` on any failure, which the
-/// ordinary path then meets again and reports. gnome-keyring now and then
-/// answers a caller's first message with "not implemented" (see `call`):
-/// then the ordinary path opens the session.
+/// `OpenSession` with the `plain` algorithm, after `greet`'s question,
+/// from a provider that is already running (no D-Bus activation); `None`
+/// on any failure, which the ordinary path then meets again and reports.
 fn open_plain_session_if_running(bus: &Connection) -> Option<OwnedObjectPath> {
-    let proxy: zbus::blocking::Proxy = zbus::blocking::proxy::Builder::new(bus)
-        .destination(SERVICE_NAME)
-        .and_then(|b| b.path(SERVICE_PATH))
-        .and_then(|b| b.interface(SERVICE_INTERFACE))
-        .ok()?
-        .cache_properties(zbus::proxy::CacheProperties::No)
-        .build()
-        .ok()?;
-    let greeting: Option<OwnedObjectPath> = proxy
-        .call_with_flags(
-            "ReadAlias",
-            zbus::proxy::MethodFlags::NoAutoStart.into(),
-            &(GREETING,),
-        )
-        .ok()?;
-    drop(greeting);
-    let reply: Option<(OwnedValue, OwnedObjectPath)> = proxy
-        .call_with_flags(
-            "OpenSession",
-            zbus::proxy::MethodFlags::NoAutoStart.into(),
-            &("plain", Value::from("")),
-        )
-        .ok()?;
-    let (_, session) = reply?;
+    if !greet(bus, false) {
+        return None;
+    }
+    let reply: (OwnedValue, OwnedObjectPath) =
+        call_service(bus, "OpenSession", false, &("plain", Value::from(""))).ok()??;
     crate::trace!("session bus: plain session opened while the settings are read");
-    Some(session)
+    Some(reply.1)
+}
+
+/// Before a process's first `OpenSession`, one question that needs no
+/// session (`ReadAlias`, whose answer is not used). gnome-keyring
+/// sometimes aborts when a caller's first message is an `OpenSession` and
+/// callers follow each other closely; asked this way first, 27,000 `get`s
+/// in a row met no abort (docs/performance.md, "The race, and how patrol
+/// now avoids it"). Says whether the provider answered.
+fn greet(bus: &Connection, auto_start: bool) -> bool {
+    call_service::<OwnedObjectPath>(bus, "ReadAlias", auto_start, &(GREETING,)).is_ok()
+}
+
+/// One call to the service's own object; `auto_start: false` sends it
+/// without D-Bus activation, so a provider that is not running is not
+/// started for it.
+fn call_service<R>(
+    bus: &Connection,
+    method: &str,
+    auto_start: bool,
+    body: &(impl serde::Serialize + zbus::zvariant::DynamicType),
+) -> zbus::Result<Option<R>>
+where
+    R: for<'d> zbus::zvariant::DynamicDeserialize<'d>,
+{
+    let proxy: zbus::blocking::Proxy = zbus::blocking::proxy::Builder::new(bus)
+        .destination(SERVICE_NAME)?
+        .path(SERVICE_PATH)?
+        .interface(SERVICE_INTERFACE)?
+        .cache_properties(zbus::proxy::CacheProperties::No)
+        .build()?;
+    let flags = if auto_start {
+        Default::default()
+    } else {
+        zbus::proxy::MethodFlags::NoAutoStart.into()
+    };
+    proxy.call_with_flags(method, flags, body)
 }
 
 impl Inner {
@@ -543,24 +558,11 @@ impl Inner {
         Ok(session)
     }
 
-    /// Before a process's first `OpenSession`, one question that needs no
-    /// session (`ReadAlias`, whose answer is not used). gnome-keyring
-    /// sometimes aborts when a caller's first message is an `OpenSession`
-    /// and callers follow each other closely; asked this way first, 18,000
-    /// `get`s in a row met no abort (docs/performance.md, "The race, and
-    /// how patrol now avoids it"). Once per process; any earlier call
-    /// counts.
+    /// `greet`, once per process: any earlier call to the provider counts.
     fn greet(&self, bus: &Connection) {
-        if self.greeted.swap(true, Ordering::Relaxed) {
-            return;
+        if !self.greeted.swap(true, Ordering::Relaxed) {
+            greet(bus, true);
         }
-        let _ = bus.call_method(
-            Some(SERVICE_NAME),
-            SERVICE_PATH,
-            Some(SERVICE_INTERFACE),
-            "ReadAlias",
-            &(GREETING,),
-        );
     }
 
     /// Who owns the service's name: asked of the bus, not of the provider,
