@@ -439,7 +439,7 @@ fn open_plain_session_if_running(bus: &Connection) -> Option<OwnedObjectPath> {
 /// Before a process's first `OpenSession`, one question that needs no
 /// session (`ReadAlias`, whose answer is not used). gnome-keyring
 /// sometimes aborts when a caller's first message is an `OpenSession` and
-/// callers follow each other closely; asked this way first, 27,000 `get`s
+/// callers follow each other closely; asked this way first, 33,000 `get`s
 /// in a row met no abort (docs/performance.md, "The race, and how patrol
 /// now avoids it"). Says whether the provider answered.
 fn greet(bus: &Connection, auto_start: bool) -> bool {
