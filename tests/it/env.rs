@@ -191,6 +191,17 @@ impl TestEnv {
         env
     }
 
+    /// Runs the prefix's `wineserver` with `flag` (`-p` keeps it up, `-k`
+    /// stops it, writing the registry out).
+    pub fn wineserver(&self, flag: &str) {
+        let status = self
+            .command("/usr/lib/wine/wineserver64")
+            .arg(flag)
+            .status()
+            .unwrap();
+        assert!(status.success(), "wineserver {flag} failed");
+    }
+
     /// Starts the prefix's wineserver and its system processes (services,
     /// winedevice, plugplay, rpcss), once, before any helper runs; Drop
     /// stops them. Wine processes starting together in a prefix without a
@@ -204,12 +215,7 @@ impl TestEnv {
     /// printed. So the wineserver stays up (`-p`) and the system processes
     /// are started by `cmd /c exit`, with their stderr in `wine-system.log`.
     pub fn start_wine(&self) {
-        let status = self
-            .command("/usr/lib/wine/wineserver64")
-            .arg("-p")
-            .status()
-            .unwrap();
-        assert!(status.success(), "wineserver did not start");
+        self.wineserver("-p");
         let log_path = self.root().join("wine-system.log");
         // A prefix's first start (wineboot) now and then fails on a loaded
         // machine; the next one finds it set up. Three tries, then the log.

@@ -30,12 +30,7 @@ fn fill(env: &TestEnv, host: &str) -> String {
 /// The Credential Manager items of the test's prefix, by target name: wine
 /// keeps them in the registry, written out when its wineserver stops.
 fn credential_manager_targets(env: &TestEnv) -> Vec<String> {
-    let status = env
-        .command("/usr/lib/wine/wineserver64")
-        .arg("-k")
-        .status()
-        .unwrap();
-    assert!(status.success(), "wineserver -k failed");
+    env.wineserver("-k");
     // Up again, as before the helper's first run, for the runs to come.
     env.start_wine();
     let registry = fs::read_to_string(env.root().join("wine/user.reg")).unwrap();
