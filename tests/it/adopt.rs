@@ -952,6 +952,24 @@ impl Private {
         }
     }
 
+    /// The most private place this kernel allows for the test of `branch`,
+    /// reported in scripts/test's summary either way: `None` (reported as
+    /// NOT TESTED, which is no pass) when there is none.
+    pub fn for_branch(env: &TestEnv, branch: &str) -> Option<Self> {
+        match Self::find(env) {
+            Ok(private) => {
+                report_branch(&format!("{branch}: tested in {}", private.place()));
+                Some(private)
+            }
+            Err(why) => {
+                report_branch(&format!(
+                    "{branch}: NOT TESTED, the kernel refuses a private keyring ({why})"
+                ));
+                None
+            }
+        }
+    }
+
     /// The most private place this kernel allows, or why there is none.
     pub fn find(env: &TestEnv) -> Result<Self, String> {
         let mut refusals = Vec::new();
@@ -1023,19 +1041,10 @@ fn the_kernel_keyring_starts_no_secret_service() {
     // session early.
     let env = TestEnv::with_keyring(Keyring::Activatable);
     env.config("patrol.backend", "keyutils");
-    let private = match Private::find(&env) {
-        Ok(private) => private,
-        Err(why) => {
-            report_branch(&format!(
-                "kernel keyring, no Secret Service started: NOT TESTED, the kernel refuses a private keyring ({why})"
-            ));
-            return;
-        }
+    let Some(private) = Private::for_branch(&env, "kernel keyring, no Secret Service started")
+    else {
+        return;
     };
-    report_branch(&format!(
-        "kernel keyring, no Secret Service started: tested in {}",
-        private.place()
-    ));
     let request = format!("protocol=https\nhost={KERNEL_HOST}\nusername=alice\n");
     let stored = format!("{request}password=ghp_TESTkernel0003\n");
     let steps = in_private_keyring(
@@ -1066,21 +1075,9 @@ fn the_kernel_keyring_starts_no_secret_service() {
 #[test]
 fn the_kernel_keyring_stores_gets_and_erases_in_a_private_session_keyring() {
     let env = kernel_keyring_env();
-    let private = match Private::find(&env) {
-        Ok(private) => private,
-        Err(why) => {
-            // Not a pass of the store path: nothing of it ran, and the
-            // summary of scripts/test says so.
-            report_branch(&format!(
-                "kernel keyring, store/get/erase: NOT TESTED, the kernel refuses a private keyring ({why})"
-            ));
-            return;
-        }
+    let Some(private) = Private::for_branch(&env, "kernel keyring, store/get/erase") else {
+        return;
     };
-    report_branch(&format!(
-        "kernel keyring, store/get/erase: tested in {}",
-        private.place()
-    ));
     let request = format!("protocol=https\nhost={KERNEL_HOST}\nusername=alice\n");
     let stored = format!("{request}password=ghp_TESTkernel0001\n");
     // The kernel itself is asked whether the key is there.
@@ -1132,19 +1129,9 @@ fn the_kernel_keyring_stores_gets_and_erases_in_a_private_session_keyring() {
 #[test]
 fn a_kernel_keyring_that_refuses_is_named_with_the_fix() {
     let env = kernel_keyring_env();
-    let private = match Private::find(&env) {
-        Ok(private) => private,
-        Err(why) => {
-            report_branch(&format!(
-                "kernel keyring, a refusal: NOT TESTED, the kernel refuses a private keyring ({why})"
-            ));
-            return;
-        }
+    let Some(private) = Private::for_branch(&env, "kernel keyring, a refusal") else {
+        return;
     };
-    report_branch(&format!(
-        "kernel keyring, a refusal: tested in {}",
-        private.place()
-    ));
     let request = format!("protocol=https\nhost={KERNEL_HOST}\nusername=alice\n");
     let stored = format!("{request}password=ghp_TESTkernel0001\n");
     // A session keyring that grants nothing, not even to its possessor:

@@ -7,7 +7,7 @@ use std::fs;
 use std::os::unix::fs::PermissionsExt;
 
 use crate::adopt::Private;
-use crate::env::{BIN, TestEnv, report_branch, run, text};
+use crate::env::{BIN, TestEnv, run, text};
 
 const SENTINEL: &str = "ghp_TESTsentinel7f3a9c2e5b1d8f4a6c0e2b9d";
 const REFRESH: &str = "ghr_TESTrefreshsentinel0c4e8a2f6b1d9e3a";
@@ -423,19 +423,9 @@ fn the_kernel_keyring_stores_urls_with_at_and_percent() {
             request(path).replace('\n', "\\n").replace('%', "%%")
         ));
     }
-    let private = match Private::find(&env) {
-        Ok(private) => private,
-        Err(why) => {
-            report_branch(&format!(
-                "kernel keyring, URLs with @ and %: NOT TESTED, the kernel refuses a private keyring ({why})"
-            ));
-            return;
-        }
+    let Some(private) = Private::for_branch(&env, "kernel keyring, URLs with @ and %") else {
+        return;
     };
-    report_branch(&format!(
-        "kernel keyring, URLs with @ and %: tested in {}",
-        private.place()
-    ));
     let wrapper = private.wrapper();
     let mut command = env.command(wrapper[0]);
     command.args(&wrapper[1..]).args(["sh", "-c", &script]);
