@@ -614,19 +614,23 @@ class Bench:
         for world in [*one.values(), *many.values()]:
             world.stop()
 
+    def trace(self, world, contender, op, data):
+        """The lines of patrol's trace of one untimed `op`."""
+        trace = Path(world.dir) / "trace"
+        trace.unlink(missing_ok=True)
+        env = dict(world.env, GIT_CREDENTIAL_PATROL_TRACE=str(trace))
+        subprocess.run(
+            [contender.program, op], input=data, env=env, cwd=world.home, capture_output=True, check=True
+        )
+        return trace.read_text().splitlines()
+
     def own_share(self, world, contender, data):
         """What patrol spends on a get apart from git config's child process
         and the keychain's lookup, in ns, from its own trace: from its start
         to the end of its index read (the request, the index), plus from
         git config's answer to the keychain opened (the settings)."""
-        trace = Path(world.dir) / "trace"
-        trace.unlink(missing_ok=True)
-        env = dict(world.env, GIT_CREDENTIAL_PATROL_TRACE=str(trace))
-        subprocess.run(
-            [contender.program, "get"], input=data, env=env, cwd=world.home, capture_output=True, check=True
-        )
         times = {}
-        for line in trace.read_text().splitlines():
+        for line in self.trace(world, contender, "get", data):
             found = re.match(r"patrol:\s+([0-9.]+) ms  (git-credential-patrol|index read|git config|opened)", line)
             if found:
                 times.setdefault(found.group(2), float(found.group(1)))
@@ -640,14 +644,8 @@ class Bench:
         git config's child process and its keychain calls, in ns, from its
         trace: the time to its last line, less `git config` (from the line
         before it) and each keychain call's own time ("done in")."""
-        trace = Path(world.dir) / "trace"
-        trace.unlink(missing_ok=True)
-        env = dict(world.env, GIT_CREDENTIAL_PATROL_TRACE=str(trace))
-        subprocess.run(
-            [contender.program, "store"], input=data, env=env, cwd=world.home, capture_output=True, check=True
-        )
         stamps, config, keychain = [], None, 0.0
-        for line in trace.read_text().splitlines():
+        for line in self.trace(world, contender, "store", data):
             found = re.match(r"patrol:\s+([0-9.]+) ms  (.*)", line)
             if not found:
                 continue
@@ -895,7 +893,7 @@ def scale_row(bench, n, results):
             result = verdict(patrol <= TARGETS[goal])
             results.append((label, result))
         lines.append(f"| {n:,} | {name} | {patrol_cells} | {libsecret_cells} | {target} | {result} |")
-    for kind, name in (("scale-own", "get, hit"), ("scale-own-store", "store, new")):
+    for kind, op, case in (("scale-own", "get", "hit"), ("scale-own-store", "store", "new")):
         one, many = bench.times.get((kind, (1, n), "patrol")), bench.times.get((kind, n, "patrol"))
         if not one or not many:
             continue
@@ -904,9 +902,9 @@ def scale_row(bench, n, results):
         if n == 10_000:
             target = f"≤ {TARGETS['own_ms']} ms beyond one"
             result = verdict(extra <= TARGETS["own_ms"])
-            results.append((f"patrol's own share of {name.split(',')[0]} with 10,000 ≤ 0.2 ms beyond one", result))
+            results.append((f"patrol's own share of {op} with 10,000 ≤ 0.2 ms beyond one", result))
         lines.append(
-            f"| {n:,} | own ({name}) | {ms(one):.3f} | {ms(many):.3f} | {extra:+.3f} ms "
+            f"| {n:,} | own ({op}, {case}) | {ms(one):.3f} | {ms(many):.3f} | {extra:+.3f} ms "
             f"| — | — | — | {target} | {result} |"
         )
     return "\n".join(lines)
