@@ -3,12 +3,15 @@
 //!
 //! One `git config -z --get-urlmatch patrol URL` returns every `patrol.*`
 //! key that applies to a URL, the most specific winning, in one child
-//! process (about a millisecond). A value that does not parse is reported,
+//! process (about a millisecond). On Linux it runs only when some source of
+//! git's configuration could hold a `patrol` key at all
+//! (`config_sources`); otherwise the defaults apply at once. A value that does not parse is reported,
 //! naming the key and the value, and the default is used: a typo in the
 //! helper's settings must never break a push. Each such warning is given
 //! once per process, however many URLs the process reads settings for.
 
 use std::collections::BTreeSet;
+use std::path::Path;
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -85,8 +88,13 @@ impl Settings {
     }
 
     /// The settings that apply to `url`. Problems go to `warn`, each one
-    /// once per process.
-    pub fn load(url: &str, overrides: &Overrides, warn: &mut dyn FnMut(&str)) -> Self {
+    /// once per process. `data_dir` keeps where git's system file is.
+    pub fn load(
+        url: &str,
+        overrides: &Overrides,
+        data_dir: &Path,
+        warn: &mut dyn FnMut(&str),
+    ) -> Self {
         static WARNED: Mutex<BTreeSet<String>> = Mutex::new(BTreeSet::new());
         let mut once = |text: &str| {
             let new = WARNED
@@ -97,7 +105,7 @@ impl Settings {
             }
         };
         let mut settings = Self::defaults();
-        for (key, value) in read_git_config(url) {
+        for (key, value) in read_git_config(url, data_dir) {
             settings.apply(&key, &value, &mut once);
         }
         let policy = &mut settings.policy;
@@ -217,7 +225,17 @@ fn default_keychain_timeout() -> Duration {
 
 /// `patrol.*` keys for `url`, as (lowercased key, value) pairs, most
 /// specific last. No git, or no such keys: nothing.
-fn read_git_config(url: &str) -> Vec<(String, String)> {
+fn read_git_config(url: &str, data_dir: &Path) -> Vec<(String, String)> {
+    #[cfg(target_os = "linux")]
+    match crate::config_sources::must_ask_git(data_dir) {
+        Some(why) => crate::trace!("git config: asked, as {why}"),
+        None => {
+            crate::trace!("git config: not run, as no source of it can set a patrol key");
+            return Vec::new();
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = data_dir;
     let Ok(output) = crate::git::run(["config", "-z", "--get-urlmatch", "patrol", url]) else {
         crate::trace!("git config: git could not be run; using defaults");
         return Vec::new();

@@ -2,7 +2,9 @@
 //! (its configuration, read with includes and URL matching; the repository
 //! around the current directory; its version) and lets git write git's own
 //! files (`git config`, `git credential-store`), rather than reading or
-//! writing them by rules of its own that could drift from git's.
+//! writing them by rules of its own that could drift from git's. (One
+//! exception reads git's files without git, and only to prove that no
+//! `patrol` key can be among them: `config_sources`.)
 //!
 //! Git is found on `PATH`, as git's own scripts find it, and runs with the
 //! environment patrol was given, so a `-c` given to the git that started
@@ -51,12 +53,44 @@ impl Output {
 
 /// Runs `git ARGS` with nothing on its standard input.
 pub fn run<S: AsRef<OsStr>>(args: impl IntoIterator<Item = S>) -> Result<Output, NotRunnable> {
-    let output = command(args).stdin(Stdio::null()).output()?;
+    output(command(args))
+}
+
+/// Runs `git ARGS` as `run` does, with the environment variables `vars`
+/// removed: to ask git for its defaults.
+pub fn run_without<S: AsRef<OsStr>>(
+    vars: &[&str],
+    args: impl IntoIterator<Item = S>,
+) -> Result<Output, NotRunnable> {
+    let mut command = command(args);
+    for var in vars {
+        command.env_remove(var);
+    }
+    output(command)
+}
+
+fn output(mut command: Command) -> Result<Output, NotRunnable> {
+    let output = command.stdin(Stdio::null()).output()?;
     Ok(Output {
         status: output.status,
         stdout: output.stdout,
         stderr: output.stderr,
     })
+}
+
+/// The git that running `git` starts: the first executable file named
+/// `git` in a directory of `PATH` (an empty entry is the working
+/// directory), as `execvp` searches.
+#[cfg(target_os = "linux")]
+pub fn executable() -> Option<std::path::PathBuf> {
+    use std::os::unix::fs::PermissionsExt;
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|dir| dir.join("git"))
+        .find(|candidate| {
+            std::fs::metadata(candidate)
+                .is_ok_and(|meta| meta.is_file() && meta.permissions().mode() & 0o111 != 0)
+        })
 }
 
 /// Runs `git ARGS` with `input` on its standard input.

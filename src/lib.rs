@@ -12,6 +12,8 @@ pub mod answer;
 pub mod cli;
 pub mod commands;
 pub mod config;
+#[cfg(target_os = "linux")]
+pub mod config_sources;
 pub mod credential;
 pub mod expiry;
 pub mod forge;

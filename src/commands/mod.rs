@@ -53,7 +53,9 @@ pub struct Context {
 
 impl Context {
     pub fn settings(&self, url: &str, messages: &mut Messages<impl io::Write>) -> Settings {
-        Settings::load(url, &self.overrides, &mut |w| messages.warning(w))
+        Settings::load(url, &self.overrides, self.index.dir(), &mut |w| {
+            messages.warning(w)
+        })
     }
 
     /// Settings for a command that may send the credential's token to a
@@ -67,7 +69,7 @@ impl Context {
     /// Settings without a word about bad values: for git's `store` and
     /// `erase`, which follow a `get` in the same push that already said it.
     pub fn settings_quietly(&self, url: &str) -> Settings {
-        Settings::load(url, &self.overrides, &mut |_| {})
+        Settings::load(url, &self.overrides, self.index.dir(), &mut |_| {})
     }
 
     pub fn keychain(&self, settings: &Settings) -> Result<Keychain, KeychainError> {
