@@ -405,6 +405,22 @@ impl TestEnv {
         path
     }
 
+    /// This environment's `PATH` with `dir` in front: for a stand-in of a
+    /// program that patrol runs.
+    pub fn path_with(&self, dir: &Path) -> OsString {
+        let rest = self.vars.get("PATH").cloned().unwrap_or_default();
+        std::env::join_paths(std::iter::once(dir.to_path_buf()).chain(std::env::split_paths(&rest)))
+            .unwrap()
+    }
+
+    /// The git this environment runs: the first on its `PATH`.
+    pub fn real_git(&self) -> PathBuf {
+        let mut command = self.command("sh");
+        command.args(["-c", "command -v git"]);
+        let out = run(command, b"");
+        PathBuf::from(text(&out.stdout).trim())
+    }
+
     /// Runs our binary with `args`, feeding `stdin`.
     pub fn patrol(&self, args: &[&str], stdin: &str) -> Output {
         let mut command = self.command(&self.helper);
@@ -951,7 +967,7 @@ pub fn unindent(text: &str) -> String {
     out
 }
 
-fn make_executable(path: &Path) {
+pub fn make_executable(path: &Path) {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;

@@ -30,4 +30,5 @@ mod load;
 mod providers;
 mod rebuild;
 mod security;
+mod settings;
 mod url;

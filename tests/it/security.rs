@@ -92,36 +92,21 @@ fn child_processes_never_see_a_secret_in_their_arguments_or_environment() {
     // (as /proc shows them) and those of its parent, then runs the real git.
     let spy_dir = env.root().join("spy");
     fs::create_dir_all(&spy_dir).unwrap();
-    let real_git = text(
-        &env.command("sh")
-            .args(["-c", "command -v git"])
-            .output()
-            .unwrap()
-            .stdout,
-    );
+    let real_git = env.real_git();
     let log = env.root().join("children.log");
     fs::write(
         spy_dir.join("git"),
         format!(
             "#!/bin/sh\nfor p in /proc/$$ /proc/$PPID; do tr '\\0' ' ' < $p/cmdline; echo; tr '\\0' '\\n' < $p/environ; done >> '{}'\nexec '{}' \"$@\"\n",
             log.display(),
-            real_git.trim()
+            real_git.display()
         ),
     )
     .unwrap();
     fs::set_permissions(spy_dir.join("git"), fs::Permissions::from_mode(0o755)).unwrap();
-    let path = format!(
-        "{}:{}",
-        spy_dir.display(),
-        text(
-            &env.command("sh")
-                .args(["-c", "echo $PATH"])
-                .output()
-                .unwrap()
-                .stdout
-        )
-        .trim()
-    );
+    let path = env.path_with(&spy_dir);
+    // A setting for patrol, so that each operation runs `git config`.
+    env.config("patrol.warnBefore", "7d");
     for (op, input) in [
         ("store", store_input("example.com")),
         ("get", "protocol=https\nhost=example.com\n".to_owned()),
