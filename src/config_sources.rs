@@ -30,6 +30,8 @@
 
 use std::ffi::OsString;
 use std::fs;
+use std::io::{self, Read};
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 /// Why git must be asked, for the trace; `None` when no source git reads
@@ -51,7 +53,7 @@ pub fn must_ask_git(data_dir: &Path) -> Option<String> {
         return Some("GIT_CONFIG_GLOBAL is empty".to_owned());
     };
     let Some(repository) = repository_files(&var, &cwd) else {
-        return Some("a .git file does not name its directory".to_owned());
+        return Some("a .git file or a commondir cannot be followed".to_owned());
     };
     system
         .into_iter()
@@ -180,8 +182,10 @@ fn compiled_system_file(data_dir: &Path) -> Result<PathBuf, String> {
     let git = crate::git::executable().ok_or("git is not on PATH")?;
     let identity = Identity::of(&git).ok_or("git's executable cannot be examined")?;
     let note_path = data_dir.join(SYSTEM_NOTE);
-    let noted = fs::read(&note_path)
+    // Patrol's own file: never through a link in its place.
+    let noted = read_bounded(&note_path, false)
         .ok()
+        .flatten()
         .and_then(|bytes| serde_json::from_slice::<SystemNote>(&bytes).ok())
         .filter(|note| note.git == git && note.identity == identity);
     let system = match noted {
@@ -278,7 +282,7 @@ fn user_files(var: &dyn Fn(&str) -> Option<OsString>) -> Option<Vec<PathBuf>> {
 /// The configuration of the repository `GIT_DIR` names, or of every
 /// repository in `cwd` and above it: git stops at the first it accepts,
 /// and reading more than git does can only cost a `git config`. `None`
-/// when a `.git` file cannot be followed.
+/// when a `.git` file or a `commondir` cannot be followed.
 fn repository_files(var: &dyn Fn(&str) -> Option<OsString>, cwd: &Path) -> Option<Vec<PathBuf>> {
     let mut git_dirs = Vec::new();
     if let Some(common) = var("GIT_COMMON_DIR") {
@@ -303,7 +307,7 @@ fn repository_files(var: &dyn Fn(&str) -> Option<OsString>, cwd: &Path) -> Optio
     }
     let mut files = Vec::new();
     for git_dir in git_dirs {
-        if let Some(common) = read_small(&git_dir.join("commondir")) {
+        if let Some(common) = read_bounded(&git_dir.join("commondir"), true).ok()? {
             let common = String::from_utf8_lossy(&common).trim_end().to_owned();
             files.push(git_dir.join(common).join("config"));
         }
@@ -316,35 +320,56 @@ fn repository_files(var: &dyn Fn(&str) -> Option<OsString>, cwd: &Path) -> Optio
 /// The directory a `.git` file points to (`gitdir: PATH`, relative to the
 /// file's own directory).
 fn followed(dot_git: &Path) -> Option<PathBuf> {
-    let text = String::from_utf8(read_small(dot_git)?).ok()?;
+    let text = String::from_utf8(read_bounded(dot_git, true).ok()??).ok()?;
     let target = text
         .strip_prefix("gitdir: ")?
         .trim_end_matches(['\n', '\r']);
     Some(dot_git.parent()?.join(target))
 }
 
-/// A small file's bytes; `None` when it is missing, unreadable or large.
-fn read_small(path: &Path) -> Option<Vec<u8>> {
-    let bytes = fs::read(path).ok()?;
-    (bytes.len() <= MAX_FILE).then_some(bytes)
+/// A file's bytes, `None` when there is none. Anything but a regular file
+/// of at most `MAX_FILE` bytes is an error: a directory, or a FIFO (opened
+/// without waiting for a writer). Links are followed where git follows
+/// them (`follow`): configuration files are often links to a dotfiles
+/// repository.
+fn read_bounded(path: &Path, follow: bool) -> io::Result<Option<Vec<u8>>> {
+    let mut options = fs::OpenOptions::new();
+    options.read(true);
+    if follow {
+        options.custom_flags(libc::O_NONBLOCK);
+    } else {
+        crate::index::no_follow(&mut options);
+    }
+    let file = match options.open(path) {
+        Ok(file) => file,
+        Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(err) => return Err(err),
+    };
+    let meta = file.metadata()?;
+    if !meta.is_file() {
+        return Err(io::Error::other("it is not a regular file"));
+    }
+    if meta.len() > MAX_FILE {
+        return Err(io::Error::other("it is larger than 1 MB"));
+    }
+    let mut bytes = Vec::new();
+    file.take(MAX_FILE).read_to_end(&mut bytes)?;
+    Ok(Some(bytes))
 }
 
 /// Larger configuration files are left to git.
-const MAX_FILE: usize = 1 << 20;
+const MAX_FILE: u64 = 1 << 20;
 
 /// Why the file at `path` may set a `patrol` key; `None` when it cannot
 /// (it is missing, or holds no `[patrol` and no `[include` header).
 fn file_may_set_patrol(path: &Path) -> Option<String> {
-    let bytes = match fs::read(path) {
-        Ok(bytes) => bytes,
-        Err(err) if err.kind() == std::io::ErrorKind::NotFound => return None,
-        // Among them a directory named `config`: git would complain, and
-        // should be the one to say so.
+    let bytes = match read_bounded(path, true) {
+        Ok(Some(bytes)) => bytes,
+        Ok(None) => return None,
+        // Git would complain about a directory named `config`, and should
+        // be the one to say so.
         Err(err) => return Some(format!("{} cannot be read: {err}", path.display())),
     };
-    if bytes.len() > MAX_FILE {
-        return Some(format!("{} is large", path.display()));
-    }
     ["[patrol", "[include"]
         .iter()
         .find(|header| contains_ignoring_case(&bytes, header.as_bytes()))
@@ -361,6 +386,7 @@ fn contains_ignoring_case(haystack: &[u8], needle: &[u8]) -> bool {
 mod tests {
     use super::*;
     use std::collections::HashMap;
+    use std::process::Command;
 
     fn vars(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<OsString> + use<> {
         let map: HashMap<String, OsString> = pairs
@@ -453,12 +479,32 @@ mod tests {
             std::fs::write(&file, text).unwrap();
             assert_eq!(file_may_set_patrol(&file).is_some(), asks, "{text}");
         }
+        // Followed through a link, as git follows it.
+        let target = dir.path().join("dotfiles-gitconfig");
+        std::fs::write(&target, "[patrol]\n\tprobe = false\n").unwrap();
+        std::fs::remove_file(&file).unwrap();
+        std::os::unix::fs::symlink(&target, &file).unwrap();
+        assert!(file_may_set_patrol(&file).is_some(), "a link");
+        // What cannot be read as a small regular file is left to git,
+        // and a FIFO does not hold patrol.
         std::fs::remove_file(&file).unwrap();
         std::fs::create_dir(&file).unwrap();
         assert!(
             file_may_set_patrol(&file).is_some(),
             "a directory in its place"
         );
+        let fifo = dir.path().join("fifo");
+        assert!(
+            Command::new("mkfifo")
+                .arg(&fifo)
+                .status()
+                .unwrap()
+                .success()
+        );
+        assert!(file_may_set_patrol(&fifo).is_some(), "a FIFO");
+        let large = dir.path().join("large");
+        std::fs::write(&large, vec![b'#'; (MAX_FILE + 1) as usize]).unwrap();
+        assert!(file_may_set_patrol(&large).is_some(), "a large file");
     }
 
     #[test]
