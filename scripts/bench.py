@@ -627,36 +627,46 @@ class Bench:
     def own_share(self, world, contender, data):
         """What patrol spends on a get apart from git config's child process
         and the keychain's lookup, in ns, from its own trace: from its start
-        to the end of its index read (the request, the index), plus from
-        git config's answer to the keychain opened (the settings)."""
+        to its decision about git config (the request, the index, and
+        looking for a patrol key in git's configuration), plus from git
+        config's answer (or that decision, when it ran none) to the
+        keychain opened (the settings)."""
         times = {}
         for line in self.trace(world, contender, "get", data):
-            found = re.match(r"patrol:\s+([0-9.]+) ms  (git-credential-patrol|index read|git config|opened)", line)
+            found = re.match(
+                r"patrol:\s+([0-9.]+) ms  (git-credential-patrol|git config:|git config --get-urlmatch|opened)",
+                line,
+            )
             if found:
                 times.setdefault(found.group(2), float(found.group(1)))
-        if len(times) < 4:
+        if not {"git-credential-patrol", "git config:", "opened"} <= times.keys():
             return None
-        own = times["index read"] - times["git-credential-patrol"] + times["opened"] - times["git config"]
+        decided = times["git config:"]
+        answered = times.get("git config --get-urlmatch", decided)
+        own = decided - times["git-credential-patrol"] + times["opened"] - answered
         return int(own * 1e6)
 
     def own_share_of_store(self, world, contender, data):
         """What patrol spends on a `store` of a new credential apart from
         git config's child process and its keychain calls, in ns, from its
-        trace: the time to its last line, less `git config` (from the line
-        before it) and each keychain call's own time ("done in")."""
-        stamps, config, keychain = [], None, 0.0
+        trace: the time to its last line, less `git config` (from its
+        decision to run it to its answer; none when it ran none) and each
+        keychain call's own time ("done in")."""
+        stamps, decided, config, keychain = [], None, 0.0, 0.0
         for line in self.trace(world, contender, "store", data):
             found = re.match(r"patrol:\s+([0-9.]+) ms  (.*)", line)
             if not found:
                 continue
             at, what = float(found.group(1)), found.group(2)
-            if what.startswith("git config") and stamps and config is None:
-                config = at - stamps[-1]
+            if what.startswith("git config:") and decided is None:
+                decided = at
+            elif what.startswith("git config --get-urlmatch") and decided is not None and not config:
+                config = at - decided
             spent = re.match(r"keychain .*: done in ([0-9.]+) ms$", what)
             if spent:
                 keychain += float(spent.group(1))
             stamps.append(at)
-        if config is None or not stamps:
+        if decided is None or not stamps:
             return None
         return int((stamps[-1] - config - keychain) * 1e6)
 
