@@ -238,6 +238,20 @@ fn git_with_system_file(env: &TestEnv, dir: &Path, system: &Path) {
     make_executable(&git);
 }
 
+/// Patrol's `get`, traced, with the `git` in `bin` first on `PATH` and
+/// git's system file no longer switched off; its stderr.
+fn get_with_git_from(env: &TestEnv, bin: &Path) -> String {
+    let mut command = env.command(BIN);
+    command
+        .arg("get")
+        .env("PATH", env.path_with(bin))
+        .env_remove("GIT_CONFIG_NOSYSTEM")
+        .env("GIT_CREDENTIAL_PATROL_TRACE", "1");
+    let out = run(command, b"protocol=https\nhost=example.com\n");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    text(&out.stderr)
+}
+
 #[test]
 fn the_compiled_in_system_file_is_asked_once_per_git_executable() {
     let env = TestEnv::new();
@@ -248,18 +262,7 @@ fn the_compiled_in_system_file_is_asked_once_per_git_executable() {
     let with_probe = probe_file(&env, "system-with-patrol");
     let without = env.root().join("system-without-patrol");
     fs::write(&without, "[core]\n\tautocrlf = false\n").unwrap();
-    let path = env.path_with(&bin);
-    let get = || {
-        let mut command = env.command(BIN);
-        command
-            .arg("get")
-            .env("PATH", &path)
-            .env_remove("GIT_CONFIG_NOSYSTEM")
-            .env("GIT_CREDENTIAL_PATROL_TRACE", "1");
-        let out = run(command, b"protocol=https\nhost=example.com\n");
-        assert!(out.status.success(), "{}", text(&out.stderr));
-        text(&out.stderr)
-    };
+    let get = || get_with_git_from(&env, &bin);
 
     git_with_system_file(&env, &bin, &with_probe);
     let first = get();
@@ -295,16 +298,8 @@ fn a_git_that_does_not_name_its_system_file_is_always_asked() {
     let bin = env.root().join("bin");
     fs::create_dir_all(&bin).unwrap();
     std::os::unix::fs::symlink(OLD_GIT, bin.join("git")).unwrap();
-    let path = env.path_with(&bin);
     for _ in 0..2 {
-        let mut command = env.command(BIN);
-        command
-            .arg("get")
-            .env("PATH", &path)
-            .env_remove("GIT_CONFIG_NOSYSTEM")
-            .env("GIT_CREDENTIAL_PATROL_TRACE", "1");
-        let out = run(command, b"protocol=https\nhost=example.com\n");
-        let stderr = text(&out.stderr);
+        let stderr = get_with_git_from(&env, &bin);
         assert!(
             stderr.contains("asked, as this git does not say where its system file is"),
             "{stderr}"
