@@ -5,10 +5,11 @@
 //! key that applies to a URL, the most specific winning, in one child
 //! process (about a millisecond). On Linux it runs only when some source of
 //! git's configuration could hold a `patrol` key at all
-//! (`config_sources`); otherwise the defaults apply at once. A value that does not parse is reported,
-//! naming the key and the value, and the default is used: a typo in the
-//! helper's settings must never break a push. Each such warning is given
-//! once per process, however many URLs the process reads settings for.
+//! (`config_sources`); otherwise the defaults apply at once. A value that
+//! does not parse is reported, naming the key and the value, and the
+//! default is used: a typo in the helper's settings must never break a
+//! push. Each such warning is given once per process, however many URLs
+//! the process reads settings for.
 
 use std::collections::BTreeSet;
 use std::path::Path;
