@@ -345,13 +345,7 @@ fn read_bounded(path: &Path, follow: bool) -> io::Result<Option<Vec<u8>>> {
         Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(None),
         Err(err) => return Err(err),
     };
-    let meta = file.metadata()?;
-    if !meta.is_file() {
-        return Err(io::Error::other("it is not a regular file"));
-    }
-    if meta.len() > MAX_FILE {
-        return Err(io::Error::other("it is larger than 1 MB"));
-    }
+    crate::index::regular(&file, MAX_FILE)?;
     let mut bytes = Vec::new();
     file.take(MAX_FILE).read_to_end(&mut bytes)?;
     Ok(Some(bytes))

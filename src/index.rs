@@ -691,7 +691,7 @@ pub fn no_follow(options: &mut fs::OpenOptions) {
 
 /// Refuses anything but a regular file, and one larger than `limit` (when
 /// not zero).
-fn regular(file: &File, limit: u64) -> io::Result<u64> {
+pub fn regular(file: &File, limit: u64) -> io::Result<u64> {
     let meta = file.metadata()?;
     if !meta.is_file() {
         return Err(io::Error::other("it is not a regular file"));

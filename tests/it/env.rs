@@ -180,10 +180,7 @@ impl TestEnv {
         )
         .unwrap();
         make_executable(&env.helper);
-        let path = std::env::join_paths(
-            std::iter::once(bin).chain(std::env::split_paths(&env.vars["PATH"])),
-        )
-        .unwrap();
+        let path = env.path_with(&bin);
         env.vars.insert("PATH", path);
         env.vars.insert("WINEPREFIX", prefix.into());
         env.vars.insert("WINEDEBUG", "-all".into());
