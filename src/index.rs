@@ -119,7 +119,8 @@ impl Index {
         self.dir.join(SHARDS_DIR)
     }
 
-    /// The data directory: the index, its lock, and `install`'s record.
+    /// The data directory: the index, its lock, `install`'s record, and
+    /// the note of where git keeps its system file (`config_sources`).
     pub fn dir(&self) -> &Path {
         &self.dir
     }
