@@ -21,6 +21,8 @@ mod platform;
 mod secret_service;
 #[cfg(any(windows, test))]
 mod windows;
+#[cfg(target_os = "linux")]
+mod wire;
 
 use std::fmt;
 use std::sync::{Arc, mpsc};

@@ -9,15 +9,18 @@
 //! unlocked keyring for it. `patrol.secretServiceSession = dh` restores the
 //! encrypted transfer for those whose policy wants it.
 //!
-//! One connection per process, opened on first use and shared by every entry.
-//! A command that will surely ask the keychain may open it earlier with
-//! [`connect_early`], on a thread of its own, while it reads git's
-//! configuration: `get` then finds the bus connected and a plain session
-//! open (the connection, the bus's `Hello` and `OpenSession` are most of its
-//! keychain time). No secret is asked for before the settings are known, so
-//! a person who configured `keyutils` or an encrypted session has only an
-//! unused plain session to show for it, and `OpenSession` is sent without
-//! D-Bus activation, so no provider is started for them.
+//! One zbus connection per process, opened on first use and shared by every
+//! entry. A command that will surely ask the keychain may first open a
+//! connection of our own ([`super::wire`]) with [`connect_early`], on a
+//! thread of its own, while it reads git's configuration: `get` then finds
+//! a plain session open there, and reads the item the index names over it
+//! (the connection, the bus's `Hello` and `OpenSession` are most of its
+//! keychain time, and that connection waits for the bus fewer times than
+//! zbus does). Anything else, and anything that fails there, goes through
+//! zbus. No secret is asked for before the settings are known, so a person
+//! who configured `keyutils` or an encrypted session has only an unused
+//! plain session to show for it, and `OpenSession` is sent without D-Bus
+//! activation, so no provider is started for them.
 //!
 //! Providers differ, so this store keeps to what every one of them does
 //! without asking the person anything: an existing item's secret is
@@ -68,6 +71,7 @@ use zbus::blocking::Connection;
 use zbus::zvariant::{ObjectPath, OwnedObjectPath, OwnedValue, Value};
 
 use super::KeychainError;
+use super::wire::{Call, Reply, Wire};
 
 /// Marks our items, so a search never returns another program's secrets.
 const APPLICATION: (&str, &str) = ("application", "git-credential-patrol");
@@ -148,9 +152,16 @@ struct Inner {
     service: Mutex<Option<Arc<SecretService<'static>>>>,
     /// A plain session of our own on `bus`.
     plain_session: Mutex<Option<OwnedObjectPath>>,
-    /// Whether the session `connect_early` was opening has been answered
-    /// (and taken, when this store uses plain sessions).
+    /// Whether what `connect_early` was opening has been answered (and
+    /// taken into `early`, when this store uses plain sessions).
     early_settled: Mutex<bool>,
+    /// The connection and plain session `connect_early` opened, for reading
+    /// an item's secret and attributes; dropped once it fails.
+    early: Mutex<Option<Early>>,
+    /// How long the early connection may keep a call waiting before zbus
+    /// is asked instead: half the keychain's timeout, so that a bus or
+    /// provider that mishandles it costs time, never the answer.
+    early_patience: Duration,
     /// Whether this process has asked the provider anything yet (see
     /// `greet`).
     greeted: AtomicBool,
@@ -169,6 +180,8 @@ impl Store {
                 service: Mutex::new(None),
                 plain_session: Mutex::new(None),
                 early_settled: Mutex::new(false),
+                early: Mutex::new(None),
+                early_patience: timeout / 2,
                 greeted: AtomicBool::new(false),
             }),
         })
@@ -387,53 +400,121 @@ fn dialog_fix(provider: Option<&Provider>) -> String {
     }
 }
 
-/// The session bus being connected by [`connect_early`], for the first
-/// store of the process to take.
-static EARLY_BUS: Mutex<Option<mpsc::Receiver<zbus::Result<Connection>>>> = Mutex::new(None);
+/// What [`connect_early`] is opening, for the first store of the process
+/// to take.
+static EARLY: Mutex<Option<mpsc::Receiver<Option<Early>>>> = Mutex::new(None);
 
-/// The plain session [`connect_early`] is opening on that bus, when a
-/// Secret Service is running there. Sent apart from the bus: a provider
-/// that never answers holds up only the calls to the provider, each under
-/// the keychain's timeout, never the bus itself (which a timeout's message
-/// asks who owns the service).
-static EARLY_SESSION: Mutex<Option<mpsc::Receiver<Option<OwnedObjectPath>>>> = Mutex::new(None);
+/// A connection of our own ([`wire`]) with a plain session open on it.
+struct Early {
+    wire: Wire,
+    session: OwnedObjectPath,
+}
 
 /// Starts connecting to the session bus now, on a thread of its own, and
 /// opens a plain session there with a provider that is running.
 pub fn connect_early() {
-    let (Ok(mut early_bus), Ok(mut early_session)) = (EARLY_BUS.lock(), EARLY_SESSION.lock())
-    else {
+    let Ok(mut early) = EARLY.lock() else {
         return;
     };
-    if early_bus.is_some() {
+    if early.is_some() {
         return;
     }
-    let (bus_sender, bus_receiver) = mpsc::sync_channel(1);
-    let (session_sender, session_receiver) = mpsc::sync_channel(1);
+    let (sender, receiver) = mpsc::sync_channel(1);
     let started = thread::Builder::new().name("bus".into()).spawn(move || {
-        let bus = Connection::session();
-        let _ = bus_sender.send(bus.clone());
-        let session = bus.ok().and_then(|bus| open_plain_session_if_running(&bus));
-        let _ = session_sender.send(session);
+        let opened = open_early().inspect_err(|err| {
+            crate::trace!("session bus: no early session ({err}); calls go through zbus");
+        });
+        let _ = sender.send(opened.ok().flatten());
     });
     if started.is_ok() {
         crate::trace!("session bus: connecting while the settings are read");
-        *early_bus = Some(bus_receiver);
-        *early_session = Some(session_receiver);
+        *early = Some(receiver);
     }
 }
 
-/// `OpenSession` with the `plain` algorithm, after `greet`'s question,
-/// from a provider that is already running (no D-Bus activation); `None`
-/// on any failure, which the ordinary path then meets again and reports.
-fn open_plain_session_if_running(bus: &Connection) -> Option<OwnedObjectPath> {
-    if !greet(bus, false) {
-        return None;
+/// Connects, asks `greet`'s question and, once it is answered, opens a
+/// plain session, all without D-Bus activation; `None` when no provider is
+/// running or it answers the question with an error, an `Err` when the
+/// connection itself fails. Either way the ordinary path then meets the
+/// failure again and reports it.
+fn open_early() -> std::io::Result<Option<Early>> {
+    let greeting = Call::new(
+        SERVICE_NAME,
+        SERVICE_PATH,
+        SERVICE_INTERFACE,
+        "ReadAlias",
+        false,
+        &(GREETING,),
+    )
+    .map_err(std::io::Error::other)?;
+    let (mut wire, greeted) = Wire::open(greeting)?;
+    if let Reply::Error(name) = greeted {
+        crate::trace!("session bus: the provider answered the greeting with {name}");
+        return Ok(None);
     }
-    let reply: (OwnedValue, OwnedObjectPath) =
-        call_service(bus, "OpenSession", false, &("plain", Value::from(""))).ok()??;
+    let open = Call::new(
+        SERVICE_NAME,
+        SERVICE_PATH,
+        SERVICE_INTERFACE,
+        "OpenSession",
+        false,
+        &("plain", Value::from("")),
+    )
+    .map_err(std::io::Error::other)?;
+    let Some(Reply::Return(opened)) = wire.call(&[open])?.pop() else {
+        return Ok(None);
+    };
+    let (_, session): (OwnedValue, OwnedObjectPath) = opened.decode()?;
     crate::trace!("session bus: plain session opened while the settings are read");
-    Some(reply.1)
+    Ok(Some(Early { wire, session }))
+}
+
+/// What `connect_early` opened, waiting at most `patience` for it; `None`
+/// when nothing was opened, or not in time.
+fn take_early(patience: Duration) -> Option<Early> {
+    let receiver = EARLY.lock().ok()?.take()?;
+    match receiver.recv_timeout(patience) {
+        Ok(opened) => opened,
+        Err(_) => {
+            crate::trace!("session bus: the early session is late; calls go through zbus");
+            None
+        }
+    }
+}
+
+/// An item's secret and attributes, asked for at the same time over the
+/// early connection; `None` when the provider refuses either (the item is
+/// gone, locked, or no item).
+fn read_early(early: &mut Early, path: &OwnedObjectPath) -> std::io::Result<Option<Read>> {
+    let secret = Call::new(
+        SERVICE_NAME,
+        SERVICE_PATH,
+        SERVICE_INTERFACE,
+        "GetSecrets",
+        true,
+        &(vec![path], &early.session),
+    )
+    .map_err(std::io::Error::other)?;
+    let attributes = Call::new(
+        SERVICE_NAME,
+        path.as_str(),
+        PROPERTIES_INTERFACE,
+        "Get",
+        true,
+        &(ITEM_INTERFACE, "Attributes"),
+    )
+    .map_err(std::io::Error::other)?;
+    let replies = early.wire.call(&[secret, attributes])?;
+    let [Reply::Return(secret), Reply::Return(attributes)] = replies.as_slice() else {
+        return Ok(None);
+    };
+    let secrets: HashMap<OwnedObjectPath, SecretStruct> = secret.decode()?;
+    let attributes: OwnedValue = attributes.decode()?;
+    let attributes = HashMap::try_from(attributes).map_err(std::io::Error::other)?;
+    Ok(secrets
+        .into_values()
+        .next()
+        .map(|(_, _, value, _)| (value, attributes)))
 }
 
 /// Before a process's first `OpenSession`, one question that needs no
@@ -473,29 +554,27 @@ where
 }
 
 impl Inner {
-    /// The bus, for a call to the provider: the early session, when
-    /// `connect_early` is opening one, is answered first, so that a
-    /// process still begins with one `OpenSession`, answered, before
-    /// anything else reaches the provider, as it did before the session was
-    /// opened early. An encrypted session's `OpenSession` sent beside the
-    /// early one failed once in a full test run.
+    /// The bus, for a call to the provider. What `connect_early` was
+    /// opening is answered first, so that the provider has served the
+    /// early session's `OpenSession` before it hears from this connection.
+    /// (An encrypted session's `OpenSession` sent beside the early one
+    /// failed once in a full test run.)
     fn bus(&self) -> Result<Connection> {
-        let bus = self.connected()?;
+        self.settle_early()?;
+        self.connected()
+    }
+
+    /// Waits for what `connect_early` was opening, once, and keeps it when
+    /// this store uses plain sessions.
+    fn settle_early(&self) -> Result<()> {
         let mut settled = self.early_settled.lock().map_err(|_| poisoned())?;
         if !*settled {
-            // Waiting here is bounded: every call runs under the keychain's
-            // timeout.
-            let early = EARLY_SESSION.lock().ok().and_then(|mut early| early.take());
-            let session = early.and_then(|receiver| receiver.recv().ok().flatten());
-            if session.is_some() {
-                self.greeted.store(true, Ordering::Relaxed);
-            }
-            if let Some(session) = session.filter(|_| !self.encrypted) {
-                *self.plain_session.lock().map_err(|_| poisoned())? = Some(session);
-            }
+            let opened = take_early(self.early_patience)
+                .filter(|early| !self.encrypted && early.wire.bound(self.early_patience).is_ok());
+            *self.early.lock().map_err(|_| poisoned())? = opened;
             *settled = true;
         }
-        Ok(bus)
+        Ok(())
     }
 
     /// The bus, connected, for questions to the bus itself.
@@ -504,16 +583,29 @@ impl Inner {
         if let Some(bus) = slot.as_ref() {
             return Ok(bus.clone());
         }
-        // Waiting here is bounded: every call runs under the keychain's
-        // timeout.
-        let early = EARLY_BUS.lock().ok().and_then(|mut early| early.take());
-        let bus = match early.and_then(|receiver| receiver.recv().ok()) {
-            Some(connected) => connected,
-            None => Connection::session(),
-        };
-        let bus = bus.map_err(|err| fail(Kind::NoBus, None, &err))?;
+        let bus = Connection::session().map_err(|err| fail(Kind::NoBus, None, &err))?;
         *slot = Some(bus.clone());
         Ok(bus)
+    }
+
+    /// `secret_and_attributes` over the early connection; `None` when there
+    /// is none, or it failed just now (and is dropped).
+    fn read_early(&self, path: &OwnedObjectPath) -> Result<Option<Option<Read>>> {
+        self.settle_early()?;
+        let mut slot = self.early.lock().map_err(|_| poisoned())?;
+        let Some(early) = slot.as_mut() else {
+            return Ok(None);
+        };
+        match read_early(early, path) {
+            Ok(read) => Ok(Some(read)),
+            Err(err) => {
+                crate::trace!(
+                    "session bus: the early connection failed ({err}); asking through zbus"
+                );
+                *slot = None;
+                Ok(None)
+            }
+        }
     }
 
     fn connection(&self) -> Result<Arc<SecretService<'static>>> {
@@ -723,6 +815,9 @@ impl Inner {
                 return Ok(None);
             };
             return Ok(self.secret_at(path).ok().flatten().map(|s| (s, attributes)));
+        }
+        if let Some(read) = self.read_early(path)? {
+            return Ok(read);
         }
         let bus = self.bus()?;
         let session = self.plain_session(&bus)?;

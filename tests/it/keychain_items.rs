@@ -350,3 +350,47 @@ fn no_process_begins_with_open_session() {
         );
     }
 }
+
+/// Each connection's calls to the Secret Service, in order.
+fn calls_by_connection(messages: &str) -> Vec<Vec<String>> {
+    let mut seen: Vec<(String, Vec<String>)> = Vec::new();
+    for line in messages.lines() {
+        if !line.starts_with("method call") || !line.contains("destination=org.freedesktop.secrets")
+        {
+            continue;
+        }
+        let field = |name: &str| {
+            line.split_whitespace()
+                .find_map(|word| word.strip_prefix(name))
+                .map(|value| value.trim_end_matches(';').to_owned())
+        };
+        let (Some(sender), Some(member)) = (field("sender="), field("member=")) else {
+            continue;
+        };
+        match seen.iter_mut().find(|(known, _)| *known == sender) {
+            Some((_, members)) => members.push(member),
+            None => seen.push((sender, vec![member])),
+        }
+    }
+    seen.into_iter().map(|(_, members)| members).collect()
+}
+
+#[test]
+fn a_hit_is_read_over_one_connection_with_one_call_for_the_secret_and_its_attributes() {
+    let env = TestEnv::new();
+    env.approve(ALICE);
+    let mut monitor = Monitor::start(&env);
+    let mut command = env.command(crate::env::BIN);
+    command.arg("get").env("GIT_CREDENTIAL_PATROL_TRACE", "1");
+    let out = crate::env::run(command, b"protocol=https\nhost=example.com\n");
+    assert!(text(&out.stdout).contains("password=ghp_TESTalice0001"));
+    let trace = text(&out.stderr);
+    // Served over the early connection: zbus never connected, so nothing
+    // went wrong there that a fallback would hide.
+    assert_eq!(
+        calls_by_connection(&monitor.take(&env)),
+        [["ReadAlias", "OpenSession", "GetSecrets", "Get"]],
+        "{trace}"
+    );
+    assert!(!trace.contains("through zbus"), "{trace}");
+}

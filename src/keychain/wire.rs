@@ -1,0 +1,642 @@
+//! A session bus connection of patrol's own, for the read `get` makes on a
+//! hit: one socket, driven by the thread that asks, with nothing waited for
+//! that need not be.
+//!
+//! zbus waits for the bus at every step of opening a connection: the
+//! answer to `AUTH`, then the one to `BEGIN` with the bus's `Hello`, then
+//! each call; and it moves every message through threads of its own. A
+//! hit's time is mostly those waits (docs/performance.md). Here the
+//! authentication, `BEGIN`, `Hello` and the first call travel in one write,
+//! as the D-Bus specification allows a client to pipeline them, and calls
+//! that do not depend on each other travel together. zbus still builds and
+//! parses every message; this module only moves bytes.
+//!
+//! Only what a hit needs is here: a socket named by a `unix:` address,
+//! `EXTERNAL` authentication, no file descriptors, method calls and their
+//! replies. Anything else (another transport, a bus that refuses, a reply
+//! that cannot be read) is an error, and the caller asks through zbus
+//! instead, which knows every case and reports it.
+
+use std::io::{self, Read, Write};
+use std::num::NonZeroU32;
+use std::os::unix::net::UnixStream;
+
+use zbus::Message;
+use zbus::address::transport::{Transport, UnixSocket};
+use zbus::message::Flags;
+use zbus::zvariant::serialized::{Context, Data};
+use zbus::zvariant::{DynamicType, Endian, OwnedValue, Value};
+use zeroize::Zeroizing;
+
+/// The longest reply accepted. A secret, or an item's attributes, is far
+/// smaller; a bigger reply is not one of ours.
+const MAX_MESSAGE: usize = 4 << 20;
+/// How much is read from the socket at a time.
+const CHUNK: usize = 4096;
+/// The longest line of the authentication exchange accepted.
+const MAX_LINE: usize = 512;
+
+/// The message types replies come as, and the header fields read from
+/// them (D-Bus specification, "Message Format").
+const METHOD_RETURN: u8 = 2;
+const ERROR: u8 = 3;
+const FIELD_ERROR_NAME: u8 = 4;
+const FIELD_REPLY_SERIAL: u8 = 5;
+const FIELD_SIGNATURE: u8 = 8;
+
+/// A method call to send.
+pub struct Call {
+    message: Message,
+}
+
+impl Call {
+    /// A call of `member` on `interface` at `path` of `destination`.
+    /// `auto_start: false` asks the bus not to start a provider for it.
+    pub fn new(
+        destination: &str,
+        path: &str,
+        interface: &str,
+        member: &str,
+        auto_start: bool,
+        body: &(impl serde::Serialize + DynamicType),
+    ) -> zbus::Result<Self> {
+        let mut builder = Message::method_call(path, member)?
+            .destination(destination)?
+            .interface(interface)?;
+        if !auto_start {
+            builder = builder.with_flags(Flags::NoAutoStart)?;
+        }
+        Ok(Self {
+            message: builder.build(body)?,
+        })
+    }
+
+    fn serial(&self) -> NonZeroU32 {
+        self.message.primary_header().serial_num()
+    }
+}
+
+/// What a call was answered with.
+#[derive(Debug)]
+pub enum Reply {
+    /// A method return, with its body.
+    Return(Body),
+    /// An error, by its D-Bus name.
+    Error(String),
+}
+
+/// The body of a method return, undecoded.
+#[derive(Debug)]
+pub struct Body {
+    /// Wiped when dropped: it may hold a secret.
+    bytes: Zeroizing<Vec<u8>>,
+    endian: Endian,
+    signature: String,
+}
+
+impl Body {
+    /// The body as a `T`, when its signature is `T`'s.
+    pub fn decode<T>(&self) -> io::Result<T>
+    where
+        T: for<'d> serde::Deserialize<'d> + zbus::zvariant::Type,
+    {
+        let expected = T::SIGNATURE.to_string();
+        // A body of one value is signed without the parentheses a Rust tuple
+        // type adds around several.
+        let bare = expected
+            .strip_prefix('(')
+            .and_then(|s| s.strip_suffix(')'))
+            .unwrap_or(&expected);
+        if self.signature != expected && self.signature != bare {
+            return Err(invalid(format!(
+                "a reply signed `{}`, not `{expected}`",
+                self.signature
+            )));
+        }
+        let data = Data::new(&self.bytes[..], Context::new_dbus(self.endian, 0));
+        let (value, _) = data
+            .deserialize()
+            .map_err(|err| invalid(format!("a reply that does not decode: {err}")))?;
+        Ok(value)
+    }
+}
+
+/// A connection to the session bus, authenticated and named by the bus.
+pub struct Wire {
+    stream: UnixStream,
+    /// What was received and not yet taken; wiped when dropped, as it
+    /// may hold a secret (and so may its spare capacity, once taken).
+    received: Zeroizing<Vec<u8>>,
+}
+
+impl Wire {
+    /// Connects to the session bus, as zbus would find it, and sends
+    /// `first` along with the authentication and `Hello`; returns once
+    /// `first` is answered.
+    pub fn open(first: Call) -> io::Result<(Self, Reply)> {
+        Self::over(connect()?, first)
+    }
+
+    /// `open` over a stream already connected.
+    fn over(stream: UnixStream, first: Call) -> io::Result<(Self, Reply)> {
+        let mut wire = Self {
+            stream,
+            received: Zeroizing::new(Vec::new()),
+        };
+        let uid = rustix::process::geteuid().as_raw().to_string();
+        let mut out = format!("\0AUTH EXTERNAL {}\r\nBEGIN\r\n", hex(uid.as_bytes())).into_bytes();
+        let hello = Call::new(
+            "org.freedesktop.DBus",
+            "/org/freedesktop/DBus",
+            "org.freedesktop.DBus",
+            "Hello",
+            true,
+            &(),
+        )
+        .map_err(other)?;
+        out.extend_from_slice(&hello.message.data()[..]);
+        out.extend_from_slice(&first.message.data()[..]);
+        wire.stream.write_all(&out)?;
+        let line = wire.line()?;
+        if !line.starts_with("OK ") {
+            return Err(invalid(format!(
+                "the bus refused EXTERNAL authentication: {line}"
+            )));
+        }
+        let mut replies = wire.replies(&[hello.serial(), first.serial()])?;
+        let first = replies.pop().expect("one reply per call");
+        if let Some(Reply::Error(name)) = replies.pop() {
+            return Err(invalid(format!("the bus refused `Hello`: {name}")));
+        }
+        Ok((wire, first))
+    }
+
+    /// Makes every later read or write fail once it has waited `patience`.
+    pub fn bound(&self, patience: std::time::Duration) -> io::Result<()> {
+        self.stream.set_read_timeout(Some(patience))?;
+        self.stream.set_write_timeout(Some(patience))
+    }
+
+    /// Sends `calls` together and returns their replies, in the same order.
+    pub fn call(&mut self, calls: &[Call]) -> io::Result<Vec<Reply>> {
+        let mut out = Vec::new();
+        for call in calls {
+            out.extend_from_slice(&call.message.data()[..]);
+        }
+        self.stream.write_all(&out)?;
+        let serials: Vec<NonZeroU32> = calls.iter().map(Call::serial).collect();
+        self.replies(&serials)
+    }
+
+    /// Reads messages until each of `serials` is answered; other messages
+    /// (the bus's `NameAcquired`, for one) are passed over.
+    fn replies(&mut self, serials: &[NonZeroU32]) -> io::Result<Vec<Reply>> {
+        let mut replies: Vec<Option<Reply>> = serials.iter().map(|_| None).collect();
+        while replies.iter().any(Option::is_none) {
+            let (reply_serial, reply) = self.message()?;
+            let slot = serials
+                .iter()
+                .position(|serial| Some(serial.get()) == reply_serial)
+                .and_then(|at| replies.get_mut(at));
+            if let (Some(slot), Some(reply)) = (slot, reply) {
+                *slot = Some(reply);
+            }
+        }
+        Ok(replies.into_iter().flatten().collect())
+    }
+
+    /// The next message: the serial it replies to and, for a method return
+    /// or an error, the reply.
+    fn message(&mut self) -> io::Result<(Option<u32>, Option<Reply>)> {
+        self.fill_to(16)?;
+        let endian = match self.received[0] {
+            b'l' => Endian::Little,
+            b'B' => Endian::Big,
+            other => return Err(invalid(format!("a message in byte order {other:#x}"))),
+        };
+        let word = |at: usize| -> usize {
+            let bytes = [
+                self.received[at],
+                self.received[at + 1],
+                self.received[at + 2],
+                self.received[at + 3],
+            ];
+            let value = match endian {
+                Endian::Little => u32::from_le_bytes(bytes),
+                Endian::Big => u32::from_be_bytes(bytes),
+            };
+            usize::try_from(value).unwrap_or(usize::MAX)
+        };
+        let (body_len, fields_len) = (word(4), word(12));
+        let body_at = (16usize.saturating_add(fields_len)).next_multiple_of(8);
+        let total = body_at.saturating_add(body_len);
+        if total > MAX_MESSAGE {
+            return Err(invalid(format!("a message of {total} bytes")));
+        }
+        self.fill_to(total)?;
+        let message = Zeroizing::new(self.received.drain(..total).collect::<Vec<u8>>());
+        let header = Data::new(&message[..body_at], Context::new_dbus(endian, 0));
+        type Header = (u8, u8, u8, u8, u32, u32, Vec<(u8, OwnedValue)>);
+        let ((_, kind, _, _, _, _, fields), _): (Header, _) = header
+            .deserialize()
+            .map_err(|err| invalid(format!("a message header that does not decode: {err}")))?;
+        let field = |code: u8| {
+            fields
+                .iter()
+                .find(|(c, _)| *c == code)
+                .map(|(_, value)| &**value)
+        };
+        let reply_serial = match field(FIELD_REPLY_SERIAL) {
+            Some(Value::U32(serial)) => Some(*serial),
+            _ => None,
+        };
+        let reply = match kind {
+            METHOD_RETURN => Some(Reply::Return(Body {
+                bytes: Zeroizing::new(message[body_at..].to_vec()),
+                endian,
+                signature: match field(FIELD_SIGNATURE) {
+                    Some(Value::Signature(signature)) => signature.to_string(),
+                    _ => String::new(),
+                },
+            })),
+            ERROR => Some(Reply::Error(match field(FIELD_ERROR_NAME) {
+                Some(Value::Str(name)) => name.as_str().to_owned(),
+                _ => "(unnamed)".into(),
+            })),
+            _ => None,
+        };
+        Ok((reply_serial, reply))
+    }
+
+    /// One line of the authentication exchange, without its `\r\n`.
+    fn line(&mut self) -> io::Result<String> {
+        loop {
+            if let Some(end) = self.received.windows(2).position(|w| w == b"\r\n") {
+                let line: Vec<u8> = self.received.drain(..end + 2).take(end).collect();
+                return Ok(String::from_utf8_lossy(&line).into_owned());
+            }
+            if self.received.len() > MAX_LINE {
+                return Err(invalid("an authentication line too long".into()));
+            }
+            self.fill()?;
+        }
+    }
+
+    fn fill_to(&mut self, len: usize) -> io::Result<()> {
+        while self.received.len() < len {
+            self.fill()?;
+        }
+        Ok(())
+    }
+
+    /// Reads what has arrived straight into `received`, so that no copy
+    /// of a secret is left elsewhere.
+    fn fill(&mut self) -> io::Result<()> {
+        let len = self.received.len();
+        if self.received.capacity() < len + CHUNK {
+            // Moved by hand: a `Vec` that grows frees its old buffer
+            // without wiping it.
+            let mut bigger = Vec::with_capacity((len + CHUNK).max(2 * self.received.capacity()));
+            bigger.extend_from_slice(&self.received);
+            self.received = Zeroizing::new(bigger);
+        }
+        self.received.resize(len + CHUNK, 0);
+        let read = self.stream.read(&mut self.received[len..]);
+        self.received.truncate(len + *read.as_ref().unwrap_or(&0));
+        match read? {
+            0 => Err(io::ErrorKind::UnexpectedEof.into()),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// The session bus's socket, as zbus finds it: `DBUS_SESSION_BUS_ADDRESS`,
+/// else `$XDG_RUNTIME_DIR/bus`.
+fn connect() -> io::Result<UnixStream> {
+    let address = zbus::Address::session().map_err(other)?;
+    let Transport::Unix(unix) = address.transport() else {
+        return Err(invalid(format!(
+            "a bus address not of a local socket: {address}"
+        )));
+    };
+    match unix.path() {
+        UnixSocket::File(path) => UnixStream::connect(path),
+        UnixSocket::Abstract(name) => {
+            use std::os::linux::net::SocketAddrExt;
+            use std::os::unix::ffi::OsStrExt;
+            let address = std::os::unix::net::SocketAddr::from_abstract_name(name.as_bytes())?;
+            UnixStream::connect_addr(&address)
+        }
+        other => Err(invalid(format!("a bus address to listen on: {other}"))),
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn invalid(what: String) -> io::Error {
+    io::Error::new(io::ErrorKind::InvalidData, what)
+}
+
+fn other(err: impl std::error::Error + Send + Sync + 'static) -> io::Error {
+    io::Error::other(err)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+    use std::thread;
+    use zbus::zvariant::OwnedObjectPath;
+
+    /// The far end of a connection: a bus and provider played by a test.
+    struct Bus {
+        stream: UnixStream,
+        received: Vec<u8>,
+    }
+
+    impl Bus {
+        /// A connected pair: the client's end, and the bus.
+        fn pair() -> (UnixStream, Self) {
+            let (client, bus) = UnixStream::pair().unwrap();
+            // A test that goes wrong fails instead of waiting for ever.
+            for end in [&client, &bus] {
+                end.set_read_timeout(Some(std::time::Duration::from_secs(10)))
+                    .unwrap();
+            }
+            let bus = Self {
+                stream: bus,
+                received: Vec::new(),
+            };
+            (client, bus)
+        }
+
+        fn fill(&mut self) {
+            let mut chunk = [0; 512];
+            let read = self.stream.read(&mut chunk).unwrap();
+            assert!(read > 0, "the client hung up");
+            self.received.extend_from_slice(&chunk[..read]);
+        }
+
+        /// The authentication the client sent, up to and with `BEGIN`.
+        fn authentication(&mut self) -> String {
+            let end = loop {
+                if let Some(at) = self.received.windows(7).position(|w| w == b"BEGIN\r\n") {
+                    break at + 7;
+                }
+                self.fill();
+            };
+            String::from_utf8(self.received.drain(..end).collect()).unwrap()
+        }
+
+        /// The serial of the next message the client sent (little-endian,
+        /// as zbus writes on this machine's tests).
+        fn call(&mut self) -> NonZeroU32 {
+            while self.received.len() < 16 {
+                self.fill();
+            }
+            let word = |at: usize| {
+                u32::from_le_bytes(self.received[at..at + 4].try_into().unwrap()) as usize
+            };
+            let total = (16 + word(12)).next_multiple_of(8) + word(4);
+            let serial = NonZeroU32::new(word(8) as u32).unwrap();
+            while self.received.len() < total {
+                self.fill();
+            }
+            self.received.drain(..total);
+            serial
+        }
+
+        fn send(&mut self, message: &Message) {
+            self.stream.write_all(&message.data()[..]).unwrap();
+        }
+
+        /// Sends `bytes` one at a time, as a slow bus might.
+        fn trickle(&mut self, bytes: &[u8]) {
+            for byte in bytes {
+                self.stream.write_all(&[*byte]).unwrap();
+            }
+        }
+    }
+
+    /// A call with `serial`, for building a reply to it.
+    fn call_with(serial: NonZeroU32) -> Message {
+        Message::method_call("/", "Anything")
+            .unwrap()
+            .serial(serial)
+            .build(&())
+            .unwrap()
+    }
+
+    fn reply(serial: NonZeroU32, body: &(impl serde::Serialize + DynamicType)) -> Message {
+        Message::method_return(&call_with(serial).header())
+            .unwrap()
+            .build(body)
+            .unwrap()
+    }
+
+    fn error(serial: NonZeroU32, name: &str) -> Message {
+        Message::error(&call_with(serial).header(), name)
+            .unwrap()
+            .build(&("refused",))
+            .unwrap()
+    }
+
+    fn name_acquired() -> Message {
+        Message::signal(
+            "/org/freedesktop/DBus",
+            "org.freedesktop.DBus",
+            "NameAcquired",
+        )
+        .unwrap()
+        .build(&(":1.7",))
+        .unwrap()
+    }
+
+    fn read_alias() -> Call {
+        Call::new(
+            "org.freedesktop.secrets",
+            "/org/freedesktop/secrets",
+            "org.freedesktop.Secret.Service",
+            "ReadAlias",
+            false,
+            &("default",),
+        )
+        .unwrap()
+    }
+
+    fn collection() -> OwnedObjectPath {
+        OwnedObjectPath::try_from("/org/freedesktop/secrets/collection/login").unwrap()
+    }
+
+    /// Opens a connection whose bus answers `Hello` and the first call;
+    /// returns what `open` gave.
+    fn opened(serve: impl FnOnce(&mut Bus) + Send + 'static) -> io::Result<(Wire, Reply)> {
+        let (client, mut bus) = Bus::pair();
+        let server = thread::spawn(move || serve(&mut bus));
+        let opened = Wire::over(client, read_alias());
+        server.join().unwrap();
+        opened
+    }
+
+    const OK: &[u8] = b"OK 0123456789abcdef0123456789abcdef\r\n";
+
+    /// Answers `Hello` and the first call as a bus would.
+    fn welcome(bus: &mut Bus) -> (NonZeroU32, NonZeroU32) {
+        bus.authentication();
+        let (hello, first) = (bus.call(), bus.call());
+        bus.trickle(OK);
+        bus.send(&reply(hello, &(":1.7",)));
+        bus.send(&name_acquired());
+        (hello, first)
+    }
+
+    #[test]
+    fn authentication_hello_and_the_first_call_travel_before_any_answer() {
+        let (client, mut bus) = Bus::pair();
+        let first = read_alias();
+        let first_serial = first.serial();
+        let server = thread::spawn(move || {
+            // Read before anything is answered: a client that waited for
+            // `OK` would leave this reading until the timeout.
+            let authentication = bus.authentication();
+            let (hello, first) = (bus.call(), bus.call());
+            bus.stream.write_all(OK).unwrap();
+            bus.send(&reply(hello, &(":1.7",)));
+            bus.send(&name_acquired());
+            bus.send(&reply(first, &(collection(),)));
+            (authentication, first)
+        });
+        let (_, answer) = Wire::over(client, first).unwrap();
+        let (authentication, first) = server.join().unwrap();
+        assert_eq!(first, first_serial);
+        let uid = rustix::process::geteuid().as_raw().to_string();
+        assert_eq!(
+            authentication,
+            format!("\0AUTH EXTERNAL {}\r\nBEGIN\r\n", hex(uid.as_bytes()))
+        );
+        let Reply::Return(body) = answer else {
+            panic!("{answer:?}")
+        };
+        assert_eq!(body.decode::<OwnedObjectPath>().unwrap(), collection());
+    }
+
+    #[test]
+    fn replies_are_matched_to_their_calls_however_they_arrive() {
+        let (client, mut bus) = Bus::pair();
+        let server = thread::spawn(move || {
+            let (_, first) = welcome(&mut bus);
+            bus.send(&error(first, "org.freedesktop.DBus.Error.ServiceUnknown"));
+            let (a, b) = (bus.call(), bus.call());
+            // The second call's answer first, a byte at a time.
+            bus.trickle(&error(b, "org.freedesktop.Secret.Error.IsLocked").data()[..]);
+            bus.send(&name_acquired());
+            let big = Message::method_return(&call_with(a).header())
+                .unwrap()
+                .endian(Endian::Big)
+                .build(&(7u32, "seven"))
+                .unwrap();
+            bus.send(&big);
+        });
+        let (mut wire, first) = Wire::over(client, read_alias()).unwrap();
+        assert!(
+            matches!(&first, Reply::Error(name) if name == "org.freedesktop.DBus.Error.ServiceUnknown"),
+            "{first:?}"
+        );
+        let replies = wire.call(&[read_alias(), read_alias()]).unwrap();
+        server.join().unwrap();
+        let [Reply::Return(a), Reply::Error(b)] = replies.as_slice() else {
+            panic!("{replies:?}")
+        };
+        assert_eq!(a.decode::<(u32, String)>().unwrap(), (7, "seven".into()));
+        assert_eq!(b, "org.freedesktop.Secret.Error.IsLocked");
+    }
+
+    #[test]
+    fn a_body_is_decoded_only_as_what_it_is_signed() {
+        let (client, mut bus) = Bus::pair();
+        let server = thread::spawn(move || {
+            let (_, first) = welcome(&mut bus);
+            let attributes = HashMap::from([("service".to_owned(), "git".to_owned())]);
+            bus.send(&reply(first, &(Value::from(attributes),)));
+        });
+        let (_, first) = Wire::over(client, read_alias()).unwrap();
+        server.join().unwrap();
+        let Reply::Return(body) = first else {
+            panic!("{first:?}")
+        };
+        let err = body.decode::<OwnedObjectPath>().unwrap_err();
+        assert!(err.to_string().contains("signed `v`"), "{err}");
+        let attributes = HashMap::<String, String>::try_from(body.decode::<OwnedValue>().unwrap());
+        assert_eq!(attributes.unwrap()["service"], "git");
+    }
+
+    #[test]
+    fn a_bus_that_refuses_or_misbehaves_is_an_error_never_a_wait() {
+        let refused = opened(|bus| {
+            bus.authentication();
+            bus.stream.write_all(b"REJECTED EXTERNAL\r\n").unwrap();
+        });
+        let err = refused.err().unwrap();
+        assert!(err.to_string().contains("REJECTED"), "{err}");
+
+        let no_hello = opened(|bus| {
+            bus.authentication();
+            let (hello, first) = (bus.call(), bus.call());
+            bus.stream.write_all(OK).unwrap();
+            bus.send(&error(hello, "org.freedesktop.DBus.Error.AccessDenied"));
+            bus.send(&reply(first, &(collection(),)));
+        });
+        let err = no_hello.err().unwrap();
+        assert!(err.to_string().contains("AccessDenied"), "{err}");
+
+        let hung_up = opened(|bus| {
+            bus.authentication();
+            bus.stream.write_all(OK).unwrap();
+            bus.stream.shutdown(std::net::Shutdown::Both).unwrap();
+        });
+        assert_eq!(hung_up.err().unwrap().kind(), io::ErrorKind::UnexpectedEof);
+
+        // A header that announces a body bigger than any reply of ours is
+        // refused without waiting for the body.
+        let huge = opened(|bus| {
+            bus.authentication();
+            bus.stream.write_all(OK).unwrap();
+            let mut header = b"l\x02\x00\x01".to_vec();
+            header.extend_from_slice(&(64u32 << 20).to_le_bytes());
+            header.extend_from_slice(&1u32.to_le_bytes());
+            header.extend_from_slice(&0u32.to_le_bytes());
+            bus.stream.write_all(&header).unwrap();
+        });
+        let err = huge.err().unwrap();
+        assert!(err.to_string().contains("bytes"), "{err}");
+
+        // A bus that stops answering: the call fails once its bound passes.
+        let (client, mut bus) = Bus::pair();
+        let server = thread::spawn(move || {
+            let (_, first) = welcome(&mut bus);
+            bus.send(&reply(first, &(collection(),)));
+            bus.call();
+            bus
+        });
+        let (mut wire, _) = Wire::over(client, read_alias()).unwrap();
+        wire.bound(std::time::Duration::from_millis(50)).unwrap();
+        let silent = wire.call(&[read_alias()]);
+        let bus = server.join().unwrap();
+        assert!(
+            matches!(
+                silent.as_ref().map_err(io::Error::kind),
+                Err(io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut)
+            ),
+            "{silent:?}"
+        );
+        drop(bus);
+
+        let long_line = opened(|bus| {
+            bus.authentication();
+            bus.stream.write_all(&[b'O'; 2 * MAX_LINE]).unwrap();
+        });
+        assert!(long_line.is_err());
+    }
+}
