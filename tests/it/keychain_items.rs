@@ -309,24 +309,10 @@ fn the_encrypted_session_keeps_secrets_off_the_bus_and_reads_by_path_too() {
 /// The first method each client called on the Secret Service, in the
 /// order the clients first called it.
 fn first_calls(messages: &str) -> Vec<String> {
-    let mut seen: Vec<(String, String)> = Vec::new();
-    for line in messages.lines() {
-        if !line.starts_with("method call") || !line.contains("destination=org.freedesktop.secrets")
-        {
-            continue;
-        }
-        let field = |name: &str| {
-            line.split_whitespace()
-                .find_map(|word| word.strip_prefix(name))
-                .map(|value| value.trim_end_matches(';').to_owned())
-        };
-        if let (Some(sender), Some(member)) = (field("sender="), field("member="))
-            && !seen.iter().any(|(known, _)| *known == sender)
-        {
-            seen.push((sender, member));
-        }
-    }
-    seen.into_iter().map(|(_, member)| member).collect()
+    calls_by_connection(messages)
+        .into_iter()
+        .filter_map(|calls| calls.into_iter().next())
+        .collect()
 }
 
 #[test]
