@@ -101,8 +101,8 @@ impl Body {
         T: for<'d> serde::Deserialize<'d> + zbus::zvariant::Type,
     {
         let expected = T::SIGNATURE.to_string();
-        // A body of one value is signed without the parentheses a Rust tuple
-        // type adds around several.
+        // A body of several values is signed without the parentheses of the
+        // Rust tuple that holds them.
         let bare = expected
             .strip_prefix('(')
             .and_then(|s| s.strip_suffix(')'))
@@ -163,12 +163,11 @@ impl Wire {
                 "the bus refused EXTERNAL authentication: {line}"
             )));
         }
-        let mut replies = wire.replies(&[hello.serial(), first.serial()])?;
-        let first = replies.pop().expect("one reply per call");
-        if let Some(Reply::Error(name)) = replies.pop() {
-            return Err(invalid(format!("the bus refused `Hello`: {name}")));
+        match <[Reply; 2]>::try_from(wire.replies(&[hello.serial(), first.serial()])?) {
+            Ok([Reply::Error(name), _]) => Err(invalid(format!("the bus refused `Hello`: {name}"))),
+            Ok([Reply::Return(_), first]) => Ok((wire, first)),
+            Err(_) => Err(invalid("not one reply per call".into())),
         }
-        Ok((wire, first))
     }
 
     /// Makes every later read or write fail once it has waited `patience`.
