@@ -9,15 +9,16 @@
 //! unlocked keyring for it. `patrol.secretServiceSession = dh` restores the
 //! encrypted transfer for those whose policy wants it.
 //!
-//! One zbus connection per process, opened on first use and shared by every
-//! entry. A command that will surely ask the keychain may first open a
-//! connection of our own ([`super::wire`]) with [`connect_early`], on a
-//! thread of its own, while it reads git's configuration: `get` then finds
-//! a plain session open there, and reads the item the index names over it
-//! (the connection, the bus's `Hello` and `OpenSession` are most of its
-//! keychain time, and that connection waits for the bus fewer times than
-//! zbus does). Anything else, and anything that fails there, goes through
-//! zbus. No secret is asked for before the settings are known, so a person
+//! An item read by its path in a plain session (a hit of `get`, the
+//! comparison of an unchanged `store`) goes over a connection of our own
+//! ([`super::wire`]), which waits for the bus fewer times than zbus does
+//! (the connection, the bus's `Hello` and `OpenSession` are most of a hit's
+//! keychain time). Everything else, and anything that fails there, goes
+//! through one zbus connection per process, opened on first use and shared
+//! by every entry. A command that will surely ask the keychain may open our
+//! own connection earlier with [`connect_early`], on a thread of its own,
+//! while it reads git's configuration: `get` then finds a plain session
+//! open there. No secret is asked for before the settings are known, so a person
 //! who configured `keyutils` or an encrypted session has only an unused
 //! plain session to show for it, and `OpenSession` is sent without D-Bus
 //! activation, so no provider is started for them.
@@ -152,16 +153,14 @@ struct Inner {
     service: Mutex<Option<Arc<SecretService<'static>>>>,
     /// A plain session of our own on `bus`.
     plain_session: Mutex<Option<OwnedObjectPath>>,
-    /// Whether what `connect_early` was opening has been answered (and
-    /// taken into `early`, when this store uses plain sessions).
-    early_settled: Mutex<bool>,
-    /// The connection and plain session `connect_early` opened, for reading
-    /// an item's secret and attributes; dropped once it fails.
-    early: Mutex<Option<Early>>,
-    /// How long the early connection may keep a call waiting before zbus
-    /// is asked instead: half the keychain's timeout, so that a bus or
-    /// provider that mishandles it costs time, never the answer.
-    early_patience: Duration,
+    /// Our own connection with a plain session, for reading an item's
+    /// secret and attributes (plain sessions only): opened by
+    /// `connect_early`, or on the first such read.
+    own: Mutex<Own>,
+    /// How long our own connection may keep a call waiting before zbus is
+    /// asked instead: half the keychain's timeout, so that a bus or provider
+    /// that mishandles it costs time, never the answer.
+    own_patience: Duration,
     /// Whether this process has asked the provider anything yet (see
     /// `greet`).
     greeted: AtomicBool,
@@ -179,9 +178,8 @@ impl Store {
                 bus: Mutex::new(None),
                 service: Mutex::new(None),
                 plain_session: Mutex::new(None),
-                early_settled: Mutex::new(false),
-                early: Mutex::new(None),
-                early_patience: timeout / 2,
+                own: Mutex::new(Own::Untried),
+                own_patience: timeout / 2,
                 greeted: AtomicBool::new(false),
             }),
         })
@@ -402,12 +400,21 @@ fn dialog_fix(provider: Option<&Provider>) -> String {
 
 /// What [`connect_early`] is opening, for the first store of the process
 /// to take.
-static EARLY: Mutex<Option<mpsc::Receiver<Option<Early>>>> = Mutex::new(None);
+static EARLY: Mutex<Option<mpsc::Receiver<Option<Opened>>>> = Mutex::new(None);
 
-/// A connection of our own ([`wire`]) with a plain session open on it.
-struct Early {
+/// A connection of our own ([`super::wire`]) with a plain session open on it.
+struct Opened {
     wire: Wire,
     session: OwnedObjectPath,
+}
+
+/// Where a store stands with its own connection.
+enum Own {
+    /// Neither opened nor tried: opened on the first read by path.
+    Untried,
+    Open(Opened),
+    /// It failed, or opening it did; everything goes through zbus.
+    Unusable,
 }
 
 /// Starts connecting to the session bus now, on a thread of its own, and
@@ -421,7 +428,7 @@ pub fn connect_early() {
     }
     let (sender, receiver) = mpsc::sync_channel(1);
     let started = thread::Builder::new().name("bus".into()).spawn(move || {
-        let opened = open_early().inspect_err(|err| {
+        let opened = open_own(None).inspect_err(|err| {
             crate::trace!("session bus: no early session ({err}); calls go through zbus");
         });
         let _ = sender.send(opened.ok().flatten());
@@ -436,8 +443,9 @@ pub fn connect_early() {
 /// plain session, all without D-Bus activation; `None` when no provider is
 /// running or it answers the question with an error, an `Err` when the
 /// connection itself fails. Either way the ordinary path then meets the
-/// failure again and reports it.
-fn open_early() -> std::io::Result<Option<Early>> {
+/// failure again and reports it. `patience` bounds each wait for the bus;
+/// `None` is for [`connect_early`], whose caller bounds its wait instead.
+fn open_own(patience: Option<Duration>) -> std::io::Result<Option<Opened>> {
     let greeting = Call::new(
         SERVICE_NAME,
         SERVICE_PATH,
@@ -447,7 +455,7 @@ fn open_early() -> std::io::Result<Option<Early>> {
         &(GREETING,),
     )
     .map_err(std::io::Error::other)?;
-    let (mut wire, greeted) = Wire::open(greeting)?;
+    let (mut wire, greeted) = Wire::open(greeting, patience)?;
     if let Reply::Error(name) = greeted {
         crate::trace!("session bus: the provider answered the greeting with {name}");
         return Ok(None);
@@ -465,34 +473,38 @@ fn open_early() -> std::io::Result<Option<Early>> {
         return Ok(None);
     };
     let (_, session): (OwnedValue, OwnedObjectPath) = opened.decode()?;
-    crate::trace!("session bus: plain session opened while the settings are read");
-    Ok(Some(Early { wire, session }))
+    if patience.is_none() {
+        crate::trace!("session bus: plain session opened while the settings are read");
+    } else {
+        crate::trace!("session bus: plain session opened on our own connection");
+    }
+    Ok(Some(Opened { wire, session }))
 }
 
 /// What `connect_early` opened, waiting at most `patience` for it; `None`
-/// when nothing was opened, or not in time.
-fn take_early(patience: Duration) -> Option<Early> {
+/// when it was never started.
+fn take_early(patience: Duration) -> Option<Option<Opened>> {
     let receiver = EARLY.lock().ok()?.take()?;
     match receiver.recv_timeout(patience) {
-        Ok(opened) => opened,
+        Ok(opened) => Some(opened),
         Err(_) => {
             crate::trace!("session bus: the early session is late; calls go through zbus");
-            None
+            Some(None)
         }
     }
 }
 
-/// An item's secret and attributes, asked for at the same time over the
-/// early connection; `None` when the provider refuses either (the item is
+/// An item's secret and attributes, asked for at the same time over our
+/// own connection; `None` when the provider refuses either (the item is
 /// gone, locked, or no item).
-fn read_early(early: &mut Early, path: &OwnedObjectPath) -> std::io::Result<Option<Read>> {
+fn read_own(own: &mut Opened, path: &OwnedObjectPath) -> std::io::Result<Option<Read>> {
     let secret = Call::new(
         SERVICE_NAME,
         SERVICE_PATH,
         SERVICE_INTERFACE,
         "GetSecrets",
         true,
-        &(vec![path], &early.session),
+        &(vec![path], &own.session),
     )
     .map_err(std::io::Error::other)?;
     let attributes = Call::new(
@@ -504,7 +516,7 @@ fn read_early(early: &mut Early, path: &OwnedObjectPath) -> std::io::Result<Opti
         &(ITEM_INTERFACE, "Attributes"),
     )
     .map_err(std::io::Error::other)?;
-    let replies = early.wire.call(&[secret, attributes])?;
+    let replies = own.wire.call(&[secret, attributes])?;
     let [Reply::Return(secret), Reply::Return(attributes)] = replies.as_slice() else {
         return Ok(None);
     };
@@ -564,15 +576,19 @@ impl Inner {
         self.connected()
     }
 
-    /// Waits for what `connect_early` was opening, once, and keeps it when
-    /// this store uses plain sessions.
+    /// Waits for what `connect_early` was opening, if anything, once, and
+    /// keeps it when this store uses plain sessions.
     fn settle_early(&self) -> Result<()> {
-        let mut settled = self.early_settled.lock().map_err(|_| poisoned())?;
-        if !*settled {
-            let opened = take_early(self.early_patience)
-                .filter(|early| !self.encrypted && early.wire.bound(self.early_patience).is_ok());
-            *self.early.lock().map_err(|_| poisoned())? = opened;
-            *settled = true;
+        let mut own = self.own.lock().map_err(|_| poisoned())?;
+        if matches!(*own, Own::Untried)
+            && let Some(opened) = take_early(self.own_patience)
+        {
+            *own = match opened {
+                Some(opened) if !self.encrypted && opened.wire.bound(self.own_patience).is_ok() => {
+                    Own::Open(opened)
+                }
+                _ => Own::Unusable,
+            };
         }
         Ok(())
     }
@@ -588,21 +604,32 @@ impl Inner {
         Ok(bus)
     }
 
-    /// `secret_and_attributes` over the early connection; `None` when there
-    /// is none, or it failed just now (and is dropped).
-    fn read_early(&self, path: &OwnedObjectPath) -> Result<Option<Option<Read>>> {
+    /// `secret_and_attributes` (plain) over our own connection, opened now
+    /// if `connect_early` did not; `None` when it cannot be had, or failed
+    /// just now (and is given up).
+    fn read_own(&self, path: &OwnedObjectPath) -> Result<Option<Option<Read>>> {
         self.settle_early()?;
-        let mut slot = self.early.lock().map_err(|_| poisoned())?;
-        let Some(early) = slot.as_mut() else {
+        let mut own = self.own.lock().map_err(|_| poisoned())?;
+        if matches!(*own, Own::Untried) {
+            *own = match open_own(Some(self.own_patience)) {
+                Ok(Some(opened)) => Own::Open(opened),
+                Ok(None) => Own::Unusable,
+                Err(err) => {
+                    crate::trace!("session bus: no own connection ({err}); asking through zbus");
+                    Own::Unusable
+                }
+            };
+        }
+        let Own::Open(opened) = &mut *own else {
             return Ok(None);
         };
-        match read_early(early, path) {
+        match read_own(opened, path) {
             Ok(read) => Ok(Some(read)),
             Err(err) => {
                 crate::trace!(
-                    "session bus: the early connection failed ({err}); asking through zbus"
+                    "session bus: our own connection failed ({err}); asking through zbus"
                 );
-                *slot = None;
+                *own = Own::Unusable;
                 Ok(None)
             }
         }
@@ -816,7 +843,7 @@ impl Inner {
             };
             return Ok(self.secret_at(path).ok().flatten().map(|s| (s, attributes)));
         }
-        if let Some(read) = self.read_early(path)? {
+        if let Some(read) = self.read_own(path)? {
             return Ok(read);
         }
         let bus = self.bus()?;

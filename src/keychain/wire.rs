@@ -20,6 +20,7 @@
 use std::io::{self, Read, Write};
 use std::num::NonZeroU32;
 use std::os::unix::net::UnixStream;
+use std::time::Duration;
 
 use zbus::Message;
 use zbus::address::transport::{Transport, UnixSocket};
@@ -132,17 +133,21 @@ pub struct Wire {
 impl Wire {
     /// Connects to the session bus, as zbus would find it, and sends
     /// `first` along with the authentication and `Hello`; returns once
-    /// `first` is answered.
-    pub fn open(first: Call) -> io::Result<(Self, Reply)> {
-        Self::over(connect()?, first)
-    }
-
-    /// `open` over a stream already connected.
-    fn over(stream: UnixStream, first: Call) -> io::Result<(Self, Reply)> {
-        let mut wire = Self {
-            stream,
+    /// `first` is answered. With a `patience`, as if `bound` from the
+    /// start.
+    pub fn open(first: Call, patience: Option<Duration>) -> io::Result<(Self, Reply)> {
+        let wire = Self {
+            stream: connect()?,
             received: Zeroizing::new(Vec::new()),
         };
+        if let Some(patience) = patience {
+            wire.bound(patience)?;
+        }
+        wire.begin(first)
+    }
+
+    /// Authenticates, says `Hello` and sends `first`, all at once.
+    fn begin(mut self, first: Call) -> io::Result<(Self, Reply)> {
         let uid = rustix::process::geteuid().as_raw().to_string();
         let mut out = format!("\0AUTH EXTERNAL {}\r\nBEGIN\r\n", hex(uid.as_bytes())).into_bytes();
         let hello = Call::new(
@@ -156,22 +161,22 @@ impl Wire {
         .map_err(other)?;
         out.extend_from_slice(&hello.message.data()[..]);
         out.extend_from_slice(&first.message.data()[..]);
-        wire.stream.write_all(&out)?;
-        let line = wire.line()?;
+        self.stream.write_all(&out)?;
+        let line = self.line()?;
         if !line.starts_with("OK ") {
             return Err(invalid(format!(
                 "the bus refused EXTERNAL authentication: {line}"
             )));
         }
-        match <[Reply; 2]>::try_from(wire.replies(&[hello.serial(), first.serial()])?) {
+        match <[Reply; 2]>::try_from(self.replies(&[hello.serial(), first.serial()])?) {
             Ok([Reply::Error(name), _]) => Err(invalid(format!("the bus refused `Hello`: {name}"))),
-            Ok([Reply::Return(_), first]) => Ok((wire, first)),
+            Ok([Reply::Return(_), first]) => Ok((self, first)),
             Err(_) => Err(invalid("not one reply per call".into())),
         }
     }
 
     /// Makes every later read or write fail once it has waited `patience`.
-    pub fn bound(&self, patience: std::time::Duration) -> io::Result<()> {
+    pub fn bound(&self, patience: Duration) -> io::Result<()> {
         self.stream.set_read_timeout(Some(patience))?;
         self.stream.set_write_timeout(Some(patience))
     }
@@ -361,8 +366,7 @@ mod tests {
             let (client, bus) = UnixStream::pair().unwrap();
             // A test that goes wrong fails instead of waiting for ever.
             for end in [&client, &bus] {
-                end.set_read_timeout(Some(std::time::Duration::from_secs(10)))
-                    .unwrap();
+                end.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
             }
             let bus = Self {
                 stream: bus,
@@ -415,6 +419,15 @@ mod tests {
         fn trickle(&mut self, bytes: &[u8]) {
             for byte in bytes {
                 self.stream.write_all(&[*byte]).unwrap();
+            }
+        }
+    }
+
+    impl Wire {
+        fn over(stream: UnixStream) -> Self {
+            Self {
+                stream,
+                received: Zeroizing::new(Vec::new()),
             }
         }
     }
@@ -474,7 +487,7 @@ mod tests {
     fn opened(serve: impl FnOnce(&mut Bus) + Send + 'static) -> io::Result<(Wire, Reply)> {
         let (client, mut bus) = Bus::pair();
         let server = thread::spawn(move || serve(&mut bus));
-        let opened = Wire::over(client, read_alias());
+        let opened = Wire::over(client).begin(read_alias());
         server.join().unwrap();
         opened
     }
@@ -507,7 +520,7 @@ mod tests {
             bus.send(&reply(first, &(collection(),)));
             (authentication, first)
         });
-        let (_, answer) = Wire::over(client, first).unwrap();
+        let (_, answer) = Wire::over(client).begin(first).unwrap();
         let (authentication, first) = server.join().unwrap();
         assert_eq!(first, first_serial);
         let uid = rustix::process::geteuid().as_raw().to_string();
@@ -538,7 +551,7 @@ mod tests {
                 .unwrap();
             bus.send(&big);
         });
-        let (mut wire, first) = Wire::over(client, read_alias()).unwrap();
+        let (mut wire, first) = Wire::over(client).begin(read_alias()).unwrap();
         assert!(
             matches!(&first, Reply::Error(name) if name == "org.freedesktop.DBus.Error.ServiceUnknown"),
             "{first:?}"
@@ -560,7 +573,7 @@ mod tests {
             let attributes = HashMap::from([("service".to_owned(), "git".to_owned())]);
             bus.send(&reply(first, &(Value::from(attributes),)));
         });
-        let (_, first) = Wire::over(client, read_alias()).unwrap();
+        let (_, first) = Wire::over(client).begin(read_alias()).unwrap();
         server.join().unwrap();
         let Reply::Return(body) = first else {
             panic!("{first:?}")
@@ -619,8 +632,8 @@ mod tests {
             bus.call();
             bus
         });
-        let (mut wire, _) = Wire::over(client, read_alias()).unwrap();
-        wire.bound(std::time::Duration::from_millis(50)).unwrap();
+        let (mut wire, _) = Wire::over(client).begin(read_alias()).unwrap();
+        wire.bound(Duration::from_millis(50)).unwrap();
         let silent = wire.call(&[read_alias()]);
         let bus = server.join().unwrap();
         assert!(

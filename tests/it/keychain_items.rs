@@ -362,21 +362,44 @@ fn calls_by_connection(messages: &str) -> Vec<Vec<String>> {
 }
 
 #[test]
-fn a_hit_is_read_over_one_connection_with_one_call_for_the_secret_and_its_attributes() {
+fn a_hit_and_an_unchanged_store_read_over_one_connection_with_one_call_for_the_secret() {
     let env = TestEnv::new();
     env.approve(ALICE);
     let mut monitor = Monitor::start(&env);
-    let mut command = env.command(crate::env::BIN);
-    command.arg("get").env("GIT_CREDENTIAL_PATROL_TRACE", "1");
-    let out = crate::env::run(command, b"protocol=https\nhost=example.com\n");
-    assert!(text(&out.stdout).contains("password=ghp_TESTalice0001"));
-    let trace = text(&out.stderr);
-    // Served over the early connection: zbus never connected, so nothing
-    // went wrong there that a fallback would hide.
-    assert_eq!(
-        calls_by_connection(&monitor.take(&env)),
-        [["ReadAlias", "OpenSession", "GetSecrets", "Get"]],
-        "{trace}"
-    );
-    assert!(!trace.contains("through zbus"), "{trace}");
+    // A hit, and a `store` of what is stored without `state[]` (git before
+    // 2.46), which reads the item to compare and writes nothing.
+    for (op, input, answer, opened) in [
+        (
+            "get",
+            "protocol=https\nhost=example.com\n",
+            "password=ghp_TESTalice0001",
+            "plain session opened while the settings are read",
+        ),
+        (
+            "store",
+            ALICE,
+            "",
+            "plain session opened on our own connection",
+        ),
+    ] {
+        let mut command = env.command(crate::env::BIN);
+        command.arg(op).env("GIT_CREDENTIAL_PATROL_TRACE", "1");
+        let out = crate::env::run(command, input.as_bytes());
+        assert!(
+            out.status.success() && text(&out.stdout).contains(answer),
+            "{op}"
+        );
+        let trace = text(&out.stderr);
+        // Served over patrol's own connection (zbus's calls would be the
+        // same), and zbus never connected, so nothing went wrong there that
+        // a fallback would hide.
+        assert!(trace.contains(opened), "{op}: {trace}");
+        assert_eq!(
+            calls_by_connection(&monitor.take(&env)),
+            [["ReadAlias", "OpenSession", "GetSecrets", "Get"]],
+            "{op}: {trace}"
+        );
+        assert!(!trace.contains("through zbus"), "{op}: {trace}");
+        assert!(!trace.contains("keychain set"), "{op}: {trace}");
+    }
 }
