@@ -62,7 +62,7 @@ use std::fmt;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, mpsc};
 use std::thread;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use keyring_core::api::{CredentialApi, CredentialStoreApi};
 use keyring_core::{Credential, Entry, Error, Result};
@@ -157,9 +157,10 @@ struct Inner {
     /// secret and attributes (plain sessions only): opened by
     /// `connect_early`, or on the first such read.
     own: Mutex<Own>,
-    /// How long our own connection may keep a call waiting before zbus is
-    /// asked instead: half the keychain's timeout, so that a bus or provider
-    /// that mishandles it costs time, never the answer.
+    /// How long our own connection may keep a read waiting, opening it
+    /// included, before zbus is asked instead: half the keychain's
+    /// timeout, so that a bus or provider that mishandles it costs time,
+    /// never the answer.
     own_patience: Duration,
     /// Whether this process has asked the provider anything yet (see
     /// `greet`).
@@ -443,9 +444,9 @@ pub fn connect_early() {
 /// plain session, all without D-Bus activation; `None` when no provider is
 /// running or it answers the question with an error, an `Err` when the
 /// connection itself fails. Either way the ordinary path then meets the
-/// failure again and reports it. `patience` bounds each wait for the bus;
-/// `None` is for [`connect_early`], whose caller bounds its wait instead.
-fn open_own(patience: Option<Duration>) -> std::io::Result<Option<Opened>> {
+/// failure again and reports it. `None` for a `deadline` is for
+/// [`connect_early`], whose caller bounds its wait instead.
+fn open_own(deadline: Option<Instant>) -> std::io::Result<Option<Opened>> {
     let greeting = Call::new(
         SERVICE_NAME,
         SERVICE_PATH,
@@ -455,7 +456,7 @@ fn open_own(patience: Option<Duration>) -> std::io::Result<Option<Opened>> {
         &(GREETING,),
     )
     .map_err(std::io::Error::other)?;
-    let (mut wire, greeted) = Wire::open(greeting, patience)?;
+    let (mut wire, greeted) = Wire::open(greeting, deadline)?;
     if let Reply::Error(name) = greeted {
         crate::trace!("session bus: the provider answered the greeting with {name}");
         return Ok(None);
@@ -473,7 +474,7 @@ fn open_own(patience: Option<Duration>) -> std::io::Result<Option<Opened>> {
         return Ok(None);
     };
     let (_, session): (OwnedValue, OwnedObjectPath) = opened.decode()?;
-    if patience.is_none() {
+    if deadline.is_none() {
         crate::trace!("session bus: plain session opened while the settings are read");
     } else {
         crate::trace!("session bus: plain session opened on our own connection");
@@ -481,11 +482,11 @@ fn open_own(patience: Option<Duration>) -> std::io::Result<Option<Opened>> {
     Ok(Some(Opened { wire, session }))
 }
 
-/// What `connect_early` opened, waiting at most `patience` for it; `None`
+/// What `connect_early` opened, waiting until `deadline` at most; `None`
 /// when it was never started.
-fn take_early(patience: Duration) -> Option<Option<Opened>> {
+fn take_early(deadline: Instant) -> Option<Option<Opened>> {
     let receiver = EARLY.lock().ok()?.take()?;
-    match receiver.recv_timeout(patience) {
+    match receiver.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
         Ok(opened) => Some(opened),
         Err(_) => {
             crate::trace!("session bus: the early session is late; calls go through zbus");
@@ -572,21 +573,20 @@ impl Inner {
     /// (An encrypted session's `OpenSession` sent beside the early one
     /// failed once in a full test run.)
     fn bus(&self) -> Result<Connection> {
-        self.settle_early()?;
+        self.settle_early(Instant::now() + self.own_patience)?;
         self.connected()
     }
 
-    /// Waits for what `connect_early` was opening, if anything, once, and
-    /// keeps it when this store uses plain sessions.
-    fn settle_early(&self) -> Result<()> {
+    /// Waits for what `connect_early` was opening, if anything, once and
+    /// until `deadline` at most, and keeps it when this store uses plain
+    /// sessions.
+    fn settle_early(&self, deadline: Instant) -> Result<()> {
         let mut own = self.own.lock().map_err(|_| poisoned())?;
         if matches!(*own, Own::Untried)
-            && let Some(opened) = take_early(self.own_patience)
+            && let Some(opened) = take_early(deadline)
         {
             *own = match opened {
-                Some(opened) if !self.encrypted && opened.wire.bound(self.own_patience).is_ok() => {
-                    Own::Open(opened)
-                }
+                Some(opened) if !self.encrypted => Own::Open(opened),
                 _ => Own::Unusable,
             };
         }
@@ -608,10 +608,11 @@ impl Inner {
     /// if `connect_early` did not; `None` when it cannot be had, or failed
     /// just now (and is given up).
     fn read_own(&self, path: &OwnedObjectPath) -> Result<Option<Option<Read>>> {
-        self.settle_early()?;
+        let deadline = Instant::now() + self.own_patience;
+        self.settle_early(deadline)?;
         let mut own = self.own.lock().map_err(|_| poisoned())?;
         if matches!(*own, Own::Untried) {
-            *own = match open_own(Some(self.own_patience)) {
+            *own = match open_own(Some(deadline)) {
                 Ok(Some(opened)) => Own::Open(opened),
                 Ok(None) => Own::Unusable,
                 Err(err) => {
@@ -623,6 +624,7 @@ impl Inner {
         let Own::Open(opened) = &mut *own else {
             return Ok(None);
         };
+        opened.wire.until(deadline);
         match read_own(opened, path) {
             Ok(read) => Ok(Some(read)),
             Err(err) => {

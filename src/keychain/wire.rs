@@ -20,7 +20,7 @@
 use std::io::{self, Read, Write};
 use std::num::NonZeroU32;
 use std::os::unix::net::UnixStream;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use zbus::Message;
 use zbus::address::transport::{Transport, UnixSocket};
@@ -128,22 +128,21 @@ pub struct Wire {
     /// What was received and not yet taken; wiped when dropped, as it
     /// may hold a secret (and so may its spare capacity, once taken).
     received: Zeroizing<Vec<u8>>,
+    /// When every read and write fails, if ever.
+    deadline: Option<Instant>,
 }
 
 impl Wire {
     /// Connects to the session bus, as zbus would find it, and sends
     /// `first` along with the authentication and `Hello`; returns once
-    /// `first` is answered. With a `patience`, as if `bound` from the
-    /// start.
-    pub fn open(first: Call, patience: Option<Duration>) -> io::Result<(Self, Reply)> {
-        let wire = Self {
+    /// `first` is answered, or fails at `deadline`.
+    pub fn open(first: Call, deadline: Option<Instant>) -> io::Result<(Self, Reply)> {
+        Self {
             stream: connect()?,
             received: Zeroizing::new(Vec::new()),
-        };
-        if let Some(patience) = patience {
-            wire.bound(patience)?;
+            deadline,
         }
-        wire.begin(first)
+        .begin(first)
     }
 
     /// Authenticates, says `Hello` and sends `first`, all at once.
@@ -161,7 +160,7 @@ impl Wire {
         .map_err(other)?;
         out.extend_from_slice(&hello.message.data()[..]);
         out.extend_from_slice(&first.message.data()[..]);
-        self.stream.write_all(&out)?;
+        self.send(&out)?;
         let line = self.line()?;
         if !line.starts_with("OK ") {
             return Err(invalid(format!(
@@ -175,10 +174,25 @@ impl Wire {
         }
     }
 
-    /// Makes every later read or write fail once it has waited `patience`.
-    pub fn bound(&self, patience: Duration) -> io::Result<()> {
-        self.stream.set_read_timeout(Some(patience))?;
-        self.stream.set_write_timeout(Some(patience))
+    /// Makes every read and write fail from `deadline` on.
+    pub fn until(&mut self, deadline: Instant) {
+        self.deadline = Some(deadline);
+    }
+
+    /// What is left until the deadline; an error once it has passed.
+    fn left(&self) -> io::Result<Option<Duration>> {
+        let Some(deadline) = self.deadline else {
+            return Ok(None);
+        };
+        match deadline.checked_duration_since(Instant::now()) {
+            Some(left) if !left.is_zero() => Ok(Some(left)),
+            _ => Err(io::ErrorKind::TimedOut.into()),
+        }
+    }
+
+    fn send(&mut self, bytes: &[u8]) -> io::Result<()> {
+        self.stream.set_write_timeout(self.left()?)?;
+        self.stream.write_all(bytes)
     }
 
     /// Sends `calls` together and returns their replies, in the same order.
@@ -187,7 +201,7 @@ impl Wire {
         for call in calls {
             out.extend_from_slice(&call.message.data()[..]);
         }
-        self.stream.write_all(&out)?;
+        self.send(&out)?;
         let serials: Vec<NonZeroU32> = calls.iter().map(Call::serial).collect();
         self.replies(&serials)
     }
@@ -304,6 +318,7 @@ impl Wire {
             bigger.extend_from_slice(&self.received);
             self.received = Zeroizing::new(bigger);
         }
+        self.stream.set_read_timeout(self.left()?)?;
         self.received.resize(len + CHUNK, 0);
         let read = self.stream.read(&mut self.received[len..]);
         self.received.truncate(len + *read.as_ref().unwrap_or(&0));
@@ -428,6 +443,7 @@ mod tests {
             Self {
                 stream,
                 received: Zeroizing::new(Vec::new()),
+                deadline: None,
             }
         }
     }
@@ -624,7 +640,8 @@ mod tests {
         let err = huge.err().unwrap();
         assert!(err.to_string().contains("bytes"), "{err}");
 
-        // A bus that stops answering: the call fails once its bound passes.
+        // A bus that stops answering, or answers a byte at a time: the call
+        // fails at its deadline.
         let (client, mut bus) = Bus::pair();
         let server = thread::spawn(move || {
             let (_, first) = welcome(&mut bus);
@@ -633,7 +650,7 @@ mod tests {
             bus
         });
         let (mut wire, _) = Wire::over(client).begin(read_alias()).unwrap();
-        wire.bound(Duration::from_millis(50)).unwrap();
+        wire.until(Instant::now() + Duration::from_millis(50));
         let silent = wire.call(&[read_alias()]);
         let bus = server.join().unwrap();
         assert!(
@@ -644,6 +661,26 @@ mod tests {
             "{silent:?}"
         );
         drop(bus);
+        let (client, mut bus) = Bus::pair();
+        let server = thread::spawn(move || {
+            let (_, first) = welcome(&mut bus);
+            bus.send(&reply(first, &(collection(),)));
+            let call = bus.call();
+            for byte in &reply(call, &(collection(),)).data()[..] {
+                if bus.stream.write_all(&[*byte]).is_err() {
+                    break;
+                }
+                thread::sleep(Duration::from_millis(20));
+            }
+        });
+        let (mut wire, _) = Wire::over(client).begin(read_alias()).unwrap();
+        let started = Instant::now();
+        wire.until(started + Duration::from_millis(200));
+        let slow = wire.call(&[read_alias()]);
+        assert!(started.elapsed() < Duration::from_secs(1), "{slow:?}");
+        assert!(slow.is_err(), "{slow:?}");
+        drop(wire);
+        server.join().unwrap();
 
         let long_line = opened(|bus| {
             bus.authentication();
