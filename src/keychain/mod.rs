@@ -21,8 +21,9 @@ mod platform;
 mod secret_service;
 #[cfg(any(windows, test))]
 mod windows;
+/// Public for its fuzz target (`fuzz/fuzz_targets/dbus_message.rs`).
 #[cfg(target_os = "linux")]
-mod wire;
+pub mod wire;
 
 use std::fmt;
 use std::sync::{Arc, mpsc};

@@ -226,18 +226,81 @@ impl Wire {
     /// The next message: the serial it replies to and, for a method return
     /// or an error, the reply.
     fn message(&mut self) -> io::Result<(Option<u32>, Option<Reply>)> {
-        self.fill_to(16)?;
-        let endian = match self.received[0] {
+        loop {
+            if let Some(message) = Incoming::parse(&self.received)? {
+                self.received.drain(..message.len);
+                return Ok((message.reply_serial, message.reply));
+            }
+            self.fill()?;
+        }
+    }
+
+    /// One line of the authentication exchange, without its `\r\n`.
+    fn line(&mut self) -> io::Result<String> {
+        loop {
+            if let Some(end) = self.received.windows(2).position(|w| w == b"\r\n") {
+                let line: Vec<u8> = self.received.drain(..end + 2).take(end).collect();
+                return Ok(String::from_utf8_lossy(&line).into_owned());
+            }
+            if self.received.len() > MAX_LINE {
+                return Err(invalid("an authentication line too long".into()));
+            }
+            self.fill()?;
+        }
+    }
+
+    /// Reads what has arrived straight into `received`, so that no copy
+    /// of a secret is left elsewhere.
+    fn fill(&mut self) -> io::Result<()> {
+        let len = self.received.len();
+        if self.received.capacity() < len + CHUNK {
+            // Moved by hand: a `Vec` that grows frees its old buffer
+            // without wiping it.
+            let mut bigger = Vec::with_capacity((len + CHUNK).max(2 * self.received.capacity()));
+            bigger.extend_from_slice(&self.received);
+            self.received = Zeroizing::new(bigger);
+        }
+        self.stream.set_read_timeout(self.left()?)?;
+        self.received.resize(len + CHUNK, 0);
+        let read = self.stream.read(&mut self.received[len..]);
+        self.received.truncate(len + *read.as_ref().unwrap_or(&0));
+        match read? {
+            0 => Err(io::ErrorKind::UnexpectedEof.into()),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// A message read from the bus.
+#[derive(Debug)]
+pub struct Incoming {
+    /// How many bytes it took.
+    pub len: usize,
+    /// The serial of the call it replies to, if it is a reply.
+    pub reply_serial: Option<u32>,
+    /// For a method return or an error, the reply.
+    pub reply: Option<Reply>,
+}
+
+impl Incoming {
+    /// The message at the start of `bytes`; `None` until all of it is
+    /// there. An error for bytes that are no message, or one larger than
+    /// any reply of ours.
+    pub fn parse(bytes: &[u8]) -> io::Result<Option<Self>> {
+        let Some(primary) = bytes.get(..16) else {
+            return Ok(None);
+        };
+        let endian = match primary[0] {
             b'l' => Endian::Little,
             b'B' => Endian::Big,
             other => return Err(invalid(format!("a message in byte order {other:#x}"))),
         };
-        let word = |at: usize| -> usize {
+        let word = |at: usize| {
             let bytes = [
-                self.received[at],
-                self.received[at + 1],
-                self.received[at + 2],
-                self.received[at + 3],
+                primary[at],
+                primary[at + 1],
+                primary[at + 2],
+                primary[at + 3],
             ];
             let value = match endian {
                 Endian::Little => u32::from_le_bytes(bytes),
@@ -246,13 +309,14 @@ impl Wire {
             usize::try_from(value).unwrap_or(usize::MAX)
         };
         let (body_len, fields_len) = (word(4), word(12));
-        let body_at = (16usize.saturating_add(fields_len)).next_multiple_of(8);
-        let total = body_at.saturating_add(body_len);
-        if total > MAX_MESSAGE {
-            return Err(invalid(format!("a message of {total} bytes")));
+        let body_at = 16usize.saturating_add(fields_len).next_multiple_of(8);
+        let len = body_at.saturating_add(body_len);
+        if len > MAX_MESSAGE {
+            return Err(invalid(format!("a message of {len} bytes")));
         }
-        self.fill_to(total)?;
-        let message = Zeroizing::new(self.received.drain(..total).collect::<Vec<u8>>());
+        let Some(message) = bytes.get(..len) else {
+            return Ok(None);
+        };
         let header = Data::new(&message[..body_at], Context::new_dbus(endian, 0));
         type Header = (u8, u8, u8, u8, u32, u32, Vec<(u8, OwnedValue)>);
         let ((_, kind, _, _, _, _, fields), _): (Header, _) = header
@@ -283,49 +347,11 @@ impl Wire {
             })),
             _ => None,
         };
-        Ok((reply_serial, reply))
-    }
-
-    /// One line of the authentication exchange, without its `\r\n`.
-    fn line(&mut self) -> io::Result<String> {
-        loop {
-            if let Some(end) = self.received.windows(2).position(|w| w == b"\r\n") {
-                let line: Vec<u8> = self.received.drain(..end + 2).take(end).collect();
-                return Ok(String::from_utf8_lossy(&line).into_owned());
-            }
-            if self.received.len() > MAX_LINE {
-                return Err(invalid("an authentication line too long".into()));
-            }
-            self.fill()?;
-        }
-    }
-
-    fn fill_to(&mut self, len: usize) -> io::Result<()> {
-        while self.received.len() < len {
-            self.fill()?;
-        }
-        Ok(())
-    }
-
-    /// Reads what has arrived straight into `received`, so that no copy
-    /// of a secret is left elsewhere.
-    fn fill(&mut self) -> io::Result<()> {
-        let len = self.received.len();
-        if self.received.capacity() < len + CHUNK {
-            // Moved by hand: a `Vec` that grows frees its old buffer
-            // without wiping it.
-            let mut bigger = Vec::with_capacity((len + CHUNK).max(2 * self.received.capacity()));
-            bigger.extend_from_slice(&self.received);
-            self.received = Zeroizing::new(bigger);
-        }
-        self.stream.set_read_timeout(self.left()?)?;
-        self.received.resize(len + CHUNK, 0);
-        let read = self.stream.read(&mut self.received[len..]);
-        self.received.truncate(len + *read.as_ref().unwrap_or(&0));
-        match read? {
-            0 => Err(io::ErrorKind::UnexpectedEof.into()),
-            _ => Ok(()),
-        }
+        Ok(Some(Self {
+            len,
+            reply_serial,
+            reply,
+        }))
     }
 }
 
@@ -579,6 +605,23 @@ mod tests {
         };
         assert_eq!(a.decode::<(u32, String)>().unwrap(), (7, "seven".into()));
         assert_eq!(b, "org.freedesktop.Secret.Error.IsLocked");
+    }
+
+    #[test]
+    fn a_message_is_read_once_all_of_it_is_there_and_no_further() {
+        let serial = NonZeroU32::new(9).unwrap();
+        let message = reply(serial, &(collection(),));
+        let bytes = &message.data()[..];
+        for end in 0..bytes.len() {
+            assert!(Incoming::parse(&bytes[..end]).unwrap().is_none(), "{end}");
+        }
+        let mut two = bytes.to_vec();
+        two.extend_from_slice(&name_acquired().data()[..]);
+        let first = Incoming::parse(&two).unwrap().unwrap();
+        assert_eq!((first.len, first.reply_serial), (bytes.len(), Some(9)));
+        let second = Incoming::parse(&two[first.len..]).unwrap().unwrap();
+        assert_eq!(first.len + second.len, two.len());
+        assert!(second.reply_serial.is_none() && second.reply.is_none());
     }
 
     #[test]
