@@ -90,11 +90,14 @@ impl Settings {
 
     /// The settings that apply to `url`. Problems go to `warn`, each one
     /// once per process. `data_dir` keeps where git's system file is.
+    /// `meanwhile` runs just before `git config` starts, for work that can
+    /// overlap it; not at all when git is not asked.
     pub fn load(
         url: &str,
         overrides: &Overrides,
         data_dir: &Path,
         warn: &mut dyn FnMut(&str),
+        meanwhile: &mut dyn FnMut(),
     ) -> Self {
         static WARNED: Mutex<BTreeSet<String>> = Mutex::new(BTreeSet::new());
         let mut once = |text: &str| {
@@ -106,7 +109,7 @@ impl Settings {
             }
         };
         let mut settings = Self::defaults();
-        for (key, value) in read_git_config(url, data_dir) {
+        for (key, value) in read_git_config(url, data_dir, meanwhile) {
             settings.apply(&key, &value, &mut once);
         }
         let policy = &mut settings.policy;
@@ -225,8 +228,13 @@ fn default_keychain_timeout() -> Duration {
 }
 
 /// `patrol.*` keys for `url`, as (lowercased key, value) pairs, most
-/// specific last. No git, or no such keys: nothing.
-fn read_git_config(url: &str, data_dir: &Path) -> Vec<(String, String)> {
+/// specific last. No git, or no such keys: nothing. `meanwhile` runs just
+/// before git does.
+fn read_git_config(
+    url: &str,
+    data_dir: &Path,
+    meanwhile: &mut dyn FnMut(),
+) -> Vec<(String, String)> {
     #[cfg(target_os = "linux")]
     match crate::config_sources::must_ask_git(data_dir) {
         Some(why) => crate::trace!("git config: asked, as {why}"),
@@ -237,6 +245,7 @@ fn read_git_config(url: &str, data_dir: &Path) -> Vec<(String, String)> {
     }
     #[cfg(not(target_os = "linux"))]
     let _ = data_dir;
+    meanwhile();
     let Ok(output) = crate::git::run(["config", "-z", "--get-urlmatch", "patrol", url]) else {
         crate::trace!("git config: git could not be run; using defaults");
         return Vec::new();

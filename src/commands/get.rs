@@ -36,12 +36,16 @@ pub fn run(
         return Ok(());
     };
     let snapshot = ctx.index.read_host(&target.protocol, &target.host);
-    // The keychain will be asked: its connection opens while git's
-    // configuration is read. A definite miss opens nothing.
-    if snapshot.records.iter().any(Record::is_live) || !snapshot.is_usable() {
-        crate::keychain::prepare();
-    }
-    let settings = ctx.settings(&target.url(), messages);
+    // When the keychain will be asked and `git config` runs, the keychain's
+    // connection opens while git does. Without `git config` it opens when
+    // first needed: a thread for it would cost more than it saves. A
+    // definite miss opens nothing.
+    let asks_keychain = snapshot.records.iter().any(Record::is_live) || !snapshot.is_usable();
+    let settings = ctx.settings_meanwhile(&target.url(), messages, || {
+        if asks_keychain {
+            crate::keychain::prepare();
+        }
+    });
     if let Some(problem) = &snapshot.problem {
         messages.warning(&format!("{problem}; looking in the keychain directly"));
     }

@@ -173,16 +173,28 @@ fn get_makes_one_keychain_call_and_never_writes_the_index_when_quiet() {
 }
 
 #[test]
-fn get_connects_to_the_bus_while_reading_settings_and_not_at_all_on_a_miss() {
+fn get_connects_to_the_bus_while_git_config_runs_and_not_at_all_on_a_miss() {
     let env = TestEnv::new();
     env.approve(STORE);
+    // Nothing set for patrol: no `git config` to overlap, so the
+    // connection opens when the keychain is first asked.
     let hit = traced(&env, "get", "protocol=https\nhost=example.com\n");
+    assert!(hit.contains("git config: not run"), "{hit}");
+    assert!(!hit.contains("session bus: connecting"), "{hit}");
+    assert!(
+        hit.contains("session bus: plain session opened on our own connection"),
+        "{hit}"
+    );
+    // A patrol key set: the connection opens while `git config` runs.
+    env.config("patrol.warnBefore", "7 days");
+    let hit = traced(&env, "get", "protocol=https\nhost=example.com\n");
+    let asked = hit.find("git config: asked").expect(&hit);
     let connecting = hit.find("session bus: connecting").expect(&hit);
-    let settings = hit.find("git config").expect(&hit);
-    assert!(connecting < settings, "{hit}");
+    let answered = hit.find("git config --get-urlmatch").expect(&hit);
+    assert!(asked < connecting && connecting < answered, "{hit}");
     assert!(hit.contains("keychain get"), "{hit}");
     let miss = traced(&env, "get", "protocol=https\nhost=elsewhere.example.com\n");
-    assert!(miss.contains("git config"), "{miss}");
+    assert!(miss.contains("git config --get-urlmatch"), "{miss}");
     assert!(
         !miss.contains("session bus") && !miss.contains("keychain"),
         "a definite miss asks nothing of D-Bus: {miss}"
@@ -190,12 +202,13 @@ fn get_connects_to_the_bus_while_reading_settings_and_not_at_all_on_a_miss() {
 }
 
 #[test]
-fn get_opens_its_session_while_reading_settings() {
+fn get_opens_its_session_while_git_config_runs() {
     let env = TestEnv::new();
     env.approve(STORE);
+    env.config("patrol.warnBefore", "7 days");
     // gnome-keyring may answer a caller's very first message with "not
     // implemented" (see `secret_and_attributes`); then the session is
-    // opened later, as before. A few tries make that race harmless here.
+    // opened later, through zbus. A few tries make that race harmless here.
     let opened_early = |op: &str, input: &str| {
         (0..3).any(|_| {
             let trace = traced(&env, op, input);

@@ -367,21 +367,28 @@ fn a_hit_and_an_unchanged_store_read_over_one_connection_with_one_call_for_the_s
     env.approve(ALICE);
     let mut monitor = Monitor::start(&env);
     // A hit, and a `store` of what is stored without `state[]` (git before
-    // 2.46), which reads the item to compare and writes nothing.
-    for (op, input, answer, opened) in [
+    // 2.46), which reads the item to compare and writes nothing. With
+    // nothing set for patrol, `get` runs no `git config` and opens the
+    // connection when it first asks; with a patrol key set, it opens it
+    // while `git config` runs.
+    let hit = "protocol=https\nhost=example.com\n";
+    let own = "plain session opened on our own connection";
+    let early = "plain session opened while the settings are read";
+    for (op, input, answer, opened, key) in [
+        ("get", hit, "password=ghp_TESTalice0001", own, None),
+        ("store", ALICE, "", own, None),
         (
             "get",
-            "protocol=https\nhost=example.com\n",
+            hit,
             "password=ghp_TESTalice0001",
-            "plain session opened while the settings are read",
-        ),
-        (
-            "store",
-            ALICE,
-            "",
-            "plain session opened on our own connection",
+            early,
+            Some("patrol.warnBefore"),
         ),
     ] {
+        if let Some(key) = key {
+            env.config(key, "7 days");
+            monitor.take(&env);
+        }
         let mut command = env.command(crate::env::BIN);
         command.arg(op).env("GIT_CREDENTIAL_PATROL_TRACE", "1");
         let out = crate::env::run(command, input.as_bytes());
