@@ -70,7 +70,11 @@ impl Context {
             &self.overrides,
             self.index.dir(),
             &mut |w| messages.warning(w),
-            &mut || meanwhile.take().map_or((), |run| run()),
+            &mut || {
+                if let Some(run) = meanwhile.take() {
+                    run();
+                }
+            },
         )
     }
 

@@ -17,9 +17,10 @@
 //! through one zbus connection per process, opened on first use and shared
 //! by every entry. A command that will surely ask the keychain may open our
 //! own connection earlier with [`connect_early`], on a thread of its own,
-//! while `git config` runs: `get` then finds a plain session open there. No secret is asked for before the settings are known, so a person
-//! who configured `keyutils` or an encrypted session has only an unused
-//! plain session to show for it, and `OpenSession` is sent without D-Bus
+//! while `git config` runs: `get` then finds a plain session open there.
+//! No secret is asked for before the settings are known, so a person who
+//! configured `keyutils` or an encrypted session has only an unused plain
+//! session to show for it, and `OpenSession` is sent without D-Bus
 //! activation, so no provider is started for them.
 //!
 //! Providers differ, so this store keeps to what every one of them does
