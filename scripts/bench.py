@@ -1180,7 +1180,8 @@ def kernel_inside(args, root, tools):
     """The kernel part, once `kernel_part` has entered a private user
     namespace and session keyring: refuses to run anywhere else, so that no
     key reaches the persistent keyring of a real user."""
-    if os.readlink("/proc/self/ns/user") == os.environ.get("PATROL_BENCH_OUTER_USERNS"):
+    outer = os.environ.get("PATROL_BENCH_OUTER_USERNS")
+    if not outer or os.readlink("/proc/self/ns/user") == outer:
         progress("kernel: not in a private user namespace; refusing to store keys")
         return 1
     bench = Bench(args, root, tools)
