@@ -1,6 +1,7 @@
-//! A session bus connection of patrol's own, for the read `get` makes on a
-//! hit: one socket, driven by the thread that asks, with nothing waited for
-//! that need not be.
+//! A session bus connection of patrol's own, for reading an item by its
+//! path (`get`'s hit, an unchanged `store`'s comparison): one socket,
+//! driven by the thread that asks, with nothing waited for that need not
+//! be.
 //!
 //! zbus waits for the bus at every step of opening a connection: the
 //! answer to `AUTH`, then the one to `BEGIN` with the bus's `Hello`, then
@@ -11,7 +12,7 @@
 //! that do not depend on each other travel together. zbus still builds and
 //! parses every message; this module only moves bytes.
 //!
-//! Only what a hit needs is here: a socket named by a `unix:` address,
+//! Only what that read needs is here: a socket named by a `unix:` address,
 //! `EXTERNAL` authentication, no file descriptors, method calls and their
 //! replies. Anything else (another transport, a bus that refuses, a reply
 //! that cannot be read) is an error, and the caller asks through zbus
