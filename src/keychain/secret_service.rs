@@ -162,8 +162,7 @@ struct Inner {
     /// timeout, so that a bus or provider that mishandles it costs time,
     /// never the answer.
     own_patience: Duration,
-    /// Whether this process has asked the provider anything yet (see
-    /// `greet`).
+    /// Whether `bus` has asked the provider anything yet (see `greet`).
     greeted: AtomicBool,
 }
 
@@ -530,42 +529,6 @@ fn read_own(own: &mut Opened, path: &OwnedObjectPath) -> std::io::Result<Option<
         .map(|(_, _, value, _)| (value, attributes)))
 }
 
-/// Before a process's first `OpenSession`, one question that needs no
-/// session (`ReadAlias`, whose answer is not used). gnome-keyring
-/// sometimes aborts when a caller's first message is an `OpenSession` and
-/// callers follow each other closely; asked this way first, 33,000 `get`s
-/// in a row met no abort (docs/performance.md, "The race, and how patrol
-/// now avoids it"). Says whether the provider answered.
-fn greet(bus: &Connection, auto_start: bool) -> bool {
-    call_service::<OwnedObjectPath>(bus, "ReadAlias", auto_start, &(GREETING,)).is_ok()
-}
-
-/// One call to the service's own object; `auto_start: false` sends it
-/// without D-Bus activation, so a provider that is not running is not
-/// started for it.
-fn call_service<R>(
-    bus: &Connection,
-    method: &str,
-    auto_start: bool,
-    body: &(impl serde::Serialize + zbus::zvariant::DynamicType),
-) -> zbus::Result<Option<R>>
-where
-    R: for<'d> zbus::zvariant::DynamicDeserialize<'d>,
-{
-    let proxy: zbus::blocking::Proxy = zbus::blocking::proxy::Builder::new(bus)
-        .destination(SERVICE_NAME)?
-        .path(SERVICE_PATH)?
-        .interface(SERVICE_INTERFACE)?
-        .cache_properties(zbus::proxy::CacheProperties::No)
-        .build()?;
-    let flags = if auto_start {
-        Default::default()
-    } else {
-        zbus::proxy::MethodFlags::NoAutoStart.into()
-    };
-    proxy.call_with_flags(method, flags, body)
-}
-
 impl Inner {
     /// The bus, for a call to the provider. What `connect_early` was
     /// opening is answered first, so that the provider has served the
@@ -679,10 +642,22 @@ impl Inner {
         Ok(session)
     }
 
-    /// `greet`, once per process: any earlier call to the provider counts.
+    /// Before this connection's first `OpenSession`, one question that
+    /// needs no session (`ReadAlias`, whose answer is not used), as our own
+    /// connection asks too (`open_own`). gnome-keyring sometimes aborts when
+    /// a caller's first message is an `OpenSession` and callers follow each
+    /// other closely; asked this way first, 33,000 `get`s in a row met no
+    /// abort (docs/performance.md, "The race, and how patrol now avoids
+    /// it"). Asked once: any earlier call to the provider counts.
     fn greet(&self, bus: &Connection) {
         if !self.greeted.swap(true, Ordering::Relaxed) {
-            greet(bus, true);
+            let _ = bus.call_method(
+                Some(SERVICE_NAME),
+                SERVICE_PATH,
+                Some(SERVICE_INTERFACE),
+                "ReadAlias",
+                &(GREETING,),
+            );
         }
     }
 
