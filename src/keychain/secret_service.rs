@@ -453,8 +453,7 @@ fn open_own(deadline: Option<Instant>) -> std::io::Result<Option<Opened>> {
         "ReadAlias",
         false,
         &(GREETING,),
-    )
-    .map_err(std::io::Error::other)?;
+    )?;
     let (mut wire, greeted) = Wire::open(greeting, deadline)?;
     if let Reply::Error(name) = greeted {
         crate::trace!("session bus: the provider answered the greeting with {name}");
@@ -467,8 +466,7 @@ fn open_own(deadline: Option<Instant>) -> std::io::Result<Option<Opened>> {
         "OpenSession",
         false,
         &("plain", Value::from("")),
-    )
-    .map_err(std::io::Error::other)?;
+    )?;
     let Some(Reply::Return(opened)) = wire.call(&[open])?.pop() else {
         return Ok(None);
     };
@@ -505,8 +503,7 @@ fn read_own(own: &mut Opened, path: &OwnedObjectPath) -> std::io::Result<Option<
         "GetSecrets",
         true,
         &(vec![path], &own.session),
-    )
-    .map_err(std::io::Error::other)?;
+    )?;
     let attributes = Call::new(
         SERVICE_NAME,
         path.as_str(),
@@ -514,8 +511,7 @@ fn read_own(own: &mut Opened, path: &OwnedObjectPath) -> std::io::Result<Option<
         "Get",
         true,
         &(ITEM_INTERFACE, "Attributes"),
-    )
-    .map_err(std::io::Error::other)?;
+    )?;
     let replies = own.wire.call(&[secret, attributes])?;
     let [Reply::Return(secret), Reply::Return(attributes)] = replies.as_slice() else {
         return Ok(None);

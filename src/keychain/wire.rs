@@ -61,15 +61,18 @@ impl Call {
         member: &str,
         auto_start: bool,
         body: &(impl serde::Serialize + DynamicType),
-    ) -> zbus::Result<Self> {
-        let mut builder = Message::method_call(path, member)?
-            .destination(destination)?
-            .interface(interface)?;
-        if !auto_start {
-            builder = builder.with_flags(Flags::NoAutoStart)?;
-        }
+    ) -> io::Result<Self> {
+        let build = || -> zbus::Result<Message> {
+            let mut builder = Message::method_call(path, member)?
+                .destination(destination)?
+                .interface(interface)?;
+            if !auto_start {
+                builder = builder.with_flags(Flags::NoAutoStart)?;
+            }
+            builder.build(body)
+        };
         Ok(Self {
-            message: builder.build(body)?,
+            message: build().map_err(other)?,
         })
     }
 
@@ -157,8 +160,7 @@ impl Wire {
             "Hello",
             true,
             &(),
-        )
-        .map_err(other)?;
+        )?;
         out.extend_from_slice(&hello.message.data()[..]);
         out.extend_from_slice(&first.message.data()[..]);
         self.send(&out)?;
