@@ -3,8 +3,9 @@
 //! works, whose it is, its kind, expiry and scopes, what it can reach, and
 //! for every problem its cause and fix. What the forge says is written to
 //! the index, so warnings and `list` use it too. Exit 1 when any problem is
-//! found (`--fail-on` narrows which). `check --token-env` (in `ci`) runs the
-//! same diagnosis on a token from the environment.
+//! found (`--fail-on` narrows which). `check --token-env` (`ci.rs`, which
+//! `commands::run` picks) runs the same diagnosis on a token from the
+//! environment.
 
 use std::collections::BTreeSet;
 use std::io::Write;
@@ -31,9 +32,6 @@ pub fn run(
     mut out: impl Write,
     messages: &mut Messages<impl Write>,
 ) -> Result<ExitCode> {
-    if let Some(name) = &args.token_env {
-        return super::ci::run(ctx, args, name, out, messages);
-    }
     let snapshot = ctx.read_index(messages);
     // A credential only the keychain knows, given its record back.
     let adopted;

@@ -228,7 +228,12 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::List(args) => return list::run(&ctx, &args, people, &mut messages),
         Command::Expiry(args) => set_expiry::run(&ctx, &args, stdin, people, &mut messages)?,
         Command::Rotate(args) => rotate::run(&ctx, &args, stdin, people, &mut messages)?,
-        Command::Check(args) => return check::run(&ctx, &args, people, &mut messages),
+        Command::Check(args) => {
+            return match &args.token_env {
+                Some(name) => ci::run(&ctx, &args, name, people, &mut messages),
+                None => check::run(&ctx, &args, people, &mut messages),
+            };
+        }
         Command::Import(args) => return import::run(&ctx, &args, people, &mut messages),
         Command::Install(args) => {
             return install::install(&ctx, &args, stdin, people, &mut messages);
