@@ -43,7 +43,7 @@ pub enum PlaintextError {
         "{} exists: git (or another program) is writing {}; gave up after {waited_ms} ms \
          (credentialStore.lockTimeoutMS) and left the file unchanged. If no git is running, a \
          crash left the lock behind: remove it (`rm {}`) and run the command again",
-        .lock.display(), .path.display(), crate::commands::shell_word(&.lock.display().to_string())
+        .lock.display(), .path.display(), crate::output::shell_word(&.lock.display().to_string())
     )]
     Locked {
         path: PathBuf,
@@ -54,7 +54,7 @@ pub enum PlaintextError {
         "{} has {links} hard links: its tokens are also in the file under another name, which \
          would keep them in plain text; nothing was taken from it. Find the other names with \
          `find ~ -xdev -samefile {}`, delete all but one, and run the command again",
-        .path.display(), crate::commands::shell_word(&.path.display().to_string())
+        .path.display(), crate::output::shell_word(&.path.display().to_string())
     )]
     HardLinks { path: PathBuf, links: u64 },
 }
