@@ -15,7 +15,7 @@ use anyhow::Result;
 use chrono::{DateTime, TimeDelta, Utc};
 use serde::Serialize;
 
-use super::{Context, erase_command, rotate_command, shell_word};
+use super::Context;
 use crate::cli::{CheckArgs, FailOn};
 use crate::config::{ForgeKind, Settings};
 use crate::credential::Secret;
@@ -23,7 +23,7 @@ use crate::expiry::{self, Status};
 use crate::forge::diagnosis::{self, Problem, Renewal, Subject};
 use crate::forge::{self, Facts, Forge, ProbeError, github, tokens};
 use crate::keychain::{Key, KeychainError};
-use crate::output::{self, Messages};
+use crate::output::{self, Messages, erase_command, rotate_command, shell_word};
 use crate::record::{ExpirySource, Record};
 
 pub fn run(

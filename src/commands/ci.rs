@@ -20,11 +20,11 @@ use chrono::{DateTime, Utc};
 
 use super::check::{self, Report};
 use super::url_argument::UrlArgument;
-use super::{BadInput, Context, shell_word};
+use super::{BadInput, Context};
 use crate::cli::{CheckArgs, FailOn};
 use crate::credential::{Secret, Target, TokenKind};
 use crate::forge::diagnosis::Problem;
-use crate::output::{self, Messages};
+use crate::output::{self, Messages, shell_word};
 use crate::record::Record;
 
 /// The host a token from the environment is for, unless `--host` says.

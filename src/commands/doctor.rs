@@ -14,11 +14,11 @@ use std::process::ExitCode;
 use anyhow::Result;
 use chrono::{DateTime, TimeDelta, Utc};
 
-use super::{Context, erase_command, install};
+use super::{Context, install};
 use crate::credential::{Secret, Secrets, Target};
 use crate::git_helpers::{self, HelperKind};
 use crate::keychain::{Backend, Durability, Key, Keychain, KeychainError, LASTING_KEYRING};
-use crate::output::{Messages, escape};
+use crate::output::{Messages, describe, erase_command, escape, rotate_command};
 use crate::plaintext::{self, Line};
 use crate::record::Record;
 
@@ -399,7 +399,7 @@ fn check_plaintext(keychain: Option<&Usable>, report: &mut Report) {
         }
         for (number, entry) in conflicts {
             clean = false;
-            let who = super::describe(&entry.target, &entry.username);
+            let who = describe(&entry.target, &entry.username);
             report.problem(
                 format!(
                     "{shown}:{number} holds a token for {who} that differs from the keychain's, \
@@ -443,12 +443,12 @@ fn check_agreement(keychain: &Keychain, live: &[&Record], report: &mut Report) {
             Ok(None) => report.problem(
                 format!(
                     "the index lists {}, but the keychain has no token for it",
-                    super::describe(&record.target, &record.username)
+                    describe(&record.target, &record.username)
                 ),
                 format!(
                     "fix: {} (git then asks for the token on the next push), or store it again with `{}`",
                     erase_command(&record.target, &record.username),
-                    super::rotate_command(record)
+                    rotate_command(record)
                 ),
             ),
             Err(err) => {

@@ -11,10 +11,10 @@ use std::io::{BufRead, Write};
 
 use anyhow::Result;
 
-use super::{BadInput, Context, describe};
+use super::{BadInput, Context};
 use crate::keychain::Key;
 use crate::matching::{NamedSecret, to_erase};
-use crate::output::Messages;
+use crate::output::{Messages, describe};
 use crate::protocol::Request;
 use crate::record::ErasedBy;
 

@@ -11,7 +11,7 @@ use std::io::{BufRead, Write};
 
 use anyhow::Result;
 
-use super::{BadInput, Context, describe, fingerprint, rotate_command};
+use super::{BadInput, Context};
 use crate::answer::{self, Answer};
 use crate::config::Policy;
 use crate::credential::Secrets;
@@ -19,8 +19,8 @@ use crate::expiry::{self, Status};
 use crate::forge;
 use crate::forge::diagnosis::{Renewal, Subject};
 use crate::keychain::KeychainError;
-use crate::matching::{Located, locate};
-use crate::output::{self, Messages};
+use crate::matching::{Located, fingerprint, locate};
+use crate::output::{self, Messages, describe, rotate_command};
 use crate::protocol::{Request, STATE_PREFIX, Writer};
 use crate::record::Record;
 

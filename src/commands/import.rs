@@ -27,11 +27,11 @@ use std::time::Duration;
 use anyhow::Result;
 use zeroize::Zeroizing;
 
-use super::{Context, describe};
+use super::Context;
 use crate::cli::ImportArgs;
 use crate::git_helpers::{self, HelperKind};
 use crate::keychain::{Durability, Key, Keychain, KeychainError};
-use crate::output::{Messages, escape};
+use crate::output::{Messages, describe, erase_command, escape};
 use crate::plaintext::{self, Entry, Line, Rewritten, StoreFile};
 use crate::test_hook::crash_point;
 
@@ -146,7 +146,7 @@ pub fn run(
                         "if the file's token is the old one, delete line {} by hand; to use it \
                          instead, run `{}` and import again",
                         numbered.number,
-                        super::erase_command(&entry.target, &entry.username)
+                        erase_command(&entry.target, &entry.username)
                     ));
                 }
                 Ok(Fate::NotLasting(why)) => {

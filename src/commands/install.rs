@@ -39,13 +39,13 @@ use std::process::ExitCode;
 use anyhow::{Context as _, Result, anyhow, bail};
 use serde::{Deserialize, Serialize};
 
-use super::{BadInput, Context, import, shell_word};
+use super::{BadInput, Context, import};
 use crate::cli::{ImportArgs, InstallArgs, Scope, UninstallArgs};
 use crate::credential::Target;
 use crate::git_helpers::{self, HelperEntry, HelperKind};
 use crate::index;
 use crate::keychain::{Durability, Key, KeychainError};
-use crate::output::{Messages, escape};
+use crate::output::{Messages, describe, escape, shell_word};
 
 const RECORD_NAME: &str = "installed.json";
 const PROGRAM: &str = "git-credential-patrol";
@@ -707,7 +707,7 @@ fn restore_plaintext(
         failed: false,
     };
     for record in snapshot.records.iter().filter(|r| r.is_live()) {
-        let who = super::describe(&record.target, &record.username);
+        let who = describe(&record.target, &record.username);
         if record.username.is_empty() {
             messages.warning(&format!(
                 "{who} has no account name, which git's `store` needs; it was not written"

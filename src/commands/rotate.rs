@@ -20,14 +20,14 @@ use anyhow::{Context as _, Result, bail};
 use chrono::{DateTime, NaiveDate, Utc};
 
 use super::set_expiry::parse_expiry;
-use super::{BadInput, Context, describe, rotate_command};
+use super::{BadInput, Context};
 use crate::cli::RotateArgs;
 use crate::config::{ForgeKind, Settings};
 use crate::credential::{Secret, Secrets, TokenKind};
 use crate::expiry::relative;
 use crate::forge::{self, Facts, Forge, ProbeError, gitlab, tokens};
 use crate::keychain::{Key, KeychainError};
-use crate::output::{self, Messages};
+use crate::output::{self, Messages, describe, rotate_command};
 use crate::record::{Expiry, Record, SecretFacts};
 
 pub fn run(
@@ -274,11 +274,11 @@ fn by_hand(
                     )
                 })
                 .unwrap_or_default();
-            let url = super::shell_word(&record.target.url());
+            let url = output::shell_word(&record.target.url());
             let user = if record.username.is_empty() {
                 String::new()
             } else {
-                format!(" --user {}", super::shell_word(&record.username))
+                format!(" --user {}", output::shell_word(&record.username))
             };
             writeln!(
                 out,

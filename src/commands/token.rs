@@ -6,10 +6,10 @@ use std::io::Write;
 
 use anyhow::{Result, anyhow};
 
-use super::{Context, describe, rotate_command};
+use super::Context;
 use crate::cli::TokenArgs;
 use crate::keychain::Key;
-use crate::output::Messages;
+use crate::output::{Messages, describe, rotate_command};
 
 pub fn run(
     ctx: &Context,

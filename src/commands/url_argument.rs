@@ -17,8 +17,9 @@
 
 use anyhow::anyhow;
 
-use super::{BadInput, matching_record};
+use super::BadInput;
 use crate::credential::{Target, field_matches};
+use crate::matching::matching_record;
 use crate::output::escape;
 use crate::protocol::UrlParts;
 use crate::record::Record;
