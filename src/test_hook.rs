@@ -10,13 +10,15 @@
 //! a file such as the index), `after-N` (the Nth credential an import
 //! stored), `rewrite-partial` (half of a plaintext file's new text written)
 //! and `rewrite` (the new text written, the old file still in place).
+//!
+//! It uses nothing of the crate, not even the trace, because the file
+//! helpers (`fs`) that the trace opens its file with stop here too.
 
 const VARIABLE: &str = "GIT_CREDENTIAL_PATROL_TEST_CRASH_AT";
 
 /// Stops the process here, without any cleanup, when a debug build is told to.
 pub fn crash_point(point: &str) {
     if cfg!(debug_assertions) && std::env::var_os(VARIABLE).is_some_and(|v| v == point) {
-        crate::trace!("crash point {point}: aborting");
         std::process::abort();
     }
 }
