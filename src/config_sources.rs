@@ -206,7 +206,7 @@ fn compiled_system_file(data_dir: &Path) -> Result<PathBuf, String> {
                     system: system.clone(),
                 };
                 if let Ok(bytes) = serde_json::to_vec(&note) {
-                    let _ = crate::index::replace_file(&note_path, &bytes);
+                    let _ = crate::fs::replace_file(&note_path, &bytes);
                 }
             }
             system
@@ -338,14 +338,14 @@ fn read_bounded(path: &Path, follow: bool) -> io::Result<Option<Vec<u8>>> {
     if follow {
         options.custom_flags(libc::O_NONBLOCK);
     } else {
-        crate::index::no_follow(&mut options);
+        crate::fs::no_follow(&mut options);
     }
     let file = match options.open(path) {
         Ok(file) => file,
         Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(None),
         Err(err) => return Err(err),
     };
-    crate::index::regular(&file, MAX_FILE)?;
+    crate::fs::regular(&file, MAX_FILE)?;
     let mut bytes = Vec::new();
     file.take(MAX_FILE).read_to_end(&mut bytes)?;
     Ok(Some(bytes))

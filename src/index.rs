@@ -25,7 +25,7 @@
 
 use std::collections::BTreeMap;
 use std::fs::{self, File};
-use std::io::{self, Read, Write};
+use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -35,6 +35,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use thiserror::Error;
 
+use crate::fs::{no_follow, regular, replace_file, sync_dir};
 use crate::record::Record;
 
 /// Version 1 was the single `index.json`; version 2 is a shard.
@@ -681,31 +682,6 @@ fn file_name(path: &Path) -> String {
         .unwrap_or_default()
 }
 
-/// Opening never follows a symbolic link in the file's place, and never
-/// blocks (a FIFO there would hold the opener until a writer came).
-pub fn no_follow(options: &mut fs::OpenOptions) {
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::custom_flags(options, libc::O_NOFOLLOW | libc::O_NONBLOCK);
-    #[cfg(not(unix))]
-    let _ = options;
-}
-
-/// Refuses anything but a regular file, and one larger than `limit` (when
-/// not zero).
-pub fn regular(file: &File, limit: u64) -> io::Result<u64> {
-    let meta = file.metadata()?;
-    if !meta.is_file() {
-        return Err(io::Error::other("it is not a regular file"));
-    }
-    if limit > 0 && meta.len() > limit {
-        return Err(io::Error::other(format!(
-            "it is larger than {} MB",
-            limit >> 20
-        )));
-    }
-    Ok(meta.len())
-}
-
 /// One index file, or `None` when there is none.
 fn read_file(path: &Path, limit: u64) -> Result<Option<IndexFile>, ParseProblem> {
     let mut options = fs::OpenOptions::new();
@@ -752,54 +728,6 @@ fn join_problem(snapshot: &mut Snapshot, problem: String) {
     });
 }
 
-/// Replaces `path` with `bytes` in one step: a temporary file in the same
-/// directory (created with mode 0600), synced, renamed over it, and the
-/// directory synced, so a reader sees the old file or the new one, never
-/// half of either, and a crash right after cannot bring the old one back.
-/// Every file patrol writes goes through here.
-pub fn replace_file(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let mut temp = tempfile::NamedTempFile::new_in(dir)?;
-    temp.write_all(bytes)?;
-    temp.as_file().sync_all()?;
-    crate::test_hook::crash_point("before-rename");
-    persist(temp, path)?;
-    crate::test_hook::crash_point("after-rename");
-    sync_dir(dir)
-}
-
-/// Renames `temp` over `path`. Windows refuses to replace a file another
-/// process has open (a reader of the index, for a few milliseconds) with
-/// "access denied": the rename is tried again for up to two seconds.
-fn persist(mut temp: tempfile::NamedTempFile, path: &Path) -> io::Result<()> {
-    let deadline = Instant::now() + Duration::from_secs(2);
-    loop {
-        match temp.persist(path) {
-            Ok(_) => return Ok(()),
-            Err(err)
-                if cfg!(windows)
-                    && err.error.kind() == io::ErrorKind::PermissionDenied
-                    && Instant::now() < deadline =>
-            {
-                temp = err.file;
-                thread::sleep(Duration::from_millis(5));
-            }
-            Err(err) => return Err(err.error),
-        }
-    }
-}
-
-/// Makes a rename or a removal in `dir` durable (a no-op where
-/// directories cannot be opened, as on Windows). The index's writes and
-/// the rewrite of a plaintext credential file both end with it.
-pub fn sync_dir(dir: &Path) -> io::Result<()> {
-    #[cfg(unix)]
-    File::open(dir)?.sync_all()?;
-    #[cfg(not(unix))]
-    let _ = dir;
-    Ok(())
-}
-
 /// Traces what a read found, and hands the snapshot on.
 fn traced(snapshot: Snapshot, scope: &str) -> Snapshot {
     crate::trace!(
@@ -843,23 +771,6 @@ mod tests {
     use super::*;
     use crate::credential::{Target, TokenKind};
     use crate::record::Expiry;
-
-    /// On Windows (scripts/test runs these tests under wine too) a reader's
-    /// open handle makes renaming over the file fail until it is closed.
-    #[test]
-    fn a_file_being_read_is_still_replaced() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("shard.json");
-        fs::write(&path, b"old").unwrap();
-        let reader = File::open(&path).unwrap();
-        let release = thread::spawn(move || {
-            thread::sleep(Duration::from_millis(200));
-            drop(reader);
-        });
-        replace_file(&path, b"new").unwrap();
-        release.join().unwrap();
-        assert_eq!(fs::read(&path).unwrap(), b"new");
-    }
 
     fn record(host: &str, user: &str) -> Record {
         Record::new(

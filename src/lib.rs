@@ -17,6 +17,7 @@ pub mod config_sources;
 pub mod credential;
 pub mod expiry;
 pub mod forge;
+pub mod fs;
 pub mod git;
 pub mod git_helpers;
 pub mod index;

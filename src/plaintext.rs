@@ -392,7 +392,7 @@ fn directory_of(path: &Path) -> &Path {
 /// is already replaced or gone, and a directory that cannot be synced
 /// cannot undo that.
 fn sync_dir(path: &Path) {
-    let _ = crate::index::sync_dir(directory_of(path));
+    let _ = crate::fs::sync_dir(directory_of(path));
 }
 
 #[cfg(test)]

@@ -41,7 +41,7 @@ fn open(path: &str) -> Option<File> {
     options.create(true).append(true);
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    crate::index::no_follow(&mut options);
+    crate::fs::no_follow(&mut options);
     let file = options.open(path).ok()?;
     file.metadata().ok()?.is_file().then_some(file)
 }

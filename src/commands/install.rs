@@ -42,8 +42,8 @@ use serde::{Deserialize, Serialize};
 use super::{BadInput, Context, import};
 use crate::cli::{ImportArgs, InstallArgs, Scope, UninstallArgs};
 use crate::credential::Target;
+use crate::fs::replace_file;
 use crate::git_helpers::{self, HelperEntry, HelperKind};
-use crate::index;
 use crate::keychain::{Durability, Key, KeychainError};
 use crate::output::{Messages, describe, escape, shell_word};
 
@@ -930,5 +930,5 @@ fn write_record(ctx: &Context, record: &Record) -> Result<()> {
         installed: record.installed.clone(),
     })?;
     json.push(b'\n');
-    index::replace_file(&path, &json).with_context(|| format!("cannot write {}", path.display()))
+    replace_file(&path, &json).with_context(|| format!("cannot write {}", path.display()))
 }
