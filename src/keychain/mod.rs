@@ -14,6 +14,7 @@
 //! hint: the index keeps it, so that `get` reads the item directly instead
 //! of searching a keyring that may hold thousands.
 
+mod fixes;
 #[cfg(test)]
 pub mod memory;
 mod platform;
@@ -34,7 +35,8 @@ use keyring_core::{CredentialStore, Entry};
 
 use crate::credential::{Secrets, Target};
 
-pub use platform::{Backend, LASTING_KEYRING};
+pub use fixes::LASTING_KEYRING;
+pub use platform::Backend;
 
 /// Who answers for the keychain, and the traps a person should know of.
 #[derive(Clone, Debug, PartialEq, Eq)]

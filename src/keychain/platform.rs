@@ -1,6 +1,7 @@
 //! The only per-OS code of the keychain: which keyring-core store each
 //! platform uses, how an entry and a search are spelled for it, and what its
-//! failures mean to a person (the cause, and the command that fixes it).
+//! failures mean to a person (the cause, and the command that fixes it, from
+//! `fixes`).
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -8,6 +9,7 @@ use std::time::Duration;
 
 use keyring_core::{CredentialStore, Entry};
 
+use super::fixes::{self, LASTING_KEYRING};
 use super::{Durability, KeychainError};
 
 /// Where secrets go. Only Linux has a choice.
@@ -316,51 +318,13 @@ fn keyutils_failure(cause: String) -> KeychainError {
     }
 }
 
-/// How a machine without a desktop gets a keyring whose tokens outlive the
-/// daemon: gnome-keyring's `login` keyring, kept on disk. `--unlock` creates
-/// it when there is none; `--replace` makes it work with a daemon that
-/// already runs (without it a second daemon starts and changes nothing).
-pub const LASTING_KEYRING: &str = "on a machine without a desktop, create or unlock the \
-    login keyring, which is kept on disk: `read -rsp 'Keyring password: ' pw && printf '%s' \
-    \"$pw\" | gnome-keyring-daemon --replace --unlock --components=secrets; unset pw` (it \
-    creates the keyring when there is none; run it again after each reboot)";
-
-/// What to do on a machine with no usable Secret Service.
-pub fn headless_fix() -> String {
-    format!(
-        "{LASTING_KEYRING}; or keep tokens in the kernel keyring until the next reboot with \
-         `git config --global patrol.backend keyutils`"
-    )
-}
-
-/// How to unlock GNOME Keyring's login keyring.
-#[cfg(target_os = "linux")]
-pub fn gnome_keyring_unlock_fix() -> String {
-    format!(
-        "unlock the login keyring (on a desktop: Seahorse, or log in again); {}",
-        LASTING_KEYRING.replacen("create or unlock", "unlock", 1)
-    )
-}
-
-/// There is no session bus at all.
-pub fn no_bus() -> KeychainError {
-    KeychainError::Unavailable {
-        cause: "there is no D-Bus session bus (DBUS_SESSION_BUS_ADDRESS is not set)".into(),
-        fix: format!(
-            "install dbus-user-session and log in again, or run `dbus-run-session -- \
-             \"$SHELL\"`; then, {}",
-            headless_fix()
-        ),
-    }
-}
-
 /// A Secret Service failure our store did not sort (keyring-core's own).
 fn linux_failure(cause: String) -> KeychainError {
     let no_bus = std::env::var_os("DBUS_SESSION_BUS_ADDRESS").is_none()
         && std::env::var_os("XDG_RUNTIME_DIR")
             .is_none_or(|dir| !std::path::Path::new(&dir).join("bus").exists());
     if no_bus {
-        return self::no_bus();
+        return fixes::no_bus();
     }
     KeychainError::Failed(cause)
 }

@@ -305,16 +305,16 @@ impl Failure {
         let detail = crate::output::escape(&self.detail);
         match &self.kind {
             Kind::NoBus if std::env::var_os("DBUS_SESSION_BUS_ADDRESS").is_none() => {
-                super::platform::no_bus()
+                super::fixes::no_bus()
             }
             Kind::NoBus => KeychainError::Unavailable {
                 cause: format!("the D-Bus session bus cannot be reached ({detail})"),
-                fix: super::platform::headless_fix(),
+                fix: super::fixes::headless_fix(),
             },
             Kind::NoProvider => KeychainError::Unavailable {
                 cause: "no Secret Service (org.freedesktop.secrets) is running on the session bus"
                     .into(),
-                fix: super::platform::headless_fix(),
+                fix: super::fixes::headless_fix(),
             },
             Kind::Locked => KeychainError::Locked {
                 what: locked_what(self.provider.as_ref()),
@@ -382,7 +382,7 @@ fn unlock_fix(provider: Option<&Provider>) -> String {
             .into(),
         Some(Provider::KWallet) => "open the wallet in KWalletManager and try again".into(),
         Some(Provider::Other(_)) => "unlock it with its own program and try again".into(),
-        Some(Provider::GnomeKeyring) | None => super::platform::gnome_keyring_unlock_fix(),
+        Some(Provider::GnomeKeyring) | None => super::fixes::gnome_keyring_unlock_fix(),
     }
 }
 
