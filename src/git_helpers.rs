@@ -8,9 +8,14 @@
 //! --get-urlmatch` returns only the most specific value, so the chain is
 //! rebuilt here from all entries. On `get`, git asks the helpers in order
 //! and stops at the first that answers with a username and password.
+//!
+//! How an entry is named to a person, and the `git config` commands that
+//! hand its URL over to patrol or remove it, live here too: `install`,
+//! `uninstall` and `doctor` all speak of entries.
 
 use thiserror::Error;
 
+use crate::output::{escape, shell_word};
 use crate::protocol::UrlParts;
 
 #[derive(Debug, Error)]
@@ -45,7 +50,7 @@ impl HelperEntry {
     /// `/home/alice/.gitconfig (global)`.
     pub fn place(&self) -> String {
         let origin = self.origin.strip_prefix("file:").unwrap_or(&self.origin);
-        crate::output::escape(&format!("{origin} ({})", self.scope))
+        escape(&format!("{origin} ({})", self.scope))
     }
 
     /// The file git read the entry from, when it came from one.
@@ -62,6 +67,47 @@ impl HelperEntry {
         self.url
             .as_deref()
             .is_none_or(|pattern| url_matches(pattern, url))
+    }
+
+    /// `` `store` (git's `store`: …) ``: the value and what it is, as
+    /// `install` and `doctor` name an entry.
+    pub fn described(&self) -> String {
+        let kind = self.kind();
+        if kind == HelperKind::Other {
+            format!("`{}`", escape(&self.value))
+        } else {
+            format!("`{}` ({})", escape(&self.value), kind.description())
+        }
+    }
+
+    /// The commands that make patrol the helper for the entry's URL.
+    pub fn hand_over_commands(&self) -> String {
+        let options = self.file_options();
+        let key = shell_word(&self.key());
+        format!(
+            "      git config {options} --add {key} ''\n      git config {options} --add {key} patrol"
+        )
+    }
+
+    /// The command that removes the entry.
+    pub fn unset_command(&self) -> String {
+        format!(
+            "git config {} --fixed-value --unset {} {}",
+            self.file_options(),
+            shell_word(&self.key()),
+            shell_word(&self.value)
+        )
+    }
+
+    /// The `git config` options that select the file the entry came from.
+    fn file_options(&self) -> String {
+        match self.scope.as_str() {
+            "system" | "global" | "local" => format!("--{}", self.scope),
+            _ => match self.file() {
+                Some(file) => format!("--file {}", shell_word(file)),
+                None => "--global".into(),
+            },
+        }
     }
 }
 

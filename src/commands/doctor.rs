@@ -14,7 +14,7 @@ use std::process::ExitCode;
 use anyhow::Result;
 use chrono::{DateTime, TimeDelta, Utc};
 
-use super::{Context, install};
+use super::Context;
 use crate::credential::{Secret, Secrets, Target};
 use crate::git_helpers::{self, HelperKind};
 use crate::keychain::{Backend, Durability, Key, Keychain, KeychainError, LASTING_KEYRING};
@@ -292,13 +292,13 @@ fn check_chains(live: &[&Record], report: &mut Report) {
                     None => "fix: git credential-patrol install".to_owned(),
                     Some(_) => format!(
                         "fix: to let patrol answer there, run:\n{}",
-                        install::hand_over_commands(first)
+                        first.hand_over_commands()
                     ),
                 };
                 report.problem(
                     format!(
                         "for {shown}, {} answers before patrol, so patrol's warnings never show (chain: {names})",
-                        install::helper_name(first)
+                        first.described()
                     ),
                     fix,
                 );
@@ -313,7 +313,7 @@ fn check_chains(live: &[&Record], report: &mut Report) {
                     None => "fix: git credential-patrol install".to_owned(),
                     Some(_) => format!(
                         "fix: to let patrol answer there, run:\n{}",
-                        install::hand_over_commands(last)
+                        last.hand_over_commands()
                     ),
                 };
                 report.problem(
@@ -335,7 +335,7 @@ fn check_chains(live: &[&Record], report: &mut Report) {
                 escape(&store.value),
                 store.place()
             ),
-            format!("fix: {}", install::unset_command(store)),
+            format!("fix: {}", store.unset_command()),
         );
     }
 }

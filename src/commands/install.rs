@@ -363,7 +363,7 @@ fn report_existing(
         if *i == at || (*i + 1 == at && entry.value.is_empty()) {
             continue;
         }
-        let what = format!("{} in {}", helper_name(entry), entry.place());
+        let what = format!("{} in {}", entry.described(), entry.place());
         if *i < at {
             if !entry.value.is_empty() {
                 lines.push(format!(
@@ -378,7 +378,7 @@ fn report_existing(
         } else if entry.kind() == HelperKind::Store {
             lines.push(format!(
                 "  {what}: asked after patrol; git also gives it every new credential, which it writes in plain text. Remove it with:\n      {}",
-                unset_command(entry)
+                entry.unset_command()
             ));
         } else {
             lines.push(format!(
@@ -399,7 +399,7 @@ fn report_existing(
             }
             let what = format!(
                 "{} for {} in {}",
-                helper_name(entry),
+                entry.described(),
                 escape(pattern),
                 entry.place()
             );
@@ -425,7 +425,7 @@ fn report_existing(
                     lines.push(format!(
                         "  {what}: {why}. install leaves it as it is. To let patrol answer for {} (git then no longer asks this helper there), run:\n{}",
                         escape(pattern),
-                        hand_over_commands(entry)
+                        entry.hand_over_commands()
                     ));
                 }
             }
@@ -446,16 +446,6 @@ fn report_existing(
     Ok(())
 }
 
-/// `` `store` (git's `store`: …) ``: the value and what it is.
-pub fn helper_name(entry: &HelperEntry) -> String {
-    let kind = entry.kind();
-    if kind == HelperKind::Other {
-        format!("`{}`", escape(&entry.value))
-    } else {
-        format!("`{}` ({})", escape(&entry.value), kind.description())
-    }
-}
-
 /// A URL that a `credential.<url>` pattern matches, to build its chain.
 fn example_url(pattern: &str) -> String {
     let url = pattern.replace('*', "x");
@@ -464,36 +454,6 @@ fn example_url(pattern: &str) -> String {
     } else {
         format!("https://{url}")
     }
-}
-
-/// The `git config` options that select the file an entry came from.
-fn entry_file_options(entry: &HelperEntry) -> String {
-    match entry.scope.as_str() {
-        "system" | "global" | "local" => format!("--{}", entry.scope),
-        _ => match entry.file() {
-            Some(file) => format!("--file {}", shell_word(file)),
-            None => "--global".into(),
-        },
-    }
-}
-
-/// The commands that make patrol the helper for an entry's URL.
-pub fn hand_over_commands(entry: &HelperEntry) -> String {
-    let options = entry_file_options(entry);
-    let key = shell_word(&entry.key());
-    format!(
-        "      git config {options} --add {key} ''\n      git config {options} --add {key} patrol"
-    )
-}
-
-/// The command that removes one entry.
-pub fn unset_command(entry: &HelperEntry) -> String {
-    format!(
-        "git config {} --fixed-value --unset {} {}",
-        entry_file_options(entry),
-        shell_word(&entry.key()),
-        shell_word(&entry.value)
-    )
 }
 
 /// Whether the keychain answers and keeps what it stores: the line to
@@ -680,7 +640,7 @@ fn report_nothing_recorded(wanted: Option<&Wanted>, mut out: impl Write) -> Resu
             escape(&entry.key()),
             escape(&entry.value),
             entry.place(),
-            unset_command(entry)
+            entry.unset_command()
         )?;
     }
     Ok(())
@@ -785,7 +745,7 @@ fn report_what_git_does_next(
     } else {
         let names: Vec<String> = chain
             .iter()
-            .map(|e| format!("{} in {}", helper_name(e), e.place()))
+            .map(|e| format!("{} in {}", e.described(), e.place()))
             .collect();
         writeln!(out, "git now asks {}.", names.join(", then "))?;
     }
