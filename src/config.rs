@@ -18,6 +18,7 @@ use std::time::Duration;
 
 use chrono::TimeDelta;
 
+use crate::credential::ForgeKind;
 use crate::keychain::Backend;
 use crate::output::escape;
 
@@ -46,10 +47,6 @@ impl Default for Policy {
         }
     }
 }
-
-// Where it is configured; `credential` defines it, so that nothing below
-// the configuration depends on it (config -> keychain -> credential).
-pub use crate::credential::ForgeKind;
 
 /// Everything configurable, for one URL.
 #[derive(Clone, Debug)]

@@ -12,7 +12,8 @@ use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
 /// Which forge API a host speaks (`patrol.forge`), and which forge issued
-/// a token.
+/// a token. Defined here rather than in `config`, which reads it, so that
+/// nothing below the configuration depends on it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ForgeKind {
     Github,

@@ -12,8 +12,8 @@ use anyhow::Result;
 use chrono::{DateTime, TimeDelta, Utc};
 
 use crate::answer::{Change, compare};
-use crate::config::{ForgeKind, Settings};
-use crate::credential::{Secrets, Target, TokenKind};
+use crate::config::Settings;
+use crate::credential::{ForgeKind, Secrets, Target, TokenKind};
 use crate::expiry;
 use crate::forge::http::HttpError;
 use crate::forge::{self, Facts, ProbeError};

@@ -17,8 +17,8 @@ use serde::Serialize;
 
 use super::Context;
 use crate::cli::{CheckArgs, FailOn};
-use crate::config::{ForgeKind, Settings};
-use crate::credential::Secret;
+use crate::config::Settings;
+use crate::credential::{ForgeKind, Secret};
 use crate::expiry::{self, Status};
 use crate::forge::diagnosis::{self, Problem, Renewal, Subject};
 use crate::forge::{self, Facts, Forge, ProbeError, github, tokens};

@@ -175,7 +175,7 @@ fn warn_if_due(
     ctx: &Context,
     record: &Record,
     policy: &Policy,
-    configured_forge: Option<crate::config::ForgeKind>,
+    configured_forge: Option<crate::credential::ForgeKind>,
     required: &[String],
     messages: &mut Messages<impl Write>,
 ) -> bool {

@@ -11,8 +11,7 @@ use super::github::{GraphqlAnswer, RepoAccess};
 use super::http::HttpError;
 use super::tokens::{self, Editable, Row};
 use super::{ProbeError, Repo};
-use crate::config::ForgeKind;
-use crate::credential::{Target, TokenKind};
+use crate::credential::{ForgeKind, Target, TokenKind};
 
 /// One thing wrong with a credential, and how to fix it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]

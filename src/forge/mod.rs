@@ -21,8 +21,8 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, Utc};
 use thiserror::Error;
 
-use crate::config::{ForgeKind, Settings};
-use crate::credential::{Secret, Target, TokenKind};
+use crate::config::Settings;
+use crate::credential::{ForgeKind, Secret, Target, TokenKind};
 use crate::record::{Expiry, ProbeOutcome, ProbeResult, Record};
 use http::{Api, HttpError, Response};
 

@@ -8,8 +8,7 @@
 //! `row` and `scopes_of` match every forge and every kind without a
 //! wildcard: a new forge or kind does not compile until its row is written.
 
-use crate::config::ForgeKind;
-use crate::credential::{Target, TokenKind};
+use crate::credential::{ForgeKind, Target, TokenKind};
 
 /// What can be changed on an existing token.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
