@@ -5,6 +5,26 @@
 //! Data flows one way: `cli` picks a command; a command in `commands` works
 //! on credentials through the `keychain`, the `index`, the `expiry` policy
 //! and `config`; nothing below `commands` knows about clap or stdout.
+//!
+//! The layers, top to bottom (`main.rs` sits above them all). A module uses
+//! only modules of its own layer or below, and no modules use each other in
+//! a cycle, here or among the files of one folder; `scripts/layers` checks
+//! both, and fails on a module that no layer names:
+//!
+//! 1. `commands`: one file per command; parses, calls, prints.
+//! 2. `cli`: the command line's definitions.
+//! 3. `storage`: the keychain and the index kept in step.
+//! 4. `answer`, `matching`, `expiry`, `forge`, `plaintext`: the decisions
+//!    (what `get` answers, which credential, when to warn), what a forge
+//!    says of a token, and git's own plaintext credential files.
+//! 5. `config`, `config_sources`, `git_helpers`: the settings, read from
+//!    git's configuration, and the helper chain git builds.
+//! 6. `keychain`, `index`: where secrets and records are kept.
+//! 7. `record`, `protocol`, `output`, `git`: the index's records, git's
+//!    credential protocol, what a person reads, and running git.
+//! 8. `credential`: credentials, secrets and git's matching rule.
+//! 9. `trace`, `fs`, `test_hook`, `memory`: process plumbing used from
+//!    anywhere (the trace, careful file I/O, crash points, core dumps off).
 
 #![forbid(unsafe_code)]
 
