@@ -1,60 +1,27 @@
 //! A keyring-core store for the Linux Secret Service (GNOME Keyring,
 //! KeePassXC, KDE 6's KWallet), built on the secret-service crate and zbus.
 //!
-//! keyring-core's stock Secret Service store always negotiates a
-//! Diffie-Hellman session, which costs more than everything else `get` does
-//! together (see docs/performance.md). This store opens a plain session by
-//! default: the secret then crosses the user's own session bus unencrypted,
-//! where only that user and root can watch, and both can already ask the
-//! unlocked keyring for it. `patrol.secretServiceSession = dh` restores the
-//! encrypted transfer for those whose policy wants it.
+//! It opens a plain session by default (an encrypted one with
+//! `patrol.secretServiceSession = dh`). An item read by its path in a plain
+//! session (a hit of `get`, the comparison of an unchanged `store`) goes
+//! over a connection of our own ([`super::wire`]), which a command may open
+//! early with [`connect_early`], on a thread of its own while `git config`
+//! runs; everything else, and anything that fails there, goes through one
+//! zbus connection per process, opened on first use and shared by every
+//! entry. An entry may carry the object path where its item was last seen
+//! ([`ITEM`]; [`located`] tells where it was found or created): its secret
+//! is then fetched with `GetSecrets` and trusted only when the item's
+//! attributes, asked for at the same time, name this entry; otherwise the
+//! entry is searched for. A secret holds only git's fields; one written by
+//! an earlier version (ending with `service=` and `username=` lines) is
+//! read and reported [`outdated`] until written again. Writes keep to what
+//! every provider does without asking the person anything, a new item goes
+//! only into a collection that persists ([`Destination`]), and a failure is
+//! sorted by its D-Bus error name and told with the provider that owns the
+//! bus name ([`Failure`]).
 //!
-//! An item read by its path in a plain session (a hit of `get`, the
-//! comparison of an unchanged `store`) goes over a connection of our own
-//! ([`super::wire`]), which waits for the bus fewer times than zbus does
-//! (the connection, the bus's `Hello` and `OpenSession` are most of a hit's
-//! keychain time). Everything else, and anything that fails there, goes
-//! through one zbus connection per process, opened on first use and shared
-//! by every entry. A command that will surely ask the keychain may open our
-//! own connection earlier with [`connect_early`], on a thread of its own,
-//! while `git config` runs: `get` then finds a plain session open there.
-//! No secret is asked for before the settings are known, so a person who
-//! configured `keyutils` or an encrypted session has only an unused plain
-//! session to show for it, and `OpenSession` is sent without D-Bus
-//! activation, so no provider is started for them.
-//!
-//! Providers differ, so this store keeps to what every one of them does
-//! without asking the person anything: an existing item's secret is
-//! replaced with `Item.SetSecret` (KeePassXC before 2.7.6 opens an access
-//! dialog for `CreateItem` with `replace`), `CreateItem` only makes new
-//! items, and a secret is read back once after it is written, because
-//! KeePassXC expands placeholders such as `{TITLE}` in what it hands out.
-//! A failure is sorted by its D-Bus error name, never by its text, and is
-//! told together with the provider that owns the bus name ([`Failure`]).
-//!
-//! Finding an item by its attributes (`SearchItems`) costs gnome-keyring a
-//! walk over every item it holds. A `get` would slow down as the keyring
-//! grows. So an entry may be built with the modifier [`ITEM`], the object
-//! path where its item was last seen ([`located`] tells where an entry's
-//! item was found or created); its secret is then fetched with `GetSecrets`
-//! while the item's attributes are asked for at the same time, and it is
-//! trusted only when those attributes name this entry. A path that is gone,
-//! locked, or names anything else sends the entry to the search, as if
-//! there were no hint. A secret holds only git's fields (the password, then
-//! git's `password_expiry_utc` and `oauth_refresh_token` lines), as
-//! git-credential-libsecret keeps them; secrets written by earlier versions
-//! end with `service=` and `username=` lines, which are removed on the way
-//! out and make the entry [`outdated`] until it is written again.
-//!
-//! A new item goes only where it outlives the keyring daemon. gnome-keyring
-//! started without a login keyring (a headless login, `dbus-launch`) has
-//! only its in-memory `session` collection, and its `default` alias may
-//! point there: items written there vanish at logout or reboot. So before
-//! the first write of a process, [`Destination`] picks the `default`
-//! collection, else `login`, else any other, whichever persists, and a
-//! write into a collection that does not persist is refused unless the
-//! person opted in with `patrol.allowMemoryOnly`. Reads never ask, so `get`
-//! and an unchanged `store` pay nothing for it.
+//! Why each of these is so is written once, in docs/architecture.md ("The
+//! hot path: `get`" and "The keychain").
 
 use std::any::Any;
 use std::collections::HashMap;
@@ -643,8 +610,8 @@ impl Inner {
     /// connection asks too (`open_own`). gnome-keyring sometimes aborts when
     /// a caller's first message is an `OpenSession` and callers follow each
     /// other closely; asked this way first, 33,000 `get`s in a row met no
-    /// abort (docs/performance.md, "The race, and how patrol now avoids
-    /// it"). Asked once: any earlier call to the provider counts.
+    /// abort (docs/architecture.md, "gnome-keyring's race on the first
+    /// call"). Asked once: any earlier call to the provider counts.
     fn greet(&self, bus: &Connection) {
         if !self.greeted.swap(true, Ordering::Relaxed) {
             let _ = bus.call_method(
