@@ -13,11 +13,13 @@ mod generate;
 mod get;
 mod import;
 mod install;
+mod installed;
 mod list;
 mod rotate;
 mod set_expiry;
 mod store;
 mod token;
+mod uninstall;
 mod url_argument;
 
 use std::io::{self, BufWriter};
@@ -234,9 +236,9 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         }
         Command::Import(args) => return import::run(&ctx, &args, people, &mut messages),
         Command::Install(args) => {
-            return install::install(&ctx, &args, stdin, people, &mut messages);
+            return install::run(&ctx, &args, stdin, people, &mut messages);
         }
-        Command::Uninstall(args) => return install::uninstall(&ctx, &args, people, &mut messages),
+        Command::Uninstall(args) => return uninstall::run(&ctx, &args, people, &mut messages),
         Command::Token(args) => token::run(&ctx, &args, stdout, &mut messages)?,
         Command::Doctor => return doctor::run(&ctx, people, &mut messages),
         Command::Generate(args) => generate::run(&args, stdout)?,
