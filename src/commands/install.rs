@@ -51,12 +51,7 @@ pub fn run(
     let scope = args.scope();
     let ours = helper_value(messages)?;
     let before = git_helpers::read_entries()?;
-    let in_scope: Vec<&str> = before
-        .iter()
-        .filter(|e| e.scope == scope.name() && e.url.is_none())
-        .map(|e| e.value.as_str())
-        .collect();
-    let already = in_scope.ends_with(&["", ours.as_str()]);
+    let already = already_installed(&before, scope, &ours);
     // Asked before anything changes: a keychain that cannot keep tokens
     // must not take git's requests away from the helper that keeps them now.
     let keychain = check_keychain(ctx, messages);
@@ -128,7 +123,13 @@ pub fn run(
         )?;
         writeln!(out, "    credential.helper = {}", escape(&ours))?;
     }
-    report_existing(&after, scope, &ours, &mut out)?;
+    let existing = existing_helpers(&after, scope, &ours);
+    if !existing.is_empty() {
+        writeln!(out, "Helpers already configured:")?;
+        for line in existing {
+            writeln!(out, "{line}")?;
+        }
+    }
     super::generate::install_man_pages(&mut out)?;
     if let Some(line) = keychain_line {
         writeln!(out, "{line}")?;
@@ -236,13 +237,20 @@ fn add_entries(installed: &Installed) -> Result<()> {
     Ok(())
 }
 
-/// Says, for every helper entry, what git now does with it.
-fn report_existing(
-    entries: &[HelperEntry],
-    scope: Scope,
-    ours: &str,
-    mut out: impl Write,
-) -> Result<()> {
+/// Whether the scope's entries for every URL already end with the reset
+/// and patrol: then `install` changes nothing.
+fn already_installed(entries: &[HelperEntry], scope: Scope, ours: &str) -> bool {
+    let in_scope: Vec<&str> = entries
+        .iter()
+        .filter(|e| e.scope == scope.name() && e.url.is_none())
+        .map(|e| e.value.as_str())
+        .collect();
+    in_scope.ends_with(&["", ours])
+}
+
+/// For every helper entry but patrol's own two, what git now does with it,
+/// a line each; and a last line when git does not reach patrol at all.
+fn existing_helpers(entries: &[HelperEntry], scope: Scope, ours: &str) -> Vec<String> {
     // Our two entries are the last of the scope's general ones.
     let ours_at = entries
         .iter()
@@ -334,13 +342,7 @@ fn report_existing(
                 .into(),
         );
     }
-    if !lines.is_empty() {
-        writeln!(out, "Helpers already configured:")?;
-        for line in lines {
-            writeln!(out, "{line}")?;
-        }
-    }
-    Ok(())
+    lines
 }
 
 /// A URL that a `credential.<url>` pattern matches, to build its chain.
@@ -391,4 +393,178 @@ fn check_keychain(
             return Err(KeychainError::MemoryOnly { collection });
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(scope: &str, url: Option<&str>, value: &str) -> HelperEntry {
+        HelperEntry {
+            scope: scope.into(),
+            origin: format!("file:/home/alice/{scope}.gitconfig"),
+            url: url.map(Into::into),
+            value: value.into(),
+        }
+    }
+
+    fn general(scope: &str, value: &str) -> HelperEntry {
+        entry(scope, None, value)
+    }
+
+    #[test]
+    fn only_the_reset_and_patrol_last_in_the_scope_are_an_install() {
+        let installed = [
+            general("global", "store"),
+            general("global", ""),
+            general("global", "patrol"),
+        ];
+        assert!(already_installed(&installed, Scope::Global, "patrol"));
+        // Another scope's, a URL's, or a helper after them: not an install.
+        assert!(!already_installed(&installed, Scope::System, "patrol"));
+        assert!(!already_installed(&installed, Scope::Global, "/opt/patrol"));
+        let store_after = [
+            general("global", ""),
+            general("global", "patrol"),
+            general("global", "store"),
+        ];
+        assert!(!already_installed(&store_after, Scope::Global, "patrol"));
+        let for_one_url = [
+            entry("global", Some("https://github.com"), ""),
+            entry("global", Some("https://github.com"), "patrol"),
+        ];
+        assert!(!already_installed(&for_one_url, Scope::Global, "patrol"));
+        assert!(!already_installed(&[], Scope::Global, "patrol"));
+    }
+
+    #[test]
+    fn a_helper_before_the_reset_is_skipped_and_kept_for_uninstall() {
+        let entries = [
+            general("system", "store"),
+            general("global", ""),
+            general("global", "patrol"),
+        ];
+        let lines = existing_helpers(&entries, Scope::Global, "patrol");
+        assert_eq!(lines.len(), 1, "{lines:#?}");
+        assert!(
+            lines[0].starts_with("  `store` (git's `store`"),
+            "{}",
+            lines[0]
+        );
+        assert!(
+            lines[0].ends_with(
+                "in /home/alice/system.gitconfig (system): skipped from now on (the reset before \
+                 patrol); left in place, so `uninstall` brings it back."
+            ),
+            "{}",
+            lines[0]
+        );
+    }
+
+    #[test]
+    fn patrol_alone_in_its_scope_has_nothing_to_say() {
+        let entries = [general("global", ""), general("global", "patrol")];
+        assert!(existing_helpers(&entries, Scope::Global, "patrol").is_empty());
+    }
+
+    #[test]
+    fn a_reset_after_patrol_means_git_never_asks_it() {
+        let entries = [
+            general("global", ""),
+            general("global", "patrol"),
+            general("local", ""),
+        ];
+        let lines = existing_helpers(&entries, Scope::Global, "patrol");
+        assert_eq!(
+            lines,
+            [
+                "  an empty credential.helper in /home/alice/local.gitconfig (local) comes after \
+                 patrol and resets the list: git never asks patrol. Remove it, or install in that \
+                 scope.",
+                "  git does not reach patrol with this configuration: `git credential-patrol \
+                 doctor` shows the chain.",
+            ]
+        );
+    }
+
+    #[test]
+    fn a_store_after_patrol_is_named_with_the_command_that_removes_it() {
+        let entries = [
+            general("global", ""),
+            general("global", "patrol"),
+            general("local", "store"),
+        ];
+        let lines = existing_helpers(&entries, Scope::Global, "patrol");
+        assert_eq!(lines.len(), 1, "{lines:#?}");
+        assert!(
+            lines[0].contains("asked after patrol; git also gives it every new credential"),
+            "{}",
+            lines[0]
+        );
+        assert!(
+            lines[0].ends_with("git config --local --fixed-value --unset credential.helper store"),
+            "{}",
+            lines[0]
+        );
+        let cache = [
+            general("global", ""),
+            general("global", "patrol"),
+            general("local", "cache"),
+        ];
+        assert_eq!(
+            existing_helpers(&cache, Scope::Global, "patrol"),
+            [
+                "  `cache` (git's `cache`: tokens in memory for a while) in \
+              /home/alice/local.gitconfig (local): asked after patrol, when patrol has no token."
+            ]
+        );
+    }
+
+    #[test]
+    fn a_url_whose_own_list_resets_gets_the_commands_that_hand_it_over() {
+        // What `gh auth setup-git` writes: a reset for the URL, then gh.
+        let github = Some("https://github.com");
+        let entries = [
+            general("global", ""),
+            general("global", "patrol"),
+            entry("global", github, ""),
+            entry("global", github, "!gh auth git-credential"),
+        ];
+        let lines = existing_helpers(&entries, Scope::Global, "patrol");
+        assert_eq!(lines.len(), 1, "{lines:#?}");
+        assert!(
+            lines[0].contains(
+                "for https://github.com in /home/alice/global.gitconfig (global): resets the list \
+                 for that URL, so git never asks patrol there; this helper answers instead. \
+                 install leaves it as it is."
+            ),
+            "{}",
+            lines[0]
+        );
+        assert!(
+            lines[0].ends_with(
+                "      git config --global --add credential.https://github.com.helper ''\n      \
+                 git config --global --add credential.https://github.com.helper patrol"
+            ),
+            "{}",
+            lines[0]
+        );
+    }
+
+    #[test]
+    fn a_url_helper_after_patrol_answers_only_when_patrol_has_no_token() {
+        let gitlab = Some("https://gitlab.com");
+        let entries = [
+            general("global", ""),
+            general("global", "patrol"),
+            entry("global", gitlab, "cache"),
+        ];
+        let lines = existing_helpers(&entries, Scope::Global, "patrol");
+        assert_eq!(lines.len(), 1, "{lines:#?}");
+        assert!(
+            lines[0].ends_with("asked after patrol, when patrol has no token."),
+            "{}",
+            lines[0]
+        );
+    }
 }

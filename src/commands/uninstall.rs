@@ -57,18 +57,7 @@ pub fn run(
     if chosen.is_empty() {
         report_nothing_recorded(wanted.as_ref(), &mut out)?;
     } else {
-        // Installs into the same file are undone together: a second install
-        // (after the program moved, say) added a second empty entry, and only
-        // together do the recorded values account for every copy in the file.
-        let mut files: Vec<(Vec<String>, String, Vec<Installed>)> = Vec::new();
-        for installed in chosen {
-            let options = installed.file_options();
-            match files.iter_mut().find(|(o, _, _)| *o == options) {
-                Some((_, _, group)) => group.push(installed),
-                None => files.push((options, installed.scope.clone(), vec![installed])),
-            }
-        }
-        for (options, scope, group) in files {
+        for (options, scope, group) in by_file(chosen) {
             match remove_installed(&options, &scope, &group, &mut out) {
                 Ok(true) => {}
                 Ok(false) => {
@@ -255,14 +244,7 @@ fn report_what_git_does_next(
     mut out: impl Write,
 ) -> Result<()> {
     let entries = git_helpers::read_entries()?;
-    let mut chain: Vec<&HelperEntry> = Vec::new();
-    for entry in entries.iter().filter(|e| e.url.is_none()) {
-        if entry.value.is_empty() {
-            chain.clear();
-        } else {
-            chain.push(entry);
-        }
-    }
+    let chain = general_chain(&entries);
     if chain.is_empty() {
         writeln!(
             out,
@@ -317,33 +299,13 @@ fn remove_installed(
     group: &[Installed],
     mut out: impl Write,
 ) -> Result<bool> {
-    // The reset first: patrol alone at the end of the list is a working
-    // configuration; a reset alone would switch every helper off.
-    let mut values: Vec<&str> = vec![""];
-    for installed in group {
-        for value in &installed.values {
-            if !values.contains(&value.as_str()) {
-                values.push(value);
-            }
-        }
-    }
-    let recorded = |value: &str| {
-        group
-            .iter()
-            .flat_map(|i| &i.values)
-            .filter(|v| *v == value)
-            .count()
-    };
+    let values = values_to_remove(group);
     let counts = values
         .iter()
         .map(|value| occurrences(options, value))
         .collect::<Result<Vec<_>>>()?;
     let place = format!("{scope} configuration");
-    if let Some((value, count)) = values
-        .iter()
-        .zip(&counts)
-        .find(|(value, count)| **count > recorded(value))
-    {
+    if let Some((value, count)) = more_than_recorded(group, &values, &counts) {
         writeln!(
             out,
             "credential.helper = {} occurs {count} times in the {place}, more than install added; patrol cannot tell which are its own and changed nothing there. Remove its entries by hand (the empty entry just before patrol, and patrol) with:\n    git config {} --edit",
@@ -372,6 +334,74 @@ fn remove_installed(
         )?;
     }
     Ok(true)
+}
+
+/// The recorded installs grouped by the file they changed, each with the
+/// `git config` options that select it and its scope. Installs into the
+/// same file are undone together: a second install (after the program
+/// moved, say) added a second empty entry, and only together do the
+/// recorded values account for every copy in the file.
+fn by_file(chosen: Vec<Installed>) -> Vec<(Vec<String>, String, Vec<Installed>)> {
+    let mut files: Vec<(Vec<String>, String, Vec<Installed>)> = Vec::new();
+    for installed in chosen {
+        let options = installed.file_options();
+        match files.iter_mut().find(|(o, _, _)| *o == options) {
+            Some((_, _, group)) => group.push(installed),
+            None => files.push((options, installed.scope.clone(), vec![installed])),
+        }
+    }
+    files
+}
+
+/// The values to take out of one file, each once, the reset first: patrol
+/// alone at the end of the list is a working configuration; a reset alone
+/// would switch every helper off.
+fn values_to_remove(group: &[Installed]) -> Vec<&str> {
+    let mut values: Vec<&str> = vec![""];
+    for installed in group {
+        for value in &installed.values {
+            if !values.contains(&value.as_str()) {
+                values.push(value);
+            }
+        }
+    }
+    values
+}
+
+/// The first value the file holds more often than the installs recorded
+/// adding it, with how often (`counts`, one for each of `values`): then
+/// patrol cannot tell which copies are its own.
+fn more_than_recorded<'v>(
+    group: &[Installed],
+    values: &[&'v str],
+    counts: &[usize],
+) -> Option<(&'v str, usize)> {
+    let recorded = |value: &str| {
+        group
+            .iter()
+            .flat_map(|i| &i.values)
+            .filter(|v| *v == value)
+            .count()
+    };
+    values
+        .iter()
+        .zip(counts)
+        .find(|(value, count)| **count > recorded(value))
+        .map(|(value, count)| (*value, *count))
+}
+
+/// The helpers git asks for a URL that has none of its own: the entries
+/// for every URL after the last reset among them.
+fn general_chain(entries: &[HelperEntry]) -> Vec<&HelperEntry> {
+    let mut chain = Vec::new();
+    for entry in entries.iter().filter(|e| e.url.is_none()) {
+        if entry.value.is_empty() {
+            chain.clear();
+        } else {
+            chain.push(entry);
+        }
+    }
+    chain
 }
 
 /// A value as a person reads it: the empty one named, not invisible.
@@ -405,5 +435,128 @@ fn occurrences(options: &[String], value: &str) -> Result<usize> {
             options.join(" "),
             output.stderr_text()
         ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn installed(scope: &str, file: Option<&str>, ours: &str) -> Installed {
+        Installed {
+            scope: scope.into(),
+            file: file.map(PathBuf::from),
+            values: vec![String::new(), ours.into()],
+        }
+    }
+
+    #[test]
+    fn installs_into_one_file_are_undone_together() {
+        let chosen = vec![
+            installed("global", None, "patrol"),
+            installed("local", Some("/src/a/.git/config"), "patrol"),
+            installed("global", None, "/opt/patrol/git-credential-patrol"),
+            installed("local", Some("/src/b/.git/config"), "patrol"),
+        ];
+        let files = by_file(chosen);
+        let summary: Vec<(Vec<String>, String, usize)> = files
+            .iter()
+            .map(|(options, scope, group)| (options.clone(), scope.clone(), group.len()))
+            .collect();
+        assert_eq!(
+            summary,
+            [
+                (vec!["--global".to_owned()], "global".to_owned(), 2),
+                (
+                    vec!["--file".to_owned(), "/src/a/.git/config".to_owned()],
+                    "local".to_owned(),
+                    1
+                ),
+                (
+                    vec!["--file".to_owned(), "/src/b/.git/config".to_owned()],
+                    "local".to_owned(),
+                    1
+                ),
+            ]
+        );
+        assert_eq!(
+            values_to_remove(&files[0].2),
+            ["", "patrol", "/opt/patrol/git-credential-patrol"]
+        );
+    }
+
+    #[test]
+    fn the_reset_is_removed_first_even_if_recorded_last() {
+        let odd = Installed {
+            scope: "global".into(),
+            file: None,
+            values: vec!["patrol".into(), String::new()],
+        };
+        assert_eq!(values_to_remove(&[odd]), ["", "patrol"]);
+    }
+
+    #[test]
+    fn a_value_the_file_holds_more_often_than_recorded_stops_the_removal() {
+        let group = [
+            installed("global", None, "patrol"),
+            installed("global", None, "/opt/patrol"),
+        ];
+        let values = values_to_remove(&group);
+        assert_eq!(values, ["", "patrol", "/opt/patrol"]);
+        // Two installs, two empty entries: exactly what was recorded.
+        assert_eq!(more_than_recorded(&group, &values, &[2, 1, 1]), None);
+        // Entries already gone are no reason to stop.
+        assert_eq!(more_than_recorded(&group, &values, &[0, 1, 0]), None);
+        // A third empty entry, or patrol added by hand as well: not ours to
+        // tell apart.
+        assert_eq!(
+            more_than_recorded(&group, &values, &[3, 1, 1]),
+            Some(("", 3))
+        );
+        assert_eq!(
+            more_than_recorded(&group, &values, &[2, 2, 1]),
+            Some(("patrol", 2))
+        );
+    }
+
+    fn general(scope: &str, value: &str) -> HelperEntry {
+        HelperEntry {
+            scope: scope.into(),
+            origin: format!("file:/home/alice/{scope}.gitconfig"),
+            url: None,
+            value: value.into(),
+        }
+    }
+
+    #[test]
+    fn the_chain_left_starts_after_the_last_reset() {
+        let values = |entries: &[HelperEntry]| -> Vec<String> {
+            general_chain(entries)
+                .iter()
+                .map(|e| e.value.clone())
+                .collect()
+        };
+        let url = HelperEntry {
+            url: Some("https://github.com".into()),
+            ..general("global", "!gh auth git-credential")
+        };
+        assert_eq!(
+            values(&[
+                general("system", "store"),
+                general("global", "cache"),
+                url.clone()
+            ]),
+            ["store", "cache"]
+        );
+        assert_eq!(
+            values(&[
+                general("system", "store"),
+                general("global", ""),
+                general("global", "patrol")
+            ]),
+            ["patrol"]
+        );
+        assert!(values(&[general("system", "store"), general("local", "")]).is_empty());
+        assert!(values(&[url]).is_empty());
     }
 }
