@@ -187,14 +187,17 @@ pub struct CheckArgs {
     /// Only the credentials of this URL or host
     #[arg(value_hint = ValueHint::Url, conflicts_with = "token_env")]
     pub url: Option<String>,
-    /// The account, when the host has several
-    #[arg(long, requires = "url", value_hint = ValueHint::Username)]
+    /// The account, when the host has several; with --token-env, the user
+    /// name the forge's API takes with the token (Gerrit's user, the
+    /// Atlassian email for a Bitbucket API token)
+    #[arg(long, value_hint = ValueHint::Username)]
     pub user: Option<String>,
     /// Check the token in this environment variable instead of stored ones
     /// (CI: validation only; it is never stored)
     #[arg(long, value_name = "NAME")]
     pub token_env: Option<String>,
-    /// With --token-env: the host the token is for [default: github.com]
+    /// With --token-env: the host the token is for, with the organization
+    /// on Azure DevOps (`dev.azure.com/ORG`) [default: github.com]
     #[arg(long, value_name = "HOST", requires = "token_env")]
     pub host: Option<String>,
     /// GitHub: also check this repository (`OWNER/NAME`) and the GraphQL API

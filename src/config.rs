@@ -66,6 +66,10 @@ pub struct Settings {
     /// What git's URL matching returned for `apiUrl`, which may be a bare
     /// `patrol.apiUrl` that applies to every host.
     unscoped_api_url: Option<String>,
+    /// `patrol.apiUser`: the name the forge's API wants beside the token
+    /// where it differs from git's (Bitbucket Cloud takes an API token
+    /// with the Atlassian account's email).
+    pub api_user: Option<String>,
     pub required_scopes: Vec<String>,
 }
 
@@ -81,6 +85,7 @@ impl Settings {
             forge: None,
             api_url: None,
             unscoped_api_url: None,
+            api_user: None,
             required_scopes: Vec::new(),
         }
     }
@@ -191,12 +196,14 @@ impl Settings {
                 Some(b) => self.probe = Some(b),
                 None => bad("true or false"),
             },
-            "forge" => match value.to_ascii_lowercase().as_str() {
-                "github" => self.forge = Some(ForgeKind::Github),
-                "gitlab" => self.forge = Some(ForgeKind::Gitlab),
-                "none" => self.forge = Some(ForgeKind::None),
-                _ => bad("`github`, `gitlab` or `none`"),
+            "forge" => match ForgeKind::from_name(value) {
+                Some(forge) => self.forge = Some(forge),
+                None => bad(
+                    "`github`, `gitlab`, `bitbucket`, `bitbucket-datacenter`, `azure-devops`, \
+                     `gitea`, `gerrit`, `huggingface` or `none`",
+                ),
             },
+            "apiuser" => self.api_user = Some(value.trim().to_owned()).filter(|v| !v.is_empty()),
             "apiurl" => self.unscoped_api_url = Some(value.trim_end_matches('/').to_owned()),
             "requiredscopes" => {
                 self.required_scopes = value

@@ -18,7 +18,60 @@ use zeroize::Zeroizing;
 pub enum ForgeKind {
     Github,
     Gitlab,
+    /// Bitbucket Cloud (bitbucket.org).
+    Bitbucket,
+    /// Bitbucket Data Center (and Server), self-hosted.
+    BitbucketDatacenter,
+    /// Azure DevOps Services (dev.azure.com, *.visualstudio.com).
+    AzureDevops,
+    /// Gitea and Forgejo (Codeberg), which share Gitea's API.
+    Gitea,
+    Gerrit,
+    /// The Hugging Face Hub.
+    Huggingface,
     None,
+}
+
+impl ForgeKind {
+    /// Every forge patrol speaks to, in the order documentation lists them.
+    pub const KNOWN: [ForgeKind; 8] = [
+        ForgeKind::Github,
+        ForgeKind::Gitlab,
+        ForgeKind::Bitbucket,
+        ForgeKind::BitbucketDatacenter,
+        ForgeKind::AzureDevops,
+        ForgeKind::Gitea,
+        ForgeKind::Gerrit,
+        ForgeKind::Huggingface,
+    ];
+
+    /// Its value in `patrol.forge`, `check --json` and docs.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Github => "github",
+            Self::Gitlab => "gitlab",
+            Self::Bitbucket => "bitbucket",
+            Self::BitbucketDatacenter => "bitbucket-datacenter",
+            Self::AzureDevops => "azure-devops",
+            Self::Gitea => "gitea",
+            Self::Gerrit => "gerrit",
+            Self::Huggingface => "huggingface",
+            Self::None => "none",
+        }
+    }
+
+    /// The forge a `patrol.forge` value names, in any case. `forgejo`
+    /// is Gitea's API by another name.
+    pub fn from_name(name: &str) -> Option<Self> {
+        let name = name.trim();
+        if name.eq_ignore_ascii_case("forgejo") {
+            return Some(Self::Gitea);
+        }
+        Self::KNOWN
+            .into_iter()
+            .chain([Self::None])
+            .find(|forge| forge.name().eq_ignore_ascii_case(name))
+    }
 }
 
 /// A secret string: a password, a refresh token, a pre-encoded credential.
@@ -214,6 +267,29 @@ pub enum TokenKind {
     GitlabTrigger,
     /// `glcbt-`: GitLab CI/CD job token.
     GitlabJob,
+    /// A `glpat-` token whose account GitLab names as a project's bot: a
+    /// project access token.
+    GitlabProject,
+    /// A `glpat-` token of a group's bot: a group access token.
+    GitlabGroup,
+    /// `ATATT`: an Atlassian API token, used with Bitbucket Cloud.
+    BitbucketApi,
+    /// `ATBB`: a Bitbucket Cloud app password (they stop working in 2026).
+    BitbucketAppPassword,
+    /// `ATCTT`: a Bitbucket Cloud repository, project or workspace access
+    /// token.
+    BitbucketAccess,
+    /// A Bitbucket Data Center HTTP access token (personal, project or
+    /// repository), known by the forge's answer.
+    BitbucketDatacenter,
+    /// An Azure DevOps personal access token, known by the forge's answer.
+    AzureDevopsPat,
+    /// A Gitea or Forgejo access token, known by the forge's answer.
+    Gitea,
+    /// A Gerrit authentication token or HTTP password.
+    Gerrit,
+    /// `hf_`: a Hugging Face user access token.
+    Huggingface,
     /// A pre-encoded `credential` for an `authtype` such as Bearer.
     Authtype,
     #[default]
@@ -248,6 +324,10 @@ impl TokenKind {
             ("gldt-", TokenKind::GitlabDeploy),
             ("glptt-", TokenKind::GitlabTrigger),
             ("glcbt-", TokenKind::GitlabJob),
+            ("ATATT", TokenKind::BitbucketApi),
+            ("ATBB", TokenKind::BitbucketAppPassword),
+            ("ATCTT", TokenKind::BitbucketAccess),
+            ("hf_", TokenKind::Huggingface),
         ];
         PREFIXES
             .iter()
@@ -268,7 +348,17 @@ impl TokenKind {
             | Self::GitlabOauth
             | Self::GitlabDeploy
             | Self::GitlabTrigger
-            | Self::GitlabJob => ForgeKind::Gitlab,
+            | Self::GitlabJob
+            | Self::GitlabProject
+            | Self::GitlabGroup => ForgeKind::Gitlab,
+            Self::BitbucketApi | Self::BitbucketAppPassword | Self::BitbucketAccess => {
+                ForgeKind::Bitbucket
+            }
+            Self::BitbucketDatacenter => ForgeKind::BitbucketDatacenter,
+            Self::AzureDevopsPat => ForgeKind::AzureDevops,
+            Self::Gitea => ForgeKind::Gitea,
+            Self::Gerrit => ForgeKind::Gerrit,
+            Self::Huggingface => ForgeKind::Huggingface,
             Self::Authtype | Self::Unknown => ForgeKind::None,
         }
     }
@@ -287,6 +377,16 @@ impl TokenKind {
             Self::GitlabDeploy => "gitlab-deploy",
             Self::GitlabTrigger => "gitlab-trigger",
             Self::GitlabJob => "gitlab-job",
+            Self::GitlabProject => "gitlab-project",
+            Self::GitlabGroup => "gitlab-group",
+            Self::BitbucketApi => "bitbucket-api",
+            Self::BitbucketAppPassword => "bitbucket-app-password",
+            Self::BitbucketAccess => "bitbucket-access",
+            Self::BitbucketDatacenter => "bitbucket-datacenter",
+            Self::AzureDevopsPat => "azure-devops-pat",
+            Self::Gitea => "gitea",
+            Self::Gerrit => "gerrit",
+            Self::Huggingface => "huggingface",
             Self::Authtype => "authtype",
             Self::Unknown => "unknown",
         }
@@ -364,6 +464,26 @@ mod tests {
         );
         assert_eq!(TokenKind::of_token("glpat-TEST"), TokenKind::GitlabPersonal);
         assert_eq!(TokenKind::of_token("hunter2"), TokenKind::Unknown);
+        assert_eq!(TokenKind::of_token("ATATTTEST"), TokenKind::BitbucketApi);
+        assert_eq!(
+            TokenKind::of_token("ATBBTEST"),
+            TokenKind::BitbucketAppPassword
+        );
+        assert_eq!(TokenKind::of_token("ATCTTTEST"), TokenKind::BitbucketAccess);
+        assert_eq!(TokenKind::of_token("hf_TEST"), TokenKind::Huggingface);
+    }
+
+    #[test]
+    fn forge_names_read_back() {
+        for forge in ForgeKind::KNOWN.into_iter().chain([ForgeKind::None]) {
+            assert_eq!(ForgeKind::from_name(forge.name()), Some(forge));
+        }
+        assert_eq!(
+            ForgeKind::from_name(" Azure-DevOps"),
+            Some(ForgeKind::AzureDevops)
+        );
+        assert_eq!(ForgeKind::from_name("Forgejo"), Some(ForgeKind::Gitea));
+        assert_eq!(ForgeKind::from_name("gogs"), None);
     }
 
     #[test]

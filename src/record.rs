@@ -153,6 +153,11 @@ pub struct Record {
     /// the renewal failed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub refresh_offered_at: Option<DateTime<Utc>>,
+    /// When `get` said what patrol cannot learn of this token's expiry
+    /// (its forge cannot tell it, or its tokens never expire): once per
+    /// stored token, not on every push.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expiry_hint_at: Option<DateTime<Utc>>,
 }
 
 impl Record {
@@ -175,6 +180,7 @@ impl Record {
             keychain_item: None,
             refreshable: false,
             refresh_offered_at: None,
+            expiry_hint_at: None,
         }
     }
 
@@ -218,6 +224,7 @@ impl Record {
             keychain_item: _,
             refreshable,
             refresh_offered_at,
+            expiry_hint_at,
         } = self;
         let SecretFacts {
             kind: new_kind,
@@ -239,6 +246,7 @@ impl Record {
         *probe = None;
         *refreshable = renews;
         *refresh_offered_at = None;
+        *expiry_hint_at = None;
     }
 
     pub fn is_live(&self) -> bool {

@@ -181,7 +181,9 @@ impl Storage<'_> {
         // Outside the index lock: a probe may take seconds, and other git
         // processes must not wait for it.
         let probed: Option<Result<Facts, ProbeError>> = match secrets.token() {
-            Some(token) if probe => forge::probe(target, settings, forge, token, facts.kind),
+            Some(token) if probe => {
+                forge::probe(target, settings, forge, token, facts.kind, username)
+            }
             _ => None,
         };
         if let Some(Err(
@@ -473,15 +475,14 @@ impl Storage<'_> {
     /// not where the index said. While another process holds the index,
     /// nothing is noted: the next `get` warns, or searches, again, which
     /// is better than making git wait.
-    pub fn note_get(
-        &self,
-        record: &Record,
-        warned: bool,
-        offered: bool,
-        moved: Option<String>,
-        messages: &mut Messages<impl Write>,
-    ) {
-        if !warned && !offered && moved.is_none() {
+    pub fn note_get(&self, record: &Record, noted: GetNotes, messages: &mut Messages<impl Write>) {
+        let GetNotes {
+            warned,
+            offered,
+            moved,
+            hinted,
+        } = noted;
+        if !warned && !offered && moved.is_none() && !hinted {
             return;
         }
         let (id, now) = (record.id.clone(), self.now);
@@ -499,6 +500,9 @@ impl Storage<'_> {
                     }
                     if moved.is_some() {
                         r.keychain_item.clone_from(&moved);
+                    }
+                    if hinted {
+                        r.expiry_hint_at = Some(now);
                     }
                     ((), true)
                 }
@@ -637,6 +641,19 @@ fn clear_refusal(record: &mut Record) -> bool {
         record.probe = None;
     }
     refused
+}
+
+/// What a `get` did that the index should remember.
+#[derive(Debug, Default)]
+pub struct GetNotes {
+    /// It printed a warning (`patrol.warnEvery` counts from it).
+    pub warned: bool,
+    /// It handed git the refresh token of a dead access token.
+    pub offered: bool,
+    /// The keychain item is elsewhere than the index said.
+    pub moved: Option<String>,
+    /// It said what cannot be learnt of the expiry (once per token).
+    pub hinted: bool,
 }
 
 /// Keeps where the keychain item is, when the keychain said; whether that

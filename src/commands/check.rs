@@ -32,6 +32,14 @@ pub fn run(
     mut out: impl Write,
     messages: &mut Messages<impl Write>,
 ) -> Result<ExitCode> {
+    if args.user.is_some() && args.url.is_none() {
+        return Err(super::BadInput(
+            "--user names an account of a URL: give the URL too, such as \
+             `git credential-patrol check https://github.com --user alice`"
+                .into(),
+        )
+        .into());
+    }
     let snapshot = ctx.read_index(messages);
     // A credential only the keychain knows, given its record back.
     let adopted;
@@ -192,11 +200,7 @@ pub(super) fn check_one(
         host: output::escape(&record.target.host),
         username: output::escape(&record.username),
         token_env: secret_env.map(output::escape),
-        forge: match forge_kind {
-            ForgeKind::Github => "github",
-            ForgeKind::Gitlab => "gitlab",
-            ForgeKind::None => "none",
-        },
+        forge: forge_kind.name(),
         api_url: api_url.as_deref().map(forge::http::shown),
         valid: None,
         account: None,
@@ -220,7 +224,9 @@ pub(super) fn check_one(
             None
         }
         (Ok(_), None) => {
-            if forge::is_unknown(&record.target, settings.forge) {
+            if let Some(hint) = forge::no_api_hint(&record.target, forge_kind) {
+                report.notes.push(hint);
+            } else if forge::is_unknown(&record.target, settings.forge) {
                 report
                     .notes
                     .push(forge::unknown_forge_hint(&record.target, record.kind));
@@ -234,7 +240,15 @@ pub(super) fn check_one(
         }
         (Ok(token), Some(forge)) => {
             let (outcome, forge) = match forge {
-                Ok(forge) => (forge.probe(&token, record.kind), Some(forge)),
+                Ok(forge) => (
+                    forge.probe(&forge::Login {
+                        token: &token,
+                        kind: record.kind,
+                        username: &record.username,
+                        api_user: settings.api_user.as_deref(),
+                    }),
+                    Some(forge),
+                ),
                 Err(err) => (Err(ProbeError::from(err)), None),
             };
             forge::record_outcome(&mut updated, &outcome, ctx.now);
@@ -283,6 +297,13 @@ pub(super) fn check_one(
     let assessment = expiry::assess(&updated, &settings.policy, ctx.now);
     report.status = assessment.status.name();
     report.expires_at = assessment.expires_at;
+    report.notes.extend(forge::expiry_advice(
+        &updated.target,
+        forge_kind,
+        updated.kind,
+        updated.expiry.effective().map(|(expiry, _)| expiry),
+        settings.policy.rotate_after.is_some(),
+    ));
     let within = args.expiring_within.unwrap_or(settings.policy.warn_before);
     let subject = subject_of(&updated, forge_kind, settings, &rotate, secret_env);
     if let Some(problem) = expiry_problem(&updated, &assessment, within, ctx.now, &subject) {
@@ -459,10 +480,9 @@ pub(super) fn text(out: &mut impl Write, reports: &[Report], now: DateTime<Utc>)
             (None, false) => format!("{} ({})", report.url, report.username),
         };
         writeln!(out, "{who}")?;
-        let forge = match report.forge {
-            "github" => "GitHub",
-            "gitlab" => "GitLab",
-            _ => "no known forge",
+        let forge = match ForgeKind::from_name(report.forge) {
+            Some(ForgeKind::None) | None => "no known forge",
+            Some(known) => forge::forge_name(known),
         };
         let valid = match (report.valid, &report.account) {
             (Some(true), Some(account)) => format!("yes ({forge} account {account})"),

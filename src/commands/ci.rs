@@ -42,7 +42,8 @@ pub fn run(
     let settings = ctx.forge_settings(&target.url(), messages);
     let kind = TokenKind::of_token(token.expose());
     // A record that lives only as long as this check: nothing is written.
-    let record = Record::new(target, String::new(), kind, ctx.now);
+    let user = args.user.clone().unwrap_or_default();
+    let record = Record::new(target, user, kind, ctx.now);
     let mut configuration = BTreeSet::new();
     let (report, _) = check::check_one(
         ctx,
@@ -136,11 +137,8 @@ fn token_from(name: &str, value: Option<OsString>) -> Result<Secret, BadInput> {
 
 /// `--host`: a host name or an https URL; only the host counts.
 fn host_target(text: &str) -> Result<Target, BadInput> {
-    let argument = UrlArgument::parse(text)?;
-    Ok(Target {
-        path: None,
-        ..argument.target
-    })
+    // A path stays: Azure DevOps' organization is its first segment.
+    Ok(UrlArgument::parse(text)?.target)
 }
 
 /// `::error title=…::…` for a token that does not work, `::warning …` for

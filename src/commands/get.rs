@@ -23,6 +23,7 @@ use crate::matching::{Located, fingerprint, locate};
 use crate::output::{self, Messages, describe, rotate_command};
 use crate::protocol::{Request, STATE_PREFIX, Writer};
 use crate::record::Record;
+use crate::storage::GetNotes;
 
 pub fn run(
     ctx: &Context,
@@ -105,12 +106,50 @@ pub fn run(
         // A refresh token handed over for a dead access token is noted, so
         // that a later `get` that finds it still dead knows renewal failed.
         let offered = dead && record.refreshable && record.refresh_offered_at.is_none();
-        storage.note_get(record, warned, offered, moved, messages);
+        let hinted = !dead && hint_expiry_once(record, &settings, messages);
+        storage.note_get(
+            record,
+            GetNotes {
+                warned,
+                offered,
+                moved,
+                hinted,
+            },
+            messages,
+        );
     }
     if let Some(found) = found {
         storage.note_found(found, messages);
     }
     Ok(())
+}
+
+/// The first `get` after a token is stored says, once, what patrol cannot
+/// learn of its expiry: the forge cannot tell it (and the command that
+/// sets it), or the forge's tokens never expire (and the setting that
+/// reminds). Whether it said it.
+fn hint_expiry_once(
+    record: &Record,
+    settings: &crate::config::Settings,
+    messages: &mut Messages<impl Write>,
+) -> bool {
+    if record.expiry_hint_at.is_some() {
+        return false;
+    }
+    let advice = forge::expiry_advice(
+        &record.target,
+        forge::kind_of(&record.target, settings.forge),
+        record.kind,
+        record.expiry.effective().map(|(expiry, _)| expiry),
+        settings.policy.rotate_after.is_some(),
+    );
+    match advice {
+        Some(advice) => {
+            messages.hint(&advice);
+            true
+        }
+        None => false,
+    }
 }
 
 /// Git runs a helper for an answer, not for an error: on a keychain failure

@@ -12,7 +12,9 @@ use serde::Serialize;
 use super::Context;
 use crate::cli::ListArgs;
 use crate::config::Policy;
+use crate::credential::ForgeKind;
 use crate::expiry::{self, Assessment, Status};
+use crate::forge::{self, tokens, tokens::ExpiryAnswer};
 use crate::output::{self, Messages};
 use crate::record::{ErasedBy, ExpirySource, ProbeResult, Record};
 
@@ -23,19 +25,21 @@ pub fn run(
     messages: &mut Messages<impl Write>,
 ) -> Result<ExitCode> {
     let snapshot = ctx.read_index(messages);
-    let mut policies: HashMap<String, Policy> = HashMap::new();
-    let mut rows: Vec<(&Record, Assessment)> = snapshot
+    let mut settings: HashMap<String, (Policy, Option<ForgeKind>)> = HashMap::new();
+    let mut rows: Vec<Row> = snapshot
         .records
         .iter()
         .map(|record| {
             let url = record.target.url();
-            let policy = policies
-                .entry(url)
-                .or_insert_with_key(|url| ctx.settings(url, messages).policy);
-            (record, expiry::assess(record, policy, ctx.now))
+            let (policy, configured) = settings.entry(url).or_insert_with_key(|url| {
+                let settings = ctx.settings(url, messages);
+                (settings.policy, settings.forge)
+            });
+            let forge = forge::kind_of(&record.target, *configured);
+            (record, expiry::assess(record, policy, ctx.now), forge)
         })
         .collect();
-    rows.sort_by_key(|(record, a)| {
+    rows.sort_by_key(|(record, a, _)| {
         (
             a.status,
             a.deadline.unwrap_or(DateTime::<Utc>::MAX_UTC),
@@ -46,7 +50,7 @@ pub fn run(
     if args.json {
         let listing = Listing {
             version: 1,
-            credentials: rows.iter().map(|(r, a)| Entry::new(r, a)).collect(),
+            credentials: rows.iter().map(|(r, a, f)| Entry::new(r, a, *f)).collect(),
         };
         output::json(&mut out, &listing)?;
     } else if rows.is_empty() {
@@ -58,7 +62,7 @@ pub fn run(
         table(&mut out, &rows, ctx.now)?;
     }
     out.flush()?;
-    let attention = rows.iter().any(|(_, a)| a.status.needs_attention());
+    let attention = rows.iter().any(|(_, a, _)| a.status.needs_attention());
     Ok(if attention {
         ExitCode::FAILURE
     } else {
@@ -66,16 +70,22 @@ pub fn run(
     })
 }
 
-fn table(out: &mut impl Write, rows: &[(&Record, Assessment)], now: DateTime<Utc>) -> Result<()> {
+/// A credential, its verdict, and the forge of its host.
+type Row<'a> = (&'a Record, Assessment, ForgeKind);
+
+fn table(out: &mut impl Write, rows: &[Row], now: DateTime<Utc>) -> Result<()> {
     let header = ["URL", "ACCOUNT", "KIND", "EXPIRES", "STATUS", "LAST USED"];
     let cells: Vec<[String; 6]> = rows
         .iter()
-        .map(|(record, assessment)| {
+        .map(|(record, assessment, forge)| {
             let expires = match (assessment.expires_at, record.expiry.effective()) {
                 (Some(at), _) => {
                     format!("{} ({})", at.format("%Y-%m-%d"), expiry::relative(at, now))
                 }
                 (None, Some(_)) => "never".into(),
+                (None, None) if !tells_expiry(*forge, record) => {
+                    "expiry unknown, forge cannot tell".into()
+                }
                 (None, None) => "unknown".into(),
             };
             let status = match (&record.erased, assessment.status) {
@@ -147,6 +157,11 @@ fn table(out: &mut impl Write, rows: &[(&Record, Assessment)], now: DateTime<Utc
     Ok(())
 }
 
+/// Whether the forge of a credential's host can tell its token's expiry.
+fn tells_expiry(forge: ForgeKind, record: &Record) -> bool {
+    forge == ForgeKind::None || tokens::row(forge, record.kind).expiry != ExpiryAnswer::CannotTell
+}
+
 /// The account git stored, and the forge's name for it when that differs.
 fn account(record: &Record) -> String {
     match record.account.as_deref() {
@@ -187,6 +202,11 @@ struct Entry<'a> {
     account: Option<&'a str>,
     token_name: Option<&'a str>,
     scopes: Option<&'a [String]>,
+    /// The forge of the host (`patrol.forge`'s names), `none` for none.
+    forge: &'static str,
+    /// False where the forge cannot tell a token its expiry (Bitbucket
+    /// Cloud, Azure DevOps); `None` for a host of no known forge.
+    forge_tells_expiry: Option<bool>,
     probed_at: Option<DateTime<Utc>>,
     probe_result: Option<ProbeResult>,
     /// The forge's words, when it refused the token or answered oddly.
@@ -194,7 +214,7 @@ struct Entry<'a> {
 }
 
 impl<'a> Entry<'a> {
-    fn new(record: &'a Record, assessment: &Assessment) -> Self {
+    fn new(record: &'a Record, assessment: &Assessment, forge: ForgeKind) -> Self {
         Self {
             url: record.target.url(),
             protocol: &record.target.protocol,
@@ -214,6 +234,8 @@ impl<'a> Entry<'a> {
             account: record.account.as_deref(),
             token_name: record.token_name.as_deref(),
             scopes: record.scopes.as_deref(),
+            forge: forge.name(),
+            forge_tells_expiry: (forge != ForgeKind::None).then(|| tells_expiry(forge, record)),
             probed_at: record.probe.as_ref().map(|p| p.at),
             probe_result: record.probe.as_ref().map(|p| p.result),
             probe_message: record.probe.as_ref().and_then(|p| p.message.as_deref()),

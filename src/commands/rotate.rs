@@ -206,7 +206,14 @@ fn by_hand(
     }
     let kind = TokenKind::of_token(token.expose());
     let probed = forge::probed_on_store(&record.target, settings);
-    let outcome = forge::probe(&record.target, settings, probed, &token, kind);
+    let outcome = forge::probe(
+        &record.target,
+        settings,
+        probed,
+        &token,
+        kind,
+        &record.username,
+    );
     match &outcome {
         Some(Err(err @ ProbeError::Rejected { .. })) => {
             return Err(BadInput(format!(

@@ -263,6 +263,14 @@ pub fn probe_failed(subject: &Subject, err: &ProbeError) -> Problem {
                 subject.add_scopes(&["read_api"])
             ),
         },
+        ProbeError::CannotAsk { reason, .. } => Problem {
+            code: "cannot-ask",
+            cause: err.to_string(),
+            fix: format!(
+                "{reason}; or set the expiry by hand: git credential-patrol expiry {} DATE",
+                crate::output::escape(&crate::output::shell_word(&subject.target.url()))
+            ),
+        },
         ProbeError::Http(_)
         | ProbeError::Refused { .. }
         | ProbeError::Redirected { .. }

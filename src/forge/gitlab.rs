@@ -2,6 +2,13 @@
 //! describes the token (name, scopes, expiry, whether it is active), and
 //! `POST /personal_access_tokens/self/rotate` replaces it with a new one in
 //! one call, which is what `rotate` uses on GitLab.
+//!
+//! A project or group access token is a personal access token of a bot
+//! user, so the same request describes it; its account (`GET /user`) is
+//! the bot, named `project_ID_bot…` or `group_ID_bot…` by GitLab. Its role
+//! in that project or group comes from `GET /projects/ID/access_tokens/self`
+//! (or `/groups/…`; GitLab 18.3 and later), else from
+//! `…/access_tokens/TOKEN_ID` with the id the first answer gave.
 
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Deserialize;
@@ -28,6 +35,10 @@ struct Token {
     revoked: Option<bool>,
     #[serde(default)]
     token: Option<String>,
+    #[serde(default)]
+    id: Option<u64>,
+    #[serde(default)]
+    access_level: Option<u32>,
 }
 
 /// `GET /personal_access_tokens/self`, then `GET /user` for the account
@@ -48,7 +59,79 @@ pub fn probe(api: &Api, token: &Secret, kind: TokenKind) -> Result<Facts, ProbeE
     }
     let mut facts = facts_of(&described, kind);
     facts.account = account(api, token);
+    if let Some(bot) = facts.account.as_deref().and_then(Bot::of) {
+        facts.kind = Some(bot.kind());
+        facts
+            .notes
+            .push(bot.describe(role(api, token, &bot, described.id)));
+    }
     Ok(facts)
+}
+
+/// The project or group whose bot a token's account is.
+#[derive(Debug, PartialEq, Eq)]
+struct Bot {
+    group: bool,
+    id: u64,
+}
+
+impl Bot {
+    /// `project_42_bot_0a1b…` or `group_7_bot…`: GitLab's names for the
+    /// users behind project and group access tokens.
+    fn of(username: &str) -> Option<Self> {
+        let (group, rest) = match username.split_once('_')? {
+            ("project", rest) => (false, rest),
+            ("group", rest) => (true, rest),
+            _ => return None,
+        };
+        let (id, rest) = rest.split_once('_')?;
+        rest.starts_with("bot").then_some(())?;
+        Some(Self {
+            group,
+            id: id.parse().ok()?,
+        })
+    }
+
+    fn kind(&self) -> TokenKind {
+        if self.group {
+            TokenKind::GitlabGroup
+        } else {
+            TokenKind::GitlabProject
+        }
+    }
+
+    fn collection(&self) -> &'static str {
+        if self.group { "groups" } else { "projects" }
+    }
+
+    /// "a project access token of project 42, with the Maintainer role".
+    fn describe(&self, role: Option<u32>) -> String {
+        let what = if self.group { "group" } else { "project" };
+        let role = match role {
+            Some(10) => " with the Guest role".to_owned(),
+            Some(15) => " with the Planner role".to_owned(),
+            Some(20) => " with the Reporter role".to_owned(),
+            Some(30) => " with the Developer role".to_owned(),
+            Some(40) => " with the Maintainer role".to_owned(),
+            Some(50) => " with the Owner role".to_owned(),
+            Some(level) => format!(" with access level {level}"),
+            None => String::new(),
+        };
+        format!("a {what} access token of {what} {}{role}", self.id)
+    }
+}
+
+/// The token's role in its project or group: `…/access_tokens/self`,
+/// else the token by its id (servers before `self` was supported there).
+fn role(api: &Api, token: &Secret, bot: &Bot, token_id: Option<u64>) -> Option<u32> {
+    let base = format!("/{}/{}/access_tokens", bot.collection(), bot.id);
+    let level = |path: String| -> Option<Option<u32>> {
+        let response = api.get(&path, token).ok()?;
+        (response.status == 200).then(|| response.json::<Token>().ok()?.access_level)
+    };
+    level(format!("{base}/self"))
+        .or_else(|| level(format!("{base}/{}", token_id?)))
+        .flatten()
 }
 
 /// `POST /personal_access_tokens/self/rotate`: GitLab revokes the token that
@@ -173,6 +256,28 @@ mod tests {
     use super::*;
 
     #[test]
+    fn bots_are_known_by_their_names() {
+        assert_eq!(
+            Bot::of("project_42_bot_0a1b2c"),
+            Some(Bot {
+                group: false,
+                id: 42
+            })
+        );
+        assert_eq!(
+            Bot::of("group_7_bot").unwrap().kind(),
+            TokenKind::GitlabGroup
+        );
+        assert_eq!(Bot::of("project_x_bot"), None);
+        assert_eq!(Bot::of("project_42_alice"), None);
+        assert_eq!(Bot::of("alice"), None);
+        assert_eq!(
+            Bot::of("project_42_bot").unwrap().describe(Some(40)),
+            "a project access token of project 42 with the Maintainer role"
+        );
+    }
+
+    #[test]
     fn expiry_dates_begin_the_day_in_utc() {
         assert_eq!(
             parse_expires_at("2026-12-01"),
@@ -206,6 +311,8 @@ mod tests {
             active: Some(true),
             revoked: Some(false),
             token: None,
+            id: None,
+            access_level: None,
         };
         let facts = facts_of(&never, TokenKind::GitlabPersonal);
         assert_eq!(facts.expiry, Some(Expiry::Never));

@@ -60,6 +60,55 @@ pub struct Api {
     deadline: Option<Instant>,
 }
 
+/// How the token goes in the `Authorization` header: each forge's API
+/// documents one form, and some take a user name beside the token.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Auth<'a> {
+    /// `Bearer TOKEN` (GitHub, GitLab, Bitbucket's access tokens, Hugging
+    /// Face, Bitbucket Data Center).
+    Bearer,
+    /// `token TOKEN`: Gitea's and Forgejo's own form.
+    Token,
+    /// `Basic base64(USER:TOKEN)` (Azure DevOps with an empty user,
+    /// Gerrit, Bitbucket Cloud's API tokens and app passwords).
+    Basic { user: &'a str },
+}
+
+impl Auth<'_> {
+    /// The header's value, wiped when dropped.
+    fn header(&self, token: &Secret) -> Zeroizing<String> {
+        match self {
+            Auth::Bearer => Zeroizing::new(format!("Bearer {}", token.expose())),
+            Auth::Token => Zeroizing::new(format!("token {}", token.expose())),
+            Auth::Basic { user } => {
+                let pair = Zeroizing::new(format!("{user}:{}", token.expose()));
+                Zeroizing::new(format!("Basic {}", &*base64(pair.as_bytes())))
+            }
+        }
+    }
+}
+
+/// Standard base64 with padding (RFC 4648), into memory that is wiped: the
+/// one encoding a Basic header needs, not worth a crate.
+fn base64(bytes: &[u8]) -> Zeroizing<String> {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = Zeroizing::new(String::with_capacity(bytes.len().div_ceil(3) * 4));
+    for chunk in bytes.chunks(3) {
+        let n = chunk
+            .iter()
+            .enumerate()
+            .fold(0u32, |n, (i, b)| n | u32::from(*b) << (16 - 8 * i));
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(ALPHABET[(n >> (18 - 6 * i) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
 /// An answer, read whole (within `MAX_BODY`). The body is wiped when
 /// dropped: GitLab's rotation answer carries the new token.
 pub struct Response {
@@ -142,10 +191,15 @@ impl Api {
         self.base.as_str().trim_end_matches('/')
     }
 
-    /// `GET base + path` with the token.
+    /// `GET base + path` with the token as a bearer token.
     pub fn get(&self, path: &str, token: &Secret) -> Result<Response, HttpError> {
+        self.get_as(path, token, Auth::Bearer)
+    }
+
+    /// `GET base + path` with the token in the form `auth` says.
+    pub fn get_as(&self, path: &str, token: &Secret, auth: Auth) -> Result<Response, HttpError> {
         let url = self.url(path)?;
-        self.send(self.client.get(url), token)
+        self.send(self.client.get(url), token, auth)
     }
 
     /// `POST base + path` with the token and a JSON body.
@@ -156,7 +210,7 @@ impl Api {
         body: &serde_json::Value,
     ) -> Result<Response, HttpError> {
         let url = self.url(path)?;
-        self.send(self.client.post(url).json(body), token)
+        self.send(self.client.post(url).json(body), token, Auth::Bearer)
     }
 
     /// `POST` to another URL of the same origin (GitHub Enterprise Server's
@@ -177,7 +231,7 @@ impl Api {
                 reason: "it is not at the origin of the API the token belongs to",
             });
         }
-        self.send(self.client.post(url).json(body), token)
+        self.send(self.client.post(url).json(body), token, Auth::Bearer)
     }
 
     fn url(&self, path: &str) -> Result<Url, HttpError> {
@@ -196,7 +250,12 @@ impl Api {
         Ok(url)
     }
 
-    fn send(&self, request: RequestBuilder, token: &Secret) -> Result<Response, HttpError> {
+    fn send(
+        &self,
+        request: RequestBuilder,
+        token: &Secret,
+        auth: Auth,
+    ) -> Result<Response, HttpError> {
         let origin = origin(&self.base);
         let started = Instant::now();
         let deadline =
@@ -205,8 +264,8 @@ impl Api {
         if limit.is_zero() {
             return Err(HttpError::Skipped { origin });
         }
-        let bearer = Zeroizing::new(format!("Bearer {}", token.expose()));
-        let mut authorization = HeaderValue::from_str(&bearer).map_err(|_| HttpError::Failed {
+        let value = auth.header(token);
+        let mut authorization = HeaderValue::from_str(&value).map_err(|_| HttpError::Failed {
             origin: origin.clone(),
             cause: "the token contains characters that cannot go in a header".into(),
         })?;
@@ -373,6 +432,29 @@ mod tests {
             assert!(matches!(err, HttpError::NotAllowed { .. }), "{refused}");
             assert!(!err.to_string().contains("user:pass"), "{err}");
         }
+    }
+
+    #[test]
+    fn basic_headers_are_base64_of_user_and_token() {
+        // RFC 4648's test vectors, then RFC 7617's example.
+        for (plain, encoded) in [
+            ("", ""),
+            ("f", "Zg=="),
+            ("fo", "Zm8="),
+            ("foo", "Zm9v"),
+            ("foob", "Zm9vYg=="),
+            ("fooba", "Zm9vYmE="),
+            ("foobar", "Zm9vYmFy"),
+        ] {
+            assert_eq!(&*base64(plain.as_bytes()), encoded);
+        }
+        let token = Secret::new("open sesame");
+        assert_eq!(
+            &*Auth::Basic { user: "Aladdin" }.header(&token),
+            "Basic QWxhZGRpbjpvcGVuIHNlc2FtZQ=="
+        );
+        assert_eq!(&*Auth::Token.header(&token), "token open sesame");
+        assert_eq!(&*Auth::Bearer.header(&token), "Bearer open sesame");
     }
 
     #[test]

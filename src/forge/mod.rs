@@ -1,17 +1,26 @@
 //! What we know about forges: which one a host is, where its API is, and
 //! what the forge says about a token when asked. The HTTP rules live in
-//! `http`; each forge's API in `github` and `gitlab`; what each forge allows
-//! for each kind of token (its pages, what can be edited or rotated, its
-//! scope names) in `tokens`; `diagnosis` turns answers into problems and
-//! fixes built from that table.
+//! `http`; each forge's API in a file of its own (`github`, `gitlab`,
+//! `bitbucket`, `bitbucket_datacenter`, `azure_devops`, `gitea`, `gerrit`,
+//! `huggingface`), each returning `Facts` that a record applies
+//! (`record_outcome`); what each forge allows for each kind of token (its
+//! pages, what can be edited or rotated, its scope names, whether it can
+//! tell the expiry) in `tokens`; `diagnosis` turns answers into problems
+//! and fixes built from that table.
 //!
 //! Whatever a server sends is untrusted: every string from it is escaped and
 //! shortened (`quote`) before it reaches the index or a terminal.
 
+pub mod azure_devops;
+pub mod bitbucket;
+pub mod bitbucket_datacenter;
 pub mod diagnosis;
+pub mod gerrit;
+pub mod gitea;
 pub mod github;
 pub mod gitlab;
 pub mod http;
+pub mod huggingface;
 pub mod tokens;
 
 use std::fmt;
@@ -31,17 +40,30 @@ use http::{Api, HttpError, Response};
 const MAX_SERVER_TEXT: usize = 200;
 
 /// The forge a host speaks: configured with `patrol.<url>.forge`, else known
-/// by name (github.com, gitlab.com), else none. A token's prefix is never
-/// used to guess: a `ghp_` token stored for another host says nothing about
-/// that host, and guessing sent probes and people to pages that are not
-/// there.
+/// by name where the name is unambiguous (github.com, gitlab.com,
+/// bitbucket.org, dev.azure.com and `*.visualstudio.com`, codeberg.org,
+/// gitea.com, huggingface.co and hf.co), else none. A token's prefix is
+/// never used to guess: a `ghp_` token stored for another host says nothing
+/// about that host, and guessing sent probes and people to pages that are
+/// not there.
 pub fn kind_of(target: &Target, configured: Option<ForgeKind>) -> ForgeKind {
     if let Some(kind) = configured {
         return kind;
     }
-    match target.host.to_ascii_lowercase().as_str() {
+    let host = target.host.to_ascii_lowercase();
+    // A default port names the same host; any other port is another server.
+    let host = host
+        .strip_suffix(":443")
+        .filter(|_| target.protocol.eq_ignore_ascii_case("https"))
+        .unwrap_or(&host);
+    match host {
         "github.com" => ForgeKind::Github,
         "gitlab.com" => ForgeKind::Gitlab,
+        "bitbucket.org" => ForgeKind::Bitbucket,
+        "dev.azure.com" | "ssh.dev.azure.com" => ForgeKind::AzureDevops,
+        host if host.ends_with(".visualstudio.com") => ForgeKind::AzureDevops,
+        "codeberg.org" | "gitea.com" => ForgeKind::Gitea,
+        "huggingface.co" | "hf.co" => ForgeKind::Huggingface,
         _ => ForgeKind::None,
     }
 }
@@ -55,17 +77,74 @@ pub fn is_unknown(target: &Target, configured: Option<ForgeKind>) -> bool {
 /// What to say where the forge is unknown: that it is, and the command that
 /// declares it (suggesting the forge that issues tokens like this one).
 pub fn unknown_forge_hint(target: &Target, token: TokenKind) -> String {
-    let (first, second) = match token.issuer() {
-        ForgeKind::Gitlab => ("gitlab", "github"),
-        _ => ("github", "gitlab"),
+    let first = match token.issuer() {
+        ForgeKind::None => ForgeKind::Github,
+        issuer => issuer,
     };
+    let others: Vec<&str> = [
+        ForgeKind::Github,
+        ForgeKind::Gitlab,
+        ForgeKind::Gitea,
+        ForgeKind::BitbucketDatacenter,
+        ForgeKind::Gerrit,
+    ]
+    .into_iter()
+    .filter(|forge| *forge != first)
+    .map(ForgeKind::name)
+    .collect();
     let host = crate::output::escape(&target.host);
     let url = crate::output::escape(&format!("{}://{}", target.protocol, target.host));
     format!(
         "the forge of {host} is unknown, so it is not asked about the token and no page \
-         to create one is named; if it runs GitHub or GitLab, declare it with \
-         `git config --global patrol.{url}.forge {first}` (or `{second}`)"
+         to create one is named; declare the forge it runs with \
+         `git config --global patrol.{url}.forge {}` (or {})",
+        first.name(),
+        others.join(", ")
     )
+}
+
+/// What to tell a person of an expiry the forge cannot give: where the
+/// forge cannot tell it and none is known, the command that sets it; where
+/// the forge's tokens never expire and `rotateAfter` is unset, the setting
+/// that reminds. `None`: nothing to say.
+pub fn expiry_advice(
+    target: &Target,
+    forge: ForgeKind,
+    kind: TokenKind,
+    known: Option<Expiry>,
+    rotates: bool,
+) -> Option<String> {
+    let url = crate::output::shell_word(&target.url());
+    let name = forge_name(forge);
+    let text = match tokens::row(forge, kind).expiry {
+        tokens::ExpiryAnswer::CannotTell if known.is_none() && forge != ForgeKind::None => {
+            format!(
+                "{name} does not tell anyone asking with the token when it expires, so \
+                 patrol cannot warn before it does; read the date on the token's page and \
+                 run: git credential-patrol expiry {url} DATE"
+            )
+        }
+        tokens::ExpiryAnswer::NeverExpires if !rotates => format!(
+            "{name}'s tokens have no expiry; to be reminded to replace this one, run: \
+             git config --global patrol.{url}.rotateAfter '90 days'"
+        ),
+        _ => return None,
+    };
+    Some(crate::output::escape(&text))
+}
+
+/// Why a known forge is not asked: its API's address is not known (Azure
+/// DevOps without its organization). `None` where it is.
+pub fn no_api_hint(target: &Target, forge: ForgeKind) -> Option<String> {
+    if forge != ForgeKind::AzureDevops || azure_devops::api_base(target).is_some() {
+        return None;
+    }
+    let url = crate::output::shell_word(&target.url());
+    Some(crate::output::escape(&format!(
+        "Azure DevOps' API is under the organization, which the credential's URL does not \
+         name; to have it asked, run: git config --global credential.{url}.useHttpPath true \
+         (then push once), or: git config --global patrol.{url}.apiUrl https://dev.azure.com/ORG"
+    )))
 }
 
 /// The forge to ask about a token `store` just saved, if any.
@@ -85,13 +164,28 @@ pub fn api_base(target: &Target, forge: ForgeKind, configured: Option<&str>) -> 
     if let Some(url) = configured {
         return Some(url.trim_end_matches('/').to_owned());
     }
-    if target.host.eq_ignore_ascii_case("github.com") && forge == ForgeKind::Github {
-        return Some("https://api.github.com".into());
+    let host = target.host.to_ascii_lowercase();
+    match (forge, host.as_str()) {
+        (ForgeKind::Github, "github.com") => return Some("https://api.github.com".into()),
+        (ForgeKind::Bitbucket, "bitbucket.org") => {
+            return Some("https://api.bitbucket.org/2.0".into());
+        }
+        (ForgeKind::Huggingface, "hf.co") => return Some("https://huggingface.co/api".into()),
+        _ => {}
     }
     let base = tokens::web_base(target);
     match forge {
         ForgeKind::Github => Some(format!("{base}/api/v3")),
         ForgeKind::Gitlab => Some(format!("{base}/api/v4")),
+        ForgeKind::Gitea => Some(format!("{base}/api/v1")),
+        ForgeKind::Huggingface => Some(format!("{base}/api")),
+        // Bitbucket Cloud's API has a host of its own; a server that is
+        // not bitbucket.org names it in `patrol.apiUrl`.
+        ForgeKind::Bitbucket => Some(format!("{base}/2.0")),
+        // Gerrit and Bitbucket Data Center: the server's root (a server
+        // under a path names it in `patrol.apiUrl`).
+        ForgeKind::BitbucketDatacenter | ForgeKind::Gerrit => Some(base),
+        ForgeKind::AzureDevops => azure_devops::api_base(target),
         ForgeKind::None => None,
     }
 }
@@ -100,6 +194,12 @@ pub fn forge_name(forge: ForgeKind) -> &'static str {
     match forge {
         ForgeKind::Github => "GitHub",
         ForgeKind::Gitlab => "GitLab",
+        ForgeKind::Bitbucket => "Bitbucket",
+        ForgeKind::BitbucketDatacenter => "Bitbucket Data Center",
+        ForgeKind::AzureDevops => "Azure DevOps",
+        ForgeKind::Gitea => "Gitea",
+        ForgeKind::Gerrit => "Gerrit",
+        ForgeKind::Huggingface => "Hugging Face",
         ForgeKind::None => "none",
     }
 }
@@ -109,6 +209,24 @@ pub fn forge_name(forge: ForgeKind) -> &'static str {
 pub enum Dialect {
     Github,
     Gitlab,
+    Bitbucket,
+    BitbucketDatacenter,
+    AzureDevops,
+    Gitea,
+    Gerrit,
+    Huggingface,
+}
+
+/// What a probe sends: the token, its kind as far as its prefix tells, and
+/// the names that some APIs want beside it.
+#[derive(Clone, Copy)]
+pub struct Login<'a> {
+    pub token: &'a Secret,
+    pub kind: TokenKind,
+    /// The user name git stored with the token.
+    pub username: &'a str,
+    /// `patrol.apiUser`, where the API wants another name than git's.
+    pub api_user: Option<&'a str>,
 }
 
 /// A forge's API for one credential's host.
@@ -127,6 +245,12 @@ impl Forge {
         let dialect = match kind {
             ForgeKind::Github => Dialect::Github,
             ForgeKind::Gitlab => Dialect::Gitlab,
+            ForgeKind::Bitbucket => Dialect::Bitbucket,
+            ForgeKind::BitbucketDatacenter => Dialect::BitbucketDatacenter,
+            ForgeKind::AzureDevops => Dialect::AzureDevops,
+            ForgeKind::Gitea => Dialect::Gitea,
+            ForgeKind::Gerrit => Dialect::Gerrit,
+            ForgeKind::Huggingface => Dialect::Huggingface,
             ForgeKind::None => return Ok(None),
         };
         let Some(base) = api_base(target, kind, configured_api) else {
@@ -139,10 +263,17 @@ impl Forge {
     }
 
     /// Who the token belongs to, when it expires, what it may do.
-    pub fn probe(&self, token: &Secret, kind: TokenKind) -> Result<Facts, ProbeError> {
+    pub fn probe(&self, login: &Login) -> Result<Facts, ProbeError> {
+        let (api, token, kind) = (&self.api, login.token, login.kind);
         let facts = match self.dialect {
-            Dialect::Github => github::probe(&self.api, token, kind),
-            Dialect::Gitlab => gitlab::probe(&self.api, token, kind),
+            Dialect::Github => github::probe(api, token, kind),
+            Dialect::Gitlab => gitlab::probe(api, token, kind),
+            Dialect::Bitbucket => bitbucket::probe(api, login),
+            Dialect::BitbucketDatacenter => bitbucket_datacenter::probe(api, login),
+            Dialect::AzureDevops => azure_devops::probe(api, login),
+            Dialect::Gitea => gitea::probe(api, login),
+            Dialect::Gerrit => gerrit::probe(api, login),
+            Dialect::Huggingface => huggingface::probe(api, login),
         };
         crate::trace!(
             "forge probe at {}: {}",
@@ -160,19 +291,25 @@ impl Forge {
 /// `rotate`), however many requests it takes: git waits for it after a push.
 const PROBE_BUDGET: Duration = http::TOTAL_TIMEOUT;
 
-/// Asks the forge `kind` about `token`, for a credential of `target`, within
-/// `PROBE_BUDGET`.
+/// Asks the forge `kind` about `token` (stored for `username`), for a
+/// credential of `target`, within `PROBE_BUDGET`.
 pub fn probe(
     target: &Target,
     settings: &Settings,
     kind: ForgeKind,
     token: &Secret,
     token_kind: TokenKind,
+    username: &str,
 ) -> Option<Result<Facts, ProbeError>> {
     match Forge::new(target, kind, settings.api_url.as_deref()) {
         Ok(Some(mut forge)) => {
             forge.api.set_deadline(Instant::now() + PROBE_BUDGET);
-            Some(forge.probe(token, token_kind))
+            Some(forge.probe(&Login {
+                token,
+                kind: token_kind,
+                username,
+                api_user: settings.api_user.as_deref(),
+            }))
         }
         Ok(None) => None,
         Err(err) => Some(Err(err.into())),
@@ -217,6 +354,9 @@ pub enum ProbeError {
     },
     #[error("{forge} sent an answer that could not be read: {detail}")]
     Unreadable { forge: &'static str, detail: String },
+    /// Nothing was sent: the API wants something the credential lacks.
+    #[error("{forge} was not asked about the token: {reason}")]
+    CannotAsk { forge: &'static str, reason: String },
     #[error(transparent)]
     Http(#[from] HttpError),
 }
@@ -314,13 +454,46 @@ pub fn quote(text: &str) -> String {
     }
 }
 
-/// The `message` (GitHub, GitLab) or `error` of a JSON error body.
+/// The `message` (GitHub, GitLab, Gitea) or `error` of a JSON error body;
+/// Bitbucket nests it: `{"error": {"message": …}}`.
 fn message_of(response: &Response) -> Option<String> {
     let body: serde_json::Value = response.json().ok()?;
     ["message", "error_description", "error"]
         .iter()
-        .find_map(|key| body.get(key).and_then(|v| v.as_str()))
+        .find_map(|key| match body.get(key)? {
+            serde_json::Value::String(text) => Some(text.as_str()),
+            nested => nested.get("message")?.as_str(),
+        })
         .map(quote)
+}
+
+/// A 401 is the forge refusing the token; anything else unexpected is said
+/// as it is. For the forges whose 401 means only that: where another
+/// answer also refuses (Azure DevOps's sign-in page), the forge's file says.
+fn refused_or_unexpected(forge: &'static str, response: &Response) -> ProbeError {
+    if response.status == 401 {
+        ProbeError::Rejected {
+            forge,
+            message: message_of(response).unwrap_or_else(|| "401 Unauthorized".into()),
+        }
+    } else {
+        unexpected(forge, response)
+    }
+}
+
+/// A JSON answer read into `T`, or one line naming where it went wrong.
+/// serde's message may quote what it tripped over, which is never a
+/// secret in these answers (no API here sends a token back), and is
+/// escaped and shortened.
+fn read_json<T: serde::de::DeserializeOwned>(
+    forge: &'static str,
+    what: &str,
+    body: &[u8],
+) -> Result<T, ProbeError> {
+    serde_json::from_slice(body).map_err(|err| ProbeError::Unreadable {
+        forge,
+        detail: quote(&format!("{what}: {err}")),
+    })
 }
 
 /// An answer we did not expect, in one line.

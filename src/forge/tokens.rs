@@ -5,8 +5,11 @@
 //! print takes its pages and its verbs from here, so that no fix sends a
 //! person to a page, or asks for an action, that the forge does not have.
 //!
-//! `row` and `scopes_of` match every forge and every kind without a
-//! wildcard: a new forge or kind does not compile until its row is written.
+//! `row` and `scopes_of` match every forge without a wildcard, and GitHub's
+//! and GitLab's rows every kind: a new forge does not compile until its
+//! rows are written. The other forges have few kinds of token each, and
+//! any kind not theirs (a pasted token of another forge, a token without
+//! a prefix) gets the forge's usual row.
 
 use crate::credential::{ForgeKind, Target, TokenKind};
 
@@ -22,9 +25,24 @@ pub enum Editable {
     Nothing,
 }
 
+/// Whether the forge can tell a token's expiry when asked.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ExpiryAnswer {
+    /// It says when the token expires, or that it never does.
+    Tells,
+    /// The token has an expiry, but nothing the token may call reveals it
+    /// (Bitbucket Cloud, Azure DevOps): a person sets it with `expiry`.
+    CannotTell,
+    /// Tokens of this kind never expire (Gitea, Forgejo): `rotateAfter`
+    /// is the only reminder there can be.
+    NeverExpires,
+}
+
 /// A page on the forge's web host and the query parameters it reads.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Page {
+    /// A path on the forge's web host, or a whole `https://` URL where the
+    /// page lives elsewhere (Atlassian's account pages).
     pub path: &'static str,
     /// The parameter that preselects scopes, comma-separated.
     pub scopes_param: Option<&'static str>,
@@ -61,6 +79,7 @@ pub struct Row {
     /// The scopes, any one of which lets the token replace itself through
     /// the forge's API (`rotate`); `None`: it cannot.
     pub self_rotate: Option<&'static [&'static str]>,
+    pub expiry: ExpiryAnswer,
 }
 
 const GITHUB_CLASSIC: Row = Row {
@@ -75,6 +94,7 @@ const GITHUB_CLASSIC: Row = Row {
     editable: Editable::Scopes,
     scoped: true,
     self_rotate: None,
+    expiry: ExpiryAnswer::Tells,
 };
 
 const GITHUB_FINE_GRAINED: Row = Row {
@@ -85,6 +105,7 @@ const GITHUB_FINE_GRAINED: Row = Row {
     editable: Editable::Permissions,
     scoped: false,
     self_rotate: None,
+    expiry: ExpiryAnswer::Tells,
 };
 
 const GITHUB_OAUTH: Row = Row {
@@ -95,6 +116,7 @@ const GITHUB_OAUTH: Row = Row {
     editable: Editable::Nothing,
     scoped: true,
     self_rotate: None,
+    expiry: ExpiryAnswer::Tells,
 };
 
 const GITHUB_APP: Row = Row {
@@ -105,6 +127,7 @@ const GITHUB_APP: Row = Row {
     editable: Editable::Nothing,
     scoped: false,
     self_rotate: None,
+    expiry: ExpiryAnswer::Tells,
 };
 
 const GITHUB_INSTALLATION: Row = Row {
@@ -115,6 +138,7 @@ const GITHUB_INSTALLATION: Row = Row {
     editable: Editable::Nothing,
     scoped: false,
     self_rotate: None,
+    expiry: ExpiryAnswer::Tells,
 };
 
 const GITLAB_PERSONAL: Row = Row {
@@ -129,6 +153,7 @@ const GITLAB_PERSONAL: Row = Row {
     editable: Editable::Nothing,
     scoped: true,
     self_rotate: Some(&["api", "self_rotate"]),
+    expiry: ExpiryAnswer::Tells,
 };
 
 const GITLAB_OAUTH: Row = Row {
@@ -139,6 +164,7 @@ const GITLAB_OAUTH: Row = Row {
     editable: Editable::Nothing,
     scoped: true,
     self_rotate: None,
+    expiry: ExpiryAnswer::Tells,
 };
 
 /// Deploy, trigger and job tokens belong to a project or a pipeline, not to
@@ -151,9 +177,128 @@ const GITLAB_PROJECT: Row = Row {
     editable: Editable::Nothing,
     scoped: true,
     self_rotate: None,
+    expiry: ExpiryAnswer::Tells,
 };
 
-/// A host that is no forge we know: nothing to point at.
+/// A project's or a group's access token: its bot is a member of that
+/// project or group, whose settings list the tokens.
+const GITLAB_PROJECT_ACCESS: Row = Row {
+    label: "project access token",
+    create: None,
+    manage: None,
+    regenerate: false,
+    editable: Editable::Nothing,
+    scoped: true,
+    self_rotate: None,
+    expiry: ExpiryAnswer::Tells,
+};
+
+const GITLAB_GROUP_ACCESS: Row = Row {
+    label: "group access token",
+    ..GITLAB_PROJECT_ACCESS
+};
+
+/// Atlassian's API tokens live on the Atlassian account, not on
+/// bitbucket.org; Bitbucket needs one "with scopes".
+const BITBUCKET_API: Row = Row {
+    label: "API token",
+    create: Some(Page::plain(
+        "https://id.atlassian.com/manage-profile/security/api-tokens",
+    )),
+    manage: Some("https://id.atlassian.com/manage-profile/security/api-tokens"),
+    regenerate: false,
+    editable: Editable::Nothing,
+    scoped: true,
+    self_rotate: None,
+    expiry: ExpiryAnswer::CannotTell,
+};
+
+/// No new app password can be created; the old ones stop working in 2026.
+const BITBUCKET_APP_PASSWORD: Row = Row {
+    label: "app password",
+    create: None,
+    manage: Some("/account/settings/app-passwords/"),
+    regenerate: false,
+    editable: Editable::Nothing,
+    scoped: true,
+    self_rotate: None,
+    expiry: ExpiryAnswer::CannotTell,
+};
+
+/// Repository, project and workspace access tokens are made in the
+/// settings of what they give access to.
+const BITBUCKET_ACCESS: Row = Row {
+    label: "access token",
+    create: None,
+    manage: None,
+    regenerate: false,
+    editable: Editable::Nothing,
+    scoped: true,
+    self_rotate: None,
+    expiry: ExpiryAnswer::CannotTell,
+};
+
+const BITBUCKET_DATACENTER: Row = Row {
+    label: "HTTP access token",
+    create: Some(Page::plain("/plugins/servlet/access-tokens/add")),
+    manage: Some("/plugins/servlet/access-tokens/manage"),
+    regenerate: false,
+    editable: Editable::Permissions,
+    scoped: false,
+    self_rotate: None,
+    expiry: ExpiryAnswer::Tells,
+};
+
+/// The pages are the organization's (`https://dev.azure.com/ORG/...`).
+const AZURE_DEVOPS_PAT: Row = Row {
+    label: "personal access token",
+    create: Some(Page::plain("/_usersSettings/tokens")),
+    manage: Some("/_usersSettings/tokens"),
+    regenerate: true,
+    editable: Editable::Scopes,
+    scoped: true,
+    self_rotate: None,
+    expiry: ExpiryAnswer::CannotTell,
+};
+
+const GITEA: Row = Row {
+    label: "access token",
+    create: Some(Page::plain("/user/settings/applications")),
+    manage: Some("/user/settings/applications"),
+    regenerate: false,
+    editable: Editable::Nothing,
+    scoped: true,
+    self_rotate: None,
+    expiry: ExpiryAnswer::NeverExpires,
+};
+
+/// An authentication token (Gerrit 3.12 and later: several, each with its
+/// own lifetime) or the older single HTTP password (no expiry).
+const GERRIT: Row = Row {
+    label: "HTTP credential",
+    create: Some(Page::plain("/settings/#HTTPCredentials")),
+    manage: Some("/settings/#HTTPCredentials"),
+    regenerate: false,
+    editable: Editable::Nothing,
+    scoped: false,
+    self_rotate: None,
+    expiry: ExpiryAnswer::Tells,
+};
+
+/// A token's role (`read`, `write`) stands for its scopes; fine-grained
+/// tokens' permissions are edited on the same page.
+const HUGGINGFACE: Row = Row {
+    label: "access token",
+    create: Some(Page::plain("/settings/tokens/new")),
+    manage: Some("/settings/tokens"),
+    regenerate: true,
+    editable: Editable::Nothing,
+    scoped: true,
+    self_rotate: None,
+    expiry: ExpiryAnswer::Tells,
+};
+
+/// A host that is no forge we know: nothing to point at, and nothing asked.
 const NO_FORGE: Row = Row {
     label: "token",
     create: None,
@@ -162,6 +307,7 @@ const NO_FORGE: Row = Row {
     editable: Editable::Nothing,
     scoped: false,
     self_rotate: None,
+    expiry: ExpiryAnswer::Tells,
 };
 
 /// The row for a token of `kind` on `forge`. A token whose prefix names no
@@ -181,6 +327,16 @@ pub fn row(forge: ForgeKind, kind: TokenKind) -> &'static Row {
             | K::GitlabDeploy
             | K::GitlabTrigger
             | K::GitlabJob
+            | K::GitlabProject
+            | K::GitlabGroup
+            | K::BitbucketApi
+            | K::BitbucketAppPassword
+            | K::BitbucketAccess
+            | K::BitbucketDatacenter
+            | K::AzureDevopsPat
+            | K::Gitea
+            | K::Gerrit
+            | K::Huggingface
             | K::Authtype
             | K::Unknown => &GITHUB_CLASSIC,
         },
@@ -188,15 +344,35 @@ pub fn row(forge: ForgeKind, kind: TokenKind) -> &'static Row {
             K::GitlabPersonal => &GITLAB_PERSONAL,
             K::GitlabOauth => &GITLAB_OAUTH,
             K::GitlabDeploy | K::GitlabTrigger | K::GitlabJob => &GITLAB_PROJECT,
+            K::GitlabProject => &GITLAB_PROJECT_ACCESS,
+            K::GitlabGroup => &GITLAB_GROUP_ACCESS,
             K::GithubClassic
             | K::GithubFineGrained
             | K::GithubOauth
             | K::GithubAppUser
             | K::GithubAppInstallation
             | K::GithubRefresh
+            | K::BitbucketApi
+            | K::BitbucketAppPassword
+            | K::BitbucketAccess
+            | K::BitbucketDatacenter
+            | K::AzureDevopsPat
+            | K::Gitea
+            | K::Gerrit
+            | K::Huggingface
             | K::Authtype
             | K::Unknown => &GITLAB_PERSONAL,
         },
+        ForgeKind::Bitbucket => match kind {
+            K::BitbucketAppPassword => &BITBUCKET_APP_PASSWORD,
+            K::BitbucketAccess => &BITBUCKET_ACCESS,
+            _ => &BITBUCKET_API,
+        },
+        ForgeKind::BitbucketDatacenter => &BITBUCKET_DATACENTER,
+        ForgeKind::AzureDevops => &AZURE_DEVOPS_PAT,
+        ForgeKind::Gitea => &GITEA,
+        ForgeKind::Gerrit => &GERRIT,
+        ForgeKind::Huggingface => &HUGGINGFACE,
         ForgeKind::None => &NO_FORGE,
     }
 }
@@ -206,7 +382,11 @@ pub fn scoped_kind(forge: ForgeKind) -> Option<TokenKind> {
     match forge {
         ForgeKind::Github => Some(TokenKind::GithubClassic),
         ForgeKind::Gitlab => Some(TokenKind::GitlabPersonal),
-        ForgeKind::None => None,
+        ForgeKind::Bitbucket => Some(TokenKind::BitbucketApi),
+        ForgeKind::AzureDevops => Some(TokenKind::AzureDevopsPat),
+        ForgeKind::Gitea => Some(TokenKind::Gitea),
+        ForgeKind::Huggingface => Some(TokenKind::Huggingface),
+        ForgeKind::BitbucketDatacenter | ForgeKind::Gerrit | ForgeKind::None => None,
     }
 }
 
@@ -372,12 +552,133 @@ const GITLAB_SCOPES: &[Scope] = &[
     scope("read_service_ping"),
 ];
 
+/// Bitbucket Cloud's scopes for API tokens, as Atlassian names them.
+const BITBUCKET_SCOPES: &[Scope] = &[
+    scope("read:user:bitbucket"),
+    scope("read:workspace:bitbucket"),
+    scope("read:project:bitbucket"),
+    Scope {
+        name: "write:repository:bitbucket",
+        includes: &["read:repository:bitbucket"],
+    },
+    scope("read:repository:bitbucket"),
+    scope("admin:repository:bitbucket"),
+    scope("delete:repository:bitbucket"),
+    Scope {
+        name: "write:pullrequest:bitbucket",
+        includes: &["read:pullrequest:bitbucket"],
+    },
+    scope("read:pullrequest:bitbucket"),
+    Scope {
+        name: "write:pipeline:bitbucket",
+        includes: &["read:pipeline:bitbucket"],
+    },
+    scope("read:pipeline:bitbucket"),
+    // Access tokens and app passwords name the older scopes.
+    Scope {
+        name: "repository:admin",
+        includes: &["repository:write", "repository"],
+    },
+    Scope {
+        name: "repository:write",
+        includes: &["repository"],
+    },
+    scope("repository"),
+    Scope {
+        name: "pullrequest:write",
+        includes: &["pullrequest"],
+    },
+    scope("pullrequest"),
+    scope("account"),
+    scope("webhook"),
+    scope("pipeline"),
+];
+
+/// Gitea's and Forgejo's token scopes: each `write:` includes its `read:`.
+const GITEA_SCOPES: &[Scope] = &[
+    Scope {
+        name: "write:repository",
+        includes: &["read:repository"],
+    },
+    scope("read:repository"),
+    Scope {
+        name: "write:user",
+        includes: &["read:user"],
+    },
+    scope("read:user"),
+    Scope {
+        name: "write:organization",
+        includes: &["read:organization"],
+    },
+    scope("read:organization"),
+    Scope {
+        name: "write:issue",
+        includes: &["read:issue"],
+    },
+    scope("read:issue"),
+    Scope {
+        name: "write:package",
+        includes: &["read:package"],
+    },
+    scope("read:package"),
+    Scope {
+        name: "write:notification",
+        includes: &["read:notification"],
+    },
+    scope("read:notification"),
+    Scope {
+        name: "write:misc",
+        includes: &["read:misc"],
+    },
+    scope("read:misc"),
+    Scope {
+        name: "write:activitypub",
+        includes: &["read:activitypub"],
+    },
+    scope("read:activitypub"),
+    Scope {
+        name: "write:admin",
+        includes: &["read:admin"],
+    },
+    scope("read:admin"),
+];
+
+/// Hugging Face's roles, which patrol keeps as the token's scopes.
+const HUGGINGFACE_SCOPES: &[Scope] = &[
+    Scope {
+        name: "write",
+        includes: &["read"],
+    },
+    scope("read"),
+    scope("fineGrained"),
+];
+
+/// Azure DevOps' scopes for repositories (the token's are not readable).
+const AZURE_DEVOPS_SCOPES: &[Scope] = &[
+    Scope {
+        name: "vso.code_full",
+        includes: &["vso.code_write", "vso.code"],
+    },
+    Scope {
+        name: "vso.code_write",
+        includes: &["vso.code"],
+    },
+    scope("vso.code"),
+    scope("vso.code_status"),
+    scope("vso.packaging"),
+    scope("vso.packaging_write"),
+];
+
 /// The scope names `forge` has.
 pub fn scopes_of(forge: ForgeKind) -> &'static [Scope] {
     match forge {
         ForgeKind::Github => GITHUB_SCOPES,
         ForgeKind::Gitlab => GITLAB_SCOPES,
-        ForgeKind::None => &[],
+        ForgeKind::Bitbucket => BITBUCKET_SCOPES,
+        ForgeKind::AzureDevops => AZURE_DEVOPS_SCOPES,
+        ForgeKind::Gitea => GITEA_SCOPES,
+        ForgeKind::Huggingface => HUGGINGFACE_SCOPES,
+        ForgeKind::BitbucketDatacenter | ForgeKind::Gerrit | ForgeKind::None => &[],
     }
 }
 
@@ -417,6 +718,20 @@ pub fn web_base(target: &Target) -> String {
     format!("{scheme}://{}", target.host)
 }
 
+/// Where a page of `forge` is: a whole URL as it is; else on the forge's
+/// web host, or, on Azure DevOps, under the organization (none when the
+/// organization is unknown).
+fn page_url(target: &Target, forge: ForgeKind, path: &str) -> Option<String> {
+    if path.starts_with("https://") {
+        return Some(path.to_owned());
+    }
+    let base = match forge {
+        ForgeKind::AzureDevops => super::azure_devops::api_base(target)?,
+        _ => web_base(target),
+    };
+    Some(format!("{base}{path}"))
+}
+
 /// Where a new token of this kind is created, with the scopes and the name
 /// filled in where the page reads them.
 pub fn create_url(
@@ -436,7 +751,7 @@ pub fn create_url(
     if let (Some(param), Some(name)) = (page.name_param, name.filter(|n| !n.is_empty())) {
         query.push(format!("{param}={}", encode(name)));
     }
-    let mut url = format!("{}{}", web_base(target), page.path);
+    let mut url = page_url(target, forge, page.path)?;
     if !query.is_empty() {
         url.push('?');
         url.push_str(&query.join("&"));
@@ -446,9 +761,7 @@ pub fn create_url(
 
 /// Where tokens of this kind are listed, regenerated, edited and revoked.
 pub fn manage_url(target: &Target, forge: ForgeKind, kind: TokenKind) -> Option<String> {
-    row(forge, kind)
-        .manage
-        .map(|path| format!("{}{path}", web_base(target)))
+    page_url(target, forge, row(forge, kind).manage?)
 }
 
 /// Percent-encoding for a query value: everything but the unreserved
@@ -470,7 +783,7 @@ pub mod tests {
     use super::*;
 
     /// Every kind, so that tests walk the whole table.
-    pub const KINDS: [TokenKind; 13] = [
+    pub const KINDS: [TokenKind; 23] = [
         TokenKind::GithubClassic,
         TokenKind::GithubFineGrained,
         TokenKind::GithubOauth,
@@ -484,6 +797,16 @@ pub mod tests {
         TokenKind::GitlabJob,
         TokenKind::Authtype,
         TokenKind::Unknown,
+        TokenKind::GitlabProject,
+        TokenKind::GitlabGroup,
+        TokenKind::BitbucketApi,
+        TokenKind::BitbucketAppPassword,
+        TokenKind::BitbucketAccess,
+        TokenKind::BitbucketDatacenter,
+        TokenKind::AzureDevopsPat,
+        TokenKind::Gitea,
+        TokenKind::Gerrit,
+        TokenKind::Huggingface,
     ];
 
     fn target(host: &str) -> Target {
@@ -512,6 +835,16 @@ pub mod tests {
             K::GitlabJob => 10,
             K::Authtype => 11,
             K::Unknown => 12,
+            K::GitlabProject => 13,
+            K::GitlabGroup => 14,
+            K::BitbucketApi => 15,
+            K::BitbucketAppPassword => 16,
+            K::BitbucketAccess => 17,
+            K::BitbucketDatacenter => 18,
+            K::AzureDevopsPat => 19,
+            K::Gitea => 20,
+            K::Gerrit => 21,
+            K::Huggingface => 22,
         }
     }
 
@@ -576,7 +909,7 @@ pub mod tests {
 
     #[test]
     fn every_row_is_consistent() {
-        for forge in [ForgeKind::Github, ForgeKind::Gitlab, ForgeKind::None] {
+        for forge in ForgeKind::KNOWN.into_iter().chain([ForgeKind::None]) {
             for kind in KINDS {
                 let row = row(forge, kind);
                 let what = format!("{forge:?} x {kind:?}");
@@ -585,7 +918,10 @@ pub mod tests {
                     assert!(row.scoped, "{what}");
                 }
                 if let Some(page) = row.create {
-                    assert!(page.path.starts_with('/'), "{what}");
+                    assert!(
+                        page.path.starts_with('/') || page.path.starts_with("https://"),
+                        "{what}"
+                    );
                     if page.scopes_param.is_some() {
                         assert!(row.scoped, "{what}");
                     }
@@ -612,6 +948,14 @@ pub mod tests {
                         )
                     }
                     ForgeKind::None => assert_eq!(page, None, "{what}"),
+                    // A forge of its own layout: pages on the host, or on
+                    // the Atlassian account.
+                    _ => assert!(
+                        page.as_deref()
+                            .is_none_or(|p| p.starts_with("https://h.example/")
+                                || p.starts_with("https://id.atlassian.com/")),
+                        "{what}: {page:?}"
+                    ),
                 }
             }
             if let Some(kind) = scoped_kind(forge) {
@@ -624,6 +968,56 @@ pub mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn pages_of_the_other_forges() {
+        let azure = Target {
+            protocol: "https".into(),
+            host: "dev.azure.com".into(),
+            path: Some("contoso/web/_git/web".into()),
+        };
+        assert_eq!(
+            manage_url(&azure, ForgeKind::AzureDevops, TokenKind::Unknown).unwrap(),
+            "https://dev.azure.com/contoso/_usersSettings/tokens"
+        );
+        assert_eq!(
+            manage_url(
+                &target("contoso.visualstudio.com"),
+                ForgeKind::AzureDevops,
+                TokenKind::AzureDevopsPat
+            )
+            .unwrap(),
+            "https://contoso.visualstudio.com/_usersSettings/tokens"
+        );
+        assert_eq!(
+            create_url(
+                &target("bitbucket.org"),
+                ForgeKind::Bitbucket,
+                TokenKind::BitbucketApi,
+                &[],
+                None
+            )
+            .unwrap(),
+            "https://id.atlassian.com/manage-profile/security/api-tokens"
+        );
+        assert_eq!(
+            manage_url(
+                &target("codeberg.org"),
+                ForgeKind::Gitea,
+                TokenKind::Unknown
+            )
+            .unwrap(),
+            "https://codeberg.org/user/settings/applications"
+        );
+        assert_eq!(
+            row(ForgeKind::Bitbucket, TokenKind::BitbucketAccess).expiry,
+            ExpiryAnswer::CannotTell
+        );
+        assert_eq!(
+            row(ForgeKind::Gitea, TokenKind::Unknown).expiry,
+            ExpiryAnswer::NeverExpires
+        );
     }
 
     #[test]
