@@ -83,6 +83,8 @@ pub struct Seen {
 pub struct FakeForge {
     port: u16,
     routes: Arc<Mutex<Vec<Route>>>,
+    /// What answers a request no route matches (GitHub's 404 unless set).
+    otherwise: Arc<Mutex<Option<Reply>>>,
     seen: Arc<Mutex<Vec<Seen>>>,
     stop: Arc<AtomicBool>,
     server: Option<JoinHandle<()>>,
@@ -94,15 +96,22 @@ impl FakeForge {
         listener.set_nonblocking(true).unwrap();
         let port = listener.local_addr().unwrap().port();
         let routes = Arc::new(Mutex::new(Vec::<Route>::new()));
+        let otherwise = Arc::new(Mutex::new(None));
         let seen = Arc::new(Mutex::new(Vec::new()));
         let stop = Arc::new(AtomicBool::new(false));
         let server = {
-            let (routes, seen, stop) = (routes.clone(), seen.clone(), stop.clone());
-            thread::spawn(move || serve(listener, routes, seen, stop))
+            let (routes, otherwise, seen, stop) = (
+                routes.clone(),
+                otherwise.clone(),
+                seen.clone(),
+                stop.clone(),
+            );
+            thread::spawn(move || serve(listener, routes, otherwise, seen, stop))
         };
         Self {
             port,
             routes,
+            otherwise,
             seen,
             stop,
             server: Some(server),
@@ -123,6 +132,13 @@ impl FakeForge {
             reply,
             hits: 0,
         });
+        self
+    }
+
+    /// The answer to any request no route matches (a redirect, say), where
+    /// the test cares that something answers rather than what was asked.
+    pub fn otherwise(&self, reply: Reply) -> &Self {
+        *self.otherwise.lock().unwrap() = Some(reply);
         self
     }
 
@@ -167,6 +183,7 @@ impl Drop for FakeForge {
 fn serve(
     listener: TcpListener,
     routes: Arc<Mutex<Vec<Route>>>,
+    otherwise: Arc<Mutex<Option<Reply>>>,
     seen: Arc<Mutex<Vec<Seen>>>,
     stop: Arc<AtomicBool>,
 ) {
@@ -175,9 +192,14 @@ fn serve(
     while !stop.load(Ordering::SeqCst) && started.elapsed() < LIFETIME {
         match listener.accept() {
             Ok((stream, _)) => {
-                let (routes, seen, stop) = (routes.clone(), seen.clone(), stop.clone());
+                let (routes, otherwise, seen, stop) = (
+                    routes.clone(),
+                    otherwise.clone(),
+                    seen.clone(),
+                    stop.clone(),
+                );
                 connections.push(thread::spawn(move || {
-                    let _ = answer(stream, &routes, &seen, &stop, started);
+                    let _ = answer(stream, &routes, &otherwise, &seen, &stop, started);
                 }));
             }
             Err(_) => thread::sleep(Duration::from_millis(5)),
@@ -192,6 +214,7 @@ fn serve(
 fn answer(
     mut stream: TcpStream,
     routes: &Mutex<Vec<Route>>,
+    otherwise: &Mutex<Option<Reply>>,
     seen: &Mutex<Vec<Seen>>,
     stop: &AtomicBool,
     started: Instant,
@@ -201,19 +224,22 @@ fn answer(
     let Some(request) = read_request(&mut stream)? else {
         return Ok(());
     };
-    let reply = {
-        let mut routes = routes.lock().unwrap();
-        match routes
-            .iter_mut()
-            .find(|r| r.method == request.method && r.path == request.path)
+    let reply =
         {
-            Some(route) => {
-                route.hits += 1;
-                route.reply.clone()
+            let mut routes = routes.lock().unwrap();
+            match routes
+                .iter_mut()
+                .find(|r| r.method == request.method && r.path == request.path)
+            {
+                Some(route) => {
+                    route.hits += 1;
+                    route.reply.clone()
+                }
+                None => otherwise.lock().unwrap().clone().unwrap_or_else(|| {
+                    Reply::json(404, serde_json::json!({ "message": "Not Found" }))
+                }),
             }
-            None => Reply::json(404, serde_json::json!({ "message": "Not Found" })),
-        }
-    };
+        };
     seen.lock().unwrap().push(request);
     let mut reply = reply;
     while let Reply::Late(delay, later) = reply {

@@ -22,6 +22,7 @@ mod expiry;
 mod fake_forge;
 mod faults;
 mod forge;
+mod forges;
 mod generate;
 mod git_server;
 mod helper;
