@@ -20,20 +20,10 @@ use crate::credential::{Target, TokenKind};
 const FORGE: &str = "Azure DevOps";
 
 /// `https://dev.azure.com/ORG` or `https://ORG.visualstudio.com`; `None`
-/// where the organization is unknown.
+/// where the organization is unknown. The token pages are under it too, so
+/// the table of pages (`tokens`) owns the rule.
 pub fn api_base(target: &Target) -> Option<String> {
-    let base = super::tokens::web_base(target);
-    let host = target.host.to_ascii_lowercase();
-    if host.ends_with(".visualstudio.com") {
-        return Some(base);
-    }
-    let org = target.path.as_deref()?.split('/').find(|s| !s.is_empty())?;
-    let valid = org
-        .chars()
-        .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
-        && org != "."
-        && org != "..";
-    valid.then(|| format!("{base}/{org}"))
+    super::tokens::organization_base(target)
 }
 
 /// `GET /_apis/connectionData`: whose the token is.

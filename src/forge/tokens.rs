@@ -718,6 +718,27 @@ pub fn web_base(target: &Target) -> String {
     format!("{scheme}://{}", target.host)
 }
 
+/// An Azure DevOps organization's address: the host on
+/// `ORG.visualstudio.com`, else the first segment of the credential's path
+/// on dev.azure.com (in the characters an organization's name has).
+pub fn organization_base(target: &Target) -> Option<String> {
+    let base = web_base(target);
+    if target
+        .host
+        .to_ascii_lowercase()
+        .ends_with(".visualstudio.com")
+    {
+        return Some(base);
+    }
+    let org = target.path.as_deref()?.split('/').find(|s| !s.is_empty())?;
+    let valid = org
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+        && org != "."
+        && org != "..";
+    valid.then(|| format!("{base}/{org}"))
+}
+
 /// Where a page of `forge` is: a whole URL as it is; else on the forge's
 /// web host, or, on Azure DevOps, under the organization (none when the
 /// organization is unknown).
@@ -726,7 +747,7 @@ fn page_url(target: &Target, forge: ForgeKind, path: &str) -> Option<String> {
         return Some(path.to_owned());
     }
     let base = match forge {
-        ForgeKind::AzureDevops => super::azure_devops::api_base(target)?,
+        ForgeKind::AzureDevops => organization_base(target)?,
         _ => web_base(target),
     };
     Some(format!("{base}{path}"))
