@@ -158,6 +158,9 @@ pub(super) struct Report {
     status: &'static str,
     pub(super) expires_at: Option<DateTime<Utc>>,
     expiry_source: Option<ExpirySource>,
+    /// False where the forge cannot tell a token its expiry; `None` for
+    /// no known forge.
+    forge_tells_expiry: Option<bool>,
     pub(super) scopes: Option<Vec<String>>,
     repository: Option<RepositoryReport>,
     graphql: Option<bool>,
@@ -209,6 +212,7 @@ pub(super) fn check_one(
         status: "unknown",
         expires_at: None,
         expiry_source: None,
+        forge_tells_expiry: None,
         scopes: None,
         repository: None,
         graphql: None,
@@ -294,6 +298,8 @@ pub(super) fn check_one(
     report.token_name = updated.token_name.clone();
     report.scopes = updated.scopes.clone();
     report.expiry_source = updated.expiry.effective().map(|(_, source)| source);
+    report.forge_tells_expiry = (forge_kind != ForgeKind::None)
+        .then(|| tokens::row(forge_kind, updated.kind).expiry != tokens::ExpiryAnswer::CannotTell);
     let assessment = expiry::assess(&updated, &settings.policy, ctx.now);
     report.status = assessment.status.name();
     report.expires_at = assessment.expires_at;
@@ -499,6 +505,9 @@ pub(super) fn text(out: &mut impl Write, reports: &[Report], now: DateTime<Utc>)
         let expires = match (report.expires_at, report.expiry_source) {
             (Some(at), _) => format!("{} ({})", output::date_time(at), expiry::relative(at, now)),
             (None, Some(_)) => "never".into(),
+            (None, None) if report.forge_tells_expiry == Some(false) => {
+                "unknown, the forge cannot tell".into()
+            }
             (None, None) => "unknown".into(),
         };
         writeln!(out, "  expires:  {expires}")?;

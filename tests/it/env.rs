@@ -114,8 +114,8 @@ impl TestEnv {
             ("GIT_TERMINAL_PROMPT", "0".into()),
             ("LANG", "C".into()),
             ("LC_ALL", "C".into()),
-            // A token stored for github.com or gitlab.com is described by
-            // the forge's API: in tests that request goes to a loopback port
+            // A token stored for a host patrol knows by name (github.com,
+            // bitbucket.org, …) is described by the forge's API: in tests that request goes to a loopback port
             // where nothing listens, never off this machine. Fake forges on
             // loopback are reached directly, as proxies never apply there.
             ("HTTPS_PROXY", NOWHERE.into()),

@@ -368,6 +368,16 @@ fn azure_devops_names_the_account_and_cannot_tell_the_expiry() {
     assert_eq!(record["account"], "alice@example.com");
     assert_eq!(record["kind"], "azure-devops-pat");
 
+    let (_, report) = check_json(&env, &["dev.azure.com"]);
+    assert_eq!(report["credentials"][0]["forge_tells_expiry"], false);
+    assert_eq!(report["credentials"][0]["valid"], true);
+    let out = env.patrol(&["check", "dev.azure.com"], "");
+    assert!(
+        text(&out.stdout).contains("expires:  unknown, the forge cannot tell"),
+        "{}",
+        text(&out.stdout)
+    );
+
     let (_, first) = get(&env, "dev.azure.com");
     assert!(
         first.contains("git credential-patrol expiry https://dev.azure.com DATE"),
@@ -376,6 +386,35 @@ fn azure_devops_names_the_account_and_cannot_tell_the_expiry() {
     let (_, second) = get(&env, "dev.azure.com");
     assert!(!second.contains("credential-patrol expiry"), "{second}");
     assert_eq!(list_entry(&env)["forge_tells_expiry"], false);
+}
+
+#[test]
+fn azure_devops_without_its_organization_is_not_asked() {
+    // (Were anything sent, TestEnv's proxy keeps it on this machine.)
+    let env = TestEnv::new();
+    store(&env, "dev.azure.com", "contoso", AZURE_PAT);
+    assert_eq!(
+        record(&env).get("probe"),
+        None,
+        "nothing was asked on store"
+    );
+    let (_, report) = check_json(&env, &["dev.azure.com"]);
+    let report = &report["credentials"][0];
+    assert!(
+        report["notes"]
+            .to_string()
+            .contains("git config --global credential.https://dev.azure.com.useHttpPath true"),
+        "{report}"
+    );
+    assert_eq!(report["valid"], json!(null));
+}
+
+#[test]
+fn check_user_needs_a_url_or_a_token_from_the_environment() {
+    let env = TestEnv::new();
+    let out = env.patrol(&["check", "--user", "alice"], "");
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("give the URL too"));
 }
 
 #[test]
