@@ -16,7 +16,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 
 use super::Context;
 use crate::credential::{Secret, Secrets, Target};
-use crate::git_helpers::{self, HelperKind};
+use crate::git_helpers::{self, HelperEntry, HelperKind};
 use crate::keychain::{Backend, Durability, Key, Keychain, KeychainError, LASTING_KEYRING};
 use crate::output::{Messages, describe, erase_command, escape, rotate_command};
 use crate::plaintext::{self, Line};
@@ -235,6 +235,12 @@ fn check_git_version(report: &mut Report) {
         );
         return;
     };
+    git_version_finding(&output, report);
+}
+
+/// What `git --version`'s answer means for patrol: a note for a git too
+/// old for something patrol can use, else ok.
+fn git_version_finding(output: &str, report: &mut Report) {
     let version = output.trim_start_matches("git version ").to_owned();
     let mut numbers = version
         .split(|c: char| !c.is_ascii_digit())
@@ -275,9 +281,16 @@ fn check_chains(live: &[&Record], report: &mut Report) {
             urls.push(url);
         }
     }
+    chain_findings(&entries, &urls, report);
+}
+
+/// For each URL, whether the chain git builds from `entries` asks patrol,
+/// and first; then each `store` helper in any of those chains, which
+/// writes every new credential in plain text.
+fn chain_findings(entries: &[HelperEntry], urls: &[String], report: &mut Report) {
     let mut plaintext_writers = Vec::new();
-    for url in &urls {
-        let chain = git_helpers::chain_for(&entries, url);
+    for url in urls {
+        let chain = git_helpers::chain_for(entries, url);
         let shown = escape(url);
         let names = chain
             .iter()
@@ -484,5 +497,180 @@ fn check_clock(now: DateTime<Utc>, records: &[Record], report: &mut Report) {
             "fix: set the clock, e.g. `timedatectl set-ntp true`".into(),
         ),
         _ => report.ok(format!("the clock ({}) looks right", crate::output::date_time(now))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn findings(report: &Report) -> String {
+        report.lines.join("\n")
+    }
+
+    #[test]
+    fn an_old_git_is_a_note_not_a_problem() {
+        let cases = [
+            (
+                "git version 2.39.5",
+                "note: git 2.39.5: git 2.41 or later passes on",
+            ),
+            (
+                "git version 2.45.2",
+                "note: git 2.45.2: git 2.46 or later adds capabilities",
+            ),
+            ("git version 2.47.3", "ok: git 2.47.3"),
+            ("git version 2.47.1.windows.2", "ok: git 2.47.1.windows.2"),
+            ("git version 3.0.0", "ok: git 3.0.0"),
+        ];
+        for (output, expected) in cases {
+            let mut report = Report::default();
+            git_version_finding(output, &mut report);
+            assert_eq!(report.problems, 0, "{output}");
+            assert!(
+                findings(&report).starts_with(expected),
+                "{output}: {}",
+                findings(&report)
+            );
+        }
+    }
+
+    fn entry(scope: &str, url: Option<&str>, value: &str) -> HelperEntry {
+        HelperEntry {
+            scope: scope.into(),
+            origin: format!("file:/home/alice/{scope}.gitconfig"),
+            url: url.map(Into::into),
+            value: value.into(),
+        }
+    }
+
+    fn chains(entries: &[HelperEntry], urls: &[&str]) -> Report {
+        let urls: Vec<String> = urls.iter().map(|u| (*u).to_owned()).collect();
+        let mut report = Report::default();
+        chain_findings(entries, &urls, &mut report);
+        report
+    }
+
+    #[test]
+    fn patrol_asked_first_is_ok_for_every_url() {
+        let entries = [entry("global", None, ""), entry("global", None, "patrol")];
+        let report = chains(&entries, &["https://github.com", "https://gitlab.com"]);
+        assert_eq!(report.problems, 0);
+        assert_eq!(
+            report.lines,
+            [
+                "ok: git asks patrol first for https://github.com",
+                "ok: git asks patrol first for https://gitlab.com",
+            ]
+        );
+    }
+
+    #[test]
+    fn a_store_before_patrol_answers_first_and_writes_plain_text() {
+        let entries = [
+            entry("system", None, "store"),
+            entry("global", None, "patrol"),
+        ];
+        let report = chains(&entries, &["https://github.com"]);
+        assert_eq!(report.problems, 2, "{}", findings(&report));
+        assert_eq!(
+            report.lines,
+            [
+                "problem: for https://github.com, `store` (git's `store`: tokens in plain text in \
+                 ~/.git-credentials) answers before patrol, so patrol's warnings never show \
+                 (chain: `store` in /home/alice/system.gitconfig (system), then `patrol` in \
+                 /home/alice/global.gitconfig (global))",
+                "    fix: git credential-patrol install",
+                "problem: git still hands every new credential to `store` in \
+                 /home/alice/system.gitconfig (system), which writes it in plain text",
+                "    fix: git config --system --fixed-value --unset credential.helper store",
+            ]
+        );
+    }
+
+    #[test]
+    fn a_url_of_its_own_gets_the_commands_that_hand_it_over() {
+        // `gh auth setup-git`: the URL's own list, reset, then gh.
+        let github = Some("https://github.com");
+        let entries = [
+            entry("global", None, ""),
+            entry("global", None, "patrol"),
+            entry("global", github, ""),
+            entry("global", github, "!gh auth git-credential"),
+        ];
+        let report = chains(&entries, &["https://github.com", "https://gitlab.com"]);
+        assert_eq!(report.problems, 1, "{}", findings(&report));
+        assert_eq!(
+            report.lines[0],
+            "problem: git never asks patrol for https://github.com (chain: `!gh auth \
+             git-credential` in /home/alice/global.gitconfig (global))"
+        );
+        assert_eq!(
+            report.lines[1..4],
+            [
+                "    fix: to let patrol answer there, run:",
+                "          git config --global --add credential.https://github.com.helper ''",
+                "          git config --global --add credential.https://github.com.helper patrol",
+            ]
+        );
+        assert_eq!(
+            report.lines[4],
+            "ok: git asks patrol first for https://gitlab.com"
+        );
+    }
+
+    #[test]
+    fn no_helper_at_all_is_a_problem_with_install_as_its_fix() {
+        let report = chains(&[entry("global", None, "")], &["https://example.com"]);
+        assert_eq!(
+            report.lines,
+            [
+                "problem: git has no credential helper for https://example.com",
+                "    fix: git credential-patrol install",
+            ]
+        );
+    }
+
+    fn record_stored(at: &str) -> Record {
+        Record::new(
+            Target {
+                protocol: "https".into(),
+                host: "github.com".into(),
+                path: None,
+            },
+            "alice".into(),
+            crate::credential::TokenKind::GithubClassic,
+            at.parse().unwrap(),
+        )
+    }
+
+    #[test]
+    fn a_clock_behind_what_the_index_has_seen_is_wrong() {
+        let records = [record_stored("2031-06-15T12:00:00Z")];
+        let mut report = Report::default();
+        check_clock(
+            "2031-06-13T12:00:00Z".parse().unwrap(),
+            &records,
+            &mut report,
+        );
+        assert_eq!(report.problems, 1, "{}", findings(&report));
+        assert!(
+            report.lines[0].starts_with("problem: the clock says 2031-06-13"),
+            "{}",
+            report.lines[0]
+        );
+        // Within a day of it is not worth a word.
+        let mut report = Report::default();
+        check_clock(
+            "2031-06-14T18:00:00Z".parse().unwrap(),
+            &records,
+            &mut report,
+        );
+        assert_eq!(report.problems, 0, "{}", findings(&report));
+        assert!(
+            report.lines[0].starts_with("ok: the clock ("),
+            "{}",
+            report.lines[0]
+        );
     }
 }
