@@ -1,8 +1,11 @@
 //! The Windows build beyond git's suite: `list`, `expiry`, `erase URL`,
 //! the warning during a real push, a secret longer than Credential Manager
-//! keeps in one item, where the index lives, and concurrent stores.
+//! keeps in one item, where the index lives, concurrent stores, and wine
+//! prefixes made at once.
 
 use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::thread;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -278,4 +281,44 @@ fn accounts_are_found_in_credential_manager_without_the_index() {
         "{:?}",
         credential_manager_targets(&env)
     );
+}
+
+/// The tests make their wine prefixes in parallel, and in a new checkout
+/// the first ones find no template prefix to copy: one of them makes it,
+/// the others wait for it (they used to make it in the same directory at
+/// once, and all but one failed).
+#[test]
+fn prefixes_made_at_once_without_a_template_all_work() {
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let shared = std::env::var_os("PATROL_XPLAT_HOME")
+        .map_or_else(|| manifest.join("target/xplat"), PathBuf::from);
+    let root = tempfile::tempdir().unwrap();
+    let home = root.path().join("xplat");
+    fs::create_dir_all(&home).unwrap();
+    fs::copy(
+        shared.join("bcryptprimitives.dll"),
+        home.join("bcryptprimitives.dll"),
+    )
+    .unwrap();
+    let makers: Vec<_> = (0..4)
+        .map(|i| {
+            let prefix = root.path().join(format!("prefix{i}"));
+            let child = Command::new(manifest.join("scripts/xplat/wine-prefix"))
+                .arg(&prefix)
+                .env("PATROL_XPLAT_HOME", &home)
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap();
+            (prefix, child)
+        })
+        .collect();
+    for (prefix, child) in makers {
+        let out = child.wait_with_output().unwrap();
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        let dll = prefix.join("drive_c/windows/system32/bcryptprimitives.dll");
+        assert!(dll.is_file(), "{}", dll.display());
+        assert!(prefix.join("user.reg").is_file(), "{}", prefix.display());
+    }
 }
