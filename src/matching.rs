@@ -162,7 +162,8 @@ pub struct NamedSecret<'a> {
 /// have answered with. A miss in a complete index still searches, unlike
 /// `get`'s: git erases rarely, after a server refused a credential, and an
 /// index that lags the keychain must never leave a refused token for the
-/// next `get` (docs/architecture.md).
+/// next `get` (docs/architecture.md). A keychain that cannot list its
+/// accounts does not keep the index's credentials from being erased.
 pub fn to_erase(
     records: &[Record],
     index_speaks_for_all: bool,
@@ -170,21 +171,28 @@ pub fn to_erase(
     username: Option<&str>,
     named: &NamedSecret,
     store: &dyn SecretStore,
-) -> Result<Vec<Key>, KeychainError> {
+) -> Result<ToErase, KeychainError> {
     let mut keys: Vec<Key> = matching(records, &Wanted::new(target, username))
         .into_iter()
         .map(|r| Key::new(r.target.clone(), r.username.clone()))
         .collect();
+    let mut unlisted = None;
     if !index_speaks_for_all || keys.is_empty() {
-        for user in keychain_accounts(store, target, username)? {
-            let key = Key::new(target.clone(), user);
-            if !keys.contains(&key) {
-                keys.push(key);
+        match keychain_accounts(store, target, username) {
+            Ok(users) => {
+                for user in users {
+                    let key = Key::new(target.clone(), user);
+                    if !keys.contains(&key) {
+                        keys.push(key);
+                    }
+                }
             }
+            Err(err) if !keys.is_empty() => unlisted = Some(err),
+            Err(err) => return Err(err),
         }
     }
     if named.password.is_none() && named.credential.is_none() {
-        return Ok(keys);
+        return Ok(ToErase { keys, unlisted });
     }
     let mut chosen = Vec::new();
     for key in keys {
@@ -207,7 +215,18 @@ pub fn to_erase(
             chosen.push(key);
         }
     }
-    Ok(chosen)
+    Ok(ToErase {
+        keys: chosen,
+        unlisted,
+    })
+}
+
+/// What `erase` removes, and why the keychain's own accounts could not be
+/// added to it, when they could not.
+#[derive(Debug)]
+pub struct ToErase {
+    pub keys: Vec<Key>,
+    pub unlisted: Option<KeychainError>,
 }
 
 /// The decisions of `get`, `store` and `erase`, case by case, over the
@@ -629,6 +648,7 @@ mod tests {
                 &memory,
             )
             .unwrap()
+            .keys
             .into_iter()
             .map(|key| key.username)
             .collect();
@@ -674,9 +694,12 @@ mod tests {
             &none,
             &memory,
         )
-        .unwrap();
+        .unwrap()
+        .keys;
         assert_eq!(keys, [Key::new(target(), "alice")], "the index speaks");
-        let mut keys = to_erase(&[], false, &target(), None, &none, &memory).unwrap();
+        let mut keys = to_erase(&[], false, &target(), None, &none, &memory)
+            .unwrap()
+            .keys;
         keys.sort_by(|a, b| a.username.cmp(&b.username));
         assert_eq!(
             keys,
@@ -692,7 +715,8 @@ mod tests {
             &none,
             &memory,
         )
-        .unwrap();
+        .unwrap()
+        .keys;
         keys.sort_by(|a, b| a.username.cmp(&b.username));
         assert_eq!(
             keys,
@@ -707,6 +731,7 @@ mod tests {
         assert!(
             to_erase(&[alice], true, &target(), None, &named, &memory)
                 .unwrap()
+                .keys
                 .is_empty()
         );
         // An `authtype` credential is erased only when git names that one.
@@ -728,9 +753,37 @@ mod tests {
                 password: None,
                 credential: Some(&credential),
             };
-            to_erase(&[], false, &target(), Some("dave"), &named, &memory).unwrap()
+            to_erase(&[], false, &target(), Some("dave"), &named, &memory)
+                .unwrap()
+                .keys
         };
         assert_eq!(erase_named("TESTbearer"), [dave]);
         assert!(erase_named("TESTother").is_empty());
+    }
+
+    /// A keychain that cannot list its accounts (a listing that fails or
+    /// times out) still has the index's credentials erased, and says so;
+    /// with nothing in the index to erase, the failure is the answer.
+    #[test]
+    fn erase_removes_what_the_index_names_when_the_keychain_cannot_list() {
+        let memory = Memory::default();
+        let alice = stored(&memory, &password("ghp_TESTa", None));
+        memory.refuse_listing();
+        let none = NamedSecret {
+            password: None,
+            credential: None,
+        };
+        let chosen = to_erase(
+            std::slice::from_ref(&alice),
+            false,
+            &target(),
+            None,
+            &none,
+            &memory,
+        )
+        .unwrap();
+        assert_eq!(chosen.keys, [Key::new(target(), "alice")]);
+        assert!(chosen.unlisted.is_some());
+        assert!(to_erase(&[], true, &target(), None, &none, &memory).is_err());
     }
 }

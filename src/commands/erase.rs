@@ -13,7 +13,7 @@ use anyhow::Result;
 
 use super::{BadInput, Context};
 use crate::keychain::Key;
-use crate::matching::{NamedSecret, to_erase};
+use crate::matching::{NamedSecret, ToErase, to_erase};
 use crate::output::{Messages, describe};
 use crate::protocol::Request;
 use crate::record::ErasedBy;
@@ -33,7 +33,7 @@ pub fn run(ctx: &Context, input: impl BufRead, messages: &mut Messages<impl Writ
         password: request.password.as_ref(),
         credential: request.credential.as_ref(),
     };
-    let keys = to_erase(
+    let ToErase { keys, unlisted } = to_erase(
         &snapshot.records,
         ctx.index
             .speaks_for_host(&snapshot, &target.protocol, &target.host),
@@ -42,11 +42,17 @@ pub fn run(ctx: &Context, input: impl BufRead, messages: &mut Messages<impl Writ
         &named,
         &keychain,
     )?;
-
     let mut erased = Vec::new();
     for key in keys {
         keychain.delete(&key)?;
         erased.push(key);
+    }
+    if let Some(err) = unlisted {
+        messages.warning(&format!(
+            "erased only the credentials the index knows for {}: the keychain could not \
+             list its own ({err}); `git credential-patrol doctor` checks the keychain",
+            target.url()
+        ));
     }
     let storage = ctx.storage(&keychain);
     storage.complete(false, messages);

@@ -14,6 +14,8 @@ pub struct Memory {
     /// (URL, user) -> (secrets, item path).
     items: RefCell<BTreeMap<(String, String), (Secrets, String)>>,
     next: RefCell<u32>,
+    /// `accounts` fails, as a keychain whose listing fails or times out.
+    listing_refused: RefCell<bool>,
 }
 
 impl Memory {
@@ -25,6 +27,11 @@ impl Memory {
         let mut next = self.next.borrow_mut();
         *next += 1;
         format!("/org/freedesktop/secrets/collection/test/{next}")
+    }
+
+    /// From now on `accounts` fails; the items stay readable.
+    pub fn refuse_listing(&self) {
+        *self.listing_refused.borrow_mut() = true;
     }
 
     /// Gives the item under `key` a new path, as a re-created item has.
@@ -64,6 +71,9 @@ impl SecretStore for Memory {
     }
 
     fn accounts(&self, target: &Target) -> Result<Vec<String>, KeychainError> {
+        if *self.listing_refused.borrow() {
+            return Err(KeychainError::Failed("the listing was refused".into()));
+        }
         let url = target.url();
         Ok(self
             .items

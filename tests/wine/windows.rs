@@ -322,3 +322,57 @@ fn prefixes_made_at_once_without_a_template_all_work() {
         assert!(prefix.join("user.reg").is_file(), "{}", prefix.display());
     }
 }
+
+/// When Credential Manager cannot list its items, `erase` still removes
+/// the credentials the index knows and says what it could not do. Wine
+/// fails the listing (`ERROR_FILE_NOT_FOUND`) on an item that has a target
+/// name and nothing else, as a write cut short leaves it.
+#[test]
+fn erase_removes_what_the_index_knows_when_credential_manager_cannot_list() {
+    let env = TestEnv::new();
+    env.approve("protocol=https\nhost=example.com\nusername=alice\npassword=ghp_TESTalice\n");
+    // Bob's store stops after its keychain write: the index does not know
+    // him, and the note it leaves makes `erase` ask Credential Manager too.
+    let mut store = env.command(&env.helper);
+    store.arg("store").env(
+        "GIT_CREDENTIAL_PATROL_TEST_CRASH_AT",
+        "store-after-keychain",
+    );
+    let out = run(
+        store,
+        b"protocol=https\nhost=example.com\nusername=bob\npassword=ghp_TESTbob\n",
+    );
+    assert!(!out.status.success(), "the store was not stopped");
+    let status = env
+        .command("/usr/lib/wine/wine64")
+        .args([
+            "reg",
+            "add",
+            r"HKCU\Software\Wine\Credential Manager\Generic: cut short",
+            "/ve",
+            "/d",
+            "cut short",
+            "/f",
+        ])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(status.success(), "reg add failed");
+
+    let out = env.credential("reject", &[], "protocol=https\nhost=example.com\n");
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains(
+            "warning: erased only the credentials the index knows for https://example.com: \
+             the keychain could not list its own"
+        ),
+        "{stderr}"
+    );
+    let targets = credential_manager_targets(&env);
+    assert!(
+        !targets.contains(&"alice.git-credential-patrol:https://example.com".to_owned()),
+        "{targets:?}"
+    );
+}
