@@ -7,9 +7,11 @@
 //! and `config`; nothing below `commands` knows about clap or stdout.
 //!
 //! The layers, top to bottom (`main.rs` sits above them all). A module uses
-//! only modules of its own layer or below, and no modules use each other in
-//! a cycle, here or among the files of one folder; `scripts/layers` checks
-//! both, and fails on a module that no layer names:
+//! only modules of its own layer or below, no modules use each other in a
+//! cycle, here or among the files of one folder, and nothing is re-exported
+//! from outside a module's own folder (one name, one path);
+//! `scripts/layers` checks all three, and fails on a module that no layer
+//! names:
 //!
 //! 1. `commands`: one file per command; parses, calls, prints.
 //! 2. `cli`: the command line's definitions.
