@@ -544,6 +544,22 @@ pub fn scope_notes(kind: TokenKind, forge: ForgeKind, scopes: Option<&[String]>)
                     .into(),
             );
         }
+        (ForgeKind::Bitbucket, Some(_))
+            if !has("write:repository:bitbucket") && !has("repository:write") =>
+        {
+            notes.push(
+                "without `write:repository:bitbucket` (`repository:write` for an access \
+                 token or app password), git push is refused; the token can only fetch"
+                    .into(),
+            );
+        }
+        (ForgeKind::Huggingface, Some(_)) if !has("write") && !has("fineGrained") => {
+            notes.push(
+                "a `read` token cannot push to the Hub; git push needs a `write` or a \
+                 fine-grained token with write access"
+                    .into(),
+            );
+        }
         _ => {}
     }
     if let (Some(needs), Some(_)) = (tokens::row(forge, kind).self_rotate, scopes)
@@ -606,6 +622,33 @@ mod tests {
 
     fn repo() -> Repo {
         "octo-org/hello".parse().unwrap()
+    }
+
+    #[test]
+    fn read_only_tokens_of_the_other_forges_are_noted() {
+        let read = ["read".to_owned()];
+        assert_eq!(
+            scope_notes(TokenKind::Huggingface, ForgeKind::Huggingface, Some(&read)).len(),
+            1
+        );
+        let write = ["write".to_owned()];
+        assert!(
+            scope_notes(TokenKind::Huggingface, ForgeKind::Huggingface, Some(&write)).is_empty()
+        );
+        let admin = ["repository:admin".to_owned()];
+        assert!(
+            scope_notes(
+                TokenKind::BitbucketAccess,
+                ForgeKind::Bitbucket,
+                Some(&admin)
+            )
+            .is_empty()
+        );
+        let pulls = ["read:repository:bitbucket".to_owned()];
+        assert_eq!(
+            scope_notes(TokenKind::BitbucketApi, ForgeKind::Bitbucket, Some(&pulls)).len(),
+            1
+        );
     }
 
     #[test]
