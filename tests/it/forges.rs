@@ -841,3 +841,83 @@ fn no_token_reaches_any_host_but_the_configured_api() {
         assert!(message.contains("not followed"), "{host}: {record}");
     }
 }
+
+/// Every forge's rate limit (429) is said as one, and says nothing against
+/// the token: it is not held as refused, and git still gets it.
+#[test]
+fn every_forge_rate_limit_is_no_refusal() {
+    let cases: [(&str, Option<&str>, &str, &str, &str); 6] = [
+        (
+            "git.example.com",
+            Some("bitbucket-datacenter"),
+            "alice",
+            DATACENTER_TOKEN,
+            "/rest/api/1.0/application-properties",
+        ),
+        (
+            "dev.azure.com",
+            None,
+            "contoso",
+            AZURE_PAT,
+            "/_apis/connectionData",
+        ),
+        ("codeberg.org", None, "alice", GITEA_TOKEN, "/user"),
+        (
+            "review.example.com",
+            Some("gerrit"),
+            "alice",
+            GERRIT_TOKEN,
+            "/a/accounts/self",
+        ),
+        ("huggingface.co", None, "alice", HF_TOKEN, "/whoami-v2"),
+        (
+            "bitbucket.org",
+            None,
+            "alice",
+            BITBUCKET_APP_PASSWORD,
+            "/user",
+        ),
+    ];
+    for (host, forge, user, token, path) in cases {
+        let (api, env) = setup(host, forge);
+        api.expect(
+            "GET",
+            path,
+            Reply::text(429, "Too Many Requests").header("Retry-After", "60"),
+        );
+        store(&env, host, user, token);
+        assert_eq!(record(&env)["probe"]["result"], "failed", "{host}");
+        let (_, report) = check_json(&env, &[host]);
+        let report = &report["credentials"][0];
+        assert_eq!(codes(report), ["rate-limited"], "{host}: {report}");
+        assert_eq!(report["valid"], json!(null), "{host}");
+        let (stdout, _) = get(&env, host);
+        assert!(stdout.contains(token), "{host}: {stdout}");
+    }
+}
+
+/// Gerrit takes a token only with the account's user name: without one,
+/// nothing is sent (a 401 for a missing name would read as a revoked
+/// token), and the check says what to give.
+#[test]
+fn gerrit_without_a_user_name_is_not_asked() {
+    let (forge, env) = setup("review.example.com", Some("gerrit"));
+    let mut command = env.command(crate::env::BIN);
+    command
+        .args([
+            "check",
+            "--token-env",
+            "GERRIT_TOKEN",
+            "--host",
+            "review.example.com",
+            "--json",
+        ])
+        .env("GERRIT_TOKEN", GERRIT_TOKEN);
+    let out = command.output().unwrap();
+    let report: serde_json::Value =
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|_| panic!("{}", text(&out.stderr)));
+    let report = &report["credentials"][0];
+    assert_eq!(codes(report), ["cannot-ask"], "{report}");
+    assert_eq!(report["valid"], json!(null));
+    assert!(forge.requests().is_empty());
+}
