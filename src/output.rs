@@ -54,9 +54,16 @@ impl<W: Write> Messages<W> {
         self.line("git-credential-patrol", "\x1b[31m", text);
     }
 
+    /// `fix: …`, the line after a failure or warning that says what to do.
+    pub fn fix(&mut self, text: &str) {
+        self.line("fix", "\x1b[2m", text);
+    }
+
     fn line(&mut self, tag: &str, color: &str, text: &str) {
         // A message is one line: a line break inside it is escaped too, so
-        // that no value can forge a line of its own.
+        // that no value can forge a line of its own. Patrol's own layout
+        // is one call per line (`error`, then `fix`), never a line break
+        // inside a text.
         let text = escape(text);
         // A message about a credential must never break the operation that
         // produced it: write errors on stderr are ignored.
@@ -234,9 +241,10 @@ mod tests {
         let mut messages = Messages::plain(Vec::new());
         messages.warning("careful");
         messages.hint("do this");
+        messages.fix("run this");
         assert_eq!(
             String::from_utf8(messages.into_inner()).unwrap(),
-            "warning: careful\nhint: do this\n"
+            "warning: careful\nhint: do this\nfix: run this\n"
         );
     }
 

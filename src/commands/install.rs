@@ -60,10 +60,10 @@ pub fn run(
         Err(err) => {
             let (cause, fix) = err.cause_and_fix();
             if !args.force {
-                messages.error(&format!(
-                    "{cause}; git's configuration is unchanged{}",
-                    fix.map(|fix| format!("\nfix: {fix}")).unwrap_or_default()
-                ));
+                messages.error(&format!("{cause}; git's configuration is unchanged"));
+                if let Some(fix) = fix {
+                    messages.fix(&fix);
+                }
                 messages.hint(
                     "`git credential-patrol install --force` configures git anyway: git then \
                      asks for every token that patrol cannot store",
@@ -75,7 +75,7 @@ pub fn run(
                  cannot store"
             ));
             if let Some(fix) = fix {
-                messages.hint(&format!("fix: {fix}"));
+                messages.fix(&fix);
             }
             None
         }

@@ -339,3 +339,72 @@ fn the_keychain_bound_is_longer_when_a_person_may_be_at_the_unlock_prompt() {
     env.config("patrol.keychainTimeout", "90s");
     assert_eq!(bound(&[("DISPLAY", ":0")]), "90 s", "the setting wins");
 }
+
+/// What a person reads from `install`, `store`, `import` and `doctor`: the
+/// output of each, which must keep patrol's own layout (no line break or
+/// tab shown as an escape, no doubled backslash).
+fn assert_laid_out(env: &TestEnv, state: &str) -> String {
+    let mut seen = String::new();
+    for (args, stdin) in [
+        (&["install"][..], ""),
+        (&["store"][..], STORE),
+        (&["import"][..], ""),
+        (&["doctor"][..], ""),
+    ] {
+        let out = env.patrol(args, stdin);
+        for (stream, bytes) in [("stdout", &out.stdout), ("stderr", &out.stderr)] {
+            let shown = text(bytes);
+            for escape in ["\\n", "\\t", "\\\\"] {
+                assert!(
+                    !shown.contains(escape),
+                    "{state}: `{}` printed a literal {escape} on {stream}:\n{shown}",
+                    args.join(" ")
+                );
+            }
+            seen.push_str(&shown);
+        }
+    }
+    seen
+}
+
+#[test]
+fn messages_keep_their_layout_with_a_memory_only_or_a_locked_keyring() {
+    let plaintext = "https://alice:ghp_TESTalice0001@github.com\n";
+
+    // Started by D-Bus with no login keyring: only the in-memory collection.
+    let env = TestEnv::with_keyring(Keyring::SessionOnly);
+    env.config("credential.helper", "store");
+    crate::adopt::write_private(&crate::adopt::git_credentials(&env), plaintext);
+    let seen = assert_laid_out(&env, "memory only");
+    assert!(
+        seen.contains("\nfix: on a machine without a desktop"),
+        "{seen}"
+    );
+    drop(env);
+
+    // A reboot after a token was stored: the login keyring on disk, locked.
+    let mut env = TestEnv::with_keyring(Keyring::Unlocked);
+    env.approve(STORE);
+    env.restart_keyring();
+    env.config("credential.helper", "store");
+    crate::adopt::write_private(&crate::adopt::git_credentials(&env), plaintext);
+    let seen = assert_laid_out(&env, "locked");
+    assert!(seen.contains("login keyring is locked"), "{seen}");
+
+    // What held before: `get` names the lock and its fix, and gives git no
+    // password; doctor names it too.
+    let out = env.patrol(&["get"], "protocol=https\nhost=example.com\n");
+    assert_eq!(text(&out.stdout), "");
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("GNOME Keyring's login keyring is locked and was not unlocked")
+            && stderr.contains("gnome-keyring-daemon --replace --unlock"),
+        "{stderr}"
+    );
+    let out = env.patrol(&["doctor"], "");
+    assert!(
+        text(&out.stdout).contains("GNOME Keyring's login keyring is locked"),
+        "{}",
+        text(&out.stdout)
+    );
+}
