@@ -102,12 +102,8 @@ pub fn probe(api: &Api, login: &Login) -> Result<Facts, ProbeError> {
     }
     let mut facts = Facts {
         scopes: response.header("x-oauth-scopes").map(split_scopes),
-        kind: kind_of(&response).filter(|_| {
-            matches!(
-                login.kind,
-                TokenKind::Unknown | TokenKind::BitbucketAppPassword
-            )
-        }),
+        // The prefix, where there is one, already said.
+        kind: kind_of(&response).filter(|_| login.kind == TokenKind::Unknown),
         ..Facts::default()
     };
     if form.path == "/user" {

@@ -85,7 +85,9 @@ impl Bot {
             _ => return None,
         };
         let (id, rest) = rest.split_once('_')?;
-        rest.starts_with("bot").then_some(())?;
+        if !rest.starts_with("bot") {
+            return None;
+        }
         Some(Self {
             group,
             id: id.parse().ok()?,
