@@ -8,13 +8,15 @@
 //!
 //! Git is found on `PATH`, as git's own scripts find it, and runs with the
 //! environment patrol was given, so a `-c` given to the git that started
-//! patrol applies here too. Its standard input is empty unless input is
-//! given; what it writes is kept for the caller, never passed through.
+//! patrol applies here too, except a variable that carries a token
+//! (`withhold`). Its standard input is empty unless input is given; what it
+//! writes is kept for the caller, never passed through.
 
 use std::borrow::Cow;
-use std::ffi::OsStr;
+use std::ffi::{OsStr, OsString};
 use std::io::{self, Write};
 use std::process::{Command, ExitStatus, Stdio};
+use std::sync::Mutex;
 
 use thiserror::Error;
 
@@ -125,9 +127,28 @@ pub fn run_with_input<S: AsRef<OsStr>>(
     })
 }
 
+/// Environment variables no git that patrol runs may see.
+static WITHHELD: Mutex<Vec<OsString>> = Mutex::new(Vec::new());
+
+/// Keeps the environment variable `name` from every git run after this:
+/// the variable a token was read from (`check --token-env`) reaches no
+/// child process.
+pub fn withhold(name: &str) {
+    let mut withheld = WITHHELD
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    withheld.push(name.into());
+}
+
 fn command<S: AsRef<OsStr>>(args: impl IntoIterator<Item = S>) -> Command {
     let mut command = Command::new("git");
     command.args(args);
+    let withheld = WITHHELD
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    for name in withheld.iter() {
+        command.env_remove(name);
+    }
     command
 }
 

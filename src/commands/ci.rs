@@ -38,6 +38,7 @@ pub fn run(
     messages: &mut Messages<impl Write>,
 ) -> Result<ExitCode> {
     let token = token_from(name, std::env::var_os(name))?;
+    crate::git::withhold(name);
     let target = host_target(args.host.as_deref().unwrap_or(DEFAULT_HOST))?;
     let settings = ctx.forge_settings(&target.url(), messages);
     let kind = TokenKind::of_token(token.expose());
@@ -108,6 +109,26 @@ pub fn run(
 /// The token in the variable, or a usage error that names the variable and
 /// never shows its value.
 fn token_from(name: &str, value: Option<OsString>) -> Result<Secret, BadInput> {
+    // Never shown: a token passed where its variable's name belongs would
+    // be printed in the log, where no CI system masks text derived from it.
+    let unfit = if !is_variable_name(name) {
+        Some(
+            "is not a valid environment variable name (letters, digits and `_`, not \
+             starting with a digit)",
+        )
+    } else if TokenKind::of_token(name) != TokenKind::Unknown {
+        Some("begins as a token does")
+    } else {
+        None
+    };
+    if let Some(why) = unfit {
+        return Err(BadInput(format!(
+            "the name given to --token-env {why}, so it is not shown; pass the name of the \
+             variable that holds the token, such as `--token-env PAT_TOKEN`, not the token \
+             itself (if it was the token, it is in this step's command line and may be in \
+             its log: replace the token)"
+        )));
+    }
     let shown = output::escape(name);
     let value = value.ok_or_else(|| {
         BadInput(format!(
@@ -230,6 +251,17 @@ fn summary(name: &str, report: &Report, fail_on: FailOn, now: DateTime<Utc>) -> 
     text
 }
 
+/// `[A-Za-z_][A-Za-z0-9_]*`: what POSIX shells and CI systems take as a
+/// variable's name. A token has characters (`-`, `.`) or a length that
+/// rarely fits, but a name that fits is never shown anyway when unset.
+fn is_variable_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars
+        .next()
+        .is_some_and(|first| first.is_ascii_alphabetic() || first == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
 /// Text from a forge or the configuration, made inert in Markdown: no HTML,
 /// no table breaks, no line breaks.
 fn markdown(text: &str) -> String {
@@ -277,6 +309,28 @@ mod tests {
         assert!(!odd.contains("ghp_TEST"), "{odd}");
         let token = token_from("X", Some("ghp_TESTci\n".into())).unwrap();
         assert_eq!(token.expose(), "ghp_TESTci");
+    }
+
+    #[test]
+    fn only_a_variable_name_is_taken_and_a_misfit_never_shown() {
+        for fit in ["PAT_TOKEN", "_x", "a1"] {
+            assert!(is_variable_name(fit), "{fit}");
+        }
+        for unfit in ["", "1A", "A-B", "A=B", "A B", "glpat-TESTname0001"] {
+            assert!(!is_variable_name(unfit), "{unfit}");
+        }
+        for token in [
+            "glpat-TESTname0001",
+            "ghp_TESTname0001",
+            "hf_TESTname0001",
+            "x y",
+        ] {
+            let message = token_from(token, Some("ghp_TESTvalue".into()))
+                .unwrap_err()
+                .0;
+            assert!(!message.contains(token), "{message}");
+            assert!(message.contains("not the token itself"), "{message}");
+        }
     }
 
     #[test]

@@ -588,3 +588,70 @@ fn a_host_whose_forge_is_unknown_is_a_usage_error_not_a_silent_pass() {
     );
     assert!(!stderr.contains("TESTci-no-prefix"), "{stderr}");
 }
+
+#[test]
+fn a_token_given_as_the_variables_name_is_refused_and_never_shown() {
+    let env = TestEnv::new();
+    for (name, why) in [
+        (GITLAB, "is not a valid environment variable name"),
+        (
+            "ghp_TEST with space",
+            "is not a valid environment variable name",
+        ),
+        (CLASSIC, "begins as a token does"),
+        (FINE, "begins as a token does"),
+    ] {
+        let mut command = env.command(BIN);
+        command.args(["check", "--token-env", name]);
+        let out = run(command, b"");
+        let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+        assert_eq!(out.status.code(), Some(2), "{stderr}");
+        assert!(
+            stderr.contains(why) && stderr.contains("not the token itself"),
+            "{stderr}"
+        );
+        for shown in [&stdout, &stderr] {
+            assert!(!shown.contains("TEST"), "{name} was shown: {shown}");
+        }
+    }
+}
+
+#[test]
+fn the_tokens_variable_reaches_no_child_process() {
+    let forge = FakeForge::start();
+    forge.expect(
+        "GET",
+        "/user",
+        github_user(Some(FULL), Some(TimeDelta::days(60))),
+    );
+    let env = runner(&forge, "github.com");
+    // A `git` first on PATH writes down its own environment, then runs the
+    // real git.
+    let spy = env.root().join("spy");
+    std::fs::create_dir_all(&spy).unwrap();
+    let log = env.root().join("children.log");
+    std::fs::write(
+        spy.join("git"),
+        format!(
+            "#!/bin/sh\nenv >> '{}'\necho --- >> '{}'\nexec '{}' \"$@\"\n",
+            log.display(),
+            log.display(),
+            env.real_git().display()
+        ),
+    )
+    .unwrap();
+    crate::env::make_executable(&spy.join("git"));
+    let mut command = env.command(BIN);
+    command
+        .args(["check", "--token-env", "PAT_TOKEN"])
+        .env("PAT_TOKEN", CLASSIC)
+        .env("PATH", env.path_with(&spy));
+    let out = run(command, b"");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let seen = std::fs::read_to_string(&log).expect("check ran git");
+    assert!(seen.contains("GIT_CONFIG"), "{seen}");
+    assert!(
+        !seen.contains(CLASSIC) && !seen.contains("PAT_TOKEN="),
+        "a child saw the token: {seen}"
+    );
+}
