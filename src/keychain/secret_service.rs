@@ -483,13 +483,19 @@ fn read_own(own: &mut Opened, path: &OwnedObjectPath) -> std::io::Result<Option<
     let [Reply::Return(secret), Reply::Return(attributes)] = replies.as_slice() else {
         return Ok(None);
     };
-    let secrets: HashMap<OwnedObjectPath, SecretStruct> = secret.decode()?;
+    let mut secrets: HashMap<OwnedObjectPath, SecretStruct> = secret.decode()?;
     let attributes: OwnedValue = attributes.decode()?;
     let attributes = HashMap::try_from(attributes).map_err(std::io::Error::other)?;
-    Ok(secrets
-        .into_values()
-        .next()
-        .map(|(_, _, value, _)| (value, attributes)))
+    // The attributes are those of `path`, and so must the secret be; no
+    // secret at all is a provider's way of saying there is no such item.
+    match secrets.remove(path) {
+        Some((_, _, value, _)) => Ok(Some((value, attributes))),
+        None if secrets.is_empty() => Ok(None),
+        None => Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            "a secret, but of another item than the one asked for",
+        )),
+    }
 }
 
 impl Inner {
@@ -761,11 +767,11 @@ impl Inner {
             "GetSecrets",
             &(vec![path], &session),
         )?;
-        let secrets: HashMap<OwnedObjectPath, SecretStruct> = reply
+        let mut secrets: HashMap<OwnedObjectPath, SecretStruct> = reply
             .body()
             .deserialize()
             .map_err(|err| self.failure(err))?;
-        Ok(secrets.into_values().next().map(|(_, _, value, _)| value))
+        Ok(secrets.remove(path).map(|(_, _, value, _)| value))
     }
 
     /// The secret at `path` and the item's attributes, asked for at the same
@@ -811,7 +817,7 @@ impl Inner {
         let (Ok(secret), Ok(attributes)) = (secret, attributes) else {
             return Ok(None);
         };
-        let secrets: HashMap<OwnedObjectPath, SecretStruct> = secret
+        let mut secrets: HashMap<OwnedObjectPath, SecretStruct> = secret
             .body()
             .deserialize()
             .map_err(|err| self.failure(err))?;
@@ -821,8 +827,7 @@ impl Inner {
             .map_err(|err| self.failure(err))?;
         let attributes = HashMap::try_from(value).map_err(|err| self.failure(err))?;
         Ok(secrets
-            .into_values()
-            .next()
+            .remove(path)
             .map(|(_, _, value, _)| (value, attributes)))
     }
 

@@ -251,7 +251,7 @@ impl TestEnv {
 
     /// Kills the process that owns the Secret Service's name on this test's
     /// private bus, and waits until the name is free.
-    fn stop_secret_service(&mut self) {
+    pub fn stop_secret_service(&mut self) {
         let Some(pid) = self.secret_service_pid() else {
             return;
         };
@@ -279,6 +279,13 @@ impl TestEnv {
             .output()
             .ok()?;
         text(&out.stdout).split_whitespace().last()?.parse().ok()
+    }
+
+    /// The address of this environment's session bus.
+    pub fn bus_address(&self) -> String {
+        self.vars["DBUS_SESSION_BUS_ADDRESS"]
+            .to_string_lossy()
+            .into_owned()
     }
 
     pub fn root(&self) -> &Path {
