@@ -98,6 +98,7 @@ impl Subject<'_> {
     /// "create a new classic token at URL": a token of `kind`, with the
     /// scopes given preselected where the page allows.
     fn create(&self, kind: TokenKind, scopes: &[String]) -> String {
+        let kind = tokens::successor(self.forge, kind);
         let row = tokens::row(self.forge, kind);
         let name = self.token_name.unwrap_or("git");
         match tokens::create_url(self.target, self.forge, kind, scopes, Some(name)) {
@@ -108,7 +109,7 @@ impl Subject<'_> {
                      authorizations: {url})",
                     row.label
                 ),
-                None => "create a new token".to_owned(),
+                None => format!("create a new {}", row.label),
             },
         }
     }
@@ -622,6 +623,60 @@ mod tests {
 
     fn repo() -> Repo {
         "octo-org/hello".parse().unwrap()
+    }
+
+    #[test]
+    fn a_refused_token_of_the_other_forges_is_replaced_on_the_right_page() {
+        let fix = |host: &str, forge, kind| {
+            let target = Target {
+                protocol: "https".into(),
+                host: host.into(),
+                path: None,
+            };
+            let subject = Subject {
+                target: &target,
+                forge,
+                kind,
+                scopes: None,
+                token_name: None,
+                required: &[],
+                rotate: "git credential-patrol rotate URL",
+                secret_env: None,
+            };
+            bad_credentials(&subject, "Unauthorized").fix
+        };
+        // No app password can be made any more: an API token replaces it.
+        let app = fix(
+            "bitbucket.org",
+            ForgeKind::Bitbucket,
+            TokenKind::BitbucketAppPassword,
+        );
+        assert!(
+            app.contains(
+                "create a new API token at https://id.atlassian.com/manage-profile/security/api-tokens"
+            ),
+            "{app}"
+        );
+        let gitea = fix("codeberg.org", ForgeKind::Gitea, TokenKind::Gitea);
+        assert!(
+            gitea.contains("https://codeberg.org/user/settings/applications"),
+            "{gitea}"
+        );
+        let hub = fix(
+            "huggingface.co",
+            ForgeKind::Huggingface,
+            TokenKind::Huggingface,
+        );
+        assert!(
+            hub.contains("https://huggingface.co/settings/tokens/new"),
+            "{hub}"
+        );
+        let access = fix(
+            "bitbucket.org",
+            ForgeKind::Bitbucket,
+            TokenKind::BitbucketAccess,
+        );
+        assert!(access.starts_with("create a new access token"), "{access}");
     }
 
     #[test]

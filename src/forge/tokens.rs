@@ -377,6 +377,16 @@ pub fn row(forge: ForgeKind, kind: TokenKind) -> &'static Row {
     }
 }
 
+/// The kind that replaces a token of `kind` on `forge`: itself, except
+/// where the forge no longer issues that kind (Bitbucket's app passwords,
+/// which API tokens replace).
+pub fn successor(forge: ForgeKind, kind: TokenKind) -> TokenKind {
+    match (forge, kind) {
+        (ForgeKind::Bitbucket, TokenKind::BitbucketAppPassword) => TokenKind::BitbucketApi,
+        _ => kind,
+    }
+}
+
 /// The kind a person creates on `forge` when they need scopes.
 pub fn scoped_kind(forge: ForgeKind) -> Option<TokenKind> {
     match forge {
