@@ -20,7 +20,7 @@ use chrono::TimeDelta;
 
 use crate::credential::ForgeKind;
 use crate::keychain::Backend;
-use crate::output::escape;
+use crate::terminal::escape;
 
 /// Settings given on the helper line; they win over git config.
 #[derive(Clone, Debug, Default)]

@@ -15,8 +15,9 @@
 
 use thiserror::Error;
 
-use crate::output::{escape, shell_word};
+use crate::output::shell_word;
 use crate::protocol::UrlParts;
+use crate::terminal::escape;
 
 #[derive(Debug, Error)]
 pub enum GitConfigError {

@@ -25,8 +25,9 @@
 //! 7. `record`, `protocol`, `output`, `git`: the index's records, git's
 //!    credential protocol, what a person reads, and running git.
 //! 8. `credential`: credentials, secrets and git's matching rule.
-//! 9. `trace`, `fs`, `test_hook`, `memory`: process plumbing used from
-//!    anywhere (the trace, careful file I/O, crash points, core dumps off).
+//! 9. `trace`, `terminal`, `fs`, `test_hook`, `memory`: process plumbing
+//!    used from anywhere (the trace, the escaping of text from outside,
+//!    careful file I/O, crash points, core dumps off).
 
 #![forbid(unsafe_code)]
 
@@ -51,6 +52,7 @@ pub mod plaintext;
 pub mod protocol;
 pub mod record;
 pub mod storage;
+pub mod terminal;
 pub mod test_hook;
 pub mod trace;
 

@@ -3,10 +3,11 @@
 //! from outside (hosts, paths, accounts, configuration values, forge
 //! answers) escaped before they reach a terminal.
 //!
-//! `escape` is the one escaping function. Every message on stderr passes
-//! through it (`Messages`), and so does everything a command writes on
-//! stdout for people (`Escaped`), so that a value from outside reaches a
-//! terminal raw nowhere, whichever line of code forgot to escape it. Only
+//! `terminal::escape` is the one escaping function. Every message on
+//! stderr passes through it (`Messages`), and so does everything a command
+//! writes on stdout for people (`Escaped`), so that a value from outside
+//! reaches a terminal raw nowhere, whichever line of code forgot to escape
+//! it. Only
 //! git's protocol answer and `token`'s output, which are for programs, are
 //! written as they are.
 
@@ -16,6 +17,7 @@ use chrono::{DateTime, Utc};
 
 use crate::credential::Target;
 use crate::record::Record;
+use crate::terminal::escape;
 
 /// Where messages for a person go: stderr, which git shows during a push.
 pub struct Messages<W: Write> {
@@ -81,15 +83,19 @@ impl<W: Write> Messages<W> {
 }
 
 /// A JSON document, pretty, on a line of its own. JSON's strings escape
-/// C0 controls but may carry C1 ones (U+0080 to U+009F) and DEL raw, which
-/// terminals obey: those are written as `\u00XX`, which JSON readers read
-/// back as the same characters.
+/// C0 controls but may carry C1 ones (U+0080 to U+009F), DEL and format
+/// characters (a right-to-left override) raw, which terminals obey: those
+/// are written as `\uXXXX`, which JSON readers read back as the same
+/// characters.
 pub fn json(out: &mut impl Write, value: &impl serde::Serialize) -> io::Result<()> {
     let text = serde_json::to_string_pretty(value)?;
     let mut safe = String::with_capacity(text.len());
     for c in text.chars() {
-        if c.is_control() && c != '\n' {
-            safe.push_str(&format!("\\u{:04x}", u32::from(c)));
+        if crate::terminal::acts(c) && c != '\n' {
+            let mut units = [0; 2];
+            for unit in c.encode_utf16(&mut units) {
+                safe.push_str(&format!("\\u{unit:04x}"));
+            }
         } else {
             safe.push(c);
         }
@@ -124,23 +130,6 @@ impl<W: Write> Write for Escaped<W> {
 
 fn color_allowed() -> bool {
     std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
-}
-
-/// Control characters shown as escapes, so that a host or account name from
-/// a file or a server cannot move the cursor or change a terminal's title.
-pub fn escape(text: &str) -> String {
-    if !text.chars().any(char::is_control) {
-        return text.to_owned();
-    }
-    text.chars()
-        .map(|c| {
-            if c.is_control() {
-                c.escape_default().collect()
-            } else {
-                c.to_string()
-            }
-        })
-        .collect()
 }
 
 /// `2026-12-01 14:30 UTC`.
@@ -196,13 +185,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn control_characters_are_escaped() {
-        assert_eq!(escape("github.com"), "github.com");
-        assert_eq!(escape("evil\x1b]0;pwned\x07"), "evil\\u{1b}]0;pwned\\u{7}");
-        assert_eq!(escape("a\nb"), "a\\nb");
-    }
-
-    #[test]
     fn every_message_and_every_line_for_people_is_escaped() {
         let mut messages = Messages::plain(Vec::new());
         messages.warning("host evil\x1b[2J\nwarning: forged");
@@ -222,12 +204,15 @@ mod tests {
 
     #[test]
     fn json_carries_no_raw_control_and_reads_back_the_same() {
-        let value = serde_json::json!({ "host": "a\u{9b}31m\x1b\x7fb" });
+        let value = serde_json::json!({ "host": "a\u{9b}31m\x1b\x7fb\u{202e}\u{e0041}" });
         let mut out = Vec::new();
         json(&mut out, &value).unwrap();
         let text = String::from_utf8(out).unwrap();
         assert!(
-            !text.trim_end().chars().any(|c| c.is_control() && c != '\n'),
+            !text
+                .trim_end()
+                .chars()
+                .any(|c| crate::terminal::acts(c) && c != '\n'),
             "{text}"
         );
         assert_eq!(

@@ -20,8 +20,9 @@ use crate::forge::{self, Facts, ProbeError};
 use crate::index::Index;
 use crate::keychain::{Found, Key, Keychain, KeychainError, Listed};
 use crate::matching::{fingerprint, keychain_accounts};
-use crate::output::{Messages, describe, escape, shell_word};
+use crate::output::{Messages, describe, shell_word};
 use crate::record::{self, ErasedBy, Erasure, ProbeResult, Record, SecretFacts};
+use crate::terminal::escape;
 
 /// "Last used" is shown in days; refreshing it more often than this would
 /// turn every push into an index write.

@@ -3,6 +3,7 @@
 //! start. The file is private, and only ever a regular file (see `open`).
 //! Callers pass only names, counts and outcomes, never a secret:
 //! nothing here can see one, because `Secret` prints as `<redacted>`.
+//! Every line is escaped (`terminal::escape`) before it is written.
 
 use std::fs::{File, OpenOptions};
 use std::io::Write;
@@ -55,6 +56,9 @@ pub fn line(message: std::fmt::Arguments<'_>) {
         && let Ok(mut out) = sink.out.lock()
     {
         let ms = sink.start.elapsed().as_secs_f64() * 1000.0;
+        // Names in the trace come from git's request, the configuration
+        // and servers: escaped as on every other line a person reads.
+        let message = crate::terminal::escape(&message.to_string());
         let _ = writeln!(out, "patrol: {ms:8.3} ms  {message}");
     }
 }

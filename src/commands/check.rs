@@ -199,10 +199,10 @@ pub(super) fn check_one(
     let rotate = rotate_command(record);
     let api_url = forge::api_base(&record.target, forge_kind, settings.api_url.as_deref());
     let mut report = Report {
-        url: output::escape(&record.target.url()),
-        host: output::escape(&record.target.host),
-        username: output::escape(&record.username),
-        token_env: secret_env.map(output::escape),
+        url: crate::terminal::escape(&record.target.url()),
+        host: crate::terminal::escape(&record.target.host),
+        username: crate::terminal::escape(&record.username),
+        token_env: secret_env.map(crate::terminal::escape),
         forge: forge_kind.name(),
         api_url: api_url.as_deref().map(forge::http::shown),
         valid: None,
@@ -349,7 +349,7 @@ fn foreign_scopes_warning(forge: ForgeKind, url: &str, foreign: &[String]) -> St
         Some(ForgeKind::Gitlab) => "https://gitlab.com",
         _ => "URL",
     };
-    output::escape(&format!(
+    crate::terminal::escape(&format!(
         "patrol.requiredScopes names {}, which {} does not have (for {url}); they are not \
          asked of its tokens. Set the key only for the URLs whose forge has them, e.g.: \
          git config --global --unset patrol.requiredScopes; \

@@ -61,7 +61,7 @@ pub fn run(
     // Nothing asked is nothing checked: on CI that must not pass quietly.
     if report.forge == "none" {
         let url = shell_word(&record.target.url());
-        return Err(BadInput(output::escape(&format!(
+        return Err(BadInput(crate::terminal::escape(&format!(
             "no forge is known for {url}, so the token cannot be checked; declare it, such as \
              `git config --global patrol.{url}.forge github` (on a runner without a \
              configuration file: GIT_CONFIG_COUNT=1 GIT_CONFIG_KEY_0=patrol.{url}.forge \
@@ -90,7 +90,7 @@ pub fn run(
             .with_context(|| {
                 format!(
                     "could not write the step summary to {}",
-                    output::escape(&path.to_string_lossy())
+                    crate::terminal::escape(&path.to_string_lossy())
                 )
             })?;
         file.write_all(summary(name, &reports[0], args.fail_on, ctx.now).as_bytes())?;
@@ -129,7 +129,7 @@ fn token_from(name: &str, value: Option<OsString>) -> Result<Secret, BadInput> {
              its log: replace the token)"
         )));
     }
-    let shown = output::escape(name);
+    let shown = crate::terminal::escape(name);
     let value = value.ok_or_else(|| {
         BadInput(format!(
             "the environment variable {shown} is not set; pass the secret to this step, \
@@ -173,8 +173,11 @@ fn annotation(name: &str, problem: &Problem) -> String {
     // runner's log is a terminal too.
     format!(
         "::{level} title={}::{}",
-        escape_property(&output::escape(&format!("${name}: {}", problem.code))),
-        escape_data(&output::escape(&format!(
+        escape_property(&crate::terminal::escape(&format!(
+            "${name}: {}",
+            problem.code
+        ))),
+        escape_data(&crate::terminal::escape(&format!(
             "{}. Fix: {}",
             problem.cause, problem.fix
         )))
@@ -265,7 +268,7 @@ fn is_variable_name(name: &str) -> bool {
 /// Text from a forge or the configuration, made inert in Markdown: no HTML,
 /// no table breaks, no line breaks.
 fn markdown(text: &str) -> String {
-    output::escape(text)
+    crate::terminal::escape(text)
         .replace('<', "&lt;")
         .replace('>', "&gt;")
         .replace('|', "\\|")

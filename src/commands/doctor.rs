@@ -18,9 +18,10 @@ use super::Context;
 use crate::credential::{Secret, Secrets, Target};
 use crate::git_helpers::{self, HelperEntry, HelperKind};
 use crate::keychain::{Backend, Durability, Key, Keychain, KeychainError, LASTING_KEYRING};
-use crate::output::{Messages, describe, erase_command, escape, rotate_command};
+use crate::output::{Messages, describe, erase_command, rotate_command};
 use crate::plaintext::{self, Line};
 use crate::record::Record;
+use crate::terminal::escape;
 
 /// A clock more than this far behind a time already recorded is wrong.
 const CLOCK_SLACK: TimeDelta = TimeDelta::days(1);

@@ -210,7 +210,7 @@ pub fn install_man_pages(mut out: impl Write) -> Result<()> {
         writeln!(
             out,
             "Manual pages: `git credential-patrol --help` shows {}.",
-            crate::output::escape(&found)
+            crate::terminal::escape(&found)
         )?;
         return Ok(());
     }
@@ -232,8 +232,8 @@ pub fn install_man_pages(mut out: impl Write) -> Result<()> {
         return Ok(());
     };
     let dir = prefix.join("share/man/man1");
-    let shown = crate::output::escape(&dir.display().to_string());
-    let share_man = crate::output::escape(&prefix.join("share/man").display().to_string());
+    let shown = crate::terminal::escape(&dir.display().to_string());
+    let share_man = crate::terminal::escape(&prefix.join("share/man").display().to_string());
     match fs::create_dir_all(&dir).and_then(|()| man_pages(&dir)) {
         Ok(_) if man_finds_page().is_some() => writeln!(
             out,

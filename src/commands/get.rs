@@ -243,7 +243,7 @@ fn warn_if_due(
                 refusal
                     .message
                     .as_deref()
-                    .map(|m| format!(": {}", output::escape(m)))
+                    .map(|m| format!(": {}", crate::terminal::escape(m)))
                     .unwrap_or_default()
             ));
             messages.hint(withheld);

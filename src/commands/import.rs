@@ -31,8 +31,9 @@ use super::Context;
 use crate::cli::ImportArgs;
 use crate::git_helpers::{self, HelperKind};
 use crate::keychain::{Durability, Key, Keychain, KeychainError};
-use crate::output::{Messages, describe, erase_command, escape};
+use crate::output::{Messages, describe, erase_command};
 use crate::plaintext::{self, Entry, Line, Rewritten, StoreFile};
+use crate::terminal::escape;
 use crate::test_hook::crash_point;
 
 /// What became of one credential line.

@@ -37,7 +37,8 @@ use crate::cli::{ImportArgs, InstallArgs, Scope};
 use crate::credential::Target;
 use crate::git_helpers::{self, HelperEntry, HelperKind};
 use crate::keychain::{Durability, Key, KeychainError};
-use crate::output::{Messages, escape, shell_word};
+use crate::output::{Messages, shell_word};
+use crate::terminal::escape;
 
 const PROGRAM: &str = "git-credential-patrol";
 

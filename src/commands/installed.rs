@@ -12,7 +12,8 @@ use serde::{Deserialize, Serialize};
 
 use super::Context;
 use crate::fs::replace_file;
-use crate::output::{escape, shell_word};
+use crate::output::shell_word;
+use crate::terminal::escape;
 
 const RECORD_NAME: &str = "installed.json";
 

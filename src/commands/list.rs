@@ -113,7 +113,7 @@ fn table(out: &mut impl Write, rows: &[Row], now: DateTime<Utc>) -> Result<()> {
                         refusal
                             .message
                             .as_deref()
-                            .map(|m| format!(": {}", output::escape(m)))
+                            .map(|m| format!(": {}", crate::terminal::escape(m)))
                             .unwrap_or_default()
                     ),
                     None => Status::Refused.name().to_owned(),
@@ -121,7 +121,7 @@ fn table(out: &mut impl Write, rows: &[Row], now: DateTime<Utc>) -> Result<()> {
                 (None, status) => status.name().to_owned(),
             };
             [
-                output::escape(&record.target.url()),
+                crate::terminal::escape(&record.target.url()),
                 account(record),
                 record.kind.name().to_owned(),
                 expires,
@@ -165,13 +165,13 @@ fn tells_expiry(forge: ForgeKind, record: &Record) -> bool {
 /// The account git stored, and the forge's name for it when that differs.
 fn account(record: &Record) -> String {
     match record.account.as_deref() {
-        Some(account) if record.username.is_empty() => output::escape(account),
+        Some(account) if record.username.is_empty() => crate::terminal::escape(account),
         Some(account) if account != record.username => format!(
             "{} ({})",
-            output::escape(&record.username),
-            output::escape(account)
+            crate::terminal::escape(&record.username),
+            crate::terminal::escape(account)
         ),
-        _ => output::escape(&record.username),
+        _ => crate::terminal::escape(&record.username),
     }
 }
 

@@ -168,7 +168,7 @@ fn by_hand(
             writeln!(
                 out,
                 "1. Create a new token on {}",
-                output::escape(&record.target.host)
+                crate::terminal::escape(&record.target.host)
             )?;
             if forge::is_unknown(&record.target, settings.forge) {
                 messages.hint(&forge::unknown_forge_hint(&record.target, record.kind));
@@ -231,7 +231,7 @@ fn by_hand(
             {
                 messages.warning(&format!(
                     "the new token belongs to {account}, not {}",
-                    output::escape(&record.username)
+                    crate::terminal::escape(&record.username)
                 ));
             }
         }
@@ -290,7 +290,7 @@ fn by_hand(
             writeln!(
                 out,
                 "Its expiry is unknown{rotation}. Set it with: {}",
-                output::escape(&format!("git credential-patrol expiry {url} DATE{user}"))
+                crate::terminal::escape(&format!("git credential-patrol expiry {url} DATE{user}"))
             )?;
         }
     }

@@ -145,7 +145,7 @@ pub fn parse_expiry(text: &str, now: DateTime<Utc>) -> Result<Expiry, BadInput> 
     Err(BadInput(format!(
         "{} is not a date: use `2026-12-31`, an RFC 3339 time (`2026-12-31T18:00:00Z`), \
          a duration from now ({}), or `never`",
-        output::escape(&format!("{text:?}")),
+        crate::terminal::escape(&format!("{text:?}")),
         crate::config::DURATION_FORMS
     )))
 }

@@ -21,7 +21,8 @@ use super::{BadInput, Context, import};
 use crate::cli::UninstallArgs;
 use crate::git_helpers::{self, HelperEntry, HelperKind};
 use crate::keychain::Key;
-use crate::output::{Messages, describe, escape};
+use crate::output::{Messages, describe};
+use crate::terminal::escape;
 
 pub fn run(
     ctx: &Context,

@@ -20,9 +20,9 @@ use anyhow::anyhow;
 use super::BadInput;
 use crate::credential::{Target, field_matches};
 use crate::matching::matching_record;
-use crate::output::escape;
 use crate::protocol::UrlParts;
 use crate::record::Record;
+use crate::terminal::escape;
 
 /// What a URL argument says, before git's configuration is applied.
 #[derive(Debug, PartialEq, Eq)]

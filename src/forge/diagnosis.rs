@@ -69,7 +69,7 @@ impl Subject<'_> {
         match self.secret_env {
             Some(name) => format!(
                 "put it in the CI secret that sets ${}",
-                crate::output::escape(name)
+                crate::terminal::escape(name)
             ),
             None if self.row().self_rotate.is_some() => {
                 format!("run: {} --manual", self.rotate)
@@ -269,7 +269,7 @@ pub fn probe_failed(subject: &Subject, err: &ProbeError) -> Problem {
             cause: err.to_string(),
             fix: format!(
                 "{reason}; or set the expiry by hand: git credential-patrol expiry {} DATE",
-                crate::output::escape(&crate::output::shell_word(&subject.target.url()))
+                crate::terminal::escape(&crate::output::shell_word(&subject.target.url()))
             ),
         },
         ProbeError::Http(_)

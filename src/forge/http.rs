@@ -24,7 +24,7 @@ use thiserror::Error;
 use zeroize::Zeroizing;
 
 use crate::credential::Secret;
-use crate::output::escape;
+use crate::terminal::escape;
 
 /// Long enough for a forge on the other side of the world, short enough that
 /// git does not seem to hang after a push.

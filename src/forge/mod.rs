@@ -92,8 +92,8 @@ pub fn unknown_forge_hint(target: &Target, token: TokenKind) -> String {
     .filter(|forge| *forge != first)
     .map(ForgeKind::name)
     .collect();
-    let host = crate::output::escape(&target.host);
-    let url = crate::output::escape(&format!("{}://{}", target.protocol, target.host));
+    let host = crate::terminal::escape(&target.host);
+    let url = crate::terminal::escape(&format!("{}://{}", target.protocol, target.host));
     format!(
         "the forge of {host} is unknown, so it is not asked about the token and no page \
          to create one is named; declare the forge it runs with \
@@ -130,7 +130,7 @@ pub fn expiry_advice(
         ),
         _ => return None,
     };
-    Some(crate::output::escape(&text))
+    Some(crate::terminal::escape(&text))
 }
 
 /// Why a known forge is not asked: its API's address is not known (Azure
@@ -140,7 +140,7 @@ pub fn no_api_hint(target: &Target, forge: ForgeKind) -> Option<String> {
         return None;
     }
     let url = crate::output::shell_word(&target.url());
-    Some(crate::output::escape(&format!(
+    Some(crate::terminal::escape(&format!(
         "Azure DevOps' API is under the organization, which the credential's URL does not \
          name; to have it asked, run: git config --global credential.{url}.useHttpPath true \
          (then push once), or: git config --global patrol.{url}.apiUrl https://dev.azure.com/ORG"
@@ -444,7 +444,7 @@ impl fmt::Display for Repo {
 /// Text from a server, made safe for a terminal and the index: control
 /// characters escaped, at most `MAX_SERVER_TEXT` characters.
 pub fn quote(text: &str) -> String {
-    let escaped = crate::output::escape(text);
+    let escaped = crate::terminal::escape(text);
     if escaped.chars().count() <= MAX_SERVER_TEXT {
         escaped
     } else {

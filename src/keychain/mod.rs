@@ -128,7 +128,7 @@ impl KeychainError {
                 format!(
                     "the keychain would keep tokens only in memory (the Secret Service's \
                      collection `{}`, lost at logout or reboot), so nothing was stored there",
-                    crate::output::escape(collection)
+                    crate::terminal::escape(collection)
                 ),
                 Some(format!(
                     "{LASTING_KEYRING}; or, to keep tokens in memory only anyway, \

@@ -276,8 +276,8 @@ pub fn describe(err: keyring_core::Error, backend: Backend) -> KeychainError {
         // send a person after the wrong fix.
         return KeychainError::Invalid(format!(
             "its {} {}",
-            crate::output::escape(what),
-            crate::output::escape(why)
+            crate::terminal::escape(what),
+            crate::terminal::escape(why)
         ));
     }
     let cause = match &err {

@@ -209,7 +209,7 @@ impl fmt::Display for Provider {
             Self::Other(comm) => write!(
                 f,
                 "the Secret Service provider `{}`",
-                crate::output::escape(comm)
+                crate::terminal::escape(comm)
             ),
         }
     }
@@ -269,7 +269,7 @@ impl Failure {
             .provider
             .as_ref()
             .map_or_else(|| "the Secret Service".to_owned(), Provider::to_string);
-        let detail = crate::output::escape(&self.detail);
+        let detail = crate::terminal::escape(&self.detail);
         match &self.kind {
             Kind::NoBus if std::env::var_os("DBUS_SESSION_BUS_ADDRESS").is_none() => {
                 super::fixes::no_bus()

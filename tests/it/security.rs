@@ -426,16 +426,47 @@ fn the_kernel_keyring_stores_urls_with_at_and_percent() {
 }
 
 /// Terminal controls as a hostile server, file or configuration would
-/// send them: a title change, a screen clear, and the one-byte CSI (C1).
-const HOSTILE: &str = "\x1b]0;pwned\x07\x1b[2J\u{9b}31m";
+/// send them: a title change, a screen clear, the one-byte CSI (C1), a
+/// right-to-left override and a zero-width space (format characters,
+/// which reorder or hide what a person reads).
+const HOSTILE: &str = "\x1b]0;pwned\x07\x1b[2J\u{9b}31m\u{202e}\u{200b}";
 
-/// Every control character in `output` but the line breaks, with where it is.
+/// Every control or format character in `output` but the line breaks, with
+/// where it is.
 fn raw_controls(output: &str) -> Vec<String> {
     output
         .lines()
-        .filter(|line| line.chars().any(|c| c.is_control()))
+        .filter(|line| {
+            line.chars().any(|c| {
+                c.is_control() || matches!(c, '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}')
+            })
+        })
         .map(|line| format!("{line:?}"))
         .collect()
+}
+
+#[test]
+fn a_hostile_host_in_the_trace_is_escaped() {
+    let env = TestEnv::new();
+    let host = "evil\x1b]0;pwned\x07\u{202e}.example.com";
+    let request = format!("protocol=https\nhost={host}\nusername=alice\n");
+    let mut traced = String::new();
+    for (op, input) in [
+        ("store", format!("{request}password=ghp_TESTtrace0001\n")),
+        ("get", request.clone()),
+    ] {
+        let mut command = env.command(BIN);
+        command.arg(op).env("GIT_CREDENTIAL_PATROL_TRACE", "1");
+        let out = run(command, input.as_bytes());
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        traced.push_str(&text(&out.stderr));
+    }
+    assert!(
+        traced.contains("evil\\u{1b}]0;pwned\\u{7}\\u{202e}.example.com"),
+        "the host is traced, escaped: {traced}"
+    );
+    let raw = raw_controls(&traced);
+    assert!(raw.is_empty(), "raw in the trace:\n{}", raw.join("\n"));
 }
 
 #[test]
