@@ -50,13 +50,7 @@ pub fn kind_of(target: &Target, configured: Option<ForgeKind>) -> ForgeKind {
     if let Some(kind) = configured {
         return kind;
     }
-    let host = target.host.to_ascii_lowercase();
-    // A default port names the same host; any other port is another server.
-    let host = host
-        .strip_suffix(":443")
-        .filter(|_| target.protocol.eq_ignore_ascii_case("https"))
-        .unwrap_or(&host);
-    match host {
+    match host_name(target).as_str() {
         "github.com" => ForgeKind::Github,
         "gitlab.com" => ForgeKind::Gitlab,
         "bitbucket.org" => ForgeKind::Bitbucket,
@@ -65,6 +59,16 @@ pub fn kind_of(target: &Target, configured: Option<ForgeKind>) -> ForgeKind {
         "codeberg.org" | "gitea.com" => ForgeKind::Gitea,
         "huggingface.co" | "hf.co" => ForgeKind::Huggingface,
         _ => ForgeKind::None,
+    }
+}
+
+/// The host as the table of known hosts names it: lowercase, without
+/// HTTPS's default port (any other port is another server).
+fn host_name(target: &Target) -> String {
+    let host = target.host.to_ascii_lowercase();
+    match host.strip_suffix(":443") {
+        Some(bare) if target.protocol.eq_ignore_ascii_case("https") => bare.to_owned(),
+        _ => host,
     }
 }
 
@@ -164,8 +168,7 @@ pub fn api_base(target: &Target, forge: ForgeKind, configured: Option<&str>) -> 
     if let Some(url) = configured {
         return Some(url.trim_end_matches('/').to_owned());
     }
-    let host = target.host.to_ascii_lowercase();
-    match (forge, host.as_str()) {
+    match (forge, host_name(target).as_str()) {
         (ForgeKind::Github, "github.com") => return Some("https://api.github.com".into()),
         (ForgeKind::Bitbucket, "bitbucket.org") => {
             return Some("https://api.bitbucket.org/2.0".into());
@@ -622,6 +625,23 @@ mod tests {
             "https://gitlab.com/api/v4"
         );
         assert_eq!(
+            api("Bitbucket.org:443", ForgeKind::Bitbucket, None).unwrap(),
+            "https://api.bitbucket.org/2.0"
+        );
+        assert_eq!(
+            api("hf.co", ForgeKind::Huggingface, None).unwrap(),
+            "https://huggingface.co/api"
+        );
+        assert_eq!(
+            api("codeberg.org", ForgeKind::Gitea, None).unwrap(),
+            "https://codeberg.org/api/v1"
+        );
+        assert_eq!(
+            api("review.example.com", ForgeKind::Gerrit, None).unwrap(),
+            "https://review.example.com"
+        );
+        assert_eq!(api("dev.azure.com", ForgeKind::AzureDevops, None), None);
+        assert_eq!(
             api(
                 "git.example.com",
                 ForgeKind::Gitlab,
@@ -639,6 +659,23 @@ mod tests {
             ),
             None
         );
+    }
+
+    #[test]
+    fn hosts_known_by_name() {
+        for (host, forge) in [
+            ("bitbucket.org", ForgeKind::Bitbucket),
+            ("dev.azure.com", ForgeKind::AzureDevops),
+            ("Contoso.VisualStudio.com", ForgeKind::AzureDevops),
+            ("codeberg.org:443", ForgeKind::Gitea),
+            ("gitea.com", ForgeKind::Gitea),
+            ("huggingface.co", ForgeKind::Huggingface),
+            ("hf.co", ForgeKind::Huggingface),
+            ("codeberg.org:8443", ForgeKind::None),
+            ("visualstudio.com.example", ForgeKind::None),
+        ] {
+            assert_eq!(kind_of(&target(host), None), forge, "{host}");
+        }
     }
 
     #[test]
