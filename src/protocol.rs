@@ -15,6 +15,12 @@ use crate::credential::{Secret, Secrets, Target};
 /// Git refuses longer lines, and so do we.
 pub const MAX_LINE: usize = 65535;
 
+/// At most this many values of one list attribute (`state[]`, `wwwauth[]`,
+/// `capability[]`) are read: git sends a few (one `state[]` per helper, one
+/// `wwwauth[]` per challenge header), and the request must not grow
+/// without end in memory.
+pub const MAX_LIST: usize = 1000;
+
 /// The capabilities this helper implements, in the order it announces them.
 const CAPABILITIES: &[&str] = &["authtype", "state"];
 
@@ -39,6 +45,8 @@ pub enum ProtocolError {
     BadUrl(usize),
     #[error("`password_expiry_utc` on line {0} is not a Unix timestamp")]
     BadExpiry(usize),
+    #[error("line {0} of the request is a `{1}` beyond the {MAX_LIST} that are read")]
+    TooMany(usize, &'static str),
 }
 
 /// Everything git may tell a helper. Fields git did not send are `None` or
@@ -139,9 +147,11 @@ impl Request {
             "continue" => self.continue_ = is_true(value),
             "quit" => self.quit = is_true(value),
             "url" => self.set_url(value).ok_or(ProtocolError::BadUrl(line))?,
-            "state[]" => push_or_reset(&mut self.state, value),
-            "wwwauth[]" => push_or_reset(&mut self.wwwauth, value),
-            "capability[]" => push_or_reset(&mut self.capabilities, value),
+            "state[]" => push_or_reset(&mut self.state, value, "state[]", line)?,
+            "wwwauth[]" => push_or_reset(&mut self.wwwauth, value, "wwwauth[]", line)?,
+            "capability[]" => {
+                push_or_reset(&mut self.capabilities, value, "capability[]", line)?;
+            }
             _ => {}
         }
         Ok(())
@@ -253,12 +263,20 @@ fn is_true(value: &str) -> bool {
     )
 }
 
-fn push_or_reset(list: &mut Vec<String>, value: &str) {
+fn push_or_reset(
+    list: &mut Vec<String>,
+    value: &str,
+    key: &'static str,
+    line: usize,
+) -> Result<(), ProtocolError> {
     if value.is_empty() {
         list.clear();
+    } else if list.len() >= MAX_LIST {
+        return Err(ProtocolError::TooMany(line, key));
     } else {
         list.push(value.to_owned());
     }
+    Ok(())
 }
 
 /// Reads and drops the rest of an over-long line, a bounded piece at a time.
@@ -515,6 +533,31 @@ mod tests {
             read(b"url=https://h%0a/\n"),
             Err(ProtocolError::BadUrl(1))
         ));
+    }
+
+    #[test]
+    fn list_attributes_are_bounded() {
+        for key in ["state[]", "wwwauth[]", "capability[]"] {
+            let mut input = String::from("protocol=https\nhost=example.com\n");
+            for i in 0..MAX_LIST {
+                input.push_str(&format!("{key}=v{i}\n"));
+            }
+            let request = Request::read(input.as_bytes()).unwrap();
+            assert_eq!(
+                request.state.len() + request.wwwauth.len() + request.capabilities.len(),
+                MAX_LIST
+            );
+            // An empty value resets the list, as git's does.
+            let reset = format!("{input}{key}=\n{key}=again\n");
+            assert!(Request::read(reset.as_bytes()).is_ok());
+            input.push_str(&format!("{key}=one too many\n"));
+            let err = Request::read(input.as_bytes()).unwrap_err();
+            assert!(
+                matches!(err, ProtocolError::TooMany(1003, k) if k == key),
+                "{err}"
+            );
+            assert!(err.to_string().contains("beyond the 1000"), "{err}");
+        }
     }
 
     #[test]

@@ -550,3 +550,25 @@ fn hostile_values_in_every_field_never_reach_the_terminal_raw() {
         raw.join("\n")
     );
 }
+
+#[test]
+fn a_request_with_endless_wwwauth_or_state_lines_is_refused_in_one_line() {
+    let env = TestEnv::new();
+    for key in ["wwwauth[]", "state[]"] {
+        let mut request = String::from("protocol=https\nhost=example.com\n");
+        for i in 0..1001 {
+            request.push_str(&format!("{key}=Basic realm=\"{i}\"\n"));
+        }
+        let out = env.patrol(&["get"], &request);
+        let stderr = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{stderr}");
+        assert_eq!(out.stdout, b"");
+        assert_eq!(stderr.lines().count(), 1, "{stderr}");
+        assert!(
+            stderr.contains(&format!(
+                "line 1003 of the request is a `{key}` beyond the 1000"
+            )),
+            "{stderr}"
+        );
+    }
+}
