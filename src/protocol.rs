@@ -12,8 +12,18 @@ use zeroize::Zeroizing;
 
 use crate::credential::{Secret, Secrets, Target};
 
-/// Git refuses longer lines, and so do we.
-pub const MAX_LINE: usize = 65535;
+/// The longest line read. Git's own reader (`strbuf_getline`) has no limit,
+/// so the bound is far above anything git sends (a long password, a
+/// server's `WWW-Authenticate` header, which curl caps at 100 KiB) and
+/// only keeps a stream without newlines from taking the memory.
+pub const MAX_LINE: usize = 1 << 20;
+
+/// The most a whole request may hold, every line counted.
+pub const MAX_REQUEST: usize = 8 << 20;
+
+/// Where the line buffer starts; it grows, up to `MAX_LINE`, only for a
+/// longer line.
+const FIRST_CAPACITY: usize = 1 << 16;
 
 /// At most this many values of one list attribute (`state[]`, `wwwauth[]`,
 /// `capability[]`) are read: git sends a few (one `state[]` per helper, one
@@ -33,6 +43,8 @@ pub enum ProtocolError {
     Io(#[from] io::Error),
     #[error("line {0} of the request is longer than {MAX_LINE} bytes")]
     TooLong(usize),
+    #[error("the request is longer than {MAX_REQUEST} bytes")]
+    RequestTooLong,
     #[error("line {0} of the request contains a NUL byte")]
     Nul(usize),
     #[error("line {0} of the request contains a carriage return")]
@@ -43,8 +55,6 @@ pub enum ProtocolError {
     NoEquals(usize),
     #[error("the `url` on line {0} is not a URL git would send")]
     BadUrl(usize),
-    #[error("`password_expiry_utc` on line {0} is not a Unix timestamp")]
-    BadExpiry(usize),
     #[error("line {0} of the request is a `{1}` beyond the {MAX_LIST} that are read")]
     TooMany(usize, &'static str),
 }
@@ -74,39 +84,40 @@ impl Request {
     /// Reads attributes until a blank line or EOF.
     pub fn read(input: impl BufRead) -> Result<Self, ProtocolError> {
         let mut request = Request::default();
-        // `take` bounds what one line may allocate: a stream without newlines
-        // must not make us buffer gigabytes before we can complain.
-        let mut input = input.take(0);
-        // Lines carry passwords: the buffer is wiped when dropped, and is
-        // allocated once at its largest so that no reallocation leaves a
-        // copy behind in freed memory.
-        let mut line = Zeroizing::new(Vec::with_capacity(MAX_LINE + 2));
+        // `take` bounds what the whole request may make us read.
+        let mut input = input.take(MAX_REQUEST as u64 + 1);
+        // Lines carry passwords: the buffer is wiped when dropped, and a
+        // longer line moves it into a larger one that is wiped in turn
+        // (`read_line`), so no reallocation leaves a copy in freed memory.
+        let mut line = Zeroizing::new(Vec::with_capacity(FIRST_CAPACITY));
         for number in 1.. {
-            line.clear();
-            input.set_limit(MAX_LINE as u64 + 2);
-            if input.read_until(b'\n', &mut line)? == 0 {
-                break;
+            let read = read_line(&mut input, &mut line)?;
+            // Only a request over the bound reaches the end of the `take`.
+            if input.limit() == 0 {
+                return Err(ProtocolError::RequestTooLong);
             }
-            let ended = line.last() == Some(&b'\n');
-            if ended {
-                line.pop();
-            }
-            if line.last() == Some(&b'\r') {
-                line.pop();
-            }
-            if line.len() > MAX_LINE {
-                // A server's WWW-Authenticate header is not ours to judge:
-                // git still deserves an answer without that one challenge.
-                if line.starts_with(b"wwwauth[]=") {
-                    if !ended {
-                        skip_rest_of_line(&mut input)?;
+            match read {
+                Line::End => break,
+                Line::Ended => {}
+                Line::TooLong => {
+                    // A server's WWW-Authenticate header is not ours to
+                    // judge: git still deserves an answer without that one
+                    // challenge.
+                    if !line.starts_with(b"wwwauth[]=") {
+                        return Err(ProtocolError::TooLong(number));
+                    }
+                    skip_rest_of_line(&mut input)?;
+                    if input.limit() == 0 {
+                        return Err(ProtocolError::RequestTooLong);
                     }
                     crate::trace!(
                         "protocol: skipped line {number}, a wwwauth[] over {MAX_LINE} bytes"
                     );
                     continue;
                 }
-                return Err(ProtocolError::TooLong(number));
+            }
+            if line.last() == Some(&b'\r') {
+                line.pop();
             }
             if line.is_empty() {
                 break;
@@ -136,10 +147,7 @@ impl Request {
             "path" => self.path = owned(),
             "username" => self.username = owned(),
             "password" => self.password = Some(Secret::new(value)),
-            "password_expiry_utc" => {
-                self.password_expiry_utc =
-                    Some(value.parse().map_err(|_| ProtocolError::BadExpiry(line))?);
-            }
+            "password_expiry_utc" => self.password_expiry_utc = expiry_as_git_reads_it(value),
             "oauth_refresh_token" => self.oauth_refresh_token = Some(Secret::new(value)),
             "authtype" => self.authtype = owned(),
             "credential" => self.credential = Some(Secret::new(value)),
@@ -279,16 +287,109 @@ fn push_or_reset(
     Ok(())
 }
 
-/// Reads and drops the rest of an over-long line, a bounded piece at a time.
-fn skip_rest_of_line(input: &mut io::Take<impl BufRead>) -> io::Result<()> {
-    let mut piece = Zeroizing::new(Vec::with_capacity(MAX_LINE + 2));
+/// How a call to `read_line` ended.
+enum Line {
+    /// Nothing more to read.
+    End,
+    /// A line, without its `\n` (the last line may have none).
+    Ended,
+    /// Longer than `MAX_LINE`: the buffer holds its first bytes.
+    TooLong,
+}
+
+/// Reads one line into `line` (emptied first), without its `\n`. When the
+/// line outgrows the buffer, the buffer moves into one twice as large and
+/// the old one is wiped; a line over `MAX_LINE` stops the reading.
+fn read_line(input: &mut impl BufRead, line: &mut Zeroizing<Vec<u8>>) -> io::Result<Line> {
+    line.clear();
+    let mut read_any = false;
     loop {
-        piece.clear();
-        input.set_limit(MAX_LINE as u64 + 2);
-        if input.read_until(b'\n', &mut piece)? == 0 || piece.last() == Some(&b'\n') {
-            return Ok(());
+        let available = match input.fill_buf() {
+            Ok(available) => available,
+            Err(err) if err.kind() == io::ErrorKind::Interrupted => continue,
+            Err(err) => return Err(err),
+        };
+        if available.is_empty() {
+            return Ok(if read_any { Line::Ended } else { Line::End });
+        }
+        read_any = true;
+        let (piece, ended) = match available.iter().position(|&b| b == b'\n') {
+            Some(at) => (&available[..at], true),
+            None => (available, false),
+        };
+        let wanted = line.len() + piece.len();
+        if wanted > MAX_LINE {
+            let fits = MAX_LINE + 1 - line.len();
+            grow(line, MAX_LINE + 1);
+            line.extend_from_slice(&piece[..fits]);
+            input.consume(fits);
+            return Ok(Line::TooLong);
+        }
+        if wanted > line.capacity() {
+            grow(line, wanted.max(line.capacity() * 2).min(MAX_LINE + 1));
+        }
+        line.extend_from_slice(piece);
+        let used = piece.len() + usize::from(ended);
+        input.consume(used);
+        if ended {
+            return Ok(Line::Ended);
         }
     }
+}
+
+/// Moves `line` into a buffer of `capacity`; the old one is wiped as it drops.
+fn grow(line: &mut Zeroizing<Vec<u8>>, capacity: usize) {
+    if capacity <= line.capacity() {
+        return;
+    }
+    let mut larger = Zeroizing::new(Vec::with_capacity(capacity));
+    larger.extend_from_slice(line);
+    std::mem::swap(line, &mut larger);
+}
+
+/// Reads and drops the rest of an over-long line.
+fn skip_rest_of_line(input: &mut impl BufRead) -> io::Result<()> {
+    loop {
+        let available = match input.fill_buf() {
+            Ok(available) => available,
+            Err(err) if err.kind() == io::ErrorKind::Interrupted => continue,
+            Err(err) => return Err(err),
+        };
+        if available.is_empty() {
+            return Ok(());
+        }
+        match available.iter().position(|&b| b == b'\n') {
+            Some(at) => {
+                input.consume(at + 1);
+                return Ok(());
+            }
+            None => {
+                let all = available.len();
+                input.consume(all);
+            }
+        }
+    }
+}
+
+/// `password_expiry_utc` as git reads it (`parse_timestamp`, that is
+/// `strtoumax` in base 10): blanks before the number are skipped, the
+/// leading digits count and anything after them is ignored; a value with
+/// no digits, `0`, or one too large is no expiry at all ("never expires").
+/// A value past what a date can hold (a negative number, which `strtoumax`
+/// wraps around to a huge one) is as good as never, and read as none.
+fn expiry_as_git_reads_it(value: &str) -> Option<i64> {
+    let text = value.trim_start_matches([' ', '\t', '\n', '\x0b', '\x0c', '\r']);
+    let (negative, text) = match text.as_bytes().first() {
+        Some(b'-') => (true, &text[1..]),
+        Some(b'+') => (false, &text[1..]),
+        _ => (false, text),
+    };
+    let digits = text.bytes().take_while(u8::is_ascii_digit).count();
+    let number: u64 = text[..digits].parse().ok()?;
+    if negative || number == 0 {
+        return None;
+    }
+    i64::try_from(number).ok()
 }
 
 /// A URL split the way git's `credential_from_url` splits one:
@@ -522,10 +623,6 @@ mod tests {
             Err(ProtocolError::NotUtf8(1))
         ));
         assert!(matches!(
-            read(b"password_expiry_utc=soon\n"),
-            Err(ProtocolError::BadExpiry(1))
-        ));
-        assert!(matches!(
             read(b"url=nonsense\n"),
             Err(ProtocolError::BadUrl(1))
         ));
@@ -561,17 +658,61 @@ mod tests {
     }
 
     #[test]
-    fn line_length_is_bounded_at_git_limit() {
+    fn an_expiry_is_read_as_git_reads_it() {
+        let expiry = |value: &str| {
+            read(format!("password_expiry_utc={value}\n").as_bytes())
+                .unwrap()
+                .password_expiry_utc
+        };
+        assert_eq!(expiry("1700000000"), Some(1_700_000_000));
+        assert_eq!(expiry(" 1700000000"), Some(1_700_000_000));
+        assert_eq!(expiry("+1700000000"), Some(1_700_000_000));
+        assert_eq!(expiry("1700000000 UTC"), Some(1_700_000_000));
+        for never in [
+            "soon",
+            "",
+            "0",
+            "-5",
+            "-0",
+            "99999999999999999999",
+            "18446744073709551615",
+        ] {
+            assert_eq!(expiry(never), None, "{never}");
+        }
+    }
+
+    #[test]
+    fn a_line_longer_than_git_sends_is_refused() {
+        let password = "p".repeat(70_000);
+        let request = read(format!("host=h\npassword={password}\n").as_bytes()).unwrap();
+        assert_eq!(request.password.unwrap().expose(), password);
+
         let mut ok = b"path=".to_vec();
         ok.resize(MAX_LINE, b'a');
         ok.push(b'\n');
-        assert!(read(&ok).is_ok());
+        assert_eq!(read(&ok).unwrap().path.unwrap().len(), MAX_LINE - 5);
 
         let mut long = b"path=".to_vec();
         long.resize(MAX_LINE + 1, b'a');
         assert!(matches!(read(&long), Err(ProtocolError::TooLong(1))));
         long.push(b'\n');
         assert!(matches!(read(&long), Err(ProtocolError::TooLong(1))));
+    }
+
+    #[test]
+    fn a_request_is_bounded_as_a_whole() {
+        let line = format!("unknown={}\n", "a".repeat(MAX_LINE / 2));
+        let mut input = String::new();
+        while input.len() <= MAX_REQUEST {
+            input.push_str(&line);
+        }
+        assert!(matches!(
+            read(input.as_bytes()),
+            Err(ProtocolError::RequestTooLong)
+        ));
+        input.truncate((MAX_REQUEST - 7) / line.len() * line.len());
+        input.push_str("host=h\n");
+        assert_eq!(read(input.as_bytes()).unwrap().host.as_deref(), Some("h"));
     }
 
     #[test]

@@ -31,7 +31,7 @@ fn bad_input_is_refused_in_one_line_and_nothing_is_stored() {
     let env = TestEnv::new();
     let long = format!(
         "protocol=https\nhost=example.com\nusername=a\npassword={}\n",
-        "x".repeat(70_000)
+        "x".repeat(1 << 20)
     );
     let cases: [(&str, &[u8], &str); 6] = [
         (
@@ -39,7 +39,7 @@ fn bad_input_is_refused_in_one_line_and_nothing_is_stored() {
             b"protocol=https\nhost=exa\0mple.com\npassword=p\n",
             "NUL",
         ),
-        ("store", long.as_bytes(), "longer than 65535"),
+        ("store", long.as_bytes(), "longer than 1048576 bytes"),
         (
             "store",
             b"protocol=https\nhost=\xffexample.com\npassword=p\n",
@@ -76,6 +76,39 @@ fn bad_input_is_refused_in_one_line_and_nothing_is_stored() {
         assert_eq!(text(&out.stdout), "");
     }
     assert!(!env.index_dir().exists(), "nothing may be stored");
+}
+
+#[test]
+fn what_git_sends_is_read_however_long_and_an_expiry_as_git_reads_it() {
+    let env = TestEnv::new();
+    env.config("patrol.forge", "none");
+    // Longer than the 65,535 bytes a line once allowed; git has no limit.
+    let password = format!("ghp_TEST{}", "x".repeat(70_000));
+    env.approve(&format!(
+        "protocol=https\nhost=long.example\nusername=alice\npassword={password}\n"
+    ));
+    let unknown = format!("future_key={}\n", "y".repeat(70_000));
+    let out = env.patrol(
+        &["get"],
+        &format!("protocol=https\nhost=long.example\n{unknown}"),
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains(&password));
+    let filled = env.credential("fill", &[], "protocol=https\nhost=long.example\n");
+    assert!(text(&filled.stdout).contains(&password));
+
+    // `soon` is no timestamp: git reads it as no expiry and stores the
+    // credential, and so does patrol.
+    let out = env.patrol(
+        &["store"],
+        "protocol=https\nhost=soon.example\nusername=bob\npassword=ghp_TESTsoon0001\n\
+         password_expiry_utc=soon\n",
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let filled = env.credential("fill", &[], "protocol=https\nhost=soon.example\n");
+    let filled = text(&filled.stdout);
+    assert!(filled.contains("password=ghp_TESTsoon0001"), "{filled}");
+    assert!(!filled.contains("password_expiry_utc"), "{filled}");
 }
 
 #[test]
