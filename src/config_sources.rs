@@ -62,12 +62,10 @@ pub fn must_ask_git(data_dir: &Path) -> Option<String> {
         .find_map(|path| file_may_set_patrol(&path))
 }
 
-/// What `git -c` and `GIT_CONFIG_COUNT` bring, and `GIT_CONFIG`, which
-/// makes `git config` read that one file alone.
+/// What `git -c` and `GIT_CONFIG_COUNT` bring. (`GIT_CONFIG` is no
+/// source: only `git config` reads it, and patrol's `git config` runs
+/// without it, as `crate::git` says.)
 fn command_line(var: &dyn Fn(&str) -> Option<OsString>) -> Option<String> {
-    if var("GIT_CONFIG").is_some() {
-        return Some("GIT_CONFIG is set".to_owned());
-    }
     if let Some(parameters) = var("GIT_CONFIG_PARAMETERS") {
         let keys = parameters.to_str().and_then(parameter_keys);
         match keys {
@@ -268,10 +266,13 @@ fn user_files(var: &dyn Fn(&str) -> Option<OsString>) -> Option<Vec<PathBuf>> {
         return (!global.is_empty()).then(|| vec![PathBuf::from(global)]);
     }
     let mut files = Vec::new();
-    if let Some(home) = var("HOME").filter(|home| !home.is_empty()) {
-        let home = PathBuf::from(home);
-        files.push(home.join(".gitconfig"));
-        files.push(home.join(".config/git/config"));
+    // Git joins the names as strings: a `HOME` set but empty is `/.gitconfig`.
+    if let Some(home) = var("HOME") {
+        for name in ["/.gitconfig", "/.config/git/config"] {
+            let mut path = home.clone();
+            path.push(name);
+            files.push(PathBuf::from(path));
+        }
     }
     if let Some(xdg) = var("XDG_CONFIG_HOME").filter(|xdg| !xdg.is_empty()) {
         files.push(PathBuf::from(xdg).join("git/config"));
@@ -445,7 +446,7 @@ mod tests {
         assert!(command_line(&counted("PATROL.probe")).is_some());
         assert!(command_line(&vars(&[("GIT_CONFIG_COUNT", "1")])).is_some());
         assert!(command_line(&vars(&[("GIT_CONFIG_COUNT", "x")])).is_some());
-        assert!(command_line(&vars(&[("GIT_CONFIG", "/some/file")])).is_some());
+        assert!(command_line(&vars(&[("GIT_CONFIG", "/some/file")])).is_none());
         assert!(command_line(&vars(&[])).is_none());
     }
 
@@ -513,6 +514,14 @@ mod tests {
                 PathBuf::from("/h/.gitconfig"),
                 PathBuf::from("/h/.config/git/config"),
                 PathBuf::from("/x/git/config"),
+            ])
+        );
+        let empty_home = vars(&[("HOME", "")]);
+        assert_eq!(
+            user_files(&empty_home),
+            Some(vec![
+                PathBuf::from("/.gitconfig"),
+                PathBuf::from("/.config/git/config"),
             ])
         );
     }

@@ -9,7 +9,10 @@
 //! Git is found on `PATH`, as git's own scripts find it, and runs with the
 //! environment patrol was given, so a `-c` given to the git that started
 //! patrol applies here too, except a variable that carries a token
-//! (`withhold`). Its standard input is empty unless input is given; what it
+//! (`withhold`) and `GIT_CONFIG`: only the `git config` command reads that
+//! one, as the one file to read instead of all of git's, while the git that
+//! runs a helper ignores it, so a `git config` that saw it would answer
+//! from another configuration than the one git runs with. Its standard input is empty unless input is given; what it
 //! writes is kept for the caller, never passed through.
 
 use std::borrow::Cow;
@@ -142,7 +145,7 @@ pub fn withhold(name: &str) {
 
 fn command<S: AsRef<OsStr>>(args: impl IntoIterator<Item = S>) -> Command {
     let mut command = Command::new("git");
-    command.args(args);
+    command.args(args).env_remove("GIT_CONFIG");
     let withheld = WITHHELD
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner());

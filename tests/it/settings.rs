@@ -306,3 +306,31 @@ fn a_git_that_does_not_name_its_system_file_is_always_asked() {
         );
     }
 }
+
+#[test]
+fn git_config_in_the_environment_changes_nothing_as_for_git_itself() {
+    // Only `git config` reads `GIT_CONFIG`; the git that runs the helper
+    // reads its usual files, and so must the settings patrol reads.
+    let env = TestEnv::new();
+    env.config("patrol.warnEvery", PROBE);
+    let other = env.root().join("other-config");
+    fs::write(&other, "[core]\n\tautocrlf = false\n").unwrap();
+    let case = Case {
+        vars: vec![("GIT_CONFIG", other.display().to_string())],
+        ..Case::default()
+    };
+    let stderr = fill(&env, &case);
+    assert!(stderr.contains(READ), "{stderr}");
+
+    // A patrol key in that file alone is no setting, and on Linux costs
+    // no `git config` either.
+    let env = TestEnv::new();
+    let probe = probe_file(&env, "named-by-git-config");
+    let case = Case {
+        vars: vec![("GIT_CONFIG", probe.display().to_string())],
+        ..Case::default()
+    };
+    let stderr = fill(&env, &case);
+    assert!(!stderr.contains(READ), "{stderr}");
+    assert!(stderr.contains(NOT_RUN), "{stderr}");
+}
