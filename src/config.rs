@@ -21,6 +21,7 @@ use chrono::TimeDelta;
 use crate::credential::ForgeKind;
 use crate::keychain::Backend;
 use crate::terminal::escape;
+use crate::urlmatch::CredentialFields;
 
 /// Settings given on the helper line; they win over git config.
 #[derive(Clone, Debug, Default)]
@@ -281,23 +282,58 @@ fn scoped_api_urls(url: &str) -> Vec<String> {
             let (key, value) = entry.split_once('\n')?;
             // git lowercases the section and the name, not the URL between.
             let pattern = key.get(7..key.len().checked_sub(7)?)?;
-            (key.len() > 14 && crate::git_helpers::url_matches(pattern, url))
+            (key.len() > 14 && crate::urlmatch::config_pattern_matches(pattern, url).is_some())
                 .then(|| value.trim_end_matches('/').to_owned())
         })
         .collect()
 }
 
-/// Whether git keeps the path of `url` when it asks a helper
-/// (`credential.useHttpPath`, read with URL matching as git reads it).
-pub fn use_http_path(url: &str) -> bool {
-    crate::git::run([
+/// Whether git keeps the path of a credential when it asks a helper:
+/// `credential.useHttpPath` as git's `credential_apply_config` reads it,
+/// every entry that applies (`urlmatch::CredentialFields::matched_by`) in
+/// the order git reads them, the last one winning. One `git config` lists
+/// them all; `git config --get-urlmatch` would take the most specific
+/// instead, and match no bare host.
+pub fn use_http_path(credential: &CredentialFields) -> bool {
+    let Ok(output) = crate::git::run([
         "config",
-        "--type=bool",
-        "--get-urlmatch",
-        "credential.usehttppath",
-        url,
-    ])
-    .is_ok_and(|out| out.stdout.trim_ascii() == b"true")
+        "-z",
+        "--get-regexp",
+        r"^credential\.(.*\.)?usehttppath$",
+    ]) else {
+        return false;
+    };
+    let mut keep = false;
+    for entry in output.stdout_text().split('\0') {
+        // Without a value git stops with an error; there is nothing to apply.
+        let Some((key, value)) = entry.split_once('\n') else {
+            continue;
+        };
+        let Some((pattern, "usehttppath")) = crate::urlmatch::split_key(key, "credential") else {
+            continue;
+        };
+        if pattern.is_none_or(|pattern| credential.matched_by(pattern))
+            && let Some(value) = parse_git_bool(value)
+        {
+            keep = value;
+        }
+    }
+    keep
+}
+
+/// A boolean as git reads one (`git_config_bool`): the words, or a whole
+/// number (with git's `k`, `m`, `g`), true when not 0. `None` where git
+/// would stop with "bad boolean config value".
+fn parse_git_bool(value: &str) -> Option<bool> {
+    if let Some(word) = parse_bool(value) {
+        return Some(word);
+    }
+    let trimmed = value.trim_end_matches(['k', 'K', 'm', 'M', 'g', 'G']);
+    let digits = trimmed.strip_prefix(['-', '+']).unwrap_or(trimmed);
+    (value.len() - trimmed.len() <= 1
+        && !digits.is_empty()
+        && digits.bytes().all(|b| b.is_ascii_digit()))
+    .then(|| digits.bytes().any(|b| b != b'0'))
 }
 
 fn parse_bool(value: &str) -> Option<bool> {
@@ -370,6 +406,27 @@ mod tests {
         });
         assert_eq!(settings.policy.rotate_after, None);
         assert!(warnings[1].contains("longer than 0"), "{}", warnings[1]);
+    }
+
+    #[test]
+    fn booleans_are_read_as_git_reads_them() {
+        for (value, expected) in [
+            ("true", Some(true)),
+            ("Yes", Some(true)),
+            ("on", Some(true)),
+            ("1", Some(true)),
+            ("2", Some(true)),
+            ("1k", Some(true)),
+            ("-1", Some(true)),
+            ("false", Some(false)),
+            ("", Some(false)),
+            ("0", Some(false)),
+            ("0k", Some(false)),
+            ("maybe", None),
+            ("1kk", None),
+        ] {
+            assert_eq!(parse_git_bool(value), expected, "{value}");
+        }
     }
 
     #[test]

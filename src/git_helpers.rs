@@ -18,6 +18,7 @@ use thiserror::Error;
 use crate::output::shell_word;
 use crate::protocol::UrlParts;
 use crate::terminal::escape;
+use crate::urlmatch::CredentialFields;
 
 #[derive(Debug, Error)]
 pub enum GitConfigError {
@@ -176,74 +177,24 @@ pub fn chain_for<'e>(entries: &'e [HelperEntry], url: &str) -> Vec<&'e HelperEnt
     chain
 }
 
-/// Git's URL matching for `credential.<url>.*` (git-config(1), urlmatch):
-/// same scheme, same host (a `*` matches one label), same port, and the
-/// pattern's path a prefix of the URL's at a `/`; a user in the pattern must
-/// be the URL's. A pattern without `://` is a host, matched on any scheme.
+/// Whether git applies a `credential.<pattern>.*` entry to a credential
+/// for `url` (`urlmatch`'s rules for `credential`: a pattern with a scheme
+/// is matched as a URL, one without as a partial URL whose parts must be
+/// the credential's exactly).
 pub fn url_matches(pattern: &str, url: &str) -> bool {
-    let Some(url) = UrlParts::parse(url) else {
+    let Some(parts) = UrlParts::parse(url) else {
         return false;
     };
-    let Some(url_host) = url.host.as_deref() else {
+    let Some(host) = parts.host.as_deref() else {
         return false;
     };
-    if !pattern.contains("://") {
-        let (host, path) = pattern.split_once('/').unwrap_or((pattern, ""));
-        return hosts_match(host, url_host, &url.protocol)
-            && path_matches(path, url.path.as_deref());
+    CredentialFields {
+        protocol: &parts.protocol,
+        host,
+        path: parts.path.as_deref(),
+        username: parts.username.as_deref(),
     }
-    let Some(wanted) = UrlParts::parse(pattern) else {
-        return false;
-    };
-    wanted.protocol.eq_ignore_ascii_case(&url.protocol)
-        && wanted
-            .host
-            .as_deref()
-            .is_some_and(|h| hosts_match(h, url_host, &url.protocol))
-        && wanted
-            .username
-            .as_deref()
-            .is_none_or(|user| url.username.as_deref() == Some(user))
-        && path_matches(wanted.path.as_deref().unwrap_or(""), url.path.as_deref())
-}
-
-fn hosts_match(pattern: &str, host: &str, protocol: &str) -> bool {
-    let (pattern_name, pattern_port) = split_port(pattern, protocol);
-    let (name, port) = split_port(host, protocol);
-    let pattern_labels: Vec<&str> = pattern_name.split('.').collect();
-    let labels: Vec<&str> = name.split('.').collect();
-    pattern_port == port
-        && pattern_labels.len() == labels.len()
-        && pattern_labels
-            .iter()
-            .zip(&labels)
-            .all(|(p, l)| *p == "*" || p.eq_ignore_ascii_case(l))
-}
-
-fn split_port<'h>(host: &'h str, protocol: &str) -> (&'h str, String) {
-    let default = match protocol.to_ascii_lowercase().as_str() {
-        "https" => "443",
-        "http" => "80",
-        "ssh" => "22",
-        "git" => "9418",
-        _ => "",
-    };
-    match host.rsplit_once(':') {
-        Some((name, port)) if !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit()) => {
-            (name, port.to_owned())
-        }
-        _ => (host.trim_end_matches(':'), default.to_owned()),
-    }
-}
-
-fn path_matches(pattern: &str, path: Option<&str>) -> bool {
-    let pattern = pattern.trim_matches('/');
-    let path = path.unwrap_or("").trim_start_matches('/');
-    pattern.is_empty()
-        || path == pattern
-        || path
-            .strip_prefix(pattern)
-            .is_some_and(|rest| rest.starts_with('/'))
+    .matched_by(pattern)
 }
 
 /// The helpers people already have, by what the value names.
@@ -397,6 +348,10 @@ mod tests {
         ));
         assert!(!url_matches("https://*.example.com", "https://example.com"));
         assert!(!url_matches("https://bob@github.com", "https://github.com"));
+        // Without a scheme, git compares the parts byte for byte.
+        for never in ["GitHub.com", "github.com:443", "*.com", "github.com/org"] {
+            assert!(!url_matches(never, "https://github.com/org/r"), "{never}");
+        }
     }
 
     #[test]

@@ -22,8 +22,9 @@
 //! 5. `config`, `config_sources`, `git_helpers`: the settings, read from
 //!    git's configuration, and the helper chain git builds.
 //! 6. `keychain`, `index`: where secrets and records are kept.
-//! 7. `record`, `protocol`, `output`, `git`: the index's records, git's
-//!    credential protocol, what a person reads, and running git.
+//! 7. `record`, `protocol`, `urlmatch`, `output`, `git`: the index's
+//!    records, git's credential protocol, git's URL matching of
+//!    configuration keys, what a person reads, and running git.
 //! 8. `credential`: credentials, secrets and git's matching rule.
 //! 9. `trace`, `terminal`, `fs`, `test_hook`, `memory`: process plumbing
 //!    used from anywhere (the trace, the escaping of text from outside,
@@ -55,6 +56,7 @@ pub mod storage;
 pub mod terminal;
 pub mod test_hook;
 pub mod trace;
+pub mod urlmatch;
 
 /// The version, with the git commit when built from a checkout.
 pub const VERSION: &str = env!("PATROL_VERSION");

@@ -23,6 +23,7 @@ use crate::matching::matching_record;
 use crate::protocol::UrlParts;
 use crate::record::Record;
 use crate::terminal::escape;
+use crate::urlmatch::CredentialFields;
 
 /// What a URL argument says, before git's configuration is applied.
 #[derive(Debug, PartialEq, Eq)]
@@ -81,12 +82,22 @@ impl UrlArgument {
         })
     }
 
-    /// Whether git keeps the path of this URL when it asks a helper: only
-    /// with `credential.useHttpPath` for http(s); always for the others
+    /// Whether git keeps the path of `target` (this URL's, its host as git
+    /// sends it) when it asks a helper for `user`: only with
+    /// `credential.useHttpPath` for http(s); always for the others
     /// (`cert://` paths, for one).
-    fn keeps_path(&self, use_http_path: &dyn Fn(&str) -> bool) -> bool {
-        !matches!(self.target.protocol.as_str(), "http" | "https")
-            || use_http_path(&self.target.url())
+    fn keeps_path(
+        target: &Target,
+        user: Option<&str>,
+        use_http_path: &dyn Fn(&CredentialFields) -> bool,
+    ) -> bool {
+        !matches!(target.protocol.as_str(), "http" | "https")
+            || use_http_path(&CredentialFields {
+                protocol: &target.protocol,
+                host: &target.host,
+                path: target.path.as_deref(),
+                username: user,
+            })
     }
 }
 
@@ -191,13 +202,16 @@ pub struct Named<'r> {
 
 impl<'r> Named<'r> {
     /// Reads `url` and `--user` and finds what they name. A path counts
-    /// only where `credential.useHttpPath` makes it part of the stored
-    /// credential; `use_http_path` answers that for a URL.
+    /// where `credential.useHttpPath` makes it part of the stored
+    /// credential (`use_http_path` answers that as git does); where git
+    /// drops it, every path of the host qualifies, unless a record was
+    /// stored under exactly that path (while git kept paths): then that
+    /// record is the one named.
     pub fn find(
         records: &'r [Record],
         url: &str,
         user: Option<&str>,
-        use_http_path: &dyn Fn(&str) -> bool,
+        use_http_path: &dyn Fn(&CredentialFields) -> bool,
     ) -> Result<Self, BadInput> {
         let argument = UrlArgument::parse(url)?;
         let user = match (user, argument.user.as_deref()) {
@@ -216,15 +230,32 @@ impl<'r> Named<'r> {
         // a keychain looked up without the index.
         target.host = normal_host(&target.protocol, &target.host);
         // Asking git costs a child process; without a path there is nothing to ask.
-        if target.path.is_some() && !argument.keeps_path(use_http_path) {
+        let typed_path = target.path.clone();
+        if target.path.is_some()
+            && !UrlArgument::keeps_path(&target, user.as_deref(), use_http_path)
+        {
             target.path = None;
         }
-        let found = matching_record(records, |record| {
-            record.target.protocol == target.protocol
-                && same_host(&target.protocol, &record.target.host, &target.host)
-                && field_matches(target.path.as_deref(), record.target.path.as_deref())
-                && field_matches(user.as_deref(), Some(&record.username))
-        });
+        let on_host = |path: Option<&str>| {
+            matching_record(records, |record| {
+                record.target.protocol == target.protocol
+                    && same_host(&target.protocol, &record.target.host, &target.host)
+                    && field_matches(path, record.target.path.as_deref())
+                    && field_matches(user.as_deref(), Some(&record.username))
+            })
+        };
+        let mut found = on_host(target.path.as_deref());
+        if found.len() > 1 && target.path.is_none() && typed_path.is_some() {
+            let exact: Vec<&Record> = found
+                .iter()
+                .copied()
+                .filter(|record| record.target.path == typed_path)
+                .collect();
+            if !exact.is_empty() {
+                found = exact;
+                target.path = typed_path;
+            }
+        }
         Ok(Self {
             target,
             user,
@@ -238,6 +269,9 @@ impl<'r> Named<'r> {
         match self.found.as_slice() {
             [one] => Ok(*one),
             [] => Err(self.not_stored()),
+            several if several.iter().any(|r| r.target.path.is_some()) => {
+                Err(self.several_paths(several).into())
+            }
             several => {
                 let accounts: Vec<String> = several.iter().map(|r| r.username.clone()).collect();
                 Err(self.several(&accounts).into())
@@ -255,6 +289,21 @@ impl<'r> Named<'r> {
                 .map(|a| escape(a))
                 .collect::<Vec<_>>()
                 .join(", ")
+        ))
+    }
+
+    /// "Several credentials", when they differ by path: `--user` cannot
+    /// choose among them, their URLs can.
+    fn several_paths(&self, several: &[&Record]) -> BadInput {
+        let named: Vec<String> = several
+            .iter()
+            .map(|r| format!("{} for {}", escape(&r.target.url()), escape(&r.username)))
+            .collect();
+        BadInput(format!(
+            "{} has several credentials ({}); name one by its URL with its path \
+             (and --user where the accounts differ)",
+            escape(&self.target.url()),
+            named.join(", ")
         ))
     }
 
@@ -385,9 +434,9 @@ mod tests {
             record("github.com", None, "alice"),
             record("gitlab.com", Some("g/p.git"), "bob"),
         ];
-        let never = |_: &str| false;
-        let always = |_: &str| true;
-        let found = |url: &str, use_http_path: &dyn Fn(&str) -> bool| {
+        let never = |_: &CredentialFields| false;
+        let always = |_: &CredentialFields| true;
+        let found = |url: &str, use_http_path: &dyn Fn(&CredentialFields) -> bool| {
             Named::find(&records, url, None, use_http_path)
                 .unwrap()
                 .found
@@ -420,12 +469,61 @@ mod tests {
     }
 
     #[test]
+    fn a_url_names_the_credential_stored_under_its_path() {
+        let records = [
+            record("h.example.com", Some("org/a.git"), "u"),
+            record("h.example.com", Some("org/b.git"), "u"),
+        ];
+        let asked = std::cell::RefCell::new(Vec::new());
+        let never = |fields: &CredentialFields| {
+            asked.borrow_mut().push((
+                fields.host.to_owned(),
+                fields.path.map(str::to_owned),
+                fields.username.map(str::to_owned),
+            ));
+            false
+        };
+        let named = Named::find(
+            &records,
+            "https://u@H.example.com:443/org/a.git/",
+            None,
+            &never,
+        )
+        .unwrap();
+        assert_eq!(
+            named.one().unwrap().target.path.as_deref(),
+            Some("org/a.git")
+        );
+        assert_eq!(
+            asked.borrow().as_slice(),
+            [(
+                "h.example.com".to_owned(),
+                Some("org/a.git".to_owned()),
+                Some("u".to_owned())
+            )],
+            "git is asked about the credential it would send"
+        );
+        let err = Named::find(&records, "h.example.com", None, &never)
+            .unwrap()
+            .one()
+            .unwrap_err();
+        assert!(err.is::<BadInput>());
+        assert!(
+            err.to_string().contains(
+                "(https://h.example.com/org/a.git for u, https://h.example.com/org/b.git for u); \
+                 name one by its URL with its path"
+            ),
+            "{err}"
+        );
+    }
+
+    #[test]
     fn the_user_comes_from_the_url_or_the_flag_and_they_must_agree() {
         let records = [
             record("github.com", None, "alice"),
             record("github.com", None, "bob"),
         ];
-        let never = |_: &str| false;
+        let never = |_: &CredentialFields| false;
         let named = Named::find(&records, "https://bob@github.com", None, &never).unwrap();
         assert_eq!(named.one().unwrap().username, "bob");
         let named = Named::find(&records, "github.com", Some("alice"), &never).unwrap();

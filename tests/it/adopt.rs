@@ -848,6 +848,31 @@ fn doctor_is_content_with_an_installed_patrol() {
 }
 
 #[test]
+fn doctor_counts_only_the_helpers_git_applies_to_the_host() {
+    // Without a scheme, git matches `credential.<host>` byte for byte:
+    // these never run for github.com, and the last one does.
+    for (pattern, applies) in [
+        ("GitHub.com", false),
+        ("github.com:443", false),
+        ("*.com", false),
+        ("github.com", true),
+    ] {
+        let env = TestEnv::new();
+        env.config("credential.helper", "patrol");
+        let key = format!("credential.{pattern}.helper");
+        env.git(&["config", "--global", "--add", &key, ""], "");
+        env.git(&["config", "--global", "--add", &key, "store"], "");
+        let out = env.patrol(&["doctor"], "");
+        let stdout = text(&out.stdout);
+        let said = stdout.contains(
+            "for https://github.com, `store` (git's `store`: tokens in plain text in \
+             ~/.git-credentials) answers before patrol",
+        ) || stdout.contains("git never asks patrol for https://github.com");
+        assert_eq!(said, applies, "{pattern}: {stdout}");
+    }
+}
+
+#[test]
 fn doctor_names_each_problem_with_its_fix() {
     let env = TestEnv::new();
     // patrol configured by hand after `store`, which answers first.

@@ -331,6 +331,62 @@ fn a_path_names_a_credential_only_where_git_keeps_it() {
 }
 
 #[test]
+fn use_http_path_is_read_as_git_reads_it() {
+    const A: &str = "ghp_TESTcli0000000000000000000000000000a";
+    const B: &str = "ghp_TESTcli0000000000000000000000000000b";
+    let env = TestEnv::new();
+    // A bare host applies to git's credentials (not to `--get-urlmatch`):
+    // git stores each repository's token under its own path.
+    env.config("credential.h.example.com.useHttpPath", "true");
+    for (repo, token) in [("a", A), ("b", B)] {
+        env.approve(&format!(
+            "url=https://u@h.example.com/org/{repo}.git\npassword={token}\n"
+        ));
+    }
+    let fill = |url: &str| text(&env.credential("fill", &[], &format!("url={url}\n")).stdout);
+    assert!(fill("https://h.example.com/org/b.git").contains(B));
+    let out = env.patrol(&["token", "https://h.example.com/org/a.git"], "");
+    assert_eq!(
+        (out.status.code(), text(&out.stdout)),
+        (Some(0), format!("{A}\n")),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = env.patrol(&["erase", "https://h.example.com/org/a.git"], "");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(fill("https://h.example.com/org/b.git").contains(B));
+    let out = env.patrol(&["token", "https://h.example.com/org/a.git"], "");
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    // The host alone names both; the message names their URLs.
+    env.approve(&format!(
+        "url=https://u@h.example.com/org/a.git\npassword={A}\n"
+    ));
+    let out = env.patrol(&["token", "h.example.com"], "");
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("https://h.example.com/org/a.git for u")
+            && stderr.contains("name one by its URL with its path"),
+        "{stderr}"
+    );
+
+    // Every entry that applies, in the order git reads them: the later,
+    // less specific one wins, and git stores no path.
+    env.config("credential.https://h2.example.com/org.useHttpPath", "true");
+    env.config("credential.https://h2.example.com.useHttpPath", "false");
+    env.approve(&format!(
+        "url=https://u@h2.example.com/org/a.git\npassword={A}\n"
+    ));
+    let out = env.patrol(&["token", "https://h2.example.com/org/a.git"], "");
+    assert_eq!(
+        (out.status.code(), text(&out.stdout)),
+        (Some(0), format!("{A}\n")),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[test]
 fn a_date_in_the_past_needs_saying_so() {
     let env = with_one_stored();
     let out = env.patrol(&["expiry", "example.com", "2019-05-01"], "");
