@@ -143,26 +143,79 @@ pub fn assess(record: &Record, policy: &Policy, now: DateTime<Utc>) -> Assessmen
     assessment
 }
 
-/// Whether `get` should warn now. At most once per `warn_every`, except in
-/// the last day before the deadline and after it, when every `get` warns.
-pub fn should_warn(
+/// What a warning is about: the one reading of a credential's state that
+/// `get`'s line on stderr and `notify`'s desktop notification both put into
+/// words, so the two never disagree on what is due.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Due {
+    /// The forge refused the token; `at` is when it answered so.
+    Refused,
+    /// Expired, and the refresh token `get` handed git brought no new token.
+    NotRenewed,
+    Expired,
+    Expiring,
+    RotationDue,
+}
+
+/// One warning that is due now: what it is about and the date it names.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Warning {
+    pub due: Due,
+    pub at: DateTime<Utc>,
+}
+
+/// How often one way of warning may repeat itself for one credential.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Throttle {
+    /// When this way of warning last warned about the credential.
+    pub last: Option<DateTime<Utc>>,
+    /// The least time between two warnings.
+    pub every: TimeDelta,
+    /// Whether every chance warns in the last day before the deadline and
+    /// after it: right for `get`, where the person is at the keyboard and
+    /// about to fail; wrong for a desktop notification, which would nag.
+    pub last_day_always: bool,
+}
+
+impl Throttle {
+    /// `get`'s: `warnEvery`, and every `get` in the last day.
+    pub fn get(record: &Record, policy: &Policy) -> Self {
+        Self {
+            last: record.last_warned_at,
+            every: policy.warn_every,
+            last_day_always: true,
+        }
+    }
+}
+
+/// The warning due now for `record`, if any: the decision `get` and
+/// `notify` share. Only what needs a person (expired, refused, expiring
+/// within `warnBefore`, due for rotation) warns, and at most once per
+/// `throttle.every`, except where `throttle.last_day_always` lets the last
+/// day before the deadline and after it through every time.
+pub fn warning(
     record: &Record,
-    assessment: &Assessment,
     policy: &Policy,
     now: DateTime<Utc>,
-) -> bool {
-    if !assessment.status.needs_attention() {
-        return false;
-    }
+    throttle: Throttle,
+) -> Option<Warning> {
+    let assessment = assess(record, policy, now);
+    let (due, at) = match (assessment.status, assessment.deadline) {
+        (Status::Refused, _) => (Due::Refused, refusal(record)?.at),
+        (Status::Expired, Some(at)) if renewal_failed(record, now) => (Due::NotRenewed, at),
+        (Status::Expired, Some(at)) => (Due::Expired, at),
+        (Status::Expiring, Some(at)) => (Due::Expiring, at),
+        (Status::RotationDue, Some(at)) => (Due::RotationDue, at),
+        _ => return None,
+    };
     let last_day = assessment
         .deadline
         .is_some_and(|deadline| deadline - now <= TimeDelta::days(1));
-    if last_day {
-        return true;
-    }
-    record
-        .last_warned_at
-        .is_none_or(|warned| now - warned >= policy.warn_every)
+    let throttled = !(throttle.last_day_always && last_day)
+        && throttle
+            .last
+            .is_some_and(|last| now - last < throttle.every);
+    (!throttled).then_some(Warning { due, at })
 }
 
 /// "just now", "in 3 hours", "41 hours ago", "in 3 days", "2 weeks ago":
@@ -232,6 +285,11 @@ mod tests {
         record
     }
 
+    /// Whether `get` warns now.
+    fn warns(record: &Record, policy: &Policy, now: DateTime<Utc>) -> bool {
+        warning(record, policy, now, Throttle::get(record, policy)).is_some()
+    }
+
     fn at(days: i64) -> Option<Expiry> {
         Some(Expiry::At(now() + TimeDelta::days(days)))
     }
@@ -282,11 +340,11 @@ mod tests {
         assert_eq!(assessment.status, Status::Refused);
         assert!(assessment.status.needs_attention());
         assert!(known_dead(&refused, now()));
-        assert!(should_warn(&refused, &assessment, &policy, now()));
+        assert!(warns(&refused, &policy, now()));
         refused.last_warned_at = Some(now() - TimeDelta::hours(1));
-        assert!(!should_warn(&refused, &assessment, &policy, now()));
+        assert!(!warns(&refused, &policy, now()));
         refused.last_warned_at = Some(now() - TimeDelta::hours(12));
-        assert!(should_warn(&refused, &assessment, &policy, now()));
+        assert!(warns(&refused, &policy, now()));
         // An expiry that passed says more than the refusal.
         refused.expiry.git = at(-1);
         assert_eq!(assess(&refused, &policy, now()).status, Status::Expired);
@@ -318,30 +376,22 @@ mod tests {
     fn warnings_are_throttled_except_in_the_last_day() {
         let policy = Policy::default();
         let mut rec = record(at(5));
-        let assessment = assess(&rec, &policy, now());
-        assert!(should_warn(&rec, &assessment, &policy, now()));
+        assert!(warns(&rec, &policy, now()));
         rec.last_warned_at = Some(now() - TimeDelta::hours(1));
-        assert!(!should_warn(&rec, &assessment, &policy, now()));
+        assert!(!warns(&rec, &policy, now()));
         rec.last_warned_at = Some(now() - TimeDelta::hours(13));
-        assert!(should_warn(&rec, &assessment, &policy, now()));
+        assert!(warns(&rec, &policy, now()));
 
         let mut tomorrow = record(Some(Expiry::At(now() + TimeDelta::hours(20))));
         tomorrow.last_warned_at = Some(now() - TimeDelta::minutes(1));
-        let assessment = assess(&tomorrow, &policy, now());
-        assert!(should_warn(&tomorrow, &assessment, &policy, now()));
+        assert!(warns(&tomorrow, &policy, now()));
 
         let mut expired = record(at(-1));
         expired.last_warned_at = Some(now());
-        let assessment = assess(&expired, &policy, now());
-        assert!(should_warn(&expired, &assessment, &policy, now()));
+        assert!(warns(&expired, &policy, now()));
 
         let fine = record(at(60));
-        assert!(!should_warn(
-            &fine,
-            &assess(&fine, &policy, now()),
-            &policy,
-            now()
-        ));
+        assert!(!warns(&fine, &policy, now()));
     }
 
     #[test]
@@ -363,12 +413,7 @@ mod tests {
         renewed.refreshable = true;
         renewed.refresh_offered_at = Some(now() - TimeDelta::days(2));
         assert_eq!(status(&renewed), Status::SelfRenewing);
-        assert!(!should_warn(
-            &renewed,
-            &assess(&renewed, &policy, now()),
-            &policy,
-            now()
-        ));
+        assert!(!warns(&renewed, &policy, now()));
     }
 
     #[test]
@@ -408,22 +453,14 @@ mod tests {
         // every `get` warns, whatever `warn_every` says.
         let mut last_day = record(Some(Expiry::At(now() + TimeDelta::days(1))));
         last_day.last_warned_at = Some(now());
-        let assessment = assess(&last_day, &policy, now());
-        assert!(should_warn(&last_day, &assessment, &policy, now()));
-        let assessment = assess(&last_day, &policy, now() - second);
-        assert!(!should_warn(
-            &last_day,
-            &assessment,
-            &policy,
-            now() - second
-        ));
+        assert!(warns(&last_day, &policy, now()));
+        assert!(!warns(&last_day, &policy, now() - second));
         // `warn_every` after the last warning, the next one is due.
         let mut throttled = record(at(5));
         throttled.last_warned_at = Some(now() - policy.warn_every);
-        let assessment = assess(&throttled, &policy, now());
-        assert!(should_warn(&throttled, &assessment, &policy, now()));
+        assert!(warns(&throttled, &policy, now()));
         throttled.last_warned_at = Some(now() - policy.warn_every + second);
-        assert!(!should_warn(&throttled, &assessment, &policy, now()));
+        assert!(!warns(&throttled, &policy, now()));
         // A renewal failed exactly `RENEWAL_GRACE` after the refresh token
         // was handed over, not a second sooner.
         let mut renewing = record(at(-1));
@@ -463,6 +500,85 @@ mod tests {
             );
             assert_eq!(status.needs_attention(), attention, "{status:?}");
         }
+    }
+
+    #[test]
+    fn the_warning_names_what_is_due_and_its_date() {
+        let policy = Policy {
+            rotate_after: Some(TimeDelta::days(35)),
+            ..Policy::default()
+        };
+        let due = |rec: &Record| warning(rec, &policy, now(), Throttle::get(rec, &policy));
+        let expiring = record(at(3));
+        assert_eq!(
+            due(&expiring),
+            Some(Warning {
+                due: Due::Expiring,
+                at: now() + TimeDelta::days(3)
+            })
+        );
+        let expired = record(at(-2));
+        assert_eq!(due(&expired).map(|w| w.due), Some(Due::Expired));
+        let rotation = record(Some(Expiry::Never));
+        assert_eq!(
+            due(&rotation),
+            Some(Warning {
+                due: Due::RotationDue,
+                at: rotation.stored_at + TimeDelta::days(35)
+            })
+        );
+        let mut refused = record(at(30));
+        refused.probe = Some(ProbeOutcome {
+            at: now() - TimeDelta::hours(2),
+            result: ProbeResult::Rejected,
+            message: None,
+        });
+        assert_eq!(
+            due(&refused),
+            Some(Warning {
+                due: Due::Refused,
+                at: now() - TimeDelta::hours(2)
+            })
+        );
+        let mut not_renewed = record(at(-1));
+        not_renewed.refreshable = true;
+        not_renewed.refresh_offered_at = Some(now() - TimeDelta::hours(1));
+        assert_eq!(due(&not_renewed).map(|w| w.due), Some(Due::NotRenewed));
+        for healthy in [record(at(60)), record(None)] {
+            assert_eq!(
+                warning(
+                    &healthy,
+                    &Policy::default(),
+                    now(),
+                    Throttle::get(&healthy, &Policy::default())
+                ),
+                None
+            );
+        }
+    }
+
+    #[test]
+    fn a_throttle_without_the_last_day_rule_holds_to_its_interval() {
+        let policy = Policy::default();
+        let daily = |last| Throttle {
+            last,
+            every: TimeDelta::days(1),
+            last_day_always: false,
+        };
+        // Expiring in an hour and notified ten minutes ago: no second
+        // notification, where `get` would warn again.
+        let mut soon = record(Some(Expiry::At(now() + TimeDelta::hours(1))));
+        soon.last_warned_at = Some(now() - TimeDelta::minutes(10));
+        assert!(warns(&soon, &policy, now()));
+        let notified = Some(now() - TimeDelta::minutes(10));
+        assert_eq!(warning(&soon, &policy, now(), daily(notified)), None);
+        let yesterday = Some(now() - TimeDelta::days(1));
+        assert!(warning(&soon, &policy, now(), daily(yesterday)).is_some());
+        assert!(warning(&soon, &policy, now(), daily(None)).is_some());
+        // The two throttles are independent: `get`'s warning leaves the
+        // notification due.
+        let expired = record(at(-3));
+        assert!(warning(&expired, &policy, now(), daily(None)).is_some());
     }
 
     #[test]

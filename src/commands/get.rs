@@ -15,7 +15,7 @@ use super::{BadInput, Context};
 use crate::answer::{self, Answer};
 use crate::config::Policy;
 use crate::credential::Secrets;
-use crate::expiry::{self, Status};
+use crate::expiry::{self, Due, Throttle, Warning};
 use crate::forge;
 use crate::forge::diagnosis::{Renewal, Subject};
 use crate::keychain::KeychainError;
@@ -218,41 +218,34 @@ fn warn_if_due(
     required: &[String],
     messages: &mut Messages<impl Write>,
 ) -> bool {
-    let assessment = expiry::assess(record, policy, ctx.now);
-    if !expiry::should_warn(record, &assessment, policy, ctx.now) {
+    let Some(Warning { due, at }) =
+        expiry::warning(record, policy, ctx.now, Throttle::get(record, policy))
+    else {
         return false;
-    }
-    let who = describe(&record.target, &record.username);
-    let when = |at| {
-        format!(
-            "{} ({})",
-            expiry::relative(at, ctx.now),
-            output::date_time(at)
-        )
     };
+    let who = describe(&record.target, &record.username);
+    let when = format!(
+        "{} ({})",
+        expiry::relative(at, ctx.now),
+        output::date_time(at)
+    );
     let withheld = "patrol no longer gives it to git, so git asks for a new one; enter the new \
                     token at git's prompt and git stores it here";
-    let renewal = match (assessment.status, assessment.deadline) {
-        (Status::Refused, _) => {
-            let Some(refusal) = expiry::refusal(record) else {
-                return false;
-            };
+    let renewal = match due {
+        Due::Refused => {
             messages.warning(&format!(
-                "the forge refused the token for {who} {}{}",
-                when(refusal.at),
-                refusal
-                    .message
-                    .as_deref()
+                "the forge refused the token for {who} {when}{}",
+                expiry::refusal(record)
+                    .and_then(|refusal| refusal.message.as_deref())
                     .map(|m| format!(": {}", crate::terminal::escape(m)))
                     .unwrap_or_default()
             ));
             messages.hint(withheld);
             Renewal::Refused
         }
-        (Status::Expired, Some(deadline)) if expiry::renewal_failed(record, ctx.now) => {
+        Due::NotRenewed => {
             messages.warning(&format!(
-                "the token for {who} expired {} and was not renewed",
-                when(deadline)
+                "the token for {who} expired {when} and was not renewed"
             ));
             messages.hint(
                 "patrol gave git its refresh token, but no new token came back from the \
@@ -264,23 +257,21 @@ fn warn_if_due(
             );
             return true;
         }
-        (Status::Expired, Some(deadline)) => {
-            messages.warning(&format!("the token for {who} expired {}", when(deadline)));
+        Due::Expired => {
+            messages.warning(&format!("the token for {who} expired {when}"));
             messages.hint(withheld);
             Renewal::Expired
         }
-        (Status::Expiring, Some(deadline)) => {
-            messages.warning(&format!("the token for {who} expires {}", when(deadline)));
+        Due::Expiring => {
+            messages.warning(&format!("the token for {who} expires {when}"));
             Renewal::Expiring
         }
-        (_, Some(deadline)) => {
+        Due::RotationDue => {
             messages.warning(&format!(
-                "the token for {who} is due for rotation {} (patrol.rotateAfter)",
-                when(deadline)
+                "the token for {who} is due for rotation {when} (patrol.rotateAfter)"
             ));
             Renewal::Expiring
         }
-        (_, None) => return false,
     };
     let rotate = rotate_command(record);
     let subject = Subject {
