@@ -672,7 +672,7 @@ class Bench:
         times = {}
         for line in self.trace(world, contender, "get", data):
             found = re.match(
-                r"patrol:\s+([0-9.]+) ms  (git-credential-patrol|git config:|git config --get-urlmatch|opened)",
+                r"patrol:\s+([0-9.]+) ms  (git-credential-patrol|git config:|git config --get-regexp|opened)",
                 line,
             )
             if found:
@@ -680,7 +680,7 @@ class Bench:
         if not {"git-credential-patrol", "git config:", "opened"} <= times.keys():
             return None
         decided = times["git config:"]
-        answered = times.get("git config --get-urlmatch", decided)
+        answered = times.get("git config --get-regexp", decided)
         own = decided - times["git-credential-patrol"] + times["opened"] - answered
         return int(own * 1e6)
 
@@ -698,7 +698,7 @@ class Bench:
             at, what = float(found.group(1)), found.group(2)
             if what.startswith("git config:") and decided is None:
                 decided = at
-            elif what.startswith("git config --get-urlmatch") and decided is not None and not config:
+            elif what.startswith("git config --get-regexp") and decided is not None and not config:
                 config = at - decided
             spent = re.match(r"keychain .*: done in ([0-9.]+) ms$", what)
             if spent:

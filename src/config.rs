@@ -1,19 +1,24 @@
 //! Settings: git's configuration, read with URL matching, under the
 //! arguments of the helper line (`credential.helper = "patrol --warn-before=14d"`).
 //!
-//! One `git config -z --get-urlmatch patrol URL` returns every `patrol.*`
-//! key that applies to a URL, the most specific winning, in one child
-//! process (about a millisecond). On Linux it runs only when some source of
-//! git's configuration could hold a `patrol` key at all
-//! (`config_sources`); otherwise the defaults apply at once. A value that
+//! One `git config -z --get-regexp '^patrol\.'` lists every `patrol.*`
+//! entry in one child process (about a millisecond), once per process;
+//! for each URL asked about, the entries that apply are chosen from that
+//! list by git's own rule (`urlmatch`: the most specific wins), exactly as
+//! `git config --get-urlmatch patrol URL` chooses them, so a setting can
+//! be scoped to a host, an account (`https://bob@host`) or a path. The URL
+//! carries the credential's user name and, where git sent one, its path.
+//! On Linux git runs only when some source of git's configuration could
+//! hold a `patrol` key at all (`config_sources`); otherwise the defaults
+//! apply at once. A value that
 //! does not parse is reported, naming the key and the value, and the
 //! default is used: a typo in the helper's settings must never break a
 //! push. Each such warning is given once per process, however many URLs
 //! the process reads settings for.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
-use std::sync::Mutex;
+use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
 
 use chrono::TimeDelta;
@@ -21,7 +26,7 @@ use chrono::TimeDelta;
 use crate::credential::ForgeKind;
 use crate::keychain::Backend;
 use crate::terminal::escape;
-use crate::urlmatch::CredentialFields;
+use crate::urlmatch::{CredentialFields, NormalUrl, Specificity};
 
 /// Settings given on the helper line; they win over git config.
 #[derive(Clone, Debug, Default)]
@@ -64,9 +69,11 @@ pub struct Settings {
     /// `patrol.<url>.apiUrl`, once `scope_api_url` has seen that it comes
     /// from a key scoped to a URL that matches the credential's.
     pub api_url: Option<String>,
-    /// What git's URL matching returned for `apiUrl`, which may be a bare
-    /// `patrol.apiUrl` that applies to every host.
+    /// The `apiUrl` that applies, which may be a bare `patrol.apiUrl`
+    /// that applies to every host.
     unscoped_api_url: Option<String>,
+    /// Whether that `apiUrl` came from a key scoped to a URL.
+    api_url_scoped: bool,
     /// `patrol.apiUser`: the name the forge's API wants beside the token
     /// where it differs from git's (Bitbucket Cloud takes an API token
     /// with the Atlassian account's email).
@@ -86,6 +93,7 @@ impl Settings {
             forge: None,
             api_url: None,
             unscoped_api_url: None,
+            api_url_scoped: false,
             api_user: None,
             required_scopes: Vec::new(),
         }
@@ -112,8 +120,12 @@ impl Settings {
             }
         };
         let mut settings = Self::defaults();
-        for (key, value) in read_git_config(url, data_dir, meanwhile) {
-            settings.apply(&key, &value, &mut once);
+        let entries = patrol_entries(data_dir, meanwhile);
+        for (name, applying) in applying_to(entries, url) {
+            settings.apply(&format!("patrol.{name}"), applying.value, &mut once);
+            if name == "apiurl" {
+                settings.api_url_scoped = applying.scoped;
+            }
         }
         let policy = &mut settings.policy;
         if let Some(value) = overrides.warn_before {
@@ -131,13 +143,12 @@ impl Settings {
     /// Honours `apiUrl` only when it comes from a `patrol.<url>.apiUrl`
     /// whose URL matches `url`: the API named there receives the token, and
     /// a bare `patrol.apiUrl` would receive the token of every host. A bare
-    /// one is ignored, with a warning that says how to scope it. Runs git
-    /// once more, and only when `apiUrl` is set at all.
+    /// one is ignored, with a warning that says how to scope it.
     pub fn scope_api_url(&mut self, url: &str, warn: &mut dyn FnMut(&str)) {
         let Some(value) = self.unscoped_api_url.take() else {
             return;
         };
-        if scoped_api_urls(url).contains(&value) {
+        if self.api_url_scoped {
             self.api_url = Some(value);
             return;
         }
@@ -232,14 +243,16 @@ fn default_keychain_timeout() -> Duration {
     }
 }
 
-/// `patrol.*` keys for `url`, as (lowercased key, value) pairs, most
-/// specific last. No git, or no such keys: nothing. `meanwhile` runs just
-/// before git does.
-fn read_git_config(
-    url: &str,
-    data_dir: &Path,
-    meanwhile: &mut dyn FnMut(),
-) -> Vec<(String, String)> {
+/// Every `patrol.*` entry of git's configuration, in the order git reads
+/// them, as (key as git prints it, value); read once per process, so that
+/// the settings of every URL a command asks about cost one `git config`.
+/// No git, or no such keys: nothing. `meanwhile` runs just before git does.
+fn patrol_entries(data_dir: &Path, meanwhile: &mut dyn FnMut()) -> &'static [(String, String)] {
+    static ENTRIES: OnceLock<Vec<(String, String)>> = OnceLock::new();
+    ENTRIES.get_or_init(|| read_patrol_entries(data_dir, meanwhile))
+}
+
+fn read_patrol_entries(data_dir: &Path, meanwhile: &mut dyn FnMut()) -> Vec<(String, String)> {
     #[cfg(target_os = "linux")]
     match crate::config_sources::must_ask_git(data_dir) {
         Some(why) => crate::trace!("git config: asked, as {why}"),
@@ -251,41 +264,72 @@ fn read_git_config(
     #[cfg(not(target_os = "linux"))]
     let _ = data_dir;
     meanwhile();
-    let Ok(output) = crate::git::run(["config", "-z", "--get-urlmatch", "patrol", url]) else {
+    let Ok(output) = crate::git::run(["config", "-z", "--get-regexp", r"^patrol\."]) else {
         crate::trace!("git config: git could not be run; using defaults");
         return Vec::new();
     };
     crate::trace!(
-        "git config --get-urlmatch patrol {url}: {} bytes",
+        "git config --get-regexp patrol: {} bytes",
         output.stdout.len()
     );
     output
         .stdout_text()
         .split('\0')
-        .filter_map(|entry| {
+        .filter(|entry| !entry.is_empty())
+        .map(|entry| {
+            // A key with no `=` is true, as git reads a boolean.
             let (key, value) = entry.split_once('\n').unwrap_or((entry, "true"));
-            (!key.is_empty()).then(|| (key.to_ascii_lowercase(), value.to_owned()))
+            (key.to_owned(), value.to_owned())
         })
         .collect()
 }
 
-/// The values of every `patrol.<url>.apiUrl` whose URL matches `url`.
-fn scoped_api_urls(url: &str) -> Vec<String> {
-    let Ok(output) = crate::git::run(["config", "-z", "--get-regexp", r"^patrol\..+\.apiurl$"])
-    else {
-        return Vec::new();
-    };
-    output
-        .stdout_text()
-        .split('\0')
-        .filter_map(|entry| {
-            let (key, value) = entry.split_once('\n')?;
-            // git lowercases the section and the name, not the URL between.
-            let pattern = key.get(7..key.len().checked_sub(7)?)?;
-            (key.len() > 14 && crate::urlmatch::config_pattern_matches(pattern, url).is_some())
-                .then(|| value.trim_end_matches('/').to_owned())
-        })
-        .collect()
+/// One entry chosen for a name.
+struct Applying<'e> {
+    value: &'e str,
+    /// It came from `patrol.<url>.name`, not a bare `patrol.name`.
+    scoped: bool,
+    specificity: Specificity,
+}
+
+/// For each name, the entry that applies to `url`, as `git config
+/// --get-urlmatch patrol URL` chooses it: the most specific match, the
+/// later of two equally specific ones. A URL git cannot normalize gets
+/// only the bare keys.
+fn applying_to<'e>(entries: &'e [(String, String)], url: &str) -> BTreeMap<&'e str, Applying<'e>> {
+    let url = NormalUrl::parse(url, false);
+    let mut chosen: BTreeMap<&str, Applying> = BTreeMap::new();
+    for (key, value) in entries {
+        let Some((pattern, name)) = crate::urlmatch::split_key(key, "patrol") else {
+            continue;
+        };
+        let specificity = match pattern {
+            None => Specificity::default(),
+            Some(pattern) => {
+                let matched = NormalUrl::parse(pattern, true)
+                    .and_then(|pattern| url.as_ref()?.matched_by(&pattern));
+                let Some(specificity) = matched else {
+                    continue;
+                };
+                specificity
+            }
+        };
+        if chosen
+            .get(name)
+            .is_some_and(|earlier| earlier.specificity > specificity)
+        {
+            continue;
+        }
+        chosen.insert(
+            name,
+            Applying {
+                value,
+                scoped: pattern.is_some(),
+                specificity,
+            },
+        );
+    }
+    chosen
 }
 
 /// Whether git keeps the path of a credential when it asks a helper:
@@ -373,6 +417,7 @@ pub fn parse_duration(text: &str) -> Option<TimeDelta> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::fs;
 
     #[test]
     fn durations_in_the_forms_people_write() {
@@ -406,6 +451,79 @@ mod tests {
         });
         assert_eq!(settings.policy.rotate_after, None);
         assert!(warnings[1].contains("longer than 0"), "{}", warnings[1]);
+    }
+
+    /// Git's own `--get-urlmatch` and `applying_to` choose the same value
+    /// for every name, over layouts of hosts, globs, ports, users, paths
+    /// and bare keys, in both orders.
+    #[test]
+    #[cfg_attr(windows, ignore = "needs git for Windows on PATH")]
+    fn settings_are_chosen_as_git_config_get_urlmatch_chooses_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("config");
+        let layout = "[patrol]\n a = bare\n b = bare\n c = bare\n d = bare\n\
+            [patrol \"https://h.example.com\"]\n a = host\n b = host\n\
+            [patrol \"https://*.example.com\"]\n a = glob\n e = glob\n\
+            [patrol \"https://bob@h.example.com\"]\n b = bob\n c = bob\n\
+            [patrol \"https://h.example.com/org\"]\n c = org\n d = org\n\
+            [patrol \"https://bob@h.example.com/org/a.git\"]\n d = bob-a\n\
+            [patrol \"https://H.EXAMPLE.COM:443/org/\"]\n e = org-again\n\
+            [patrol \"h.example.com\"]\n a = bare-host\n\
+            [patrol \"http://h.example.com\"]\n a = http\n\
+            [patrol \"https://h.example.com:8443\"]\n a = port\n";
+        let reversed: String = {
+            let sections: Vec<&str> = layout.split_inclusive('\n').collect();
+            let mut blocks: Vec<String> = Vec::new();
+            for line in sections {
+                if line.starts_with('[') {
+                    blocks.push(String::new());
+                }
+                blocks.last_mut().unwrap().push_str(line);
+            }
+            blocks.reverse();
+            blocks.concat()
+        };
+        for text in [layout.to_owned(), reversed] {
+            fs::write(&file, &text).unwrap();
+            let git = |args: &[&str]| {
+                let mut all = vec!["config", "--file", file.to_str().unwrap()];
+                all.extend(args);
+                crate::git::run(all).unwrap().stdout_text().into_owned()
+            };
+            let entries: Vec<(String, String)> = git(&["-z", "--get-regexp", r"^patrol\."])
+                .split('\0')
+                .filter(|e| !e.is_empty())
+                .map(|e| {
+                    let (k, v) = e.split_once('\n').unwrap();
+                    (k.to_owned(), v.to_owned())
+                })
+                .collect();
+            for url in [
+                "https://h.example.com",
+                "https://h.example.com:443/org/a.git",
+                "https://bob@h.example.com",
+                "https://bob@h.example.com/org/a.git",
+                "https://bob@h.example.com/org/b.git",
+                "https://alice@h.example.com/org",
+                "https://other.example.com/org",
+                "https://h.example.com:8443/x",
+                "http://h.example.com",
+                "https://example.com",
+            ] {
+                let theirs = git(&["-z", "--get-urlmatch", "patrol", url]);
+                let mut theirs: Vec<String> = theirs
+                    .split('\0')
+                    .filter(|e| !e.is_empty())
+                    .map(str::to_owned)
+                    .collect();
+                theirs.sort();
+                let ours: Vec<String> = applying_to(&entries, url)
+                    .into_iter()
+                    .map(|(name, applying)| format!("patrol.{name}\n{}", applying.value))
+                    .collect();
+                assert_eq!(ours, theirs, "{url} in\n{text}");
+            }
+        }
     }
 
     #[test]

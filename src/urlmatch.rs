@@ -20,6 +20,7 @@
 //! parts must equal the credential's exactly (case, port and path
 //! included), with no wildcard.
 
+use crate::credential::Target;
 use crate::protocol::UrlParts;
 
 /// A URL as git's `url_normalize` leaves it.
@@ -105,12 +106,6 @@ impl NormalUrl {
             scheme,
         })
     }
-}
-
-/// How a `section.<pattern>.*` key matches `url`, as `git config
-/// --get-urlmatch` reads it (no partial URLs); `None` when it does not.
-pub fn config_pattern_matches(pattern: &str, url: &str) -> Option<Specificity> {
-    NormalUrl::parse(url, false)?.matched_by(&NormalUrl::parse(pattern, true)?)
 }
 
 impl NormalUrl {
@@ -283,6 +278,28 @@ impl CredentialFields<'_> {
     }
 }
 
+/// The URL whose `patrol.<url>.*` settings apply to a credential of
+/// `user` at `target`: `git config --get-urlmatch patrol URL` with it shows
+/// them. The user name and the path are percent-encoded so that git reads
+/// them back as they are.
+pub fn settings_url(target: &Target, user: Option<&str>) -> String {
+    let mut url = format!("{}://", target.protocol);
+    if let Some(user) = user.filter(|u| !u.is_empty()) {
+        url.push_str(&percent_encode(user, |b| {
+            !(b.is_ascii_alphanumeric() || b"-._~".contains(&b))
+        }));
+        url.push('@');
+    }
+    url.push_str(&target.host);
+    if let Some(path) = &target.path {
+        url.push('/');
+        url.push_str(&percent_encode(path, |b| {
+            unsafe_byte(b) || b"?#".contains(&b)
+        }));
+    }
+    url
+}
+
 fn unsafe_byte(byte: u8) -> bool {
     byte <= 0x1f || byte >= 0x7f || UNSAFE.contains(&byte)
 }
@@ -416,6 +433,25 @@ mod tests {
         ] {
             assert!(!fields.matched_by(never), "{never}");
         }
+    }
+
+    #[test]
+    fn the_settings_url_reads_back_as_the_credential() {
+        let target = Target {
+            protocol: "https".into(),
+            host: "h.example.com".into(),
+            path: Some("org/a b?.git".into()),
+        };
+        let url = settings_url(&target, Some("bob@corp"));
+        assert_eq!(url, "https://bob%40corp@h.example.com/org/a%20b%3F.git");
+        let normal = normal(&url);
+        assert_eq!(normal.user.as_deref(), Some("bob%40corp"));
+        assert_eq!(normal.tail, "/org/a%20b%3F.git");
+        assert!(matches("https://bob%40corp@h.example.com/org", &url).is_some());
+        assert_eq!(
+            settings_url(&target, Some("")),
+            "https://h.example.com/org/a%20b%3F.git"
+        );
     }
 
     #[test]

@@ -25,6 +25,7 @@ use crate::forge::{self, Facts, Forge, ProbeError, github, tokens};
 use crate::keychain::{Key, KeychainError};
 use crate::output::{self, Messages, erase_command, rotate_command, shell_word};
 use crate::record::{ExpirySource, Record};
+use crate::urlmatch::settings_url;
 
 pub fn run(
     ctx: &Context,
@@ -61,7 +62,10 @@ pub fn run(
     let mut outcomes = Vec::new();
     let mut configuration = BTreeSet::new();
     for record in records {
-        let settings = ctx.forge_settings(&record.target.url(), messages);
+        let settings = ctx.forge_settings(
+            &settings_url(&record.target, Some(&record.username)),
+            messages,
+        );
         let token = token_of(ctx, record, &settings);
         let (report, outcome) = check_one(
             ctx,

@@ -17,6 +17,7 @@ use crate::matching::{NamedSecret, ToErase, to_erase};
 use crate::output::{Messages, describe};
 use crate::protocol::Request;
 use crate::record::ErasedBy;
+use crate::urlmatch::settings_url;
 
 pub fn run(ctx: &Context, input: impl BufRead, messages: &mut Messages<impl Write>) -> Result<()> {
     let request = Request::read(input).map_err(|e| BadInput(e.to_string()))?;
@@ -25,7 +26,7 @@ pub fn run(ctx: &Context, input: impl BufRead, messages: &mut Messages<impl Writ
         return Ok(());
     };
     // The `get` of the same push has warned about bad settings already.
-    let settings = ctx.settings_quietly(&target.url());
+    let settings = ctx.settings_quietly(&settings_url(&target, request.username.as_deref()));
     let keychain = ctx.keychain(&settings)?;
     let snapshot = ctx.index.read_host(&target.protocol, &target.host);
 
@@ -71,7 +72,10 @@ pub fn by_person(
     let snapshot = ctx.read_index(messages);
     let record = ctx.one_named(&snapshot.records, url, user, messages)?;
     let key = Key::new(record.target.clone(), record.username.clone());
-    let settings = ctx.settings(&record.target.url(), messages);
+    let settings = ctx.settings(
+        &settings_url(&record.target, Some(&record.username)),
+        messages,
+    );
     let keychain = ctx.keychain(&settings)?;
     let existed = keychain.delete(&key)?;
     ctx.storage(&keychain)

@@ -24,6 +24,7 @@ use crate::output::{self, Messages, describe, rotate_command};
 use crate::protocol::{Request, STATE_PREFIX, Writer};
 use crate::record::Record;
 use crate::storage::GetNotes;
+use crate::urlmatch::settings_url;
 
 pub fn run(
     ctx: &Context,
@@ -42,7 +43,8 @@ pub fn run(
     // first needed: a thread for it would cost more than it saves. A
     // definite miss opens nothing.
     let asks_keychain = snapshot.records.iter().any(Record::is_live) || !snapshot.is_usable();
-    let settings = ctx.settings_meanwhile(&target.url(), messages, || {
+    let url = settings_url(&target, request.username.as_deref());
+    let settings = ctx.settings_meanwhile(&url, messages, || {
         if asks_keychain {
             crate::keychain::prepare();
         }
@@ -80,6 +82,14 @@ pub fn run(
         Ok(Some(located)) => located,
         Ok(None) => return Ok(()),
         Err(err) => return give_up(&err, messages),
+    };
+
+    // The account git did not name is known now: settings scoped to it
+    // apply (from the configuration already read, with no second `git`).
+    let settings = if request.username.is_none() && !username.is_empty() {
+        ctx.settings(&settings_url(&target, Some(&username)), messages)
+    } else {
+        settings
     };
 
     // Found in the keychain alone: the record it gets back keeps what the

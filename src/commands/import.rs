@@ -35,6 +35,7 @@ use crate::output::{Messages, describe, erase_command};
 use crate::plaintext::{self, Entry, Line, Rewritten, StoreFile};
 use crate::terminal::escape;
 use crate::test_hook::crash_point;
+use crate::urlmatch::settings_url;
 
 /// What became of one credential line.
 enum Fate {
@@ -243,7 +244,10 @@ fn warn_if_store_still_runs(messages: &mut Messages<impl Write>) {
 /// Stores one credential through `Storage::save` and checks that the
 /// keychain gives the same token back.
 fn import_one(ctx: &Context, entry: &Entry, messages: &mut Messages<impl Write>) -> Result<Fate> {
-    let settings = ctx.settings(&entry.target.url(), messages);
+    let settings = ctx.settings(
+        &settings_url(&entry.target, Some(&entry.username)),
+        messages,
+    );
     let keychain = ctx.keychain(&settings)?;
     // Promise: a plaintext line goes only once its token is kept where it
     // lasts. Where it would not be kept at all, nothing is stored.

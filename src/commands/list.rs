@@ -17,6 +17,7 @@ use crate::expiry::{self, Assessment, Status};
 use crate::forge::{self, tokens, tokens::ExpiryAnswer};
 use crate::output::{self, Messages};
 use crate::record::{ErasedBy, ExpirySource, ProbeResult, Record};
+use crate::urlmatch::settings_url;
 
 pub fn run(
     ctx: &Context,
@@ -30,7 +31,7 @@ pub fn run(
         .records
         .iter()
         .map(|record| {
-            let url = record.target.url();
+            let url = settings_url(&record.target, Some(&record.username));
             let (policy, configured) = settings.entry(url).or_insert_with_key(|url| {
                 let settings = ctx.settings(url, messages);
                 (settings.policy, settings.forge)

@@ -37,6 +37,7 @@ use crate::keychain::{Keychain, KeychainError};
 use crate::output::{self, Messages};
 use crate::record::Record;
 use crate::storage::{Adopted, Saved, Storage};
+use crate::urlmatch::settings_url;
 use url_argument::Named;
 
 /// Input we cannot use: exit code 2.
@@ -149,7 +150,7 @@ impl Context {
     ) -> Result<Saved> {
         // `import` has warned about bad settings already, and git's `store`
         // follows a `get` that did.
-        let mut settings = self.settings_quietly(&target.url());
+        let mut settings = self.settings_quietly(&settings_url(target, Some(username)));
         // Bare `apiUrl` is worth a word here: `get` never reads it.
         settings.scope_api_url(&target.url(), &mut |w| messages.warning(w));
         let keychain = self.keychain(&settings)?;
@@ -171,7 +172,10 @@ impl Context {
         if !named.found.is_empty() {
             return Ok(named.one()?.clone());
         }
-        let settings = self.settings(&named.target.url(), messages);
+        let settings = self.settings(
+            &settings_url(&named.target, named.user.as_deref()),
+            messages,
+        );
         let keychain = self.keychain(&settings)?;
         match self
             .storage(&keychain)

@@ -29,6 +29,7 @@ use crate::forge::{self, Facts, Forge, ProbeError, gitlab, tokens};
 use crate::keychain::{Key, KeychainError};
 use crate::output::{self, Messages, describe, rotate_command};
 use crate::record::{Expiry, Record, SecretFacts};
+use crate::urlmatch::settings_url;
 
 pub fn run(
     ctx: &Context,
@@ -39,7 +40,10 @@ pub fn run(
 ) -> Result<()> {
     let snapshot = ctx.read_index(messages);
     let record = &ctx.one_named(&snapshot.records, &args.url, args.user.as_deref(), messages)?;
-    let settings = ctx.forge_settings(&record.target.url(), messages);
+    let settings = ctx.forge_settings(
+        &settings_url(&record.target, Some(&record.username)),
+        messages,
+    );
     let forge = forge::kind_of(&record.target, settings.forge);
     let expires = args
         .expires

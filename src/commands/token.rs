@@ -10,6 +10,7 @@ use super::Context;
 use crate::cli::TokenArgs;
 use crate::keychain::Key;
 use crate::output::{Messages, describe, rotate_command};
+use crate::urlmatch::settings_url;
 
 pub fn run(
     ctx: &Context,
@@ -22,7 +23,10 @@ pub fn run(
     // `--user` is a usage problem (exit 2). The keychain alone still
     // answers for this exact URL when the index does not know it.
     let record = ctx.one_named(&snapshot.records, &args.url, args.user.as_deref(), messages)?;
-    let settings = ctx.settings(&record.target.url(), messages);
+    let settings = ctx.settings(
+        &settings_url(&record.target, Some(&record.username)),
+        messages,
+    );
     let keychain = ctx.keychain(&settings)?;
     let key = Key::new(record.target.clone(), record.username.clone());
     let secrets = keychain.get(&key)?;

@@ -23,6 +23,7 @@ use crate::git_helpers::{self, HelperEntry, HelperKind};
 use crate::keychain::Key;
 use crate::output::{Messages, describe};
 use crate::terminal::escape;
+use crate::urlmatch::settings_url;
 
 pub fn run(
     ctx: &Context,
@@ -192,7 +193,10 @@ fn restore_plaintext(
             restored.failed = true;
             continue;
         }
-        let settings = ctx.settings(&record.target.url(), messages);
+        let settings = ctx.settings(
+            &settings_url(&record.target, Some(&record.username)),
+            messages,
+        );
         let key = Key::new(record.target.clone(), record.username.clone());
         let secrets = ctx.keychain(&settings).and_then(|k| k.get(&key))?;
         let Some(password) = secrets.and_then(|s| s.password) else {

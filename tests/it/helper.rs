@@ -223,11 +223,11 @@ fn get_connects_to_the_bus_while_git_config_runs_and_not_at_all_on_a_miss() {
     let hit = traced(&env, "get", "protocol=https\nhost=example.com\n");
     let asked = hit.find("git config: asked").expect(&hit);
     let connecting = hit.find("session bus: connecting").expect(&hit);
-    let answered = hit.find("git config --get-urlmatch").expect(&hit);
+    let answered = hit.find("git config --get-regexp").expect(&hit);
     assert!(asked < connecting && connecting < answered, "{hit}");
     assert!(hit.contains("keychain get"), "{hit}");
     let miss = traced(&env, "get", "protocol=https\nhost=elsewhere.example.com\n");
-    assert!(miss.contains("git config --get-urlmatch"), "{miss}");
+    assert!(miss.contains("git config --get-regexp"), "{miss}");
     assert!(
         !miss.contains("session bus") && !miss.contains("keychain"),
         "a definite miss asks nothing of D-Bus: {miss}"

@@ -118,7 +118,7 @@ fn child_processes_never_see_a_secret_in_their_arguments_or_environment() {
         assert!(out.status.success(), "{}", text(&out.stderr));
     }
     let seen = fs::read_to_string(&log).expect("the helper ran git config");
-    assert!(seen.contains("--get-urlmatch"), "{seen}");
+    assert!(seen.contains("--get-regexp"), "{seen}");
     assert_clean("a child's command line or environment", &seen);
 }
 

@@ -334,3 +334,46 @@ fn git_config_in_the_environment_changes_nothing_as_for_git_itself() {
     assert!(!stderr.contains(READ), "{stderr}");
     assert!(stderr.contains(NOT_RUN), "{stderr}");
 }
+
+#[test]
+fn settings_scoped_to_an_account_or_a_path_apply_where_git_config_says() {
+    let env = TestEnv::new();
+    env.config("patrol.https://bob@h.example.com.warnEvery", PROBE);
+    env.config("patrol.https://h.example.com/org.rotateAfter", "soon");
+    let stderr = |request: &str, extra: &[&str]| {
+        let mut command = env.command("git");
+        let helper = format!("credential.helper={BIN}");
+        command.args(["-c", "credential.helper=", "-c", &helper]);
+        for setting in extra {
+            command.args(["-c", setting]);
+        }
+        command.args(["credential", "fill"]);
+        let out = run(command, request.as_bytes());
+        text(&out.stderr)
+    };
+    let path_read = "ignoring patrol.rotateafter";
+    // What `git config --get-urlmatch patrol URL` shows for each URL.
+    let shown = |url: &str| {
+        text(
+            &env.git(&["config", "--get-urlmatch", "patrol", url], "")
+                .stdout,
+        )
+    };
+    assert!(shown("https://bob@h.example.com").contains(PROBE));
+    assert!(shown("https://h.example.com/org/a.git").contains("soon"));
+
+    let named = stderr("url=https://bob@h.example.com/org/a.git\n", &[]);
+    assert!(named.contains(READ), "{named}");
+    assert!(!named.contains(path_read), "git sent no path: {named}");
+    let with_path = stderr(
+        "url=https://h.example.com/org/a.git\n",
+        &["credential.useHttpPath=true"],
+    );
+    assert!(with_path.contains(path_read), "{with_path}");
+    assert!(!with_path.contains(READ), "{with_path}");
+
+    // Git names no account; the one patrol answers with is bob's.
+    env.approve("protocol=https\nhost=h.example.com\nusername=bob\npassword=ghp_TESTbob000001\n");
+    let found = stderr("url=https://h.example.com/org/a.git\n", &[]);
+    assert!(found.contains(READ), "{found}");
+}
