@@ -145,8 +145,16 @@ pub struct EraseArgs {
 #[derive(Debug, Args)]
 pub struct ListArgs {
     /// Print `{"version": 1, "credentials": [...]}` instead of a table
-    #[arg(long)]
+    #[arg(long, conflicts_with = "ics")]
     pub json: bool,
+    /// Print an iCalendar (RFC 5545) file instead: one all-day event per
+    /// credential with an expiry or rotation date, a reminder `warnBefore`
+    /// ahead
+    #[arg(long)]
+    pub ics: bool,
+    /// Write the calendar to FILE instead of stdout
+    #[arg(long, requires = "ics", value_name = "FILE", value_hint = ValueHint::FilePath)]
+    pub output: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, Args)]

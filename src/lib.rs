@@ -22,9 +22,10 @@
 //! 5. `config`, `config_sources`, `git_helpers`: the settings, read from
 //!    git's configuration, and the helper chain git builds.
 //! 6. `keychain`, `index`: where secrets and records are kept.
-//! 7. `record`, `protocol`, `urlmatch`, `output`, `git`: the index's
-//!    records, git's credential protocol, git's URL matching of
-//!    configuration keys, what a person reads, and running git.
+//! 7. `record`, `protocol`, `urlmatch`, `output`, `ics`, `git`: the
+//!    index's records, git's credential protocol, git's URL matching of
+//!    configuration keys, what a person reads, the calendar of expiry
+//!    dates, and running git.
 //! 8. `credential`: credentials, secrets and git's matching rule.
 //! 9. `trace`, `terminal`, `fs`, `test_hook`, `memory`: process plumbing
 //!    used from anywhere (the trace, the escaping of text from outside,
@@ -44,6 +45,7 @@ pub mod forge;
 pub mod fs;
 pub mod git;
 pub mod git_helpers;
+pub mod ics;
 pub mod index;
 pub mod keychain;
 pub mod matching;

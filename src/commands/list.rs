@@ -1,11 +1,12 @@
-//! `list [--json]`: every credential the index knows, most urgent first.
-//! Exits 1 when any needs attention, so it can run from cron.
+//! `list [--json | --ics [--output FILE]]`: every credential the index
+//! knows, most urgent first, or their expiry and rotation dates as a
+//! calendar. Exits 1 when any needs attention, so it can run from cron.
 
 use std::collections::HashMap;
 use std::io::Write;
 use std::process::ExitCode;
 
-use anyhow::Result;
+use anyhow::{Context as _, Result};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
@@ -15,6 +16,7 @@ use crate::config::Policy;
 use crate::credential::ForgeKind;
 use crate::expiry::{self, Assessment, Status};
 use crate::forge::{self, tokens, tokens::ExpiryAnswer};
+use crate::ics;
 use crate::output::{self, Messages};
 use crate::record::{ErasedBy, ExpirySource, ProbeResult, Record};
 use crate::urlmatch::settings_url;
@@ -26,27 +28,7 @@ pub fn run(
     messages: &mut Messages<impl Write>,
 ) -> Result<ExitCode> {
     let snapshot = ctx.read_index(messages);
-    let mut settings: HashMap<String, (Policy, Option<ForgeKind>)> = HashMap::new();
-    let mut rows: Vec<Row> = snapshot
-        .records
-        .iter()
-        .map(|record| {
-            let url = settings_url(&record.target, Some(&record.username));
-            let (policy, configured) = settings.entry(url).or_insert_with_key(|url| {
-                let settings = ctx.settings(url, messages);
-                (settings.policy, settings.forge)
-            });
-            let forge = forge::kind_of(&record.target, *configured);
-            (record, expiry::assess(record, policy, ctx.now), forge)
-        })
-        .collect();
-    rows.sort_by_key(|(record, a, _)| {
-        (
-            a.status,
-            a.deadline.unwrap_or(DateTime::<Utc>::MAX_UTC),
-            record.target.url(),
-        )
-    });
+    let (rows, _) = assessed(ctx, &snapshot.records, messages);
 
     if args.json {
         let listing = Listing {
@@ -69,6 +51,102 @@ pub fn run(
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// `list --ics`: the calendar, on `out` unescaped (it escapes its own text,
+/// and its line ends are CRLF) or into `args.output`.
+pub fn calendar(
+    ctx: &Context,
+    args: &ListArgs,
+    mut out: impl Write,
+    messages: &mut Messages<impl Write>,
+) -> Result<ExitCode> {
+    let snapshot = ctx.read_index(messages);
+    let (rows, settings) = assessed(ctx, &snapshot.records, messages);
+    let calendar = ics::calendar(&events(&rows, &settings), ctx.now);
+    match &args.output {
+        Some(path) => crate::fs::replace_file(path, calendar.as_bytes())
+            .with_context(|| format!("cannot write {}", path.display()))?,
+        None => out.write_all(calendar.as_bytes())?,
+    }
+    out.flush()?;
+    // An export that succeeded: what needs attention is in the calendar.
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The settings that apply to each URL, by URL.
+type SettingsByUrl = HashMap<String, (Policy, Option<ForgeKind>)>;
+
+/// Every record with its verdict and forge, most urgent first, and the
+/// settings that gave them.
+fn assessed<'a>(
+    ctx: &Context,
+    records: &'a [Record],
+    messages: &mut Messages<impl Write>,
+) -> (Vec<Row<'a>>, SettingsByUrl) {
+    let mut settings: SettingsByUrl = HashMap::new();
+    let mut rows: Vec<Row> = records
+        .iter()
+        .map(|record| {
+            let url = settings_url(&record.target, Some(&record.username));
+            let (policy, configured) = settings.entry(url).or_insert_with_key(|url| {
+                let settings = ctx.settings(url, messages);
+                (settings.policy, settings.forge)
+            });
+            let forge = forge::kind_of(&record.target, *configured);
+            (record, expiry::assess(record, policy, ctx.now), forge)
+        })
+        .collect();
+    rows.sort_by_key(|(record, a, _)| {
+        (
+            a.status,
+            a.deadline.unwrap_or(DateTime::<Utc>::MAX_UTC),
+            record.target.url(),
+        )
+    });
+    (rows, settings)
+}
+
+/// The calendar's events: one per credential that has an expiry or rotation
+/// date and needs a person to renew it (not erased, not self-renewing), on
+/// the sooner of the two, with its reminder `warnBefore` ahead.
+fn events(rows: &[Row], settings: &SettingsByUrl) -> Vec<ics::Event> {
+    rows.iter()
+        .filter(|(_, a, _)| !matches!(a.status, Status::Erased | Status::SelfRenewing))
+        .filter_map(|(record, assessment, _)| {
+            let (date, what) = match (assessment.expires_at, assessment.rotation_due_at) {
+                (Some(at), Some(due)) if due < at => (due, "is due for rotation"),
+                (Some(at), _) => (at, "expires"),
+                (None, Some(due)) => (due, "is due for rotation"),
+                (None, None) => return None,
+            };
+            let url = record.target.url();
+            let warn_before = settings
+                .get(&settings_url(&record.target, Some(&record.username)))
+                .map_or_else(|| Policy::default().warn_before, |(p, _)| p.warn_before);
+            let account = if record.username.is_empty() {
+                url.clone()
+            } else {
+                format!("{} on {url}", record.username)
+            };
+            Some(ics::Event {
+                uid: calendar_uid(record),
+                date: date.date_naive(),
+                summary: format!("Git token for {account} {what}"),
+                description: format!("Renew it before then: {}", output::rotate_command(record)),
+                alarm_before: warn_before,
+            })
+        })
+        .collect()
+}
+
+/// A credential's event UID: a digest of its URL and account, so that it
+/// stays the same from one export to the next and names no account.
+fn calendar_uid(record: &Record) -> String {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(format!("{}\n{}", record.target.url(), record.username));
+    let hex: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
+    format!("{hex}@git-credential-patrol")
 }
 
 /// A credential, its verdict, and the forge of its host.

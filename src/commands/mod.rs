@@ -229,6 +229,9 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             Some(url) => erase::by_person(&ctx, &url, args.user.as_deref(), people, &mut messages)?,
         },
         Command::Capability => capability::run(stdout)?,
+        Command::List(args) if args.ics => {
+            return list::calendar(&ctx, &args, stdout, &mut messages);
+        }
         Command::List(args) => return list::run(&ctx, &args, people, &mut messages),
         Command::Expiry(args) => set_expiry::run(&ctx, &args, stdin, people, &mut messages)?,
         Command::Rotate(args) => rotate::run(&ctx, &args, stdin, people, &mut messages)?,

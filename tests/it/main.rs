@@ -28,6 +28,7 @@ mod git_server;
 mod helper;
 mod keychain_items;
 mod load;
+mod notify;
 mod own_connection;
 mod providers;
 mod rebuild;
