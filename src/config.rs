@@ -347,8 +347,13 @@ pub fn use_http_path(credential: &CredentialFields) -> bool {
     ]) else {
         return false;
     };
+    http_path_kept(&output.stdout_text(), credential)
+}
+
+/// `use_http_path` over the `git config -z --get-regexp` listing `listed`.
+fn http_path_kept(listed: &str, credential: &CredentialFields) -> bool {
     let mut keep = false;
-    for entry in output.stdout_text().split('\0') {
+    for entry in listed.split('\0') {
         // Without a value git stops with an error; there is nothing to apply.
         let Some((key, value)) = entry.split_once('\n') else {
             continue;
@@ -524,6 +529,99 @@ mod tests {
                 assert_eq!(ours, theirs, "{url} in\n{text}");
             }
         }
+    }
+
+    /// Whether git keeps the path, seen from a helper that reports what
+    /// git sends it, against `http_path_kept` over the same entries.
+    #[test]
+    #[cfg_attr(windows, ignore = "needs git for Windows on PATH")]
+    fn use_http_path_is_decided_as_git_decides_it() {
+        use std::process::Command;
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("config");
+        let layouts = [
+            "[credential \"h.example.com\"]\n useHttpPath = true\n",
+            "[credential \"H.example.com\"]\n useHttpPath = true\n",
+            "[credential \"h.example.com:443\"]\n useHttpPath = true\n",
+            "[credential \"*.example.com\"]\n useHttpPath = true\n",
+            "[credential \"https://*.example.com\"]\n useHttpPath = true\n",
+            "[credential \"https://h.example.com/org\"]\n useHttpPath = true\n\
+             [credential \"https://h.example.com\"]\n useHttpPath = false\n",
+            "[credential \"https://h.example.com\"]\n useHttpPath = false\n\
+             [credential \"https://h.example.com/org\"]\n useHttpPath = true\n",
+            "[credential]\n useHttpPath = yes\n[credential \"http://h.example.com\"]\n useHttpPath = 0\n",
+            "[credential \"https://bob@h.example.com\"]\n useHttpPath = 1\n",
+            "[credential \"h.example.com/org/a.git\"]\n useHttpPath = on\n",
+            "[credential \"https://\"]\n useHttpPath = true\n",
+        ];
+        let mut decisions = BTreeSet::new();
+        for layout in layouts {
+            fs::write(&file, layout).unwrap();
+            let git = |args: &[&str], input: &str| {
+                let mut command = Command::new("git");
+                command
+                    .args(args)
+                    .env("GIT_CONFIG_GLOBAL", &file)
+                    .env("GIT_CONFIG_NOSYSTEM", "1")
+                    .env("GIT_TERMINAL_PROMPT", "0")
+                    .env_remove("GIT_ASKPASS")
+                    .env_remove("SSH_ASKPASS")
+                    .current_dir(dir.path())
+                    .stdin(std::process::Stdio::piped())
+                    .stdout(std::process::Stdio::piped())
+                    .stderr(std::process::Stdio::piped());
+                let mut child = command.spawn().unwrap();
+                use std::io::Write as _;
+                child
+                    .stdin
+                    .take()
+                    .unwrap()
+                    .write_all(input.as_bytes())
+                    .unwrap();
+                let out = child.wait_with_output().unwrap();
+                (
+                    String::from_utf8_lossy(&out.stdout).into_owned(),
+                    String::from_utf8_lossy(&out.stderr).into_owned(),
+                )
+            };
+            let listed = git(
+                &[
+                    "config",
+                    "-z",
+                    "--get-regexp",
+                    r"^credential\.(.*\.)?usehttppath$",
+                ],
+                "",
+            )
+            .0;
+            for (url, user) in [
+                ("https://h.example.com/org/a.git", None),
+                ("https://bob@h.example.com/org/a.git", Some("bob")),
+                ("http://h.example.com/org/a.git", None),
+            ] {
+                let helper =
+                    "credential.helper=!f() { cat >&2; echo username=u; echo password=p; }; f";
+                let seen = git(
+                    &["-c", helper, "credential", "fill"],
+                    &format!("url={url}\n"),
+                )
+                .1;
+                let git_keeps = seen.contains("path=org/a.git");
+                let protocol = url.split("://").next().unwrap();
+                let ours = http_path_kept(
+                    &listed,
+                    &CredentialFields {
+                        protocol,
+                        host: "h.example.com",
+                        path: Some("org/a.git"),
+                        username: user,
+                    },
+                );
+                assert_eq!(ours, git_keeps, "{url} with\n{layout}");
+                decisions.insert(git_keeps);
+            }
+        }
+        assert_eq!(decisions.len(), 2, "git kept the path in some cases only");
     }
 
     #[test]
