@@ -26,6 +26,7 @@ use crate::credential::{Secret, Target, TokenKind};
 use crate::forge::diagnosis::Problem;
 use crate::output::{self, Messages, shell_word};
 use crate::record::Record;
+use crate::urlmatch::settings_url;
 
 /// The host a token from the environment is for, unless `--host` says.
 const DEFAULT_HOST: &str = "github.com";
@@ -40,7 +41,7 @@ pub fn run(
     let token = token_from(name, std::env::var_os(name))?;
     crate::git::withhold(name);
     let target = host_target(args.host.as_deref().unwrap_or(DEFAULT_HOST))?;
-    let settings = ctx.forge_settings(&target.url(), messages);
+    let settings = ctx.forge_settings(&settings_url(&target, args.user.as_deref()), messages);
     let kind = TokenKind::of_token(token.expose());
     // A record that lives only as long as this check: nothing is written.
     let user = args.user.clone().unwrap_or_default();
