@@ -97,6 +97,11 @@ pub enum Command {
     Token(TokenArgs),
     /// Check the keychain, git, the helper chain, the index and leftover plaintext files
     Doctor,
+    /// Show a desktop notification for each token that is expired, refused,
+    /// expiring or due for rotation (at most one per token per
+    /// patrol.notifyEvery); on stderr, exiting 1, where no notification
+    /// service runs
+    Notify(NotifyArgs),
 
     /// Write man pages or shell completions into a directory, for packages
     #[command(hide = true)]
@@ -126,6 +131,7 @@ impl Command {
             Self::Uninstall(_) => "uninstall",
             Self::Token(_) => "token",
             Self::Doctor => "doctor",
+            Self::Notify(_) => "notify",
             Self::Generate(_) => "generate",
             Self::Stored(_) => "stored",
         }
@@ -140,6 +146,13 @@ pub struct EraseArgs {
     /// The account, when the host has several
     #[arg(long, requires = "url", value_hint = ValueHint::Username)]
     pub user: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct NotifyArgs {
+    /// Ask each forge about its tokens first, as `check` does
+    #[arg(long)]
+    pub check: bool,
 }
 
 #[derive(Debug, Args)]

@@ -79,6 +79,9 @@ pub struct Settings {
     /// with the Atlassian account's email).
     pub api_user: Option<String>,
     pub required_scopes: Vec<String>,
+    /// `patrol.notifyEvery`: the least time between two desktop
+    /// notifications about one credential.
+    pub notify_every: TimeDelta,
 }
 
 impl Settings {
@@ -96,6 +99,7 @@ impl Settings {
             api_url_scoped: false,
             api_user: None,
             required_scopes: Vec::new(),
+            notify_every: TimeDelta::days(1),
         }
     }
 
@@ -184,6 +188,10 @@ impl Settings {
             // 0: every `get` warns.
             "warnevery" => match parse_duration(value) {
                 Some(d) => self.policy.warn_every = d,
+                None => bad(&format!("a duration: {DURATION_FORMS}")),
+            },
+            "notifyevery" => match parse_duration(value) {
+                Some(d) => self.notify_every = d,
                 None => bad(&format!("a duration: {DURATION_FORMS}")),
             },
             "keychaintimeout" => match parse_duration(value).and_then(|d| d.to_std().ok()) {
@@ -660,6 +668,7 @@ mod tests {
             ("patrol.warnbefore", "14 days"),
             ("patrol.rotateafter", "90 days"),
             ("patrol.warnevery", "1h"),
+            ("patrol.notifyevery", "3d"),
             ("patrol.keychaintimeout", "2s"),
             ("patrol.backend", "keyutils"),
             ("patrol.probe", "false"),
@@ -672,6 +681,7 @@ mod tests {
         assert_eq!(settings.policy.warn_before, TimeDelta::days(14));
         assert_eq!(settings.policy.rotate_after, Some(TimeDelta::days(90)));
         assert_eq!(settings.policy.warn_every, TimeDelta::hours(1));
+        assert_eq!(settings.notify_every, TimeDelta::days(3));
         assert_eq!(settings.keychain_timeout, Duration::from_secs(2));
         assert_eq!(settings.backend, Backend::Keyutils);
         assert_eq!(settings.probe, Some(false));

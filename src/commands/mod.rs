@@ -15,6 +15,7 @@ mod import;
 mod install;
 mod installed;
 mod list;
+mod notify;
 mod rotate;
 mod set_expiry;
 mod store;
@@ -248,6 +249,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Uninstall(args) => return uninstall::run(&ctx, &args, people, &mut messages),
         Command::Token(args) => token::run(&ctx, &args, stdout, &mut messages)?,
         Command::Doctor => return doctor::run(&ctx, people, &mut messages),
+        Command::Notify(args) => return notify::run(&ctx, &args, &mut messages),
         Command::Generate(args) => generate::run(&args, stdout)?,
         // Shells show completions on the terminal: escaped like the rest.
         Command::Stored(args) => generate::stored(&ctx, args.what, people)?,

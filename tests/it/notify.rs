@@ -98,3 +98,186 @@ fn output_without_ics_is_bad_usage() {
     let out = env.patrol(&["list", "--output", "x.ics"], "");
     assert_eq!(out.status.code(), Some(2));
 }
+
+/// Runs `notify` in `env` with `vars` changed.
+fn notify(env: &TestEnv, vars: &[(&str, Option<&str>)]) -> std::process::Output {
+    let mut command = env.command(&env.helper);
+    command.arg("notify");
+    for (name, value) in vars {
+        match value {
+            Some(value) => command.env(name, value),
+            None => command.env_remove(name),
+        };
+    }
+    run(command, b"")
+}
+
+/// Records every `Notify` call on the test bus, into a file.
+struct Monitor {
+    log: std::path::PathBuf,
+}
+
+impl Monitor {
+    /// Starts `dbus-monitor` (stopped with `env`), once it watches.
+    fn start(env: &mut TestEnv) -> Self {
+        let log = env.root().join("monitor.log");
+        let mut command = env.command("dbus-monitor");
+        command
+            .args([
+                "--session",
+                "interface='org.freedesktop.Notifications',member='Notify'",
+            ])
+            .stdout(std::fs::File::create(&log).unwrap());
+        env.spawn_daemon(command);
+        let monitor = Self { log };
+        // dbus-monitor names itself to the bus first; then it watches.
+        monitor.wait_for(|log| log.contains("NameLost") || log.contains("NameAcquired"));
+        monitor
+    }
+
+    fn text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// Waits, at most ten seconds, until `ready` holds for the log.
+    fn wait_for(&self, ready: impl Fn(&str) -> bool) -> String {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            let text = self.text();
+            if ready(&text) || std::time::Instant::now() > deadline {
+                return text;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+    }
+
+    /// The Notify calls seen so far: their summary and body.
+    fn calls(&self) -> Vec<(String, String)> {
+        self.text()
+            .split("member=Notify")
+            .skip(1)
+            .map(|call| {
+                let strings: Vec<String> = call
+                    .split("   string \"")
+                    .skip(1)
+                    .map(|s| s[..s.find("\"\n").unwrap_or(s.len())].to_owned())
+                    .collect();
+                (strings[2].clone(), strings[3].clone())
+            })
+            .collect()
+    }
+}
+
+#[test]
+fn notify_shows_one_notification_per_due_credential_and_none_twice_within_notify_every() {
+    let mut env = TestEnv::new();
+    let soon = now() + 3 * DAY;
+    store(&env, "soon.example", "alice", Some(soon));
+    store(&env, "past.example", "carol", Some(now() - 2 * DAY));
+    store(&env, "healthy.example", "bob", Some(now() + 90 * DAY));
+    // The notification service: answers every call with an empty reply.
+    let mut service = env.command("dbus-test-tool");
+    service.args(["echo", "--name=org.freedesktop.Notifications"]);
+    env.spawn_daemon(service);
+    env.wait_for_name("org.freedesktop.Notifications");
+    let monitor = Monitor::start(&mut env);
+
+    let out = notify(&env, &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(out.stderr.is_empty(), "{}", text(&out.stderr));
+    monitor.wait_for(|log| log.matches("member=Notify").count() >= 2);
+    let date = |at: i64| {
+        chrono::DateTime::from_timestamp(at, 0)
+            .unwrap()
+            .format("%Y-%m-%d")
+            .to_string()
+    };
+    let mut calls = monitor.calls();
+    calls.sort();
+    assert_eq!(
+        calls,
+        [
+            (
+                format!(
+                    "Git token for past.example expired {}",
+                    date(now() - 2 * DAY)
+                ),
+                "Account: carol\nFix: git credential-patrol rotate https://past.example --user carol".to_owned()
+            ),
+            (
+                format!("Git token for soon.example expires {}", date(soon)),
+                "Account: alice\nFix: git credential-patrol rotate https://soon.example --user alice".to_owned()
+            ),
+        ]
+    );
+    let state = std::fs::read_to_string(env.data_dir().join("notified.json")).unwrap();
+    assert!(
+        !state.contains(TOKEN) && !state.contains("healthy"),
+        "{state}"
+    );
+
+    // Within notifyEvery: nothing more. With it at 0, both again, which
+    // also shows the monitor would have seen a second round.
+    assert_eq!(notify(&env, &[]).status.code(), Some(0));
+    env.config("patrol.notifyEvery", "0");
+    assert_eq!(notify(&env, &[]).status.code(), Some(0));
+    // A last call of the test's own, after them on the bus, marks the end
+    // of what the runs sent.
+    let mut marker = env.command("dbus-send");
+    marker.args([
+        "--session",
+        "--print-reply",
+        "--dest=org.freedesktop.Notifications",
+        "/org/freedesktop/Notifications",
+        "org.freedesktop.Notifications.Notify",
+        "string:end-of-test",
+    ]);
+    assert!(run(marker, b"").status.success());
+    let log = monitor.wait_for(|log| log.contains("end-of-test"));
+    let before_marker = &log[..log.find("end-of-test").unwrap()];
+    assert_eq!(
+        before_marker.matches("member=Notify").count(),
+        5,
+        "two, none, two, and the marker's own: {log}"
+    );
+
+    // The off switch.
+    let out = notify(&env, &[("GIT_CREDENTIAL_PATROL_NO_NOTIFY", Some("1"))]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(out.stderr.is_empty());
+}
+
+#[test]
+fn notify_without_a_notification_service_prints_the_lines_and_exits_1() {
+    let env = TestEnv::new();
+    // Nothing due: nothing said, exit 0.
+    store(&env, "healthy.example", "bob", Some(now() + 90 * DAY));
+    let out = notify(&env, &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(out.stderr.is_empty(), "{}", text(&out.stderr));
+
+    store(&env, "soon.example", "alice", Some(now() + 2 * DAY));
+    // A bus, but nothing serving notifications on it.
+    let out = notify(&env, &[]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("Git token for soon.example expires")
+            && stderr
+                .contains("Account: alice; Fix: git credential-patrol rotate https://soon.example"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("healthy"), "{stderr}");
+
+    // No session bus at all, and due again (notifyEvery 0).
+    env.config("patrol.notifyEvery", "0");
+    let out = notify(&env, &[("DBUS_SESSION_BUS_ADDRESS", None)]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("Git token for soon.example expires"));
+}
+
+#[test]
+fn notify_takes_no_stray_arguments() {
+    let env = TestEnv::new();
+    assert_eq!(env.patrol(&["notify", "extra"], "").status.code(), Some(2));
+}

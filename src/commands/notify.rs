@@ -1,0 +1,271 @@
+//! `notify [--check]`: the warnings `get` gives at push time, for people who
+//! rarely push. For each credential that is expired, refused, expiring
+//! within `warnBefore` or due for rotation, one desktop notification naming
+//! the host, the account, the date and the command that fixes it; at most
+//! one per credential per `patrol.notifyEvery`. Where no notification
+//! service runs (a server, cron), the same lines go to stderr and the exit
+//! status is 1, so cron mails them.
+//!
+//! When each credential was last notified about is kept in a small file
+//! beside the index (`notified.json`: URL, account, time; no secret), apart
+//! from `get`'s own bookkeeping, so that one channel never silences the
+//! other. The decision itself is `expiry::warning`, shared with `get`.
+
+use std::collections::BTreeMap;
+use std::io::{self, Write};
+use std::process::ExitCode;
+
+use anyhow::{Context as _, Result};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::Context;
+use crate::cli::{CheckArgs, FailOn, NotifyArgs};
+use crate::expiry::{self, Due, Throttle, Warning};
+use crate::output::{Messages, rotate_command};
+use crate::record::Record;
+use crate::urlmatch::settings_url;
+
+/// The environment variable that turns `notify` off, for a machine where a
+/// scheduled job runs that nobody wants to hear from.
+pub const OFF_SWITCH: &str = "GIT_CREDENTIAL_PATROL_NO_NOTIFY";
+
+/// The state file's name, in the index's directory.
+const STATE_FILE: &str = "notified.json";
+
+pub fn run(
+    ctx: &Context,
+    args: &NotifyArgs,
+    messages: &mut Messages<impl Write>,
+) -> Result<ExitCode> {
+    if std::env::var_os(OFF_SWITCH).is_some_and(|value| !value.is_empty()) {
+        return Ok(ExitCode::SUCCESS);
+    }
+    if args.check {
+        // `check` records what each forge says in the index; its report is
+        // not what a notification shows.
+        let check = CheckArgs {
+            url: None,
+            user: None,
+            token_env: None,
+            host: None,
+            repo: None,
+            expiring_within: None,
+            json: false,
+            fail_on: FailOn::Never,
+        };
+        super::check::run(ctx, &check, io::sink(), messages)?;
+    }
+    let snapshot = ctx.read_index(messages);
+    let state_path = ctx.index.dir().join(STATE_FILE);
+    let mut state = State::read(&state_path);
+    let mut notes = Vec::new();
+    for record in snapshot.records.iter().filter(|r| r.is_live()) {
+        let url = settings_url(&record.target, Some(&record.username));
+        let settings = ctx.settings(&url, messages);
+        let key = state_key(record);
+        let throttle = Throttle {
+            last: state.notified.get(&key).copied(),
+            every: settings.notify_every,
+            last_day_always: false,
+        };
+        if let Some(warning) = expiry::warning(record, &settings.policy, ctx.now, throttle) {
+            notes.push(Note::new(record, warning));
+            state.notified.insert(key, ctx.now);
+        }
+    }
+    if notes.is_empty() {
+        return Ok(ExitCode::SUCCESS);
+    }
+    let shown = match desktop::show(&notes) {
+        Ok(()) => true,
+        Err(why) => {
+            crate::trace!("no desktop notification: {why}");
+            for note in &notes {
+                messages.warning(&format!(
+                    "{}: {}",
+                    note.summary,
+                    note.body.replace('\n', "; ")
+                ));
+            }
+            false
+        }
+    };
+    state.notified.retain(|key, _| {
+        snapshot
+            .records
+            .iter()
+            .any(|record| record.is_live() && state_key(record) == *key)
+    });
+    crate::fs::replace_file(&state_path, &serde_json::to_vec_pretty(&state)?)
+        .with_context(|| format!("cannot write {}", state_path.display()))?;
+    Ok(if shown {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+/// When each credential was last notified about, by `state_key`.
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct State {
+    notified: BTreeMap<String, DateTime<Utc>>,
+}
+
+impl State {
+    /// The state kept, or none where the file is missing or unreadable: at
+    /// worst a notification comes once more.
+    fn read(path: &std::path::Path) -> Self {
+        std::fs::read(path)
+            .ok()
+            .and_then(|bytes| serde_json::from_slice(&bytes).ok())
+            .unwrap_or_default()
+    }
+}
+
+/// A credential's key in the state file: its URL and account.
+fn state_key(record: &Record) -> String {
+    format!("{} {}", record.target.url(), record.username)
+}
+
+/// One notification's text: short, naming host, account, date and fix.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Note {
+    pub summary: String,
+    pub body: String,
+}
+
+impl Note {
+    fn new(record: &Record, Warning { due, at }: Warning) -> Self {
+        let host = crate::terminal::escape(&record.target.host);
+        let date = at.format("%Y-%m-%d");
+        let summary = match due {
+            Due::Refused => format!("Git token for {host} refused on {date}"),
+            Due::NotRenewed => format!("Git token for {host} expired {date}, not renewed"),
+            Due::Expired => format!("Git token for {host} expired {date}"),
+            Due::Expiring => format!("Git token for {host} expires {date}"),
+            Due::RotationDue => format!("Git token for {host} due for rotation {date}"),
+        };
+        let account = if record.username.is_empty() {
+            "no account name".to_owned()
+        } else {
+            crate::terminal::escape(&record.username)
+        };
+        Self {
+            summary,
+            body: format!("Account: {account}\nFix: {}", rotate_command(record)),
+        }
+    }
+}
+
+/// The desktop's notification service.
+#[cfg(target_os = "linux")]
+mod desktop {
+    use std::collections::HashMap;
+
+    use zbus::blocking::Connection;
+    use zbus::zvariant::Value;
+
+    use super::{Note, markup_escaped};
+
+    const SERVICE: &str = "org.freedesktop.Notifications";
+
+    /// Shows each note through `org.freedesktop.Notifications` on the
+    /// session bus; says why not where there is no bus or no service (a
+    /// bus would start one only if a desktop session installed it).
+    pub fn show(notes: &[Note]) -> Result<(), String> {
+        let bus = Connection::session().map_err(|err| format!("no session bus: {err}"))?;
+        let dbus = zbus::blocking::fdo::DBusProxy::new(&bus).map_err(|err| err.to_string())?;
+        let name = SERVICE
+            .try_into()
+            .map_err(|err: zbus::names::Error| err.to_string())?;
+        let owned = dbus.name_has_owner(name).map_err(|err| err.to_string())?;
+        let activatable = dbus
+            .list_activatable_names()
+            .map_err(|err| err.to_string())?
+            .iter()
+            .any(|n| n.as_str() == SERVICE);
+        if !owned && !activatable {
+            return Err(format!("nothing serves {SERVICE} on the session bus"));
+        }
+        for note in notes {
+            let hints: HashMap<&str, Value> = HashMap::from([("urgency", Value::U8(1))]);
+            bus.call_method(
+                Some(SERVICE),
+                "/org/freedesktop/Notifications",
+                Some(SERVICE),
+                "Notify",
+                &(
+                    "git-credential-patrol",
+                    0u32,
+                    "dialog-warning",
+                    note.summary.as_str(),
+                    markup_escaped(&note.body).as_str(),
+                    Vec::<&str>::new(),
+                    hints,
+                    -1i32,
+                ),
+            )
+            .map_err(|err| format!("{SERVICE}: {err}"))?;
+        }
+        Ok(())
+    }
+}
+
+/// The body as text, where the service may read it as markup (the
+/// specification's `body-markup`): an account named `<b>` stays `<b>`.
+#[cfg(target_os = "linux")]
+fn markup_escaped(body: &str) -> String {
+    body.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+
+/// Elsewhere the lines go to stderr, as on a server.
+#[cfg(not(target_os = "linux"))]
+mod desktop {
+    use super::Note;
+
+    pub fn show(_notes: &[Note]) -> Result<(), String> {
+        Err("desktop notifications are shown on Linux only".into())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::credential::{Target, TokenKind};
+
+    #[test]
+    fn a_note_is_short_and_names_host_account_date_and_fix() {
+        let at: DateTime<Utc> = "2026-06-30T10:00:00Z".parse().unwrap();
+        let record = Record::new(
+            Target {
+                protocol: "https".into(),
+                host: "github.com".into(),
+                path: None,
+            },
+            "a<b>&c".into(),
+            TokenKind::GithubClassic,
+            at,
+        );
+        let note = Note::new(
+            &record,
+            Warning {
+                due: Due::Expiring,
+                at,
+            },
+        );
+        assert_eq!(note.summary, "Git token for github.com expires 2026-06-30");
+        assert_eq!(
+            note.body,
+            "Account: a<b>&c\nFix: git credential-patrol rotate https://github.com --user 'a<b>&c'"
+        );
+        #[cfg(target_os = "linux")]
+        assert_eq!(
+            markup_escaped(&note.body),
+            "Account: a&lt;b&gt;&amp;c\nFix: git credential-patrol rotate https://github.com \
+             --user 'a&lt;b&gt;&amp;c'"
+        );
+    }
+}
