@@ -102,6 +102,9 @@ pub enum Command {
     /// patrol.notifyEvery); on stderr, exiting 1, where no notification
     /// service runs
     Notify(NotifyArgs),
+    /// Run `notify` daily: a systemd user timer, a launchd agent or a Task
+    /// Scheduler task
+    Schedule(ScheduleArgs),
 
     /// Write man pages or shell completions into a directory, for packages
     #[command(hide = true)]
@@ -132,6 +135,7 @@ impl Command {
             Self::Token(_) => "token",
             Self::Doctor => "doctor",
             Self::Notify(_) => "notify",
+            Self::Schedule(_) => "schedule",
             Self::Generate(_) => "generate",
             Self::Stored(_) => "stored",
         }
@@ -153,6 +157,31 @@ pub struct NotifyArgs {
     /// Ask each forge about its tokens first, as `check` does
     #[arg(long)]
     pub check: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ScheduleArgs {
+    /// Remove the daily job, leaving nothing behind
+    #[arg(long, conflicts_with = "status")]
+    pub remove: bool,
+    /// Say whether the daily job exists and when `notify` last ran; exits 1
+    /// when there is no job
+    #[arg(long)]
+    pub status: bool,
+    /// Print one job definition for this program instead, as it would be
+    /// installed
+    #[arg(long, value_enum, hide = true, conflicts_with_all = ["remove", "status"])]
+    pub print: Option<JobDefinition>,
+}
+
+/// `schedule --print`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum JobDefinition {
+    SystemdService,
+    SystemdTimer,
+    Launchd,
+    Task,
+    Crontab,
 }
 
 #[derive(Debug, Args)]
@@ -301,6 +330,9 @@ pub struct InstallArgs {
     /// and reboots (git then asks for each token patrol cannot store)
     #[arg(long)]
     pub force: bool,
+    /// Also run `notify` daily (`schedule`)
+    #[arg(long)]
+    pub schedule: bool,
 }
 
 impl InstallArgs {

@@ -87,6 +87,12 @@ pub fn run(
         check_agreement(&usable.keychain, &live, &mut report);
     }
     check_clock(ctx.now, &snapshot.records, &mut report);
+    match super::schedule::installed() {
+        Ok(installed) => report.note(super::schedule::status_line(ctx, installed.as_deref())),
+        Err(err) => report.note(format!(
+            "cannot tell whether a daily notify job exists: {err:#}"
+        )),
+    }
 
     for line in &report.lines {
         writeln!(out, "{line}")?;

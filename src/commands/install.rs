@@ -132,6 +132,9 @@ pub fn run(
         }
     }
     super::generate::install_man_pages(&mut out)?;
+    if args.schedule {
+        super::schedule::install(&mut out, messages)?;
+    }
     if let Some(line) = keychain_line {
         writeln!(out, "{line}")?;
     }

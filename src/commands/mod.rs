@@ -17,6 +17,7 @@ mod installed;
 mod list;
 mod notify;
 mod rotate;
+mod schedule;
 mod set_expiry;
 mod store;
 mod token;
@@ -250,6 +251,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Token(args) => token::run(&ctx, &args, stdout, &mut messages)?,
         Command::Doctor => return doctor::run(&ctx, people, &mut messages),
         Command::Notify(args) => return notify::run(&ctx, &args, &mut messages),
+        Command::Schedule(args) => return schedule::run(&ctx, &args, people, &mut messages),
         Command::Generate(args) => generate::run(&args, stdout)?,
         // Shells show completions on the terminal: escaped like the rest.
         Command::Stored(args) => generate::stored(&ctx, args.what, people)?,

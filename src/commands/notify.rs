@@ -74,23 +74,22 @@ pub fn run(
             state.notified.insert(key, ctx.now);
         }
     }
-    if notes.is_empty() {
-        return Ok(ExitCode::SUCCESS);
-    }
-    let shown = match desktop::show(&notes) {
-        Ok(()) => true,
-        Err(why) => {
-            crate::trace!("no desktop notification: {why}");
-            for note in &notes {
-                messages.warning(&format!(
-                    "{}: {}",
-                    note.summary,
-                    note.body.replace('\n', "; ")
-                ));
+    state.last_run = Some(ctx.now);
+    let shown = notes.is_empty()
+        || match desktop::show(&notes) {
+            Ok(()) => true,
+            Err(why) => {
+                crate::trace!("no desktop notification: {why}");
+                for note in &notes {
+                    messages.warning(&format!(
+                        "{}: {}",
+                        note.summary,
+                        note.body.replace('\n', "; ")
+                    ));
+                }
+                false
             }
-            false
-        }
-    };
+        };
     state.notified.retain(|key, _| {
         snapshot
             .records
@@ -106,10 +105,20 @@ pub fn run(
     })
 }
 
-/// When each credential was last notified about, by `state_key`.
+/// When `notify` last ran, and when each credential was last notified
+/// about, by `state_key`.
 #[derive(Debug, Default, Serialize, Deserialize)]
 struct State {
+    #[serde(default)]
+    last_run: Option<DateTime<Utc>>,
+    #[serde(default)]
     notified: BTreeMap<String, DateTime<Utc>>,
+}
+
+/// When `notify` last ran (past the off switch), for `schedule --status`
+/// and `doctor`.
+pub fn last_run(ctx: &Context) -> Option<DateTime<Utc>> {
+    State::read(&ctx.index.dir().join(STATE_FILE)).last_run
 }
 
 impl State {

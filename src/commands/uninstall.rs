@@ -87,6 +87,10 @@ pub fn run(
         .iter()
         .filter(|r| r.is_live())
         .count();
+    // The daily job runs `notify` for a patrol that git no longer asks.
+    for what in super::schedule::remove()? {
+        writeln!(out, "Removed the daily notify job: {what}")?;
+    }
     report_what_git_does_next(restored, held, &mut out)?;
     out.flush()?;
     Ok(if failed || restored.is_some_and(|r| r.failed) {

@@ -281,3 +281,155 @@ fn notify_takes_no_stray_arguments() {
     let env = TestEnv::new();
     assert_eq!(env.patrol(&["notify", "extra"], "").status.code(), Some(2));
 }
+
+/// Every file under `dir` whose name mentions patrol.
+fn patrol_files(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut found = Vec::new();
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return found;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path.is_dir() && !path.is_symlink() {
+            found.extend(patrol_files(&path));
+        } else if path.to_string_lossy().contains("git-credential-patrol") {
+            found.push(path);
+        }
+    }
+    found
+}
+
+#[test]
+fn schedule_writes_a_systemd_timer_that_systemd_accepts_and_remove_leaves_nothing() {
+    let env = TestEnv::new();
+    let units = env.home().join(".config/systemd/user");
+    let out = env.patrol(&["schedule"], "");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("no systemd user instance") && stderr.contains("17 9 * * * "),
+        "{stderr}"
+    );
+    let service = units.join("git-credential-patrol-notify.service");
+    let timer = units.join("git-credential-patrol-notify.timer");
+    let wanted = units.join("timers.target.wants/git-credential-patrol-notify.timer");
+    assert!(
+        std::fs::read_to_string(&timer)
+            .unwrap()
+            .contains("Persistent=true")
+    );
+    assert_eq!(
+        std::fs::canonicalize(&wanted).unwrap(),
+        std::fs::canonicalize(&timer).unwrap()
+    );
+
+    // systemd reads them as it would at login: no warning, no error.
+    let mut verify = env.command("systemd-analyze");
+    verify.args(["verify", "--user"]).arg(&service).arg(&timer);
+    let verified = run(verify, b"");
+    assert!(
+        verified.status.success() && verified.stderr.is_empty(),
+        "{}",
+        text(&verified.stderr)
+    );
+
+    // Again: the same job, once.
+    let before = patrol_files(&env.home().join(".config"));
+    assert_eq!(env.patrol(&["schedule"], "").status.code(), Some(0));
+    assert_eq!(patrol_files(&env.home().join(".config")), before);
+    assert_eq!(before.len(), 3, "{before:?}");
+
+    let status = env.patrol(&["schedule", "--status"], "");
+    assert_eq!(status.status.code(), Some(0));
+    assert!(
+        text(&status.stdout).contains("a daily notify job is scheduled")
+            && text(&status.stdout).contains("notify has not run yet"),
+        "{}",
+        text(&status.stdout)
+    );
+    assert_eq!(notify(&env, &[]).status.code(), Some(0));
+    let doctor = text(&env.patrol(&["doctor"], "").stdout);
+    assert!(
+        doctor.contains("note: a daily notify job is scheduled")
+            && doctor.contains("notify last ran"),
+        "{doctor}"
+    );
+
+    let removed = env.patrol(&["schedule", "--remove"], "");
+    assert_eq!(removed.status.code(), Some(0), "{}", text(&removed.stderr));
+    assert_eq!(
+        patrol_files(&env.home().join(".config")),
+        Vec::<std::path::PathBuf>::new()
+    );
+    assert!(!units.join("timers.target.wants").exists());
+    let status = env.patrol(&["schedule", "--status"], "");
+    assert_eq!(status.status.code(), Some(1));
+    assert!(text(&status.stdout).contains("no daily notify job is scheduled"));
+    assert!(
+        text(&env.patrol(&["schedule", "--remove"], "").stdout).contains("No daily notify job")
+    );
+}
+
+#[test]
+fn install_schedule_adds_the_job_and_uninstall_removes_it() {
+    let env = TestEnv::new();
+    let out = env.patrol(&["install", "--schedule"], "");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("Scheduled `git credential-patrol notify` daily"));
+    assert_eq!(patrol_files(&env.home().join(".config")).len(), 3);
+    let out = env.patrol(&["uninstall"], "");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("Removed the daily notify job"));
+    assert_eq!(
+        patrol_files(&env.home().join(".config")),
+        Vec::<std::path::PathBuf>::new()
+    );
+}
+
+/// Runs Python `code` with `input` on stdin; its stdout.
+fn python(env: &TestEnv, code: &str, input: &[u8]) -> String {
+    let mut command = env.command("python3");
+    command.args(["-c", code]);
+    let out = run(command, input);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    text(&out.stdout)
+}
+
+#[test]
+fn the_launchd_agent_and_the_windows_task_are_what_their_parsers_read() {
+    let env = TestEnv::new();
+    let plist = env.patrol(&["schedule", "--print", "launchd"], "");
+    assert!(plist.status.success());
+    let read = python(
+        &env,
+        "import plistlib, sys\n\
+         p = plistlib.loads(sys.stdin.buffer.read())\n\
+         print(p['Label'], p['ProgramArguments'], p['StartCalendarInterval'])",
+        &plist.stdout,
+    );
+    assert_eq!(
+        read.trim(),
+        format!(
+            "org.git-credential-patrol.notify ['{}', 'notify'] {{'Hour': 9, 'Minute': 17}}",
+            env.helper.display()
+        )
+    );
+
+    let task = env.patrol(&["schedule", "--print", "task"], "");
+    assert!(task.status.success());
+    let read = python(
+        &env,
+        "import sys, xml.etree.ElementTree as ET\n\
+         ns = {'t': 'http://schemas.microsoft.com/windows/2004/02/mit/task'}\n\
+         root = ET.fromstring(sys.stdin.read().encode('utf-16'))\n\
+         print(root.find('t:Actions/t:Exec/t:Command', ns).text,\n\
+               root.find('t:Actions/t:Exec/t:Arguments', ns).text,\n\
+               root.find('t:Settings/t:StartWhenAvailable', ns).text,\n\
+               root.find('t:Triggers/t:CalendarTrigger/t:ScheduleByDay/t:DaysInterval', ns).text)",
+        &task.stdout,
+    );
+    assert_eq!(
+        read.trim(),
+        format!("{} notify true 1", env.helper.display())
+    );
+}
