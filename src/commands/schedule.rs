@@ -427,6 +427,18 @@ mod platform {
     /// The Task Scheduler task's name.
     const TASK: &str = "git-credential-patrol notify";
 
+    /// What schtasks said of a failure, on stderr or stdout.
+    fn said(output: &std::process::Output) -> String {
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        let text = if stderr.trim().is_empty() {
+            stdout
+        } else {
+            stderr
+        };
+        crate::terminal::escape(text.trim())
+    }
+
     fn schtasks(args: &[&str]) -> std::io::Result<std::process::Output> {
         std::process::Command::new("schtasks").args(args).output()
     }
@@ -441,19 +453,19 @@ mod platform {
         for unit in task_xml(exe).encode_utf16() {
             bytes.extend(unit.to_le_bytes());
         }
-        let file = tempfile::Builder::new()
+        let mut file = tempfile::Builder::new()
             .suffix(".xml")
             .tempfile()
             .context("cannot write the task file")?;
-        std::fs::write(file.path(), bytes).context("cannot write the task file")?;
-        let path = file.path().to_string_lossy().into_owned();
+        file.write_all(&bytes)
+            .context("cannot write the task file")?;
+        // Closed, so that schtasks may open it; removed when dropped.
+        let file = file.into_temp_path();
+        let path = file.to_string_lossy().into_owned();
         let created = schtasks(&["/Create", "/TN", TASK, "/XML", &path, "/F"])
             .context("cannot run schtasks")?;
         if !created.status.success() {
-            anyhow::bail!(
-                "schtasks could not create the task: {}",
-                crate::terminal::escape(String::from_utf8_lossy(&created.stderr).trim())
-            );
+            anyhow::bail!("schtasks could not create the task: {}", said(&created));
         }
         writeln!(
             out,
@@ -468,10 +480,7 @@ mod platform {
         }
         let deleted = schtasks(&["/Delete", "/TN", TASK, "/F"]).context("cannot run schtasks")?;
         if !deleted.status.success() {
-            anyhow::bail!(
-                "schtasks could not delete the task: {}",
-                crate::terminal::escape(String::from_utf8_lossy(&deleted.stderr).trim())
-            );
+            anyhow::bail!("schtasks could not delete the task: {}", said(&deleted));
         }
         Ok(vec![format!("the task \"{TASK}\" in Task Scheduler")])
     }

@@ -433,3 +433,34 @@ fn the_launchd_agent_and_the_windows_task_are_what_their_parsers_read() {
         format!("{} notify true 1", env.helper.display())
     );
 }
+
+#[test]
+fn notify_check_asks_the_forge_first() {
+    use crate::fake_forge::{FakeForge, Reply};
+    let forge = FakeForge::start();
+    forge.otherwise(Reply::json(
+        401,
+        serde_json::json!({ "message": "Bad credentials" }),
+    ));
+    let env = TestEnv::new();
+    env.config("patrol.forge", "github");
+    env.config("patrol.https://git.example.com.apiUrl", &forge.url());
+    env.config("patrol.probe", "false");
+    store(&env, "git.example.com", "alice", None);
+    // From the index alone, nothing is known to be wrong.
+    let out = notify(&env, &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(forge.requests().is_empty());
+    // Asked, the forge refuses the token.
+    let mut command = env.command(&env.helper);
+    command.args(["notify", "--check"]);
+    let out = run(command, b"");
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("Git token for git.example.com refused on")
+            && stderr.contains("Fix: git credential-patrol rotate https://git.example.com"),
+        "{stderr}"
+    );
+    assert!(!forge.requests().is_empty());
+}

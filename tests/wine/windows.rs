@@ -376,3 +376,57 @@ fn erase_removes_what_the_index_knows_when_credential_manager_cannot_list() {
         "{targets:?}"
     );
 }
+
+/// Wine's schtasks parses a task definition as Task Scheduler does and keeps
+/// what it implements of it (the description and the settings; not the
+/// calendar trigger, nor the command, which it writes back empty), and
+/// its `/Query` answers 0 for any name: what can be checked here is that
+/// the definition is read without error, registered, and deleted again.
+#[test]
+fn schedule_registers_a_task_that_wine_reads_and_remove_deletes_it() {
+    let env = TestEnv::new();
+    let task = env
+        .root()
+        .join("wine/drive_c/windows/system32/tasks/git-credential-patrol notify");
+    let out = env.patrol(&["schedule"], "");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("the task \"git-credential-patrol notify\" in Task Scheduler"),
+        "{}",
+        text(&out.stdout)
+    );
+    let stored = fs::read_to_string(&task).unwrap();
+    for kept in [
+        "<Description>Warn about expiring git tokens (git-credential-patrol notify)</Description>",
+        "<StartWhenAvailable>true</StartWhenAvailable>",
+        "<ExecutionTimeLimit>PT10M</ExecutionTimeLimit>",
+        "<MultipleInstancesPolicy>IgnoreNew</MultipleInstancesPolicy>",
+    ] {
+        assert!(stored.contains(kept), "{kept}\n{stored}");
+    }
+    // Again: the same task, replaced.
+    assert!(env.patrol(&["schedule"], "").status.success());
+    let out = env.patrol(&["schedule", "--remove"], "");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(!task.exists());
+}
+
+#[test]
+fn notify_prints_what_is_due_and_exits_1() {
+    let env = TestEnv::new();
+    env.approve(&format!(
+        "protocol=https\nhost=example.com\nusername=alice\npassword={TOKEN}\npassword_expiry_utc={}\n",
+        now() + 2 * DAY
+    ));
+    let out = env.patrol(&["notify"], "");
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("Git token for example.com expires")
+            && stderr.contains("Fix: git credential-patrol rotate https://example.com"),
+        "{stderr}"
+    );
+    // Within notifyEvery: nothing more.
+    let out = env.patrol(&["notify"], "");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+}
