@@ -230,13 +230,48 @@ fn markup_escaped(body: &str) -> String {
         .replace('>', "&gt;")
 }
 
-/// Elsewhere the lines go to stderr, as on a server.
-#[cfg(not(target_os = "linux"))]
+/// The user notification centre, through `osascript`'s `display
+/// notification`, which needs no app bundle of patrol's own.
+#[cfg(target_os = "macos")]
+mod desktop {
+    use std::process::{Command, Stdio};
+
+    use super::Note;
+
+    pub fn show(notes: &[Note]) -> Result<(), String> {
+        for note in notes {
+            let script = format!(
+                "display notification {} with title {}",
+                applescript_string(&note.body),
+                applescript_string(&note.summary)
+            );
+            let status = Command::new("osascript")
+                .args(["-e", &script])
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status()
+                .map_err(|err| format!("cannot run osascript: {err}"))?;
+            if !status.success() {
+                return Err(format!("osascript failed ({status})"));
+            }
+        }
+        Ok(())
+    }
+
+    /// An AppleScript string literal.
+    fn applescript_string(text: &str) -> String {
+        format!("\"{}\"", text.replace('\\', "\\\\").replace('"', "\\\""))
+    }
+}
+
+/// Elsewhere (Windows, for now) the lines go to stderr, as on a server.
+#[cfg(not(any(target_os = "linux", target_os = "macos")))]
 mod desktop {
     use super::Note;
 
     pub fn show(_notes: &[Note]) -> Result<(), String> {
-        Err("desktop notifications are shown on Linux only".into())
+        Err("desktop notifications are shown on Linux and macOS only".into())
     }
 }
 
