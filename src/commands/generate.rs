@@ -315,6 +315,8 @@ fn exit_status(name: &str) -> String {
         "check" => "and no problem was found.",
         "doctor" => "and nothing needs fixing.",
         "import" => "and every credential was imported.",
+        "notify" => "and nothing is due, or every notification was shown.",
+        "schedule" => "and the job is installed or removed (with --status: the job exists).",
         _ => "",
     };
     let one = match name {
@@ -324,6 +326,8 @@ fn exit_status(name: &str) -> String {
         }
         "doctor" => "something needs fixing (each is named with its fix).",
         "import" => "a line stayed behind in its plaintext file.",
+        "notify" => "something is due and no notification service runs: the lines went to stderr.",
+        "schedule" => "the job could not be written or removed (with --status: there is no job).",
         "expiry" | "rotate" | "token" => {
             "the URL (and --user) names no stored credential, or the operation failed."
         }
@@ -389,6 +393,10 @@ const ENVIRONMENT: &[(&str, &str)] = &[
         "GIT_CREDENTIAL_PATROL_TRACE",
         "1 traces each step with timings on stderr; an absolute path appends the trace to \
          that file. Secrets are never traced.",
+    ),
+    (
+        "GIT_CREDENTIAL_PATROL_NO_NOTIFY",
+        "Set and not empty: notify shows and prints nothing and exits 0.",
     ),
     (
         "NO_COLOR",
@@ -464,6 +472,10 @@ fn examples(name: &str) -> String {
             ("What is stored:", "git credential-patrol list"),
             ("The same for scripts:", "git credential-patrol list --json"),
             (
+                "Expiry dates for a calendar:",
+                "git credential-patrol list --ics --output ~/tokens.ics",
+            ),
+            (
                 "From cron, mail only when something needs attention:",
                 "git credential-patrol list >/dev/null || git credential-patrol list",
             ),
@@ -523,6 +535,24 @@ fn examples(name: &str) -> String {
             ),
         ],
         "uninstall" => &[("Undo install:", "git credential-patrol uninstall")],
+        "notify" => &[
+            (
+                "A desktop notification for each token that needs you:",
+                "git credential-patrol notify",
+            ),
+            (
+                "Ask the forges first:",
+                "git credential-patrol notify --check",
+            ),
+        ],
+        "schedule" => &[
+            ("Run notify every day:", "git credential-patrol schedule"),
+            (
+                "Whether it is scheduled, and when it last ran:",
+                "git credential-patrol schedule --status",
+            ),
+            ("Stop it:", "git credential-patrol schedule --remove"),
+        ],
         "token" => &[(
             "Hand a token to a tool:",
             "export GITHUB_TOKEN=$(git credential-patrol token github.com)",
