@@ -475,22 +475,26 @@ mod platform {
     }
 
     pub fn remove() -> Result<Vec<String>> {
-        if installed()?.is_none() {
-            return Ok(Vec::new());
-        }
         let deleted = schtasks(&["/Delete", "/TN", TASK, "/F"]).context("cannot run schtasks")?;
-        if !deleted.status.success() {
+        if deleted.status.success() {
+            return Ok(vec![format!("the task \"{TASK}\" in Task Scheduler")]);
+        }
+        // It fails the same way for a task that is not there, which is no
+        // failure here; only a task still there is.
+        if installed()?.is_some() {
             anyhow::bail!("schtasks could not delete the task: {}", said(&deleted));
         }
-        Ok(vec![format!("the task \"{TASK}\" in Task Scheduler")])
+        Ok(Vec::new())
     }
 
+    /// Where the task is, when `schtasks /Query` describes it (wine's
+    /// answers success and prints nothing for any name: no task, there).
     pub fn installed() -> Result<Option<String>> {
         let query = schtasks(&["/Query", "/TN", TASK]).context("cannot run schtasks")?;
-        Ok(query
-            .status
-            .success()
-            .then(|| format!("the task \"{TASK}\" in Task Scheduler")))
+        Ok(
+            (query.status.success() && !query.stdout.trim_ascii().is_empty())
+                .then(|| format!("the task \"{TASK}\" in Task Scheduler")),
+        )
     }
 }
 

@@ -409,6 +409,10 @@ fn schedule_registers_a_task_that_wine_reads_and_remove_deletes_it() {
     let out = env.patrol(&["schedule", "--remove"], "");
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert!(!task.exists());
+    // Nothing left to remove is no failure, for `uninstall` too.
+    let out = env.patrol(&["schedule", "--remove"], "");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("No daily notify job was scheduled"));
 }
 
 #[test]
