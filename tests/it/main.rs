@@ -27,6 +27,7 @@ mod generate;
 mod git_server;
 mod helper;
 mod keychain_items;
+mod libgit2;
 mod load;
 mod notify;
 mod own_connection;
