@@ -711,9 +711,14 @@ fn read_file(path: &Path, limit: u64) -> Result<Option<IndexFile>, ParseProblem>
         .map_err(ParseProblem::Damaged)
 }
 
+/// Renames a damaged file to `NAME.damaged-STAMP-RANDOM`: the random part
+/// keeps a second file damaged in the same second from replacing the first.
 fn set_aside(path: &Path) -> Result<PathBuf, IndexError> {
     let stamp = Utc::now().format("%Y%m%dT%H%M%SZ");
-    let aside = path.with_file_name(format!("{}.damaged-{stamp}", file_name(path)));
+    let mut random = [0u8; 4];
+    let _ = getrandom::fill(&mut random);
+    let suffix: String = random.iter().map(|b| format!("{b:02x}")).collect();
+    let aside = path.with_file_name(format!("{}.damaged-{stamp}-{suffix}", file_name(path)));
     fs::rename(path, &aside).map_err(|source| IndexError::Write {
         path: path.to_path_buf(),
         source,
@@ -882,6 +887,23 @@ mod tests {
             .filter_map(|e| e.ok())
             .any(|e| e.file_name().to_string_lossy().contains(".damaged-"));
         assert!(aside);
+    }
+
+    #[test]
+    fn two_files_set_aside_in_one_second_are_both_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("https_a.example.json");
+        let mut asides = Vec::new();
+        for content in ["{first", "{second"] {
+            fs::write(&path, content).unwrap();
+            asides.push(set_aside(&path).unwrap());
+        }
+        assert_ne!(asides[0], asides[1]);
+        let kept: Vec<String> = asides
+            .iter()
+            .map(|aside| fs::read_to_string(aside).unwrap())
+            .collect();
+        assert_eq!(kept, ["{first", "{second"]);
     }
 
     fn add_with(index: &Index, record: Record, warnings: &mut Vec<String>) {
