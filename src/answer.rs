@@ -68,6 +68,34 @@ pub fn decide(record: Option<&Record>, stored: Secrets, now: DateTime<Utc>) -> A
     Answer { secrets, dead }
 }
 
+/// What a `store` of the token the keychain holds (`held`) means: the
+/// fields git sent, and for those it left out, what was held. Git before
+/// 2.41 sends `store` after every successful use with the password alone,
+/// no `password_expiry_utc` and no `oauth_refresh_token`; leaving a field
+/// out never erases what is known about the same token, except a held
+/// expiry already past: git stores only what the server just accepted.
+/// Another token (`None` here) starts afresh.
+pub fn filled_in(held: &Secrets, given: &Secrets, now: DateTime<Utc>) -> Option<Secrets> {
+    let Secrets {
+        password,
+        oauth_refresh_token,
+        auth,
+        password_expiry_utc,
+    } = given;
+    if *password != held.password || *auth != held.auth {
+        return None;
+    }
+    Some(Secrets {
+        password: password.clone(),
+        oauth_refresh_token: oauth_refresh_token
+            .clone()
+            .or_else(|| held.oauth_refresh_token.clone()),
+        auth: auth.clone(),
+        password_expiry_utc: password_expiry_utc
+            .or(held.password_expiry_utc.filter(|&at| at > now.timestamp())),
+    })
+}
+
 /// How what git stores differs from what the keychain holds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Change {
@@ -271,5 +299,26 @@ mod tests {
         assert!(dead.dead);
         assert_eq!(dead.secrets.password, None);
         assert!(!decide(None, stored(None), now()).dead);
+    }
+
+    #[test]
+    fn a_store_that_leaves_a_field_out_keeps_what_was_held() {
+        let mut held = stored(Some(days(3)));
+        held.oauth_refresh_token = Some(Secret::new("TESTrefresh"));
+        // git 2.39: the password alone.
+        let kept = filled_in(&held, &stored(None), now()).unwrap();
+        assert_eq!(kept, held);
+        assert_eq!(compare(None, &held, &kept), Change::Unchanged);
+        // What git does send wins.
+        let told = filled_in(&held, &stored(Some(days(9))), now()).unwrap();
+        assert_eq!(told.password_expiry_utc, Some(days(9)));
+        assert_eq!(told.oauth_refresh_token, held.oauth_refresh_token);
+        // A past expiry is not kept: the server has just accepted the token.
+        let past = filled_in(&stored(Some(days(-1))), &stored(None), now()).unwrap();
+        assert_eq!(past.password_expiry_utc, None);
+        // Another token starts afresh.
+        let mut other = stored(None);
+        other.password = Some(Secret::new("ghp_TESTother"));
+        assert_eq!(filled_in(&held, &other, now()), None);
     }
 }

@@ -11,7 +11,7 @@ use std::io::Write;
 use anyhow::Result;
 use chrono::{DateTime, TimeDelta, Utc};
 
-use crate::answer::{Change, compare};
+use crate::answer::{self, Change, compare};
 use crate::config::Settings;
 use crate::credential::{ForgeKind, Secrets, Target, TokenKind};
 use crate::expiry;
@@ -110,6 +110,10 @@ impl Storage<'_> {
         } else {
             keychain.find(&key, known_item)?
         };
+        let filled = stored
+            .as_ref()
+            .and_then(|found| answer::filled_in(&found.secrets, secrets, now));
+        let secrets = filled.as_ref().unwrap_or(secrets);
         let facts = SecretFacts::of(secrets);
         let forge = forge::probed_on_store(target, settings);
         let forge_asks = forge != ForgeKind::None && secrets.token().is_some();

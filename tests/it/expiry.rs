@@ -852,3 +852,53 @@ fn a_refreshable_token_renews_itself_without_a_warning() {
     let parsed: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
     assert_eq!(parsed["credentials"][0]["status"], "self-renewing");
 }
+
+/// Git before 2.41 (Debian 12's 2.39) sends `store` after every successful
+/// use with the same password and no `password_expiry_utc`: the expiry a
+/// newer git recorded stays, in `list` and in the next `get`'s warning.
+#[test]
+fn an_older_git_storing_the_same_token_keeps_its_expiry() {
+    if !std::path::Path::new(OLD_GIT).exists() {
+        eprintln!("skipping: no {OLD_GIT}");
+        return;
+    }
+    let push = Push::with_git(OLD_GIT);
+    push.server.accept("alice", OLD);
+    let expiry = now() + 3 * DAY;
+    // git 2.41 or later records the expiry.
+    push.env.approve(&format!(
+        "protocol=http\nhost={}\nusername=alice\npassword={OLD}\npassword_expiry_utc={expiry}\n",
+        push.server.host()
+    ));
+    let expires_at = |push: &Push| {
+        let out = push.env.patrol(&["list", "--json"], "");
+        serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()["credentials"][0]
+            ["expires_at"]
+            .clone()
+    };
+    let recorded = expires_at(&push);
+    assert!(recorded.is_string(), "{recorded}");
+    let out = push.push("nobody", "nothing");
+    let stderr = text(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        !stderr.contains("askpass:"),
+        "the stored token was used: {stderr}"
+    );
+    assert_eq!(expires_at(&push), recorded, "after {OLD_GIT}'s store");
+    let (_, warning) = get_with(&push.env, "http", &push.server.host(), &["--warn-every=0s"]);
+    assert!(warning.contains("(alice) expires in "), "{warning}");
+    let filled = push.fill();
+    assert!(
+        filled.contains(&format!("password_expiry_utc={expiry}\n")),
+        "{filled}"
+    );
+}
+
+fn get_with(env: &TestEnv, protocol: &str, host: &str, helper_args: &[&str]) -> (String, String) {
+    let mut args: Vec<&str> = helper_args.to_vec();
+    args.push("get");
+    let out = env.patrol(&args, &format!("protocol={protocol}\nhost={host}\n"));
+    assert!(out.status.success());
+    (text(&out.stdout), text(&out.stderr))
+}
