@@ -17,7 +17,9 @@
 //! file. A crash at any moment leaves the old file or the new one, never
 //! half of either (and perhaps a lock file, which git names too). A file
 //! with several hard links is refused: its tokens would stay under the
-//! other names.
+//! other names. A file is read with the index's guards (`crate::fs`): what
+//! the links lead to must be a regular file of bounded size, so a FIFO, a
+//! device or a loop of links gets a message, not a hang.
 
 use std::fs;
 use std::io;
@@ -32,6 +34,10 @@ use crate::protocol::UrlParts;
 
 /// How many symbolic links git's lock code follows before it gives up.
 const MAX_LINKS: usize = 5;
+
+/// A plaintext file larger than this is refused: git's `store` writes one
+/// short line per credential, so thousands of them fit in far less.
+const MAX_FILE: u64 = 16 << 20;
 
 #[derive(Debug, Error)]
 pub enum PlaintextError {
@@ -273,10 +279,14 @@ pub fn parse_line(text: &str) -> Line {
     })
 }
 
-/// Reads a file: `Ok(None)` when it does not exist.
+/// Reads a file: `Ok(None)` when it does not exist. Symbolic links are
+/// followed as git follows them; what they lead to must be a regular file
+/// of at most `MAX_FILE` bytes (a FIFO, a device or a loop of links is
+/// refused, and nothing blocks).
 pub fn read(path: &Path) -> Result<Option<Vec<NumberedLine>>, PlaintextError> {
-    let bytes = match fs::read(path) {
-        Ok(bytes) => Zeroizing::new(bytes),
+    let real = StoreFile::resolve(path)?.real;
+    let bytes = match read_bytes(&real) {
+        Ok(bytes) => bytes,
         Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(None),
         Err(source) => {
             return Err(PlaintextError::Read {
@@ -336,7 +346,7 @@ pub fn remove_lines(
     };
     file.check_links()?;
     let mut lock = Lock::take(path, timeout)?;
-    let original = Zeroizing::new(fs::read(path).map_err(fail)?);
+    let original = read_bytes(path).map_err(fail)?;
     // Bytes, not text: a kept line that is not valid UTF-8 must come back
     // exactly as it was.
     let mut kept = Zeroizing::new(Vec::with_capacity(original.len()));
@@ -379,6 +389,25 @@ pub fn remove_lines(
     lock.file = None;
     sync_dir(path);
     Ok(Rewritten::Kept(count))
+}
+
+/// The bytes of the file at `path`, with the index's guards: opened
+/// without following a symbolic link or blocking, only a regular file of
+/// at most `MAX_FILE` bytes, read into one buffer of its size that is wiped
+/// when dropped (it holds tokens).
+fn read_bytes(path: &Path) -> io::Result<Zeroizing<Vec<u8>>> {
+    let mut options = fs::OpenOptions::new();
+    options.read(true);
+    crate::fs::no_follow(&mut options);
+    let file = options.open(path)?;
+    let len = crate::fs::regular(&file, MAX_FILE)?;
+    // One byte more than the file holds, so that reading to its end needs
+    // no reallocation, which would leave a copy of the tokens behind.
+    let mut bytes = Zeroizing::new(Vec::with_capacity(
+        usize::try_from(len).unwrap_or(0).saturating_add(1),
+    ));
+    io::Read::read_to_end(&mut io::Read::take(file, MAX_FILE), &mut bytes)?;
+    Ok(bytes)
 }
 
 /// The directory a file is in; `.` for a bare file name.

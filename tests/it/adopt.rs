@@ -3,6 +3,7 @@
 //! (crashes included), `token` for scripts, and `doctor`.
 
 use std::fs;
+use std::os::unix::fs::FileTypeExt;
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
@@ -646,6 +647,71 @@ fn import_reports_a_file_it_cannot_read_and_one_that_is_missing() {
         "{stderr}"
     );
     assert!(!good.exists(), "the readable file is still imported");
+}
+
+#[test]
+fn a_fifo_a_loop_of_links_or_an_oversized_file_is_refused_without_a_hang_or_a_loss() {
+    let env = TestEnv::new();
+    let file = git_credentials(&env);
+    let started = std::time::Instant::now();
+    // A FIFO where git's file is, and a link to one: opening either would
+    // wait for a writer that never comes.
+    let fifo = env.home().join("fifo");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let looped = env.home().join("loop-a");
+    std::os::unix::fs::symlink(env.home().join("loop-b"), &looped).unwrap();
+    std::os::unix::fs::symlink(&looped, env.home().join("loop-b")).unwrap();
+    for (target, why) in [
+        (&fifo, "it is not a regular file"),
+        (&looped, "symbolic links"),
+    ] {
+        let _ = fs::remove_file(&file);
+        if target == &fifo {
+            fs::rename(&fifo, &file).unwrap();
+        } else {
+            std::os::unix::fs::symlink(target, &file).unwrap();
+        }
+        for args in [&["import"][..], &["doctor"], &["install"]] {
+            let out = env.patrol(args, "");
+            let shown = format!("{}{}", text(&out.stdout), text(&out.stderr));
+            if args != ["install"] {
+                assert_eq!(out.status.code(), Some(1), "{args:?}: {shown}");
+                assert!(
+                    shown.contains(&format!("cannot read {}", file.display()))
+                        && shown.contains(why),
+                    "{args:?}: {shown}"
+                );
+            }
+        }
+        if target == &fifo {
+            assert!(fs::symlink_metadata(&file).unwrap().file_type().is_fifo());
+            fs::rename(&file, &fifo).unwrap();
+        }
+    }
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(30),
+        "took {:?}",
+        started.elapsed()
+    );
+
+    // A file over 16 MB: refused whole, byte for byte as it was.
+    let _ = fs::remove_file(&file);
+    let mut big = THREE.to_owned();
+    big.push_str(&"\n".repeat(17 << 20));
+    write_private(&file, &big);
+    let out = env.patrol(&["import"], "");
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("larger than 16 MB"), "{stderr}");
+    assert!(
+        fs::read_to_string(&file).unwrap() == big,
+        "the file changed"
+    );
+    assert!(token(&env, "github.com", Some("alice")).is_err());
 }
 
 #[test]
