@@ -109,7 +109,7 @@ impl Call {
     }
 
     /// The serial its reply names.
-    pub fn serial(&self) -> NonZeroU32 {
+    fn serial(&self) -> NonZeroU32 {
         self.message.primary_header().serial_num()
     }
 }
