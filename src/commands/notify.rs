@@ -265,19 +265,137 @@ mod desktop {
     }
 }
 
-/// Elsewhere (Windows, for now) the lines go to stderr, as on a server.
-#[cfg(not(any(target_os = "linux", target_os = "macos")))]
+/// A toast, through the PowerShell that Windows ships: the Windows Runtime's
+/// `ToastNotificationManager` needs an application identity, and an
+/// unpackaged program has none of its own, so the toast is shown under
+/// PowerShell's registered one (the usual choice of scripts and tools that
+/// are not packaged).
+#[cfg(windows)]
+mod desktop {
+    use std::process::Stdio;
+    use std::time::{Duration, Instant};
+
+    use super::{Note, toast_command};
+
+    /// What the script prints once the toast is shown.
+    const SHOWN: &str = "toast shown";
+
+    /// How long one toast may take before PowerShell is given up.
+    const LIMIT: Duration = Duration::from_secs(15);
+
+    pub fn show(notes: &[Note]) -> Result<(), String> {
+        for note in notes {
+            let mut child = toast_command(note)
+                .stdin(Stdio::piped())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::null())
+                .spawn()
+                .map_err(|err| format!("cannot run powershell.exe: {err}"))?;
+            if let Some(mut stdin) = child.stdin.take() {
+                use std::io::Write;
+                stdin
+                    .write_all(super::TOAST_SCRIPT.as_bytes())
+                    .map_err(|err| format!("powershell.exe: {err}"))?;
+            }
+            let started = Instant::now();
+            let status = loop {
+                match child.try_wait().map_err(|err| err.to_string())? {
+                    Some(status) => break status,
+                    None if started.elapsed() > LIMIT => {
+                        let _ = child.kill();
+                        let _ = child.wait();
+                        return Err(format!("powershell.exe gave no answer in {LIMIT:?}"));
+                    }
+                    None => std::thread::sleep(Duration::from_millis(50)),
+                }
+            };
+            // Only the script's last line proves the toast was shown: a
+            // stand-in powershell.exe (wine has one) exits 0 having run
+            // nothing.
+            let mut said = String::new();
+            if let Some(mut stdout) = child.stdout.take() {
+                use std::io::Read;
+                let _ = stdout.read_to_string(&mut said);
+            }
+            if !status.success() || said.trim() != SHOWN {
+                return Err(format!("powershell.exe could not show a toast ({status})"));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The script PowerShell reads on its stdin. The note's text reaches it
+/// only through two variables of that one child's environment and becomes
+/// text nodes, so nothing in a host or account name is read as XML or as
+/// PowerShell.
+#[cfg(any(windows, test))]
+const TOAST_SCRIPT: &str = r#"$ErrorActionPreference = 'Stop'
+$null = [Windows.UI.Notifications.ToastNotificationManager, Windows.UI.Notifications, ContentType = WindowsRuntime]
+$toast = [Windows.UI.Notifications.ToastNotificationManager]::GetTemplateContent([Windows.UI.Notifications.ToastTemplateType]::ToastText02)
+$lines = $toast.GetElementsByTagName('text')
+$null = $lines.Item(0).AppendChild($toast.CreateTextNode($env:PATROL_TOAST_TITLE))
+$null = $lines.Item(1).AppendChild($toast.CreateTextNode($env:PATROL_TOAST_BODY))
+$id = '{1AC14E77-02E7-4E5D-B744-2EB1AE5198B7}\WindowsPowerShell\v1.0\powershell.exe'
+[Windows.UI.Notifications.ToastNotificationManager]::CreateToastNotifier($id).Show([Windows.UI.Notifications.ToastNotification]::new($toast))
+'toast shown'
+"#;
+
+/// PowerShell reading `TOAST_SCRIPT` from stdin, with the note's text in
+/// its environment and never on its command line.
+#[cfg(any(windows, test))]
+fn toast_command(note: &Note) -> std::process::Command {
+    let mut command = std::process::Command::new("powershell.exe");
+    command
+        .args([
+            "-NoProfile",
+            "-NonInteractive",
+            "-ExecutionPolicy",
+            "Bypass",
+            "-Command",
+            "-",
+        ])
+        .env("PATROL_TOAST_TITLE", &note.summary)
+        .env("PATROL_TOAST_BODY", &note.body);
+    command
+}
+
+/// Elsewhere the lines go to stderr, as on a server.
+#[cfg(not(any(target_os = "linux", target_os = "macos", windows)))]
 mod desktop {
     use super::Note;
 
     pub fn show(_notes: &[Note]) -> Result<(), String> {
-        Err("desktop notifications are shown on Linux and macOS only".into())
+        Err("desktop notifications are shown on Linux, macOS and Windows only".into())
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_toast_carries_the_text_in_its_environment_never_in_its_arguments() {
+        let note = Note {
+            summary: "Git token for github.com expires 2026-06-30".into(),
+            body: "Account: a'b\"<c>$(x)\nFix: git credential-patrol rotate https://github.com"
+                .into(),
+        };
+        let command = toast_command(&note);
+        let args: Vec<_> = command.get_args().collect();
+        assert_eq!(args.last().map(|a| a.to_str()), Some(Some("-")));
+        assert!(
+            args.iter()
+                .all(|a| !a.to_string_lossy().contains("github.com"))
+        );
+        let envs: Vec<_> = command.get_envs().collect();
+        assert!(envs.contains(&(
+            std::ffi::OsStr::new("PATROL_TOAST_BODY"),
+            Some(std::ffi::OsStr::new(&note.body))
+        )));
+        assert!(!TOAST_SCRIPT.contains("github.com"));
+        assert!(TOAST_SCRIPT.contains("CreateTextNode($env:PATROL_TOAST_TITLE)"));
+    }
     use crate::credential::{Target, TokenKind};
 
     #[test]

@@ -439,8 +439,46 @@ mod platform {
         crate::terminal::escape(text.trim())
     }
 
+    /// Runs schtasks with its output in files, not pipes: a service it
+    /// starts (Task Scheduler's, under wine) can inherit the handles and
+    /// keep a pipe open long after schtasks has exited. Bounded in time.
     fn schtasks(args: &[&str]) -> std::io::Result<std::process::Output> {
-        std::process::Command::new("schtasks").args(args).output()
+        use std::io::{Read, Seek};
+        use std::time::{Duration, Instant};
+        let mut stdout = tempfile::tempfile()?;
+        let mut stderr = tempfile::tempfile()?;
+        let mut child = std::process::Command::new("schtasks")
+            .args(args)
+            .stdin(std::process::Stdio::null())
+            .stdout(stdout.try_clone()?)
+            .stderr(stderr.try_clone()?)
+            .spawn()?;
+        let started = Instant::now();
+        let status = loop {
+            if let Some(status) = child.try_wait()? {
+                break status;
+            }
+            if started.elapsed() > Duration::from_secs(60) {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::TimedOut,
+                    "schtasks gave no answer in 60 s",
+                ));
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        let read = |file: &mut std::fs::File| -> std::io::Result<Vec<u8>> {
+            let mut bytes = Vec::new();
+            file.rewind()?;
+            file.read_to_end(&mut bytes)?;
+            Ok(bytes)
+        };
+        Ok(std::process::Output {
+            status,
+            stdout: read(&mut stdout)?,
+            stderr: read(&mut stderr)?,
+        })
     }
 
     pub fn install(
