@@ -22,7 +22,7 @@ use std::os::unix::net::UnixStream;
 use std::thread;
 use std::time::Duration;
 
-use git_credential_patrol::keychain::wire::{BUS, Call, Incoming, Reply, Wire};
+use git_credential_patrol::keychain::secret_service::wire::{BUS, Call, Incoming, Reply, Wire};
 use libfuzzer_sys::fuzz_target;
 use zbus::Message;
 use zvariant::{OwnedObjectPath, OwnedValue};

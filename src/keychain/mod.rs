@@ -18,13 +18,11 @@ mod fixes;
 #[cfg(test)]
 pub mod memory;
 mod platform;
+/// Public for the fuzz target of its `wire` (`fuzz/fuzz_targets/dbus_message.rs`).
 #[cfg(target_os = "linux")]
-mod secret_service;
+pub mod secret_service;
 #[cfg(any(windows, test))]
 mod windows;
-/// Public for its fuzz target (`fuzz/fuzz_targets/dbus_message.rs`).
-#[cfg(target_os = "linux")]
-pub mod wire;
 
 use std::fmt;
 use std::sync::{Arc, mpsc};

@@ -53,7 +53,7 @@ pub fn store(
 /// caller does other work (Linux: the session bus connection).
 pub fn prepare() {
     #[cfg(target_os = "linux")]
-    super::secret_service::connect_early();
+    super::secret_service::client::connect_early();
 }
 
 #[cfg(target_os = "macos")]
@@ -267,7 +267,7 @@ pub fn describe(err: keyring_core::Error, backend: Backend) -> KeychainError {
     }
     #[cfg(target_os = "linux")]
     if let E::NoStorageAccess(inner) | E::PlatformFailure(inner) = &err
-        && let Some(failure) = inner.downcast_ref::<super::secret_service::Failure>()
+        && let Some(failure) = inner.downcast_ref::<super::secret_service::failure::Failure>()
     {
         return failure.describe();
     }

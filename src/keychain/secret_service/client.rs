@@ -1,0 +1,821 @@
+//! The Secret Service client: every D-Bus call the store makes, over one
+//! zbus connection per process, the secret-service crate on it for an
+//! encrypted session, and a connection of our own ([`super::wire`]) for
+//! reading an item by its path in a plain session.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, mpsc};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use keyring_core::{Error, Result};
+use secret_service::EncryptionType;
+use secret_service::blocking::SecretService;
+use zbus::blocking::Connection;
+use zbus::zvariant::{ObjectPath, OwnedObjectPath, OwnedValue, Value};
+
+use super::failure::{
+    Failure, Kind, Provider, access, clone_zbus, dbus_error_name, fail, kind_at, kind_of,
+};
+use super::wire::{Call, Reply, Wire};
+use super::{
+    Destination, GREETING, ITEM_INTERFACE, MemoryOnly, NO_PROMPT, PROMPT_INTERFACE,
+    PROPERTIES_INTERFACE, Read, SERVICE_INTERFACE, SERVICE_NAME, SERVICE_PATH, SecretStruct,
+};
+
+pub(super) struct Inner {
+    pub(super) encrypted: bool,
+    /// `patrol.allowMemoryOnly`: writing into a temporary collection is
+    /// allowed.
+    memory_only: bool,
+    /// Where new items go, found before the first write.
+    destination: Mutex<Option<Destination>>,
+    /// How long a provider's prompt may stay open before it is dismissed:
+    /// shorter than the keychain's own timeout, so that the message can
+    /// still say who was waiting for what.
+    prompt_deadline: Duration,
+    bus: Mutex<Option<Connection>>,
+    /// The secret-service crate's client, over `bus`, for creating items
+    /// and for every secret moved in an encrypted session.
+    service: Mutex<Option<Arc<SecretService<'static>>>>,
+    /// A plain session of our own on `bus`.
+    plain_session: Mutex<Option<OwnedObjectPath>>,
+    /// Our own connection with a plain session, for reading an item's
+    /// secret and attributes (plain sessions only): opened by
+    /// `connect_early`, or on the first such read.
+    own: Mutex<Own>,
+    /// How long our own connection may keep a read waiting, opening it
+    /// included, before zbus is asked instead: half the keychain's
+    /// timeout, so that a bus or provider that mishandles it costs time,
+    /// never the answer.
+    own_patience: Duration,
+    /// Whether `bus` has asked the provider anything yet (see `greet`).
+    greeted: AtomicBool,
+}
+
+/// What [`connect_early`] is opening, for the first store of the process
+/// to take.
+static EARLY: Mutex<Option<mpsc::Receiver<Option<Opened>>>> = Mutex::new(None);
+
+/// A connection of our own ([`super::wire`]) with a plain session open on it.
+struct Opened {
+    wire: Wire,
+    session: OwnedObjectPath,
+}
+
+/// Where a store stands with its own connection.
+enum Own {
+    /// Neither opened nor tried: opened on the first read by path.
+    Untried,
+    Open(Opened),
+    /// It failed, or opening it did; everything goes through zbus.
+    Unusable,
+}
+
+/// Starts connecting to the session bus now, on a thread of its own, and
+/// opens a plain session there with a provider that is running.
+pub fn connect_early() {
+    let Ok(mut early) = EARLY.lock() else {
+        return;
+    };
+    if early.is_some() {
+        return;
+    }
+    let (sender, receiver) = mpsc::sync_channel(1);
+    let started = thread::Builder::new().name("bus".into()).spawn(move || {
+        let opened = open_own(None).inspect_err(|err| {
+            crate::trace!("session bus: no early session ({err}); calls go through zbus");
+        });
+        let _ = sender.send(opened.ok().flatten());
+    });
+    if started.is_ok() {
+        crate::trace!("session bus: connecting while the settings are read");
+        *early = Some(receiver);
+    }
+}
+
+/// Connects, asks `greet`'s question and, once it is answered, opens a
+/// plain session, all without D-Bus activation; `None` when no provider is
+/// running or it answers the question with an error, an `Err` when the
+/// connection itself fails. Either way the ordinary path then meets the
+/// failure again and reports it. `None` for a `deadline` is for
+/// [`connect_early`], whose caller bounds its wait instead.
+fn open_own(deadline: Option<Instant>) -> std::io::Result<Option<Opened>> {
+    let greeting = Call::new(
+        SERVICE_NAME,
+        SERVICE_PATH,
+        SERVICE_INTERFACE,
+        "ReadAlias",
+        false,
+        &(GREETING,),
+    )?;
+    let (mut wire, greeted) = Wire::open(greeting, deadline)?;
+    if let Reply::Error(name) = greeted {
+        crate::trace!("session bus: the provider answered the greeting with {name}");
+        return Ok(None);
+    }
+    let open = Call::new(
+        SERVICE_NAME,
+        SERVICE_PATH,
+        SERVICE_INTERFACE,
+        "OpenSession",
+        false,
+        &("plain", Value::from("")),
+    )?;
+    let Some(Reply::Return(opened)) = wire.call(&[open])?.pop() else {
+        return Ok(None);
+    };
+    let (_, session): (OwnedValue, OwnedObjectPath) = opened.decode()?;
+    if deadline.is_none() {
+        crate::trace!("session bus: plain session opened while the settings are read");
+    } else {
+        crate::trace!("session bus: plain session opened on our own connection");
+    }
+    Ok(Some(Opened { wire, session }))
+}
+
+/// What `connect_early` opened, waiting until `deadline` at most; `None`
+/// when it was never started.
+fn take_early(deadline: Instant) -> Option<Option<Opened>> {
+    let receiver = EARLY.lock().ok()?.take()?;
+    match receiver.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
+        Ok(opened) => Some(opened),
+        Err(_) => {
+            crate::trace!("session bus: the early session is late; calls go through zbus");
+            Some(None)
+        }
+    }
+}
+
+/// An item's secret and attributes, asked for at the same time over our
+/// own connection; `None` when the provider refuses either (the item is
+/// gone, locked, or no item).
+fn read_own(own: &mut Opened, path: &OwnedObjectPath) -> std::io::Result<Option<Read>> {
+    let secret = Call::new(
+        SERVICE_NAME,
+        SERVICE_PATH,
+        SERVICE_INTERFACE,
+        "GetSecrets",
+        true,
+        &(vec![path], &own.session),
+    )?;
+    let attributes = Call::new(
+        SERVICE_NAME,
+        path.as_str(),
+        PROPERTIES_INTERFACE,
+        "Get",
+        true,
+        &(ITEM_INTERFACE, "Attributes"),
+    )?;
+    let replies = own.wire.call(&[secret, attributes])?;
+    let [Reply::Return(secret), Reply::Return(attributes)] = replies.as_slice() else {
+        return Ok(None);
+    };
+    let mut secrets: HashMap<OwnedObjectPath, SecretStruct> = secret.decode()?;
+    let attributes: OwnedValue = attributes.decode()?;
+    let attributes = HashMap::try_from(attributes).map_err(std::io::Error::other)?;
+    // The attributes are those of `path`, and so must the secret be; no
+    // secret at all is a provider's way of saying there is no such item.
+    match secrets.remove(path) {
+        Some((_, _, value, _)) => Ok(Some((value, attributes))),
+        None if secrets.is_empty() => Ok(None),
+        None => Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            "a secret, but of another item than the one asked for",
+        )),
+    }
+}
+
+impl Inner {
+    /// `timeout` is the keychain's: prompts are dismissed before it passes.
+    pub(super) fn new(encrypted: bool, memory_only: bool, timeout: Duration) -> Self {
+        Self {
+            encrypted,
+            memory_only,
+            destination: Mutex::new(None),
+            prompt_deadline: timeout * 3 / 4,
+            bus: Mutex::new(None),
+            service: Mutex::new(None),
+            plain_session: Mutex::new(None),
+            own: Mutex::new(Own::Untried),
+            own_patience: timeout / 2,
+            greeted: AtomicBool::new(false),
+        }
+    }
+
+    /// The bus, for a call to the provider. What `connect_early` was
+    /// opening is answered first, so that the provider has served the
+    /// early session's `OpenSession` before it hears from this connection.
+    /// (An encrypted session's `OpenSession` sent beside the early one
+    /// failed once in a full test run.)
+    fn bus(&self) -> Result<Connection> {
+        self.settle_early(Instant::now() + self.own_patience)?;
+        self.connected()
+    }
+
+    /// Waits for what `connect_early` was opening, if anything, once and
+    /// until `deadline` at most, and keeps it when this store uses plain
+    /// sessions.
+    fn settle_early(&self, deadline: Instant) -> Result<()> {
+        let mut own = self.own.lock().map_err(|_| poisoned())?;
+        if matches!(*own, Own::Untried)
+            && let Some(opened) = take_early(deadline)
+        {
+            *own = match opened {
+                Some(opened) if !self.encrypted => Own::Open(opened),
+                _ => Own::Unusable,
+            };
+        }
+        Ok(())
+    }
+
+    /// The bus, connected, for questions to the bus itself.
+    pub(super) fn connected(&self) -> Result<Connection> {
+        let mut slot = self.bus.lock().map_err(|_| poisoned())?;
+        if let Some(bus) = slot.as_ref() {
+            return Ok(bus.clone());
+        }
+        let bus = Connection::session().map_err(|err| fail(Kind::NoBus, None, &err))?;
+        *slot = Some(bus.clone());
+        Ok(bus)
+    }
+
+    /// `secret_and_attributes` (plain) over our own connection, opened now
+    /// if `connect_early` did not; `None` when it cannot be had, or failed
+    /// just now (and is given up).
+    fn read_own(&self, path: &OwnedObjectPath) -> Result<Option<Option<Read>>> {
+        let deadline = Instant::now() + self.own_patience;
+        self.settle_early(deadline)?;
+        let mut own = self.own.lock().map_err(|_| poisoned())?;
+        if matches!(*own, Own::Untried) {
+            *own = match open_own(Some(deadline)) {
+                Ok(Some(opened)) => Own::Open(opened),
+                Ok(None) => Own::Unusable,
+                Err(err) => {
+                    crate::trace!("session bus: no own connection ({err}); asking through zbus");
+                    Own::Unusable
+                }
+            };
+        }
+        let Own::Open(opened) = &mut *own else {
+            return Ok(None);
+        };
+        opened.wire.until(deadline);
+        match read_own(opened, path) {
+            Ok(read) => Ok(Some(read)),
+            Err(err) => {
+                crate::trace!(
+                    "session bus: our own connection failed ({err}); asking through zbus"
+                );
+                *own = Own::Unusable;
+                Ok(None)
+            }
+        }
+    }
+
+    fn connection(&self) -> Result<Arc<SecretService<'static>>> {
+        let mut slot = self.service.lock().map_err(|_| poisoned())?;
+        if let Some(service) = slot.as_ref() {
+            return Ok(Arc::clone(service));
+        }
+        let encryption = if self.encrypted {
+            EncryptionType::Dh
+        } else {
+            EncryptionType::Plain
+        };
+        let bus = self.bus()?;
+        self.greet(&bus);
+        let service = SecretService::connect_with_existing(encryption, bus);
+        let service = Arc::new(service.map_err(|err| self.crate_failure(err))?);
+        *slot = Some(Arc::clone(&service));
+        Ok(service)
+    }
+
+    fn plain_session(&self, bus: &Connection) -> Result<OwnedObjectPath> {
+        let mut slot = self.plain_session.lock().map_err(|_| poisoned())?;
+        if let Some(session) = slot.as_ref() {
+            return Ok(session.clone());
+        }
+        self.greet(bus);
+        let reply = bus
+            .call_method(
+                Some(SERVICE_NAME),
+                SERVICE_PATH,
+                Some(SERVICE_INTERFACE),
+                "OpenSession",
+                &("plain", Value::from("")),
+            )
+            .map_err(|err| self.failure(err))?;
+        let (_, session): (OwnedValue, OwnedObjectPath) = reply
+            .body()
+            .deserialize()
+            .map_err(|err| self.failure(err))?;
+        crate::trace!("session bus: plain session opened");
+        *slot = Some(session.clone());
+        Ok(session)
+    }
+
+    /// Before this connection's first `OpenSession`, one question that
+    /// needs no session (`ReadAlias`, whose answer is not used), as our own
+    /// connection asks too (`open_own`). gnome-keyring sometimes aborts when
+    /// a caller's first message is an `OpenSession` and callers follow each
+    /// other closely; asked this way first, 33,000 `get`s in a row met no
+    /// abort (docs/architecture.md, "gnome-keyring's race on the first
+    /// call"). Asked once: any earlier call to the provider counts.
+    fn greet(&self, bus: &Connection) {
+        if !self.greeted.swap(true, Ordering::Relaxed) {
+            let _ = bus.call_method(
+                Some(SERVICE_NAME),
+                SERVICE_PATH,
+                Some(SERVICE_INTERFACE),
+                "ReadAlias",
+                &(GREETING,),
+            );
+        }
+    }
+
+    /// Who owns the service's name: asked of the bus, not of the provider,
+    /// so a provider that hangs cannot hold this up.
+    pub(super) fn provider(&self) -> Option<Provider> {
+        let bus = self.bus.try_lock().ok()?.as_ref()?.clone();
+        let reply = bus
+            .call_method(
+                Some("org.freedesktop.DBus"),
+                "/org/freedesktop/DBus",
+                Some("org.freedesktop.DBus"),
+                "GetConnectionUnixProcessID",
+                &(SERVICE_NAME,),
+            )
+            .ok()?;
+        let pid: u32 = reply.body().deserialize().ok()?;
+        let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).ok()?;
+        Some(Provider::from_comm(comm.trim_end()))
+    }
+
+    /// A zbus failure, sorted by its D-Bus error name.
+    fn failure(&self, err: impl Into<zbus::Error>) -> Error {
+        self.failure_at("", err)
+    }
+
+    /// `failure` of a call addressed to `path`, which can change its kind
+    /// (see `kind_at`).
+    fn failure_at(&self, path: &str, err: impl Into<zbus::Error>) -> Error {
+        let err = err.into();
+        let kind = match dbus_error_name(&err) {
+            Some(name) => kind_at(path, &name),
+            None => Kind::Other,
+        };
+        let provider = match kind {
+            Kind::NoBus | Kind::NoProvider => None,
+            _ => self.provider(),
+        };
+        fail(kind, provider, &err)
+    }
+
+    /// A failure of the secret-service crate, sorted the same way.
+    fn crate_failure(&self, err: secret_service::Error) -> Error {
+        use secret_service::Error as E;
+        let kind = match &err {
+            E::Zbus(err) => return self.failure(clone_zbus(err)),
+            E::ZbusFdo(err) => kind_of(&zbus::DBusError::name(err)),
+            E::Locked => Kind::Locked,
+            E::Prompt | E::PromptDisconnected => Kind::Dismissed("its prompt".into()),
+            E::Unavailable => Kind::NoProvider,
+            E::Crypto(_) | E::Zvariant(_) | E::NoResult => Kind::Other,
+            _ => Kind::Other,
+        };
+        fail(kind.clone(), self.provider(), &err)
+    }
+
+    /// One call to the service or an item, its failure sorted by name.
+    fn call<B>(
+        &self,
+        path: &ObjectPath<'_>,
+        interface: &str,
+        method: &str,
+        body: &B,
+    ) -> Result<zbus::Message>
+    where
+        B: serde::Serialize + zbus::zvariant::DynamicType,
+    {
+        let bus = self.bus()?;
+        self.greeted.store(true, Ordering::Relaxed);
+        let call = || bus.call_method(Some(SERVICE_NAME), path, Some(interface), method, body);
+        let not_serving = |err: &zbus::Error| {
+            dbus_error_name(err)
+                .is_some_and(|name| kind_at(path.as_str(), &name) == Kind::NotServing)
+        };
+        // gnome-keyring now and then answers a caller's first message this
+        // way, when it holds no record of the caller yet (see
+        // `secret_and_attributes`); the same call asked again is served.
+        let answer = match call() {
+            Err(err) if not_serving(&err) => {
+                crate::trace!("{method}: the service was not serving yet; asking once more");
+                call()
+            }
+            answer => answer,
+        };
+        answer.map_err(|err| self.failure_at(path.as_str(), err))
+    }
+
+    /// Our items that carry exactly `attributes`: unlocked, then locked.
+    pub(super) fn search(
+        &self,
+        attributes: &HashMap<&str, &str>,
+    ) -> Result<(Vec<OwnedObjectPath>, Vec<OwnedObjectPath>)> {
+        let reply = self.call(
+            &ObjectPath::from_static_str_unchecked(SERVICE_PATH),
+            SERVICE_INTERFACE,
+            "SearchItems",
+            &(attributes,),
+        )?;
+        reply.body().deserialize().map_err(|err| self.failure(err))
+    }
+
+    pub(super) fn attributes_of(&self, path: &OwnedObjectPath) -> Result<HashMap<String, String>> {
+        let reply = self.call(
+            path,
+            PROPERTIES_INTERFACE,
+            "Get",
+            &(ITEM_INTERFACE, "Attributes"),
+        )?;
+        let value: OwnedValue = reply
+            .body()
+            .deserialize()
+            .map_err(|err| self.failure(err))?;
+        HashMap::try_from(value).map_err(|err| self.failure(err))
+    }
+
+    /// The secret stored at `path`, fetched with one call to the service;
+    /// `None` when the answer holds none.
+    pub(super) fn secret_at(&self, path: &OwnedObjectPath) -> Result<Option<Vec<u8>>> {
+        if self.encrypted {
+            let service = self.connection()?;
+            let item = service
+                .get_item_by_path(path.clone())
+                .map_err(|err| self.crate_failure(err))?;
+            return match item.get_secret() {
+                Ok(secret) => Ok(Some(secret)),
+                // Refused for this path, as in a plain session: the search
+                // decides. Anything else (no answer, a secret that does
+                // not decrypt) is a failure, not an absent secret.
+                Err(secret_service::Error::Zbus(zbus::Error::MethodError(..))) => Ok(None),
+                Err(err) => Err(self.crate_failure(err)),
+            };
+        }
+        let bus = self.bus()?;
+        let session = self.plain_session(&bus)?;
+        let reply = self.call(
+            &ObjectPath::from_static_str_unchecked(SERVICE_PATH),
+            SERVICE_INTERFACE,
+            "GetSecrets",
+            &(vec![path], &session),
+        )?;
+        let mut secrets: HashMap<OwnedObjectPath, SecretStruct> = reply
+            .body()
+            .deserialize()
+            .map_err(|err| self.failure(err))?;
+        Ok(secrets.remove(path).map(|(_, _, value, _)| value))
+    }
+
+    /// The secret at `path` and the item's attributes, asked for at the same
+    /// time (two calls on one connection cost little more than one); `None`
+    /// when the provider gives either no secret or no attributes for it.
+    pub(super) fn secret_and_attributes(&self, path: &OwnedObjectPath) -> Result<Option<Read>> {
+        // The session first, alone: gnome-keyring was seen to abort on a
+        // property read that was a caller's first message, and this order
+        // costs no extra round trip. (A process's first `OpenSession` is
+        // preceded by `greet`'s question.)
+        if self.encrypted {
+            self.connection()?;
+            let Ok(attributes) = self.attributes_of(path) else {
+                return Ok(None);
+            };
+            return Ok(self.secret_at(path).ok().flatten().map(|s| (s, attributes)));
+        }
+        if let Some(read) = self.read_own(path)? {
+            return Ok(read);
+        }
+        let bus = self.bus()?;
+        let session = self.plain_session(&bus)?;
+        let connection = bus.inner();
+        let request = (vec![path], &session);
+        let secret = connection.call_method(
+            Some(SERVICE_NAME),
+            SERVICE_PATH,
+            Some(SERVICE_INTERFACE),
+            "GetSecrets",
+            &request,
+        );
+        let attributes = connection.call_method(
+            Some(SERVICE_NAME),
+            path,
+            Some(PROPERTIES_INTERFACE),
+            "Get",
+            &(ITEM_INTERFACE, "Attributes"),
+        );
+        // Both travel at once: one round trip for the two answers.
+        let (attributes, secret) =
+            futures_lite::future::block_on(futures_lite::future::zip(attributes, secret));
+        // Refused for this path (gone, locked, not an item): the search decides.
+        let (Ok(secret), Ok(attributes)) = (secret, attributes) else {
+            return Ok(None);
+        };
+        let mut secrets: HashMap<OwnedObjectPath, SecretStruct> = secret
+            .body()
+            .deserialize()
+            .map_err(|err| self.failure(err))?;
+        let value: OwnedValue = attributes
+            .body()
+            .deserialize()
+            .map_err(|err| self.failure(err))?;
+        let attributes = HashMap::try_from(value).map_err(|err| self.failure(err))?;
+        Ok(secrets
+            .remove(path)
+            .map(|(_, _, value, _)| (value, attributes)))
+    }
+
+    /// Replaces the secret of the item at `path`; no prompt is involved.
+    pub(super) fn replace_secret(&self, path: &OwnedObjectPath, secret: &[u8]) -> Result<()> {
+        if self.encrypted {
+            let service = self.connection()?;
+            let item = service
+                .get_item_by_path(path.clone())
+                .map_err(|err| self.crate_failure(err))?;
+            return item
+                .set_secret(secret, "text/plain")
+                .map_err(|err| self.crate_failure(err));
+        }
+        let bus = self.bus()?;
+        let session = self.plain_session(&bus)?;
+        self.call(
+            path,
+            ITEM_INTERFACE,
+            "SetSecret",
+            &((&session, Vec::<u8>::new(), secret, "text/plain"),),
+        )?;
+        Ok(())
+    }
+
+    /// The collection new items go to.
+    fn collection(&self) -> Result<OwnedObjectPath> {
+        Ok(self.writable_destination()?.collection)
+    }
+
+    /// Where new items go: the first collection that persists among the
+    /// `default` alias, the `login` alias and every other collection; when
+    /// none does, the first there is, marked temporary. Asked once per
+    /// process, and only before a write.
+    pub(super) fn destination(&self) -> Result<Destination> {
+        let mut slot = self.destination.lock().map_err(|_| poisoned())?;
+        if let Some(destination) = slot.as_ref() {
+            return Ok(destination.clone());
+        }
+        let session = self.read_alias("session")?;
+        let mut candidates = Vec::new();
+        for alias in ["default", "login"] {
+            candidates.extend(self.read_alias(alias)?);
+        }
+        candidates.extend(self.collections()?);
+        let temporary = |path: &OwnedObjectPath| {
+            session.as_ref() == Some(path) || path.as_str().ends_with("/collection/session")
+        };
+        let chosen = candidates
+            .iter()
+            .find(|path| !temporary(path))
+            .or(candidates.first())
+            .ok_or_else(|| self.crate_failure(secret_service::Error::NoResult))?;
+        let destination = Destination {
+            collection: chosen.clone(),
+            temporary: temporary(chosen),
+        };
+        *slot = Some(destination.clone());
+        Ok(destination)
+    }
+
+    /// Every collection the service has, in its order.
+    fn collections(&self) -> Result<Vec<OwnedObjectPath>> {
+        let reply = self.call(
+            &ObjectPath::from_static_str_unchecked(SERVICE_PATH),
+            PROPERTIES_INTERFACE,
+            "Get",
+            &(SERVICE_INTERFACE, "Collections"),
+        )?;
+        let value: OwnedValue = reply
+            .body()
+            .deserialize()
+            .map_err(|err| self.failure(err))?;
+        Vec::<OwnedObjectPath>::try_from(value).map_err(|err| self.failure(err))
+    }
+
+    /// The destination, refused when it would not persist and the person did
+    /// not opt in to memory-only storage.
+    fn writable_destination(&self) -> Result<Destination> {
+        let destination = self.destination()?;
+        if destination.temporary && !self.memory_only {
+            return Err(Error::PlatformFailure(Box::new(MemoryOnly(destination))));
+        }
+        Ok(destination)
+    }
+
+    /// The collection an alias names; `None` for an alias that names none.
+    pub(super) fn read_alias(&self, alias: &str) -> Result<Option<OwnedObjectPath>> {
+        let reply = self.bus()?.call_method(
+            Some(SERVICE_NAME),
+            SERVICE_PATH,
+            Some(SERVICE_INTERFACE),
+            "ReadAlias",
+            &(alias,),
+        );
+        let path: OwnedObjectPath = match reply {
+            Ok(reply) => reply
+                .body()
+                .deserialize()
+                .map_err(|err| self.failure(err))?,
+            // A service that knows no such alias may say so with an error.
+            Err(zbus::Error::MethodError(..)) => return Ok(None),
+            Err(err) => return Err(self.failure(err)),
+        };
+        Ok((path.as_str() != "/").then_some(path))
+    }
+
+    /// A new item, never replacing one: the caller has looked first.
+    pub(super) fn create(
+        &self,
+        label: &str,
+        attributes: HashMap<&str, &str>,
+        secret: &[u8],
+    ) -> Result<OwnedObjectPath> {
+        let collection = self.collection()?;
+        match self.create_in(&collection, label, &attributes, secret) {
+            Err(Error::NoStorageAccess(failure))
+                if failure
+                    .downcast_ref::<Failure>()
+                    .is_some_and(|f| f.kind == Kind::Locked) =>
+            {
+                self.unlock(
+                    std::slice::from_ref(&collection),
+                    "to unlock the collection for a new item",
+                )?;
+                self.create_in(&collection, label, &attributes, secret)
+            }
+            created => created,
+        }
+    }
+
+    fn create_in(
+        &self,
+        collection: &OwnedObjectPath,
+        label: &str,
+        attributes: &HashMap<&str, &str>,
+        secret: &[u8],
+    ) -> Result<OwnedObjectPath> {
+        if self.encrypted {
+            // The crate encrypts; it also waits for any prompt itself, and
+            // the keychain's timeout bounds that wait.
+            let service = self.connection()?;
+            let collection = service
+                .get_collection_by_path(collection.clone())
+                .map_err(|err| self.crate_failure(err))?;
+            let item = collection
+                .create_item(label, attributes.clone(), secret, false, "text/plain")
+                .map_err(|err| self.crate_failure(err))?;
+            return Ok(item.item_path.clone());
+        }
+        let bus = self.bus()?;
+        let session = self.plain_session(&bus)?;
+        let properties = HashMap::from([
+            ("org.freedesktop.Secret.Item.Label", Value::from(label)),
+            (
+                "org.freedesktop.Secret.Item.Attributes",
+                Value::from(attributes.clone()),
+            ),
+        ]);
+        let reply = self.call(
+            collection,
+            "org.freedesktop.Secret.Collection",
+            "CreateItem",
+            &(
+                properties,
+                (&session, Vec::<u8>::new(), secret, "text/plain"),
+                false,
+            ),
+        )?;
+        let (item, prompt): (OwnedObjectPath, OwnedObjectPath) = reply
+            .body()
+            .deserialize()
+            .map_err(|err| self.failure(err))?;
+        if prompt.as_str() == NO_PROMPT {
+            return Ok(item);
+        }
+        // KeePassXC answers every CreateItem with a prompt, whose result is
+        // the new item's path.
+        let created = self.prompt(&prompt, "to create the item")?;
+        OwnedObjectPath::try_from(created).map_err(|err| self.failure(err))
+    }
+
+    /// Unlocks `paths`, through the provider's prompt when it shows one.
+    pub(super) fn unlock(&self, paths: &[OwnedObjectPath], what: &str) -> Result<()> {
+        let reply = self.call(
+            &ObjectPath::from_static_str_unchecked(SERVICE_PATH),
+            SERVICE_INTERFACE,
+            "Unlock",
+            &(paths,),
+        )?;
+        let (_, prompt): (Vec<OwnedObjectPath>, OwnedObjectPath) = reply
+            .body()
+            .deserialize()
+            .map_err(|err| self.failure(err))?;
+        self.prompt(&prompt, what)
+            .map(drop)
+            .map_err(|err| match err {
+                Error::NoStorageAccess(inner) => match inner.downcast::<Failure>() {
+                    Ok(failure) if matches!(failure.kind, Kind::Dismissed(_)) => {
+                        Error::NoStorageAccess(Box::new(Failure {
+                            kind: Kind::Locked,
+                            ..*failure
+                        }))
+                    }
+                    Ok(failure) => Error::NoStorageAccess(failure),
+                    Err(inner) => Error::NoStorageAccess(inner),
+                },
+                other => other,
+            })
+    }
+
+    /// Deletes the item at `path`, through the provider's prompt when it
+    /// shows one (KeePassXC's deletion confirmation).
+    pub(super) fn delete(&self, path: &OwnedObjectPath) -> Result<()> {
+        let reply = self.call(path, ITEM_INTERFACE, "Delete", &())?;
+        let prompt: OwnedObjectPath = reply
+            .body()
+            .deserialize()
+            .map_err(|err| self.failure(err))?;
+        self.prompt(&prompt, "to confirm deleting the item")
+            .map(drop)
+    }
+
+    /// Runs the provider's prompt at `prompt` (when there is one) until it
+    /// completes, or dismisses it when the deadline passes first.
+    fn prompt(&self, prompt: &OwnedObjectPath, what: &str) -> Result<OwnedValue> {
+        if prompt.as_str() == NO_PROMPT {
+            return Ok(OwnedValue::from(false));
+        }
+        let bus = self.bus()?;
+        let rule = zbus::MatchRule::builder()
+            .msg_type(zbus::message::Type::Signal)
+            .interface(PROMPT_INTERFACE)
+            .and_then(|rule| rule.member("Completed"))
+            .and_then(|rule| rule.path(prompt.as_ref()))
+            .map_err(|err| self.failure(err))?
+            .build();
+        let mut completed = zbus::blocking::MessageIterator::for_match_rule(rule, &bus, Some(1))
+            .map_err(|err| self.failure(err))?;
+        self.call(prompt, PROMPT_INTERFACE, "Prompt", &("",))?;
+        let (sender, receiver) = mpsc::sync_channel(1);
+        // A thread of its own, so that waiting can end at the deadline; it
+        // is left behind if the signal never comes.
+        thread::spawn(move || {
+            let _ = sender.send(completed.next());
+        });
+        match receiver.recv_timeout(self.prompt_deadline) {
+            Ok(Some(Ok(signal))) => {
+                let (dismissed, result): (bool, OwnedValue) = signal
+                    .body()
+                    .deserialize()
+                    .map_err(|err| self.failure(err))?;
+                if dismissed {
+                    Err(access(Kind::Dismissed(what.into()), self.provider(), what))
+                } else {
+                    Ok(result)
+                }
+            }
+            Ok(_) => Err(access(Kind::Dismissed(what.into()), self.provider(), what)),
+            Err(_) => {
+                let _ = self.call(prompt, PROMPT_INTERFACE, "Dismiss", &());
+                Err(access(
+                    Kind::PromptTimedOut(what.into()),
+                    self.provider(),
+                    &format!(
+                        "not answered within {} s",
+                        self.prompt_deadline.as_secs_f32()
+                    ),
+                ))
+            }
+        }
+    }
+}
+
+impl fmt::Debug for Inner {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Inner")
+            .field("encrypted", &self.encrypted)
+            .finish()
+    }
+}
+
+pub(super) fn poisoned() -> Error {
+    Error::PlatformFailure("the keychain connection lock was poisoned".into())
+}
