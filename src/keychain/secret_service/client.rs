@@ -15,6 +15,7 @@ use secret_service::EncryptionType;
 use secret_service::blocking::SecretService;
 use zbus::blocking::Connection;
 use zbus::zvariant::{ObjectPath, OwnedObjectPath, OwnedValue, Value};
+use zeroize::Zeroizing;
 
 use super::failure::{
     Failure, Kind, Provider, access, clone_zbus, dbus_error_name, fail, kind_at, kind_of,
@@ -22,7 +23,7 @@ use super::failure::{
 use super::wire::{Call, Reply, Wire};
 use super::{
     Destination, GREETING, ITEM_INTERFACE, MemoryOnly, NO_PROMPT, PROMPT_INTERFACE,
-    PROPERTIES_INTERFACE, Read, SERVICE_INTERFACE, SERVICE_NAME, SERVICE_PATH, SecretStruct,
+    PROPERTIES_INTERFACE, Read, SERVICE_INTERFACE, SERVICE_NAME, SERVICE_PATH,
 };
 
 pub(super) struct Inner {
@@ -173,14 +174,35 @@ fn read_own(own: &mut Opened, path: &OwnedObjectPath) -> std::io::Result<Option<
     let [Reply::Return(secret), Reply::Return(attributes)] = replies.as_slice() else {
         return Ok(None);
     };
-    let mut secrets: HashMap<OwnedObjectPath, SecretStruct> = secret.decode()?;
     let attributes: OwnedValue = attributes.decode()?;
     let attributes = HashMap::try_from(attributes).map_err(std::io::Error::other)?;
-    // The attributes are those of `path`, and so must the secret be; no
-    // secret at all is a provider's way of saying there is no such item.
-    match secrets.remove(path) {
-        Some((_, _, value, _)) => Ok(Some((value, attributes))),
-        None if secrets.is_empty() => Ok(None),
+    // The attributes are those of `path`, and so must the secret be.
+    Ok(secret_in(secret.decode()?, path)?.map(|value| (value, attributes)))
+}
+
+/// The body of a `GetSecrets` reply: a secret (session, parameters, value,
+/// content type) by the path of its item.
+type SecretsReply = HashMap<OwnedObjectPath, (OwnedObjectPath, Vec<u8>, Vec<u8>, String)>;
+
+/// The secret of the item at `path` in a `GetSecrets` reply, whichever
+/// connection carried it: `None` when the reply holds no secret (a
+/// provider's way of saying there is no such item), an error when it holds
+/// only another item's. Every secret in the reply is wiped when dropped.
+fn secret_in(secrets: SecretsReply, path: &OwnedObjectPath) -> std::io::Result<Option<Vec<u8>>> {
+    let mut wanted = None;
+    let mut others = false;
+    for (item, (_, parameters, value, _)) in secrets {
+        drop(Zeroizing::new(parameters));
+        if &item == path {
+            wanted = Some(value);
+        } else {
+            others = true;
+            drop(Zeroizing::new(value));
+        }
+    }
+    match wanted {
+        Some(value) => Ok(Some(value)),
+        None if !others => Ok(None),
         None => Err(std::io::Error::new(
             std::io::ErrorKind::InvalidData,
             "a secret, but of another item than the one asked for",
@@ -473,68 +495,46 @@ impl Inner {
             "GetSecrets",
             &(vec![path], &session),
         )?;
-        let mut secrets: HashMap<OwnedObjectPath, SecretStruct> = reply
+        let secrets: SecretsReply = reply
             .body()
             .deserialize()
             .map_err(|err| self.failure(err))?;
-        Ok(secrets.remove(path).map(|(_, _, value, _)| value))
+        Ok(secret_in(secrets, path).unwrap_or_else(|err| {
+            crate::trace!("session bus: {err}; the search decides");
+            None
+        }))
     }
 
-    /// The secret at `path` and the item's attributes, asked for at the same
-    /// time (two calls on one connection cost little more than one); `None`
-    /// when the provider gives either no secret or no attributes for it.
+    /// The secret at `path` and the item's attributes: over our own
+    /// connection in a plain session, both asked for at the same time;
+    /// otherwise, or when that connection cannot serve, through zbus, one
+    /// call after the other. `None` when the provider gives either no
+    /// secret or no attributes for it.
     pub(super) fn secret_and_attributes(&self, path: &OwnedObjectPath) -> Result<Option<Read>> {
-        // The session first, alone: gnome-keyring was seen to abort on a
-        // property read that was a caller's first message, and this order
-        // costs no extra round trip. (A process's first `OpenSession` is
-        // preceded by `greet`'s question.)
-        if self.encrypted {
-            self.connection()?;
-            let Ok(attributes) = self.attributes_of(path) else {
-                return Ok(None);
-            };
-            return Ok(self.secret_at(path).ok().flatten().map(|s| (s, attributes)));
-        }
-        if let Some(read) = self.read_own(path)? {
+        if !self.encrypted
+            && let Some(read) = self.read_own(path)?
+        {
             return Ok(read);
         }
-        let bus = self.bus()?;
-        let session = self.plain_session(&bus)?;
-        let connection = bus.inner();
-        let request = (vec![path], &session);
-        let secret = connection.call_method(
-            Some(SERVICE_NAME),
-            SERVICE_PATH,
-            Some(SERVICE_INTERFACE),
-            "GetSecrets",
-            &request,
-        );
-        let attributes = connection.call_method(
-            Some(SERVICE_NAME),
-            path,
-            Some(PROPERTIES_INTERFACE),
-            "Get",
-            &(ITEM_INTERFACE, "Attributes"),
-        );
-        // Both travel at once: one round trip for the two answers.
-        let (attributes, secret) =
-            futures_lite::future::block_on(futures_lite::future::zip(attributes, secret));
-        // Refused for this path (gone, locked, not an item): the search decides.
-        let (Ok(secret), Ok(attributes)) = (secret, attributes) else {
+        // The session first, alone, and its failure reported: gnome-keyring
+        // was seen to abort on a property read that was a caller's first
+        // message. (A process's first `OpenSession` is preceded by `greet`'s
+        // question.)
+        if self.encrypted {
+            self.connection()?;
+        } else {
+            self.plain_session(&self.bus()?)?;
+        }
+        // Refused for this path (gone, locked, not an item): the search
+        // decides, and meets any failure again.
+        let Some(secret) = self.secret_at(path).ok().flatten() else {
             return Ok(None);
         };
-        let mut secrets: HashMap<OwnedObjectPath, SecretStruct> = secret
-            .body()
-            .deserialize()
-            .map_err(|err| self.failure(err))?;
-        let value: OwnedValue = attributes
-            .body()
-            .deserialize()
-            .map_err(|err| self.failure(err))?;
-        let attributes = HashMap::try_from(value).map_err(|err| self.failure(err))?;
-        Ok(secrets
-            .remove(path)
-            .map(|(_, _, value, _)| (value, attributes)))
+        let mut secret = Zeroizing::new(secret);
+        let Ok(attributes) = self.attributes_of(path) else {
+            return Ok(None);
+        };
+        Ok(Some((std::mem::take(&mut *secret), attributes)))
     }
 
     /// Replaces the secret of the item at `path`; no prompt is involved.
@@ -818,4 +818,43 @@ impl fmt::Debug for Inner {
 
 pub(super) fn poisoned() -> Error {
     Error::PlatformFailure("the keychain connection lock was poisoned".into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn path(item: &str) -> OwnedObjectPath {
+        OwnedObjectPath::try_from(format!("/org/freedesktop/secrets/collection/login/{item}"))
+            .unwrap()
+    }
+
+    fn reply(secrets: &[(&str, &str)]) -> SecretsReply {
+        let session = OwnedObjectPath::try_from("/org/freedesktop/secrets/session/1").unwrap();
+        secrets
+            .iter()
+            .map(|(item, value)| {
+                let secret = (
+                    session.clone(),
+                    Vec::new(),
+                    value.as_bytes().to_vec(),
+                    "text/plain".into(),
+                );
+                (path(item), secret)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_get_secrets_reply_gives_only_the_secret_of_the_item_asked_for() {
+        let asked = path("7");
+        let both = reply(&[("8", "ghp_TESTother0001"), ("7", "ghp_TESTasked0001")]);
+        assert_eq!(
+            secret_in(both, &asked).unwrap().as_deref(),
+            Some(&b"ghp_TESTasked0001"[..])
+        );
+        assert_eq!(secret_in(reply(&[]), &asked).unwrap(), None);
+        let err = secret_in(reply(&[("8", "ghp_TESTother0001")]), &asked).unwrap_err();
+        assert!(err.to_string().contains("another item"), "{err}");
+    }
 }

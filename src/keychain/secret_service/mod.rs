@@ -58,7 +58,6 @@ const NO_PROMPT: &str = "/";
 /// The alias `greet` asks for.
 const GREETING: &str = "default";
 
-type SecretStruct = (OwnedObjectPath, Vec<u8>, Vec<u8>, String);
 /// A secret as read, and the attributes of the item it was read from.
 type Read = (Vec<u8>, HashMap<String, String>);
 
