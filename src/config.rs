@@ -105,14 +105,11 @@ impl Settings {
 
     /// The settings that apply to `url`. Problems go to `warn`, each one
     /// once per process. `data_dir` keeps where git's system file is.
-    /// `meanwhile` runs just before `git config` starts, for work that can
-    /// overlap it; not at all when git is not asked.
     pub fn load(
         url: &str,
         overrides: &Overrides,
         data_dir: &Path,
         warn: &mut dyn FnMut(&str),
-        meanwhile: &mut dyn FnMut(),
     ) -> Self {
         static WARNED: Mutex<BTreeSet<String>> = Mutex::new(BTreeSet::new());
         let mut once = |text: &str| {
@@ -124,7 +121,7 @@ impl Settings {
             }
         };
         let mut settings = Self::defaults();
-        let entries = patrol_entries(data_dir, meanwhile);
+        let entries = patrol_entries(data_dir);
         for (name, applying) in applying_to(entries, url) {
             settings.apply(&format!("patrol.{name}"), applying.value, &mut once);
             if name == "apiurl" {
@@ -254,24 +251,42 @@ fn default_keychain_timeout() -> Duration {
 /// Every `patrol.*` entry of git's configuration, in the order git reads
 /// them, as (key as git prints it, value); read once per process, so that
 /// the settings of every URL a command asks about cost one `git config`.
-/// No git, or no such keys: nothing. `meanwhile` runs just before git does.
-fn patrol_entries(data_dir: &Path, meanwhile: &mut dyn FnMut()) -> &'static [(String, String)] {
+/// No git, or no such keys: nothing.
+fn patrol_entries(data_dir: &Path) -> &'static [(String, String)] {
     static ENTRIES: OnceLock<Vec<(String, String)>> = OnceLock::new();
-    ENTRIES.get_or_init(|| read_patrol_entries(data_dir, meanwhile))
+    ENTRIES.get_or_init(|| read_patrol_entries(data_dir))
 }
 
-fn read_patrol_entries(data_dir: &Path, meanwhile: &mut dyn FnMut()) -> Vec<(String, String)> {
-    #[cfg(target_os = "linux")]
-    match crate::config_sources::must_ask_git(data_dir) {
-        Some(why) => crate::trace!("git config: asked, as {why}"),
-        None => {
-            crate::trace!("git config: not run, as no source of it can set a patrol key");
-            return Vec::new();
+/// Whether reading the settings runs `git config`: on Linux not when no
+/// source of git's configuration can set a `patrol` key
+/// (`config_sources`), elsewhere always. Decided once per process, so a
+/// caller can start work that overlaps git before it asks for settings.
+pub fn runs_git_config(data_dir: &Path) -> bool {
+    static RUNS: OnceLock<bool> = OnceLock::new();
+    *RUNS.get_or_init(|| {
+        #[cfg(target_os = "linux")]
+        return match crate::config_sources::must_ask_git(data_dir) {
+            Some(why) => {
+                crate::trace!("git config: asked, as {why}");
+                true
+            }
+            None => {
+                crate::trace!("git config: not run, as no source of it can set a patrol key");
+                false
+            }
+        };
+        #[cfg(not(target_os = "linux"))]
+        {
+            let _ = data_dir;
+            true
         }
+    })
+}
+
+fn read_patrol_entries(data_dir: &Path) -> Vec<(String, String)> {
+    if !runs_git_config(data_dir) {
+        return Vec::new();
     }
-    #[cfg(not(target_os = "linux"))]
-    let _ = data_dir;
-    meanwhile();
     let Ok(output) = crate::git::run(["config", "-z", "--get-regexp", r"^patrol\."]) else {
         crate::trace!("git config: git could not be run; using defaults");
         return Vec::new();

@@ -39,16 +39,15 @@ pub fn run(
     };
     let snapshot = ctx.index.read_host(&target.protocol, &target.host);
     // When the keychain will be asked and `git config` runs, the keychain's
-    // connection opens while git does. Without `git config` it opens when
-    // first needed: a thread for it would cost more than it saves. A
-    // definite miss opens nothing.
+    // connection opens on a thread of its own while git does. Without `git
+    // config` it opens when first needed: a thread for it would cost more
+    // than it saves. A definite miss opens nothing.
     let asks_keychain = snapshot.records.iter().any(Record::is_live) || !snapshot.is_usable();
+    if asks_keychain && crate::config::runs_git_config(ctx.index.dir()) {
+        crate::keychain::prepare();
+    }
     let url = settings_url(&target, request.username.as_deref());
-    let settings = ctx.settings_meanwhile(&url, messages, || {
-        if asks_keychain {
-            crate::keychain::prepare();
-        }
-    });
+    let settings = ctx.settings(&url, messages);
     if let Some(problem) = &snapshot.problem {
         messages.warning(&format!("{problem}; looking in the keychain directly"));
     }

@@ -56,29 +56,9 @@ pub struct Context {
 
 impl Context {
     pub fn settings(&self, url: &str, messages: &mut Messages<impl io::Write>) -> Settings {
-        self.settings_meanwhile(url, messages, || {})
-    }
-
-    /// `settings`, running `meanwhile` just before `git config` starts, for
-    /// work that can overlap it (not at all when git is not asked).
-    pub fn settings_meanwhile(
-        &self,
-        url: &str,
-        messages: &mut Messages<impl io::Write>,
-        meanwhile: impl FnOnce(),
-    ) -> Settings {
-        let mut meanwhile = Some(meanwhile);
-        Settings::load(
-            url,
-            &self.overrides,
-            self.index.dir(),
-            &mut |w| messages.warning(w),
-            &mut || {
-                if let Some(run) = meanwhile.take() {
-                    run();
-                }
-            },
-        )
+        Settings::load(url, &self.overrides, self.index.dir(), &mut |w| {
+            messages.warning(w)
+        })
     }
 
     /// Settings for a command that may send the credential's token to a
@@ -92,13 +72,7 @@ impl Context {
     /// Settings without a word about bad values: for git's `store` and
     /// `erase`, which follow a `get` in the same push that already said it.
     pub fn settings_quietly(&self, url: &str) -> Settings {
-        Settings::load(
-            url,
-            &self.overrides,
-            self.index.dir(),
-            &mut |_| {},
-            &mut || {},
-        )
+        Settings::load(url, &self.overrides, self.index.dir(), &mut |_| {})
     }
 
     pub fn keychain(&self, settings: &Settings) -> Result<Keychain, KeychainError> {
