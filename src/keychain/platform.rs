@@ -53,7 +53,7 @@ pub fn store(
 /// caller does other work (Linux: the session bus connection).
 pub fn prepare() {
     #[cfg(target_os = "linux")]
-    super::secret_service::client::connect_early();
+    super::secret_service::own::connect_early();
 }
 
 #[cfg(target_os = "macos")]

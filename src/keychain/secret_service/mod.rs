@@ -5,7 +5,7 @@
 //! `patrol.secretServiceSession = dh`). An item read by its path in a plain
 //! session (a hit of `get`, the comparison of an unchanged `store`) goes
 //! over a connection of our own ([`wire`]), which a command may open
-//! early with [`client::connect_early`], on a thread of its own while `git config`
+//! early with [`own::connect_early`], on a thread of its own while `git config`
 //! runs; everything else, and anything that fails there, goes through one
 //! zbus connection per process, opened on first use and shared by every
 //! entry. An entry may carry the object path where its item was last seen
@@ -25,6 +25,7 @@
 
 pub(super) mod client;
 pub(super) mod failure;
+pub(super) mod own;
 /// Public for its fuzz target (`fuzz/fuzz_targets/dbus_message.rs`).
 pub mod wire;
 
