@@ -325,20 +325,30 @@ mod desktop {
     }
 }
 
-/// The script PowerShell reads on its stdin. The note's text reaches it
+/// The script PowerShell reads on its stdin: one `try` statement, because
+/// `-Command -` runs stdin statement by statement as if typed, where
+/// `$ErrorActionPreference = 'Stop'` would not stop the lines after a
+/// failure (and `toast shown` would be printed all the same), and ending in
+/// a blank line, which is what makes PowerShell run a statement given over
+/// several lines. The note's text reaches it
 /// only through two variables of that one child's environment and becomes
 /// text nodes, so nothing in a host or account name is read as XML or as
 /// PowerShell.
 #[cfg(any(windows, test))]
-const TOAST_SCRIPT: &str = r#"$ErrorActionPreference = 'Stop'
-$null = [Windows.UI.Notifications.ToastNotificationManager, Windows.UI.Notifications, ContentType = WindowsRuntime]
-$toast = [Windows.UI.Notifications.ToastNotificationManager]::GetTemplateContent([Windows.UI.Notifications.ToastTemplateType]::ToastText02)
-$lines = $toast.GetElementsByTagName('text')
-$null = $lines.Item(0).AppendChild($toast.CreateTextNode($env:PATROL_TOAST_TITLE))
-$null = $lines.Item(1).AppendChild($toast.CreateTextNode($env:PATROL_TOAST_BODY))
-$id = '{1AC14E77-02E7-4E5D-B744-2EB1AE5198B7}\WindowsPowerShell\v1.0\powershell.exe'
-[Windows.UI.Notifications.ToastNotificationManager]::CreateToastNotifier($id).Show([Windows.UI.Notifications.ToastNotification]::new($toast))
-'toast shown'
+const TOAST_SCRIPT: &str = r#"try {
+    $ErrorActionPreference = 'Stop'
+    $null = [Windows.UI.Notifications.ToastNotificationManager, Windows.UI.Notifications, ContentType = WindowsRuntime]
+    $toast = [Windows.UI.Notifications.ToastNotificationManager]::GetTemplateContent([Windows.UI.Notifications.ToastTemplateType]::ToastText02)
+    $lines = $toast.GetElementsByTagName('text')
+    $null = $lines.Item(0).AppendChild($toast.CreateTextNode($env:PATROL_TOAST_TITLE))
+    $null = $lines.Item(1).AppendChild($toast.CreateTextNode($env:PATROL_TOAST_BODY))
+    $id = '{1AC14E77-02E7-4E5D-B744-2EB1AE5198B7}\WindowsPowerShell\v1.0\powershell.exe'
+    [Windows.UI.Notifications.ToastNotificationManager]::CreateToastNotifier($id).Show([Windows.UI.Notifications.ToastNotification]::new($toast))
+    'toast shown'
+} catch {
+    exit 1
+}
+
 "#;
 
 /// PowerShell reading `TOAST_SCRIPT` from stdin, with the note's text in
@@ -395,6 +405,12 @@ mod tests {
         )));
         assert!(!TOAST_SCRIPT.contains("github.com"));
         assert!(TOAST_SCRIPT.contains("CreateTextNode($env:PATROL_TOAST_TITLE)"));
+        // One statement: a failure anywhere skips `toast shown`.
+        assert!(TOAST_SCRIPT.starts_with("try {\n"));
+        assert!(TOAST_SCRIPT.ends_with("} catch {\n    exit 1\n}\n\n"));
+        let shown = TOAST_SCRIPT.find("'toast shown'").unwrap();
+        let show = TOAST_SCRIPT.find(".Show(").unwrap();
+        assert!(show < shown && shown < TOAST_SCRIPT.find("} catch").unwrap());
     }
     use crate::credential::{Target, TokenKind};
 
