@@ -8,8 +8,12 @@
 //! base64; where that cannot be read, a list of one is taken as this
 //! token's, and a longer one teaches nothing.
 
+use base64::Engine;
+use base64::alphabet;
+use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
 use chrono::{DateTime, TimeDelta, Utc};
 use serde::Deserialize;
+use zeroize::Zeroizing;
 
 use super::http::{Api, Auth};
 use super::{Facts, Login, ProbeError, quote, read_json, refused_or_unexpected};
@@ -148,29 +152,18 @@ fn token_id(token: &str) -> Option<String> {
     (!id.is_empty() && id.chars().all(|c| c.is_ascii_digit())).then(|| id.to_owned())
 }
 
-/// Standard base64, padding optional; `None` for anything else. Only the
-/// first bytes matter, so the secret part is decoded and dropped at once.
-fn decode_base64(text: &str) -> Option<zeroize::Zeroizing<Vec<u8>>> {
-    let value = |c: u8| match c {
-        b'A'..=b'Z' => Some(c - b'A'),
-        b'a'..=b'z' => Some(c - b'a' + 26),
-        b'0'..=b'9' => Some(c - b'0' + 52),
-        b'+' => Some(62),
-        b'/' => Some(63),
-        _ => None,
-    };
-    let text = text.trim_end_matches('=').as_bytes();
-    let mut out = zeroize::Zeroizing::new(Vec::with_capacity(text.len() * 3 / 4));
-    let (mut bits, mut count) = (0u32, 0);
-    for c in text {
-        bits = bits << 6 | u32::from(value(*c)?);
-        count += 6;
-        if count >= 8 {
-            count -= 8;
-            out.push((bits >> count) as u8);
-            bits &= (1 << count) - 1;
-        }
-    }
+/// Standard base64, padding optional; `None` for anything else. The whole
+/// token is decoded (only the id before its `:` is kept), into a buffer
+/// sized first and wiped when dropped.
+fn decode_base64(text: &str) -> Option<Zeroizing<Vec<u8>>> {
+    const LENIENT: GeneralPurpose = GeneralPurpose::new(
+        &alphabet::STANDARD,
+        GeneralPurposeConfig::new()
+            .with_decode_padding_mode(DecodePaddingMode::Indifferent)
+            .with_decode_allow_trailing_bits(true),
+    );
+    let mut out = Zeroizing::new(Vec::with_capacity(base64::decoded_len_estimate(text.len())));
+    LENIENT.decode_vec(text, &mut out).ok()?;
     Some(out)
 }
 
