@@ -106,7 +106,8 @@ impl fmt::Display for Secret {
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct Target {
     pub protocol: String,
-    /// Host name, with `:port` when git gave one.
+    /// Host name, with `:port` when git gave one; empty for a client
+    /// certificate, which git names by its path alone.
     pub host: String,
     /// Only present when git sends one (`credential.useHttpPath`, `cert://`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -120,6 +121,14 @@ impl Target {
             Some(path) => format!("{}://{}/{}", self.protocol, self.host, path),
             None => format!("{}://{}", self.protocol, self.host),
         }
+    }
+
+    /// The passphrase of a client certificate (`http.sslCert` with
+    /// `http.sslCertPasswordProtected`): git asks for it as `protocol=cert`
+    /// with an empty host and the file's path. No forge issued it, and it
+    /// neither expires nor rotates as a token does.
+    pub fn is_certificate(&self) -> bool {
+        self.host.is_empty()
     }
 }
 

@@ -106,13 +106,16 @@ pub fn assess(record: &Record, policy: &Policy, now: DateTime<Utc>) -> Assessmen
         Some(Expiry::At(at)) => Some(at),
         _ => None,
     };
-    let rotation_due_at = policy.rotate_after.map(|after| {
-        record
-            .rotated_at
-            .unwrap_or(record.stored_at)
-            .max(record.stored_at)
-            + after
-    });
+    let rotation_due_at = policy
+        .rotate_after
+        .filter(|_| !record.target.is_certificate())
+        .map(|after| {
+            record
+                .rotated_at
+                .unwrap_or(record.stored_at)
+                .max(record.stored_at)
+                + after
+        });
     let mut assessment = Assessment {
         status: Status::Ok,
         expires_at,
@@ -137,6 +140,7 @@ pub fn assess(record: &Record, policy: &Policy, now: DateTime<Utc>) -> Assessmen
         (Some(at), _) => (Status::Ok, Some(at)),
         (None, _) => match effective {
             Some(Expiry::Never) => (Status::NoExpiry, None),
+            None if record.target.is_certificate() => (Status::NoExpiry, None),
             _ => (Status::Unknown, None),
         },
     };

@@ -236,13 +236,17 @@ impl Request {
         self.capabilities.iter().any(|c| c == name)
     }
 
-    /// Protocol, host and path, when git gave at least the first two.
+    /// Protocol, host and path, when git gave a protocol and a host or a
+    /// path: what git's own `credential-store` needs to store anything. A
+    /// client certificate's passphrase comes with an empty host and the
+    /// certificate's path (`protocol=cert`, `path=/home/me/client.p12`).
     pub fn target(&self) -> Option<Target> {
-        Some(Target {
+        let target = Target {
             protocol: self.protocol.clone().filter(|p| !p.is_empty())?,
-            host: self.host.clone().filter(|h| !h.is_empty())?,
+            host: self.host.clone().unwrap_or_default(),
             path: self.path.clone().filter(|p| !p.is_empty()),
-        })
+        };
+        (!target.host.is_empty() || target.path.is_some()).then_some(target)
     }
 
     /// The secret fields git sent, as they would be stored.
@@ -901,15 +905,21 @@ mod tests {
         assert_eq!(secrets.password_expiry_utc, Some(1_900_000_000));
         assert_eq!(request.our_state(), Some("abc"));
 
-        // A path that is given is kept; a request without a protocol or a
-        // host names nothing; a credential without its authtype is no auth.
+        // A path that is given is kept; a certificate is named by its path
+        // alone; a request without a protocol, or with neither a host nor a
+        // path, names nothing; a credential without its authtype is no auth.
         let with_path = read(b"protocol=https\nhost=h\npath=r.git\n").unwrap();
         assert_eq!(with_path.target().unwrap().path.as_deref(), Some("r.git"));
+        let cert = read(b"protocol=cert\nhost=\nusername=\npath=/c/me.p12\n").unwrap();
+        let cert = cert.target().unwrap();
+        assert!(cert.is_certificate());
+        assert_eq!(cert.url(), "cert:////c/me.p12", "as git's prompt names it");
         for partial in [
             &b"host=h\n"[..],
             b"protocol=https\n",
             b"protocol=\nhost=h\n",
             b"protocol=https\nhost=\n",
+            b"protocol=cert\nhost=\npath=\n",
         ] {
             assert_eq!(read(partial).unwrap().target(), None, "{partial:?}");
         }

@@ -161,6 +161,16 @@ pub struct Record {
 }
 
 impl Record {
+    /// The kind as tables and JSON name it: `certificate` for a client
+    /// certificate's passphrase, else the token's kind.
+    pub fn kind_name(&self) -> &'static str {
+        if self.target.is_certificate() {
+            "certificate"
+        } else {
+            self.kind.name()
+        }
+    }
+
     pub fn new(target: Target, username: String, kind: TokenKind, now: DateTime<Utc>) -> Self {
         Self {
             id: random_id(),

@@ -211,7 +211,7 @@ pub(super) fn check_one(
         api_url: api_url.as_deref().map(forge::http::shown),
         valid: None,
         account: None,
-        kind: record.kind.name(),
+        kind: record.kind_name(),
         token_name: None,
         status: "unknown",
         expires_at: None,
@@ -232,7 +232,12 @@ pub(super) fn check_one(
             None
         }
         (Ok(_), None) => {
-            if let Some(hint) = forge::no_api_hint(&record.target, forge_kind) {
+            if record.target.is_certificate() {
+                report.notes.push(
+                    "a client certificate's passphrase: no forge issued it, so none is asked"
+                        .into(),
+                );
+            } else if let Some(hint) = forge::no_api_hint(&record.target, forge_kind) {
                 report.notes.push(hint);
             } else if forge::is_unknown(&record.target, settings.forge) {
                 report

@@ -81,17 +81,24 @@ pub fn by_person(
     ctx.storage(&keychain)
         .note_erasure(std::slice::from_ref(&key), ErasedBy::User, messages);
     let who = describe(&key.target, &key.username);
+    let what = if key.target.is_certificate() {
+        "certificate passphrase"
+    } else {
+        "token"
+    };
     if existed {
-        writeln!(out, "Removed the token for {who} from the keychain.")?;
+        writeln!(out, "Removed the {what} for {who} from the keychain.")?;
     } else {
         writeln!(
             out,
-            "The keychain had no token for {who}; the index now says so."
+            "The keychain had no {what} for {who}; the index now says so."
         )?;
     }
-    writeln!(
-        out,
-        "The token itself still works until you revoke it on the forge."
-    )?;
+    if !key.target.is_certificate() {
+        writeln!(
+            out,
+            "The token itself still works until you revoke it on the forge."
+        )?;
+    }
     Ok(())
 }

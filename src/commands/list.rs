@@ -162,6 +162,7 @@ fn table(out: &mut impl Write, rows: &[Row], now: DateTime<Utc>) -> Result<()> {
                     format!("{} ({})", at.format("%Y-%m-%d"), expiry::relative(at, now))
                 }
                 (None, Some(_)) => "never".into(),
+                (None, None) if record.target.is_certificate() => "never".into(),
                 (None, None) if !tells_expiry(*forge, record) => {
                     "expiry unknown, forge cannot tell".into()
                 }
@@ -202,7 +203,7 @@ fn table(out: &mut impl Write, rows: &[Row], now: DateTime<Utc>) -> Result<()> {
             [
                 crate::terminal::escape(&record.target.url()),
                 account(record),
-                record.kind.name().to_owned(),
+                record.kind_name().to_owned(),
                 expires,
                 status,
                 record
@@ -300,7 +301,7 @@ impl<'a> Entry<'a> {
             host: &record.target.host,
             path: record.target.path.as_deref(),
             username: &record.username,
-            kind: record.kind.name(),
+            kind: record.kind_name(),
             status: assessment.status.name(),
             expires_at: assessment.expires_at,
             expiry_source: record.expiry.effective().map(|(_, source)| source),

@@ -127,8 +127,11 @@ impl Context {
         // `import` has warned about bad settings already, and git's `store`
         // follows a `get` that did.
         let mut settings = self.settings_quietly(&settings_url(target, Some(username)));
-        // Bare `apiUrl` is worth a word here: `get` never reads it.
-        settings.scope_api_url(&target.url(), &mut |w| messages.warning(w));
+        // Bare `apiUrl` is worth a word here (`get` never reads it), except
+        // for a certificate's passphrase, which no forge is asked about.
+        if !target.is_certificate() {
+            settings.scope_api_url(&target.url(), &mut |w| messages.warning(w));
+        }
         let keychain = self.keychain(&settings)?;
         self.storage(&keychain)
             .save(&settings, target, username, secrets, state, messages)

@@ -40,6 +40,15 @@ pub fn run(
 ) -> Result<()> {
     let snapshot = ctx.read_index(messages);
     let record = &ctx.one_named(&snapshot.records, &args.url, args.user.as_deref(), messages)?;
+    if record.target.is_certificate() {
+        return Err(BadInput(format!(
+            "{} is a client certificate's passphrase, not a token; when the certificate \
+             changes, run {} and git asks for the new passphrase on its next connection",
+            describe(&record.target, &record.username),
+            output::erase_command(&record.target, &record.username)
+        ))
+        .into());
+    }
     let settings = ctx.forge_settings(
         &settings_url(&record.target, Some(&record.username)),
         messages,

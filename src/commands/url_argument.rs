@@ -47,6 +47,9 @@ impl UrlArgument {
                 escape(&ssh.host)
             )));
         }
+        if let Some(target) = certificate(text)? {
+            return Ok(Self { target, user: None });
+        }
         let full = if text.contains("://") {
             text.to_owned()
         } else {
@@ -118,6 +121,40 @@ fn normal_host(protocol: &str, host: &str) -> String {
         Some(bare) => bare.to_owned(),
         None => host,
     }
+}
+
+/// A client certificate, named by its file: `cert:///home/me/client.p12`,
+/// or as git's prompt writes it, `cert:////home/me/client.p12` (git names it
+/// by an empty host and the file's path). `None` for any other URL.
+fn certificate(text: &str) -> Result<Option<Target>, BadInput> {
+    let Some(rest) = text
+        .get(..7)
+        .filter(|scheme| scheme.eq_ignore_ascii_case("cert://"))
+        .map(|_| &text[7..])
+    else {
+        return Ok(None);
+    };
+    let file = rest.trim_start_matches('/');
+    if file.is_empty() {
+        return Err(BadInput(
+            "a `cert://` URL names a certificate by its file, such as \
+             cert:///home/me/client.p12"
+                .into(),
+        ));
+    }
+    Ok(Some(Target {
+        protocol: "cert".into(),
+        host: String::new(),
+        path: Some(format!("/{file}")),
+    }))
+}
+
+/// Whether a certificate's path as typed names the one stored: git sends
+/// the file as configured, absolute or not, and a URL cannot tell the two
+/// apart, so leading slashes do not count.
+fn same_file(typed: Option<&str>, stored: Option<&str>) -> bool {
+    let file = |path: Option<&str>| path.map(|p| p.trim_start_matches('/').to_owned());
+    typed.is_none() || file(typed) == file(stored)
 }
 
 struct SshForm {
@@ -240,7 +277,11 @@ impl<'r> Named<'r> {
             matching_record(records, |record| {
                 record.target.protocol == target.protocol
                     && same_host(&target.protocol, &record.target.host, &target.host)
-                    && field_matches(path, record.target.path.as_deref())
+                    && if target.is_certificate() {
+                        same_file(path, record.target.path.as_deref())
+                    } else {
+                        field_matches(path, record.target.path.as_deref())
+                    }
                     && field_matches(user.as_deref(), Some(&record.username))
             })
         };
@@ -353,6 +394,29 @@ mod tests {
             redact_userinfo("https://u@github.com"),
             "https://github.com"
         );
+    }
+
+    #[test]
+    fn a_certificate_is_named_by_its_file() {
+        for given in [
+            "cert:///home/me/client.p12",
+            "cert:////home/me/client.p12",
+            "CERT://home/me/client.p12",
+        ] {
+            assert_eq!(
+                target(given),
+                Target {
+                    protocol: "cert".into(),
+                    host: String::new(),
+                    path: Some("/home/me/client.p12".into()),
+                },
+                "{given}"
+            );
+        }
+        assert!(UrlArgument::parse("cert:///").is_err());
+        // git sends the path as configured; a relative one is the same file.
+        assert!(same_file(Some("/client.p12"), Some("client.p12")));
+        assert!(!same_file(Some("/a/client.p12"), Some("/b/client.p12")));
     }
 
     #[test]

@@ -47,6 +47,9 @@ const MAX_SERVER_TEXT: usize = 200;
 /// about that host, and guessing sent probes and people to pages that are
 /// not there.
 pub fn kind_of(target: &Target, configured: Option<ForgeKind>) -> ForgeKind {
+    if target.is_certificate() {
+        return ForgeKind::None;
+    }
     if let Some(kind) = configured {
         return kind;
     }
@@ -75,7 +78,7 @@ fn host_name(target: &Target) -> String {
 /// True when nothing says which forge the host is: neither its name nor a
 /// `patrol.<url>.forge` (an explicit `none` is an answer).
 pub fn is_unknown(target: &Target, configured: Option<ForgeKind>) -> bool {
-    configured.is_none() && kind_of(target, None) == ForgeKind::None
+    !target.is_certificate() && configured.is_none() && kind_of(target, None) == ForgeKind::None
 }
 
 /// What to say where the forge is unknown: that it is, and the command that

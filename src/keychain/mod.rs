@@ -248,7 +248,7 @@ fn target_of(service: &str) -> Option<Target> {
         Some((host, path)) => (host, Some(path.to_owned())),
         None => (rest, None),
     };
-    (!protocol.is_empty() && !host.is_empty()).then(|| Target {
+    (!protocol.is_empty() && (!host.is_empty() || path.is_some())).then(|| Target {
         protocol: protocol.to_owned(),
         host: host.to_owned(),
         path,
@@ -593,6 +593,11 @@ mod tests {
                 protocol: "https".into(),
                 host: "example.com".into(),
                 path: Some("group/repo.git".into()),
+            },
+            Target {
+                protocol: "cert".into(),
+                host: String::new(),
+                path: Some("/home/me/client.p12".into()),
             },
         ] {
             assert_eq!(target_of(&service_for(&target)), Some(target));

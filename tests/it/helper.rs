@@ -48,7 +48,7 @@ fn bad_input_is_refused_in_one_line_and_nothing_is_stored() {
         (
             "store",
             b"protocol=https\npassword=p\n",
-            "no `protocol` and `host`",
+            "neither a `host` nor a `path`",
         ),
         (
             "store",

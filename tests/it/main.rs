@@ -12,6 +12,7 @@
 const UNDER_WINE: bool = false;
 
 mod adopt;
+mod certificate;
 mod ci;
 mod cli;
 mod conformance;
