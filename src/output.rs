@@ -23,22 +23,50 @@ use crate::terminal::escape;
 pub struct Messages<W: Write> {
     out: W,
     color: bool,
+    /// They reach a terminal.
+    terminal: bool,
 }
 
 impl Messages<io::Stderr> {
     pub fn stderr() -> Self {
-        let color = io::stderr().is_terminal() && color_allowed();
+        let terminal = io::stderr().is_terminal();
         Self {
             out: io::stderr(),
-            color,
+            color: terminal && color_allowed(),
+            terminal,
         }
     }
 }
 
+/// Variables a CI service sets in every job, whose log people read.
+const CI_VARIABLES: [&str; 6] = [
+    "CI",
+    "GITHUB_ACTIONS",
+    "GITLAB_CI",
+    "TF_BUILD",
+    "BUILDKITE",
+    "JENKINS_URL",
+];
+
 impl<W: Write> Messages<W> {
     #[cfg(test)]
     pub fn plain(out: W) -> Self {
-        Self { out, color: false }
+        Self {
+            out,
+            color: false,
+            terminal: true,
+        }
+    }
+
+    /// Whether a person plausibly reads these messages: they reach a
+    /// terminal, or a CI job's log. A program that runs the helper and
+    /// keeps its stderr to itself (cargo's built-in git does) shows them
+    /// to nobody, so a warning printed there must not count as given.
+    pub fn seen(&self) -> bool {
+        self.terminal
+            || CI_VARIABLES.iter().any(|name| {
+                std::env::var_os(name).is_some_and(|value| !value.is_empty() && value != "false")
+            })
     }
 
     /// `warning: …`, yellow like git's own on a terminal.

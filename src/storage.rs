@@ -651,13 +651,15 @@ fn clear_refusal(record: &mut Record) -> bool {
 /// What a `get` did that the index should remember.
 #[derive(Debug, Default)]
 pub struct GetNotes {
-    /// It printed a warning (`patrol.warnEvery` counts from it).
+    /// It printed a warning where a person could see it
+    /// (`patrol.warnEvery` counts from it).
     pub warned: bool,
     /// It handed git the refresh token of a dead access token.
     pub offered: bool,
     /// The keychain item is elsewhere than the index said.
     pub moved: Option<String>,
-    /// It said what cannot be learnt of the expiry (once per token).
+    /// It said what cannot be learnt of the expiry (once per token) where a
+    /// person could see it.
     pub hinted: bool,
 }
 

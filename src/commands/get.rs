@@ -116,13 +116,15 @@ pub fn run(
         // that a later `get` that finds it still dead knows renewal failed.
         let offered = dead && record.refreshable && record.refresh_offered_at.is_none();
         let hinted = !dead && hint_expiry_once(record, &settings, messages);
+        // What nobody saw is said again next time (`Messages::seen`).
+        let seen = messages.seen();
         storage.note_get(
             record,
             GetNotes {
-                warned,
+                warned: warned && seen,
                 offered,
                 moved,
-                hinted,
+                hinted: hinted && seen,
             },
             messages,
         );

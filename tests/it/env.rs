@@ -399,6 +399,11 @@ impl TestEnv {
         command
     }
 
+    /// Sets a variable for every command run in this environment.
+    pub fn set_var(&mut self, name: &'static str, value: &str) {
+        self.vars.insert(name, value.into());
+    }
+
     /// Gives this environment a system-wide git configuration of its own
     /// (`GIT_CONFIG_SYSTEM`, in the test's directory) in place of none, for
     /// `--system`; returns its path.

@@ -104,6 +104,16 @@ impl Push {
 
     /// `git push`, with an askpass that answers `user` and `token`.
     fn push(&self, user: &str, token: &str) -> std::process::Output {
+        self.push_with(user, token, &[])
+    }
+
+    /// `push`, with these variables set for git and its helpers.
+    fn push_with(
+        &self,
+        user: &str,
+        token: &str,
+        vars: &[(&str, &str)],
+    ) -> std::process::Output {
         let askpass = self.env.root().join("askpass-push");
         fs::write(
             &askpass,
@@ -120,7 +130,8 @@ impl Push {
         let mut command = self.env.command(&self.git);
         command
             .args(["-C", self.work.to_str().unwrap(), "push", "origin", "main"])
-            .env("GIT_ASKPASS", &askpass);
+            .env("GIT_ASKPASS", &askpass)
+            .envs(vars.iter().copied());
         run(command, b"")
     }
 
@@ -169,7 +180,14 @@ fn a_push_warns_days_before_the_token_expires() {
         !stderr.contains("askpass:"),
         "the stored token was used: {stderr}"
     );
-    // The warning is remembered: the next push inside `warnEvery` is quiet.
+    // These pushes write stderr into a pipe, which nobody may read: the
+    // warning counts for nothing and the next push gives it again.
+    let piped = text(&push.push("nobody", "nothing").stderr);
+    assert!(piped.contains("expires in 3 days"), "{piped}");
+    // A CI job's log is read: the warning given there is remembered, and
+    // the next push inside `warnEvery` is quiet.
+    let logged = text(&push.push_with("nobody", "nothing", &[("CI", "true")]).stderr);
+    assert!(logged.contains("expires in 3 days"), "{logged}");
     let again = text(&push.push("nobody", "nothing").stderr);
     assert!(!again.contains("warning:"), "{again}");
 }
@@ -269,10 +287,12 @@ fn store(env: &TestEnv, host: &str, user: &str, token: &str, expiry: Option<i64>
     env.approve(&input);
 }
 
+/// `get` with its stderr read, as in a CI job's log: its warnings count
+/// against `warnEvery`.
 fn get(env: &TestEnv, host: &str, helper_args: &[&str]) -> (String, String) {
-    let mut args: Vec<&str> = helper_args.to_vec();
-    args.push("get");
-    let out = env.patrol(&args, &format!("protocol=https\nhost={host}\n"));
+    let mut command = env.command(crate::env::BIN);
+    command.args(helper_args).arg("get").env("CI", "true");
+    let out = run(command, format!("protocol=https\nhost={host}\n").as_bytes());
     assert!(out.status.success());
     (text(&out.stdout), text(&out.stderr))
 }

@@ -991,9 +991,11 @@ fn a_gitlab_token_lacking_a_scope_needs_a_new_token_not_an_edit() {
 fn a_refused_token_is_listed_as_such_withheld_from_git_until_it_works_again() {
     let forge = FakeForge::start();
     forge.expect("GET", "/user", bad_credentials());
-    let env = env_scoped(&forge, "github");
+    let mut env = env_scoped(&forge, "github");
     env.config("patrol.warnEvery", "12 hours");
     env.approve(&store_input(CLASSIC));
+    // Warnings are read (a CI log), so they count against warnEvery.
+    env.set_var("CI", "true");
 
     // list: the status, its date and the forge's words; exit 1.
     let out = env.patrol(&["list"], "");
