@@ -13,6 +13,7 @@ const UNDER_WINE: bool = false;
 
 mod adopt;
 mod certificate;
+mod cargo;
 mod ci;
 mod cli;
 mod conformance;
