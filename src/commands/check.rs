@@ -303,7 +303,7 @@ pub(super) fn check_one(
     };
 
     report.account = updated.account.clone();
-    report.kind = updated.kind.name();
+    report.kind = updated.kind_name();
     report.token_name = updated.token_name.clone();
     report.scopes = updated.scopes.clone();
     report.expiry_source = updated.expiry.effective().map(|(_, source)| source);
@@ -514,6 +514,7 @@ pub(super) fn text(out: &mut impl Write, reports: &[Report], now: DateTime<Utc>)
         let expires = match (report.expires_at, report.expiry_source) {
             (Some(at), _) => format!("{} ({})", output::date_time(at), expiry::relative(at, now)),
             (None, Some(_)) => "never".into(),
+            (None, None) if report.status == Status::NoExpiry.name() => "never".into(),
             (None, None) if report.forge_tells_expiry == Some(false) => {
                 "unknown, the forge cannot tell".into()
             }

@@ -18,11 +18,13 @@ pub fn run(ctx: &Context, input: impl BufRead, messages: &mut Messages<impl Writ
         return Ok(());
     }
     let target = request.target().ok_or_else(|| {
-        BadInput(if request.protocol.as_deref().unwrap_or_default().is_empty() {
-            "nothing stored: the request has no `protocol`".into()
-        } else {
-            "nothing stored: the request has neither a `host` nor a `path`".into()
-        })
+        BadInput(
+            if request.protocol.as_deref().unwrap_or_default().is_empty() {
+                "nothing stored: the request has no `protocol`".into()
+            } else {
+                "nothing stored: the request has neither a `host` nor a `path`".into()
+            },
+        )
     })?;
     let secrets = request.secrets();
     if secrets.is_empty() {

@@ -84,7 +84,9 @@ fn clone_in_terminal(env: &TestEnv, url: &str) -> String {
     let dest = env.root().join("clone");
     let line = format!("git clone -q {url} {}", dest.display());
     let mut command = env.command("script");
-    command.args(["-qec", &line, "/dev/null"]).env("NO_COLOR", "1");
+    command
+        .args(["-qec", &line, "/dev/null"])
+        .env("NO_COLOR", "1");
     let out = run(command, b"");
     let shown = text(&out.stdout);
     assert!(out.status.success(), "{shown}{}", text(&out.stderr));
@@ -100,7 +102,10 @@ fn a_warning_cargo_hides_is_still_given_to_git_in_a_terminal() {
     }
     let (server, url) = served_crate(&env);
     env.config("credential.helper", BIN);
-    let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs();
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
     let expiry = now as i64 + 3 * DAY;
     let host = url
         .trim_start_matches("http://")

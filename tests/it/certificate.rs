@@ -144,6 +144,20 @@ fn a_certificate_passphrase_is_stored_returned_listed_and_erased_by_its_path() {
         "a forge was asked"
     );
 
+    let check = env.patrol(&["check", &format!("cert://{}", setup.cert)], "");
+    assert!(check.status.success(), "{}", text(&check.stderr));
+    for line in [
+        "  kind:     certificate\n",
+        "  expires:  never\n",
+        "  note:     a client certificate's passphrase: no forge issued it, so none is asked\n",
+    ] {
+        assert!(
+            text(&check.stdout).contains(line),
+            "{}",
+            text(&check.stdout)
+        );
+    }
+
     // Named by its file, as a person writes it or as git's prompt does.
     let rotate = env.patrol(&["rotate", &format!("cert://{}", setup.cert)], "");
     assert_eq!(rotate.status.code(), Some(2));

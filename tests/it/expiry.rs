@@ -108,12 +108,7 @@ impl Push {
     }
 
     /// `push`, with these variables set for git and its helpers.
-    fn push_with(
-        &self,
-        user: &str,
-        token: &str,
-        vars: &[(&str, &str)],
-    ) -> std::process::Output {
+    fn push_with(&self, user: &str, token: &str, vars: &[(&str, &str)]) -> std::process::Output {
         let askpass = self.env.root().join("askpass-push");
         fs::write(
             &askpass,
@@ -186,7 +181,11 @@ fn a_push_warns_days_before_the_token_expires() {
     assert!(piped.contains("expires in 3 days"), "{piped}");
     // A CI job's log is read: the warning given there is remembered, and
     // the next push inside `warnEvery` is quiet.
-    let logged = text(&push.push_with("nobody", "nothing", &[("CI", "true")]).stderr);
+    let logged = text(
+        &push
+            .push_with("nobody", "nothing", &[("CI", "true")])
+            .stderr,
+    );
     assert!(logged.contains("expires in 3 days"), "{logged}");
     let again = text(&push.push("nobody", "nothing").stderr);
     assert!(!again.contains("warning:"), "{again}");

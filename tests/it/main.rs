@@ -12,8 +12,8 @@
 const UNDER_WINE: bool = false;
 
 mod adopt;
-mod certificate;
 mod cargo;
+mod certificate;
 mod ci;
 mod cli;
 mod conformance;
