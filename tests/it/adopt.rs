@@ -7,7 +7,9 @@ use std::os::unix::fs::FileTypeExt;
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
-use crate::env::{BIN, Keyring, TestEnv, report_branch, run, text};
+use crate::support::env::{BIN, TestEnv};
+use crate::support::keyring::Keyring;
+use crate::support::{report_branch, run, text};
 
 pub(crate) const ALICE: &str = "ghp_TESTalice0001";
 pub(crate) const BOB: &str = "glpat-TESTbob0002";

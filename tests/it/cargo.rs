@@ -7,8 +7,9 @@ use std::path::Path;
 use std::process::Command;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use crate::env::{BIN, TestEnv, run, text};
-use crate::git_server::{GitServer, bare_repo};
+use crate::support::env::{BIN, TestEnv};
+use crate::support::git_server::{GitServer, bare_repo};
+use crate::support::{run, text};
 
 const USER: &str = "alice";
 const TOKEN: &str = "ghp_TESTcargolibgit2000000000000000000000";

@@ -6,8 +6,9 @@
 
 use std::fs;
 
-use crate::env::{BIN, TestEnv, make_executable, run, text};
-use crate::git_server::{GitServer, bare_repo};
+use crate::support::env::{BIN, TestEnv};
+use crate::support::git_server::{GitServer, bare_repo};
+use crate::support::{make_executable, run, text};
 
 const USER: &str = "alice";
 const TOKEN: &str = "ghp_TESTcertificatetoken000000000000000";

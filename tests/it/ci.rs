@@ -9,8 +9,10 @@ use std::process::Output;
 use chrono::{TimeDelta, Utc};
 use serde_json::json;
 
-use crate::env::{BIN, Keyring, TestEnv, run, text};
-use crate::fake_forge::{FakeForge, Reply};
+use crate::support::env::{BIN, TestEnv};
+use crate::support::fake_forge::{FakeForge, Reply};
+use crate::support::keyring::Keyring;
+use crate::support::{run, text};
 
 const CLASSIC: &str = "ghp_TESTci00000001";
 const FINE: &str = "github_pat_TESTci00000001";
@@ -640,7 +642,7 @@ fn the_tokens_variable_reaches_no_child_process() {
         ),
     )
     .unwrap();
-    crate::env::make_executable(&spy.join("git"));
+    crate::support::make_executable(&spy.join("git"));
     let mut command = env.command(BIN);
     command
         .args(["check", "--token-env", "PAT_TOKEN"])

@@ -9,8 +9,9 @@ use std::process::Stdio;
 
 use serde_json::json;
 
-use crate::env::{BIN, TestEnv, run, text};
-use crate::fake_forge::{FakeForge, Reply};
+use crate::support::env::{BIN, TestEnv};
+use crate::support::fake_forge::{FakeForge, Reply};
+use crate::support::{run, text};
 
 const TOKEN: &str = "ghp_TESTcli00000000000000000000000000001";
 const NEW: &str = "ghp_TESTcli00000000000000000000000000002";

@@ -2,7 +2,7 @@
 //! with t/lib-credential.sh), reproduced through real `git credential`
 //! against a real Secret Service.
 
-use crate::env::TestEnv;
+use crate::support::env::TestEnv;
 
 const ASK_BOTH_EXAMPLE: &str = "
     askpass: Username for 'https://example.com':

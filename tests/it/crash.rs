@@ -9,7 +9,8 @@ use std::fs;
 use std::process::Output;
 
 use crate::adopt::{THREE, assert_nothing_lost, git_credentials, token, write_private};
-use crate::env::{BIN, TestEnv, run, text};
+use crate::support::env::{BIN, TestEnv};
+use crate::support::{run, text};
 
 const OLD: &str = "ghp_TESTcrash0001";
 const NEW: &str = "ghp_TESTcrash0002";

@@ -6,8 +6,9 @@ use std::fs;
 use std::path::PathBuf;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use crate::env::{BIN, TestEnv, run, text};
-use crate::git_server::{GitServer, bare_repo};
+use crate::support::env::{BIN, TestEnv};
+use crate::support::git_server::{GitServer, bare_repo};
+use crate::support::{run, text};
 
 const OLD: &str = "ghp_TESTold000000000000000000000000000";
 const NEW: &str = "ghp_TESTnew000000000000000000000000000";
@@ -289,7 +290,7 @@ fn store(env: &TestEnv, host: &str, user: &str, token: &str, expiry: Option<i64>
 /// `get` with its stderr read, as in a CI job's log: its warnings count
 /// against `warnEvery`.
 fn get(env: &TestEnv, host: &str, helper_args: &[&str]) -> (String, String) {
-    let mut command = env.command(crate::env::BIN);
+    let mut command = env.command(crate::support::env::BIN);
     command.args(helper_args).arg("get").env("CI", "true");
     let out = run(command, format!("protocol=https\nhost={host}\n").as_bytes());
     assert!(out.status.success());

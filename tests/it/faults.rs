@@ -6,7 +6,9 @@ use std::fs;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use crate::env::{Keyring, TestEnv, text};
+use crate::support::env::TestEnv;
+use crate::support::keyring::Keyring;
+use crate::support::text;
 
 const STORE: &str =
     "protocol=https\nhost=example.com\nusername=alice\npassword=ghp_TESTsecret0001\n";
@@ -317,12 +319,12 @@ fn the_keychain_bound_is_longer_when_a_person_may_be_at_the_unlock_prompt() {
     let env = TestEnv::new();
     env.approve(STORE);
     let bound = |display: &[(&str, &str)]| {
-        let mut command = env.command(crate::env::BIN);
+        let mut command = env.command(crate::support::env::BIN);
         command
             .arg("get")
             .env("GIT_CREDENTIAL_PATROL_TRACE", "1")
             .envs(display.iter().copied());
-        let out = crate::env::run(command, b"protocol=https\nhost=example.com\n");
+        let out = crate::support::run(command, b"protocol=https\nhost=example.com\n");
         assert!(text(&out.stdout).contains("password=ghp_TESTsecret0001"));
         let stderr = text(&out.stderr);
         let line = stderr

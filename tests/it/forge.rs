@@ -10,8 +10,9 @@ use std::time::{Duration, Instant};
 use chrono::{TimeDelta, Utc};
 use serde_json::json;
 
-use crate::env::{TestEnv, text};
-use crate::fake_forge::{FakeForge, Reply};
+use crate::support::env::TestEnv;
+use crate::support::fake_forge::{FakeForge, Reply};
+use crate::support::text;
 
 const CLASSIC: &str = "ghp_TESTforge0001";
 const FINE: &str = "github_pat_TESTforge0001";
@@ -257,12 +258,12 @@ fn a_proxy_is_never_used_for_loopback() {
     let env = env_for(&forge, "github");
     env.config("patrol.probe", "false");
     env.approve(&store_input(CLASSIC));
-    let mut command = env.command(crate::env::BIN);
+    let mut command = env.command(crate::support::env::BIN);
     command.arg("check");
     for var in ["HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "ALL_PROXY"] {
         command.env(var, proxy.url());
     }
-    let out = crate::env::run(command, b"");
+    let out = crate::support::run(command, b"");
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
     assert!(
         proxy.requests().is_empty(),
@@ -278,11 +279,11 @@ fn check_reports_bad_credentials_with_the_fix_and_never_the_token() {
     env.approve(&store_input(CLASSIC));
     assert_eq!(record(&env)["probe"]["result"], "rejected");
 
-    let mut command = env.command(crate::env::BIN);
+    let mut command = env.command(crate::support::env::BIN);
     command
         .args(["check", HOST])
         .env("GIT_CREDENTIAL_PATROL_TRACE", "1");
-    let out = crate::env::run(command, b"");
+    let out = crate::support::run(command, b"");
     let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
     assert_eq!(out.status.code(), Some(1), "{stdout}{stderr}");
     assert!(
@@ -793,13 +794,13 @@ fn github_com_and_gitlab_com_are_asked_at_their_own_apis_only() {
         ("github.com", CLASSIC),
         ("gitlab.com", "glpat-TESTforge0001"),
     ] {
-        let mut command = env.command(crate::env::BIN);
+        let mut command = env.command(crate::support::env::BIN);
         command
             .arg("store")
             .env("HTTPS_PROXY", proxy.url())
             .env("https_proxy", proxy.url());
         let input = format!("protocol=https\nhost={host}\nusername=alice\npassword={token}\n");
-        let out = crate::env::run(command, input.as_bytes());
+        let out = crate::support::run(command, input.as_bytes());
         assert!(out.status.success(), "{}", text(&out.stderr));
         assert_eq!(text(&out.stderr), "", "a failed probe is silent on store");
     }
@@ -1193,12 +1194,12 @@ fn a_bare_api_url_receives_no_token() {
     // loopback port, so nothing leaves this machine.
     let offline = |mut command: std::process::Command| {
         command.env("HTTPS_PROXY", "http://127.0.0.1:1");
-        crate::env::run(command, b"")
+        crate::support::run(command, b"")
     };
-    let mut store = env.command(crate::env::BIN);
+    let mut store = env.command(crate::support::env::BIN);
     store.arg("store");
     store.env("HTTPS_PROXY", "http://127.0.0.1:1");
-    let stored = crate::env::run(
+    let stored = crate::support::run(
         store,
         format!("protocol=https\nhost=github.com\nusername=alice\npassword={CLASSIC}\n").as_bytes(),
     );
@@ -1209,7 +1210,7 @@ fn a_bare_api_url_receives_no_token() {
         warned.contains("git config --global patrol.https://github.com.apiUrl http://127.0.0.1:"),
         "{warned}"
     );
-    let mut checking = env.command(crate::env::BIN);
+    let mut checking = env.command(crate::support::env::BIN);
     checking.arg("check");
     let checked = offline(checking);
     assert!(text(&checked.stderr).contains("ignoring patrol.apiUrl"));
@@ -1218,7 +1219,7 @@ fn a_bare_api_url_receives_no_token() {
         "protocol=https\nhost=gitlab.com\nusername=alice\npassword=glpat-TESTforge0001\n",
     );
     assert!(gitlab.status.success());
-    let mut rotate = env.command(crate::env::BIN);
+    let mut rotate = env.command(crate::support::env::BIN);
     rotate.args(["rotate", "gitlab.com"]);
     offline(rotate);
     assert!(

@@ -9,8 +9,9 @@
 
 use serde_json::json;
 
-use crate::env::{TestEnv, text};
-use crate::fake_forge::{FakeForge, Reply};
+use crate::support::env::TestEnv;
+use crate::support::fake_forge::{FakeForge, Reply};
+use crate::support::text;
 
 const BITBUCKET_API_TOKEN: &str = "ATATTTESTbitbucket0001";
 const BITBUCKET_APP_PASSWORD: &str = "ATBBTESTbitbucket0001";
@@ -48,9 +49,9 @@ fn record(env: &TestEnv) -> serde_json::Value {
 /// `get` with its stderr read (as in a CI job's log), so that what it says
 /// once is said once.
 fn get(env: &TestEnv, host: &str) -> (String, String) {
-    let mut command = env.command(crate::env::BIN);
+    let mut command = env.command(crate::support::env::BIN);
     command.arg("get").env("CI", "true");
-    let out = crate::env::run(command, format!("protocol=https\nhost={host}\n").as_bytes());
+    let out = crate::support::run(command, format!("protocol=https\nhost={host}\n").as_bytes());
     assert!(out.status.success());
     (text(&out.stdout), text(&out.stderr))
 }
@@ -737,7 +738,7 @@ fn check_token_env_asks_every_forge() {
     // Hugging Face, a token in a CI secret.
     let (forge, env) = setup("huggingface.co", None);
     forge.expect("GET", "/whoami-v2", whoami());
-    let mut command = env.command(crate::env::BIN);
+    let mut command = env.command(crate::support::env::BIN);
     command
         .args([
             "check",
@@ -769,7 +770,7 @@ fn check_token_env_asks_every_forge() {
         "/a/accounts/self/tokens",
         gerrit(200, json!([{ "id": "ci" }])),
     );
-    let mut command = env.command(crate::env::BIN);
+    let mut command = env.command(crate::support::env::BIN);
     command
         .args([
             "check",
@@ -906,7 +907,7 @@ fn every_forge_rate_limit_is_no_refusal() {
 #[test]
 fn gerrit_without_a_user_name_is_not_asked() {
     let (forge, env) = setup("review.example.com", Some("gerrit"));
-    let mut command = env.command(crate::env::BIN);
+    let mut command = env.command(crate::support::env::BIN);
     command
         .args([
             "check",

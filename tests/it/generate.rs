@@ -8,7 +8,9 @@ use std::process::Command;
 use clap::CommandFactory;
 use git_credential_patrol::cli::Cli;
 
-use crate::env::{Keyring, TestEnv, text};
+use crate::support::env::TestEnv;
+use crate::support::keyring::Keyring;
+use crate::support::text;
 
 /// Runs `generate WHAT` into a fresh directory; returns it and the files
 /// the command says it wrote.
@@ -148,7 +150,7 @@ fn install_from_cargo_bin_makes_git_help_show_the_manual() {
     let env = TestEnv::new();
     let bin = env.home().join(".cargo/bin");
     std::fs::create_dir_all(&bin).unwrap();
-    std::fs::copy(crate::env::BIN, bin.join("git-credential-patrol")).unwrap();
+    std::fs::copy(crate::support::env::BIN, bin.join("git-credential-patrol")).unwrap();
     let path = format!("{}:/usr/local/bin:/usr/bin:/bin", bin.display());
     let in_cargo = |program: &str, args: &[&str]| {
         env.command(program)

@@ -1,7 +1,8 @@
 //! The protocol operations beyond git's own suite: capabilities, state,
 //! bad input, and what each operation costs in keychain calls.
 
-use crate::env::{TestEnv, text};
+use crate::support::env::TestEnv;
+use crate::support::text;
 
 const STORE: &str =
     "protocol=https\nhost=example.com\nusername=alice\npassword=ghp_TESTsecret0001\n";
@@ -62,9 +63,9 @@ fn bad_input_is_refused_in_one_line_and_nothing_is_stored() {
         ),
     ];
     for (op, input, expected) in cases {
-        let mut command = env.command(crate::env::BIN);
+        let mut command = env.command(crate::support::env::BIN);
         command.arg(op);
-        let out = crate::env::run(command, input);
+        let out = crate::support::run(command, input);
         let stderr = text(&out.stderr);
         assert_eq!(out.status.code(), Some(2), "{op}: {stderr}");
         assert_eq!(
@@ -117,7 +118,11 @@ fn a_person_who_mistypes_a_command_gets_a_suggestion() {
     // `script` gives the command a terminal, which is what marks a person.
     let out = env
         .command("script")
-        .args(["-qec", &format!("{} lsit", crate::env::BIN), "/dev/null"])
+        .args([
+            "-qec",
+            &format!("{} lsit", crate::support::env::BIN),
+            "/dev/null",
+        ])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
@@ -129,9 +134,9 @@ fn a_person_who_mistypes_a_command_gets_a_suggestion() {
 }
 
 fn traced(env: &TestEnv, op: &str, input: &str) -> String {
-    let mut command = env.command(crate::env::BIN);
+    let mut command = env.command(crate::support::env::BIN);
     command.arg(op).env("GIT_CREDENTIAL_PATROL_TRACE", "1");
-    let out = crate::env::run(command, input.as_bytes());
+    let out = crate::support::run(command, input.as_bytes());
     assert!(out.status.success(), "{}", text(&out.stderr));
     text(&out.stderr)
 }

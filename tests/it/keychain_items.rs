@@ -10,7 +10,9 @@ use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use crate::env::{Keyring, TestEnv, text};
+use crate::support::env::TestEnv;
+use crate::support::keyring::Keyring;
+use crate::support::text;
 
 const ALICE: &str =
     "protocol=https\nhost=example.com\nusername=alice\npassword=ghp_TESTalice0001\n";
@@ -236,7 +238,7 @@ fn an_item_rewritten_by_another_program_is_still_read() {
         "application",
         "git-credential-patrol",
     ]);
-    let out = crate::env::run(command, b"ghp_TESTrewritten0004");
+    let out = crate::support::run(command, b"ghp_TESTrewritten0004");
     assert!(out.status.success(), "{}", text(&out.stderr));
     let answer = get(&env, "example.com");
     assert!(
@@ -389,9 +391,9 @@ fn a_hit_and_an_unchanged_store_read_over_one_connection_with_one_call_for_the_s
             env.config(key, "7 days");
             monitor.take(&env);
         }
-        let mut command = env.command(crate::env::BIN);
+        let mut command = env.command(crate::support::env::BIN);
         command.arg(op).env("GIT_CREDENTIAL_PATROL_TRACE", "1");
-        let out = crate::env::run(command, input.as_bytes());
+        let out = crate::support::run(command, input.as_bytes());
         assert!(
             out.status.success() && text(&out.stdout).contains(answer),
             "{op}"

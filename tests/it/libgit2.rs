@@ -9,8 +9,9 @@ use std::fs;
 use std::path::Path;
 use std::process::Output;
 
-use crate::env::{BIN, TestEnv, report_branch, run, text};
-use crate::git_server::{GitServer, bare_repo};
+use crate::support::env::{BIN, TestEnv};
+use crate::support::git_server::{GitServer, bare_repo};
+use crate::support::{report_branch, run, text};
 
 const USER: &str = "alice";
 const TOKEN: &str = "ghp_TESTpygit2recipe0000000000000000000";

@@ -6,7 +6,8 @@ use std::process::Command;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use crate::env::{BIN, TestEnv, run, text};
+use crate::support::env::{BIN, TestEnv};
+use crate::support::{run, text};
 
 const PROCESSES: usize = 64;
 

@@ -1,5 +1,6 @@
 //! The integration tests: the built binary, driven by real git, against a
-//! private Secret Service. One test binary; `env` holds the shared harness.
+//! private Secret Service. One test binary; `support` holds the shared
+//! harness.
 //!
 //! Every test runs in a `TestEnv`, which starts D-Bus and gnome-keyring, so
 //! the binary exists on Linux only; elsewhere CI runs the unit tests and a
@@ -19,14 +20,11 @@ mod cli;
 mod conformance;
 #[cfg(debug_assertions)]
 mod crash;
-mod env;
 mod expiry;
-mod fake_forge;
 mod faults;
 mod forge;
 mod forges;
 mod generate;
-mod git_server;
 mod helper;
 mod keychain_items;
 mod libgit2;
@@ -37,4 +35,5 @@ mod providers;
 mod rebuild;
 mod security;
 mod settings;
+mod support;
 mod url;

@@ -4,7 +4,8 @@
 use std::path::Path;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use crate::env::{TestEnv, run, text};
+use crate::support::env::TestEnv;
+use crate::support::{run, text};
 
 const TOKEN: &str = "ghp_TESTcalendar0000000000000000000000";
 const DAY: i64 = 86_400;
@@ -436,7 +437,7 @@ fn the_launchd_agent_and_the_windows_task_are_what_their_parsers_read() {
 
 #[test]
 fn notify_check_asks_the_forge_first() {
-    use crate::fake_forge::{FakeForge, Reply};
+    use crate::support::fake_forge::{FakeForge, Reply};
     let forge = FakeForge::start();
     forge.otherwise(Reply::json(
         401,

@@ -18,7 +18,9 @@ use zbus::blocking::{Connection, MessageIterator};
 use zbus::message::Type;
 use zbus::zvariant::{OwnedObjectPath, OwnedValue, Value};
 
-use crate::env::{BIN, Keyring, TestEnv, run, text};
+use crate::support::env::{BIN, TestEnv};
+use crate::support::keyring::Keyring;
+use crate::support::{run, text};
 
 const ALICE: &str =
     "protocol=https\nhost=example.com\nusername=alice\npassword=ghp_TESTgenuine0001\n";

@@ -3,7 +3,9 @@
 //! fields alone (what a person copies from the password manager), and a
 //! secret the provider refuses or would change is not stored at all.
 
-use crate::env::{Keyring, TestEnv, text};
+use crate::support::env::TestEnv;
+use crate::support::keyring::Keyring;
+use crate::support::text;
 
 const ALICE: &str =
     "protocol=https\nhost=example.com\nusername=alice\npassword=ghp_TESTalice0001\n";
@@ -118,7 +120,7 @@ fn secret_tool(env: &TestEnv, args: &[&str], stdin: &str) -> String {
         "application",
         "git-credential-patrol",
     ]);
-    let out = crate::env::run(command, stdin.as_bytes());
+    let out = crate::support::run(command, stdin.as_bytes());
     assert!(out.status.success(), "{}", text(&out.stderr));
     text(&out.stdout)
 }

@@ -8,7 +8,8 @@ use std::fs;
 
 use serde_json::Value;
 
-use crate::env::{TestEnv, text};
+use crate::support::env::TestEnv;
+use crate::support::text;
 
 fn store(env: &TestEnv, host: &str, user: &str, extra: &str) {
     let out = env.patrol(
@@ -123,7 +124,8 @@ fn list_shows_a_damaged_shards_credentials_without_waiting_for_a_store() {
 #[cfg(debug_assertions)]
 #[test]
 fn list_shows_what_a_store_cut_short_left_in_the_keychain() {
-    use crate::env::{BIN, run};
+    use crate::support::env::BIN;
+    use crate::support::run;
 
     let env = TestEnv::new();
     store(&env, "a.example", "alice", "password=ghp_TESTpending0001\n");

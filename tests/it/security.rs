@@ -7,7 +7,8 @@ use std::fs;
 use std::os::unix::fs::PermissionsExt;
 
 use crate::adopt::Private;
-use crate::env::{BIN, TestEnv, run, text};
+use crate::support::env::{BIN, TestEnv};
+use crate::support::{run, text};
 
 const SENTINEL: &str = "ghp_TESTsentinel7f3a9c2e5b1d8f4a6c0e2b9d";
 const REFRESH: &str = "ghr_TESTrefreshsentinel0c4e8a2f6b1d9e3a";
@@ -378,7 +379,7 @@ fn the_trace_file_is_private_and_never_a_link_or_a_fifo() {
 
 #[test]
 fn the_kernel_keyring_stores_urls_with_at_and_percent() {
-    let env = TestEnv::with_keyring(crate::env::Keyring::NoBus);
+    let env = TestEnv::with_keyring(crate::support::keyring::Keyring::NoBus);
     env.config("patrol.backend", "keyutils");
     let request = |path: &str| {
         format!("protocol=https\nhost=keyutils-at.example.com\npath={path}\nusername=alice\n")
@@ -471,7 +472,7 @@ fn a_hostile_host_in_the_trace_is_escaped() {
 
 #[test]
 fn hostile_values_in_every_field_never_reach_the_terminal_raw() {
-    use crate::fake_forge::{FakeForge, Reply};
+    use crate::support::fake_forge::{FakeForge, Reply};
 
     // A forge whose every answer is hostile.
     let forge = FakeForge::start();

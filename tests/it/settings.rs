@@ -9,7 +9,8 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::env::{BIN, TestEnv, make_executable, run, text};
+use crate::support::env::{BIN, TestEnv};
+use crate::support::{make_executable, run, text};
 
 const PROBE: &str = "whenever";
 const READ: &str = "ignoring patrol.warnevery";

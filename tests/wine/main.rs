@@ -16,9 +16,6 @@ const UNDER_WINE: bool = true;
 mod conformance;
 // The harness is shared with tests/it, which uses more of it than this does.
 #[allow(dead_code)]
-#[path = "../it/env.rs"]
-mod env;
-#[allow(dead_code)]
-#[path = "../it/git_server.rs"]
-mod git_server;
+#[path = "../it/support/mod.rs"]
+mod support;
 mod windows;

@@ -10,8 +10,9 @@ use std::sync::Arc;
 use std::thread;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use crate::env::{TestEnv, run, text};
-use crate::git_server::{GitServer, bare_repo};
+use crate::support::env::TestEnv;
+use crate::support::git_server::{GitServer, bare_repo};
+use crate::support::{run, text};
 
 const TOKEN: &str = "ghp_TESTwindows00000000000000000000000";
 const DAY: i64 = 86_400;
