@@ -8,8 +8,8 @@
 use std::fs;
 use std::process::Output;
 
-use crate::adopt::{THREE, assert_nothing_lost, git_credentials, token, write_private};
 use crate::support::env::{BIN, TestEnv};
+use crate::support::fixtures::{THREE, assert_nothing_lost, git_credentials, token, write_private};
 use crate::support::{run, text};
 
 const OLD: &str = "ghp_TESTcrash0001";

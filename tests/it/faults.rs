@@ -376,7 +376,10 @@ fn messages_keep_their_layout_with_a_memory_only_or_a_locked_keyring() {
     // Started by D-Bus with no login keyring: only the in-memory collection.
     let env = TestEnv::with_keyring(Keyring::SessionOnly);
     env.config("credential.helper", "store");
-    crate::adopt::write_private(&crate::adopt::git_credentials(&env), plaintext);
+    crate::support::fixtures::write_private(
+        &crate::support::fixtures::git_credentials(&env),
+        plaintext,
+    );
     let seen = assert_laid_out(&env, "memory only");
     assert!(
         seen.contains("\nfix: on a machine without a desktop"),
@@ -389,7 +392,10 @@ fn messages_keep_their_layout_with_a_memory_only_or_a_locked_keyring() {
     env.approve(STORE);
     env.restart_keyring();
     env.config("credential.helper", "store");
-    crate::adopt::write_private(&crate::adopt::git_credentials(&env), plaintext);
+    crate::support::fixtures::write_private(
+        &crate::support::fixtures::git_credentials(&env),
+        plaintext,
+    );
     let seen = assert_laid_out(&env, "locked");
     assert!(seen.contains("login keyring is locked"), "{seen}");
 

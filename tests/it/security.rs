@@ -6,8 +6,8 @@
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
 
-use crate::adopt::Private;
 use crate::support::env::{BIN, TestEnv};
+use crate::support::fixtures::Private;
 use crate::support::{run, text};
 
 const SENTINEL: &str = "ghp_TESTsentinel7f3a9c2e5b1d8f4a6c0e2b9d";

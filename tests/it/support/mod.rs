@@ -5,6 +5,7 @@
 
 pub mod env;
 pub mod fake_forge;
+pub mod fixtures;
 pub mod git_server;
 pub mod keyring;
 mod wine;
