@@ -5,11 +5,10 @@
 use std::fs;
 use std::path::Path;
 use std::process::Command;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::support::env::{BIN, TestEnv};
 use crate::support::git_server::{GitServer, bare_repo};
-use crate::support::{run, text};
+use crate::support::{assert_contains, now, run, text};
 
 const USER: &str = "alice";
 const TOKEN: &str = "ghp_TESTcargolibgit2000000000000000000000";
@@ -103,11 +102,7 @@ fn a_warning_cargo_hides_is_still_given_to_git_in_a_terminal() {
     }
     let (server, url) = served_crate(&env);
     env.config("credential.helper", BIN);
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs();
-    let expiry = now as i64 + 3 * DAY;
+    let expiry = now() + 3 * DAY;
     let host = url
         .trim_start_matches("http://")
         .split('/')
@@ -140,10 +135,9 @@ fn a_warning_cargo_hides_is_still_given_to_git_in_a_terminal() {
 
     // The person's next git, in a terminal, is warned.
     let shown = clone_in_terminal(&env, &url);
-    assert!(
-        shown.contains(&format!(
-            "warning: the token for http://{host} (alice) expires in 3 days"
-        )),
+    assert_contains!(
+        shown,
+        &format!("warning: the token for http://{host} (alice) expires in 3 days"),
         "no warning in the terminal: {shown}"
     );
 

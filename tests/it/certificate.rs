@@ -8,7 +8,7 @@ use std::fs;
 
 use crate::support::env::{BIN, TestEnv};
 use crate::support::git_server::{GitServer, bare_repo};
-use crate::support::{make_executable, run, text};
+use crate::support::{assert_contains, make_executable, run, text};
 
 const USER: &str = "alice";
 const TOKEN: &str = "ghp_TESTcertificatetoken000000000000000";
@@ -108,11 +108,7 @@ fn a_certificate_passphrase_is_stored_returned_listed_and_erased_by_its_path() {
         &[],
         &format!("protocol=cert\nhost=\nusername=\npath={}\n", setup.cert),
     );
-    assert!(
-        text(&fill.stdout).contains(&format!("password={PASSPHRASE}\n")),
-        "{}",
-        text(&fill.stdout)
-    );
+    assert_contains!(text(&fill.stdout), &format!("password={PASSPHRASE}\n"));
 
     // Listed as what it is; no forge was asked about it.
     let list = env.patrol(&["list"], "");
@@ -152,20 +148,15 @@ fn a_certificate_passphrase_is_stored_returned_listed_and_erased_by_its_path() {
         "  expires:  never\n",
         "  note:     a client certificate's passphrase: no forge issued it, so none is asked\n",
     ] {
-        assert!(
-            text(&check.stdout).contains(line),
-            "{}",
-            text(&check.stdout)
-        );
+        assert_contains!(text(&check.stdout), line);
     }
 
     // Named by its file, as a person writes it or as git's prompt does.
     let rotate = env.patrol(&["rotate", &format!("cert://{}", setup.cert)], "");
     assert_eq!(rotate.status.code(), Some(2));
-    assert!(
-        text(&rotate.stderr).contains("a client certificate's passphrase, not a token"),
-        "{}",
-        text(&rotate.stderr)
+    assert_contains!(
+        text(&rotate.stderr),
+        "a client certificate's passphrase, not a token"
     );
     let erase = env.patrol(&["erase", &format!("cert:///{}", setup.cert)], "");
     assert!(erase.status.success(), "{}", text(&erase.stderr));
@@ -208,5 +199,5 @@ fn git_rejects_a_certificate_passphrase_by_its_path_alone() {
         )
     };
     assert!(!fill(&setup.cert).contains(PASSPHRASE), "not erased");
-    assert!(fill(&other).contains(&format!("password={PASSPHRASE}\n")));
+    assert_contains!(fill(&other), &format!("password={PASSPHRASE}\n"));
 }

@@ -12,7 +12,7 @@ use serde_json::json;
 use crate::support::env::{BIN, TestEnv};
 use crate::support::fake_forge::{FakeForge, Reply};
 use crate::support::keyring::Keyring;
-use crate::support::{run, text};
+use crate::support::{assert_contains, run, text};
 
 const CLASSIC: &str = "ghp_TESTci00000001";
 const FINE: &str = "github_pat_TESTci00000001";
@@ -271,11 +271,12 @@ fn github_tokens_from_the_environment_each_problem_with_and_without_actions() {
                     .collect();
                 assert_eq!(got, case.annotations, "{what}: {}", run.stdout);
                 for (_, _, message) in &annotations {
-                    assert!(message.contains(". Fix: "), "{what}: {message}");
+                    assert_contains!(message, ". Fix: ", "{what}: {message}");
                     // The fix is about the CI secret, not the keychain.
                     if message.contains("then ") {
-                        assert!(
-                            message.contains("put it in the CI secret that sets $PAT_TOKEN"),
+                        assert_contains!(
+                            message,
+                            "put it in the CI secret that sets $PAT_TOKEN",
                             "{what}: {message}"
                         );
                     }
@@ -288,7 +289,7 @@ fn github_tokens_from_the_environment_each_problem_with_and_without_actions() {
                     run.summary
                 );
                 for (_, code) in case.annotations {
-                    assert!(run.summary.contains(&format!("- **{code}**")), "{what}");
+                    assert_contains!(run.summary, &format!("- **{code}**"), "{what}");
                 }
             } else {
                 assert!(annotations.is_empty(), "{what}: {}", run.stdout);
@@ -318,11 +319,7 @@ fn fail_on_decides_whether_a_near_expiry_fails_the_run() {
         } else {
             "warning"
         };
-        assert!(
-            run.summary.contains(&format!("- **expiring** ({marked})")),
-            "{}",
-            run.summary
-        );
+        assert_contains!(run.summary, &format!("- **expiring** ({marked})"));
 
         let refused = FakeForge::start();
         refused.expect(
@@ -440,19 +437,12 @@ fn gitlab_tokens_from_the_environment() {
             };
             assert_eq!(got, want, "{what} (actions: {actions}): {}", run.stdout);
             if what == "missing scope" {
-                assert!(
-                    run.stdout
-                        .contains("GitLab cannot add scopes to an existing personal access token"),
-                    "{}",
-                    run.stdout
+                assert_contains!(
+                    run.stdout,
+                    "GitLab cannot add scopes to an existing personal access token"
                 );
             }
-            assert!(
-                run.stdout
-                    .contains("https://gitlab.com (the token in $PAT_TOKEN)"),
-                "{}",
-                run.stdout
-            );
+            assert_contains!(run.stdout, "https://gitlab.com (the token in $PAT_TOKEN)");
             forge.verify();
         }
     }
@@ -465,10 +455,9 @@ fn an_unset_or_empty_variable_is_a_usage_error_naming_it() {
     command.args(["check", "--token-env", "PAT_TOKEN"]);
     let out = run(command, b"");
     assert_eq!(out.status.code(), Some(2));
-    assert!(
-        text(&out.stderr).contains("the environment variable PAT_TOKEN is not set"),
-        "{}",
-        text(&out.stderr)
+    assert_contains!(
+        text(&out.stderr),
+        "the environment variable PAT_TOKEN is not set"
     );
     let mut command = env.command(BIN);
     command
@@ -476,7 +465,7 @@ fn an_unset_or_empty_variable_is_a_usage_error_naming_it() {
         .env("PAT_TOKEN", "");
     let out = run(command, b"");
     assert_eq!(out.status.code(), Some(2));
-    assert!(text(&out.stderr).contains("PAT_TOKEN is empty"));
+    assert_contains!(text(&out.stderr), "PAT_TOKEN is empty");
     let mut command = env.command(BIN);
     command
         .args(["check", "--token-env", "PAT_TOKEN"])
@@ -524,11 +513,8 @@ fn a_runner_without_any_keychain_is_enough_and_only_the_host_api_is_asked() {
         summary.starts_with("an earlier step's summary\n### git-credential-patrol"),
         "the summary is appended: {summary}"
     );
-    assert!(
-        summary.contains("| valid | yes (account release-bot) |"),
-        "{summary}"
-    );
-    assert!(summary.contains("No problems found."), "{summary}");
+    assert_contains!(summary, "| valid | yes (account release-bot) |");
+    assert_contains!(summary, "No problems found.");
     assert!(!stdout.contains(CLASSIC) && !stderr.contains(CLASSIC));
     assert!(elsewhere.requests().is_empty());
     let seen = forge.requests();
@@ -562,9 +548,9 @@ fn settings_from_git_environment_configuration_as_the_action_passes_them() {
     let out = run(command, b"");
     let stdout = text(&out.stdout);
     assert_eq!(out.status.code(), Some(1), "{stdout}");
-    assert!(
-        stdout.contains("the token lacks the scopes patrol.requiredScopes asks for: workflow"),
-        "{stdout}"
+    assert_contains!(
+        stdout,
+        "the token lacks the scopes patrol.requiredScopes asks for: workflow"
     );
 }
 
@@ -584,9 +570,9 @@ fn a_host_whose_forge_is_unknown_is_a_usage_error_not_a_silent_pass() {
     let out = run(command, b"");
     let stderr = text(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
-    assert!(
-        stderr.contains("git config --global patrol.https://git.example.com.forge github"),
-        "{stderr}"
+    assert_contains!(
+        stderr,
+        "git config --global patrol.https://git.example.com.forge github"
     );
     assert!(!stderr.contains("TESTci-no-prefix"), "{stderr}");
 }
@@ -608,10 +594,8 @@ fn a_token_given_as_the_variables_name_is_refused_and_never_shown() {
         let out = run(command, b"");
         let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
         assert_eq!(out.status.code(), Some(2), "{stderr}");
-        assert!(
-            stderr.contains(why) && stderr.contains("not the token itself"),
-            "{stderr}"
-        );
+        assert_contains!(stderr, why);
+        assert_contains!(stderr, "not the token itself");
         for shown in [&stdout, &stderr] {
             assert!(!shown.contains("TEST"), "{name} was shown: {shown}");
         }
@@ -651,7 +635,7 @@ fn the_tokens_variable_reaches_no_child_process() {
     let out = run(command, b"");
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let seen = std::fs::read_to_string(&log).expect("check ran git");
-    assert!(seen.contains("GIT_CONFIG"), "{seen}");
+    assert_contains!(seen, "GIT_CONFIG");
     assert!(
         !seen.contains(CLASSIC) && !seen.contains("PAT_TOKEN="),
         "a child saw the token: {seen}"

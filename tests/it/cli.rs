@@ -11,7 +11,7 @@ use serde_json::json;
 
 use crate::support::env::{BIN, TestEnv};
 use crate::support::fake_forge::{FakeForge, Reply};
-use crate::support::{run, text};
+use crate::support::{assert_contains, run, text};
 
 const TOKEN: &str = "ghp_TESTcli00000000000000000000000000001";
 const NEW: &str = "ghp_TESTcli00000000000000000000000000002";
@@ -175,7 +175,7 @@ fn every_command_follows_one_exit_code_contract() {
                 "{args:?}: {stderr}"
             );
         } else {
-            assert!(stderr.contains(says), "{args:?}: {stderr}");
+            assert_contains!(stderr, says, "{args:?}: {stderr}");
         }
         assert!(!stderr.contains(TOKEN) && !stderr.contains(NEW), "{stderr}");
     }
@@ -188,11 +188,8 @@ fn a_mistyped_command_fails_even_without_a_terminal() {
         for out in [from_dev_null(&env, &[typo]), env.patrol(&[typo], "")] {
             let stderr = text(&out.stderr);
             assert_eq!(out.status.code(), Some(2), "{typo}: {stderr}");
-            assert!(
-                stderr.contains(&format!("unrecognized subcommand '{typo}'")),
-                "{stderr}"
-            );
-            assert!(stderr.contains(meant), "{stderr}");
+            assert_contains!(stderr, &format!("unrecognized subcommand '{typo}'"));
+            assert_contains!(stderr, meant);
         }
     }
     // Something other than git's request on stdin is no request either.
@@ -243,10 +240,8 @@ fn git_operations_typed_at_a_terminal_say_what_they_are_for() {
         let (code, shown) = at_terminal(&env, &format!("{BIN} {op}"), "");
         assert_eq!(code, Some(2), "{op}: {shown}");
         assert_eq!(shown.lines().count(), 1, "{op}: one line: {shown}");
-        assert!(
-            shown.contains(&format!("`{op}` is for git")) && shown.contains(instead),
-            "{shown}"
-        );
+        assert_contains!(shown, &format!("`{op}` is for git"));
+        assert_contains!(shown, instead);
     }
     let (code, shown) = at_terminal(&env, &format!("{BIN} capability"), "");
     assert_eq!(code, Some(0), "{shown}");
@@ -280,13 +275,13 @@ fn url_arguments_in_the_forms_people_paste() {
     }
     // What git itself answers for a remote URL.
     let filled = env.credential("fill", &[], "url=https://git.example.com/alice/x.git\n");
-    assert!(text(&filled.stdout).contains(TOKEN));
+    assert_contains!(text(&filled.stdout), TOKEN);
     let out = env.patrol(&["token", "https://bob:ghp_TESTpasted@git.example.com"], "");
     let stderr = text(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
-    assert!(
-        stderr.contains("no stored credential for https://git.example.com and user bob"),
-        "{stderr}"
+    assert_contains!(
+        stderr,
+        "no stored credential for https://git.example.com and user bob"
     );
     assert!(!stderr.contains("ghp_TESTpasted"), "never echoed: {stderr}");
 
@@ -298,11 +293,8 @@ fn url_arguments_in_the_forms_people_paste() {
             let out = env.patrol(&[command, ssh], "");
             let stderr = text(&out.stderr);
             assert_eq!(out.status.code(), Some(2), "{command} {ssh}: {stderr}");
-            assert!(
-                stderr.contains("is an SSH remote")
-                    && stderr.contains("never asks a credential helper"),
-                "{stderr}"
-            );
+            assert_contains!(stderr, "is an SSH remote");
+            assert_contains!(stderr, "never asks a credential helper");
         }
     }
 }
@@ -345,7 +337,7 @@ fn use_http_path_is_read_as_git_reads_it() {
         ));
     }
     let fill = |url: &str| text(&env.credential("fill", &[], &format!("url={url}\n")).stdout);
-    assert!(fill("https://h.example.com/org/b.git").contains(B));
+    assert_contains!(fill("https://h.example.com/org/b.git"), B);
     let out = env.patrol(&["token", "https://h.example.com/org/a.git"], "");
     assert_eq!(
         (out.status.code(), text(&out.stdout)),
@@ -355,7 +347,7 @@ fn use_http_path_is_read_as_git_reads_it() {
     );
     let out = env.patrol(&["erase", "https://h.example.com/org/a.git"], "");
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
-    assert!(fill("https://h.example.com/org/b.git").contains(B));
+    assert_contains!(fill("https://h.example.com/org/b.git"), B);
     let out = env.patrol(&["token", "https://h.example.com/org/a.git"], "");
     assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
     // The host alone names both; the message names their URLs.
@@ -365,11 +357,8 @@ fn use_http_path_is_read_as_git_reads_it() {
     let out = env.patrol(&["token", "h.example.com"], "");
     let stderr = text(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
-    assert!(
-        stderr.contains("https://h.example.com/org/a.git for u")
-            && stderr.contains("name one by its URL with its path"),
-        "{stderr}"
-    );
+    assert_contains!(stderr, "https://h.example.com/org/a.git for u");
+    assert_contains!(stderr, "name one by its URL with its path");
 
     // Every entry that applies, in the order git reads them: the later,
     // less specific one wins, and git stores no path.
@@ -393,23 +382,23 @@ fn a_date_in_the_past_needs_saying_so() {
     let out = env.patrol(&["expiry", "example.com", "2019-05-01"], "");
     let stderr = text(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
-    assert!(
-        stderr.contains("2019-05-01 00:00 UTC (")
-            && stderr.contains("is in the past")
-            && stderr.contains("--allow-past"),
-        "{stderr}"
-    );
+    assert_contains!(stderr, "2019-05-01 00:00 UTC (");
+    assert_contains!(stderr, "is in the past");
+    assert_contains!(stderr, "--allow-past");
     assert!(env.index()["credentials"][0]["expiry"]["manual"].is_null());
 
     // At a terminal, a "no" changes nothing and a "yes" records it.
     let line = format!("{BIN} expiry example.com 2019-05-01");
     let (code, shown) = at_terminal(&env, &line, "n\n");
     assert_eq!(code, Some(2), "{shown}");
-    assert!(shown.contains("is in the past; record the token as already expired? [y/N]"));
+    assert_contains!(
+        shown,
+        "is in the past; record the token as already expired? [y/N]"
+    );
     assert!(env.index()["credentials"][0]["expiry"]["manual"].is_null());
     let (code, shown) = at_terminal(&env, &line, "y\n");
     assert_eq!(code, Some(0), "{shown}");
-    assert!(shown.contains("now recorded as expired "), "{shown}");
+    assert_contains!(shown, "now recorded as expired ");
     assert_eq!(
         env.index()["credentials"][0]["expiry"]["manual"],
         "2019-05-01T00:00:00Z"
@@ -417,7 +406,7 @@ fn a_date_in_the_past_needs_saying_so() {
 
     let out = env.patrol(&["expiry", "example.com", "2019-05-02", "--allow-past"], "");
     assert!(out.status.success(), "{}", text(&out.stderr));
-    assert!(text(&out.stdout).contains("now recorded as expired "));
+    assert_contains!(text(&out.stdout), "now recorded as expired ");
 }
 
 #[test]
@@ -444,11 +433,8 @@ fn rotate_on_github_takes_the_expiry_the_forge_reports() {
     let out = env.patrol(&["rotate", "git.example.com"], &format!("{NEW}\n"));
     let stdout = text(&out.stdout);
     assert!(out.status.success(), "{}", text(&out.stderr));
-    assert!(
-        stdout.contains("It expires in ")
-            && stdout.contains("(2099-12-01 00:00 UTC), as GitHub says."),
-        "{stdout}"
-    );
+    assert_contains!(stdout, "It expires in ");
+    assert_contains!(stdout, "(2099-12-01 00:00 UTC), as GitHub says.");
     let record = &env.index()["credentials"][0];
     assert_eq!(
         record["expiry"]["forge"], "2099-12-01T00:00:00Z",
@@ -463,12 +449,10 @@ fn rotate_elsewhere_records_the_expiry_given_or_says_how_to_set_it() {
     let out = env.patrol(&["rotate", "example.com"], &format!("{NEW}\n"));
     let stdout = text(&out.stdout);
     assert!(out.status.success(), "{}", text(&out.stderr));
-    assert!(
-        stdout.contains(
-            "Its expiry is unknown; rotation falls due in 3 months (patrol.rotateAfter). \
+    assert_contains!(
+        stdout,
+        "Its expiry is unknown; rotation falls due in 3 months (patrol.rotateAfter). \
              Set it with: git credential-patrol expiry https://example.com DATE --user alice"
-        ),
-        "{stdout}"
     );
     assert_eq!(env.index()["credentials"][0]["expiry"], json!({}));
 
@@ -478,10 +462,7 @@ fn rotate_elsewhere_records_the_expiry_given_or_says_how_to_set_it() {
     );
     let stdout = text(&out.stdout);
     assert!(out.status.success(), "{}", text(&out.stderr));
-    assert!(
-        stdout.contains("(2099-01-31 00:00 UTC), as you said."),
-        "{stdout}"
-    );
+    assert_contains!(stdout, "(2099-01-31 00:00 UTC), as you said.");
     assert_eq!(
         env.index()["credentials"][0]["expiry"]["manual"],
         "2099-01-31T00:00:00Z"
@@ -491,14 +472,14 @@ fn rotate_elsewhere_records_the_expiry_given_or_says_how_to_set_it() {
         &format!("{NEW}\n"),
     );
     assert_eq!(out.status.code(), Some(2));
-    assert!(text(&out.stderr).contains("2019-01-31 00:00 UTC ("));
+    assert_contains!(text(&out.stderr), "2019-01-31 00:00 UTC (");
 }
 
 #[test]
 fn settings_go_before_the_command_and_appear_only_there() {
     let env = TestEnv::new();
     let top = text(&env.patrol(&["--help"], "").stdout);
-    assert!(top.contains("--warn-before"), "{top}");
+    assert_contains!(top, "--warn-before");
     for command in ["list", "token", "erase", "rotate", "install"] {
         let help = text(&env.patrol(&[command, "--help"], "").stdout);
         assert!(!help.contains("--warn-before"), "{command}: {help}");
@@ -514,11 +495,8 @@ fn rotate_at_a_terminal_asks_for_the_expiry_the_forge_does_not_report() {
     let line = format!("{BIN} rotate example.com");
     let (code, shown) = at_terminal(&env, &line, &format!("{NEW}\n90d\n"));
     assert_eq!(code, Some(0), "{shown}");
-    assert!(
-        shown.contains("3. When does the new token expire?"),
-        "{shown}"
-    );
-    assert!(shown.contains("), as you said."), "{shown}");
+    assert_contains!(shown, "3. When does the new token expire?");
+    assert_contains!(shown, "), as you said.");
     // The terminal echoes what is typed ahead, before rotate turns echo
     // off; after that the token must not appear.
     let after = &shown[shown.find("Rotating").unwrap()..];
@@ -529,9 +507,6 @@ fn rotate_at_a_terminal_asks_for_the_expiry_the_forge_does_not_report() {
     // Enter: it stays unknown, and rotate says how to set it.
     let (code, shown) = at_terminal(&env, &line, &format!("{TOKEN}\n\n"));
     assert_eq!(code, Some(0), "{shown}");
-    assert!(
-        shown.contains("Its expiry is unknown. Set it with: "),
-        "{shown}"
-    );
+    assert_contains!(shown, "Its expiry is unknown. Set it with: ");
     assert_eq!(env.index()["credentials"][0]["expiry"], json!({}));
 }

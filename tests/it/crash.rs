@@ -10,7 +10,7 @@ use std::process::Output;
 
 use crate::support::env::{BIN, TestEnv};
 use crate::support::fixtures::{THREE, assert_nothing_lost, git_credentials, token, write_private};
-use crate::support::{run, text};
+use crate::support::{assert_contains, run, text};
 
 const OLD: &str = "ghp_TESTcrash0001";
 const NEW: &str = "ghp_TESTcrash0002";
@@ -96,8 +96,9 @@ fn a_store_stopped_at_each_point_leaves_the_new_secret_usable_and_the_index_whol
         }
         for host in ["crash.example.com", "new.example.com"] {
             let answer = text(&fill(&env, host).stdout);
-            assert!(
-                answer.contains(&format!("password={NEW}\n")),
+            assert_contains!(
+                answer,
+                &format!("password={NEW}\n"),
                 "{point}, {host}: {answer}"
             );
             let token = token(&env, host, Some("alice"));
@@ -155,7 +156,7 @@ fn an_erase_stopped_at_each_point_leaves_nothing_git_would_send() {
         let token_out = token(&env, "crash.example.com", Some("alice")).unwrap_err();
         assert_eq!(token_out.status.code(), Some(1), "{point}");
         assert!(fill(&env, "other.example.com").status.success());
-        assert!(text(&fill(&env, "other.example.com").stdout).contains(OLD));
+        assert_contains!(text(&fill(&env, "other.example.com").stdout), OLD);
         // Git's next erase brings the index in line.
         env.reject("protocol=https\nhost=crash.example.com\n");
         let index = env.index();
@@ -208,11 +209,8 @@ fn an_import_that_crashes_at_any_point_loses_nothing_and_a_rerun_finishes() {
                 let out = env.patrol(&["import"], "");
                 assert_eq!(out.status.code(), Some(1), "{point}");
                 let stderr = text(&out.stderr);
-                assert!(
-                    stderr.contains(".git-credentials.lock exists")
-                        && stderr.contains("remove it (`rm "),
-                    "{stderr}"
-                );
+                assert_contains!(stderr, ".git-credentials.lock exists");
+                assert_contains!(stderr, "remove it (`rm ");
                 assert_eq!(fs::read_to_string(&file).unwrap(), content, "{point}");
                 fs::remove_file(&lock).unwrap();
             }

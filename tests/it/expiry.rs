@@ -4,21 +4,13 @@
 
 use std::fs;
 use std::path::PathBuf;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::support::env::{BIN, TestEnv};
 use crate::support::git_server::{GitServer, bare_repo};
-use crate::support::{run, text};
+use crate::support::{assert_contains, now, run, text};
 
 const OLD: &str = "ghp_TESTold000000000000000000000000000";
 const NEW: &str = "ghp_TESTnew000000000000000000000000000";
-
-fn now() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64
-}
 
 const DAY: i64 = 86_400;
 
@@ -160,17 +152,13 @@ fn a_push_warns_days_before_the_token_expires() {
     let stderr = text(&out.stderr);
     assert!(out.status.success(), "{stderr}");
     let url = push.url();
-    assert!(
-        stderr.contains(&format!(
-            "warning: the token for {url} (alice) expires in 3 days ("
-        )),
-        "{stderr}"
+    assert_contains!(
+        stderr,
+        &format!("warning: the token for {url} (alice) expires in 3 days (")
     );
-    assert!(
-        stderr.contains(&format!(
-            "then run: git credential-patrol rotate {url} --user alice\n"
-        )),
-        "{stderr}"
+    assert_contains!(
+        stderr,
+        &format!("then run: git credential-patrol rotate {url} --user alice\n")
     );
     assert!(
         !stderr.contains("askpass:"),
@@ -179,7 +167,7 @@ fn a_push_warns_days_before_the_token_expires() {
     // These pushes write stderr into a pipe, which nobody may read: the
     // warning counts for nothing and the next push gives it again.
     let piped = text(&push.push("nobody", "nothing").stderr);
-    assert!(piped.contains("expires in 3 days"), "{piped}");
+    assert_contains!(piped, "expires in 3 days");
     // A CI job's log is read: the warning given there is remembered, and
     // the next push inside `warnEvery` is quiet.
     let logged = text(
@@ -187,7 +175,7 @@ fn a_push_warns_days_before_the_token_expires() {
             .push_with("nobody", "nothing", &[("CI", "true")])
             .stderr,
     );
-    assert!(logged.contains("expires in 3 days"), "{logged}");
+    assert_contains!(logged, "expires in 3 days");
     let again = text(&push.push("nobody", "nothing").stderr);
     assert!(!again.contains("warning:"), "{again}");
 }
@@ -200,15 +188,16 @@ fn an_expired_token_is_not_sent_and_the_new_one_is_stored() {
     let out = push.push("alice", NEW);
     let stderr = text(&out.stderr);
     assert!(out.status.success(), "{stderr}");
-    assert!(
-        stderr.contains(&format!(
+    assert_contains!(
+        stderr,
+        &format!(
             "warning: the token for {} (alice) expired 24 hours ago",
             push.url()
-        )),
-        "{stderr}"
+        )
     );
-    assert!(
-        stderr.contains("askpass: Password for"),
+    assert_contains!(
+        stderr,
+        "askpass: Password for",
         "git asked for a new one: {stderr}"
     );
     assert!(
@@ -216,7 +205,7 @@ fn an_expired_token_is_not_sent_and_the_new_one_is_stored() {
         "the expired token was sent: {:?}",
         push.server.refused()
     );
-    assert!(push.fill().contains(&format!("password={NEW}\n")));
+    assert_contains!(push.fill(), &format!("password={NEW}\n"));
     let record = &push.env.index()["credentials"][0];
     assert_eq!(record["expiry"], serde_json::json!({}), "{record}");
     assert!(record["last_used_at"].is_null());
@@ -260,10 +249,7 @@ fn a_token_the_server_refuses_is_erased_and_remembered_as_such() {
     assert!(!push.fill().contains(OLD));
     let listing = push.env.patrol(&["list"], "");
     let table = text(&listing.stdout);
-    assert!(
-        table.contains("erased: rejected by the server on "),
-        "{table}"
-    );
+    assert_contains!(table, "erased: rejected by the server on ");
     let json = push.env.patrol(&["list", "--json"], "");
     let parsed: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
     assert_eq!(parsed["credentials"][0]["status"], "erased");
@@ -272,8 +258,8 @@ fn a_token_the_server_refuses_is_erased_and_remembered_as_such() {
     // The next push asks, and the token typed there takes the old one's place.
     let out = push.push("alice", NEW);
     assert!(out.status.success(), "{}", text(&out.stderr));
-    assert!(text(&out.stderr).contains("askpass: Password for"));
-    assert!(push.fill().contains(&format!("password={NEW}\n")));
+    assert_contains!(text(&out.stderr), "askpass: Password for");
+    assert_contains!(push.fill(), &format!("password={NEW}\n"));
     let record = &push.env.index()["credentials"][0];
     assert!(record["erased"].is_null(), "{record}");
     assert_eq!(push.env.index()["credentials"].as_array().unwrap().len(), 1);
@@ -308,27 +294,18 @@ fn warn_every_throttles_except_in_the_last_day() {
         OLD,
         Some(now() + 20 * 3600),
     );
-    assert!(
-        get(&env, "five.example", &[])
-            .1
-            .contains("expires in 5 days")
-    );
+    assert_contains!(get(&env, "five.example", &[]).1, "expires in 5 days");
     assert_eq!(
         get(&env, "five.example", &[]).1,
         "",
         "throttled by patrol.warnEvery"
     );
-    assert!(
-        get(&env, "five.example", &["--warn-every=0s"])
-            .1
-            .contains("expires in 5 days")
+    assert_contains!(
+        get(&env, "five.example", &["--warn-every=0s"]).1,
+        "expires in 5 days"
     );
     for _ in 0..2 {
-        assert!(
-            get(&env, "tomorrow.example", &[])
-                .1
-                .contains("expires in 20 hours")
-        );
+        assert_contains!(get(&env, "tomorrow.example", &[]).1, "expires in 20 hours");
     }
 }
 
@@ -339,7 +316,7 @@ fn warn_every_set_in_git_config_sets_the_interval() {
     env.config("patrol.warnEvery", "0s");
     for _ in 0..2 {
         let (_, stderr) = get(&env, "five.example", &[]);
-        assert!(stderr.contains("expires in 5 days"), "{stderr}");
+        assert_contains!(stderr, "expires in 5 days");
     }
     // A URL-matched setting wins for its URL: the warning just given
     // holds for 3 days.
@@ -358,7 +335,7 @@ fn warn_before_comes_from_url_matched_config_or_the_helper_line() {
         "outside the default 7 days"
     );
     env.config("patrol.https://a.example.warnBefore", "30 days");
-    assert!(get(&env, "a.example", &[]).1.contains("expires in 3 weeks"));
+    assert_contains!(get(&env, "a.example", &[]).1, "expires in 3 weeks");
     assert_eq!(
         get(&env, "b.example", &[]).1,
         "",
@@ -378,11 +355,7 @@ fn warn_before_comes_from_url_matched_config_or_the_helper_line() {
         ],
         "protocol=https\nhost=b.example\n",
     );
-    assert!(
-        text(&out.stderr).contains("expires in 3 weeks"),
-        "{}",
-        text(&out.stderr)
-    );
+    assert_contains!(text(&out.stderr), "expires in 3 weeks");
 }
 
 #[test]
@@ -413,7 +386,7 @@ fn rotate_after_makes_rotation_due_whatever_the_expiry() {
         }
         env.config("patrol.rotateAfter", "5 days");
         let (_, stderr) = get(&env, "example.com", &[]);
-        assert!(stderr.contains(warning), "{expiry:?}: {stderr}");
+        assert_contains!(stderr, warning, "{expiry:?}: {stderr}");
         let listing = env.patrol(&["list", "--json"], "");
         assert_eq!(listing.status.code(), Some(1), "{expiry:?}");
         let parsed: serde_json::Value = serde_json::from_slice(&listing.stdout).unwrap();
@@ -432,14 +405,14 @@ fn a_bad_setting_is_named_and_never_breaks_git() {
     store(&env, "example.com", "alice", OLD, Some(now() + 3 * DAY));
     env.config("patrol.warnBefore", "a fortnight");
     let (stdout, stderr) = get(&env, "example.com", &[]);
-    assert!(stdout.contains(&format!("password={OLD}")));
-    assert!(
-        stderr
-            .contains("warning: ignoring patrol.warnbefore = \"a fortnight\": expected a duration"),
-        "{stderr}"
+    assert_contains!(stdout, &format!("password={OLD}"));
+    assert_contains!(
+        stderr,
+        "warning: ignoring patrol.warnbefore = \"a fortnight\": expected a duration"
     );
-    assert!(
-        stderr.contains("expires in 3 days"),
+    assert_contains!(
+        stderr,
+        "expires in 3 days",
         "the default of 7 days applies: {stderr}"
     );
 }
@@ -459,10 +432,7 @@ fn a_bad_setting_is_named_once_per_push() {
         1,
         "{stderr}"
     );
-    assert!(
-        stderr.contains("such as `30s`, `90m`, `12h`, `14d` or `2w`"),
-        "{stderr}"
-    );
+    assert_contains!(stderr, "such as `30s`, `90m`, `12h`, `14d` or `2w`");
     assert!(!stderr.contains("patrol.warnevery"), "0 is taken: {stderr}");
 }
 
@@ -474,7 +444,7 @@ fn bad_helper_arguments_are_refused_with_usage() {
         "protocol=https\nhost=example.com\n",
     );
     assert_eq!(out.status.code(), Some(2));
-    assert!(text(&out.stderr).contains("is not a duration"));
+    assert_contains!(text(&out.stderr), "is not a duration");
 }
 
 #[test]
@@ -487,15 +457,11 @@ fn list_shows_the_most_urgent_first_and_exits_1_when_something_needs_attention()
     let table = text(&out.stdout);
     let lines: Vec<&str> = table.lines().collect();
     assert!(lines[0].starts_with("URL"), "{table}");
-    assert!(
-        lines[1].contains("https://soon.example") && lines[1].contains("expiring"),
-        "{table}"
-    );
-    assert!(lines[1].contains("in 2 days"), "{table}");
-    assert!(
-        lines[2].contains("https://later.example") && lines[2].contains(" ok"),
-        "{table}"
-    );
+    assert_contains!(lines[1], "https://soon.example", "{table}");
+    assert_contains!(lines[1], "expiring", "{table}");
+    assert_contains!(lines[1], "in 2 days", "{table}");
+    assert_contains!(lines[2], "https://later.example", "{table}");
+    assert_contains!(lines[2], " ok", "{table}");
 
     let json = env.patrol(&["list", "--json"], "");
     let parsed: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
@@ -518,7 +484,7 @@ fn list_with_nothing_stored_says_so() {
     let env = TestEnv::new();
     let out = env.patrol(&["list"], "");
     assert_eq!(out.status.code(), Some(0));
-    assert!(text(&out.stdout).contains("No credentials stored yet"));
+    assert_contains!(text(&out.stdout), "No credentials stored yet");
     let json = env.patrol(&["list", "--json"], "");
     assert_eq!(
         serde_json::from_slice::<serde_json::Value>(&json.stdout).unwrap(),
@@ -532,12 +498,8 @@ fn expiry_set_by_hand_outranks_the_rest_until_the_token_changes() {
     store(&env, "example.com", "alice", OLD, None);
     let out = env.patrol(&["expiry", "example.com", "2d"], "");
     assert!(out.status.success(), "{}", text(&out.stderr));
-    assert!(text(&out.stdout).contains("expiring in 2 days"));
-    assert!(
-        get(&env, "example.com", &[])
-            .1
-            .contains("expires in 2 days")
-    );
+    assert_contains!(text(&out.stdout), "expiring in 2 days");
+    assert_contains!(get(&env, "example.com", &[]).1, "expires in 2 days");
     let out = env.patrol(
         &["expiry", "https://example.com", "never", "--user", "alice"],
         "",
@@ -551,10 +513,13 @@ fn expiry_set_by_hand_outranks_the_rest_until_the_token_changes() {
 
     let bad = env.patrol(&["expiry", "example.com", "next tuesday"], "");
     assert_eq!(bad.status.code(), Some(2));
-    assert!(text(&bad.stderr).contains("is not a date"));
+    assert_contains!(text(&bad.stderr), "is not a date");
     let unknown = env.patrol(&["expiry", "nowhere.example", "30d"], "");
     assert_eq!(unknown.status.code(), Some(1));
-    assert!(text(&unknown.stderr).contains("no stored credential for https://nowhere.example"));
+    assert_contains!(
+        text(&unknown.stderr),
+        "no stored credential for https://nowhere.example"
+    );
 }
 
 #[test]
@@ -563,17 +528,10 @@ fn an_expiry_set_by_hand_in_the_past_makes_git_drop_the_token() {
     store(&env, "example.com", "alice", OLD, None);
     let out = env.patrol(&["expiry", "example.com", "2020-01-01", "--allow-past"], "");
     assert!(out.status.success(), "{}", text(&out.stderr));
-    assert!(
-        text(&out.stdout).contains("now recorded as expired "),
-        "{}",
-        text(&out.stdout)
-    );
+    assert_contains!(text(&out.stdout), "now recorded as expired ");
     let (stdout, stderr) = get(&env, "example.com", &[]);
-    assert!(
-        stdout.contains("password_expiry_utc=1577836800\n"),
-        "{stdout}"
-    );
-    assert!(stderr.contains("expired"), "{stderr}");
+    assert_contains!(stdout, "password_expiry_utc=1577836800\n");
+    assert_contains!(stderr, "expired");
 }
 
 #[test]
@@ -583,10 +541,9 @@ fn several_accounts_need_a_user() {
     store(&env, "example.com", "bob", NEW, None);
     let out = env.patrol(&["expiry", "example.com", "30d"], "");
     assert_eq!(out.status.code(), Some(2));
-    assert!(
-        text(&out.stderr).contains("several accounts (bob, alice); name one with --user"),
-        "{}",
-        text(&out.stderr)
+    assert_contains!(
+        text(&out.stderr),
+        "several accounts (bob, alice); name one with --user"
     );
 }
 
@@ -597,28 +554,29 @@ fn rotate_replaces_the_token_and_reminds_to_revoke_the_old_one() {
     let out = env.patrol(&["rotate", "github.com"], &format!("{NEW}\n"));
     let stdout = text(&out.stdout);
     assert!(out.status.success(), "{}", text(&out.stderr));
-    assert!(
-        stdout.contains("Create a new token at https://github.com/settings/tokens"),
-        "{stdout}"
+    assert_contains!(
+        stdout,
+        "Create a new token at https://github.com/settings/tokens"
     );
-    assert!(stdout.contains("revoke the old token"), "{stdout}");
+    assert_contains!(stdout, "revoke the old token");
     assert!(
         !stdout.contains(NEW) && !text(&out.stderr).contains(NEW),
         "the token is never echoed"
     );
     let (answer, warnings) = get(&env, "github.com", &[]);
-    assert!(answer.contains(&format!("password={NEW}\n")), "{answer}");
+    assert_contains!(answer, &format!("password={NEW}\n"));
     assert_eq!(warnings, "", "the new token has no known expiry yet");
     let record = &env.index()["credentials"][0];
     assert!(record["rotated_at"].is_string(), "{record}");
 
     let same = env.patrol(&["rotate", "github.com"], &format!("{NEW}\n"));
     assert_eq!(same.status.code(), Some(2));
-    assert!(text(&same.stderr).contains("already stored"));
+    assert_contains!(text(&same.stderr), "already stored");
     let empty = env.patrol(&["rotate", "github.com"], "\n");
     assert_eq!(empty.status.code(), Some(2));
-    assert!(
-        get(&env, "github.com", &[]).0.contains(NEW),
+    assert_contains!(
+        get(&env, "github.com", &[]).0,
+        NEW,
         "a failed rotation changes nothing"
     );
 }
@@ -629,11 +587,14 @@ fn erase_by_a_person_removes_the_token_and_says_what_remains() {
     store(&env, "example.com", "alice", OLD, None);
     let out = env.patrol(&["erase", "example.com", "--user", "alice"], "");
     assert!(out.status.success(), "{}", text(&out.stderr));
-    assert!(text(&out.stdout).contains("Removed the token for https://example.com (alice)"));
-    assert!(text(&out.stdout).contains("revoke it"));
+    assert_contains!(
+        text(&out.stdout),
+        "Removed the token for https://example.com (alice)"
+    );
+    assert_contains!(text(&out.stdout), "revoke it");
     assert_eq!(get(&env, "example.com", &[]).0, "");
     let table = text(&env.patrol(&["list"], "").stdout);
-    assert!(table.contains("erased: removed by you on "), "{table}");
+    assert_contains!(table, "erased: removed by you on ");
 }
 
 #[test]
@@ -651,16 +612,10 @@ fn warnings_are_coloured_only_on_a_terminal_and_never_with_no_color() {
         }
         text(&command.output().unwrap().stdout)
     };
-    assert!(
-        on_terminal(false).contains("\x1b[33mwarning:"),
-        "{:?}",
-        on_terminal(false)
-    );
+    assert_contains!(on_terminal(false), "\x1b[33mwarning:");
     let plain = on_terminal(true);
-    assert!(
-        plain.contains("warning:") && !plain.contains('\x1b'),
-        "{plain:?}"
-    );
+    assert_contains!(plain, "warning:", "{plain:?}");
+    assert!(!plain.contains('\x1b'), "{plain:?}");
     let piped = get(&env, "example.com", &["--warn-every=0s"]).1;
     assert!(
         piped.starts_with("warning: ") && !piped.contains('\x1b'),
@@ -679,7 +634,7 @@ fn names_from_outside_are_escaped_before_reaching_a_terminal() {
         Some(now() + 3 * DAY),
     );
     let (_, stderr) = get(&env, "example.com", &[]);
-    assert!(stderr.contains("evil\\u{1b}]0;title\\u{7}"), "{stderr:?}");
+    assert_contains!(stderr, "evil\\u{1b}]0;title\\u{7}");
     assert!(!stderr.contains('\x1b'));
 }
 
@@ -704,19 +659,19 @@ fn a_token_known_dead_is_never_sent_whatever_the_git() {
         let out = push.push("alice", NEW);
         let stderr = text(&out.stderr);
         assert!(out.status.success(), "{git}: {stderr}");
-        assert!(
-            stderr.contains(&format!(
-                "warning: the token for {} (alice) expired ",
-                push.url()
-            )),
+        assert_contains!(
+            stderr,
+            &format!("warning: the token for {} (alice) expired ", push.url()),
             "{git}: {stderr}"
         );
-        assert!(
-            stderr.contains("hint: patrol no longer gives it to git, so git asks for a new one"),
+        assert_contains!(
+            stderr,
+            "hint: patrol no longer gives it to git, so git asks for a new one",
             "{git}: {stderr}"
         );
-        assert!(
-            stderr.contains("askpass: Password for"),
+        assert_contains!(
+            stderr,
+            "askpass: Password for",
             "{git} asked for a new one: {stderr}"
         );
         assert!(
@@ -724,7 +679,7 @@ fn a_token_known_dead_is_never_sent_whatever_the_git() {
             "{git} sent the dead token: {:?}",
             push.server.refused()
         );
-        assert!(push.fill().contains(&format!("password={NEW}\n")), "{git}");
+        assert_contains!(push.fill(), &format!("password={NEW}\n"), "{git}");
         let listing = push.env.patrol(&["list", "--json"], "");
         let parsed: serde_json::Value = serde_json::from_slice(&listing.stdout).unwrap();
         assert_eq!(
@@ -743,17 +698,14 @@ fn every_view_shows_the_one_effective_expiry() {
     let set = env.patrol(&["expiry", "example.com", "2020-01-01", "--allow-past"], "");
     assert!(set.status.success(), "{}", text(&set.stderr));
     let (stdout, stderr) = get(&env, "example.com", &[]);
-    assert!(
-        stdout.contains("password_expiry_utc=1577836800\n"),
-        "{stdout}"
-    );
+    assert_contains!(stdout, "password_expiry_utc=1577836800\n");
     assert!(
         !stdout.contains("password="),
         "a dead token is withheld: {stdout}"
     );
-    assert!(stdout.contains("username=alice\n"), "{stdout}");
-    assert!(stderr.contains("expired"), "{stderr}");
-    assert!(stderr.contains("(2020-01-01"), "{stderr}");
+    assert_contains!(stdout, "username=alice\n");
+    assert_contains!(stderr, "expired");
+    assert_contains!(stderr, "(2020-01-01");
     let json = env.patrol(&["list", "--json"], "");
     let parsed: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
     let entry = &parsed["credentials"][0];
@@ -761,7 +713,7 @@ fn every_view_shows_the_one_effective_expiry() {
     assert_eq!(entry["expiry_source"], "manual", "{entry}");
     assert_eq!(entry["status"], "expired", "{entry}");
     let table = text(&env.patrol(&["list"], "").stdout);
-    assert!(table.contains("2020-01-01"), "{table}");
+    assert_contains!(table, "2020-01-01");
 }
 
 /// When git stores again, after the server accepted it, the very token
@@ -779,13 +731,13 @@ fn a_wrong_expiry_corrects_itself_when_the_server_accepts_the_token() {
     let out = push.push("alice", OLD);
     let stderr = text(&out.stderr);
     assert!(out.status.success(), "{stderr}");
-    assert!(stderr.contains("askpass: Password for"), "{stderr}");
-    assert!(
-        stderr.contains(&format!(
+    assert_contains!(stderr, "askpass: Password for");
+    assert_contains!(
+        stderr,
+        &format!(
             "warning: the server accepted the token for {} (alice), which patrol held as expired",
             push.url()
-        )),
-        "{stderr}"
+        )
     );
     let again = push.push("nobody", "nothing");
     let stderr = text(&again.stderr);
@@ -845,7 +797,7 @@ fn a_refreshable_token_renews_itself_without_a_warning() {
     );
     assert!(stored.status.success(), "{}", text(&stored.stderr));
     let table = text(&push.env.patrol(&["list"], "").stdout);
-    assert!(table.contains("self-renewing"), "{table}");
+    assert_contains!(table, "self-renewing");
 
     let out = push.push("nobody", "nothing");
     let stderr = text(&out.stderr);
@@ -859,15 +811,9 @@ fn a_refreshable_token_renews_itself_without_a_warning() {
         push.server.refused()
     );
     let filled = push.fill();
-    assert!(filled.contains(&format!("password={NEW}\n")), "{filled}");
-    assert!(
-        filled.contains(&format!("password_expiry_utc={renewed_expiry}\n")),
-        "{filled}"
-    );
-    assert!(
-        filled.contains("oauth_refresh_token=TESTrefresh2\n"),
-        "{filled}"
-    );
+    assert_contains!(filled, &format!("password={NEW}\n"));
+    assert_contains!(filled, &format!("password_expiry_utc={renewed_expiry}\n"));
+    assert_contains!(filled, "oauth_refresh_token=TESTrefresh2\n");
     let json = push.env.patrol(&["list", "--json"], "");
     let parsed: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
     assert_eq!(parsed["credentials"][0]["status"], "self-renewing");
@@ -907,12 +853,9 @@ fn an_older_git_storing_the_same_token_keeps_its_expiry() {
     );
     assert_eq!(expires_at(&push), recorded, "after {OLD_GIT}'s store");
     let (_, warning) = get_with(&push.env, "http", &push.server.host(), &["--warn-every=0s"]);
-    assert!(warning.contains("(alice) expires in "), "{warning}");
+    assert_contains!(warning, "(alice) expires in ");
     let filled = push.fill();
-    assert!(
-        filled.contains(&format!("password_expiry_utc={expiry}\n")),
-        "{filled}"
-    );
+    assert_contains!(filled, &format!("password_expiry_utc={expiry}\n"));
 }
 
 fn get_with(env: &TestEnv, protocol: &str, host: &str, helper_args: &[&str]) -> (String, String) {

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use crate::support::env::TestEnv;
 use crate::support::keyring::Keyring;
-use crate::support::text;
+use crate::support::{assert_contains, text};
 
 const STORE: &str =
     "protocol=https\nhost=example.com\nusername=alice\npassword=ghp_TESTsecret0001\n";
@@ -26,7 +26,7 @@ fn assert_falls_back(env: &TestEnv, cause: &str) {
         .filter(|l| l.starts_with("git-credential-patrol:"))
         .collect();
     assert_eq!(ours.len(), 1, "{stderr}");
-    assert!(ours[0].contains(cause), "{stderr}");
+    assert_contains!(ours[0], cause, "{stderr}");
 }
 
 #[test]
@@ -36,10 +36,8 @@ fn no_secret_service_names_the_cause_and_the_fix() {
     let out = env.patrol(&["store"], STORE);
     assert_eq!(out.status.code(), Some(1));
     let stderr = text(&out.stderr);
-    assert!(
-        stderr.contains("patrol.backend keyutils") && stderr.contains("gnome-keyring-daemon"),
-        "{stderr}"
-    );
+    assert_contains!(stderr, "patrol.backend keyutils");
+    assert_contains!(stderr, "gnome-keyring-daemon");
 }
 
 #[test]
@@ -98,15 +96,17 @@ fn a_damaged_index_never_stops_get_and_is_set_aside_on_the_next_store() {
     let shard = env.shard_path("https", "example.com");
     fs::write(&shard, "{\"version\": 2, \"credentials\": [tru").unwrap();
     let out = env.credential("fill", &[], "protocol=https\nhost=example.com\n");
-    assert!(
-        text(&out.stdout).contains("password=ghp_TESTsecret0001"),
+    assert_contains!(
+        text(&out.stdout),
+        "password=ghp_TESTsecret0001",
         "{}",
         text(&out.stderr)
     );
     let stderr = text(&out.stderr);
-    assert!(stderr.contains("damaged"), "{stderr}");
-    assert!(
-        stderr.contains("https_example.com.json"),
+    assert_contains!(stderr, "damaged");
+    assert_contains!(
+        stderr,
+        "https_example.com.json",
         "names the shard: {stderr}"
     );
 
@@ -139,7 +139,10 @@ fn a_missing_index_never_stops_get() {
     env.approve(STORE);
     fs::remove_dir_all(env.index_dir()).unwrap();
     let out = env.credential("fill", &[], "protocol=https\nhost=example.com\n");
-    assert!(text(&out.stdout).contains("username=alice\npassword=ghp_TESTsecret0001"));
+    assert_contains!(
+        text(&out.stdout),
+        "username=alice\npassword=ghp_TESTsecret0001"
+    );
     // ... and git's erase still reaches the keychain.
     env.reject("protocol=https\nhost=example.com\n");
     let out = env.credential("fill", &[], "protocol=https\nhost=example.com\n");
@@ -174,9 +177,9 @@ fn a_lost_or_damaged_index_hides_no_token_after_a_new_store() {
 
     fs::remove_dir_all(env.index_dir()).unwrap();
     let said = store("c.example", "carol");
-    assert!(
-        said.contains("the index did not list 3 credentials the keychain holds"),
-        "{said}"
+    assert_contains!(
+        said,
+        "the index did not list 3 credentials the keychain holds"
     );
     for (host, user) in [
         ("a.example", "alice"),
@@ -190,7 +193,7 @@ fn a_lost_or_damaged_index_hides_no_token_after_a_new_store() {
     }
     let table = listed();
     for user in ["alice", "bob", "bert", "carol"] {
-        assert!(table.contains(user), "{user}: {table}");
+        assert_contains!(table, user, "{user}: {table}");
     }
 
     fs::write(env.shard_path("https", "b.example"), "{damaged").unwrap();
@@ -215,7 +218,7 @@ fn a_lost_or_damaged_index_hides_no_token_after_a_new_store() {
     }
     let table = listed();
     for user in ["alice", "bob", "bert", "carol", "dave", "erin"] {
-        assert!(table.contains(user), "{user}: {table}");
+        assert_contains!(table, user, "{user}: {table}");
     }
 }
 
@@ -227,10 +230,10 @@ fn an_index_from_a_newer_version_is_left_untouched() {
     let future = "{\"version\": 3, \"credentials\": [], \"future\": true}\n";
     fs::write(&shard, future).unwrap();
     let out = env.credential("fill", &[], "protocol=https\nhost=example.com\n");
-    assert!(text(&out.stdout).contains("password=ghp_TESTsecret0001"));
+    assert_contains!(text(&out.stdout), "password=ghp_TESTsecret0001");
     let out = env.patrol(&["store"], &STORE.replace("0001", "0002"));
     assert!(out.status.success());
-    assert!(text(&out.stderr).contains("newer"), "{}", text(&out.stderr));
+    assert_contains!(text(&out.stderr), "newer");
     assert_eq!(fs::read_to_string(&shard).unwrap(), future);
 }
 
@@ -250,16 +253,13 @@ fn a_fifo_in_place_of_the_index_never_blocks_get() {
     let started = Instant::now();
     let out = env.credential("fill", &[], "protocol=https\nhost=example.com\n");
     assert!(started.elapsed() < Duration::from_secs(10));
-    assert!(
-        text(&out.stdout).contains("password=ghp_TESTsecret0001"),
+    assert_contains!(
+        text(&out.stdout),
+        "password=ghp_TESTsecret0001",
         "{}",
         text(&out.stderr)
     );
-    assert!(
-        text(&out.stderr).contains("not a regular file"),
-        "{}",
-        text(&out.stderr)
-    );
+    assert_contains!(text(&out.stderr), "not a regular file");
 }
 
 /// A version-1 `index.json` of 1,000 records, as earlier versions wrote
@@ -308,7 +308,7 @@ fn git_is_never_blocked_by_a_keychain_missing_for_store_either() {
     let started = Instant::now();
     let out = env.credential("approve", &[], STORE);
     assert!(out.status.success());
-    assert!(text(&out.stderr).contains("no D-Bus session bus"));
+    assert_contains!(text(&out.stderr), "no D-Bus session bus");
     assert!(started.elapsed() < Duration::from_secs(10));
 }
 
@@ -325,7 +325,7 @@ fn the_keychain_bound_is_longer_when_a_person_may_be_at_the_unlock_prompt() {
             .env("GIT_CREDENTIAL_PATROL_TRACE", "1")
             .envs(display.iter().copied());
         let out = crate::support::run(command, b"protocol=https\nhost=example.com\n");
-        assert!(text(&out.stdout).contains("password=ghp_TESTsecret0001"));
+        assert_contains!(text(&out.stdout), "password=ghp_TESTsecret0001");
         let stderr = text(&out.stderr);
         let line = stderr
             .lines()
@@ -381,10 +381,7 @@ fn messages_keep_their_layout_with_a_memory_only_or_a_locked_keyring() {
         plaintext,
     );
     let seen = assert_laid_out(&env, "memory only");
-    assert!(
-        seen.contains("\nfix: on a machine without a desktop"),
-        "{seen}"
-    );
+    assert_contains!(seen, "\nfix: on a machine without a desktop");
     drop(env);
 
     // A reboot after a token was stored: the login keyring on disk, locked.
@@ -397,22 +394,18 @@ fn messages_keep_their_layout_with_a_memory_only_or_a_locked_keyring() {
         plaintext,
     );
     let seen = assert_laid_out(&env, "locked");
-    assert!(seen.contains("login keyring is locked"), "{seen}");
+    assert_contains!(seen, "login keyring is locked");
 
     // What held before: `get` names the lock and its fix, and gives git no
     // password; doctor names it too.
     let out = env.patrol(&["get"], "protocol=https\nhost=example.com\n");
     assert_eq!(text(&out.stdout), "");
     let stderr = text(&out.stderr);
-    assert!(
-        stderr.contains("GNOME Keyring's login keyring is locked and was not unlocked")
-            && stderr.contains("gnome-keyring-daemon --replace --unlock"),
-        "{stderr}"
+    assert_contains!(
+        stderr,
+        "GNOME Keyring's login keyring is locked and was not unlocked"
     );
+    assert_contains!(stderr, "gnome-keyring-daemon --replace --unlock");
     let out = env.patrol(&["doctor"], "");
-    assert!(
-        text(&out.stdout).contains("GNOME Keyring's login keyring is locked"),
-        "{}",
-        text(&out.stdout)
-    );
+    assert_contains!(text(&out.stdout), "GNOME Keyring's login keyring is locked");
 }

@@ -12,7 +12,7 @@ use serde_json::json;
 
 use crate::support::env::TestEnv;
 use crate::support::fake_forge::{FakeForge, Reply};
-use crate::support::text;
+use crate::support::{assert_contains, text};
 
 const CLASSIC: &str = "ghp_TESTforge0001";
 const FINE: &str = "github_pat_TESTforge0001";
@@ -125,7 +125,7 @@ fn store_describes_a_new_token_once_and_get_stays_offline() {
         &format!("capability[]=state\nprotocol=https\nhost={HOST}\n"),
     );
     let answer = text(&filled.stdout);
-    assert!(answer.contains(CLASSIC), "{answer}");
+    assert_contains!(answer, CLASSIC);
     assert!(env.patrol(&["store"], &answer).status.success());
     env.approve(&store_input(CLASSIC));
     assert_eq!(forge.requests().len(), 1, "no probe for an unchanged token");
@@ -164,10 +164,7 @@ fn a_fine_grained_token_has_no_scopes_and_an_offset_expiry() {
 
     let (code, stdout, _) = check(&env, &[]);
     assert_eq!(code, Some(0), "{stdout}");
-    assert!(
-        stdout.contains("scopes:   fine-grained: permissions per repository"),
-        "{stdout}"
-    );
+    assert_contains!(stdout, "scopes:   fine-grained: permissions per repository");
 }
 
 #[test]
@@ -180,9 +177,9 @@ fn a_failed_probe_never_fails_the_store_and_is_retried_at_most_daily() {
     let record = record(&env);
     assert_eq!(record["probe"]["result"], "failed");
     let message = record["probe"]["message"].as_str().unwrap();
-    assert!(message.contains("GitHub answered 500"), "{message}");
+    assert_contains!(message, "GitHub answered 500");
     let filled = env.credential("fill", &[], &format!("protocol=https\nhost={HOST}\n"));
-    assert!(text(&filled.stdout).contains(CLASSIC));
+    assert_contains!(text(&filled.stdout), CLASSIC);
 
     // The same day: not again.
     env.approve(&store_input(CLASSIC));
@@ -210,11 +207,9 @@ fn a_closed_port_does_not_fail_the_store_either() {
     env.approve(&store_input(CLASSIC));
     let record = record(&env);
     assert_eq!(record["probe"]["result"], "failed");
-    assert!(
-        record["probe"]["message"]
-            .as_str()
-            .unwrap()
-            .contains("cannot connect to http://127.0.0.1:1"),
+    assert_contains!(
+        record["probe"]["message"].as_str().unwrap(),
+        "cannot connect to http://127.0.0.1:1",
         "{record}"
     );
 }
@@ -243,9 +238,9 @@ fn an_unknown_host_is_not_probed_by_default() {
     );
     let (code, stdout, _) = check(&env, &["plain.example.com"]);
     assert_eq!(code, Some(0), "{stdout}");
-    assert!(
-        stdout.contains("note:     the forge of plain.example.com is unknown"),
-        "{stdout}"
+    assert_contains!(
+        stdout,
+        "note:     the forge of plain.example.com is unknown"
     );
     assert!(forge.requests().is_empty());
 }
@@ -286,23 +281,18 @@ fn check_reports_bad_credentials_with_the_fix_and_never_the_token() {
     let out = crate::support::run(command, b"");
     let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
     assert_eq!(out.status.code(), Some(1), "{stdout}{stderr}");
-    assert!(
-        stdout.contains("valid:    no (GitHub refused it)"),
-        "{stdout}"
+    assert_contains!(stdout, "valid:    no (GitHub refused it)");
+    assert_contains!(
+        stdout,
+        "problem:  GitHub answered \"Bad credentials\": the token is invalid, expired or revoked"
     );
-    assert!(
-        stdout.contains(
-            "problem:  GitHub answered \"Bad credentials\": the token is invalid, expired or revoked"
-        ),
-        "{stdout}"
-    );
-    assert!(
-        stdout.contains(&format!(
+    assert_contains!(
+        stdout,
+        &format!(
             "fix:    create a new classic token at \
              https://{HOST}/settings/tokens/new?description=git, then run: \
              git credential-patrol rotate https://{HOST} --user alice"
-        )),
-        "{stdout}"
+        )
     );
     assert!(stdout.ends_with("1 problem found.\n"), "{stdout}");
     for place in [&stdout, &stderr, &env.index().to_string()] {
@@ -362,21 +352,18 @@ fn check_repo_names_the_missing_permission_and_read_org() {
         ["missing-scope", "missing-permission", "graphql-read-org"]
     );
     let problems = credential["problems"].to_string();
-    assert!(problems.contains("contents=read"), "{problems}");
-    assert!(problems.contains("workflow"), "{problems}");
+    assert_contains!(problems, "contents=read");
+    assert_contains!(problems, "workflow");
     let graphql = forge
         .requests()
         .into_iter()
         .find(|r| r.path == "/graphql")
         .unwrap();
-    assert!(graphql.body.contains("viewer"), "{}", graphql.body);
+    assert_contains!(graphql.body, "viewer");
 
     let (_, stdout, _) = check(&env, &[HOST, "--repo", "octo-org/hello"]);
-    assert!(
-        stdout.contains("Resource not accessible by personal access token"),
-        "{stdout}"
-    );
-    assert!(stdout.contains("without the `workflow` scope"), "{stdout}");
+    assert_contains!(stdout, "Resource not accessible by personal access token");
+    assert_contains!(stdout, "without the `workflow` scope");
     assert!(stdout.ends_with("3 problems found.\n"), "{stdout}");
 }
 
@@ -411,19 +398,10 @@ fn check_is_quiet_when_all_is_well_and_flags_what_expires_within() {
 
     let (code, stdout, stderr) = check(&env, &["--repo", "octo-org/hello"]);
     assert_eq!(code, Some(0), "{stdout}{stderr}");
-    assert!(
-        stdout.contains("valid:    yes (GitHub account alice-gh)"),
-        "{stdout}"
-    );
-    assert!(
-        stdout.contains("scopes:   repo, read:org, workflow, write:packages"),
-        "{stdout}"
-    );
-    assert!(
-        stdout.contains("reaches:  octo-org/hello (push, pull)"),
-        "{stdout}"
-    );
-    assert!(stdout.contains("graphql:  works"), "{stdout}");
+    assert_contains!(stdout, "valid:    yes (GitHub account alice-gh)");
+    assert_contains!(stdout, "scopes:   repo, read:org, workflow, write:packages");
+    assert_contains!(stdout, "reaches:  octo-org/hello (push, pull)");
+    assert_contains!(stdout, "graphql:  works");
     assert!(stdout.ends_with("No problems found.\n"), "{stdout}");
 
     let (code, report) = check_json(&env, &["--expiring-within", "30d"]);
@@ -448,11 +426,7 @@ fn a_forge_that_never_answers_is_abandoned_in_bounded_time() {
         started.elapsed()
     );
     assert!(stored.status.success());
-    assert!(
-        text(&stored.stderr).contains("it is asked again on a later store"),
-        "{}",
-        text(&stored.stderr)
-    );
+    assert_contains!(text(&stored.stderr), "it is asked again on a later store");
     assert_eq!(record(&env)["probe"]["result"], "failed");
 
     let started = Instant::now();
@@ -463,12 +437,12 @@ fn a_forge_that_never_answers_is_abandoned_in_bounded_time() {
         started.elapsed()
     );
     assert_eq!(code, Some(1));
-    assert!(
-        stdout.contains(&format!(
+    assert_contains!(
+        stdout,
+        &format!(
             "problem:  no complete answer from {} within 5.0 s",
             forge.url()
-        )),
-        "{stdout}"
+        )
     );
 
     // Headers, then a body that never comes: the same bound holds.
@@ -483,12 +457,12 @@ fn a_forge_that_never_answers_is_abandoned_in_bounded_time() {
         started.elapsed()
     );
     assert_eq!(code, Some(1));
-    assert!(
-        stdout.contains(&format!(
+    assert_contains!(
+        stdout,
+        &format!(
             "problem:  no complete answer from {} within 5.0 s",
             stalling.url()
-        )),
-        "{stdout}"
+        )
     );
 }
 
@@ -506,12 +480,12 @@ fn a_redirect_is_not_followed_and_the_token_never_reaches_the_other_host() {
     env.approve(&store_input(CLASSIC));
     let (code, stdout, _) = check(&env, &[]);
     assert_eq!(code, Some(1));
-    assert!(
-        stdout.contains(&format!(
+    assert_contains!(
+        stdout,
+        &format!(
             "GitHub answered 302 with a redirect to {}/user; it was not followed",
             elsewhere.url()
-        )),
-        "{stdout}"
+        )
     );
     assert!(elsewhere.requests().is_empty());
 }
@@ -557,7 +531,7 @@ fn whatever_a_server_sends_is_bounded_and_reported_in_one_line() {
         assert_eq!(code, Some(1), "{what}: {stdout}{stderr}");
         let problem: Vec<&str> = stdout.lines().filter(|l| l.contains("problem:")).collect();
         assert_eq!(problem.len(), 1, "{what}: {stdout}");
-        assert!(problem[0].contains(expected), "{what}: {stdout}");
+        assert_contains!(problem[0], expected, "{what}: {stdout}");
         assert!(!stdout.contains('\u{1b}'), "{what}: {stdout}");
         // The index survives, with the failure recorded.
         assert_eq!(record(&env)["probe"]["result"], "failed", "{what}");
@@ -568,11 +542,11 @@ fn whatever_a_server_sends_is_bounded_and_reported_in_one_line() {
     env.config(API_URL, &forge.url());
     let (code, stdout, _) = check(&env, &[]);
     assert_eq!(code, Some(0), "{stdout}");
-    assert!(
-        stdout.contains("note:     GitHub sent an expiry that could not be read: soon"),
-        "{stdout}"
+    assert_contains!(
+        stdout,
+        "note:     GitHub sent an expiry that could not be read: soon"
     );
-    assert!(stdout.contains("expires:  unknown"), "{stdout}");
+    assert_contains!(stdout, "expires:  unknown");
 }
 
 #[test]
@@ -583,10 +557,7 @@ fn plain_http_to_a_host_that_is_not_loopback_is_refused() {
     env.approve(&store_input(CLASSIC));
     let (code, stdout, _) = check(&env, &[]);
     assert_eq!(code, Some(1));
-    assert!(
-        stdout.contains("plain HTTP is only allowed to a loopback address"),
-        "{stdout}"
-    );
+    assert_contains!(stdout, "plain HTTP is only allowed to a loopback address");
 }
 
 #[test]
@@ -634,7 +605,7 @@ fn gitlab_tokens_are_described_and_rotated_through_the_api() {
     let out = env.patrol(&["rotate", HOST, "--expires-at", "2099-03-01"], "");
     let stdout = text(&out.stdout);
     assert!(out.status.success(), "{stdout}{}", text(&out.stderr));
-    assert!(stdout.contains("GitLab revoked the old token"), "{stdout}");
+    assert_contains!(stdout, "GitLab revoked the old token");
     let rotation = forge
         .requests()
         .into_iter()
@@ -649,11 +620,7 @@ fn gitlab_tokens_are_described_and_rotated_through_the_api() {
         json!({ "expires_at": "2099-03-01" })
     );
     let filled = env.credential("fill", &[], &format!("protocol=https\nhost={HOST}\n"));
-    assert!(
-        text(&filled.stdout).contains("password=glpat-TESTrotated0002"),
-        "{}",
-        text(&filled.stdout)
-    );
+    assert_contains!(text(&filled.stdout), "password=glpat-TESTrotated0002");
     let rotated = record(&env);
     assert!(rotated["rotated_at"].is_string(), "{rotated}");
     assert_eq!(rotated["expiry"]["forge"], "2099-03-01T00:00:00Z");
@@ -676,18 +643,13 @@ fn gitlab_rotation_refused_changes_nothing_and_names_the_way_by_hand() {
     let stderr = text(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
-    assert!(
-        stderr.contains("`api` (or `self_rotate`) scope"),
-        "{stderr}"
-    );
-    assert!(
-        stderr.contains(&format!(
-            "git credential-patrol rotate https://{HOST} --user alice --manual"
-        )),
-        "{stderr}"
+    assert_contains!(stderr, "`api` (or `self_rotate`) scope");
+    assert_contains!(
+        stderr,
+        &format!("git credential-patrol rotate https://{HOST} --user alice --manual")
     );
     let filled = env.credential("fill", &[], &format!("protocol=https\nhost={HOST}\n"));
-    assert!(text(&filled.stdout).contains("glpat-TESTforge0001"));
+    assert_contains!(text(&filled.stdout), "glpat-TESTforge0001");
 }
 
 #[test]
@@ -720,13 +682,11 @@ fn rotate_manual_on_gitlab_takes_a_token_made_by_hand_and_never_calls_the_rotati
     let out = env.patrol(&["rotate", HOST, "--manual"], "glpat-TESTbyhand0002\n");
     let stdout = text(&out.stdout);
     assert!(out.status.success(), "{stdout}{}", text(&out.stderr));
-    assert!(
-        stdout.contains(&format!(
-            "Create a new token at https://{HOST}/-/user_settings/personal_access_tokens"
-        )),
-        "{stdout}"
+    assert_contains!(
+        stdout,
+        &format!("Create a new token at https://{HOST}/-/user_settings/personal_access_tokens")
     );
-    assert!(stdout.contains("Now revoke the old token at"), "{stdout}");
+    assert_contains!(stdout, "Now revoke the old token at");
     assert!(!stdout.contains("TEST"), "{stdout}");
     let methods: Vec<String> = forge.requests().into_iter().map(|r| r.method).collect();
     assert!(
@@ -734,11 +694,7 @@ fn rotate_manual_on_gitlab_takes_a_token_made_by_hand_and_never_calls_the_rotati
         "only the new token was described: {methods:?}"
     );
     let filled = env.credential("fill", &[], &format!("protocol=https\nhost={HOST}\n"));
-    assert!(
-        text(&filled.stdout).contains("password=glpat-TESTbyhand0002"),
-        "{}",
-        text(&filled.stdout)
-    );
+    assert_contains!(text(&filled.stdout), "password=glpat-TESTbyhand0002");
     let rotated = record(&env);
     assert!(rotated["rotated_at"].is_string(), "{rotated}");
     assert_eq!(rotated["token_name"], "by-hand");
@@ -757,13 +713,10 @@ fn rotate_refuses_a_token_the_forge_rejects_and_keeps_one_it_accepts() {
     let out = env.patrol(&["rotate", HOST], "ghp_TESTforge0002\n");
     let stderr = text(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
-    assert!(
-        stderr.contains("GitHub rejected the token (Bad credentials)")
-            && stderr.contains("it was not stored"),
-        "{stderr}"
-    );
+    assert_contains!(stderr, "GitHub rejected the token (Bad credentials)");
+    assert_contains!(stderr, "it was not stored");
     let filled = env.credential("fill", &[], &format!("protocol=https\nhost={HOST}\n"));
-    assert!(text(&filled.stdout).contains(CLASSIC));
+    assert_contains!(text(&filled.stdout), CLASSIC);
 
     let good = FakeForge::start();
     good.expect(
@@ -839,15 +792,13 @@ fn the_expiry_a_forge_reports_feeds_the_warning_on_push() {
     env.approve(&store_input(FINE));
     let filled = env.credential("fill", &[], &format!("protocol=https\nhost={HOST}\n"));
     let stderr = text(&filled.stderr);
-    assert!(
-        stderr.contains(&format!(
-            "warning: the token for https://{HOST} (alice) expires in"
-        )),
-        "{stderr}"
+    assert_contains!(
+        stderr,
+        &format!("warning: the token for https://{HOST} (alice) expires in")
     );
-    assert!(
-        stderr.contains(&format!("https://{HOST}/settings/personal-access-tokens")),
-        "{stderr}"
+    assert_contains!(
+        stderr,
+        &format!("https://{HOST}/settings/personal-access-tokens")
     );
     assert_eq!(forge.requests().len(), 1, "get never asks the forge");
 }
@@ -869,11 +820,9 @@ fn gitlab_check_explains_a_token_that_cannot_describe_itself_and_a_revoked_one()
     assert_eq!(credential["forge"], "gitlab");
     assert_eq!(credential["valid"], serde_json::Value::Null);
     assert_eq!(codes(credential), ["insufficient-scope"]);
-    assert!(
-        credential["problems"][0]["fix"]
-            .as_str()
-            .unwrap()
-            .contains("git credential-patrol expiry"),
+    assert_contains!(
+        credential["problems"][0]["fix"].as_str().unwrap(),
+        "git credential-patrol expiry",
         "{credential}"
     );
 
@@ -889,21 +838,15 @@ fn gitlab_check_explains_a_token_that_cannot_describe_itself_and_a_revoked_one()
     env.config(API_URL, &revoked.url());
     let (code, stdout, _) = check(&env, &[]);
     assert_eq!(code, Some(1));
-    assert!(
-        stdout.contains("valid:    no (GitLab refused it)"),
-        "{stdout}"
-    );
-    assert!(
-        stdout.contains("GitLab answered \"the token is revoked\""),
-        "{stdout}"
-    );
-    assert!(
-        stdout.contains(&format!(
+    assert_contains!(stdout, "valid:    no (GitLab refused it)");
+    assert_contains!(stdout, "GitLab answered \"the token is revoked\"");
+    assert_contains!(
+        stdout,
+        &format!(
             "create a new personal access token at \
              https://{HOST}/-/user_settings/personal_access_tokens?name=git, then run: \
              git credential-patrol rotate https://{HOST} --user alice --manual"
-        )),
-        "{stdout}"
+        )
     );
 }
 
@@ -945,11 +888,11 @@ fn a_fine_grained_token_asked_for_scopes_is_sent_to_the_classic_page() {
     let credential = &report["credentials"][0];
     assert_eq!(codes(credential), ["missing-scope"]);
     let fix = &fixes(credential)[0];
-    assert!(
-        fix.contains(&format!(
+    assert_contains!(
+        fix,
+        &format!(
             "create a new classic token at https://{HOST}/settings/tokens/new?scopes=repo,workflow"
-        )),
-        "{fix}"
+        )
     );
     assert!(!fix.contains("personal-access-tokens"), "{fix}");
 }
@@ -975,15 +918,15 @@ fn a_gitlab_token_lacking_a_scope_needs_a_new_token_not_an_edit() {
     env.approve(&store_input("glpat-TESTforge0002"));
     let (code, stdout, _) = check(&env, &[]);
     assert_eq!(code, Some(1), "{stdout}");
-    assert!(
-        stdout.contains(&format!(
+    assert_contains!(
+        stdout,
+        &format!(
             "fix:    GitLab cannot add scopes to an existing personal access token: create a \
              new personal access token at https://{HOST}/-/user_settings/personal_access_tokens\
              ?scopes=read_repository,read_api,write_repository&name=laptop with \
              read_repository, read_api, write_repository, then run: \
              git credential-patrol rotate https://{HOST} --user alice --manual"
-        )),
-        "{stdout}"
+        )
     );
     assert!(!stdout.contains("can be edited"), "{stdout}");
 }
@@ -1003,11 +946,9 @@ fn a_refused_token_is_listed_as_such_withheld_from_git_until_it_works_again() {
     let table = text(&out.stdout);
     assert_eq!(out.status.code(), Some(1), "{table}");
     let today = Utc::now().format("%Y-%m-%d").to_string();
-    assert!(
-        table.contains(&format!(
-            "refused on {today}: GitHub rejected the token (Bad credentials)"
-        )),
-        "{table}"
+    assert_contains!(
+        table,
+        &format!("refused on {today}: GitHub rejected the token (Bad credentials)")
     );
     let out = env.patrol(&["list", "--json"], "");
     assert_eq!(out.status.code(), Some(1));
@@ -1027,24 +968,23 @@ fn a_refused_token_is_listed_as_such_withheld_from_git_until_it_works_again() {
     let (answer, stderr) = (text(&out.stdout), text(&out.stderr));
     assert!(out.status.success(), "{stderr}");
     assert!(!answer.contains("password="), "{answer}");
-    assert!(answer.contains("username=alice"), "{answer}");
-    assert!(
-        stderr.contains(&format!(
-            "warning: the forge refused the token for https://{HOST} (alice) "
-        )) && stderr.contains(": GitHub rejected the token (Bad credentials)"),
-        "{stderr}"
+    assert_contains!(answer, "username=alice");
+    assert_contains!(
+        stderr,
+        &format!("warning: the forge refused the token for https://{HOST} (alice) ")
     );
-    assert!(
-        stderr.contains("hint: patrol no longer gives it to git, so git asks for a new one"),
-        "{stderr}"
+    assert_contains!(stderr, ": GitHub rejected the token (Bad credentials)");
+    assert_contains!(
+        stderr,
+        "hint: patrol no longer gives it to git, so git asks for a new one"
     );
-    assert!(
-        stderr.contains(&format!(
+    assert_contains!(
+        stderr,
+        &format!(
             "hint: or, before your next push: create a new classic token at \
              https://{HOST}/settings/tokens/new?description=git, then run: \
              git credential-patrol rotate https://{HOST} --user alice"
-        )),
-        "{stderr}"
+        )
     );
     let again = env.patrol(&["get"], &request);
     assert_eq!(text(&again.stderr), "", "one warning per warnEvery");
@@ -1052,23 +992,18 @@ fn a_refused_token_is_listed_as_such_withheld_from_git_until_it_works_again() {
 
     // git stores it again after it authenticated with it: it works.
     let approved = env.credential("approve", &[], &store_input(CLASSIC));
-    assert!(
-        text(&approved.stderr).contains(&format!(
+    assert_contains!(
+        text(&approved.stderr),
+        &format!(
             "warning: the server accepted the token for https://{HOST} (alice), which the \
              forge's API refused on {today}; it is no longer held as refused"
-        )),
-        "{}",
-        text(&approved.stderr)
+        )
     );
     let out = env.patrol(&["list", "--json"], "");
     let listing: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_ne!(listing["credentials"][0]["status"], "refused");
     let out = env.patrol(&["get"], &request);
-    assert!(
-        text(&out.stdout).contains(&format!("password={CLASSIC}")),
-        "{}",
-        text(&out.stdout)
-    );
+    assert_contains!(text(&out.stdout), &format!("password={CLASSIC}"));
 }
 
 #[test]
@@ -1115,11 +1050,9 @@ fn bare_required_scopes_of_github_are_not_asked_of_a_gitlab_token() {
             1,
             "{stderr}"
         );
-        assert!(
-            stderr.contains(
-                "git config --global patrol.https://github.com.requiredScopes repo,read:org"
-            ),
-            "{stderr}"
+        assert_contains!(
+            stderr,
+            "git config --global patrol.https://github.com.requiredScopes repo,read:org"
         );
         (
             out.status.code(),
@@ -1156,7 +1089,7 @@ fn a_github_looking_token_on_another_host_is_neither_probed_nor_sent_to_a_made_u
         "an unknown forge is no problem: {stdout}{stderr}"
     );
     let declare = format!("git config --global patrol.http://{host}.forge github");
-    assert!(stdout.contains(&declare), "{stdout}");
+    assert_contains!(stdout, &declare);
 
     let get = || {
         let args = ["--warn-before=90d", "--warn-every=0s", "get"];
@@ -1166,8 +1099,8 @@ fn a_github_looking_token_on_another_host_is_neither_probed_nor_sent_to_a_made_u
         )
     };
     let warned = get();
-    assert!(warned.contains("expires"), "{warned}");
-    assert!(warned.contains(&declare), "{warned}");
+    assert_contains!(warned, "expires");
+    assert_contains!(warned, &declare);
     assert!(
         !warned.contains("https://"),
         "the scheme is never changed: {warned}"
@@ -1178,10 +1111,7 @@ fn a_github_looking_token_on_another_host_is_neither_probed_nor_sent_to_a_made_u
     // Declared, the same host gets its page on its own scheme.
     env.config(&format!("patrol.http://{host}.forge"), "github");
     let warned = get();
-    assert!(
-        warned.contains(&format!("http://{host}/settings/tokens")),
-        "{warned}"
-    );
+    assert_contains!(warned, &format!("http://{host}/settings/tokens"));
 }
 
 #[test]
@@ -1205,15 +1135,15 @@ fn a_bare_api_url_receives_no_token() {
     );
     let warned = text(&stored.stderr);
     assert!(stored.status.success(), "{warned}");
-    assert!(warned.contains("ignoring patrol.apiUrl"), "{warned}");
-    assert!(
-        warned.contains("git config --global patrol.https://github.com.apiUrl http://127.0.0.1:"),
-        "{warned}"
+    assert_contains!(warned, "ignoring patrol.apiUrl");
+    assert_contains!(
+        warned,
+        "git config --global patrol.https://github.com.apiUrl http://127.0.0.1:"
     );
     let mut checking = env.command(crate::support::env::BIN);
     checking.arg("check");
     let checked = offline(checking);
-    assert!(text(&checked.stderr).contains("ignoring patrol.apiUrl"));
+    assert_contains!(text(&checked.stderr), "ignoring patrol.apiUrl");
     let gitlab = env.patrol(
         &["store"],
         "protocol=https\nhost=gitlab.com\nusername=alice\npassword=glpat-TESTforge0001\n",
@@ -1233,7 +1163,7 @@ fn a_bare_api_url_receives_no_token() {
     listener.expect("GET", "/user", github_user(Some("repo"), None));
     let (_, stdout, stderr) = check(&env, &["github.com"]);
     assert!(!stderr.contains("ignoring patrol.apiUrl"), "{stderr}");
-    assert!(stdout.contains("valid:    yes"), "{stdout}");
+    assert_contains!(stdout, "valid:    yes");
 }
 
 #[test]
@@ -1250,16 +1180,13 @@ fn a_forge_that_trickles_its_answer_is_abandoned_at_the_deadline() {
         elapsed < Duration::from_secs(8),
         "store held git for {elapsed:?}"
     );
-    assert!(
-        stderr.contains(&format!(
-            "no complete answer from {} within 5.0 s",
-            forge.url()
-        )),
-        "{stderr}"
+    assert_contains!(
+        stderr,
+        &format!("no complete answer from {} within 5.0 s", forge.url())
     );
-    assert!(
-        stderr.contains("git credential-patrol check https://git.example.com"),
-        "{stderr}"
+    assert_contains!(
+        stderr,
+        "git credential-patrol check https://git.example.com"
     );
     let record = record(&env);
     assert_eq!(

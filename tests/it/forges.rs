@@ -11,7 +11,7 @@ use serde_json::json;
 
 use crate::support::env::TestEnv;
 use crate::support::fake_forge::{FakeForge, Reply};
-use crate::support::text;
+use crate::support::{assert_contains, text};
 
 const BITBUCKET_API_TOKEN: &str = "ATATTTESTbitbucket0001";
 const BITBUCKET_APP_PASSWORD: &str = "ATBBTESTbitbucket0001";
@@ -137,21 +137,17 @@ fn bitbucket_api_tokens_go_with_the_email_and_say_nothing_of_their_expiry() {
     // The first `get` says once that the expiry is unknown, with the
     // command that sets it; the next push does not repeat it.
     let (stdout, first) = get(&env, "bitbucket.org");
-    assert!(stdout.contains(BITBUCKET_API_TOKEN));
-    assert!(
-        first.contains("git credential-patrol expiry https://bitbucket.org DATE"),
-        "{first}"
+    assert_contains!(stdout, BITBUCKET_API_TOKEN);
+    assert_contains!(
+        first,
+        "git credential-patrol expiry https://bitbucket.org DATE"
     );
-    assert!(first.contains("Bitbucket does not tell"), "{first}");
+    assert_contains!(first, "Bitbucket does not tell");
     let (_, second) = get(&env, "bitbucket.org");
     assert!(!second.contains("credential-patrol expiry"), "{second}");
 
     let list = env.patrol(&["list"], "");
-    assert!(
-        text(&list.stdout).contains("expiry unknown, forge cannot tell"),
-        "{}",
-        text(&list.stdout)
-    );
+    assert_contains!(text(&list.stdout), "expiry unknown, forge cannot tell");
     let entry = list_entry(&env);
     assert_eq!(entry["forge"], "bitbucket");
     assert_eq!(entry["forge_tells_expiry"], false);
@@ -184,14 +180,14 @@ fn a_bitbucket_api_token_without_an_email_is_not_sent_in_a_form_the_api_refuses(
     assert_eq!(codes(report), ["cannot-ask"], "{report}");
     assert_eq!(report["valid"], json!(null));
     let fix = report["problems"][0]["fix"].as_str().unwrap();
-    assert!(
-        fix.contains("git config --global patrol.https://bitbucket.org.apiUser EMAIL"),
-        "{fix}"
+    assert_contains!(
+        fix,
+        "git config --global patrol.https://bitbucket.org.apiUser EMAIL"
     );
     assert_eq!(code, Some(1));
     // The token is not held as refused: git still gets it.
     let (stdout, _) = get(&env, "bitbucket.org");
-    assert!(stdout.contains(BITBUCKET_API_TOKEN), "{stdout}");
+    assert_contains!(stdout, BITBUCKET_API_TOKEN);
 }
 
 #[test]
@@ -206,7 +202,7 @@ fn a_bitbucket_refusal_in_an_uncertain_form_is_no_verdict_on_the_token() {
     );
     assert_eq!(record(&env)["probe"]["result"], "failed");
     let (stdout, _) = get(&env, "bitbucket.org");
-    assert!(stdout.contains("TESTbitbucketlegacy0001"), "{stdout}");
+    assert_contains!(stdout, "TESTbitbucketlegacy0001");
 }
 
 #[test]
@@ -221,11 +217,9 @@ fn a_revoked_bitbucket_app_password_is_refused() {
     let record = record(&env);
     assert_eq!(record["kind"], "bitbucket-app-password");
     assert_eq!(record["probe"]["result"], "rejected");
-    assert!(
-        record["probe"]["message"]
-            .as_str()
-            .unwrap()
-            .contains("Unauthorized"),
+    assert_contains!(
+        record["probe"]["message"].as_str().unwrap(),
+        "Unauthorized",
         "{record}"
     );
     let (code, report) = check_json(&env, &["bitbucket.org"]);
@@ -377,16 +371,15 @@ fn azure_devops_names_the_account_and_cannot_tell_the_expiry() {
     assert_eq!(report["credentials"][0]["forge_tells_expiry"], false);
     assert_eq!(report["credentials"][0]["valid"], true);
     let out = env.patrol(&["check", "dev.azure.com"], "");
-    assert!(
-        text(&out.stdout).contains("expires:  unknown, the forge cannot tell"),
-        "{}",
-        text(&out.stdout)
+    assert_contains!(
+        text(&out.stdout),
+        "expires:  unknown, the forge cannot tell"
     );
 
     let (_, first) = get(&env, "dev.azure.com");
-    assert!(
-        first.contains("git credential-patrol expiry https://dev.azure.com DATE"),
-        "{first}"
+    assert_contains!(
+        first,
+        "git credential-patrol expiry https://dev.azure.com DATE"
     );
     let (_, second) = get(&env, "dev.azure.com");
     assert!(!second.contains("credential-patrol expiry"), "{second}");
@@ -405,10 +398,9 @@ fn azure_devops_without_its_organization_is_not_asked() {
     );
     let (_, report) = check_json(&env, &["dev.azure.com"]);
     let report = &report["credentials"][0];
-    assert!(
-        report["notes"]
-            .to_string()
-            .contains("git config --global credential.https://dev.azure.com.useHttpPath true"),
+    assert_contains!(
+        report["notes"].to_string(),
+        "git config --global credential.https://dev.azure.com.useHttpPath true",
         "{report}"
     );
     assert_eq!(report["valid"], json!(null));
@@ -419,7 +411,7 @@ fn check_user_needs_a_url_or_a_token_from_the_environment() {
     let env = TestEnv::new();
     let out = env.patrol(&["check", "--user", "alice"], "");
     assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
-    assert!(text(&out.stderr).contains("give the URL too"));
+    assert_contains!(text(&out.stderr), "give the URL too");
 }
 
 #[test]
@@ -437,12 +429,7 @@ fn azure_devops_refuses_with_its_sign_in_page() {
     store(&env, "dev.azure.com", "contoso", AZURE_PAT);
     let record = record(&env);
     assert_eq!(record["probe"]["result"], "rejected", "{record}");
-    assert!(
-        record["probe"]["message"]
-            .as_str()
-            .unwrap()
-            .contains("sign-in page")
-    );
+    assert_contains!(record["probe"]["message"].as_str().unwrap(), "sign-in page");
 }
 
 #[test]
@@ -467,10 +454,10 @@ fn gitea_tokens_go_in_giteas_form_and_never_expire() {
     assert_eq!(record["expiry"]["forge"], "never");
 
     let (_, first) = get(&env, "codeberg.org");
-    assert!(first.contains("no expiry"), "{first}");
-    assert!(
-        first.contains("git config --global patrol.https://codeberg.org.rotateAfter"),
-        "{first}"
+    assert_contains!(first, "no expiry");
+    assert_contains!(
+        first,
+        "git config --global patrol.https://codeberg.org.rotateAfter"
     );
     let (_, second) = get(&env, "codeberg.org");
     assert!(!second.contains("rotateAfter"), "{second}");
@@ -583,8 +570,8 @@ fn an_older_gerrits_http_password_never_expires() {
     assert_eq!(record(&env)["expiry"]["forge"], "never");
     let (_, report) = check_json(&env, &["review.example.com"]);
     let notes = report["credentials"][0]["notes"].to_string();
-    assert!(notes.contains("never expire"), "{notes}");
-    assert!(notes.contains("rotateAfter"), "{notes}");
+    assert_contains!(notes, "never expire");
+    assert_contains!(notes, "rotateAfter");
 }
 
 #[test]
@@ -656,11 +643,9 @@ fn hugging_face_refusals_and_rate_limits() {
     store(&env, "huggingface.co", "alice-hf", HF_TOKEN);
     let record = record(&env);
     assert_eq!(record["probe"]["result"], "rejected");
-    assert!(
-        record["probe"]["message"]
-            .as_str()
-            .unwrap()
-            .contains("Invalid credentials")
+    assert_contains!(
+        record["probe"]["message"].as_str().unwrap(),
+        "Invalid credentials"
     );
 
     let (limited, env) = setup("hf.co", None);
@@ -727,9 +712,9 @@ fn gitlab_project_tokens_are_known_by_their_bot_and_role() {
     assert_eq!(record["expiry"]["forge"], "2099-02-01T00:00:00Z");
     let (_, report) = check_json(&env, &["gitlab.example.com"]);
     let notes = report["credentials"][0]["notes"].to_string();
-    assert!(
-        notes.contains("a project access token of project 42 with the Maintainer role"),
-        "{notes}"
+    assert_contains!(
+        notes,
+        "a project access token of project 42 with the Maintainer role"
     );
 }
 
@@ -843,7 +828,7 @@ fn no_token_reaches_any_host_but_the_configured_api() {
         let record = record(&env);
         let message = record["probe"]["message"].as_str().unwrap_or_default();
         assert!(!message.contains(token), "{host}: {message}");
-        assert!(message.contains("not followed"), "{host}: {record}");
+        assert_contains!(message, "not followed", "{host}: {record}");
     }
 }
 
@@ -897,7 +882,7 @@ fn every_forge_rate_limit_is_no_refusal() {
         assert_eq!(codes(report), ["rate-limited"], "{host}: {report}");
         assert_eq!(report["valid"], json!(null), "{host}");
         let (stdout, _) = get(&env, host);
-        assert!(stdout.contains(token), "{host}: {stdout}");
+        assert_contains!(stdout, token, "{host}: {stdout}");
     }
 }
 

@@ -10,7 +10,7 @@ use git_credential_patrol::cli::Cli;
 
 use crate::support::env::TestEnv;
 use crate::support::keyring::Keyring;
-use crate::support::text;
+use crate::support::{assert_contains, text};
 
 /// Runs `generate WHAT` into a fresh directory; returns it and the files
 /// the command says it wrote.
@@ -63,15 +63,13 @@ fn man_pages_cover_every_visible_command_and_render_cleanly() {
             page.display()
         );
         let rendered = render(page);
-        assert!(rendered.contains("SYNOPSIS"), "{rendered}");
+        assert_contains!(rendered, "SYNOPSIS");
     }
     let list = render(&dir.join("git-credential-patrol-list.1"));
-    assert!(list.contains("--json"), "{list}");
+    assert_contains!(list, "--json");
     let main = render(&dir.join("git-credential-patrol.1"));
-    assert!(
-        main.contains("list") && main.contains("--warn-before"),
-        "{main}"
-    );
+    assert_contains!(main, "list");
+    assert_contains!(main, "--warn-before");
     assert!(
         !main.contains("generate"),
         "the packagers' command is hidden"
@@ -93,8 +91,9 @@ fn man_shows_exit_status_files_environment_and_examples_on_every_page() {
             "EXAMPLES",
             "SEE ALSO",
         ] {
-            assert!(
-                shown.contains(&format!("\n{heading}\n")),
+            assert_contains!(
+                shown,
+                &format!("\n{heading}\n"),
                 "{heading} in {}:\n{shown}",
                 page.display()
             );
@@ -108,11 +107,7 @@ fn man_shows_exit_status_files_environment_and_examples_on_every_page() {
             "Failure:",
             "    git",
         ] {
-            assert!(
-                shown.contains(text),
-                "{text} in {}:\n{shown}",
-                page.display()
-            );
+            assert_contains!(shown, text, "{text} in {}:\n{shown}", page.display());
         }
         let name = page.file_name().unwrap().to_string_lossy();
         if name != "git-credential-patrol.1" {
@@ -120,9 +115,9 @@ fn man_shows_exit_status_files_environment_and_examples_on_every_page() {
         }
     }
     let expiry = man(&env, &env.root().join("man/git-credential-patrol-expiry.1"));
-    assert!(
-        expiry.contains("git credential-patrol expiry example.com 2020-01-01 --allow-past"),
-        "{expiry}"
+    assert_contains!(
+        expiry,
+        "git credential-patrol expiry example.com 2020-01-01 --allow-past"
     );
 }
 
@@ -167,11 +162,12 @@ fn install_from_cargo_bin_makes_git_help_show_the_manual() {
     let out = in_cargo("git-credential-patrol", &["install"]);
     let said = text(&out.stdout);
     let pages = env.home().join(".cargo/share/man/man1");
-    assert!(
-        said.contains(&format!(
+    assert_contains!(
+        said,
+        &format!(
             "Manual pages: written to {}; `git credential-patrol --help` shows them.",
             pages.display()
-        )),
+        ),
         "{said}{}",
         text(&out.stderr)
     );
@@ -180,17 +176,12 @@ fn install_from_cargo_bin_makes_git_help_show_the_manual() {
     let help = in_cargo("git", &["credential-patrol", "--help"]);
     let shown = text(&help.stdout);
     assert!(help.status.success(), "{}", text(&help.stderr));
-    assert!(
-        shown.contains("EXIT STATUS") && shown.contains("git-credential-patrol-rotate(1)"),
-        "{shown}"
-    );
+    assert_contains!(shown, "EXIT STATUS");
+    assert_contains!(shown, "git-credential-patrol-rotate(1)");
 
     // Installing again finds them and writes nothing new.
     let again = text(&in_cargo("git-credential-patrol", &["install"]).stdout);
-    assert!(
-        again.contains("Manual pages: `git credential-patrol --help` shows "),
-        "{again}"
-    );
+    assert_contains!(again, "Manual pages: `git credential-patrol --help` shows ");
 }
 
 /// The page as a terminal shows it, without the overstrikes that make bold.

@@ -2,7 +2,7 @@
 //! bad input, and what each operation costs in keychain calls.
 
 use crate::support::env::TestEnv;
-use crate::support::text;
+use crate::support::{assert_contains, text};
 
 const STORE: &str =
     "protocol=https\nhost=example.com\nusername=alice\npassword=ghp_TESTsecret0001\n";
@@ -73,7 +73,7 @@ fn bad_input_is_refused_in_one_line_and_nothing_is_stored() {
             1,
             "{op}: one line expected: {stderr}"
         );
-        assert!(stderr.contains(expected), "{op}: {stderr}");
+        assert_contains!(stderr, expected, "{op}: {stderr}");
         assert_eq!(text(&out.stdout), "");
     }
     assert!(!env.index_dir().exists(), "nothing may be stored");
@@ -94,9 +94,9 @@ fn what_git_sends_is_read_however_long_and_an_expiry_as_git_reads_it() {
         &format!("protocol=https\nhost=long.example\n{unknown}"),
     );
     assert!(out.status.success(), "{}", text(&out.stderr));
-    assert!(text(&out.stdout).contains(&password));
+    assert_contains!(text(&out.stdout), &password);
     let filled = env.credential("fill", &[], "protocol=https\nhost=long.example\n");
-    assert!(text(&filled.stdout).contains(&password));
+    assert_contains!(text(&filled.stdout), &password);
 
     // `soon` is no timestamp: git reads it as no expiry and stores the
     // credential, and so does patrol.
@@ -108,7 +108,7 @@ fn what_git_sends_is_read_however_long_and_an_expiry_as_git_reads_it() {
     assert!(out.status.success(), "{}", text(&out.stderr));
     let filled = env.credential("fill", &[], "protocol=https\nhost=soon.example\n");
     let filled = text(&filled.stdout);
-    assert!(filled.contains("password=ghp_TESTsoon0001"), "{filled}");
+    assert_contains!(filled, "password=ghp_TESTsoon0001");
     assert!(!filled.contains("password_expiry_utc"), "{filled}");
 }
 
@@ -127,10 +127,8 @@ fn a_person_who_mistypes_a_command_gets_a_suggestion() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     let shown = text(&out.stdout);
-    assert!(
-        shown.contains("similar") && shown.contains("list"),
-        "{shown}"
-    );
+    assert_contains!(shown, "similar");
+    assert_contains!(shown, "list");
 }
 
 fn traced(env: &TestEnv, op: &str, input: &str) -> String {
@@ -145,13 +143,10 @@ fn traced(env: &TestEnv, op: &str, input: &str) -> String {
 fn storing_an_unchanged_credential_writes_nothing_to_the_keychain() {
     let env = TestEnv::new();
     let first = traced(&env, "store", STORE);
-    assert!(first.contains("keychain set"), "{first}");
+    assert_contains!(first, "keychain set");
     let again = traced(&env, "store", STORE);
     assert!(!again.contains("keychain set"), "{again}");
-    assert!(
-        again.contains("keychain get"),
-        "compared with the keychain: {again}"
-    );
+    assert_contains!(again, "keychain get", "compared with the keychain: {again}");
 }
 
 #[test]
@@ -159,7 +154,7 @@ fn a_new_credential_is_written_without_searching_for_it_first() {
     let env = TestEnv::new();
     env.approve(&STORE.replace("example.com", "first.example.com"));
     let new = traced(&env, "store", STORE);
-    assert!(new.contains("keychain set"), "{new}");
+    assert_contains!(new, "keychain set");
     assert!(
         !new.contains("keychain get"),
         "no search before the write: {new}"
@@ -167,7 +162,7 @@ fn a_new_credential_is_written_without_searching_for_it_first() {
     // Where the index cannot speak for the host, the keychain is asked.
     std::fs::remove_dir_all(env.index_dir()).unwrap();
     let lost = traced(&env, "store", &STORE.replace("0001", "0002"));
-    assert!(lost.contains("keychain get"), "{lost}");
+    assert_contains!(lost, "keychain get");
 }
 
 #[test]
@@ -180,7 +175,7 @@ fn state_handed_back_by_git_spares_even_the_keychain_read() {
         "capability[]=state\nprotocol=https\nhost=example.com\n",
     );
     let answer = text(&filled.stdout);
-    assert!(answer.contains("state[]=patrol:"), "{answer}");
+    assert_contains!(answer, "state[]=patrol:");
     let store = traced(&env, "store", &answer);
     assert!(
         !store.contains("keychain"),
@@ -194,9 +189,9 @@ fn a_changed_password_is_written() {
     env.approve(STORE);
     let changed = STORE.replace("0001", "0002");
     let trace = traced(&env, "store", &changed);
-    assert!(trace.contains("keychain set"), "{trace}");
+    assert_contains!(trace, "keychain set");
     let out = env.credential("fill", &[], "protocol=https\nhost=example.com\n");
-    assert!(text(&out.stdout).contains("password=ghp_TESTsecret0002"));
+    assert_contains!(text(&out.stdout), "password=ghp_TESTsecret0002");
 }
 
 #[test]
@@ -217,11 +212,11 @@ fn get_connects_to_the_bus_while_git_config_runs_and_not_at_all_on_a_miss() {
     // Nothing set for patrol: no `git config` to overlap, so the
     // connection opens when the keychain is first asked.
     let hit = traced(&env, "get", "protocol=https\nhost=example.com\n");
-    assert!(hit.contains("git config: not run"), "{hit}");
+    assert_contains!(hit, "git config: not run");
     assert!(!hit.contains("session bus: connecting"), "{hit}");
-    assert!(
-        hit.contains("session bus: plain session opened on our own connection"),
-        "{hit}"
+    assert_contains!(
+        hit,
+        "session bus: plain session opened on our own connection"
     );
     // A patrol key set: the connection opens while `git config` runs.
     env.config("patrol.warnBefore", "7 days");
@@ -230,9 +225,9 @@ fn get_connects_to_the_bus_while_git_config_runs_and_not_at_all_on_a_miss() {
     let connecting = hit.find("session bus: connecting").expect(&hit);
     let answered = hit.find("git config --get-regexp").expect(&hit);
     assert!(asked < connecting && connecting < answered, "{hit}");
-    assert!(hit.contains("keychain get"), "{hit}");
+    assert_contains!(hit, "keychain get");
     let miss = traced(&env, "get", "protocol=https\nhost=elsewhere.example.com\n");
-    assert!(miss.contains("git config --get-regexp"), "{miss}");
+    assert_contains!(miss, "git config --get-regexp");
     assert!(
         !miss.contains("session bus") && !miss.contains("keychain"),
         "a definite miss asks nothing of D-Bus: {miss}"
@@ -289,11 +284,8 @@ fn items_carry_a_label_a_person_recognises() {
         .output()
         .unwrap();
     let listing = format!("{}{}", text(&out.stdout), text(&out.stderr));
-    assert!(
-        listing.contains("label = git: https://example.com (alice)"),
-        "{listing}"
-    );
-    assert!(listing.contains("secret = ghp_TESTsecret0001"), "{listing}");
+    assert_contains!(listing, "label = git: https://example.com (alice)");
+    assert_contains!(listing, "secret = ghp_TESTsecret0001");
 }
 
 #[test]
@@ -306,8 +298,9 @@ fn an_empty_path_is_read_alike_by_store_get_and_erase() {
     );
     assert!(stored.status.success(), "{}", text(&stored.stderr));
     let got = env.patrol(&["get"], request);
-    assert!(
-        text(&got.stdout).contains("password=ghp_TESTempty0001"),
+    assert_contains!(
+        text(&got.stdout),
+        "password=ghp_TESTempty0001",
         "{}",
         text(&got.stderr)
     );

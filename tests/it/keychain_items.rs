@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use crate::support::env::TestEnv;
 use crate::support::keyring::Keyring;
-use crate::support::text;
+use crate::support::{assert_contains, text};
 
 const ALICE: &str =
     "protocol=https\nhost=example.com\nusername=alice\npassword=ghp_TESTalice0001\n";
@@ -140,10 +140,10 @@ fn store_remembers_where_the_item_is_and_get_reads_it_without_a_search() {
     );
 
     let mut monitor = Monitor::start(&env);
-    assert!(get(&env, "example.com").contains("password=ghp_TESTalice0001"));
+    assert_contains!(get(&env, "example.com"), "password=ghp_TESTalice0001");
     let messages = monitor.take(&env);
     assert_eq!(searches(&messages), 0, "{messages}");
-    assert!(messages.contains("member=GetSecrets"), "{messages}");
+    assert_contains!(messages, "member=GetSecrets");
     // Every call addressed to an item costs gnome-keyring a walk over all
     // its items: the hot path makes one, for the attributes that vouch for
     // the secret, and makes it while `GetSecrets` is under way.
@@ -152,14 +152,15 @@ fn store_remembers_where_the_item_is_and_get_reads_it_without_a_search() {
         .filter(|l| l.starts_with("method call") && l.contains(&format!("path={item};")))
         .collect();
     assert_eq!(item_calls.len(), 1, "{messages}");
-    assert!(
-        item_calls[0].contains("interface=org.freedesktop.DBus.Properties; member=Get"),
+    assert_contains!(
+        item_calls[0],
+        "interface=org.freedesktop.DBus.Properties; member=Get",
         "{messages}"
     );
 
     // Without the hint, the same `get` searches: the monitor would see it.
     set_item(&env, "example.com", None);
-    assert!(get(&env, "example.com").contains("password=ghp_TESTalice0001"));
+    assert_contains!(get(&env, "example.com"), "password=ghp_TESTalice0001");
     let messages = monitor.take(&env);
     assert_eq!(searches(&messages), 1, "{messages}");
     // ... and notes where it found the item, so the next one does not.
@@ -182,8 +183,9 @@ fn a_stale_or_foreign_item_path_never_changes_the_answer() {
     for hint in [bob.as_str(), stale.as_str(), "/", "not a D-Bus path"] {
         set_item(&env, "example.com", Some(hint));
         let answer = get(&env, "example.com");
-        assert!(
-            answer.contains("password=ghp_TESTalice0001"),
+        assert_contains!(
+            answer,
+            "password=ghp_TESTalice0001",
             "with the hint {hint}: {answer}"
         );
         assert_eq!(
@@ -192,7 +194,7 @@ fn a_stale_or_foreign_item_path_never_changes_the_answer() {
             "the hint {hint} is replaced by where the item is"
         );
     }
-    assert!(get(&env, "other.example.com").contains("password=ghp_TESTbob0002"));
+    assert_contains!(get(&env, "other.example.com"), "password=ghp_TESTbob0002");
 }
 
 #[test]
@@ -216,7 +218,7 @@ fn an_erased_credential_keeps_no_item_and_a_new_one_is_found() {
     let again = ALICE.replace("0001", "0003");
     env.approve(&again);
     assert!(item_of(&env, "example.com").is_some());
-    assert!(get(&env, "example.com").contains("password=ghp_TESTalice0003"));
+    assert_contains!(get(&env, "example.com"), "password=ghp_TESTalice0003");
 }
 
 #[test]
@@ -241,10 +243,7 @@ fn an_item_rewritten_by_another_program_is_still_read() {
     let out = crate::support::run(command, b"ghp_TESTrewritten0004");
     assert!(out.status.success(), "{}", text(&out.stderr));
     let answer = get(&env, "example.com");
-    assert!(
-        answer.contains("password=ghp_TESTrewritten0004"),
-        "{answer}"
-    );
+    assert_contains!(answer, "password=ghp_TESTrewritten0004");
 }
 
 /// Whether `secret` crossed the bus in the clear, as dbus-monitor shows a
@@ -271,7 +270,7 @@ fn the_encrypted_session_keeps_secrets_off_the_bus_and_reads_by_path_too() {
         let mut monitor = Monitor::start(&env);
         env.approve(ALICE);
         let item = item_of(&env, "example.com").expect("store notes the item");
-        assert!(get(&env, "example.com").contains("password=ghp_TESTalice0001"));
+        assert_contains!(get(&env, "example.com"), "password=ghp_TESTalice0001");
         let messages = monitor.take(&env);
         assert_eq!(
             in_the_clear(&messages, "ghp_TESTalice0001"),
@@ -284,19 +283,20 @@ fn the_encrypted_session_keeps_secrets_off_the_bus_and_reads_by_path_too() {
             "{session}: {messages}"
         );
         // The remembered item is read without a search...
-        assert!(get(&env, "example.com").contains("password=ghp_TESTalice0001"));
+        assert_contains!(get(&env, "example.com"), "password=ghp_TESTalice0001");
         assert_eq!(searches(&monitor.take(&env)), 0, "{session}");
         // ... and a stale one sends the read to the search, not to "none".
         let collection = item.rsplit_once('/').unwrap().0;
         set_item(&env, "example.com", Some(&format!("{collection}/9999")));
-        assert!(
-            get(&env, "example.com").contains("password=ghp_TESTalice0001"),
+        assert_contains!(
+            get(&env, "example.com"),
+            "password=ghp_TESTalice0001",
             "{session}"
         );
         assert_eq!(item_of(&env, "example.com"), Some(item), "{session}");
 
         env.approve(&ALICE.replace("0001", "0005"));
-        assert!(get(&env, "example.com").contains("password=ghp_TESTalice0005"));
+        assert_contains!(get(&env, "example.com"), "password=ghp_TESTalice0005");
         env.reject("protocol=https\nhost=example.com\n");
         assert_eq!(get(&env, "example.com"), "", "{session}: erased");
         let messages = monitor.take(&env);
@@ -326,9 +326,9 @@ fn no_process_begins_with_open_session() {
         env.config("patrol.secretServiceSession", session);
         let mut monitor = Monitor::start(&env);
         env.approve(ALICE);
-        assert!(get(&env, "example.com").contains("password=ghp_TESTalice0001"));
+        assert_contains!(get(&env, "example.com"), "password=ghp_TESTalice0001");
         env.approve(&ALICE.replace("0001", "0006"));
-        assert!(get(&env, "example.com").contains("password=ghp_TESTalice0006"));
+        assert_contains!(get(&env, "example.com"), "password=ghp_TESTalice0006");
         env.reject("protocol=https\nhost=example.com\n");
         let firsts = first_calls(&monitor.take(&env));
         assert!(firsts.len() >= 4, "{session}: {firsts:?}");
@@ -402,7 +402,7 @@ fn a_hit_and_an_unchanged_store_read_over_one_connection_with_one_call_for_the_s
         // Served over patrol's own connection (zbus's calls would be the
         // same), and zbus never connected, so nothing went wrong there that
         // a fallback would hide.
-        assert!(trace.contains(opened), "{op}: {trace}");
+        assert_contains!(trace, opened, "{op}: {trace}");
         assert_eq!(
             calls_by_connection(&monitor.take(&env)),
             [["ReadAlias", "OpenSession", "GetSecrets", "Get"]],

@@ -7,7 +7,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use crate::support::env::{BIN, TestEnv};
-use crate::support::{run, text};
+use crate::support::{assert_contains, now, run, text};
 
 const PROCESSES: usize = 64;
 
@@ -73,8 +73,9 @@ fn sixty_four_stores_on_distinct_hosts_lose_nothing() {
         )
     });
     for (i, out) in outputs.iter().enumerate() {
-        assert!(
-            text(&out.stdout).contains(&format!("password={}\n", token(i))),
+        assert_contains!(
+            text(&out.stdout),
+            &format!("password={}\n", token(i)),
             "{}",
             text(&out.stderr)
         );
@@ -188,11 +189,7 @@ fn an_index_lock_held_by_a_stopped_process_does_not_hang_git_forever() {
     let env = TestEnv::new();
     // Expiring soon, so that the `get` below has a warning to note in the
     // index, which it must skip rather than wait for the lock.
-    let soon = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
-        + 3 * 86_400;
+    let soon = now() + 3 * 86_400;
     env.approve(&format!(
         "protocol=https\nhost=lock.example\nusername=alice\npassword={}\n\
          password_expiry_utc={soon}\n",
@@ -241,13 +238,9 @@ fn an_index_lock_held_by_a_stopped_process_does_not_hang_git_forever() {
         "the secret is stored: {}",
         text(&out.stderr)
     );
-    assert!(
-        text(&out.stderr).contains("locked by another process"),
-        "{}",
-        text(&out.stderr)
-    );
+    assert_contains!(text(&out.stderr), "locked by another process");
     assert!(waited < Duration::from_secs(20), "took {waited:?}");
-    assert!(text(&filled.stdout).contains(&token(1)));
-    assert!(text(&filled.stderr).contains("expires in 3 days"));
+    assert_contains!(text(&filled.stdout), &token(1));
+    assert_contains!(text(&filled.stderr), "expires in 3 days");
     assert!(fill_took < Duration::from_secs(5), "took {fill_took:?}");
 }

@@ -2,20 +2,12 @@
 //! a real iCalendar parser.
 
 use std::path::Path;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::support::env::TestEnv;
-use crate::support::{run, text};
+use crate::support::{assert_contains, now, run, text};
 
 const TOKEN: &str = "ghp_TESTcalendar0000000000000000000000";
 const DAY: i64 = 86_400;
-
-fn now() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64
-}
 
 fn store(env: &TestEnv, host: &str, user: &str, expiry: Option<i64>) {
     let mut input = format!("protocol=https\nhost={host}\nusername={user}\npassword={TOKEN}\n");
@@ -68,9 +60,9 @@ fn the_calendar_has_one_event_per_dated_credential_that_a_parser_reads_back() {
         "Git token for alice;the,second\\ on https://soon.example expires"
     );
     assert_eq!(trigger, "-10 days, 0:00:00");
-    assert!(
-        description.contains("git credential-patrol rotate https://soon.example"),
-        "{description}"
+    assert_contains!(
+        description,
+        "git credential-patrol rotate https://soon.example"
     );
     assert!(uid.ends_with("@git-credential-patrol") && !uid.contains("alice"));
 
@@ -262,11 +254,10 @@ fn notify_without_a_notification_service_prints_the_lines_and_exits_1() {
     let out = notify(&env, &[]);
     assert_eq!(out.status.code(), Some(1));
     let stderr = text(&out.stderr);
-    assert!(
-        stderr.contains("Git token for soon.example expires")
-            && stderr
-                .contains("Account: alice; Fix: git credential-patrol rotate https://soon.example"),
-        "{stderr}"
+    assert_contains!(stderr, "Git token for soon.example expires");
+    assert_contains!(
+        stderr,
+        "Account: alice; Fix: git credential-patrol rotate https://soon.example"
     );
     assert!(!stderr.contains("healthy"), "{stderr}");
 
@@ -274,7 +265,7 @@ fn notify_without_a_notification_service_prints_the_lines_and_exits_1() {
     env.config("patrol.notifyEvery", "0");
     let out = notify(&env, &[("DBUS_SESSION_BUS_ADDRESS", None)]);
     assert_eq!(out.status.code(), Some(1));
-    assert!(text(&out.stderr).contains("Git token for soon.example expires"));
+    assert_contains!(text(&out.stderr), "Git token for soon.example expires");
 }
 
 #[test]
@@ -307,18 +298,12 @@ fn schedule_writes_a_systemd_timer_that_systemd_accepts_and_remove_leaves_nothin
     let out = env.patrol(&["schedule"], "");
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let stderr = text(&out.stderr);
-    assert!(
-        stderr.contains("no systemd user instance") && stderr.contains("17 9 * * * "),
-        "{stderr}"
-    );
+    assert_contains!(stderr, "no systemd user instance");
+    assert_contains!(stderr, "17 9 * * * ");
     let service = units.join("git-credential-patrol-notify.service");
     let timer = units.join("git-credential-patrol-notify.timer");
     let wanted = units.join("timers.target.wants/git-credential-patrol-notify.timer");
-    assert!(
-        std::fs::read_to_string(&timer)
-            .unwrap()
-            .contains("Persistent=true")
-    );
+    assert_contains!(std::fs::read_to_string(&timer).unwrap(), "Persistent=true");
     assert_eq!(
         std::fs::canonicalize(&wanted).unwrap(),
         std::fs::canonicalize(&timer).unwrap()
@@ -342,19 +327,12 @@ fn schedule_writes_a_systemd_timer_that_systemd_accepts_and_remove_leaves_nothin
 
     let status = env.patrol(&["schedule", "--status"], "");
     assert_eq!(status.status.code(), Some(0));
-    assert!(
-        text(&status.stdout).contains("a daily notify job is scheduled")
-            && text(&status.stdout).contains("notify has not run yet"),
-        "{}",
-        text(&status.stdout)
-    );
+    assert_contains!(text(&status.stdout), "a daily notify job is scheduled");
+    assert_contains!(text(&status.stdout), "notify has not run yet");
     assert_eq!(notify(&env, &[]).status.code(), Some(0));
     let doctor = text(&env.patrol(&["doctor"], "").stdout);
-    assert!(
-        doctor.contains("note: a daily notify job is scheduled")
-            && doctor.contains("notify last ran"),
-        "{doctor}"
-    );
+    assert_contains!(doctor, "note: a daily notify job is scheduled");
+    assert_contains!(doctor, "notify last ran");
 
     let removed = env.patrol(&["schedule", "--remove"], "");
     assert_eq!(removed.status.code(), Some(0), "{}", text(&removed.stderr));
@@ -365,9 +343,10 @@ fn schedule_writes_a_systemd_timer_that_systemd_accepts_and_remove_leaves_nothin
     assert!(!units.join("timers.target.wants").exists());
     let status = env.patrol(&["schedule", "--status"], "");
     assert_eq!(status.status.code(), Some(1));
-    assert!(text(&status.stdout).contains("no daily notify job is scheduled"));
-    assert!(
-        text(&env.patrol(&["schedule", "--remove"], "").stdout).contains("No daily notify job")
+    assert_contains!(text(&status.stdout), "no daily notify job is scheduled");
+    assert_contains!(
+        text(&env.patrol(&["schedule", "--remove"], "").stdout),
+        "No daily notify job"
     );
 }
 
@@ -376,11 +355,14 @@ fn install_schedule_adds_the_job_and_uninstall_removes_it() {
     let env = TestEnv::new();
     let out = env.patrol(&["install", "--schedule"], "");
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
-    assert!(text(&out.stdout).contains("Scheduled `git credential-patrol notify` daily"));
+    assert_contains!(
+        text(&out.stdout),
+        "Scheduled `git credential-patrol notify` daily"
+    );
     assert_eq!(patrol_files(&env.home().join(".config")).len(), 3);
     let out = env.patrol(&["uninstall"], "");
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
-    assert!(text(&out.stdout).contains("Removed the daily notify job"));
+    assert_contains!(text(&out.stdout), "Removed the daily notify job");
     assert_eq!(
         patrol_files(&env.home().join(".config")),
         Vec::<std::path::PathBuf>::new()
@@ -458,10 +440,10 @@ fn notify_check_asks_the_forge_first() {
     let out = run(command, b"");
     assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
     let stderr = text(&out.stderr);
-    assert!(
-        stderr.contains("Git token for git.example.com refused on")
-            && stderr.contains("Fix: git credential-patrol rotate https://git.example.com"),
-        "{stderr}"
+    assert_contains!(stderr, "Git token for git.example.com refused on");
+    assert_contains!(
+        stderr,
+        "Fix: git credential-patrol rotate https://git.example.com"
     );
     assert!(!forge.requests().is_empty());
 }

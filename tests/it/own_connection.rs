@@ -20,7 +20,7 @@ use zbus::zvariant::{OwnedObjectPath, OwnedValue, Value};
 
 use crate::support::env::{BIN, TestEnv};
 use crate::support::keyring::Keyring;
-use crate::support::{run, text};
+use crate::support::{assert_contains, run, text};
 
 const ALICE: &str =
     "protocol=https\nhost=example.com\nusername=alice\npassword=ghp_TESTgenuine0001\n";
@@ -249,21 +249,16 @@ fn a_secret_from_another_client_of_the_bus_is_never_taken() {
     );
     let (stdout, trace) = get(&env);
     assert!(!stdout.contains("ghp_TESTspoofed0001"), "{stdout}\n{trace}");
-    assert!(
-        stdout.contains("password=ghp_TESTgenuine0001\n"),
+    assert_contains!(
+        stdout,
+        "password=ghp_TESTgenuine0001\n",
         "{stdout}\n{trace}"
     );
     // The Secret Service's own answers, over patrol's own connection,
     // which saw the other client's and dropped them.
-    assert!(
-        trace.contains("plain session opened on our own connection"),
-        "{trace}"
-    );
+    assert_contains!(trace, "plain session opened on our own connection");
     assert!(!trace.contains("through zbus"), "{trace}");
-    assert!(
-        trace.contains("session bus: dropped a reply from"),
-        "{trace}"
-    );
+    assert_contains!(trace, "session bus: dropped a reply from");
 }
 
 #[test]
@@ -283,8 +278,5 @@ fn a_secret_for_another_item_than_the_one_asked_for_is_never_taken() {
         !stdout.contains("ghp_TESTelsewhere0001"),
         "{stdout}\n{trace}"
     );
-    assert!(
-        trace.contains("another item than the one asked for"),
-        "{trace}"
-    );
+    assert_contains!(trace, "another item than the one asked for");
 }

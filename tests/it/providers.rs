@@ -5,7 +5,7 @@
 
 use crate::support::env::TestEnv;
 use crate::support::keyring::Keyring;
-use crate::support::text;
+use crate::support::{assert_contains, text};
 
 const ALICE: &str =
     "protocol=https\nhost=example.com\nusername=alice\npassword=ghp_TESTalice0001\n";
@@ -43,7 +43,7 @@ fn a_token_is_replaced_in_place_without_a_prompt() {
     let out = store(&env, "ghp_TESTalice0002");
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert_eq!(text(&out.stderr), "");
-    assert!(get(&env).contains("password=ghp_TESTalice0002\n"));
+    assert_contains!(get(&env), "password=ghp_TESTalice0002\n");
     assert_eq!(items(&env), 1);
 }
 
@@ -75,7 +75,7 @@ fn a_secret_keepassxc_refuses_leaves_no_item_and_a_true_message() {
     let out = store(&env, "{REF:P@I:0123456789ABCDEF}");
     let err = text(&out.stderr);
     assert!(!out.status.success());
-    assert!(err.contains("KeePassXC"), "{err}");
+    assert_contains!(err, "KeePassXC");
     assert!(!err.contains("locked"), "{err}");
     assert!(!err.contains("gnome-keyring"), "{err}");
     assert_eq!(items(&env), 0, "no half-made item: {err}");
@@ -85,8 +85,8 @@ fn a_secret_keepassxc_refuses_leaves_no_item_and_a_true_message() {
     env.approve(ALICE);
     let out = store(&env, "{REF:P@I:0123456789ABCDEF}");
     assert!(!out.status.success());
-    assert!(text(&out.stderr).contains("the previous one, if any, is unchanged"));
-    assert!(get(&env).contains("password=ghp_TESTalice0001\n"));
+    assert_contains!(text(&out.stderr), "the previous one, if any, is unchanged");
+    assert_contains!(get(&env), "password=ghp_TESTalice0001\n");
     assert_eq!(items(&env), 1);
 }
 
@@ -96,11 +96,8 @@ fn a_secret_keepassxc_would_change_is_not_stored() {
     let out = store(&env, "ghp_TEST{TITLE}x");
     let err = text(&out.stderr);
     assert!(!out.status.success());
-    assert!(
-        err.contains("KeePassXC would hand back a different secret"),
-        "{err}"
-    );
-    assert!(err.contains("{TITLE}"), "{err}");
+    assert_contains!(err, "KeePassXC would hand back a different secret");
+    assert_contains!(err, "{TITLE}");
     assert!(
         !err.contains("ghp_TEST"),
         "the secret is never shown: {err}"
@@ -139,7 +136,7 @@ fn an_item_with_an_earlier_versions_lines_is_read_and_rewritten() {
         "ghp_TESTalice0001\nservice=git-credential-patrol:https://example.com\nusername=alice",
     );
     let answer = get(&env);
-    assert!(answer.contains("password=ghp_TESTalice0001\n"), "{answer}");
+    assert_contains!(answer, "password=ghp_TESTalice0001\n");
     assert!(!answer.contains("service="), "{answer}");
     // Stored again unchanged, it is written in today's form.
     env.approve(ALICE);
@@ -150,17 +147,14 @@ fn an_item_with_an_earlier_versions_lines_is_read_and_rewritten() {
 fn doctor_names_the_provider_and_its_traps() {
     let env = TestEnv::with_keyring(Keyring::KeePassXc);
     let report = text(&env.patrol(&["doctor"], "").stdout);
-    assert!(
-        report.contains("ok: the Secret Service is provided by KeePassXC\n"),
-        "{report}"
-    );
-    assert!(report.contains("Recycle Bin"), "{report}");
+    assert_contains!(report, "ok: the Secret Service is provided by KeePassXC\n");
+    assert_contains!(report, "Recycle Bin");
 
     let env = TestEnv::with_keyring(Keyring::Unlocked);
     let report = text(&env.patrol(&["doctor"], "").stdout);
-    assert!(
-        report.contains("ok: the Secret Service is provided by GNOME Keyring\n"),
-        "{report}"
+    assert_contains!(
+        report,
+        "ok: the Secret Service is provided by GNOME Keyring\n"
     );
     assert!(!report.contains("KeePassXC"), "{report}");
 }

@@ -9,7 +9,7 @@ use std::fs;
 use serde_json::Value;
 
 use crate::support::env::TestEnv;
-use crate::support::text;
+use crate::support::{assert_contains, text};
 
 fn store(env: &TestEnv, host: &str, user: &str, extra: &str) {
     let out = env.patrol(
@@ -56,16 +56,13 @@ fn a_record_rebuilt_from_the_keychain_keeps_the_kind_and_gits_expiry() {
     assert_eq!(alice["kind"], "github-classic", "{alice}");
     assert_eq!(alice["expires_at"], "2030-01-01T00:00:00Z", "{alice}");
     assert_eq!(alice["expiry_source"], "git", "{alice}");
-    assert!(
-        said.contains("the index did not list 3 credentials the keychain holds"),
-        "{said}"
+    assert_contains!(
+        said,
+        "the index did not list 3 credentials the keychain holds"
     );
     // What could not be learnt from the keychain is named, with the fix.
-    assert!(
-        said.contains("account, scopes, and the expiry of 1 of them"),
-        "{said}"
-    );
-    assert!(said.contains("git credential-patrol check"), "{said}");
+    assert_contains!(said, "account, scopes, and the expiry of 1 of them");
+    assert_contains!(said, "git credential-patrol check");
 
     let (bob, _) = listed(&env, "gitlab.example", "bob");
     let bob = bob.unwrap();
@@ -85,20 +82,22 @@ fn list_shows_a_damaged_shards_credentials_without_waiting_for_a_store() {
     let shard = env.shard_path("https", "b.example");
     fs::write(&shard, "{\"version\": 2, \"credentials\": [tru").unwrap();
     let doctor = text(&env.patrol(&["doctor"], "").stdout);
-    assert!(
-        doctor.contains("https_b.example.json")
-            && doctor.contains("run `git credential-patrol list`"),
+    assert_contains!(
+        doctor,
+        "https_b.example.json",
+        "doctor names the shard and the fix: {doctor}"
+    );
+    assert_contains!(
+        doctor,
+        "run `git credential-patrol list`",
         "doctor names the shard and the fix: {doctor}"
     );
 
     let (bert, said) = listed(&env, "b.example", "bert");
     assert_eq!(bert.unwrap()["kind"], "gitlab-personal", "{said}");
-    assert!(said.contains("https_b.example.json"), "names it: {said}");
-    assert!(said.contains("moved to"), "{said}");
-    assert!(
-        said.contains("the index did not list 2 credentials"),
-        "{said}"
-    );
+    assert_contains!(said, "https_b.example.json", "names it: {said}");
+    assert_contains!(said, "moved to");
+    assert_contains!(said, "the index did not list 2 credentials");
     let (bob, said) = listed(&env, "b.example", "bob");
     assert!(bob.is_some());
     assert!(listed(&env, "a.example", "alice").0.is_some());
@@ -113,10 +112,8 @@ fn list_shows_a_damaged_shards_credentials_without_waiting_for_a_store() {
         });
     assert!(set_aside, "kept, not deleted");
     let doctor = text(&env.patrol(&["doctor"], "").stdout);
-    assert!(
-        doctor.contains("the index (") && doctor.contains("lists 3 credentials"),
-        "{doctor}"
-    );
+    assert_contains!(doctor, "the index (");
+    assert_contains!(doctor, "lists 3 credentials");
 }
 
 /// A store that died between the keychain and the index leaves a note; a
@@ -144,9 +141,9 @@ fn list_shows_what_a_store_cut_short_left_in_the_keychain() {
     let (nina, said) = listed(&env, "new.example", "nina");
     let nina = nina.unwrap_or_else(|| panic!("not listed: {said}"));
     assert_eq!(nina["kind"], "github-fine-grained", "{nina}");
-    assert!(
-        said.contains("the index did not list 1 credential the keychain holds"),
-        "{said}"
+    assert_contains!(
+        said,
+        "the index did not list 1 credential the keychain holds"
     );
 }
 
@@ -180,11 +177,7 @@ fn person_commands_find_what_a_complete_but_stale_index_does_not_know() {
         "",
     );
     assert!(out.status.success(), "{}", text(&out.stderr));
-    assert!(
-        text(&out.stdout).contains("now recorded as expiring"),
-        "{}",
-        text(&out.stdout)
-    );
+    assert_contains!(text(&out.stdout), "now recorded as expiring");
     let (carol, _) = listed(&env, "h.example", "carol");
     let carol = carol.unwrap();
     assert_eq!(carol["expires_at"], "2031-05-01T00:00:00Z", "{carol}");
@@ -193,24 +186,22 @@ fn person_commands_find_what_a_complete_but_stale_index_does_not_know() {
 
     let out = env.patrol(&["erase", "https://h.example", "--user", "dave"], "");
     assert!(out.status.success(), "{}", text(&out.stderr));
-    assert!(
-        text(&out.stdout).contains("Removed the token for https://h.example (dave)"),
-        "{}",
-        text(&out.stdout)
+    assert_contains!(
+        text(&out.stdout),
+        "Removed the token for https://h.example (dave)"
     );
     let out = env.patrol(&["token", "https://h.example", "--user", "dave"], "");
     assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
-    assert!(
-        text(&out.stderr).contains("no stored credential for https://h.example and user dave"),
-        "{}",
-        text(&out.stderr)
+    assert_contains!(
+        text(&out.stderr),
+        "no stored credential for https://h.example and user dave"
     );
 
     let out = env.patrol(&["check", "https://h.example", "--user", "erin"], "");
     assert!(out.status.success(), "{}", text(&out.stderr));
     let report = text(&out.stdout);
-    assert!(report.contains("https://h.example (erin)"), "{report}");
-    assert!(report.contains("kind:     github-classic"), "{report}");
+    assert_contains!(report, "https://h.example (erin)");
+    assert_contains!(report, "kind:     github-classic");
 
     let out = env.patrol(
         &[
@@ -243,10 +234,9 @@ fn several_accounts_found_only_in_the_keychain_need_a_user() {
     fs::remove_file(env.shard_path("https", "s.example")).unwrap();
     let out = env.patrol(&["expiry", "https://s.example", "never"], "");
     assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
-    assert!(
-        text(&out.stderr).contains("has several accounts (sam, sue); name one with --user"),
-        "{}",
-        text(&out.stderr)
+    assert_contains!(
+        text(&out.stderr),
+        "has several accounts (sam, sue); name one with --user"
     );
 }
 
@@ -264,8 +254,8 @@ fn a_store_for_a_damaged_hosts_shard_records_its_other_credentials_again() {
     );
     assert!(out.status.success(), "{}", text(&out.stderr));
     let said = text(&out.stderr);
-    assert!(said.contains("moved to"), "{said}");
-    assert!(said.contains("did not list 2 credentials"), "{said}");
+    assert_contains!(said, "moved to");
+    assert_contains!(said, "did not list 2 credentials");
     assert!(env.index_dir().join("complete").is_file());
     let index = env.index();
     let users: Vec<&str> = index["credentials"]

@@ -8,7 +8,7 @@ use std::os::unix::fs::PermissionsExt;
 
 use crate::support::env::{BIN, TestEnv};
 use crate::support::fixtures::Private;
-use crate::support::{run, text};
+use crate::support::{assert_contains, run, text};
 
 const SENTINEL: &str = "ghp_TESTsentinel7f3a9c2e5b1d8f4a6c0e2b9d";
 const REFRESH: &str = "ghr_TESTrefreshsentinel0c4e8a2f6b1d9e3a";
@@ -69,7 +69,7 @@ fn secrets_never_reach_the_index_the_trace_or_messages() {
     }
     assert_clean("stderr and user-facing stdout", &everything);
     let trace = fs::read_to_string(&trace).unwrap();
-    assert!(trace.contains("keychain set"), "the trace ran: {trace}");
+    assert_contains!(trace, "keychain set", "the trace ran: {trace}");
     assert_clean("the trace", &trace);
     let files = fs::read_dir(env.data_dir())
         .unwrap()
@@ -119,7 +119,7 @@ fn child_processes_never_see_a_secret_in_their_arguments_or_environment() {
         assert!(out.status.success(), "{}", text(&out.stderr));
     }
     let seen = fs::read_to_string(&log).expect("the helper ran git config");
-    assert!(seen.contains("--get-regexp"), "{seen}");
+    assert_contains!(seen, "--get-regexp");
     assert_clean("a child's command line or environment", &seen);
 }
 
@@ -175,13 +175,14 @@ fn a_full_disk_keeps_the_old_index_and_the_new_secret() {
         &changed,
     );
     let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
-    assert!(stdout.contains("stored=0"), "{stdout}{stderr}");
-    assert!(
-        stderr.contains("the credential is stored, but cannot write the index"),
-        "{stderr}"
+    assert_contains!(stdout, "stored=0", "{stdout}{stderr}");
+    assert_contains!(
+        stderr,
+        "the credential is stored, but cannot write the index"
     );
-    assert!(
-        stdout.contains("password=ghp_TESTsentinel0000"),
+    assert_contains!(
+        stdout,
+        "password=ghp_TESTsentinel0000",
         "the new secret answers: {stdout}{stderr}"
     );
     assert_eq!(env.index_bytes(), before, "the old index is intact");
@@ -196,14 +197,11 @@ fn an_unusable_data_directory_never_stops_git() {
     fs::write(data.join("git-credential-patrol"), "not a directory").unwrap();
     let out = env.patrol(&["store"], &store_input("example.com"));
     assert!(out.status.success(), "{}", text(&out.stderr));
-    assert!(
-        text(&out.stderr).contains("cannot use the index directory"),
-        "{}",
-        text(&out.stderr)
-    );
+    assert_contains!(text(&out.stderr), "cannot use the index directory");
     let out = env.credential("fill", &[], "protocol=https\nhost=example.com\n");
-    assert!(
-        text(&out.stdout).contains(&format!("password={SENTINEL}")),
+    assert_contains!(
+        text(&out.stdout),
+        &format!("password={SENTINEL}"),
         "{}",
         text(&out.stderr)
     );
@@ -330,8 +328,9 @@ fn a_running_patrol_is_not_dumpable_and_writes_no_core() {
     }
     child.kill().unwrap();
     child.wait().unwrap();
+    assert_contains!(seen, "owner=Ok(0)", "patrol is still dumpable");
     assert!(
-        seen.contains("owner=Ok(0)") && seen.ends_with("core soft limit=0"),
+        seen.ends_with("core soft limit=0"),
         "patrol is still dumpable: {seen}"
     );
 }
@@ -352,7 +351,7 @@ fn the_trace_file_is_private_and_never_a_link_or_a_fifo() {
     assert!(out.status.success(), "{}", text(&out.stderr));
     let mode = fs::metadata(&trace).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode, 0o600);
-    assert!(fs::read_to_string(&trace).unwrap().contains(" get"));
+    assert_contains!(fs::read_to_string(&trace).unwrap(), " get");
 
     let elsewhere = env.root().join("elsewhere");
     fs::write(&elsewhere, "").unwrap();
@@ -462,8 +461,9 @@ fn a_hostile_host_in_the_trace_is_escaped() {
         assert!(out.status.success(), "{}", text(&out.stderr));
         traced.push_str(&text(&out.stderr));
     }
-    assert!(
-        traced.contains("evil\\u{1b}]0;pwned\\u{7}\\u{202e}.example.com"),
+    assert_contains!(
+        traced,
+        "evil\\u{1b}]0;pwned\\u{7}\\u{202e}.example.com",
         "the host is traced, escaped: {traced}"
     );
     let raw = raw_controls(&traced);
@@ -540,8 +540,9 @@ fn hostile_values_in_every_field_never_reach_the_terminal_raw() {
     let erased = env.patrol(&["erase", &evil_url, "--user", &user], "");
     record("erase", erased, true);
 
-    assert!(
-        everything.contains("bob\\u{1b}]0;pwned"),
+    assert_contains!(
+        everything,
+        "bob\\u{1b}]0;pwned",
         "the values were shown: {everything}"
     );
     let raw = raw_controls(&everything);
@@ -565,11 +566,9 @@ fn a_request_with_endless_wwwauth_or_state_lines_is_refused_in_one_line() {
         assert_eq!(out.status.code(), Some(2), "{stderr}");
         assert_eq!(out.stdout, b"");
         assert_eq!(stderr.lines().count(), 1, "{stderr}");
-        assert!(
-            stderr.contains(&format!(
-                "line 1003 of the request is a `{key}` beyond the 1000"
-            )),
-            "{stderr}"
+        assert_contains!(
+            stderr,
+            &format!("line 1003 of the request is a `{key}` beyond the 1000")
         );
     }
 }

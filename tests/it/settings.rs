@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use crate::support::env::{BIN, TestEnv};
-use crate::support::{make_executable, run, text};
+use crate::support::{assert_contains, make_executable, run, text};
 
 const PROBE: &str = "whenever";
 const READ: &str = "ignoring patrol.warnevery";
@@ -189,8 +189,8 @@ fn a_patrol_key_is_read_from_every_source_of_git_configuration() {
         let mut env = TestEnv::new();
         let case = arrange(&mut env);
         let stderr = fill(&env, &case);
-        assert!(stderr.contains(READ), "{source}: {stderr}");
-        assert!(stderr.contains(ASKED), "{source}: {stderr}");
+        assert_contains!(stderr, READ, "{source}: {stderr}");
+        assert_contains!(stderr, ASKED, "{source}: {stderr}");
     }
 }
 
@@ -215,7 +215,7 @@ fn with_nothing_set_for_patrol_no_git_config_runs() {
         },
     ] {
         let stderr = fill(&env, &case);
-        assert!(stderr.contains(NOT_RUN), "{stderr}");
+        assert_contains!(stderr, NOT_RUN);
         assert!(!stderr.contains(READ), "{stderr}");
     }
 }
@@ -267,19 +267,19 @@ fn the_compiled_in_system_file_is_asked_once_per_git_executable() {
 
     git_with_system_file(&env, &bin, &with_probe);
     let first = get();
-    assert!(first.contains("git var GIT_CONFIG_SYSTEM"), "{first}");
-    assert!(first.contains(READ), "{first}");
+    assert_contains!(first, "git var GIT_CONFIG_SYSTEM");
+    assert_contains!(first, READ);
     let note = fs::read_to_string(env.data_dir().join("git-system-config.json")).unwrap();
-    assert!(note.contains("system-with-patrol"), "{note}");
+    assert_contains!(note, "system-with-patrol");
     let again = get();
     assert!(!again.contains("git var"), "kept from the first: {again}");
-    assert!(again.contains(READ), "{again}");
+    assert_contains!(again, READ);
 
     // Another git in the same place is asked again.
     git_with_system_file(&env, &bin, &without);
     let other = get();
-    assert!(other.contains("git var GIT_CONFIG_SYSTEM"), "{other}");
-    assert!(other.contains(NOT_RUN), "{other}");
+    assert_contains!(other, "git var GIT_CONFIG_SYSTEM");
+    assert_contains!(other, NOT_RUN);
     assert!(!other.contains(READ), "{other}");
 }
 
@@ -301,9 +301,9 @@ fn a_git_that_does_not_name_its_system_file_is_always_asked() {
     std::os::unix::fs::symlink(OLD_GIT, bin.join("git")).unwrap();
     for _ in 0..2 {
         let stderr = get_with_git_from(&env, &bin);
-        assert!(
-            stderr.contains("asked, as this git does not say where its system file is"),
-            "{stderr}"
+        assert_contains!(
+            stderr,
+            "asked, as this git does not say where its system file is"
         );
     }
 }
@@ -321,7 +321,7 @@ fn git_config_in_the_environment_changes_nothing_as_for_git_itself() {
         ..Case::default()
     };
     let stderr = fill(&env, &case);
-    assert!(stderr.contains(READ), "{stderr}");
+    assert_contains!(stderr, READ);
 
     // A patrol key in that file alone is no setting, and on Linux costs
     // no `git config` either.
@@ -333,7 +333,7 @@ fn git_config_in_the_environment_changes_nothing_as_for_git_itself() {
     };
     let stderr = fill(&env, &case);
     assert!(!stderr.contains(READ), "{stderr}");
-    assert!(stderr.contains(NOT_RUN), "{stderr}");
+    assert_contains!(stderr, NOT_RUN);
 }
 
 #[test]
@@ -360,21 +360,21 @@ fn settings_scoped_to_an_account_or_a_path_apply_where_git_config_says() {
                 .stdout,
         )
     };
-    assert!(shown("https://bob@h.example.com").contains(PROBE));
-    assert!(shown("https://h.example.com/org/a.git").contains("soon"));
+    assert_contains!(shown("https://bob@h.example.com"), PROBE);
+    assert_contains!(shown("https://h.example.com/org/a.git"), "soon");
 
     let named = stderr("url=https://bob@h.example.com/org/a.git\n", &[]);
-    assert!(named.contains(READ), "{named}");
+    assert_contains!(named, READ);
     assert!(!named.contains(path_read), "git sent no path: {named}");
     let with_path = stderr(
         "url=https://h.example.com/org/a.git\n",
         &["credential.useHttpPath=true"],
     );
-    assert!(with_path.contains(path_read), "{with_path}");
+    assert_contains!(with_path, path_read);
     assert!(!with_path.contains(READ), "{with_path}");
 
     // Git names no account; the one patrol answers with is bob's.
     env.approve("protocol=https\nhost=h.example.com\nusername=bob\npassword=ghp_TESTbob000001\n");
     let found = stderr("url=https://h.example.com/org/a.git\n", &[]);
-    assert!(found.contains(READ), "{found}");
+    assert_contains!(found, READ);
 }

@@ -8,21 +8,13 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::thread;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::support::env::TestEnv;
 use crate::support::git_server::{GitServer, bare_repo};
-use crate::support::{run, text};
+use crate::support::{assert_contains, now, run, text};
 
 const TOKEN: &str = "ghp_TESTwindows00000000000000000000000";
 const DAY: i64 = 86_400;
-
-fn now() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64
-}
 
 fn fill(env: &TestEnv, host: &str) -> String {
     text(
@@ -57,11 +49,9 @@ fn list_expiry_and_erase_by_url() {
     let out = env.patrol(&["list"], "");
     assert_eq!(out.status.code(), Some(1), "something needs attention");
     let table = text(&out.stdout);
-    assert!(table.contains("https://example.com"), "{table}");
-    assert!(
-        table.contains("alice") && table.contains("expiring"),
-        "{table}"
-    );
+    assert_contains!(table, "https://example.com");
+    assert_contains!(table, "alice");
+    assert_contains!(table, "expiring");
 
     let out = env.patrol(&["expiry", "example.com", "never"], "");
     assert!(out.status.success(), "{}", text(&out.stderr));
@@ -74,7 +64,7 @@ fn list_expiry_and_erase_by_url() {
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert!(!fill(&env, "example.com").contains(TOKEN));
     let listing = text(&env.patrol(&["list"], "").stdout);
-    assert!(listing.contains("erased: removed by you"), "{listing}");
+    assert_contains!(listing, "erased: removed by you");
     assert!(
         credential_manager_targets(&env).is_empty(),
         "{:?}",
@@ -125,12 +115,12 @@ fn a_push_warns_before_the_token_expires() {
     let out = run(push, b"");
     let stderr = text(&out.stderr);
     assert!(out.status.success(), "{stderr}");
-    assert!(
-        stderr.contains(&format!(
+    assert_contains!(
+        stderr,
+        &format!(
             "warning: the token for http://{} (alice) expires in 3 days",
             server.host()
-        )),
-        "{stderr}"
+        )
     );
     assert!(server.refused().is_empty(), "{:?}", server.refused());
 }
@@ -165,7 +155,7 @@ fn a_4_kb_secret_is_stored_and_returned_whole() {
 
     // A short one in its place leaves one item.
     env.approve("protocol=https\nhost=jwt.example\nusername=alice\npassword=ghp_TESTshort\n");
-    assert!(fill(&env, "jwt.example").contains("password=ghp_TESTshort\n"));
+    assert_contains!(fill(&env, "jwt.example"), "password=ghp_TESTshort\n");
     assert_eq!(
         credential_manager_targets(&env),
         ["alice.git-credential-patrol:https://jwt.example"]
@@ -241,10 +231,7 @@ fn sixteen_parallel_stores_lose_nothing() {
             )
             .stdout,
         );
-        assert!(
-            got.contains(&format!("password=ghp_TEST{i:04}\n")),
-            "user{i}: {got}"
-        );
+        assert_contains!(got, &format!("password=ghp_TEST{i:04}\n"), "user{i}: {got}");
     }
     assert_eq!(credential_manager_targets(&env).len(), 16);
     for shard in env.shards() {
@@ -266,7 +253,7 @@ fn accounts_are_found_in_credential_manager_without_the_index() {
     }
     fs::remove_dir_all(env.data_dir()).unwrap();
     let got = fill(&env, "github.com");
-    assert!(got.contains("password=ghp_TEST"), "{got}");
+    assert_contains!(got, "password=ghp_TEST");
     let mut targets = credential_manager_targets(&env);
     targets.sort();
     assert_eq!(
@@ -364,12 +351,10 @@ fn erase_removes_what_the_index_knows_when_credential_manager_cannot_list() {
 
     let out = env.credential("reject", &[], "protocol=https\nhost=example.com\n");
     let stderr = text(&out.stderr);
-    assert!(
-        stderr.contains(
-            "warning: erased only the credentials the index knows for https://example.com: \
+    assert_contains!(
+        stderr,
+        "warning: erased only the credentials the index knows for https://example.com: \
              the keychain could not list its own"
-        ),
-        "{stderr}"
     );
     let targets = credential_manager_targets(&env);
     assert!(
@@ -391,10 +376,9 @@ fn schedule_registers_a_task_that_wine_reads_and_remove_deletes_it() {
         .join("wine/drive_c/windows/system32/tasks/git-credential-patrol notify");
     let out = env.patrol(&["schedule"], "");
     assert!(out.status.success(), "{}", text(&out.stderr));
-    assert!(
-        text(&out.stdout).contains("the task \"git-credential-patrol notify\" in Task Scheduler"),
-        "{}",
-        text(&out.stdout)
+    assert_contains!(
+        text(&out.stdout),
+        "the task \"git-credential-patrol notify\" in Task Scheduler"
     );
     let stored = fs::read_to_string(&task).unwrap();
     for kept in [
@@ -403,7 +387,7 @@ fn schedule_registers_a_task_that_wine_reads_and_remove_deletes_it() {
         "<ExecutionTimeLimit>PT10M</ExecutionTimeLimit>",
         "<MultipleInstancesPolicy>IgnoreNew</MultipleInstancesPolicy>",
     ] {
-        assert!(stored.contains(kept), "{kept}\n{stored}");
+        assert_contains!(stored, kept, "{kept}\n{stored}");
     }
     // Again: the same task, replaced.
     assert!(env.patrol(&["schedule"], "").status.success());
@@ -413,7 +397,7 @@ fn schedule_registers_a_task_that_wine_reads_and_remove_deletes_it() {
     // Nothing left to remove is no failure, for `uninstall` too.
     let out = env.patrol(&["schedule", "--remove"], "");
     assert!(out.status.success(), "{}", text(&out.stderr));
-    assert!(text(&out.stdout).contains("No daily notify job was scheduled"));
+    assert_contains!(text(&out.stdout), "No daily notify job was scheduled");
 }
 
 #[test]
@@ -426,10 +410,10 @@ fn notify_prints_what_is_due_and_exits_1() {
     let out = env.patrol(&["notify"], "");
     assert_eq!(out.status.code(), Some(1));
     let stderr = text(&out.stderr);
-    assert!(
-        stderr.contains("Git token for example.com expires")
-            && stderr.contains("Fix: git credential-patrol rotate https://example.com"),
-        "{stderr}"
+    assert_contains!(stderr, "Git token for example.com expires");
+    assert_contains!(
+        stderr,
+        "Fix: git credential-patrol rotate https://example.com"
     );
     // Within notifyEvery: nothing more.
     let out = env.patrol(&["notify"], "");

@@ -8,7 +8,7 @@ use super::assert_ok;
 use crate::support::env::TestEnv;
 use crate::support::fixtures::{CAROL, THREE, git_credentials, token, write_private};
 use crate::support::keyring::Keyring;
-use crate::support::{run, text};
+use crate::support::{assert_contains, run, text};
 
 #[test]
 fn doctor_is_content_with_an_installed_patrol() {
@@ -29,7 +29,7 @@ fn doctor_is_content_with_an_installed_patrol() {
         "lists 1 credential",
         "No problems found.",
     ] {
-        assert!(stdout.contains(expected), "{expected}\n{stdout}");
+        assert_contains!(stdout, expected, "{expected}\n{stdout}");
     }
 }
 
@@ -105,7 +105,7 @@ fn doctor_names_each_problem_with_its_fix() {
         "fix: git credential-patrol erase https://example.com --user alice",
         "the clock looks wrong",
     ] {
-        assert!(stdout.contains(expected), "{expected}\n{stdout}");
+        assert_contains!(stdout, expected, "{expected}\n{stdout}");
     }
     assert_eq!(stdout.matches("still hands").count(), 1, "{stdout}");
     assert!(!stdout.contains("TEST"), "{stdout}");
@@ -117,12 +117,12 @@ fn doctor_gives_the_keychain_fix_when_there_is_no_secret_service() {
     let out = env.patrol(&["doctor"], "");
     assert_eq!(out.status.code(), Some(1));
     let stdout = text(&out.stdout);
-    assert!(
-        stdout.contains("problem: the keychain is not available: no Secret Service")
-            && stdout.contains("fix: on a machine without a desktop")
-            && stdout.contains("patrol.backend keyutils"),
-        "{stdout}"
+    assert_contains!(
+        stdout,
+        "problem: the keychain is not available: no Secret Service"
     );
+    assert_contains!(stdout, "fix: on a machine without a desktop");
+    assert_contains!(stdout, "patrol.backend keyutils");
 }
 
 // Doctor's fixes, run as printed
@@ -167,7 +167,7 @@ fn walk_doctor(env: &TestEnv, by_hand: impl Fn(&str) -> bool) -> Vec<String> {
         let stdout = text(&out.stdout);
         assert!(!stdout.contains("TEST"), "{stdout}");
         if out.status.success() {
-            assert!(stdout.contains("No problems found."), "{stdout}");
+            assert_contains!(stdout, "No problems found.");
             return seen;
         }
         let lines: Vec<&str> = stdout.lines().collect();
@@ -280,11 +280,7 @@ fn every_problem_doctor_reports_is_fixed_by_running_its_fix() {
                     "protocol=https\nhost=github.com\nusername=carol@work\npassword={CAROL}\n"
                 ),
             );
-            assert!(
-                text(&out.stderr).contains("it was moved to"),
-                "{}",
-                text(&out.stderr)
-            );
+            assert_contains!(text(&out.stderr), "it was moved to");
             return true;
         }
         by_hand(problem)

@@ -14,7 +14,7 @@ use crate::support::fixtures::{
     ALICE, BOB, CAROL, THREE, git_credentials, token, whereabouts, write_private,
 };
 use crate::support::keyring::Keyring;
-use crate::support::{run, text};
+use crate::support::{assert_contains, run, text};
 
 #[test]
 fn import_moves_every_credential_into_the_keychain_and_deletes_the_file() {
@@ -24,11 +24,8 @@ fn import_moves_every_credential_into_the_keychain_and_deletes_the_file() {
     let out = env.patrol(&["import"], "");
     assert_ok(&out);
     let stdout = text(&out.stdout);
-    assert!(
-        stdout.contains("Imported https://github.com (alice)"),
-        "{stdout}"
-    );
-    assert!(stdout.contains("Deleted"), "{stdout}");
+    assert_contains!(stdout, "Imported https://github.com (alice)");
+    assert_contains!(stdout, "Deleted");
     assert!(!file.exists());
     assert!(!stdout.contains("TEST") && !text(&out.stderr).contains("TEST"));
 
@@ -46,7 +43,8 @@ fn import_moves_every_credential_into_the_keychain_and_deletes_the_file() {
     );
     // The index knows them, without a secret.
     let index = env.index().to_string();
-    assert!(index.contains("github-classic") && index.contains("gitlab-personal"));
+    assert_contains!(index, "github-classic");
+    assert_contains!(index, "gitlab-personal");
     assert!(!index.contains("TEST"));
     // And git gets them through patrol, as if git's `store` had stored them.
     let out = env.credential(
@@ -54,12 +52,12 @@ fn import_moves_every_credential_into_the_keychain_and_deletes_the_file() {
         &[],
         "protocol=https\nhost=github.com\nusername=alice\n",
     );
-    assert!(text(&out.stdout).contains(&format!("password={ALICE}")));
+    assert_contains!(text(&out.stdout), &format!("password={ALICE}"));
 
     // A second run finds nothing to do.
     let again = env.patrol(&["import"], "");
     assert_ok(&again);
-    assert!(text(&again.stdout).contains("No plaintext credential file found"));
+    assert_contains!(text(&again.stdout), "No plaintext credential file found");
 }
 
 #[test]
@@ -85,7 +83,7 @@ fn import_keeps_every_line_it_cannot_import_and_reports_it_by_line_number() {
         format!("{shown}:3: the URL has no password"),
         format!("{shown}:6: a part of the URL decodes to invalid UTF-8"),
     ] {
-        assert!(stderr.contains(&expected), "{expected}\n{stderr}");
+        assert_contains!(stderr, &expected, "{expected}\n{stderr}");
     }
     assert!(!stderr.contains("TEST"), "{stderr}");
     assert!(!text(&out.stdout).contains("TEST"));
@@ -110,11 +108,8 @@ fn import_dry_run_changes_nothing() {
     let out = env.patrol(&["import", "--dry-run"], "");
     assert_ok(&out);
     let stdout = text(&out.stdout);
-    assert!(
-        stdout.contains("Would import https://github.com (alice)"),
-        "{stdout}"
-    );
-    assert!(stdout.contains("Would delete"), "{stdout}");
+    assert_contains!(stdout, "Would import https://github.com (alice)");
+    assert_contains!(stdout, "Would delete");
     assert_eq!(fs::read_to_string(&file).unwrap(), THREE);
     assert!(!env.index_dir().exists());
     assert_eq!(
@@ -136,7 +131,7 @@ fn import_keep_plaintext_leaves_the_file_and_reads_named_and_xdg_files() {
 
     let out = env.patrol(&["import", "--keep-plaintext"], "");
     assert_ok(&out);
-    assert!(text(&out.stdout).contains("unchanged (--keep-plaintext)"));
+    assert_contains!(text(&out.stdout), "unchanged (--keep-plaintext)");
     assert!(xdg.exists());
     assert_eq!(
         token(&env, "github.com", None).unwrap(),
@@ -169,14 +164,8 @@ fn import_reports_a_file_it_cannot_read_and_one_that_is_missing() {
     );
     assert_eq!(out.status.code(), Some(1));
     let stderr = text(&out.stderr);
-    assert!(
-        stderr.contains(&format!("cannot read {}", directory.display())),
-        "{stderr}"
-    );
-    assert!(
-        stderr.contains(&format!("{} does not exist", missing.display())),
-        "{stderr}"
-    );
+    assert_contains!(stderr, &format!("cannot read {}", directory.display()));
+    assert_contains!(stderr, &format!("{} does not exist", missing.display()));
     assert!(!good.exists(), "the readable file is still imported");
 }
 
@@ -211,11 +200,12 @@ fn a_fifo_a_loop_of_links_or_an_oversized_file_is_refused_without_a_hang_or_a_lo
             let shown = format!("{}{}", text(&out.stdout), text(&out.stderr));
             if args != ["install"] {
                 assert_eq!(out.status.code(), Some(1), "{args:?}: {shown}");
-                assert!(
-                    shown.contains(&format!("cannot read {}", file.display()))
-                        && shown.contains(why),
+                assert_contains!(
+                    shown,
+                    &format!("cannot read {}", file.display()),
                     "{args:?}: {shown}"
                 );
+                assert_contains!(shown, why, "{args:?}: {shown}");
             }
         }
         if target == &fifo {
@@ -237,7 +227,7 @@ fn a_fifo_a_loop_of_links_or_an_oversized_file_is_refused_without_a_hang_or_a_lo
     let out = env.patrol(&["import"], "");
     let stderr = text(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
-    assert!(stderr.contains("larger than 16 MB"), "{stderr}");
+    assert_contains!(stderr, "larger than 16 MB");
     assert!(
         fs::read_to_string(&file).unwrap() == big,
         "the file changed"
@@ -253,11 +243,9 @@ fn import_without_a_keychain_loses_nothing() {
     let out = env.patrol(&["import"], "");
     assert_eq!(out.status.code(), Some(1));
     let stderr = text(&out.stderr);
-    assert!(stderr.contains("no Secret Service"), "{stderr}");
-    assert!(
-        stderr.contains(":1:") && !stderr.contains("TEST"),
-        "{stderr}"
-    );
+    assert_contains!(stderr, "no Secret Service");
+    assert_contains!(stderr, ":1:");
+    assert!(!stderr.contains("TEST"), "{stderr}");
     assert_eq!(fs::read_to_string(&file).unwrap(), THREE);
 }
 
@@ -324,11 +312,8 @@ fn import_warns_when_git_would_write_plaintext_again() {
     let out = env.patrol(&["import"], "");
     assert_ok(&out);
     let stderr = text(&out.stderr);
-    assert!(
-        stderr.contains("git still runs the `store` helper")
-            && stderr.contains("git credential-patrol install"),
-        "{stderr}"
-    );
+    assert_contains!(stderr, "git still runs the `store` helper");
+    assert_contains!(stderr, "git credential-patrol install");
 }
 
 // The file edited the way git's credential-store does
@@ -347,13 +332,13 @@ fn import_through_a_symlink_edits_the_dotfiles_copy_and_names_both() {
     let out = env.patrol(&["import"], "");
     assert_eq!(out.status.code(), Some(1));
     let stdout = text(&out.stdout);
-    assert!(
-        stdout.contains(&format!(
+    assert_contains!(
+        stdout,
+        &format!(
             "Removed the imported lines from {} (the file the link {} points to, which stays); 1 line is left in it.",
             real.display(),
             link.display()
-        )),
-        "{stdout}"
+        )
     );
     assert_eq!(fs::read_to_string(&real).unwrap(), "junk\n");
     assert_eq!(mode(&real), 0o600);
@@ -372,14 +357,13 @@ fn import_through_a_symlink_edits_the_dotfiles_copy_and_names_both() {
     write_private(&real, "https://dave:ghp_TESTdave0004@example.com\n");
     let out = env.patrol(&["import"], "");
     assert_ok(&out);
-    assert!(
-        text(&out.stdout).contains(&format!(
+    assert_contains!(
+        text(&out.stdout),
+        &format!(
             "Deleted {} and the link {} to it",
             real.display(),
             link.display()
-        )),
-        "{}",
-        text(&out.stdout)
+        )
     );
     assert!(!real.exists());
     assert!(
@@ -400,11 +384,8 @@ fn import_refuses_a_file_with_several_hard_links_and_names_it() {
     let out = env.patrol(&["import"], "");
     assert_eq!(out.status.code(), Some(1));
     let stderr = text(&out.stderr);
-    assert!(
-        stderr.contains(&format!("{} has 2 hard links", file.display()))
-            && stderr.contains("-samefile"),
-        "{stderr}"
-    );
+    assert_contains!(stderr, &format!("{} has 2 hard links", file.display()));
+    assert_contains!(stderr, "-samefile");
     assert!(!text(&out.stdout).contains("Deleted") && !text(&out.stdout).contains("Removed"));
     assert_eq!(fs::read_to_string(&file).unwrap(), THREE);
     assert_eq!(fs::read_to_string(&other).unwrap(), THREE);
@@ -427,11 +408,11 @@ fn import_waits_for_gits_lock_and_gives_up_changing_nothing() {
     assert!(started.elapsed() >= std::time::Duration::from_millis(300));
     assert_eq!(out.status.code(), Some(1));
     let stderr = text(&out.stderr);
-    assert!(
-        stderr.contains(".git-credentials.lock exists: git (or another program) is writing")
-            && stderr.contains("left the file unchanged"),
-        "{stderr}"
+    assert_contains!(
+        stderr,
+        ".git-credentials.lock exists: git (or another program) is writing"
     );
+    assert_contains!(stderr, "left the file unchanged");
     assert!(
         !text(&out.stdout).contains("Imported"),
         "{}",

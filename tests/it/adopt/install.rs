@@ -10,7 +10,7 @@ use super::{assert_ok, fill_through_git, global_config, global_helpers};
 use crate::support::env::{BIN, TestEnv};
 use crate::support::fixtures::{ALICE, THREE, git_credentials, token, write_private};
 use crate::support::keyring::Keyring;
-use crate::support::{run, text};
+use crate::support::{assert_contains, run, text};
 
 #[test]
 fn install_resets_inherited_helpers_and_uninstall_restores_them() {
@@ -20,11 +20,9 @@ fn install_resets_inherited_helpers_and_uninstall_restores_them() {
     assert_ok(&out);
     assert_eq!(global_helpers(&env), ["store", "", "patrol"]);
     let stdout = text(&out.stdout);
-    assert!(stdout.contains("resets the list"), "{stdout}");
-    assert!(
-        stdout.contains("`store` (git's `store`") && stdout.contains("skipped from now on"),
-        "{stdout}"
-    );
+    assert_contains!(stdout, "resets the list");
+    assert_contains!(stdout, "`store` (git's `store`");
+    assert_contains!(stdout, "skipped from now on");
 
     // Git now reaches patrol first: a stored token comes back from it, and
     // the plaintext file is not written.
@@ -32,13 +30,16 @@ fn install_resets_inherited_helpers_and_uninstall_restores_them() {
         &["credential", "approve"],
         "protocol=https\nhost=example.com\nusername=alice\npassword=ghp_TESTalice0001\n",
     );
-    assert!(fill_through_git(&env, "example.com").contains("password=ghp_TESTalice0001"));
+    assert_contains!(
+        fill_through_git(&env, "example.com"),
+        "password=ghp_TESTalice0001"
+    );
     assert!(!git_credentials(&env).exists());
 
     // Idempotent.
     let again = env.patrol(&["install"], "");
     assert_ok(&again);
-    assert!(text(&again.stdout).contains("nothing to change"));
+    assert_contains!(text(&again.stdout), "nothing to change");
     assert_eq!(global_helpers(&env), ["store", "", "patrol"]);
 
     let out = env.patrol(&["uninstall"], "");
@@ -47,7 +48,7 @@ fn install_resets_inherited_helpers_and_uninstall_restores_them() {
     assert!(!env.index_path().with_file_name("installed.json").exists());
     let again = env.patrol(&["uninstall"], "");
     assert_ok(&again);
-    assert!(text(&again.stdout).contains("nothing that is still recorded"));
+    assert_contains!(text(&again.stdout), "nothing that is still recorded");
     assert_eq!(global_helpers(&env), ["store"]);
 }
 
@@ -89,7 +90,10 @@ fn install_system_writes_only_the_system_configuration_and_uninstall_restores_it
         &["credential", "approve"],
         "protocol=https\nhost=example.com\nusername=alice\npassword=ghp_TESTalice0001\n",
     );
-    assert!(fill_through_git(&env, "example.com").contains("password=ghp_TESTalice0001"));
+    assert_contains!(
+        fill_through_git(&env, "example.com"),
+        "password=ghp_TESTalice0001"
+    );
     assert!(!git_credentials(&env).exists());
 
     assert_ok(&env.patrol(&["uninstall"], ""));
@@ -111,7 +115,7 @@ fn install_local_writes_only_the_repository() {
     assert_ok(&run(command, b""));
     assert!(global_helpers(&env).is_empty());
     let local = fs::read_to_string(env.home().join("repo/.git/config")).unwrap();
-    assert!(local.contains("helper = patrol"), "{local}");
+    assert_contains!(local, "helper = patrol");
 
     // Uninstall finds the repository from its record, wherever it runs.
     assert_ok(&env.patrol(&["uninstall"], ""));
@@ -132,7 +136,7 @@ fn install_writes_an_absolute_path_when_patrol_is_not_on_path() {
         .env("PATH", std::env::join_paths(without_us).unwrap());
     let out = run(command, b"");
     assert_ok(&out);
-    assert!(text(&out.stderr).contains("not on PATH"));
+    assert_contains!(text(&out.stderr), "not on PATH");
     let bin = fs::canonicalize(BIN).unwrap();
     assert_eq!(global_helpers(&env), ["", bin.to_str().unwrap()]);
     // Git runs it by that path.
@@ -140,7 +144,10 @@ fn install_writes_an_absolute_path_when_patrol_is_not_on_path() {
         &["credential", "approve"],
         "protocol=https\nhost=example.com\nusername=alice\npassword=ghp_TESTalice0001\n",
     );
-    assert!(fill_through_git(&env, "example.com").contains("password=ghp_TESTalice0001"));
+    assert_contains!(
+        fill_through_git(&env, "example.com"),
+        "password=ghp_TESTalice0001"
+    );
     assert_ok(&env.patrol(&["uninstall"], ""));
     assert!(global_helpers(&env).is_empty());
 }
@@ -184,21 +191,18 @@ fn url_specific_helpers_are_reported_with_the_commands_that_hand_the_url_over() 
     let out = env.patrol(&["install"], "");
     assert_ok(&out);
     let stdout = text(&out.stdout);
-    assert!(
-        stdout.contains("the GitHub CLI") && stdout.contains("git never asks patrol there"),
-        "{stdout}"
+    assert_contains!(stdout, "the GitHub CLI");
+    assert_contains!(stdout, "git never asks patrol there");
+    assert_contains!(
+        stdout,
+        "git config --global --add credential.https://github.com.helper ''"
     );
-    assert!(
-        stdout.contains("git config --global --add credential.https://github.com.helper ''")
-            && stdout
-                .contains("git config --global --add credential.https://github.com.helper patrol"),
-        "{stdout}"
+    assert_contains!(
+        stdout,
+        "git config --global --add credential.https://github.com.helper patrol"
     );
-    assert!(
-        stdout.contains("(git-credential-oauth) for https://gitlab.com")
-            && stdout.contains("asked after patrol"),
-        "{stdout}"
-    );
+    assert_contains!(stdout, "(git-credential-oauth) for https://gitlab.com");
+    assert_contains!(stdout, "asked after patrol");
     // install changed none of them.
     let github = env.git(
         &[
@@ -214,7 +218,10 @@ fn url_specific_helpers_are_reported_with_the_commands_that_hand_the_url_over() 
     // doctor sees the same, and the printed commands fix it.
     let doctor = env.patrol(&["doctor"], "");
     assert_eq!(doctor.status.code(), Some(1), "{}", text(&doctor.stdout));
-    assert!(text(&doctor.stdout).contains("git never asks patrol for https://github.com"));
+    assert_contains!(
+        text(&doctor.stdout),
+        "git never asks patrol for https://github.com"
+    );
     for value in ["", "patrol"] {
         env.git(
             &[
@@ -229,7 +236,10 @@ fn url_specific_helpers_are_reported_with_the_commands_that_hand_the_url_over() 
     }
     let doctor = env.patrol(&["doctor"], "");
     assert_ok(&doctor);
-    assert!(text(&doctor.stdout).contains("ok: git asks patrol first for https://github.com"));
+    assert_contains!(
+        text(&doctor.stdout),
+        "ok: git asks patrol first for https://github.com"
+    );
 }
 
 #[test]
@@ -243,11 +253,7 @@ fn uninstall_leaves_a_value_it_cannot_tell_apart_and_says_what_to_do() {
     );
     let out = env.patrol(&["uninstall"], "");
     assert_eq!(out.status.code(), Some(1));
-    assert!(
-        text(&out.stdout).contains("occurs 2 times"),
-        "{}",
-        text(&out.stdout)
-    );
+    assert_contains!(text(&out.stdout), "occurs 2 times");
     assert_eq!(global_helpers(&env), ["", "patrol", "patrol"]);
 }
 
@@ -280,7 +286,10 @@ fn a_failed_install_leaves_configuration_and_record_untouched() {
     );
     let out = run(command, b"");
     assert_eq!(out.status.code(), Some(1));
-    assert!(text(&out.stderr).contains("git config --global --add credential.helper"));
+    assert_contains!(
+        text(&out.stderr),
+        "git config --global --add credential.helper"
+    );
     assert!(!env.home().join("no-such-dir").exists());
     assert!(!env.index_path().with_file_name("installed.json").exists());
 }
@@ -293,10 +302,8 @@ fn a_configuration_broken_by_hand_is_reported_by_file_and_line_and_left_alone() 
     let out = env.patrol(&["install"], "");
     assert_eq!(out.status.code(), Some(1));
     let stderr = text(&out.stderr);
-    assert!(
-        stderr.contains("bad config line 4") && stderr.contains(".gitconfig"),
-        "{stderr}"
-    );
+    assert_contains!(stderr, "bad config line 4");
+    assert_contains!(stderr, ".gitconfig");
     assert_eq!(
         fs::read_to_string(env.home().join(".gitconfig")).unwrap(),
         broken
@@ -305,12 +312,8 @@ fn a_configuration_broken_by_hand_is_reported_by_file_and_line_and_left_alone() 
 
     let out = env.patrol(&["doctor"], "");
     assert_eq!(out.status.code(), Some(1));
-    assert!(
-        text(&out.stdout).contains("git's configuration cannot be read")
-            && text(&out.stdout).contains("bad config line 4"),
-        "{}",
-        text(&out.stdout)
-    );
+    assert_contains!(text(&out.stdout), "git's configuration cannot be read");
+    assert_contains!(text(&out.stdout), "bad config line 4");
 }
 
 #[test]
@@ -324,35 +327,28 @@ fn install_without_a_secret_service_changes_nothing_unless_forced() {
     assert_eq!(global_config(&env), before, "git's configuration changed");
     assert!(!env.index_path().with_file_name("installed.json").exists());
     let stderr = text(&out.stderr);
-    assert!(
-        stderr.contains("no Secret Service")
-            && stderr.contains("configuration is unchanged")
-            && stderr.contains("--replace --unlock")
-            && stderr.contains("install --force"),
-        "{stderr}"
-    );
+    assert_contains!(stderr, "no Secret Service");
+    assert_contains!(stderr, "configuration is unchanged");
+    assert_contains!(stderr, "--replace --unlock");
+    assert_contains!(stderr, "install --force");
     // git still gets the token from `store`, as before.
-    assert!(fill_through_git(&env, "github.com").contains(&format!("password={ALICE}")));
+    assert_contains!(
+        fill_through_git(&env, "github.com"),
+        &format!("password={ALICE}")
+    );
 
     // Forced, it configures git and says what that costs.
     let out = env.patrol(&["install", "--force"], "");
     assert_ok(&out);
     assert_eq!(global_helpers(&env), ["store", "", "patrol"]);
     let stdout = text(&out.stdout);
-    assert!(
-        stdout.contains("holds 3 credentials in plain text")
-            && stdout.contains("    git credential-patrol import"),
-        "{stdout}"
-    );
+    assert_contains!(stdout, "holds 3 credentials in plain text");
+    assert_contains!(stdout, "    git credential-patrol import");
     assert!(
         !stdout.contains("Import them now"),
         "no question without a terminal"
     );
-    assert!(
-        text(&out.stderr).contains("configuring git anyway (--force)"),
-        "{}",
-        text(&out.stderr)
-    );
+    assert_contains!(text(&out.stderr), "configuring git anyway (--force)");
     assert!(!stdout.contains("ghp_TEST") && !text(&out.stderr).contains("ghp_TEST"));
 }
 
@@ -374,10 +370,8 @@ fn install_with_no_bus_at_all_leaves_the_configuration_byte_identical() {
         assert_eq!(out.status.code(), Some(1), "{args:?}");
         assert_eq!(global_config(&env), before, "{args:?}");
         let stderr = text(&out.stderr);
-        assert!(
-            stderr.contains("no D-Bus session bus") && stderr.contains("dbus-user-session"),
-            "{stderr}"
-        );
+        assert_contains!(stderr, "no D-Bus session bus");
+        assert_contains!(stderr, "dbus-user-session");
     }
     assert!(!env.index_path().with_file_name("installed.json").exists());
 }
@@ -392,11 +386,8 @@ fn install_at_a_terminal_offers_the_import_and_does_it_on_yes() {
     let out = run(command, b"y\n");
     let shown = text(&out.stdout);
     assert_eq!(out.status.code(), Some(0), "{shown}");
-    assert!(shown.contains("Import them now? [y/N]"), "{shown}");
-    assert!(
-        shown.contains("Imported https://github.com (alice)"),
-        "{shown}"
-    );
+    assert_contains!(shown, "Import them now? [y/N]");
+    assert_contains!(shown, "Imported https://github.com (alice)");
     assert!(!git_credentials(&env).exists());
     assert_eq!(
         token(&env, "github.com", Some("alice")).unwrap(),

@@ -7,7 +7,7 @@ use std::fs;
 use crate::support::env::{BIN, TestEnv};
 use crate::support::fixtures::Private;
 use crate::support::keyring::Keyring;
-use crate::support::{run, text};
+use crate::support::{assert_contains, run, text};
 
 /// Runs each `(command, stdin)` step, one after another, in one private
 /// session keyring (`keyctl session -` starts a new one and it ends with the
@@ -79,11 +79,7 @@ fn the_kernel_keyring_starts_no_secret_service() {
         unreachable!()
     };
     assert_eq!(store.0, Some(0), "store: {}", store.2);
-    assert!(
-        get.1.contains("password=ghp_TESTkernel0003"),
-        "get: {}",
-        get.2
-    );
+    assert_contains!(get.1, "password=ghp_TESTkernel0003", "get: {}", get.2);
     assert!(!env.activated(), "a Secret Service was started");
     // Asked with activation, the bus does start the stand-in.
     let out = env.call_secret_service(
@@ -135,11 +131,7 @@ fn the_kernel_keyring_stores_gets_and_erases_in_a_private_session_keyring() {
         "get: {}",
         get.2
     );
-    assert!(
-        doctor.1.contains("does not survive a reboot"),
-        "{}",
-        doctor.1
-    );
+    assert_contains!(doctor.1, "does not survive a reboot");
     assert!(!doctor.1.contains("problem: the keychain"), "{}", doctor.1);
     assert_eq!(erase.0, Some(0), "erase: {}", erase.2);
     assert_eq!(after.1, "", "erased: {}", after.2);
@@ -170,22 +162,16 @@ fn a_kernel_keyring_that_refuses_is_named_with_the_fix() {
     // Containers often deny the kernel keyring: the message must say so
     // and point to the Secret Service, not to a missing D-Bus.
     assert_eq!(store.0, Some(1), "{}", store.2);
-    assert!(
-        store
-            .2
-            .contains("the kernel keyring (patrol.backend = keyutils) refused")
-            && store.2.contains("gnome-keyring-daemon")
-            && !store.2.contains("D-Bus session bus ("),
-        "{}",
-        store.2
+    assert_contains!(
+        store.2,
+        "the kernel keyring (patrol.backend = keyutils) refused"
     );
+    assert_contains!(store.2, "gnome-keyring-daemon");
+    assert!(!store.2.contains("D-Bus session bus ("), "{}", store.2);
     assert!(!store.2.contains("TEST"));
     assert_eq!(doctor.0, Some(1));
-    assert!(
-        doctor
-            .1
-            .contains("problem: the keychain is not available: the kernel keyring"),
-        "{}",
-        doctor.1
+    assert_contains!(
+        doctor.1,
+        "problem: the keychain is not available: the kernel keyring"
     );
 }

@@ -10,7 +10,7 @@ use crate::support::fixtures::{
     ALICE, THREE, assert_nothing_lost, git_credentials, token, write_private,
 };
 use crate::support::keyring::Keyring;
-use crate::support::text;
+use crate::support::{assert_contains, text};
 
 #[test]
 fn with_only_the_in_memory_collection_no_token_is_lost_across_a_restart() {
@@ -23,18 +23,15 @@ fn with_only_the_in_memory_collection_no_token_is_lost_across_a_restart() {
     let out = env.patrol(&["install"], "");
     assert_eq!(out.status.code(), Some(1), "{}", text(&out.stdout));
     let stderr = text(&out.stderr);
-    assert!(
-        stderr.contains("only in memory")
-            && stderr.contains("collection `session`")
-            && stderr.contains("gnome-keyring-daemon --replace --unlock")
-            && stderr.contains("patrol.allowMemoryOnly"),
-        "{stderr}"
-    );
+    assert_contains!(stderr, "only in memory");
+    assert_contains!(stderr, "collection `session`");
+    assert_contains!(stderr, "gnome-keyring-daemon --replace --unlock");
+    assert_contains!(stderr, "patrol.allowMemoryOnly");
     assert_eq!(global_config(&env), before);
 
     let out = env.patrol(&["import"], "");
     assert_eq!(out.status.code(), Some(1), "{}", text(&out.stdout));
-    assert!(text(&out.stderr).contains("only in memory"));
+    assert_contains!(text(&out.stderr), "only in memory");
     assert!(!text(&out.stdout).contains("Deleted"));
     assert_eq!(fs::read_to_string(&file).unwrap(), THREE);
 
@@ -44,12 +41,8 @@ fn with_only_the_in_memory_collection_no_token_is_lost_across_a_restart() {
         "protocol=https\nhost=example.com\nusername=dave\npassword=ghp_TESTdave0004\n",
     );
     assert_eq!(out.status.code(), Some(1));
-    assert!(
-        text(&out.stderr).contains("was not stored")
-            && text(&out.stderr).contains("only in memory"),
-        "{}",
-        text(&out.stderr)
-    );
+    assert_contains!(text(&out.stderr), "was not stored");
+    assert_contains!(text(&out.stderr), "only in memory");
     let listed = env
         .command("secret-tool")
         .args(["search", "--all", "application", "git-credential-patrol"])
@@ -60,11 +53,11 @@ fn with_only_the_in_memory_collection_no_token_is_lost_across_a_restart() {
     let out = env.patrol(&["doctor"], "");
     assert_eq!(out.status.code(), Some(1));
     let stdout = text(&out.stdout);
-    assert!(
-        stdout.contains("problem: the keychain would keep tokens only in memory")
-            && stdout.contains("--replace --unlock"),
-        "{stdout}"
+    assert_contains!(
+        stdout,
+        "problem: the keychain would keep tokens only in memory"
     );
+    assert_contains!(stdout, "--replace --unlock");
     assert!(!stdout.contains("No problems found"), "{stdout}");
 
     env.restart_keyring();
@@ -80,9 +73,9 @@ fn memory_only_storage_is_taken_when_asked_for_by_name_and_import_keeps_the_file
     let out = env.patrol(&["import"], "");
     assert_ok(&out);
     let stdout = text(&out.stdout);
-    assert!(
-        stdout.contains("the line stays in the file, as the keychain keeps it only in memory"),
-        "{stdout}"
+    assert_contains!(
+        stdout,
+        "the line stays in the file, as the keychain keeps it only in memory"
     );
     assert!(
         !stdout.contains("Deleted") && !stdout.contains("Removed"),
@@ -94,9 +87,8 @@ fn memory_only_storage_is_taken_when_asked_for_by_name_and_import_keeps_the_file
         format!("{ALICE}\n")
     );
     let out = env.patrol(&["doctor"], "");
-    assert!(
-        text(&out.stdout).contains("note: the keychain keeps tokens only in memory"),
-        "{}",
-        text(&out.stdout)
+    assert_contains!(
+        text(&out.stdout),
+        "note: the keychain keeps tokens only in memory"
     );
 }

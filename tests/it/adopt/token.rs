@@ -5,7 +5,7 @@ use std::fs;
 use super::assert_ok;
 use crate::support::env::TestEnv;
 use crate::support::fixtures::{ALICE, token};
-use crate::support::text;
+use crate::support::{assert_contains, text};
 
 #[test]
 fn token_prints_the_secret_alone_for_scripts() {
@@ -24,7 +24,7 @@ fn token_prints_the_secret_alone_for_scripts() {
     // Two accounts and no --user: a usage problem.
     let out = env.patrol(&["token", "github.com"], "");
     assert_eq!(out.status.code(), Some(2));
-    assert!(text(&out.stderr).contains("--user"));
+    assert_contains!(text(&out.stderr), "--user");
     assert_eq!(text(&out.stdout), "");
 
     // Without the index, the keychain alone answers for one account.
@@ -38,5 +38,8 @@ fn token_prints_the_secret_alone_for_scripts() {
     let out = env.patrol(&["token", "gitlab.com"], "");
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(text(&out.stdout), "");
-    assert!(text(&out.stderr).contains("no stored credential for https://gitlab.com"));
+    assert_contains!(
+        text(&out.stderr),
+        "no stored credential for https://gitlab.com"
+    );
 }

@@ -9,7 +9,7 @@ use std::process::Output;
 use super::{assert_ok, global_helpers, mode};
 use crate::support::env::{BIN, TestEnv};
 use crate::support::fixtures::{ALICE, BOB, CAROL, THREE, git_credentials, write_private};
-use crate::support::{run, text};
+use crate::support::{assert_contains, run, text};
 
 fn patrol_in(env: &TestEnv, dir: &Path, args: &[&str]) -> Output {
     let mut command = env.command(BIN);
@@ -50,12 +50,9 @@ fn uninstall_undoes_one_scope_with_a_local_and_a_global_install_side_by_side() {
     let out = patrol_in(&env, &repo, &["uninstall"]);
     assert_eq!(out.status.code(), Some(2));
     let stderr = text(&out.stderr);
-    assert!(
-        stderr.contains("the global configuration")
-            && stderr.contains(&config.display().to_string())
-            && stderr.contains("--local"),
-        "{stderr}"
-    );
+    assert_contains!(stderr, "the global configuration");
+    assert_contains!(stderr, &config.display().to_string());
+    assert_contains!(stderr, "--local");
     assert_eq!(global_helpers(&env), ["", "patrol"]);
     assert_eq!(local_helpers(&env), ["", "patrol"]);
 
@@ -64,11 +61,7 @@ fn uninstall_undoes_one_scope_with_a_local_and_a_global_install_side_by_side() {
     assert_ok(&out);
     assert_eq!(global_helpers(&env), ["", "patrol"]);
     assert!(local_helpers(&env).is_empty());
-    assert!(
-        text(&out.stdout).contains("patrol is still configured there"),
-        "{}",
-        text(&out.stdout)
-    );
+    assert_contains!(text(&out.stdout), "patrol is still configured there");
 
     // --global from inside the repository leaves the local one.
     assert_ok(&patrol_in(&env, &repo, &["install", "--local"]));
@@ -79,13 +72,12 @@ fn uninstall_undoes_one_scope_with_a_local_and_a_global_install_side_by_side() {
     // With one install left, no flag undoes it and says which.
     let out = env.patrol(&["uninstall"], "");
     assert_ok(&out);
-    assert!(
-        text(&out.stdout).contains(&format!(
+    assert_contains!(
+        text(&out.stdout),
+        &format!(
             "Undoing what install added to {}, the only configuration it was run for",
             fs::canonicalize(&config).unwrap().display()
-        )),
-        "{}",
-        text(&out.stdout)
+        )
     );
     assert!(local_helpers(&env).is_empty());
 
@@ -100,11 +92,9 @@ fn uninstall_undoes_one_scope_with_a_local_and_a_global_install_side_by_side() {
     // A scope install never wrote to: nothing to do, and said so.
     let out = env.patrol(&["uninstall", "--system"], "");
     assert_ok(&out);
-    assert!(
-        text(&out.stdout)
-            .contains("In the system configuration, install added nothing that is still recorded"),
-        "{}",
-        text(&out.stdout)
+    assert_contains!(
+        text(&out.stdout),
+        "In the system configuration, install added nothing that is still recorded"
     );
     assert_eq!(global_helpers(&env), ["", "patrol"]);
 }
@@ -122,12 +112,15 @@ fn uninstall_after_import_says_git_prompts_again_and_can_restore_the_file() {
     let out = env.patrol(&["uninstall"], "");
     assert_ok(&out);
     let stdout = text(&out.stdout);
-    assert!(
-        stdout.contains("git now asks `store`")
-            && stdout.contains("holds no token: at the next push git asks for yours")
-            && stdout.contains("in plain text")
-            && stdout.contains("git credential-patrol uninstall --restore-plaintext"),
-        "{stdout}"
+    assert_contains!(stdout, "git now asks `store`");
+    assert_contains!(
+        stdout,
+        "holds no token: at the next push git asks for yours"
+    );
+    assert_contains!(stdout, "in plain text");
+    assert_contains!(
+        stdout,
+        "git credential-patrol uninstall --restore-plaintext"
     );
     assert_eq!(global_helpers(&env), ["store"]);
     assert!(!file.exists());
@@ -135,7 +128,7 @@ fn uninstall_after_import_says_git_prompts_again_and_can_restore_the_file() {
     let out = env.patrol(&["uninstall", "--restore-plaintext"], "");
     assert_ok(&out);
     let stdout = text(&out.stdout);
-    assert!(stdout.contains("Wrote 3 tokens to"), "{stdout}");
+    assert_contains!(stdout, "Wrote 3 tokens to");
     assert!(!stdout.contains("holds no token"), "{stdout}");
     assert!(!stdout.contains("TEST") && !text(&out.stderr).contains("TEST"));
     assert_eq!(mode(&file), 0o600);
@@ -152,8 +145,9 @@ fn uninstall_after_import_says_git_prompts_again_and_can_restore_the_file() {
             &["-c", "credential.useHttpPath=true", "credential", "fill"],
             &format!("protocol=https\n{request}\n"),
         );
-        assert!(
-            text(&out.stdout).contains(&format!("password={secret}\n")),
+        assert_contains!(
+            text(&out.stdout),
+            &format!("password={secret}\n"),
             "{request}: {}",
             text(&out.stderr)
         );

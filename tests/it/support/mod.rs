@@ -1,7 +1,8 @@
 //! The harness of the integration tests: `TestEnv` (a private HOME, git
 //! configuration, bus and Secret Service for one test), the fake forge and
 //! the git server on loopback, and what many tests share: running a
-//! command with a bound, reading its output.
+//! command with a bound, reading its output, the clock, and
+//! `assert_contains!`.
 
 pub mod env;
 pub mod fake_forge;
@@ -15,7 +16,7 @@ use std::io::{Read, Write};
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 /// Runs a command with `stdin` fed from a thread (so a child that writes a
 /// lot before reading cannot deadlock us), at most sixty seconds.
@@ -114,3 +115,40 @@ pub fn make_executable(path: &Path) {
         fs::set_permissions(path, fs::Permissions::from_mode(0o755)).unwrap();
     }
 }
+
+/// Now, in seconds since the Unix epoch, as the helper's clock reads it:
+/// what tests compute expiry dates from.
+pub fn now() -> i64 {
+    let since = SystemTime::now().duration_since(UNIX_EPOCH).unwrap();
+    i64::try_from(since.as_secs()).unwrap()
+}
+
+/// Asserts that the text `haystack` contains `needle`, and when it does not,
+/// shows both: the needle, then the whole text. Format arguments after them
+/// add context to that message.
+macro_rules! assert_contains {
+    ($haystack:expr, $needle:expr $(,)?) => {{
+        let haystack: &str = &$haystack;
+        let needle: &str = &$needle;
+        assert!(
+            haystack.contains(needle),
+            "`{}` does not contain {:?}; it is:\n{}",
+            stringify!($haystack),
+            needle,
+            haystack,
+        );
+    }};
+    ($haystack:expr, $needle:expr, $($context:tt)+) => {{
+        let haystack: &str = &$haystack;
+        let needle: &str = &$needle;
+        assert!(
+            haystack.contains(needle),
+            "`{}` does not contain {:?}; it is:\n{}\n{}",
+            stringify!($haystack),
+            needle,
+            haystack,
+            format_args!($($context)+),
+        );
+    }};
+}
+pub(crate) use assert_contains;
