@@ -15,10 +15,12 @@
 //!
 //! 1. `commands`: one file per command; parses, calls, prints.
 //! 2. `cli`: the command line's definitions.
-//! 3. `storage`: the keychain and the index kept in step.
-//! 4. `answer`, `matching`, `expiry`, `forge`, `plaintext`: the decisions
-//!    (what `get` answers, which credential, when to warn), what a forge
-//!    says of a token, and git's own plaintext credential files.
+//! 3. `storage`: every change of the keychain and the index, kept in step
+//!    (`get`, `save`, `erase`, the rebuild of a lost index).
+//! 4. `answer`, `matching`, `url_argument`, `expiry`, `forge`, `plaintext`:
+//!    the decisions (what `get` answers, which credential, which one a URL
+//!    typed by a person names, when to warn), what a forge says of a token,
+//!    and git's own plaintext credential files.
 //! 5. `config`, `config_sources`, `git_helpers`: the settings, read from
 //!    git's configuration, and the helper chain git builds.
 //! 6. `keychain`, `index`: where secrets and records are kept.
@@ -58,6 +60,7 @@ pub mod storage;
 pub mod terminal;
 pub mod test_hook;
 pub mod trace;
+pub mod url_argument;
 pub mod urlmatch;
 
 /// The version, with the git commit when built from a checkout.

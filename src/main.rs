@@ -6,7 +6,8 @@ use std::process::ExitCode;
 use std::sync::mpsc;
 use std::time::Duration;
 
-use git_credential_patrol::commands::{self, BadInput};
+use git_credential_patrol::commands;
+use git_credential_patrol::output::BadInput;
 use git_credential_patrol::{cli, memory, output};
 
 /// How long an unknown word waits for git's request on stdin. Git writes it

@@ -19,6 +19,11 @@ use crate::credential::Target;
 use crate::record::Record;
 use crate::terminal::escape;
 
+/// Input a person or git gave that cannot be used: `main` exits 2 for it.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct BadInput(pub String);
+
 /// Where messages for a person go: stderr, which git shows during a push.
 pub struct Messages<W: Write> {
     out: W,

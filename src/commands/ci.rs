@@ -18,14 +18,15 @@ use std::process::ExitCode;
 use anyhow::{Context as _, Result};
 use chrono::{DateTime, Utc};
 
+use super::Context;
 use super::check::{self, Report};
-use super::url_argument::UrlArgument;
-use super::{BadInput, Context};
 use crate::cli::{CheckArgs, FailOn};
 use crate::credential::{Secret, Target, TokenKind};
 use crate::forge::diagnosis::Problem;
+use crate::output::BadInput;
 use crate::output::{self, Messages, shell_word};
 use crate::record::Record;
+use crate::url_argument::UrlArgument;
 use crate::urlmatch::settings_url;
 
 /// The host a token from the environment is for, unless `--host` says.

@@ -11,12 +11,11 @@ use std::io::{BufRead, Write};
 
 use anyhow::Result;
 
-use super::{BadInput, Context};
+use super::Context;
 use crate::keychain::Key;
-use crate::matching::{NamedSecret, ToErase, to_erase};
-use crate::output::{Messages, describe};
+use crate::matching::NamedSecret;
+use crate::output::{BadInput, Messages, describe};
 use crate::protocol::Request;
-use crate::record::ErasedBy;
 use crate::urlmatch::settings_url;
 
 pub fn run(ctx: &Context, input: impl BufRead, messages: &mut Messages<impl Write>) -> Result<()> {
@@ -28,36 +27,16 @@ pub fn run(ctx: &Context, input: impl BufRead, messages: &mut Messages<impl Writ
     // The `get` of the same push has warned about bad settings already.
     let settings = ctx.settings_quietly(&settings_url(&target, request.username.as_deref()));
     let keychain = ctx.keychain(&settings)?;
-    let snapshot = ctx.index.read_host(&target.protocol, &target.host);
-
     let named = NamedSecret {
         password: request.password.as_ref(),
         credential: request.credential.as_ref(),
     };
-    let ToErase { keys, unlisted } = to_erase(
-        &snapshot.records,
-        ctx.index
-            .speaks_for_host(&snapshot, &target.protocol, &target.host),
+    ctx.storage(&keychain).erase_requested(
         &target,
         request.username.as_deref(),
         &named,
-        &keychain,
+        messages,
     )?;
-    let mut erased = Vec::new();
-    for key in keys {
-        keychain.delete(&key)?;
-        erased.push(key);
-    }
-    if let Some(err) = unlisted {
-        messages.warning(&format!(
-            "erased only the credentials the index knows for {}: the keychain could not \
-             list its own ({err}); `git credential-patrol doctor` checks the keychain",
-            target.url()
-        ));
-    }
-    let storage = ctx.storage(&keychain);
-    storage.complete(false, messages);
-    storage.note_erasure(&erased, ErasedBy::Git, messages);
     Ok(())
 }
 
@@ -77,9 +56,7 @@ pub fn by_person(
         messages,
     );
     let keychain = ctx.keychain(&settings)?;
-    let existed = keychain.delete(&key)?;
-    ctx.storage(&keychain)
-        .note_erasure(std::slice::from_ref(&key), ErasedBy::User, messages);
+    let existed = ctx.storage(&keychain).erase(&key, messages)?;
     let who = describe(&key.target, &key.username);
     let what = if key.target.is_certificate() {
         "certificate passphrase"

@@ -22,30 +22,23 @@ mod set_expiry;
 mod store;
 mod token;
 mod uninstall;
-mod url_argument;
 
 use std::io::{self, BufWriter};
 use std::process::ExitCode;
 
 use anyhow::{Context as _, Result};
 use chrono::{DateTime, Utc};
-use thiserror::Error;
 
 use crate::cli::{Cli, Command};
 use crate::config::{Overrides, Settings};
 use crate::credential::{Secrets, Target};
 use crate::index::{Index, Snapshot};
 use crate::keychain::{Keychain, KeychainError};
-use crate::output::{self, Messages};
+use crate::output::{self, BadInput, Messages};
 use crate::record::Record;
-use crate::storage::{Adopted, Saved, Storage};
+use crate::storage::{self, Saved, Storage};
+use crate::url_argument::Named;
 use crate::urlmatch::settings_url;
-use url_argument::Named;
-
-/// Input we cannot use: exit code 2.
-#[derive(Debug, Error)]
-#[error("{0}")]
-pub struct BadInput(pub String);
 
 /// What every command works with.
 pub struct Context {
@@ -92,26 +85,19 @@ impl Context {
         }
     }
 
-    /// The index as it is now, first made complete from the keychain when
-    /// it was lost or damaged, or when a store left a note (in flight, or
-    /// cut short): a person's command never misses what the keychain holds.
-    /// A problem with it is worth a warning.
+    /// The index as a person's command reads it (`storage::read_index`:
+    /// first made complete from the keychain when it must be).
     pub fn read_index(&self, messages: &mut Messages<impl io::Write>) -> Snapshot {
-        let mut snapshot = self.index.read();
-        let suspect = snapshot.problem.is_some() || self.index.has_pending();
-        if !self.index.is_complete() || suspect {
-            // The keychain setting is not per URL: any URL's settings do.
-            let settings = self.settings("file:///", messages);
-            match self.keychain(&settings) {
-                Ok(keychain) => self.storage(&keychain).complete(suspect, messages),
-                Err(err) => crate::trace!("index not rebuilt: {err}"),
-            }
-            snapshot = self.index.read();
-        }
-        if let Some(problem) = &snapshot.problem {
-            messages.warning(problem);
-        }
-        snapshot
+        storage::read_index(
+            &self.index,
+            self.now,
+            |messages| {
+                // The keychain setting is not per URL: any URL's settings do.
+                let settings = self.settings("file:///", messages);
+                self.keychain(&settings)
+            },
+            messages,
+        )
     }
 
     /// Stores one credential as git's `store` does (`Storage::save`), with
@@ -137,9 +123,9 @@ impl Context {
             .save(&settings, target, username, secrets, state, messages)
     }
 
-    /// The one credential a person names by URL and `--user`. When the
-    /// index has none, the keychain is asked for that exact URL, as `get`
-    /// does, and what it holds gets its record back.
+    /// The one credential a person names by URL and `--user`
+    /// (`storage::one_named`: the keychain is asked when the index has
+    /// none).
     pub fn one_named(
         &self,
         records: &[Record],
@@ -148,22 +134,17 @@ impl Context {
         messages: &mut Messages<impl io::Write>,
     ) -> Result<Record> {
         let named = self.named(records, url, user)?;
-        if !named.found.is_empty() {
-            return Ok(named.one()?.clone());
-        }
-        let settings = self.settings(
-            &settings_url(&named.target, named.user.as_deref()),
+        storage::one_named(
+            &self.index,
+            self.now,
+            &named,
+            |messages| {
+                let url = settings_url(&named.target, named.user.as_deref());
+                let settings = self.settings(&url, messages);
+                Ok(self.keychain(&settings)?)
+            },
             messages,
-        );
-        let keychain = self.keychain(&settings)?;
-        match self
-            .storage(&keychain)
-            .adopt(&named.target, named.user.as_deref(), messages)?
-        {
-            Adopted::One(record) => Ok(*record),
-            Adopted::Missing => Err(named.not_stored()),
-            Adopted::Several(accounts) => Err(named.several(&accounts).into()),
-        }
+        )
     }
 
     /// What a person names by URL and `--user`, as git would ask for it.
@@ -178,7 +159,7 @@ impl Context {
 
     /// Index problems are worth a warning, never a failure.
     pub fn warn_index(messages: &mut Messages<impl io::Write>) -> impl FnMut(&str) + '_ {
-        crate::storage::warn_index(messages)
+        storage::warn_index(messages)
     }
 }
 

@@ -19,14 +19,15 @@ use std::io::{BufRead, IsTerminal, Write};
 use anyhow::{Context as _, Result, bail};
 use chrono::{DateTime, NaiveDate, Utc};
 
+use super::Context;
 use super::set_expiry::parse_expiry;
-use super::{BadInput, Context};
 use crate::cli::RotateArgs;
 use crate::config::Settings;
 use crate::credential::{ForgeKind, Secret, Secrets, TokenKind};
 use crate::expiry::relative;
 use crate::forge::{self, Facts, Forge, ProbeError, gitlab, tokens};
 use crate::keychain::{Key, KeychainError};
+use crate::output::BadInput;
 use crate::output::{self, Messages, describe, rotate_command};
 use crate::record::{Expiry, Record, SecretFacts};
 use crate::urlmatch::settings_url;

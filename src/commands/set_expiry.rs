@@ -11,10 +11,11 @@ use std::io::{BufRead, IsTerminal, Write};
 use anyhow::Result;
 use chrono::{DateTime, NaiveDate, Utc};
 
-use super::{BadInput, Context};
+use super::Context;
 use crate::cli::ExpiryArgs;
 use crate::config::parse_duration;
 use crate::expiry::relative;
+use crate::output::BadInput;
 use crate::output::{self, Messages, describe, rotate_command};
 use crate::record::Expiry;
 

@@ -8,7 +8,8 @@ use std::io::{BufRead, Write};
 
 use anyhow::Result;
 
-use super::{BadInput, Context};
+use super::Context;
+use crate::output::BadInput;
 use crate::output::Messages;
 use crate::protocol::Request;
 

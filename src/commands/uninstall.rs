@@ -17,10 +17,11 @@ use std::process::ExitCode;
 use anyhow::{Result, bail};
 
 use super::installed::{Installed, git_config, local_config_file, read_record, write_record};
-use super::{BadInput, Context, import};
+use super::{Context, import};
 use crate::cli::UninstallArgs;
 use crate::git_helpers::{self, HelperEntry, HelperKind};
 use crate::keychain::Key;
+use crate::output::BadInput;
 use crate::output::{Messages, describe};
 use crate::terminal::escape;
 use crate::urlmatch::settings_url;

@@ -6,13 +6,16 @@
 use std::cell::RefCell;
 use std::collections::BTreeMap;
 
-use super::{Found, Key, KeychainError, SecretStore};
+use super::{Found, Key, KeychainError, Listed, SecretStore};
 use crate::credential::{Secrets, Target};
+
+/// A stored item: its secrets, its path, and the key it is stored under.
+type Item = (Secrets, String, Key);
 
 #[derive(Default)]
 pub struct Memory {
-    /// (URL, user) -> (secrets, item path).
-    items: RefCell<BTreeMap<(String, String), (Secrets, String)>>,
+    /// (URL, user) -> the item.
+    items: RefCell<BTreeMap<(String, String), Item>>,
     next: RefCell<u32>,
     /// `accounts` fails, as a keychain whose listing fails or times out.
     listing_refused: RefCell<bool>,
@@ -37,7 +40,7 @@ impl Memory {
     /// Gives the item under `key` a new path, as a re-created item has.
     pub fn move_item(&self, key: &Key) -> String {
         let path = self.new_path();
-        if let Some((_, item)) = self.items.borrow_mut().get_mut(&Self::slot(key)) {
+        if let Some((_, item, _)) = self.items.borrow_mut().get_mut(&Self::slot(key)) {
             item.clone_from(&path);
         }
         path
@@ -51,7 +54,7 @@ impl SecretStore for Memory {
             .items
             .borrow()
             .get(&Self::slot(key))
-            .map(|(secrets, item)| Found {
+            .map(|(secrets, item, _)| Found {
                 secrets: secrets.clone(),
                 item: Some(item.clone()),
                 outdated: false,
@@ -60,9 +63,10 @@ impl SecretStore for Memory {
 
     fn set(&self, key: &Key, secrets: &Secrets) -> Result<Option<String>, KeychainError> {
         let path = self.new_path();
-        self.items
-            .borrow_mut()
-            .insert(Self::slot(key), (secrets.clone(), path.clone()));
+        self.items.borrow_mut().insert(
+            Self::slot(key),
+            (secrets.clone(), path.clone(), key.clone()),
+        );
         Ok(Some(path))
     }
 
@@ -82,5 +86,17 @@ impl SecretStore for Memory {
             .filter(|(found, _)| *found == url)
             .map(|(_, user)| user.clone())
             .collect())
+    }
+
+    fn all(&self) -> Result<Option<Vec<Listed>>, KeychainError> {
+        if *self.listing_refused.borrow() {
+            return Err(KeychainError::Failed("the listing was refused".into()));
+        }
+        let items = self.items.borrow();
+        let listed = items.values().map(|(_, item, key)| Listed {
+            key: key.clone(),
+            item: Some(item.clone()),
+        });
+        Ok(Some(listed.collect()))
     }
 }

@@ -163,6 +163,9 @@ pub trait SecretStore {
     fn delete(&self, key: &Key) -> Result<bool, KeychainError>;
     /// The accounts stored for exactly `target`.
     fn accounts(&self, target: &Target) -> Result<Vec<String>, KeychainError>;
+    /// Every credential of ours the store holds; `None` where it cannot
+    /// list its items.
+    fn all(&self) -> Result<Option<Vec<Listed>>, KeychainError>;
 }
 
 impl SecretStore for Keychain {
@@ -180,6 +183,10 @@ impl SecretStore for Keychain {
 
     fn accounts(&self, target: &Target) -> Result<Vec<String>, KeychainError> {
         Keychain::accounts(self, target)
+    }
+
+    fn all(&self) -> Result<Option<Vec<Listed>>, KeychainError> {
+        Keychain::all(self)
     }
 }
 

@@ -17,9 +17,9 @@
 
 use anyhow::anyhow;
 
-use super::BadInput;
 use crate::credential::{Target, field_matches};
 use crate::matching::matching_record;
+use crate::output::BadInput;
 use crate::protocol::UrlParts;
 use crate::record::Record;
 use crate::terminal::escape;
