@@ -21,7 +21,7 @@ use crate::config::Settings;
 use crate::credential::{ForgeKind, Secret};
 use crate::expiry::{self, Status};
 use crate::forge::diagnosis::{self, Problem, Renewal, Subject};
-use crate::forge::{self, Facts, Forge, ProbeError, github, tokens};
+use crate::forge::{self, Facts, Forge, ProbeError, github, scopes, tokens};
 use crate::keychain::{Key, KeychainError};
 use crate::output::{self, Messages, erase_command, rotate_command, shell_word};
 use crate::record::{ExpirySource, Record};
@@ -353,7 +353,7 @@ fn subject_of<'a>(
 /// whose names they are.
 fn foreign_scopes_warning(forge: ForgeKind, url: &str, foreign: &[String]) -> String {
     let names: Vec<&str> = foreign.iter().map(String::as_str).collect();
-    let scoped = match tokens::owner_of(&names) {
+    let scoped = match scopes::owner_of(&names) {
         Some(ForgeKind::Github) => "https://github.com",
         Some(ForgeKind::Gitlab) => "https://gitlab.com",
         _ => "URL",

@@ -25,7 +25,7 @@ use crate::cli::RotateArgs;
 use crate::config::Settings;
 use crate::credential::{ForgeKind, Secret, Secrets, TokenKind};
 use crate::expiry::relative;
-use crate::forge::{self, Facts, Forge, ProbeError, gitlab, tokens};
+use crate::forge::{self, Facts, Forge, ProbeError, gitlab, pages, scopes};
 use crate::keychain::{Key, KeychainError};
 use crate::output::BadInput;
 use crate::output::{self, Messages, describe, rotate_command};
@@ -174,7 +174,7 @@ fn by_hand(
 ) -> Result<()> {
     let who = describe(&record.target, &record.username);
     let page = new_token_page(record, settings, forge);
-    let manage = tokens::manage_url(&record.target, forge, record.kind);
+    let manage = pages::manage_url(&record.target, forge, record.kind);
     writeln!(out, "Rotating the token for {who}.")?;
     match &page {
         Some(page) => writeln!(out, "1. Create a new token at {page}")?,
@@ -328,12 +328,12 @@ fn by_hand(
 fn new_token_page(record: &Record, settings: &Settings, forge: ForgeKind) -> Option<String> {
     let mut scopes = record.scopes.clone().unwrap_or_default();
     for scope in &settings.required_scopes {
-        if tokens::has_scope(forge, scope) && !scopes.contains(scope) {
+        if scopes::has_scope(forge, scope) && !scopes.contains(scope) {
             scopes.push(scope.clone());
         }
     }
     let name = record.token_name.as_deref().unwrap_or("git");
-    tokens::create_url(&record.target, forge, record.kind, &scopes, Some(name))
+    pages::create_url(&record.target, forge, record.kind, &scopes, Some(name))
 }
 
 /// "It expires in 90 days (2027-02-27 00:00 UTC), as GitHub says."

@@ -23,7 +23,7 @@ const FORGE: &str = "Azure DevOps";
 /// where the organization is unknown. The token pages are under it too, so
 /// the table of pages (`tokens`) owns the rule.
 pub fn api_base(target: &Target) -> Option<String> {
-    super::tokens::organization_base(target)
+    super::pages::organization_base(target)
 }
 
 /// `GET /_apis/connectionData`: whose the token is.

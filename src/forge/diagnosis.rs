@@ -11,6 +11,7 @@ use super::github::{GraphqlAnswer, RepoAccess};
 use super::http::HttpError;
 use super::tokens::{self, Editable, Row};
 use super::{ProbeError, Repo};
+use super::{pages, scopes};
 use crate::credential::{ForgeKind, Target, TokenKind};
 
 /// One thing wrong with a credential, and how to fix it.
@@ -86,7 +87,7 @@ impl Subject<'_> {
             .required
             .iter()
             .map(String::as_str)
-            .filter(|name| tokens::has_scope(self.forge, name));
+            .filter(|name| scopes::has_scope(self.forge, name));
         for scope in required.chain(extra.iter().copied()) {
             if !scopes.iter().any(|s| s == scope) {
                 scopes.push(scope.to_owned());
@@ -101,9 +102,9 @@ impl Subject<'_> {
         let kind = tokens::successor(self.forge, kind);
         let row = tokens::row(self.forge, kind);
         let name = self.token_name.unwrap_or("git");
-        match tokens::create_url(self.target, self.forge, kind, scopes, Some(name)) {
+        match pages::create_url(self.target, self.forge, kind, scopes, Some(name)) {
             Some(url) => format!("create a new {} at {url}", row.label),
-            None => match tokens::manage_url(self.target, self.forge, kind) {
+            None => match pages::manage_url(self.target, self.forge, kind) {
                 Some(url) => format!(
                     "sign in again with the application that issued this {} (its \
                      authorizations: {url})",
@@ -131,7 +132,7 @@ impl Subject<'_> {
             );
         }
         let new = self.create(self.kind, &self.scopes_with(&[]));
-        match tokens::manage_url(self.target, self.forge, self.kind) {
+        match pages::manage_url(self.target, self.forge, self.kind) {
             Some(manage) if row.regenerate && why != Renewal::Refused => format!(
                 "regenerate it at {manage} (it keeps its {}), or {new}; then {}",
                 if row.scoped { "scopes" } else { "permissions" },
@@ -145,7 +146,7 @@ impl Subject<'_> {
     pub fn add_scopes(&self, missing: &[&str]) -> String {
         let row = self.row();
         let list = missing.join(", ");
-        let manage = tokens::manage_url(self.target, self.forge, self.kind);
+        let manage = pages::manage_url(self.target, self.forge, self.kind);
         match (row.editable, manage) {
             (Editable::Scopes, Some(manage)) => format!(
                 "add {list} to the token at {manage} (a {}'s scopes can be edited; the token \
@@ -180,7 +181,7 @@ impl Subject<'_> {
     /// GitHub names as missing for a repository.
     fn grant(&self, needed: &str, scopes: Option<&str>) -> String {
         let row = self.row();
-        let manage = tokens::manage_url(self.target, self.forge, self.kind);
+        let manage = pages::manage_url(self.target, self.forge, self.kind);
         match (row.editable, manage, scopes) {
             (Editable::Permissions, Some(manage), _) => format!(
                 "give the token {needed} at {manage} (a {}'s repositories and permissions \
@@ -200,7 +201,7 @@ impl Subject<'_> {
     }
 
     fn page(&self) -> String {
-        tokens::manage_url(self.target, self.forge, self.kind)
+        pages::manage_url(self.target, self.forge, self.kind)
             .map(|page| format!(" at {page}"))
             .unwrap_or_default()
     }
@@ -290,7 +291,7 @@ pub fn probe_failed(subject: &Subject, err: &ProbeError) -> Problem {
 pub fn foreign_scopes(forge: ForgeKind, required: &[String]) -> Vec<String> {
     required
         .iter()
-        .filter(|name| !tokens::has_scope(forge, name))
+        .filter(|name| !scopes::has_scope(forge, name))
         .cloned()
         .collect()
 }
@@ -300,11 +301,11 @@ pub fn foreign_scopes(forge: ForgeKind, required: &[String]) -> Vec<String> {
 pub fn missing_required_scopes(subject: &Subject, required: &[String]) -> Option<Problem> {
     let missing: Vec<&str> = required
         .iter()
-        .filter(|want| tokens::has_scope(subject.forge, want))
+        .filter(|want| scopes::has_scope(subject.forge, want))
         .filter(|want| {
             !subject
                 .scopes
-                .is_some_and(|have| tokens::grants(subject.forge, have, want))
+                .is_some_and(|have| scopes::grants(subject.forge, have, want))
         })
         .map(String::as_str)
         .collect();
@@ -492,7 +493,7 @@ pub fn graphql(subject: &Subject, answer: &GraphqlAnswer) -> Option<Problem> {
         fix: if insufficient {
             match (
                 subject.row().editable,
-                tokens::manage_url(subject.target, subject.forge, subject.kind),
+                pages::manage_url(subject.target, subject.forge, subject.kind),
             ) {
                 (Editable::Scopes, Some(manage)) => {
                     format!("add the scope the message names to the token at {manage}")
@@ -515,7 +516,7 @@ pub fn graphql(subject: &Subject, answer: &GraphqlAnswer) -> Option<Problem> {
 /// push that changes a workflow, the package that will not publish, the
 /// token that cannot rotate itself.
 pub fn scope_notes(kind: TokenKind, forge: ForgeKind, scopes: Option<&[String]>) -> Vec<String> {
-    let has = |scope: &str| scopes.is_some_and(|s| tokens::grants(forge, s, scope));
+    let has = |scope: &str| scopes.is_some_and(|s| scopes::grants(forge, s, scope));
     let mut notes = Vec::new();
     match (forge, scopes) {
         (ForgeKind::Github, None) if kind == TokenKind::GithubFineGrained => {

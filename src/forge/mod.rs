@@ -21,6 +21,8 @@ pub mod github;
 pub mod gitlab;
 pub mod http;
 pub mod huggingface;
+pub mod pages;
+pub mod scopes;
 pub mod tokens;
 
 use std::fmt;
@@ -179,7 +181,7 @@ pub fn api_base(target: &Target, forge: ForgeKind, configured: Option<&str>) -> 
         (ForgeKind::Huggingface, "hf.co") => return Some("https://huggingface.co/api".into()),
         _ => {}
     }
-    let base = tokens::web_base(target);
+    let base = pages::web_base(target);
     match forge {
         ForgeKind::Github => Some(format!("{base}/api/v3")),
         ForgeKind::Gitlab => Some(format!("{base}/api/v4")),
@@ -592,7 +594,7 @@ mod tests {
             path: None,
         };
         assert_eq!(
-            tokens::manage_url(&plain, ForgeKind::Github, TokenKind::GithubClassic).unwrap(),
+            pages::manage_url(&plain, ForgeKind::Github, TokenKind::GithubClassic).unwrap(),
             "http://127.0.0.1:8080/settings/tokens"
         );
         assert_eq!(
@@ -600,7 +602,7 @@ mod tests {
             "http://127.0.0.1:8080/api/v4"
         );
         assert_eq!(
-            tokens::manage_url(
+            pages::manage_url(
                 &target("ghe.example.com"),
                 ForgeKind::Github,
                 TokenKind::GithubClassic

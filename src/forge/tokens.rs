@@ -1,17 +1,19 @@
-//! What each forge allows for each kind of token, in one table: where such a
-//! token is created, renewed or edited, whether its scopes or permissions
-//! can be edited afterwards, whether it can rotate itself, and which scope
-//! names the forge has. Every fix that `check`, `get`, `rotate` and `doctor`
-//! print takes its pages and its verbs from here, so that no fix sends a
-//! person to a page, or asks for an action, that the forge does not have.
+//! What each forge allows for each kind of token, in one table: what the
+//! forge calls it, where such a token is created and managed, whether it
+//! is renewed in place, whether its scopes or permissions can be edited
+//! afterwards, whether it can rotate itself, and whether the forge tells
+//! its expiry. Every fix that `check`, `get`, `rotate` and `doctor` print
+//! takes its verbs from here (and, through `pages`, its pages), so that no
+//! fix sends a person to a page, or asks for an action, that the forge
+//! does not have.
 //!
-//! `row` and `scopes_of` match every forge without a wildcard, and GitHub's
-//! and GitLab's rows every kind: a new forge does not compile until its
-//! rows are written. The other forges have few kinds of token each, and
-//! any kind not theirs (a pasted token of another forge, a token without
-//! a prefix) gets the forge's usual row.
+//! `row` matches every forge without a wildcard, and GitHub's and GitLab's
+//! rows every kind: a new forge does not compile until its rows are
+//! written. The other forges have few kinds of token each, and any kind
+//! not theirs (a pasted token of another forge, a token without a prefix)
+//! gets the forge's usual row.
 
-use crate::credential::{ForgeKind, Target, TokenKind};
+use crate::credential::{ForgeKind, TokenKind};
 
 /// What can be changed on an existing token.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -400,418 +402,20 @@ pub fn scoped_kind(forge: ForgeKind) -> Option<TokenKind> {
     }
 }
 
-/// A scope name and the narrower ones it includes.
-pub struct Scope {
-    pub name: &'static str,
-    pub includes: &'static [&'static str],
-}
-
-const fn scope(name: &'static str) -> Scope {
-    Scope {
-        name,
-        includes: &[],
-    }
-}
-
-/// GitHub's OAuth scopes for classic tokens, as its documentation lists them.
-const GITHUB_SCOPES: &[Scope] = &[
-    Scope {
-        name: "repo",
-        includes: &[
-            "repo:status",
-            "repo_deployment",
-            "public_repo",
-            "repo:invite",
-            "security_events",
-        ],
-    },
-    scope("repo:status"),
-    scope("repo_deployment"),
-    scope("public_repo"),
-    scope("repo:invite"),
-    scope("security_events"),
-    Scope {
-        name: "admin:repo_hook",
-        includes: &["write:repo_hook", "read:repo_hook"],
-    },
-    Scope {
-        name: "write:repo_hook",
-        includes: &["read:repo_hook"],
-    },
-    scope("read:repo_hook"),
-    Scope {
-        name: "admin:org",
-        includes: &["write:org", "read:org", "manage_runners:org"],
-    },
-    Scope {
-        name: "write:org",
-        includes: &["read:org"],
-    },
-    scope("read:org"),
-    scope("manage_runners:org"),
-    Scope {
-        name: "admin:public_key",
-        includes: &["write:public_key", "read:public_key"],
-    },
-    Scope {
-        name: "write:public_key",
-        includes: &["read:public_key"],
-    },
-    scope("read:public_key"),
-    scope("admin:org_hook"),
-    scope("gist"),
-    scope("notifications"),
-    Scope {
-        name: "user",
-        includes: &["read:user", "user:email", "user:follow"],
-    },
-    scope("read:user"),
-    scope("user:email"),
-    scope("user:follow"),
-    Scope {
-        name: "project",
-        includes: &["read:project"],
-    },
-    scope("read:project"),
-    scope("delete_repo"),
-    Scope {
-        name: "write:packages",
-        includes: &["read:packages"],
-    },
-    scope("read:packages"),
-    scope("delete:packages"),
-    Scope {
-        name: "admin:gpg_key",
-        includes: &["write:gpg_key", "read:gpg_key"],
-    },
-    Scope {
-        name: "write:gpg_key",
-        includes: &["read:gpg_key"],
-    },
-    scope("read:gpg_key"),
-    scope("codespace"),
-    scope("workflow"),
-    Scope {
-        name: "admin:enterprise",
-        includes: &[
-            "manage_runners:enterprise",
-            "manage_billing:enterprise",
-            "read:enterprise",
-        ],
-    },
-    scope("manage_runners:enterprise"),
-    scope("manage_billing:enterprise"),
-    scope("read:enterprise"),
-    scope("scim:enterprise"),
-    scope("audit_log"),
-    scope("read:audit_log"),
-    scope("copilot"),
-    scope("manage_billing:copilot"),
-    Scope {
-        name: "admin:ssh_signing_key",
-        includes: &["write:ssh_signing_key", "read:ssh_signing_key"],
-    },
-    Scope {
-        name: "write:ssh_signing_key",
-        includes: &["read:ssh_signing_key"],
-    },
-    scope("read:ssh_signing_key"),
-    Scope {
-        name: "write:discussion",
-        includes: &["read:discussion"],
-    },
-    scope("read:discussion"),
-];
-
-/// GitLab's personal access token scopes. `api` is read and write access
-/// to the whole API and to repositories over HTTP.
-const GITLAB_SCOPES: &[Scope] = &[
-    Scope {
-        name: "api",
-        includes: &[
-            "read_api",
-            "read_user",
-            "read_repository",
-            "write_repository",
-        ],
-    },
-    scope("read_api"),
-    scope("read_user"),
-    scope("create_runner"),
-    scope("manage_runner"),
-    scope("k8s_proxy"),
-    scope("self_rotate"),
-    scope("read_repository"),
-    Scope {
-        name: "write_repository",
-        includes: &["read_repository"],
-    },
-    scope("read_registry"),
-    Scope {
-        name: "write_registry",
-        includes: &["read_registry"],
-    },
-    scope("read_virtual_registry"),
-    scope("write_virtual_registry"),
-    scope("read_observability"),
-    scope("write_observability"),
-    scope("ai_features"),
-    scope("ai_workflows"),
-    scope("sudo"),
-    scope("admin_mode"),
-    scope("read_service_ping"),
-];
-
-/// Bitbucket Cloud's scopes for API tokens, as Atlassian names them.
-const BITBUCKET_SCOPES: &[Scope] = &[
-    scope("read:user:bitbucket"),
-    scope("read:workspace:bitbucket"),
-    scope("read:project:bitbucket"),
-    Scope {
-        name: "write:repository:bitbucket",
-        includes: &["read:repository:bitbucket"],
-    },
-    scope("read:repository:bitbucket"),
-    scope("admin:repository:bitbucket"),
-    scope("delete:repository:bitbucket"),
-    Scope {
-        name: "write:pullrequest:bitbucket",
-        includes: &["read:pullrequest:bitbucket"],
-    },
-    scope("read:pullrequest:bitbucket"),
-    Scope {
-        name: "write:pipeline:bitbucket",
-        includes: &["read:pipeline:bitbucket"],
-    },
-    scope("read:pipeline:bitbucket"),
-    // Access tokens and app passwords name the older scopes.
-    Scope {
-        name: "repository:admin",
-        includes: &["repository:write", "repository"],
-    },
-    Scope {
-        name: "repository:write",
-        includes: &["repository"],
-    },
-    scope("repository"),
-    Scope {
-        name: "pullrequest:write",
-        includes: &["pullrequest"],
-    },
-    scope("pullrequest"),
-    scope("account"),
-    scope("webhook"),
-    scope("pipeline"),
-];
-
-/// Gitea's and Forgejo's token scopes: each `write:` includes its `read:`.
-const GITEA_SCOPES: &[Scope] = &[
-    Scope {
-        name: "write:repository",
-        includes: &["read:repository"],
-    },
-    scope("read:repository"),
-    Scope {
-        name: "write:user",
-        includes: &["read:user"],
-    },
-    scope("read:user"),
-    Scope {
-        name: "write:organization",
-        includes: &["read:organization"],
-    },
-    scope("read:organization"),
-    Scope {
-        name: "write:issue",
-        includes: &["read:issue"],
-    },
-    scope("read:issue"),
-    Scope {
-        name: "write:package",
-        includes: &["read:package"],
-    },
-    scope("read:package"),
-    Scope {
-        name: "write:notification",
-        includes: &["read:notification"],
-    },
-    scope("read:notification"),
-    Scope {
-        name: "write:misc",
-        includes: &["read:misc"],
-    },
-    scope("read:misc"),
-    Scope {
-        name: "write:activitypub",
-        includes: &["read:activitypub"],
-    },
-    scope("read:activitypub"),
-    Scope {
-        name: "write:admin",
-        includes: &["read:admin"],
-    },
-    scope("read:admin"),
-];
-
-/// Hugging Face's roles, which patrol keeps as the token's scopes.
-const HUGGINGFACE_SCOPES: &[Scope] = &[
-    Scope {
-        name: "write",
-        includes: &["read"],
-    },
-    scope("read"),
-    scope("fineGrained"),
-];
-
-/// Azure DevOps' scopes for repositories (the token's are not readable).
-const AZURE_DEVOPS_SCOPES: &[Scope] = &[
-    Scope {
-        name: "vso.code_full",
-        includes: &["vso.code_write", "vso.code"],
-    },
-    Scope {
-        name: "vso.code_write",
-        includes: &["vso.code"],
-    },
-    scope("vso.code"),
-    scope("vso.code_status"),
-    scope("vso.packaging"),
-    scope("vso.packaging_write"),
-];
-
-/// The scope names `forge` has.
-pub fn scopes_of(forge: ForgeKind) -> &'static [Scope] {
-    match forge {
-        ForgeKind::Github => GITHUB_SCOPES,
-        ForgeKind::Gitlab => GITLAB_SCOPES,
-        ForgeKind::Bitbucket => BITBUCKET_SCOPES,
-        ForgeKind::AzureDevops => AZURE_DEVOPS_SCOPES,
-        ForgeKind::Gitea => GITEA_SCOPES,
-        ForgeKind::Huggingface => HUGGINGFACE_SCOPES,
-        ForgeKind::BitbucketDatacenter | ForgeKind::Gerrit | ForgeKind::None => &[],
-    }
-}
-
-/// Whether `forge` has a scope of this name.
-pub fn has_scope(forge: ForgeKind, name: &str) -> bool {
-    scopes_of(forge).iter().any(|s| s.name == name)
-}
-
-/// Whether a token with the scopes `have` may do what `want` allows:
-/// it has `want`, or a scope that includes it.
-pub fn grants(forge: ForgeKind, have: &[String], want: &str) -> bool {
-    have.iter().any(|scope| {
-        scope == want
-            || scopes_of(forge)
-                .iter()
-                .any(|s| s.name == scope && s.includes.contains(&want))
-    })
-}
-
-/// The forge whose scope names these are, when they are all one forge's.
-pub fn owner_of(names: &[&str]) -> Option<ForgeKind> {
-    [ForgeKind::Github, ForgeKind::Gitlab]
-        .into_iter()
-        .find(|forge| names.iter().all(|name| has_scope(*forge, name)))
-}
-
-/// The forge's web address for a credential's host, on the scheme of the
-/// person's own URL, which is never changed: an `http://` remote's pages
-/// are `http://` (any other protocol has no web pages of its own, so its
-/// host's `https://` ones are named).
-pub fn web_base(target: &Target) -> String {
-    let scheme = if target.protocol.eq_ignore_ascii_case("http") {
-        "http"
-    } else {
-        "https"
-    };
-    format!("{scheme}://{}", target.host)
-}
-
-/// An Azure DevOps organization's address: the host on
-/// `ORG.visualstudio.com`, else the first segment of the credential's path
-/// on dev.azure.com (in the characters an organization's name has).
-pub fn organization_base(target: &Target) -> Option<String> {
-    let base = web_base(target);
-    if target
-        .host
-        .to_ascii_lowercase()
-        .ends_with(".visualstudio.com")
-    {
-        return Some(base);
-    }
-    let org = target.path.as_deref()?.split('/').find(|s| !s.is_empty())?;
-    let valid = org
-        .chars()
-        .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
-        && org != "."
-        && org != "..";
-    valid.then(|| format!("{base}/{org}"))
-}
-
-/// Where a page of `forge` is: a whole URL as it is; else on the forge's
-/// web host, or, on Azure DevOps, under the organization (none when the
-/// organization is unknown).
-fn page_url(target: &Target, forge: ForgeKind, path: &str) -> Option<String> {
-    if path.starts_with("https://") {
-        return Some(path.to_owned());
-    }
-    let base = match forge {
-        ForgeKind::AzureDevops => organization_base(target)?,
-        _ => web_base(target),
-    };
-    Some(format!("{base}{path}"))
-}
-
-/// Where a new token of this kind is created, with the scopes and the name
-/// filled in where the page reads them.
-pub fn create_url(
-    target: &Target,
-    forge: ForgeKind,
-    kind: TokenKind,
-    scopes: &[String],
-    name: Option<&str>,
-) -> Option<String> {
-    let page = row(forge, kind).create?;
-    let mut query = Vec::new();
-    if let Some(param) = page.scopes_param
-        && !scopes.is_empty()
-    {
-        query.push(format!("{param}={}", encode(&scopes.join(","))));
-    }
-    if let (Some(param), Some(name)) = (page.name_param, name.filter(|n| !n.is_empty())) {
-        query.push(format!("{param}={}", encode(name)));
-    }
-    let mut url = page_url(target, forge, page.path)?;
-    if !query.is_empty() {
-        url.push('?');
-        url.push_str(&query.join("&"));
-    }
-    Some(url)
-}
-
-/// Where tokens of this kind are listed, regenerated, edited and revoked.
-pub fn manage_url(target: &Target, forge: ForgeKind, kind: TokenKind) -> Option<String> {
-    page_url(target, forge, row(forge, kind).manage?)
-}
-
-/// Percent-encoding for a query value: everything but the unreserved
-/// characters, and `,` and `:`, which scope lists are made of.
-fn encode(text: &str) -> String {
-    let mut out = String::new();
-    for byte in text.bytes() {
-        if byte.is_ascii_alphanumeric() || b"-._~,:".contains(&byte) {
-            out.push(byte as char);
-        } else {
-            out.push_str(&format!("%{byte:02X}"));
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 pub mod tests {
     use super::*;
+    use crate::credential::Target;
+    use crate::forge::pages::create_url;
+    use crate::forge::scopes::{has_scope, scopes_of};
+
+    fn target(host: &str) -> Target {
+        Target {
+            protocol: "https".into(),
+            host: host.into(),
+            path: None,
+        }
+    }
 
     /// Every kind, so that tests walk the whole table.
     pub const KINDS: [TokenKind; 23] = [
@@ -839,14 +443,6 @@ pub mod tests {
         TokenKind::Gerrit,
         TokenKind::Huggingface,
     ];
-
-    fn target(host: &str) -> Target {
-        Target {
-            protocol: "https".into(),
-            host: host.into(),
-            path: None,
-        }
-    }
 
     /// Where each kind sits in `KINDS`. A match without a wildcard: a new
     /// kind does not compile until it is listed, and so walked by the tests.
@@ -884,58 +480,6 @@ pub mod tests {
         for kind in KINDS {
             assert_eq!(KINDS[position(kind)], kind);
         }
-    }
-
-    #[test]
-    fn pages_with_their_parameters() {
-        let github = target("github.com");
-        let scopes = ["repo".to_owned(), "workflow".to_owned()];
-        assert_eq!(
-            create_url(
-                &github,
-                ForgeKind::Github,
-                TokenKind::GithubClassic,
-                &scopes,
-                Some("git on laptop")
-            )
-            .unwrap(),
-            "https://github.com/settings/tokens/new?scopes=repo,workflow&description=git%20on%20laptop"
-        );
-        assert_eq!(
-            create_url(
-                &github,
-                ForgeKind::Github,
-                TokenKind::GithubFineGrained,
-                &scopes,
-                Some("x")
-            )
-            .unwrap(),
-            "https://github.com/settings/personal-access-tokens/new"
-        );
-        let gitlab = target("gitlab.example.com:8443");
-        assert_eq!(
-            create_url(
-                &gitlab,
-                ForgeKind::Gitlab,
-                TokenKind::GitlabPersonal,
-                &["api".to_owned()],
-                Some("a&b=c")
-            )
-            .unwrap(),
-            "https://gitlab.example.com:8443/-/user_settings/personal_access_tokens?scopes=api&name=a%26b%3Dc"
-        );
-        assert_eq!(
-            manage_url(&github, ForgeKind::Github, TokenKind::GithubClassic).unwrap(),
-            "https://github.com/settings/tokens"
-        );
-        assert_eq!(
-            manage_url(&github, ForgeKind::Github, TokenKind::GithubFineGrained).unwrap(),
-            "https://github.com/settings/personal-access-tokens"
-        );
-        assert_eq!(
-            create_url(&github, ForgeKind::None, TokenKind::Unknown, &[], None),
-            None
-        );
     }
 
     #[test]
@@ -999,69 +543,5 @@ pub mod tests {
                 }
             }
         }
-    }
-
-    #[test]
-    fn pages_of_the_other_forges() {
-        let azure = Target {
-            protocol: "https".into(),
-            host: "dev.azure.com".into(),
-            path: Some("contoso/web/_git/web".into()),
-        };
-        assert_eq!(
-            manage_url(&azure, ForgeKind::AzureDevops, TokenKind::Unknown).unwrap(),
-            "https://dev.azure.com/contoso/_usersSettings/tokens"
-        );
-        assert_eq!(
-            manage_url(
-                &target("contoso.visualstudio.com"),
-                ForgeKind::AzureDevops,
-                TokenKind::AzureDevopsPat
-            )
-            .unwrap(),
-            "https://contoso.visualstudio.com/_usersSettings/tokens"
-        );
-        assert_eq!(
-            create_url(
-                &target("bitbucket.org"),
-                ForgeKind::Bitbucket,
-                TokenKind::BitbucketApi,
-                &[],
-                None
-            )
-            .unwrap(),
-            "https://id.atlassian.com/manage-profile/security/api-tokens"
-        );
-        assert_eq!(
-            manage_url(
-                &target("codeberg.org"),
-                ForgeKind::Gitea,
-                TokenKind::Unknown
-            )
-            .unwrap(),
-            "https://codeberg.org/user/settings/applications"
-        );
-        assert_eq!(
-            row(ForgeKind::Bitbucket, TokenKind::BitbucketAccess).expiry,
-            ExpiryAnswer::CannotTell
-        );
-        assert_eq!(
-            row(ForgeKind::Gitea, TokenKind::Unknown).expiry,
-            ExpiryAnswer::NeverExpires
-        );
-    }
-
-    #[test]
-    fn broader_scopes_grant_narrower_ones() {
-        let have = ["repo".to_owned(), "admin:org".to_owned()];
-        assert!(grants(ForgeKind::Github, &have, "public_repo"));
-        assert!(grants(ForgeKind::Github, &have, "read:org"));
-        assert!(!grants(ForgeKind::Github, &have, "workflow"));
-        let api = ["api".to_owned()];
-        assert!(grants(ForgeKind::Gitlab, &api, "write_repository"));
-        assert!(!grants(ForgeKind::Gitlab, &api, "read_registry"));
-        assert_eq!(owner_of(&["repo", "read:org"]), Some(ForgeKind::Github));
-        assert_eq!(owner_of(&["read_api"]), Some(ForgeKind::Gitlab));
-        assert_eq!(owner_of(&["repo", "read_api"]), None);
     }
 }
