@@ -135,19 +135,12 @@ mod tests {
     use chrono::TimeDelta;
 
     use super::*;
-    use crate::credential::{Secret, Target, TokenKind};
-
-    fn now() -> DateTime<Utc> {
-        "2026-06-15T12:00:00Z".parse().unwrap()
-    }
+    use crate::credential::{Secret, TokenKind};
+    use crate::testing::{https, now};
 
     fn record() -> Record {
         Record::new(
-            Target {
-                protocol: "https".into(),
-                host: "github.com".into(),
-                path: None,
-            },
+            https("github.com"),
             "alice".into(),
             TokenKind::GithubClassic,
             now() - TimeDelta::days(30),

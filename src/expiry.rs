@@ -267,20 +267,13 @@ pub fn relative(at: DateTime<Utc>, now: DateTime<Utc>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::credential::{Target, TokenKind};
+    use crate::credential::TokenKind;
     use crate::record::{ErasedBy, Erasure};
-
-    fn now() -> DateTime<Utc> {
-        "2026-06-15T12:00:00Z".parse().unwrap()
-    }
+    use crate::testing::{https, now};
 
     fn record(expiry: Option<Expiry>) -> Record {
         let mut record = Record::new(
-            Target {
-                protocol: "https".into(),
-                host: "github.com".into(),
-                path: None,
-            },
+            https("github.com"),
             "alice".into(),
             TokenKind::GithubClassic,
             now() - TimeDelta::days(30),

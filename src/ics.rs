@@ -119,8 +119,7 @@ mod tests {
 
     #[test]
     fn an_event_is_a_whole_day_with_a_reminder() {
-        let now = "2026-06-15T12:00:00Z".parse().unwrap();
-        let ics = calendar(&[event("expires")], now);
+        let ics = calendar(&[event("expires")], crate::testing::now());
         assert!(ics.contains("DTSTART;VALUE=DATE:20260630\r\n"));
         assert!(ics.contains("DTEND;VALUE=DATE:20260701\r\n"));
         assert!(ics.contains("DTSTAMP:20260615T120000Z\r\n"));

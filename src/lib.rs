@@ -29,9 +29,10 @@
 //!    configuration keys, what a person reads, the calendar of expiry
 //!    dates, and running git.
 //! 8. `credential`: credentials, secrets and git's matching rule.
-//! 9. `trace`, `terminal`, `fs`, `test_hook`, `memory`: process plumbing
-//!    used from anywhere (the trace, the escaping of text from outside,
-//!    careful file I/O, crash points, core dumps off).
+//! 9. `trace`, `terminal`, `fs`, `test_hook`, `memory`, `testing`: process
+//!    plumbing used from anywhere (the trace, the escaping of text from
+//!    outside, careful file I/O, crash points, core dumps off), and what
+//!    the unit tests share (compiled only for them).
 
 #![forbid(unsafe_code)]
 
@@ -59,6 +60,8 @@ pub mod record;
 pub mod storage;
 pub mod terminal;
 pub mod test_hook;
+#[cfg(test)]
+pub mod testing;
 pub mod trace;
 pub mod url_argument;
 pub mod urlmatch;

@@ -233,7 +233,7 @@ pub struct ToErase {
 /// in-memory store: what they find, what `get` answers, what `store` sees.
 #[cfg(test)]
 mod tests {
-    use chrono::{DateTime, TimeDelta, Utc};
+    use chrono::TimeDelta;
 
     use super::*;
     use crate::answer::{self, Change};
@@ -241,17 +241,11 @@ mod tests {
     use crate::expiry;
     use crate::keychain::memory::Memory;
     use crate::record::Expiry;
+    use crate::testing::{https, now};
 
-    fn now() -> DateTime<Utc> {
-        "2026-06-15T12:00:00Z".parse().unwrap()
-    }
-
+    /// Where every credential of these tests is stored.
     fn target() -> Target {
-        Target {
-            protocol: "https".into(),
-            host: "example.com".into(),
-            path: None,
-        }
+        https("example.com")
     }
 
     fn password(token: &str, expiry: Option<i64>) -> Secrets {

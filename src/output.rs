@@ -216,6 +216,7 @@ pub fn shell_word(word: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testing::https_path;
 
     #[test]
     fn every_message_and_every_line_for_people_is_escaped() {
@@ -276,11 +277,7 @@ mod tests {
 
     #[test]
     fn command_lines_are_quoted_and_escaped() {
-        let target = Target {
-            protocol: "https".into(),
-            host: "git.example.com".into(),
-            path: Some("my repo.git".into()),
-        };
+        let target = https_path("git.example.com", "my repo.git");
         assert_eq!(
             erase_command(&target, "a\x1bb"),
             "git credential-patrol erase 'https://git.example.com/my repo.git' --user 'a\\u{1b}b'"

@@ -553,6 +553,7 @@ pub fn write_capabilities(mut out: impl Write) -> io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testing::https;
 
     fn read(input: &[u8]) -> Result<Request, ProtocolError> {
         Request::read(input)
@@ -881,14 +882,7 @@ mod tests {
         assert!(request.has_capability("authtype"));
         assert!(!request.has_capability("state"));
         // An empty path is no path.
-        assert_eq!(
-            request.target(),
-            Some(Target {
-                protocol: "https".into(),
-                host: "example.com".into(),
-                path: None,
-            })
-        );
+        assert_eq!(request.target(), Some(https("example.com")));
         let secrets = request.secrets();
         assert_eq!(
             secrets.password.as_ref().map(Secret::expose),

@@ -328,6 +328,7 @@ fn random_id() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testing::https;
 
     fn at(text: &str) -> Option<Expiry> {
         Some(Expiry::At(text.parse().unwrap()))
@@ -367,14 +368,6 @@ mod tests {
         assert!(!expiries.forget_past(now));
     }
 
-    fn target() -> Target {
-        Target {
-            protocol: "https".into(),
-            host: "github.com".into(),
-            path: None,
-        }
-    }
-
     #[test]
     fn a_found_record_keeps_what_the_secrets_tell() {
         let now = "2026-06-01T00:00:00Z".parse().unwrap();
@@ -384,13 +377,13 @@ mod tests {
             auth: None,
             password_expiry_utc: Some(1_893_456_000),
         };
-        let record = Record::found(target(), "alice".into(), &secrets, now);
+        let record = Record::found(https("github.com"), "alice".into(), &secrets, now);
         assert_eq!(record.kind, TokenKind::GithubOauth);
         assert_eq!(record.expiry.git, at("2030-01-01T00:00:00Z"));
         assert!(record.refreshable);
         assert_eq!(record.stored_at, now);
         let opaque = Secrets::token_only(crate::credential::Secret::new("TESTopaque"));
-        let record = Record::found(target(), "bob".into(), &opaque, now);
+        let record = Record::found(https("github.com"), "bob".into(), &opaque, now);
         assert_eq!(
             (record.kind, record.expiry.effective(), record.refreshable),
             (TokenKind::Unknown, None, false)
@@ -401,7 +394,7 @@ mod tests {
     fn a_new_secret_forgets_what_was_known_about_the_old_one() {
         let now: DateTime<Utc> = "2026-06-01T00:00:00Z".parse().unwrap();
         let mut record = Record::new(
-            target(),
+            https("github.com"),
             "alice".into(),
             TokenKind::GithubOauth,
             "2026-01-01T00:00:00Z".parse().unwrap(),
@@ -446,9 +439,16 @@ mod tests {
     #[test]
     fn a_found_record_never_doubles_a_live_one_and_takes_an_erased_ones_place() {
         let now = "2026-06-01T00:00:00Z".parse().unwrap();
-        let found = || Record::new(target(), "alice".into(), TokenKind::GithubClassic, now);
+        let found = || {
+            Record::new(
+                https("github.com"),
+                "alice".into(),
+                TokenKind::GithubClassic,
+                now,
+            )
+        };
         let mut records = vec![Record::new(
-            target(),
+            https("github.com"),
             "alice".into(),
             TokenKind::Unknown,
             now,

@@ -333,6 +333,7 @@ pub fn split_key<'k>(key: &'k str, section: &str) -> Option<(Option<&'k str>, &'
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testing::https_path;
 
     fn normal(url: &str) -> NormalUrl {
         NormalUrl::parse(url, true).unwrap_or_else(|| panic!("{url} does not normalize"))
@@ -437,11 +438,7 @@ mod tests {
 
     #[test]
     fn the_settings_url_reads_back_as_the_credential() {
-        let target = Target {
-            protocol: "https".into(),
-            host: "h.example.com".into(),
-            path: Some("org/a b?.git".into()),
-        };
+        let target = https_path("h.example.com", "org/a b?.git");
         let url = settings_url(&target, Some("bob@corp"));
         assert_eq!(url, "https://bob%40corp@h.example.com/org/a%20b%3F.git");
         let normal = normal(&url);

@@ -581,6 +581,7 @@ pub fn scope_notes(kind: TokenKind, forge: ForgeKind, scopes: Option<&[String]>)
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testing::https;
 
     fn on(
         forge: ForgeKind,
@@ -589,11 +590,7 @@ mod tests {
         scopes: Option<&[&str]>,
     ) -> Subject<'static> {
         // Leaked: a few bytes per test, for subjects that outlive no test.
-        let target: &'static Target = Box::leak(Box::new(Target {
-            protocol: "https".into(),
-            host: host.into(),
-            path: None,
-        }));
+        let target: &'static Target = Box::leak(Box::new(https(host)));
         let scopes: Option<&'static [String]> = scopes.map(|scopes| {
             &*Box::leak(
                 scopes
@@ -629,11 +626,7 @@ mod tests {
     #[test]
     fn a_refused_token_of_the_other_forges_is_replaced_on_the_right_page() {
         let fix = |host: &str, forge, kind| {
-            let target = Target {
-                protocol: "https".into(),
-                host: host.into(),
-                path: None,
-            };
+            let target = https(host);
             let subject = Subject {
                 target: &target,
                 forge,

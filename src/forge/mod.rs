@@ -532,20 +532,13 @@ fn unexpected(forge: &'static str, response: &Response) -> ProbeError {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn target(host: &str) -> Target {
-        Target {
-            protocol: "https".into(),
-            host: host.into(),
-            path: None,
-        }
-    }
+    use crate::testing::https;
 
     #[test]
     fn a_failed_probe_keeps_an_earlier_refusal() {
-        let now: DateTime<Utc> = "2026-06-15T12:00:00Z".parse().unwrap();
+        let now = crate::testing::now();
         let mut record = Record::new(
-            target("github.com"),
+            https("github.com"),
             "alice".into(),
             TokenKind::GithubClassic,
             now,
@@ -576,13 +569,13 @@ mod tests {
         assert_eq!(kind_of(&loopback, None), ForgeKind::None);
         assert!(is_unknown(&loopback, None));
         assert!(!is_unknown(&loopback, Some(ForgeKind::None)));
-        assert!(!is_unknown(&target("GitHub.com"), None));
+        assert!(!is_unknown(&https("GitHub.com"), None));
         let hint = unknown_forge_hint(&loopback, TokenKind::GitlabPersonal);
         assert!(
             hint.contains("`git config --global patrol.http://127.0.0.1:8080.forge gitlab`"),
             "{hint}"
         );
-        let hostile = target("a\x1b]0;x\x07b");
+        let hostile = https("a\x1b]0;x\x07b");
         assert!(!unknown_forge_hint(&hostile, TokenKind::Unknown).contains('\x1b'));
     }
 
@@ -603,7 +596,7 @@ mod tests {
         );
         assert_eq!(
             pages::manage_url(
-                &target("ghe.example.com"),
+                &https("ghe.example.com"),
                 ForgeKind::Github,
                 TokenKind::GithubClassic
             )
@@ -614,9 +607,8 @@ mod tests {
 
     #[test]
     fn api_urls_per_host_and_forge() {
-        let api = |host: &str, forge, configured: Option<&str>| {
-            api_base(&target(host), forge, configured)
-        };
+        let api =
+            |host: &str, forge, configured: Option<&str>| api_base(&https(host), forge, configured);
         assert_eq!(
             api("github.com", ForgeKind::Github, None).unwrap(),
             "https://api.github.com"
@@ -679,14 +671,14 @@ mod tests {
             ("codeberg.org:8443", ForgeKind::None),
             ("visualstudio.com.example", ForgeKind::None),
         ] {
-            assert_eq!(kind_of(&target(host), None), forge, "{host}");
+            assert_eq!(kind_of(&https(host), None), forge, "{host}");
         }
     }
 
     #[test]
     fn probing_is_on_for_known_forges_only_unless_configured() {
         let mut settings = Settings::defaults();
-        let probed = |host: &str, settings: &Settings| probed_on_store(&target(host), settings);
+        let probed = |host: &str, settings: &Settings| probed_on_store(&https(host), settings);
         assert_eq!(probed("github.com", &settings), ForgeKind::Github);
         assert_eq!(probed("gitlab.com", &settings), ForgeKind::Gitlab);
         assert_eq!(probed("git.example.com", &settings), ForgeKind::None);

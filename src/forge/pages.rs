@@ -105,18 +105,11 @@ fn encode(text: &str) -> String {
 mod tests {
     use super::*;
     use crate::forge::tokens::ExpiryAnswer;
-
-    fn target(host: &str) -> Target {
-        Target {
-            protocol: "https".into(),
-            host: host.into(),
-            path: None,
-        }
-    }
+    use crate::testing::{https, https_path};
 
     #[test]
     fn pages_with_their_parameters() {
-        let github = target("github.com");
+        let github = https("github.com");
         let scopes = ["repo".to_owned(), "workflow".to_owned()];
         assert_eq!(
             create_url(
@@ -140,7 +133,7 @@ mod tests {
             .unwrap(),
             "https://github.com/settings/personal-access-tokens/new"
         );
-        let gitlab = target("gitlab.example.com:8443");
+        let gitlab = https("gitlab.example.com:8443");
         assert_eq!(
             create_url(
                 &gitlab,
@@ -168,18 +161,14 @@ mod tests {
 
     #[test]
     fn pages_of_the_other_forges() {
-        let azure = Target {
-            protocol: "https".into(),
-            host: "dev.azure.com".into(),
-            path: Some("contoso/web/_git/web".into()),
-        };
+        let azure = https_path("dev.azure.com", "contoso/web/_git/web");
         assert_eq!(
             manage_url(&azure, ForgeKind::AzureDevops, TokenKind::Unknown).unwrap(),
             "https://dev.azure.com/contoso/_usersSettings/tokens"
         );
         assert_eq!(
             manage_url(
-                &target("contoso.visualstudio.com"),
+                &https("contoso.visualstudio.com"),
                 ForgeKind::AzureDevops,
                 TokenKind::AzureDevopsPat
             )
@@ -188,7 +177,7 @@ mod tests {
         );
         assert_eq!(
             create_url(
-                &target("bitbucket.org"),
+                &https("bitbucket.org"),
                 ForgeKind::Bitbucket,
                 TokenKind::BitbucketApi,
                 &[],
@@ -198,12 +187,7 @@ mod tests {
             "https://id.atlassian.com/manage-profile/security/api-tokens"
         );
         assert_eq!(
-            manage_url(
-                &target("codeberg.org"),
-                ForgeKind::Gitea,
-                TokenKind::Unknown
-            )
-            .unwrap(),
+            manage_url(&https("codeberg.org"), ForgeKind::Gitea, TokenKind::Unknown).unwrap(),
             "https://codeberg.org/user/settings/applications"
         );
         assert_eq!(

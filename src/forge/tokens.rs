@@ -405,17 +405,9 @@ pub fn scoped_kind(forge: ForgeKind) -> Option<TokenKind> {
 #[cfg(test)]
 pub mod tests {
     use super::*;
-    use crate::credential::Target;
     use crate::forge::pages::create_url;
     use crate::forge::scopes::{has_scope, scopes_of};
-
-    fn target(host: &str) -> Target {
-        Target {
-            protocol: "https".into(),
-            host: host.into(),
-            path: None,
-        }
-    }
+    use crate::testing::https;
 
     /// Every kind, so that tests walk the whole table.
     pub const KINDS: [TokenKind; 23] = [
@@ -511,7 +503,7 @@ pub mod tests {
                 }
                 // Pages are on the host the credential is for: a page of
                 // the other forge's layout would be a wrong page.
-                let page = create_url(&target("h.example"), forge, kind, &[], None);
+                let page = create_url(&https("h.example"), forge, kind, &[], None);
                 match forge {
                     ForgeKind::Github => {
                         assert!(page.is_none_or(|p| p.contains("/settings/")), "{what}")

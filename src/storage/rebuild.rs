@@ -282,10 +282,7 @@ mod tests {
     use crate::index::PENDING_STALE;
     use crate::keychain::Keychain;
     use crate::record::Expiry;
-
-    fn now() -> DateTime<Utc> {
-        "2026-06-15T12:00:00Z".parse().unwrap()
-    }
+    use crate::testing::now;
 
     fn token(value: &str, expiry: Option<i64>) -> Secrets {
         let mut secrets = Secrets::token_only(crate::credential::Secret::new(value));

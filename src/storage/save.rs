@@ -425,10 +425,7 @@ mod tests {
     use super::*;
     use crate::credential::TokenKind;
     use crate::record::{Expiry, ProbeOutcome};
-
-    fn now() -> DateTime<Utc> {
-        "2026-06-15T12:00:00Z".parse().unwrap()
-    }
+    use crate::testing::now;
 
     fn probed(result: ProbeResult, hours_ago: i64) -> Record {
         let mut record = Record::new(
