@@ -774,16 +774,13 @@ impl ParseProblem {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::credential::{Target, TokenKind};
+    use crate::credential::TokenKind;
     use crate::record::Expiry;
+    use crate::testing::https;
 
     fn record(host: &str, user: &str) -> Record {
         Record::new(
-            Target {
-                protocol: "https".into(),
-                host: host.into(),
-                path: None,
-            },
+            https(host),
             user.into(),
             TokenKind::GithubClassic,
             "2026-01-01T00:00:00Z".parse().unwrap(),

@@ -510,6 +510,7 @@ fn check_clock(now: DateTime<Utc>, records: &[Record], report: &mut Report) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testing::https;
 
     fn findings(report: &Report) -> String {
         report.lines.join("\n")
@@ -640,11 +641,7 @@ mod tests {
 
     fn record_stored(at: &str) -> Record {
         Record::new(
-            Target {
-                protocol: "https".into(),
-                host: "github.com".into(),
-                path: None,
-            },
+            https("github.com"),
             "alice".into(),
             crate::credential::TokenKind::GithubClassic,
             at.parse().unwrap(),

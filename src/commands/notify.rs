@@ -383,6 +383,7 @@ mod desktop {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testing::https;
 
     #[test]
     fn a_toast_carries_the_text_in_its_environment_never_in_its_arguments() {
@@ -412,17 +413,13 @@ mod tests {
         let show = TOAST_SCRIPT.find(".Show(").unwrap();
         assert!(show < shown && shown < TOAST_SCRIPT.find("} catch").unwrap());
     }
-    use crate::credential::{Target, TokenKind};
+    use crate::credential::TokenKind;
 
     #[test]
     fn a_note_is_short_and_names_host_account_date_and_fix() {
         let at: DateTime<Utc> = "2026-06-30T10:00:00Z".parse().unwrap();
         let record = Record::new(
-            Target {
-                protocol: "https".into(),
-                host: "github.com".into(),
-                path: None,
-            },
+            https("github.com"),
             "a<b>&c".into(),
             TokenKind::GithubClassic,
             at,

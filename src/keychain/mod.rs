@@ -513,6 +513,7 @@ fn decode(bytes: Vec<u8>) -> keyring_core::Result<Secrets> {
 mod tests {
     use super::*;
     use crate::credential::Secret;
+    use crate::testing::{https, https_path};
 
     fn keychain() -> Keychain {
         Keychain::with_store(
@@ -521,18 +522,10 @@ mod tests {
         )
     }
 
-    fn target(host: &str) -> Target {
-        Target {
-            protocol: "https".into(),
-            host: host.into(),
-            path: None,
-        }
-    }
-
     #[test]
     fn set_get_delete_round_trip() {
         let keychain = keychain();
-        let key = Key::new(target("example.com"), "alice");
+        let key = Key::new(https("example.com"), "alice");
         assert_eq!(keychain.get(&key).unwrap(), None);
         let secrets = Secrets {
             password: Some(Secret::new("ghp_TESTone")),
@@ -564,15 +557,15 @@ mod tests {
             ..Secrets::default()
         };
         keychain
-            .set(&Key::new(target("example.com"), "alice"), &secrets)
+            .set(&Key::new(https("example.com"), "alice"), &secrets)
             .unwrap();
         keychain
-            .set(&Key::new(target("example.com"), "bob"), &secrets)
+            .set(&Key::new(https("example.com"), "bob"), &secrets)
             .unwrap();
         keychain
-            .set(&Key::new(target("example.com.evil"), "eve"), &secrets)
+            .set(&Key::new(https("example.com.evil"), "eve"), &secrets)
             .unwrap();
-        let mut accounts = keychain.accounts(&target("example.com")).unwrap();
+        let mut accounts = keychain.accounts(&https("example.com")).unwrap();
         accounts.sort();
         assert_eq!(accounts, ["alice", "bob"]);
     }
@@ -595,12 +588,8 @@ mod tests {
     #[test]
     fn a_service_name_gives_back_its_target() {
         for target in [
-            target("example.com:8443"),
-            Target {
-                protocol: "https".into(),
-                host: "example.com".into(),
-                path: Some("group/repo.git".into()),
-            },
+            https("example.com:8443"),
+            https_path("example.com", "group/repo.git"),
             Target {
                 protocol: "cert".into(),
                 host: String::new(),
@@ -616,11 +605,11 @@ mod tests {
     #[test]
     fn labels_name_the_url_and_account() {
         assert_eq!(
-            Key::new(target("github.com"), "alice").label(),
+            Key::new(https("github.com"), "alice").label(),
             "git: https://github.com (alice)"
         );
         assert_eq!(
-            Key::new(target("github.com"), "").label(),
+            Key::new(https("github.com"), "").label(),
             "git: https://github.com"
         );
     }

@@ -358,17 +358,14 @@ mod tests {
     use crate::keychain::memory::Memory;
     use crate::keychain::{Key, SecretStore};
     use crate::record::{Expiry, ProbeOutcome, ProbeResult};
+    use crate::testing::https;
 
     fn stored_at() -> DateTime<Utc> {
         "2026-06-01T12:00:00Z".parse().unwrap()
     }
 
     fn github() -> Target {
-        Target {
-            protocol: "https".into(),
-            host: "github.com".into(),
-            path: None,
-        }
+        https("github.com")
     }
 
     fn record() -> Record {

@@ -425,15 +425,11 @@ mod tests {
     use super::*;
     use crate::credential::TokenKind;
     use crate::record::{Expiry, ProbeOutcome};
-    use crate::testing::now;
+    use crate::testing::{https, now};
 
     fn probed(result: ProbeResult, hours_ago: i64) -> Record {
         let mut record = Record::new(
-            Target {
-                protocol: "https".into(),
-                host: "github.com".into(),
-                path: None,
-            },
+            https("github.com"),
             "alice".into(),
             TokenKind::GithubClassic,
             now() - TimeDelta::days(3),
@@ -460,14 +456,6 @@ mod tests {
         assert!(!probe_retry_due(&never_probed, now()));
     }
 
-    fn target() -> Target {
-        Target {
-            protocol: "https".into(),
-            host: "github.com".into(),
-            path: None,
-        }
-    }
-
     fn token(value: &str, expiry: Option<i64>) -> Secrets {
         let mut secrets = Secrets::token_only(crate::credential::Secret::new(value));
         secrets.password_expiry_utc = expiry;
@@ -484,7 +472,7 @@ mod tests {
 
     fn known() -> Record {
         Record::new(
-            target(),
+            https("github.com"),
             "alice".into(),
             TokenKind::GithubClassic,
             now() - TimeDelta::days(3),
