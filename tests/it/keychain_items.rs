@@ -412,3 +412,50 @@ fn a_hit_and_an_unchanged_store_read_over_one_connection_with_one_call_for_the_s
         assert!(!trace.contains("keychain set"), "{op}: {trace}");
     }
 }
+
+#[test]
+fn a_written_secret_is_read_back_only_where_the_provider_may_change_it() {
+    // KeePassXC expands placeholders in what it hands out, so a write there
+    // is read back; GNOME Keyring keeps the bytes it is given, and a read
+    // right after a write waits there until the daemon has announced the
+    // collection's whole item list.
+    let env = TestEnv::new();
+    let keepassxc = Keyring::under_test() == Keyring::KeePassXc;
+    // The first store of all lists the keychain to start the index.
+    env.approve(BOB);
+    let mut monitor = Monitor::start(&env);
+    for (input, written) in [
+        (ALICE, "CreateItem"),
+        (&*ALICE.replace("0001", "0002"), "SetSecret"),
+    ] {
+        env.approve(input);
+        let calls = calls_by_connection(&monitor.take(&env));
+        let writer = calls
+            .iter()
+            .find(|calls| calls.iter().any(|member| member == written))
+            .unwrap_or_else(|| panic!("no {written}: {calls:?}"));
+        let read_back = writer
+            .iter()
+            .skip_while(|member| *member != written)
+            .any(|member| member == "GetSecrets");
+        assert_eq!(read_back, keepassxc, "{written}: {calls:?}");
+        if !keepassxc && written == "CreateItem" {
+            // Everything a new credential costs GNOME Keyring: the search
+            // for an item to replace, where new items go, and the write.
+            assert_eq!(
+                writer,
+                &[
+                    "SearchItems",
+                    "ReadAlias",
+                    "ReadAlias",
+                    "ReadAlias",
+                    "Get",
+                    "OpenSession",
+                    "CreateItem"
+                ],
+                "{calls:?}"
+            );
+        }
+    }
+    assert_contains!(get(&env, "example.com"), "password=ghp_TESTalice0002");
+}

@@ -223,6 +223,13 @@ impl Inner {
         Some(Provider::from_comm(comm.trim_end()))
     }
 
+    /// Whether the provider hands back exactly the bytes it was given, so
+    /// that a write needs no read-back: GNOME Keyring. Any other provider,
+    /// or one that cannot be told, may not (KeePassXC expands placeholders).
+    pub(super) fn keeps_secrets_as_given(&self) -> bool {
+        self.provider() == Some(Provider::GnomeKeyring)
+    }
+
     /// A zbus failure, sorted by its D-Bus error name.
     fn failure(&self, err: impl Into<zbus::Error>) -> Error {
         self.failure_at("", err)

@@ -346,16 +346,21 @@ impl Cred {
 impl CredentialApi for Cred {
     fn set_secret(&self, secret: &[u8]) -> Result<()> {
         let path = self.write(secret)?;
-        // Read back once: a provider may hand back something else than it
-        // was given (KeePassXC expands placeholders such as `{TITLE}`).
-        let back = zeroize::Zeroizing::new(self.inner.secret_at(&path)?.unwrap_or_default());
-        if back.as_slice() != secret {
-            self.inner.delete(&path)?;
-            return Err(access(
-                Kind::Altered,
-                self.inner.provider(),
-                "the secret read back differs from the one written",
-            ));
+        // Read back once where the provider may hand back something else
+        // than it was given (KeePassXC expands placeholders such as
+        // `{TITLE}`). GNOME Keyring keeps the bytes it is given, and a read
+        // right after a write waits there until the daemon has announced
+        // the collection's whole item list, which grows with the keyring.
+        if !self.inner.keeps_secrets_as_given() {
+            let back = zeroize::Zeroizing::new(self.inner.secret_at(&path)?.unwrap_or_default());
+            if back.as_slice() != secret {
+                self.inner.delete(&path)?;
+                return Err(access(
+                    Kind::Altered,
+                    self.inner.provider(),
+                    "the secret read back differs from the one written",
+                ));
+            }
         }
         self.remember(&path);
         if let Ok(mut outdated) = self.outdated.lock() {
