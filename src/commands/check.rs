@@ -558,3 +558,103 @@ pub(super) fn text(out: &mut impl Write, reports: &[Report], now: DateTime<Utc>)
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Policy;
+    use crate::credential::TokenKind;
+    use crate::record::Expiry;
+    use crate::testing::{https, now};
+
+    const ROTATE: &str = "git credential-patrol rotate https://github.com";
+
+    /// What `check` says of a classic GitHub token with this expiry, stored
+    /// `stored_days_ago`, under `policy`.
+    fn problem(
+        expires_in: Option<TimeDelta>,
+        stored_days_ago: i64,
+        policy: &Policy,
+    ) -> Option<Problem> {
+        let target = https("github.com");
+        let mut record = Record::new(
+            target.clone(),
+            "alice".into(),
+            TokenKind::GithubClassic,
+            now() - TimeDelta::days(stored_days_ago),
+        );
+        record.expiry.git = expires_in.map(|d| Expiry::At(now() + d));
+        let subject = Subject {
+            target: &target,
+            forge: ForgeKind::Github,
+            kind: record.kind,
+            scopes: None,
+            token_name: None,
+            required: &[],
+            rotate: ROTATE,
+            secret_env: None,
+        };
+        let assessment = expiry::assess(&record, policy, now());
+        expiry_problem(&record, &assessment, policy.warn_before, now(), &subject)
+    }
+
+    #[test]
+    fn an_expiry_is_a_problem_only_within_warn_before_or_past() {
+        let policy = Policy::default();
+        let code = |d: Option<TimeDelta>| problem(d, 30, &policy).map(|p| p.code);
+        assert_eq!(code(Some(-TimeDelta::hours(1))), Some("expired"));
+        assert_eq!(code(Some(TimeDelta::days(3))), Some("expiring"));
+        assert_eq!(code(Some(TimeDelta::days(7))), Some("expiring"));
+        assert_eq!(code(Some(TimeDelta::days(8))), None);
+        assert_eq!(code(None), None, "no expiry known");
+
+        let expired = problem(Some(-TimeDelta::days(2)), 30, &policy).unwrap();
+        assert_eq!(
+            expired.cause,
+            "the token expired 2 days ago (2026-06-13 12:00 UTC)"
+        );
+        assert!(expired.fix.contains(ROTATE), "{}", expired.fix);
+    }
+
+    #[test]
+    fn rotation_is_due_from_the_day_it_was_stored() {
+        let policy = Policy {
+            rotate_after: Some(TimeDelta::days(90)),
+            ..Policy::default()
+        };
+        let due = problem(None, 90, &policy).unwrap();
+        assert_eq!(due.code, "rotation-due");
+        assert!(
+            due.cause
+                .contains("(patrol.rotateAfter; stored 2026-03-17 12:00 UTC)"),
+            "{}",
+            due.cause
+        );
+        assert_eq!(problem(None, 30, &policy).map(|p| p.code), None);
+        // A token that expires sooner than its rotation says so instead.
+        assert_eq!(
+            problem(Some(TimeDelta::days(2)), 90, &policy).map(|p| p.code),
+            Some("expiring")
+        );
+    }
+
+    #[test]
+    fn fail_on_decides_which_problems_fail_the_run() {
+        let of = |code| Problem {
+            code,
+            cause: String::new(),
+            fix: String::new(),
+        };
+        for (code, expiring, expired) in [
+            ("expiring", true, false),
+            ("rotation-due", true, false),
+            ("expired", true, true),
+            ("bad-credentials", true, true),
+            ("missing-scope", true, true),
+        ] {
+            assert_eq!(fails(&of(code), FailOn::Expiring), expiring, "{code}");
+            assert_eq!(fails(&of(code), FailOn::Expired), expired, "{code}");
+            assert!(!fails(&of(code), FailOn::Never), "{code}");
+        }
+    }
+}

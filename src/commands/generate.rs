@@ -652,3 +652,47 @@ fn repair_bash(script: &str) -> String {
         &format!("{}__subcmd__", BIN.replace('-', "__")),
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn roff_never_reads_text_as_a_request_or_an_escape() {
+        assert_eq!(text("a-b"), "a\\-b");
+        assert_eq!(text("C:\\git"), "C:\\egit");
+        assert_eq!(text(".git-credentials"), "\\&.git\\-credentials");
+        assert_eq!(text("'quoted'"), "\\&'quoted'");
+        assert_eq!(text("mid.dle"), "mid.dle");
+    }
+
+    #[test]
+    fn every_page_has_examples_and_says_what_0_and_1_mean() {
+        let cli = Cli::command();
+        let names: Vec<&str> = std::iter::once("")
+            .chain(
+                cli.get_subcommands()
+                    .filter(|c| !c.is_hide_set())
+                    .map(|c| c.get_name()),
+            )
+            .collect();
+        assert!(names.len() > 10, "{names:?}");
+        for name in names {
+            assert!(examples(name).contains(".nf\n"), "no example for {name:?}");
+            let status = exit_status(name);
+            assert!(status.contains("Done"), "{name:?}: {status}");
+            assert!(status.contains("\\fB1\\fR"), "{name:?}: {status}");
+        }
+    }
+
+    #[test]
+    fn bash_completion_states_are_spelt_one_way() {
+        let broken = "git__subcmd__credential__subcmd__patrol__subcmd__list) ;;";
+        assert_eq!(
+            repair_bash(broken),
+            "git__credential__patrol__subcmd__list) ;;"
+        );
+        let fine = "git__credential__patrol__subcmd__list) ;;";
+        assert_eq!(repair_bash(fine), fine);
+    }
+}
