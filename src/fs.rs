@@ -7,7 +7,7 @@
 
 use std::fs::{File, OpenOptions};
 use std::io::{self, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -50,6 +50,57 @@ pub fn replace_file(path: &Path, bytes: &[u8]) -> io::Result<()> {
     persist(temp, path)?;
     crate::test_hook::crash_point("after-rename");
     sync_dir(dir)
+}
+
+/// Replaces several files of the directory `dir` (`files`: each path and
+/// its new bytes), each in one step as `replace_file` does, with the syncs
+/// done once for all: every temporary file is written, then all of them
+/// made durable together (one `syncfs` on Linux, each file synced
+/// elsewhere), then each renamed over its file, then the directory synced.
+/// A rebuild writes thousands of shards; one sync per file and per rename
+/// would cost seconds. A crash part-way leaves some files replaced and
+/// others not, each whole.
+pub fn replace_files(dir: &Path, files: &[(PathBuf, Vec<u8>)]) -> io::Result<()> {
+    if let [(path, bytes)] = files {
+        return replace_file(path, bytes);
+    }
+    let mut written = Vec::with_capacity(files.len());
+    for (path, bytes) in files {
+        let mut temp = tempfile::NamedTempFile::new_in(dir)?;
+        temp.write_all(bytes)?;
+        #[cfg(not(target_os = "linux"))]
+        temp.as_file().sync_all()?;
+        // Closed now: thousands of open files would pass the process's
+        // limit.
+        written.push((temp.into_temp_path(), path));
+    }
+    #[cfg(target_os = "linux")]
+    rustix::fs::syncfs(File::open(dir)?)?;
+    crate::test_hook::crash_point("before-rename");
+    for (temp, path) in written {
+        persist_path(temp, path)?;
+    }
+    crate::test_hook::crash_point("after-rename");
+    sync_dir(dir)
+}
+
+/// `persist` for a temporary file already closed.
+fn persist_path(mut temp: tempfile::TempPath, path: &Path) -> io::Result<()> {
+    let deadline = Instant::now() + Duration::from_secs(2);
+    loop {
+        match temp.persist(path) {
+            Ok(()) => return Ok(()),
+            Err(err)
+                if cfg!(windows)
+                    && err.error.kind() == io::ErrorKind::PermissionDenied
+                    && Instant::now() < deadline =>
+            {
+                temp = err.path;
+                thread::sleep(Duration::from_millis(5));
+            }
+            Err(err) => return Err(err.error),
+        }
+    }
 }
 
 /// Renames `temp` over `path`. Windows refuses to replace a file another
@@ -103,5 +154,32 @@ mod tests {
         replace_file(&path, b"new").unwrap();
         release.join().unwrap();
         assert_eq!(std::fs::read(&path).unwrap(), b"new");
+    }
+
+    #[test]
+    fn many_files_are_replaced_together_and_left_private() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("1.json"), b"old").unwrap();
+        let files: Vec<(PathBuf, Vec<u8>)> = (0..1500)
+            .map(|n| {
+                (
+                    dir.path().join(format!("{n}.json")),
+                    format!("{n}").into_bytes(),
+                )
+            })
+            .collect();
+        // More than the usual limit of 1,024 open files.
+        replace_files(dir.path(), &files).unwrap();
+        for (path, bytes) in &files {
+            assert_eq!(&std::fs::read(path).unwrap(), bytes);
+        }
+        let names = std::fs::read_dir(dir.path()).unwrap().count();
+        assert_eq!(names, 1500, "no temporary file is left behind");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&files[7].0).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
     }
 }

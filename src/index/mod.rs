@@ -25,30 +25,26 @@
 
 use std::collections::BTreeMap;
 use std::fs::{self, File};
-use std::io::{self, Read};
+use std::io;
 use std::path::{Path, PathBuf};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use chrono::Utc;
-use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 use thiserror::Error;
 
-use crate::fs::{no_follow, regular, replace_file, sync_dir};
+pub use pending::{PENDING_STALE, Pending};
+use shard::{ParseProblem, SHARD_SUFFIX, file_name, read_file, set_aside, shard_json, shard_name};
+
+use crate::fs::{no_follow, regular, replace_file, replace_files, sync_dir};
 use crate::record::Record;
 
-/// Version 1 was the single `index.json`; version 2 is a shard.
-const SCHEMA_VERSION: u32 = 2;
+mod pending;
+mod shard;
+
 const LEGACY_NAME: &str = "index.json";
 const SHARDS_DIR: &str = "index";
 const COMPLETE_NAME: &str = "complete";
 const LOCK_NAME: &str = "index.lock";
-const SHARD_SUFFIX: &str = ".json";
-const PENDING_DIR: &str = "pending";
-/// A pending note older than this belongs to a store that died: a store
-/// lasts milliseconds, or the keychain's timeout at most.
-pub const PENDING_STALE: Duration = Duration::from_secs(120);
 /// A writer holds the lock for milliseconds; waiting longer means something
 /// is wrong, and git must not wait with us.
 const LOCK_WAIT: Duration = Duration::from_secs(10);
@@ -56,8 +52,6 @@ const LOCK_WAIT: Duration = Duration::from_secs(10);
 const MAX_SHARD: u64 = 16 << 20;
 /// A version-1 index held every record: ten thousand are about 4 MB.
 const MAX_LEGACY: u64 = 256 << 20;
-/// Longer file names are hashed: file systems allow 255 bytes.
-const MAX_NAME: usize = 120;
 
 #[derive(Debug, Error)]
 pub enum IndexError {
@@ -73,13 +67,6 @@ pub enum IndexError {
         .path.display()
     )]
     NewerSchema { path: PathBuf, found: u32 },
-}
-
-#[derive(Debug, Default, Serialize, Deserialize)]
-struct IndexFile {
-    version: u32,
-    #[serde(default)]
-    credentials: Vec<Record>,
 }
 
 /// What reading the index found.
@@ -139,60 +126,6 @@ impl Index {
         self.path().join(shard_name(protocol, host))
     }
 
-    fn pending_dir(&self) -> PathBuf {
-        self.path().join(PENDING_DIR)
-    }
-
-    /// What every pending note for `protocol` and `host` starts with.
-    fn pending_prefix(protocol: &str, host: &str) -> String {
-        let name = shard_name(protocol, host);
-        format!("{}.", name.trim_end_matches(SHARD_SUFFIX))
-    }
-
-    /// Notes, before the keychain is written, that a credential the index
-    /// does not know yet is being stored for `protocol` and `host`. If the
-    /// store dies before its index write, the note stays, and a `get` that
-    /// finds nothing for that host in the index asks the keychain (a miss
-    /// for any other host still asks nothing). Dropping the note removes it.
-    pub fn begin_pending(&self, protocol: &str, host: &str) -> Result<Pending, IndexError> {
-        self.create_dir()?;
-        let dir = self.pending_dir();
-        let mut builder = fs::DirBuilder::new();
-        builder.recursive(true);
-        #[cfg(unix)]
-        std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
-        builder
-            .create(&dir)
-            .map_err(|source| IndexError::Directory {
-                dir: dir.clone(),
-                source,
-            })?;
-        let mut random = [0u8; 8];
-        let _ = getrandom::fill(&mut random);
-        let suffix: String = random.iter().map(|b| format!("{b:02x}")).collect();
-        let path = dir.join(format!("{}{suffix}", Self::pending_prefix(protocol, host)));
-        // An empty file whose name is the note: created, not replaced, and
-        // made durable before the keychain is written.
-        let mut options = fs::OpenOptions::new();
-        options.write(true).create_new(true);
-        no_follow(&mut options);
-        #[cfg(unix)]
-        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-        options
-            .open(&path)
-            .and_then(|_| sync_dir(&dir))
-            .map_err(|source| IndexError::Write {
-                path: path.clone(),
-                source,
-            })?;
-        Ok(Pending { path: Some(path) })
-    }
-
-    /// The pending notes for `protocol` and `host`, and how old each is.
-    pub fn pending(&self, protocol: &str, host: &str) -> Vec<(PathBuf, Duration)> {
-        self.pending_notes(&Self::pending_prefix(protocol, host))
-    }
-
     /// Whether `snapshot`, read for `protocol` and `host`, speaks for every
     /// credential stored for that host: the index is complete, the shard
     /// was read whole, and no `store` stopped (or is still running) between
@@ -202,51 +135,6 @@ impl Index {
     /// the notes cost a directory read, so `get` asks only on a miss.
     pub fn speaks_for_host(&self, snapshot: &Snapshot, protocol: &str, host: &str) -> bool {
         snapshot.is_usable() && self.pending(protocol, host).is_empty()
-    }
-
-    /// Whether a store of any host left a note: in flight, or cut short.
-    pub fn has_pending(&self) -> bool {
-        !self.pending_notes("").is_empty()
-    }
-
-    /// The notes whose names start with `prefix`, and how old each is.
-    fn pending_notes(&self, prefix: &str) -> Vec<(PathBuf, Duration)> {
-        let Ok(entries) = fs::read_dir(self.pending_dir()) else {
-            return Vec::new();
-        };
-        entries
-            .filter_map(Result::ok)
-            .filter(|entry| entry.file_name().to_string_lossy().starts_with(prefix))
-            .map(|entry| {
-                let age = entry
-                    .metadata()
-                    .and_then(|m| m.modified())
-                    .ok()
-                    .and_then(|at| at.elapsed().ok())
-                    .unwrap_or_default();
-                (entry.path(), age)
-            })
-            .collect()
-    }
-
-    /// Removes the notes of stores that died, once what they stored is in
-    /// the index again.
-    pub fn clear_stale_pending(&self, protocol: &str, host: &str) {
-        Self::remove_stale(self.pending(protocol, host));
-    }
-
-    /// `clear_stale_pending` for every host: after a rebuild from the
-    /// keychain's whole list, which found what any dead store wrote.
-    pub fn clear_all_stale_pending(&self) {
-        Self::remove_stale(self.pending_notes(""));
-    }
-
-    fn remove_stale(notes: Vec<(PathBuf, Duration)>) {
-        for (path, age) in notes {
-            if age >= PENDING_STALE {
-                let _ = fs::remove_file(path);
-            }
-        }
     }
 
     /// Whether the shards speak for every credential in the keychain.
@@ -353,10 +241,29 @@ impl Index {
                     .or_default()
                     .push(record);
             }
+            // Written together, the syncs batched: a rebuild may write a
+            // shard for each of thousands of hosts.
+            let mut files = Vec::new();
             for (name, records) in &after {
                 if before.get(name) != Some(records) {
-                    self.write_shard(&self.path().join(name), records)?;
+                    let path = self.path().join(name);
+                    let json = shard_json(records).map_err(|source| IndexError::Write {
+                        path: path.clone(),
+                        source,
+                    })?;
+                    files.push((path, json));
                 }
+            }
+            if !files.is_empty() {
+                let named = match files.as_slice() {
+                    [(path, _)] => path.clone(),
+                    _ => self.path(),
+                };
+                replace_files(&self.path(), &files).map_err(|source| IndexError::Write {
+                    path: named,
+                    source,
+                })?;
+                crate::trace!("index written: {} shards", files.len());
             }
             let emptied = before
                 .iter()
@@ -611,14 +518,7 @@ impl Index {
             path: path.to_path_buf(),
             source,
         };
-        let file = IndexFile {
-            version: SCHEMA_VERSION,
-            credentials: records.to_vec(),
-        };
-        let mut json = serde_json::to_vec_pretty(&file)
-            .map_err(io::Error::other)
-            .map_err(fail)?;
-        json.push(b'\n');
+        let json = shard_json(records).map_err(fail)?;
         replace_file(path, &json).map_err(fail)?;
         crate::trace!(
             "index written: {} records in {}",
@@ -627,103 +527,6 @@ impl Index {
         );
         Ok(())
     }
-}
-
-/// A store in flight for a credential the index does not know yet; see
-/// `Index::begin_pending`.
-pub struct Pending {
-    path: Option<PathBuf>,
-}
-
-impl Pending {
-    /// The index could not record the credential: the note stays, so that
-    /// `get` still finds the secret in the keychain.
-    pub fn keep(mut self) {
-        self.path = None;
-    }
-}
-
-impl Drop for Pending {
-    fn drop(&mut self) {
-        if let Some(path) = self.path.take() {
-            let _ = fs::remove_file(path);
-        }
-    }
-}
-
-/// The file name of the shard for `protocol` and `host`: the pair spelt
-/// with only lower-case letters, digits, `.` and `-` kept (everything else,
-/// upper-case letters included, as `%XX`, so that two hosts never share a
-/// name on a file system that ignores case), or a hash when that is long.
-fn shard_name(protocol: &str, host: &str) -> String {
-    let mut name = String::new();
-    for (i, part) in [protocol, host].into_iter().enumerate() {
-        if i > 0 {
-            name.push('_');
-        }
-        for byte in part.bytes() {
-            match byte {
-                b'a'..=b'z' | b'0'..=b'9' | b'.' | b'-' => name.push(byte as char),
-                _ => name.push_str(&format!("%{byte:02X}")),
-            }
-        }
-    }
-    if name.len() > MAX_NAME || name.starts_with('.') {
-        let hash = Sha256::digest(format!("{protocol}://{host}").as_bytes());
-        name = hash[..16].iter().map(|b| format!("{b:02x}")).collect();
-    }
-    name.push_str(SHARD_SUFFIX);
-    name
-}
-
-fn file_name(path: &Path) -> String {
-    path.file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default()
-}
-
-/// One index file, or `None` when there is none.
-fn read_file(path: &Path, limit: u64) -> Result<Option<IndexFile>, ParseProblem> {
-    let mut options = fs::OpenOptions::new();
-    options.read(true);
-    no_follow(&mut options);
-    let mut file = match options.open(path) {
-        Ok(file) => file,
-        Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(None),
-        Err(err) => return Err(ParseProblem::Unreadable(err)),
-    };
-    let len = regular(&file, limit).map_err(ParseProblem::Unreadable)?;
-    let mut bytes = Vec::with_capacity(usize::try_from(len).unwrap_or(0));
-    Read::by_ref(&mut file)
-        .take(limit.max(1))
-        .read_to_end(&mut bytes)
-        .map_err(ParseProblem::Unreadable)?;
-    #[derive(Deserialize)]
-    struct Version {
-        version: u32,
-    }
-    let version: Version = serde_json::from_slice(&bytes).map_err(ParseProblem::Damaged)?;
-    if version.version > SCHEMA_VERSION {
-        return Err(ParseProblem::Newer(version.version));
-    }
-    serde_json::from_slice(&bytes)
-        .map(Some)
-        .map_err(ParseProblem::Damaged)
-}
-
-/// Renames a damaged file to `NAME.damaged-STAMP-RANDOM`: the random part
-/// keeps a second file damaged in the same second from replacing the first.
-fn set_aside(path: &Path) -> Result<PathBuf, IndexError> {
-    let stamp = Utc::now().format("%Y%m%dT%H%M%SZ");
-    let mut random = [0u8; 4];
-    let _ = getrandom::fill(&mut random);
-    let suffix: String = random.iter().map(|b| format!("{b:02x}")).collect();
-    let aside = path.with_file_name(format!("{}.damaged-{stamp}-{suffix}", file_name(path)));
-    fs::rename(path, &aside).map_err(|source| IndexError::Write {
-        path: path.to_path_buf(),
-        source,
-    })?;
-    Ok(aside)
 }
 
 fn join_problem(snapshot: &mut Snapshot, problem: String) {
@@ -750,25 +553,6 @@ fn traced(snapshot: Snapshot, scope: &str) -> Snapshot {
             .unwrap_or_default()
     );
     snapshot
-}
-
-enum ParseProblem {
-    Unreadable(io::Error),
-    Damaged(serde_json::Error),
-    Newer(u32),
-}
-
-impl ParseProblem {
-    fn message(&self, path: &Path) -> String {
-        match self {
-            Self::Unreadable(err) => format!("cannot read the index {}: {err}", path.display()),
-            Self::Damaged(err) => format!("the index {} is damaged ({err})", path.display()),
-            Self::Newer(found) => format!(
-                "the index {} was written by a newer git-credential-patrol (schema {found})",
-                path.display()
-            ),
-        }
-    }
 }
 
 #[cfg(test)]
