@@ -75,7 +75,7 @@ TARGETS = {
 REBUILD_SCALE = 10_000
 REBUILD_ROUNDS = 3
 # Credentials imported by one process while filling.
-REBUILD_IMPORT = 1_000
+REBUILD_IMPORT = 250
 
 # A get's own share is a few tenths of a millisecond inside a process whose
 # other thread is busy with D-Bus: several traced gets a round steady its
@@ -664,7 +664,7 @@ class Bench:
     # A lost index rebuilt from the keychain: patrol alone, one world whose
     # keyring keeps its items in memory but whose HOME, and so the index,
     # is on disk (every shard written is synced, as on a person's machine),
-    # filled by `import` of plaintext files (a thousand credentials a
+    # filled by `import` of plaintext files (250 credentials a
     # process, much faster than one `store` each); then, each round, the index directory deleted
     # and `list` timed: it finds the index lost, lists every item of
     # patrol's in the keychain, reads each, and writes a shard per host,

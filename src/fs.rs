@@ -64,16 +64,23 @@ pub fn replace_files(dir: &Path, files: &[(PathBuf, Vec<u8>)]) -> io::Result<()>
     if let [(path, bytes)] = files {
         return replace_file(path, bytes);
     }
-    let mut written = Vec::with_capacity(files.len());
-    for (path, bytes) in files {
-        let mut temp = tempfile::NamedTempFile::new_in(dir)?;
-        temp.write_all(bytes)?;
-        #[cfg(not(target_os = "linux"))]
-        temp.as_file().sync_all()?;
-        // Closed now: thousands of open files would pass the process's
-        // limit.
-        written.push((temp.into_temp_path(), path));
+    if files.is_empty() {
+        return Ok(());
     }
+    // Creating a file waits on the file system's journal: several threads
+    // at once overlap those waits.
+    let share = files.len().div_ceil(WRITERS);
+    let written = thread::scope(|scope| {
+        let writers: Vec<_> = files
+            .chunks(share)
+            .map(|part| scope.spawn(move || write_temporaries(dir, part)))
+            .collect();
+        let mut written = Vec::with_capacity(files.len());
+        for writer in writers {
+            written.extend(writer.join().map_err(|_| io::Error::other("a writer failed"))??);
+        }
+        Ok::<_, io::Error>(written)
+    })?;
     #[cfg(target_os = "linux")]
     rustix::fs::syncfs(File::open(dir)?)?;
     crate::test_hook::crash_point("before-rename");
@@ -82,6 +89,27 @@ pub fn replace_files(dir: &Path, files: &[(PathBuf, Vec<u8>)]) -> io::Result<()>
     }
     crate::test_hook::crash_point("after-rename");
     sync_dir(dir)
+}
+
+/// Threads that write the temporary files of `replace_files`.
+const WRITERS: usize = 8;
+
+/// Each of `files` written to a temporary file in `dir`, closed (thousands
+/// of open files would pass the process's limit), and synced where
+/// `syncfs` will not do it for all of them.
+fn write_temporaries<'a>(
+    dir: &Path,
+    files: &'a [(PathBuf, Vec<u8>)],
+) -> io::Result<Vec<(tempfile::TempPath, &'a Path)>> {
+    let mut written = Vec::with_capacity(files.len());
+    for (path, bytes) in files {
+        let mut temp = tempfile::NamedTempFile::new_in(dir)?;
+        temp.write_all(bytes)?;
+        #[cfg(not(target_os = "linux"))]
+        temp.as_file().sync_all()?;
+        written.push((temp.into_temp_path(), path.as_path()));
+    }
+    Ok(written)
 }
 
 /// `persist` for a temporary file already closed.

@@ -24,6 +24,7 @@ pub mod secret_service;
 #[cfg(any(windows, test))]
 mod windows;
 
+use std::collections::HashMap;
 use std::fmt;
 use std::sync::{Arc, mpsc};
 use std::thread;
@@ -44,6 +45,8 @@ pub struct Provider {
 }
 
 const SERVICE_PREFIX: &str = "git-credential-patrol:";
+/// Items read in one call by a rebuild: one reply of about 200 KB.
+const READ_TOGETHER: usize = 1000;
 
 #[derive(Debug)]
 pub enum KeychainError {
@@ -166,6 +169,13 @@ pub trait SecretStore {
     /// Every credential of ours the store holds; `None` where it cannot
     /// list its items.
     fn all(&self) -> Result<Option<Vec<Listed>>, KeychainError>;
+    /// The secrets of the items at `items` (as `all` found them), read
+    /// together where the store can; an item left out is read alone with
+    /// `find`. For a rebuild, which reads every item it lists.
+    fn read_together(&self, items: &[String]) -> HashMap<String, Secrets> {
+        let _ = items;
+        HashMap::new()
+    }
 }
 
 impl SecretStore for Keychain {
@@ -187,6 +197,10 @@ impl SecretStore for Keychain {
 
     fn all(&self) -> Result<Option<Vec<Listed>>, KeychainError> {
         Keychain::all(self)
+    }
+
+    fn read_together(&self, items: &[String]) -> HashMap<String, Secrets> {
+        Keychain::read_together(self, items)
     }
 }
 
@@ -453,6 +467,32 @@ impl Keychain {
                     .collect(),
             ))
         })
+    }
+
+    /// The secrets of the items at `items`, read together (a thousand to a
+    /// call) where the store can; what cannot be read so (a failure, a
+    /// store that cannot, an item locked or gone) is left out, for `find`
+    /// to read alone and report.
+    pub fn read_together(&self, items: &[String]) -> HashMap<String, Secrets> {
+        let mut read = HashMap::new();
+        for part in items.chunks(READ_TOGETHER) {
+            let part = part.to_vec();
+            let secrets = self.bounded(format!("read {} items", part.len()), move |store| {
+                platform::secrets_together(store, &part).unwrap_or_else(|| Ok(HashMap::new()))
+            });
+            let Ok(secrets) = secrets else {
+                break;
+            };
+            if secrets.is_empty() {
+                break;
+            }
+            for (item, bytes) in secrets {
+                if let Ok(secrets) = decode(bytes) {
+                    read.insert(item, secrets);
+                }
+            }
+        }
+        read
     }
 
     /// Runs `op` on a worker thread and gives up after the timeout. A thread

@@ -162,6 +162,21 @@ fn keyutils_service(service: &str) -> String {
     service.replace('%', "%25").replace('@', "%40")
 }
 
+/// The secrets of the items at `items`, read together where the store can
+/// (the Secret Service in a plain session); `None` where it cannot.
+pub fn secrets_together(
+    store: &CredentialStore,
+    items: &[String],
+) -> Option<keyring_core::Result<HashMap<String, Vec<u8>>>> {
+    #[cfg(target_os = "linux")]
+    return super::secret_service::secrets_together(store, items);
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = (store, items);
+        None
+    }
+}
+
 /// Where `entry`'s item was found or created, on stores that say.
 pub fn item_of(entry: &Entry) -> Option<String> {
     #[cfg(target_os = "linux")]

@@ -4,6 +4,7 @@
 //! rebuilds first when it must; `adopt` gives one credential the keychain
 //! alone holds its record back, for a command that names it.
 
+use std::collections::HashSet;
 use std::io::Write;
 
 use anyhow::Result;
@@ -12,7 +13,7 @@ use chrono::{DateTime, Utc};
 use super::{Storage, warn_index};
 use crate::credential::{Target, TokenKind};
 use crate::index::{Index, Snapshot};
-use crate::keychain::{Key, KeychainError, Listed, SecretStore};
+use crate::keychain::{Found, Key, KeychainError, Listed, SecretStore};
 use crate::matching::keychain_accounts;
 use crate::output::{Messages, describe};
 use crate::record::{self, Record};
@@ -129,22 +130,41 @@ impl Storage<'_> {
         // Where the keychain cannot list its items, a store's note is the
         // only sign of what it left there: it stays for `get` to follow.
         let listed_all = listed.is_some();
-        let known = self.index.read().records;
+        let known: HashSet<(Target, String)> = self
+            .index
+            .read()
+            .records
+            .into_iter()
+            .filter(Record::is_live)
+            .map(|r| (r.target, r.username))
+            .collect();
+        let missing: Vec<Listed> = listed
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|Listed { key, .. }| {
+                !known.contains(&(key.target.clone(), key.username.clone()))
+            })
+            .collect();
+        // Read together where the keychain can (a thousand items a call
+        // instead of one each); the rest are read one by one. The search
+        // that listed them has just read each item's attributes.
+        let items: Vec<String> = missing.iter().filter_map(|l| l.item.clone()).collect();
+        let mut together = self.keychain.read_together(&items);
         let mut found = Vec::new();
         let mut unread = 0;
         let mut failed = None;
-        for Listed { key, item } in listed.unwrap_or_default() {
-            let indexed = known
-                .iter()
-                .any(|r| r.is_live() && r.same_credential(&key.target, &key.username));
-            if indexed {
-                continue;
-            }
+        for Listed { key, item } in missing {
+            let read_together = item.as_ref().and_then(|item| together.remove(item));
             // After one failure (a locked keyring, a timeout) the rest are
             // not read: each would wait as long.
-            let read = match failed {
-                None => self.keychain.find(&key, item.as_deref()),
-                Some(_) => Ok(None),
+            let read = match (read_together, &failed) {
+                (Some(secrets), _) => Ok(Some(Found {
+                    secrets,
+                    item: item.clone(),
+                    outdated: false,
+                })),
+                (None, None) => self.keychain.find(&key, item.as_deref()),
+                (None, Some(_)) => Ok(None),
             };
             let record = match read {
                 Ok(Some(secrets)) => {

@@ -359,6 +359,40 @@ impl Inner {
         }))
     }
 
+    /// The secrets of the items at `paths`, by path, in one `GetSecrets`
+    /// call: for a rebuild, which reads every item of ours. `None` in an
+    /// encrypted session (each item is then read alone); an item the reply
+    /// leaves out (locked, gone) is absent, and any secret of an item not
+    /// asked for is dropped.
+    pub(super) fn secrets_together(
+        &self,
+        paths: &[OwnedObjectPath],
+    ) -> Result<Option<HashMap<OwnedObjectPath, Vec<u8>>>> {
+        if self.encrypted {
+            return Ok(None);
+        }
+        let session = self.plain_session(&self.bus()?)?;
+        let reply = self.call(
+            &ObjectPath::from_static_str_unchecked(SERVICE_PATH),
+            SERVICE_INTERFACE,
+            "GetSecrets",
+            &(paths, &session),
+        )?;
+        let secrets: SecretsReply = reply
+            .body()
+            .deserialize()
+            .map_err(|err| self.failure(err))?;
+        let mut read = HashMap::new();
+        for (item, (_, parameters, value, _)) in secrets {
+            drop(Zeroizing::new(parameters));
+            let value = Zeroizing::new(value);
+            if paths.contains(&item) {
+                read.insert(item, value.to_vec());
+            }
+        }
+        Ok(Some(read))
+    }
+
     /// The secret at `path` and the item's attributes: over our own
     /// connection in a plain session, both asked for at the same time;
     /// otherwise, or when that connection cannot serve, through zbus, one

@@ -59,6 +59,11 @@ const NO_PROMPT: &str = "/";
 /// The alias `greet` asks for.
 const GREETING: &str = "default";
 
+/// From this many items on, a search asks for their attributes from
+/// `ATTRIBUTE_READERS` threads at once.
+const ATTRIBUTES_TOGETHER: usize = 64;
+const ATTRIBUTE_READERS: usize = 8;
+
 /// A secret as read, and the attributes of the item it was read from.
 type Read = (Vec<u8>, HashMap<String, String>);
 
@@ -151,10 +156,10 @@ impl CredentialStoreApi for Store {
         let mut attributes = spec.clone();
         attributes.insert(APPLICATION.0, APPLICATION.1);
         let (unlocked, locked) = self.inner.search(&attributes)?;
+        let paths: Vec<OwnedObjectPath> = unlocked.into_iter().chain(locked).collect();
         let mut entries = Vec::new();
         // Attributes of locked items are readable too; only secrets are not.
-        for path in unlocked.iter().chain(locked.iter()) {
-            let attributes = self.inner.attributes_of(path)?;
+        for (path, attributes) in paths.iter().zip(self.attributes_of_all(&paths)?) {
             if let (Some(service), Some(user)) =
                 (attributes.get("service"), attributes.get("username"))
             {
@@ -174,6 +179,42 @@ impl CredentialStoreApi for Store {
 
     fn as_any(&self) -> &dyn Any {
         self
+    }
+}
+
+impl Store {
+    /// The attributes of each item at `paths`, in order. Many (a rebuild
+    /// lists every item of ours) are asked for from several threads over
+    /// the one connection, so that the calls' round trips overlap instead
+    /// of adding up.
+    fn attributes_of_all(&self, paths: &[OwnedObjectPath]) -> Result<Vec<HashMap<String, String>>> {
+        if paths.len() < ATTRIBUTES_TOGETHER {
+            return paths
+                .iter()
+                .map(|path| self.inner.attributes_of(path))
+                .collect();
+        }
+        let share = paths.len().div_ceil(ATTRIBUTE_READERS);
+        std::thread::scope(|scope| {
+            let readers: Vec<_> = paths
+                .chunks(share)
+                .map(|part| {
+                    scope.spawn(move || {
+                        part.iter()
+                            .map(|path| self.inner.attributes_of(path))
+                            .collect::<Result<Vec<_>>>()
+                    })
+                })
+                .collect();
+            let mut all = Vec::with_capacity(paths.len());
+            for reader in readers {
+                let part = reader.join().map_err(|_| {
+                    Error::PlatformFailure("a reader of attributes failed".into())
+                })??;
+                all.extend(part);
+            }
+            Ok(all)
+        })
     }
 }
 
@@ -217,6 +258,28 @@ pub fn item_is_temporary(
         };
         session.is_some_and(|s| in_collection(s.as_str()))
             || in_collection("/org/freedesktop/secrets/collection/session")
+    }))
+}
+
+/// The secrets of the items at `items` (paths, as a search found them),
+/// read together, when `store` is ours and its session plain: `None`
+/// otherwise, and for a path that is not one. Missing from the answer: an
+/// item the service did not give (locked, gone).
+pub fn secrets_together(
+    store: &keyring_core::CredentialStore,
+    items: &[String],
+) -> Option<Result<HashMap<String, Vec<u8>>>> {
+    let store = store.as_any().downcast_ref::<Store>()?;
+    let paths: Vec<OwnedObjectPath> = items
+        .iter()
+        .map(|item| OwnedObjectPath::try_from(item.as_str()))
+        .collect::<std::result::Result<_, _>>()
+        .ok()?;
+    let read = store.inner.secrets_together(&paths).transpose()?;
+    Some(read.map(|read| {
+        read.into_iter()
+            .map(|(path, secret)| (path.as_str().to_owned(), secret))
+            .collect()
     }))
 }
 
