@@ -77,7 +77,11 @@ pub fn replace_files(dir: &Path, files: &[(PathBuf, Vec<u8>)]) -> io::Result<()>
             .collect();
         let mut written = Vec::with_capacity(files.len());
         for writer in writers {
-            written.extend(writer.join().map_err(|_| io::Error::other("a writer failed"))??);
+            written.extend(
+                writer
+                    .join()
+                    .map_err(|_| io::Error::other("a writer failed"))??,
+            );
         }
         Ok::<_, io::Error>(written)
     })?;
