@@ -16,7 +16,8 @@
 //! 1. `commands`: one file per command; parses, calls, prints.
 //! 2. `cli`: the command line's definitions.
 //! 3. `storage`: every change of the keychain and the index, kept in step
-//!    (`get`, `save`, `erase`, the rebuild of a lost index).
+//!    (`get`, `save`, `erase`, `rotate`, `import`, the rebuild of a lost
+//!    index).
 //! 4. `answer`, `matching`, `url_argument`, `expiry`, `forge`, `plaintext`:
 //!    the decisions (what `get` answers, which credential, which one a URL
 //!    typed by a person names, when to warn), what a forge says of a token,

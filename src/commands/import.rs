@@ -30,9 +30,10 @@ use zeroize::Zeroizing;
 use super::Context;
 use crate::cli::ImportArgs;
 use crate::git_helpers::{self, HelperKind};
-use crate::keychain::{Durability, Key, Keychain, KeychainError};
+use crate::keychain::{Durability, KeychainError};
 use crate::output::{Messages, describe, erase_command};
 use crate::plaintext::{self, Entry, Line, Rewritten, StoreFile};
+use crate::storage::Imported;
 use crate::terminal::escape;
 use crate::test_hook::crash_point;
 use crate::urlmatch::settings_url;
@@ -264,83 +265,24 @@ fn import_one(ctx: &Context, entry: &Entry, messages: &mut Messages<impl Write>)
             Some("the kernel keyring (patrol.backend keyutils) forgets it at reboot".to_owned())
         }
     };
-    let fate = import_into(ctx, entry, &keychain, messages)?;
+    let settings = ctx.save_settings(&entry.target, &entry.username, messages);
+    let imported = ctx.storage(&keychain).import(
+        &settings,
+        &entry.target,
+        &entry.username,
+        &entry.secrets,
+        messages,
+    )?;
+    let fate = match imported {
+        Imported::Imported => Fate::Imported,
+        Imported::AlreadyThere => Fate::AlreadyThere,
+        Imported::Conflict => Fate::Conflict,
+        Imported::Unverified(why) => Fate::Unverified(why),
+    };
     Ok(match (fate, not_lasting) {
         (Fate::Imported | Fate::AlreadyThere, Some(why)) => Fate::NotLasting(why),
         (fate, _) => fate,
     })
-}
-
-fn import_into(
-    ctx: &Context,
-    entry: &Entry,
-    keychain: &Keychain,
-    messages: &mut Messages<impl Write>,
-) -> Result<Fate> {
-    let key = Key::new(entry.target.clone(), entry.username.clone());
-    let indexed = || {
-        ctx.index
-            .read()
-            .records
-            .iter()
-            .any(|r| r.is_live() && r.same_credential(&entry.target, &entry.username))
-    };
-    if let Some(found) = keychain.find(&key, None)? {
-        let stored = found.secrets;
-        if stored.password != entry.secrets.password {
-            return Ok(Fate::Conflict);
-        }
-        // Held, but only in memory (stored before a lasting keyring
-        // existed): the line goes only once a lasting copy is written.
-        if let Some(item) = &found.item
-            && keychain.is_temporary_item(item)?
-        {
-            let lasting = match keychain.set(&key, &stored)? {
-                Some(written) if !keychain.is_temporary_item(&written)? => {
-                    keychain.find(&key, Some(&written))?.is_some_and(|back| {
-                        back.secrets == stored && back.item.as_deref() == Some(written.as_str())
-                    })
-                }
-                _ => false,
-            };
-            if !lasting {
-                return Ok(Fate::Unverified(
-                    "the keychain holds it only in memory, and a lasting copy could not be \
-                     found after writing one",
-                ));
-            }
-        }
-        if indexed() {
-            return Ok(Fate::AlreadyThere);
-        }
-        // In the keychain but not in the index (an import stopped between
-        // the two): saving what the keychain holds writes the record only.
-        let saved = ctx.save(&entry.target, &entry.username, &stored, None, messages)?;
-        return Ok(if saved.indexed {
-            Fate::AlreadyThere
-        } else {
-            Fate::Unverified("the index could not record it")
-        });
-    }
-    let saved = ctx.save(
-        &entry.target,
-        &entry.username,
-        &entry.secrets,
-        None,
-        messages,
-    )?;
-    let read_back = keychain.get(&key)?;
-    if read_back.and_then(|s| s.password) != entry.secrets.password {
-        return Ok(Fate::Unverified(
-            "the keychain did not give the token back after storing it",
-        ));
-    }
-    if !saved.indexed {
-        return Ok(Fate::Unverified(
-            "it is in the keychain, but the index could not record it",
-        ));
-    }
-    Ok(Fate::Imported)
 }
 
 /// Takes the imported lines out of the file; returns the number of problems.

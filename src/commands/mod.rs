@@ -110,6 +110,19 @@ impl Context {
         state: Option<&str>,
         messages: &mut Messages<impl io::Write>,
     ) -> Result<Saved> {
+        let settings = self.save_settings(target, username, messages);
+        let keychain = self.keychain(&settings)?;
+        self.storage(&keychain)
+            .save(&settings, target, username, secrets, state, messages)
+    }
+
+    /// The settings `save` takes for `target` and `username`.
+    pub fn save_settings(
+        &self,
+        target: &Target,
+        username: &str,
+        messages: &mut Messages<impl io::Write>,
+    ) -> Settings {
         // `import` has warned about bad settings already, and git's `store`
         // follows a `get` that did.
         let mut settings = self.settings_quietly(&settings_url(target, Some(username)));
@@ -118,9 +131,7 @@ impl Context {
         if !target.is_certificate() {
             settings.scope_api_url(&target.url(), &mut |w| messages.warning(w));
         }
-        let keychain = self.keychain(&settings)?;
-        self.storage(&keychain)
-            .save(&settings, target, username, secrets, state, messages)
+        settings
     }
 
     /// The one credential a person names by URL and `--user`

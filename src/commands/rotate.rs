@@ -25,11 +25,12 @@ use crate::cli::RotateArgs;
 use crate::config::Settings;
 use crate::credential::{ForgeKind, Secret, Secrets, TokenKind};
 use crate::expiry::relative;
-use crate::forge::{self, Facts, Forge, ProbeError, gitlab, pages, scopes};
+use crate::forge::{self, Forge, ProbeError, gitlab, pages, scopes};
 use crate::keychain::{Key, KeychainError};
 use crate::output::BadInput;
 use crate::output::{self, Messages, describe, rotate_command};
-use crate::record::{Expiry, Record, SecretFacts};
+use crate::record::{Expiry, Record};
+use crate::storage::RotateError;
 use crate::urlmatch::settings_url;
 
 pub fn run(
@@ -130,17 +131,27 @@ fn by_gitlab(
         }
     };
     let secrets = Secrets::token_only(token);
-    keychain.set(&key, &secrets).with_context(|| {
-        format!(
-            "GitLab rotated the token, which revoked the old one, but the new one could not \
-             be stored; create a new token{}, then run: {by_hand}",
-            page.as_deref()
-                .map(|p| format!(" at {p}"))
-                .unwrap_or_default()
-        )
-    })?;
     let kind = TokenKind::of(&secrets);
-    record_rotation(ctx, record, kind, Some(&Ok(facts.clone())), None, messages)?;
+    let rotated = ctx.storage(&keychain).rotate(
+        record,
+        &secrets,
+        kind,
+        Some(&Ok(facts.clone())),
+        None,
+        messages,
+    );
+    match rotated {
+        Err(RotateError::Keychain(err)) => {
+            return Err(anyhow::Error::new(err).context(format!(
+                "GitLab rotated the token, which revoked the old one, but the new one could \
+                 not be stored; create a new token{}, then run: {by_hand}",
+                page.as_deref()
+                    .map(|p| format!(" at {p}"))
+                    .unwrap_or_default()
+            )));
+        }
+        rotated => rotated?,
+    }
     writeln!(
         out,
         "Stored the new token for {who}; git uses it from now on."
@@ -262,14 +273,21 @@ fn by_hand(
         (None, None) => None,
     };
     let secrets = Secrets::token_only(token);
-    keychain.set(&key, &secrets).map_err(|err| {
-        let context = match err {
-            KeychainError::Altered(_) => "the new token was not stored, and the old one is gone",
-            _ => "the new token was not stored; the old one is unchanged",
-        };
-        anyhow::Error::new(err).context(context)
-    })?;
-    record_rotation(ctx, record, kind, outcome.as_ref(), manual, messages)?;
+    let rotated =
+        ctx.storage(&keychain)
+            .rotate(record, &secrets, kind, outcome.as_ref(), manual, messages);
+    match rotated {
+        Err(RotateError::Keychain(err)) => {
+            let context = match err {
+                KeychainError::Altered(_) => {
+                    "the new token was not stored, and the old one is gone"
+                }
+                _ => "the new token was not stored; the old one is unchanged",
+            };
+            return Err(anyhow::Error::new(err).context(context));
+        }
+        rotated => rotated?,
+    }
 
     writeln!(
         out,
@@ -376,41 +394,6 @@ fn ask_expiry(
         return Ok(None);
     }
     Ok(Some(future_expiry(&answer, now)?))
-}
-
-/// The record now describes the new token; `manual` is an expiry the
-/// person gave.
-fn record_rotation(
-    ctx: &Context,
-    record: &Record,
-    kind: TokenKind,
-    outcome: Option<&Result<Facts, ProbeError>>,
-    manual: Option<Expiry>,
-    messages: &mut Messages<impl Write>,
-) -> Result<()> {
-    let (id, now) = (record.id.clone(), ctx.now);
-    ctx.index
-        .update(&mut Context::warn_index(messages), |records| {
-            let found = records.iter_mut().find(|r| r.id == id);
-            let changed = found.is_some();
-            if let Some(record) = found {
-                record.replace_secret(
-                    SecretFacts {
-                        kind,
-                        git_expiry: None,
-                        refreshable: false,
-                    },
-                    now,
-                );
-                record.rotated_at = Some(now);
-                if let Some(outcome) = outcome {
-                    forge::record_outcome(record, outcome, now);
-                }
-                record.expiry.manual = manual;
-            }
-            ((), changed)
-        })?;
-    Ok(())
 }
 
 /// A new token's expiry as `expiry` reads it, which must lie ahead: a new

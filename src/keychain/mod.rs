@@ -176,6 +176,12 @@ pub trait SecretStore {
         let _ = items;
         HashMap::new()
     }
+    /// Whether the item at `item` is kept only in memory (`import` writes a
+    /// lasting copy of it). No store of tests does that.
+    fn is_temporary_item(&self, item: &str) -> Result<bool, KeychainError> {
+        let _ = item;
+        Ok(false)
+    }
 }
 
 impl SecretStore for Keychain {
@@ -201,6 +207,10 @@ impl SecretStore for Keychain {
 
     fn read_together(&self, items: &[String]) -> HashMap<String, Secrets> {
         Keychain::read_together(self, items)
+    }
+
+    fn is_temporary_item(&self, item: &str) -> Result<bool, KeychainError> {
+        Keychain::is_temporary_item(self, item)
     }
 }
 

@@ -12,7 +12,9 @@
 
 mod erase;
 mod get;
+mod import;
 mod rebuild;
+mod rotate;
 mod save;
 
 use std::io::Write;
@@ -20,7 +22,9 @@ use std::io::Write;
 use chrono::{DateTime, Utc};
 
 pub use get::Answered;
+pub use import::Imported;
 pub use rebuild::{Adopted, one_named, read_index};
+pub use rotate::RotateError;
 pub use save::{KeychainWrite, Saved, StoreDecision, decide_store};
 
 use crate::index::Index;
