@@ -25,6 +25,7 @@ use crate::forge::{self, Facts, Forge, ProbeError, github, scopes, tokens};
 use crate::keychain::{Key, KeychainError};
 use crate::output::{self, Messages, erase_command, rotate_command, shell_word};
 use crate::record::{ExpirySource, Record};
+use crate::storage;
 use crate::urlmatch::settings_url;
 
 pub fn run(
@@ -82,17 +83,7 @@ pub fn run(
         reports.push(report);
     }
     if !outcomes.is_empty() {
-        let now = ctx.now;
-        let saved = ctx
-            .index
-            .update(&mut Context::warn_index(messages), |records| {
-                for (id, outcome) in &outcomes {
-                    if let Some(record) = records.iter_mut().find(|r| &r.id == id) {
-                        forge::record_outcome(record, outcome, now);
-                    }
-                }
-                ((), true)
-            });
+        let saved = storage::record_outcomes(&ctx.index, &outcomes, ctx.now, messages);
         if let Err(err) = saved {
             messages.warning(&format!("what the forge said was not saved: {err}"));
         }

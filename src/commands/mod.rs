@@ -167,11 +167,6 @@ impl Context {
     ) -> Result<Named<'r>, BadInput> {
         Named::find(records, url, user, &crate::config::use_http_path)
     }
-
-    /// Index problems are worth a warning, never a failure.
-    pub fn warn_index(messages: &mut Messages<impl io::Write>) -> impl FnMut(&str) + '_ {
-        storage::warn_index(messages)
-    }
 }
 
 pub fn run(cli: Cli) -> Result<ExitCode> {

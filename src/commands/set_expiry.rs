@@ -18,6 +18,7 @@ use crate::expiry::relative;
 use crate::output::BadInput;
 use crate::output::{self, Messages, describe, rotate_command};
 use crate::record::Expiry;
+use crate::storage;
 
 pub fn run(
     ctx: &Context,
@@ -40,16 +41,7 @@ pub fn run(
         describe(&record.target, &record.username),
         record.expiry.forge,
     );
-    ctx.index
-        .update(&mut Context::warn_index(messages), |records| {
-            let found = records.iter_mut().find(|r| r.id == id);
-            let changed = found.is_some();
-            if let Some(record) = found {
-                record.expiry.manual = Some(expiry);
-                record.last_warned_at = None;
-            }
-            ((), changed)
-        })?;
+    storage::set_manual_expiry(&ctx.index, &id, expiry, messages)?;
     match expiry {
         Expiry::Never => writeln!(
             out,

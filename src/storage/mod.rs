@@ -13,6 +13,7 @@
 mod erase;
 mod get;
 mod import;
+mod notes;
 mod rebuild;
 mod rotate;
 mod save;
@@ -23,6 +24,7 @@ use chrono::{DateTime, Utc};
 
 pub use get::Answered;
 pub use import::Imported;
+pub use notes::{record_outcomes, set_manual_expiry};
 pub use rebuild::{Adopted, one_named, read_index};
 pub use rotate::RotateError;
 pub use save::{KeychainWrite, Saved, StoreDecision, decide_store};
