@@ -4,7 +4,7 @@
 //! that a stale path is never trusted.
 
 use std::cell::RefCell;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use super::{Found, Key, KeychainError, Listed, SecretStore};
 use crate::credential::{Secrets, Target};
@@ -19,6 +19,9 @@ pub struct Memory {
     next: RefCell<u32>,
     /// `accounts` fails, as a keychain whose listing fails or times out.
     listing_refused: RefCell<bool>,
+    /// `all` says the store cannot list its items (macOS, the kernel
+    /// keyring).
+    unlisted: RefCell<bool>,
 }
 
 impl Memory {
@@ -35,6 +38,11 @@ impl Memory {
     /// From now on `accounts` fails; the items stay readable.
     pub fn refuse_listing(&self) {
         *self.listing_refused.borrow_mut() = true;
+    }
+
+    /// From now on `all` says the store cannot list its items.
+    pub fn cannot_list(&self) {
+        *self.unlisted.borrow_mut() = true;
     }
 
     /// Gives the item under `key` a new path, as a re-created item has.
@@ -92,11 +100,24 @@ impl SecretStore for Memory {
         if *self.listing_refused.borrow() {
             return Err(KeychainError::Failed("the listing was refused".into()));
         }
+        if *self.unlisted.borrow() {
+            return Ok(None);
+        }
         let items = self.items.borrow();
         let listed = items.values().map(|(_, item, key)| Listed {
             key: key.clone(),
             item: Some(item.clone()),
         });
         Ok(Some(listed.collect()))
+    }
+
+    /// Read together, as the Secret Service in a plain session reads them.
+    fn read_together(&self, items: &[String]) -> HashMap<String, Secrets> {
+        self.items
+            .borrow()
+            .values()
+            .filter(|(_, item, _)| items.contains(item))
+            .map(|(secrets, item, _)| (item.clone(), secrets.clone()))
+            .collect()
     }
 }

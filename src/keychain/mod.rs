@@ -363,14 +363,6 @@ impl Keychain {
         }
     }
 
-    /// This keychain as a store that cannot list its items (macOS, the
-    /// kernel keyring), for tests of what a rebuild does there.
-    #[cfg(test)]
-    pub fn unlisted(mut self) -> Self {
-        self.backend = Backend::Keyutils;
-        self
-    }
-
     /// The secrets stored under `key`, or `None`.
     pub fn get(&self, key: &Key) -> Result<Option<Secrets>, KeychainError> {
         Ok(self.find(key, None)?.map(|found| found.secrets))

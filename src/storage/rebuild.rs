@@ -291,16 +291,16 @@ impl Storage<'_> {
     }
 }
 
-/// Over keyring-core's in-memory store, which lists its items as the
-/// Secret Service does (on Linux, where that is the store listed).
-#[cfg(all(test, target_os = "linux"))]
+/// Over the in-memory store, which lists its items and reads them
+/// together as the Secret Service does.
+#[cfg(test)]
 mod tests {
     use std::time::{Duration, SystemTime};
 
     use super::*;
     use crate::credential::Secrets;
     use crate::index::PENDING_STALE;
-    use crate::keychain::Keychain;
+    use crate::keychain::memory::Memory;
     use crate::record::Expiry;
     use crate::testing::now;
 
@@ -308,13 +308,6 @@ mod tests {
         let mut secrets = Secrets::token_only(crate::credential::Secret::new(value));
         secrets.password_expiry_utc = expiry;
         secrets
-    }
-
-    fn keychain() -> Keychain {
-        Keychain::with_store(
-            keyring_core::mock::Store::new().unwrap(),
-            Duration::from_secs(5),
-        )
     }
 
     fn host(name: &str) -> Target {
@@ -346,7 +339,7 @@ mod tests {
     fn a_rebuild_keeps_what_each_item_tells_and_says_what_it_could_not() {
         let dir = tempfile::tempdir().unwrap();
         let index = Index::new(dir.path().join("data"));
-        let keychain = keychain();
+        let keychain = Memory::default();
         let dated = token("glpat-TESTrebuild", Some(1_893_456_000));
         keychain
             .set(&Key::new(host("gitlab.example"), "bob"), &dated)
@@ -397,7 +390,8 @@ mod tests {
     fn a_keychain_that_cannot_list_keeps_the_notes_of_dead_stores() {
         let dir = tempfile::tempdir().unwrap();
         let index = Index::new(dir.path().join("data"));
-        let keychain = keychain().unlisted();
+        let keychain = Memory::default();
+        keychain.cannot_list();
         keychain
             .set(
                 &Key::new(host("h.example"), "alice"),
@@ -424,7 +418,7 @@ mod tests {
     fn a_person_naming_a_credential_only_the_keychain_holds_gets_it_recorded() {
         let dir = tempfile::tempdir().unwrap();
         let index = Index::new(dir.path().join("data"));
-        let keychain = keychain();
+        let keychain = Memory::default();
         for user in ["sam", "sue"] {
             keychain
                 .set(
