@@ -41,6 +41,6 @@ pub struct Storage<'a> {
 }
 
 /// Index problems are worth a warning, never a failure.
-pub fn warn_index<W: Write>(messages: &mut Messages<W>) -> impl FnMut(&str) + '_ {
+fn warn_index<W: Write>(messages: &mut Messages<W>) -> impl FnMut(&str) + '_ {
     move |w: &str| messages.warning(w)
 }
