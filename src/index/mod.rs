@@ -23,7 +23,7 @@
 //! The index is a convenience: a missing or damaged one never stops `get`
 //! (the keychain can answer alone), and a damaged one is set aside, not lost.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fs::{self, File};
 use std::io;
 use std::path::{Path, PathBuf};
@@ -35,6 +35,7 @@ use thiserror::Error;
 pub use pending::{PENDING_STALE, Pending};
 use shard::{ParseProblem, SHARD_SUFFIX, file_name, read_file, set_aside, shard_json, shard_name};
 
+use crate::credential::Target;
 use crate::fs::{no_follow, regular, replace_file, replace_files, sync_dir};
 use crate::record::Record;
 
@@ -335,11 +336,30 @@ impl Index {
         found: Vec<Record>,
     ) -> Result<Vec<Record>, IndexError> {
         let added = self.update(warn, |records| {
+            // `record::add_found` for each, with the records looked up by
+            // credential rather than scanned: a rebuild may add thousands.
+            let mut known: HashMap<(Target, String), (usize, bool)> = HashMap::new();
+            for (at, r) in records.iter().enumerate() {
+                let first = known
+                    .entry((r.target.clone(), r.username.clone()))
+                    .or_insert((at, false));
+                first.1 |= r.is_live();
+            }
             let mut added = Vec::new();
             for record in found {
-                if crate::record::add_found(records, record.clone()) {
-                    added.push(record);
+                let credential = (record.target.clone(), record.username.clone());
+                match known.get(&credential) {
+                    Some(&(_, true)) => continue,
+                    // An erased record takes its place: one record per
+                    // credential.
+                    Some(&(at, false)) => records[at] = record.clone(),
+                    None => records.push(record.clone()),
                 }
+                let at = known
+                    .get(&credential)
+                    .map_or(records.len() - 1, |&(at, _)| at);
+                known.insert(credential, (at, true));
+                added.push(record);
             }
             let changed = !added.is_empty();
             (added, changed)
@@ -798,6 +818,24 @@ mod tests {
         assert_eq!(added, ["bob"]);
         assert_eq!(index.read_host("https", "a.example").records, [known]);
         assert!(index.read_host("https", "b.example").is_usable());
+
+        // An erased record makes way for the credential found again, and a
+        // credential listed twice is added once.
+        let mut erased = record("c.example", "carol");
+        erased.erased = Some(crate::record::Erasure {
+            at: crate::testing::now(),
+            by: crate::record::ErasedBy::Git,
+        });
+        add(&index, erased);
+        let again = record("c.example", "carol");
+        let added = index
+            .rebuild(
+                &mut |_| {},
+                vec![again.clone(), record("c.example", "carol")],
+            )
+            .unwrap();
+        assert_eq!(added, std::slice::from_ref(&again));
+        assert_eq!(index.read_host("https", "c.example").records, [again]);
     }
 
     #[cfg(unix)]
