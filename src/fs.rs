@@ -156,6 +156,16 @@ fn persist(mut temp: tempfile::NamedTempFile, path: &Path) -> io::Result<()> {
     }
 }
 
+/// Creates `dir` and its missing parents, private to the user (0700 where
+/// modes exist).
+pub fn create_private_dir(dir: &Path) -> io::Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(dir)
+}
+
 /// Makes a rename or a removal in `dir` durable (a no-op where
 /// directories cannot be opened, as on Windows). The index's writes and
 /// the rewrite of a plaintext credential file both end with it.

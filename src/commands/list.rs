@@ -162,7 +162,7 @@ fn table(out: &mut impl Write, rows: &[Row], now: DateTime<Utc>) -> Result<()> {
                     format!("{} ({})", at.format("%Y-%m-%d"), expiry::relative(at, now))
                 }
                 (None, Some(_)) => "never".into(),
-                (None, None) if record.target.is_certificate() => "never".into(),
+                (None, None) if assessment.status == Status::NoExpiry => "never".into(),
                 (None, None) if !tells_expiry(*forge, record) => {
                     "expiry unknown, forge cannot tell".into()
                 }

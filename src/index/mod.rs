@@ -36,7 +36,7 @@ pub use pending::{PENDING_STALE, Pending};
 use shard::{ParseProblem, SHARD_SUFFIX, file_name, read_file, set_aside, shard_json, shard_name};
 
 use crate::credential::Target;
-use crate::fs::{no_follow, regular, replace_file, replace_files, sync_dir};
+use crate::fs::{create_private_dir, no_follow, regular, replace_file, replace_files, sync_dir};
 use crate::record::Record;
 
 mod pending;
@@ -478,13 +478,7 @@ impl Index {
     /// user, when they are missing.
     pub fn create_dir(&self) -> Result<(), IndexError> {
         for dir in [self.dir.clone(), self.path()] {
-            let mut builder = fs::DirBuilder::new();
-            builder.recursive(true);
-            #[cfg(unix)]
-            std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
-            builder
-                .create(&dir)
-                .map_err(|source| IndexError::Directory { dir, source })?;
+            create_private_dir(&dir).map_err(|source| IndexError::Directory { dir, source })?;
         }
         Ok(())
     }

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use super::shard::{SHARD_SUFFIX, shard_name};
 use super::{Index, IndexError};
-use crate::fs::{no_follow, sync_dir};
+use crate::fs::{create_private_dir, no_follow, sync_dir};
 
 const PENDING_DIR: &str = "pending";
 /// A pending note older than this belongs to a store that died: a store
@@ -37,16 +37,10 @@ impl Index {
     pub fn begin_pending(&self, protocol: &str, host: &str) -> Result<Pending, IndexError> {
         self.create_dir()?;
         let dir = self.pending_dir();
-        let mut builder = fs::DirBuilder::new();
-        builder.recursive(true);
-        #[cfg(unix)]
-        std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
-        builder
-            .create(&dir)
-            .map_err(|source| IndexError::Directory {
-                dir: dir.clone(),
-                source,
-            })?;
+        create_private_dir(&dir).map_err(|source| IndexError::Directory {
+            dir: dir.clone(),
+            source,
+        })?;
         let mut random = [0u8; 8];
         let _ = getrandom::fill(&mut random);
         let suffix: String = random.iter().map(|b| format!("{b:02x}")).collect();

@@ -131,8 +131,9 @@ impl Storage<'_> {
             // renewal failed.
             let offered = dead && record.refreshable && record.refresh_offered_at.is_none();
             let hinted = !dead && hint_expiry_once(record, settings, messages);
-            // What nobody saw is said again next time (`Messages::seen`).
-            let seen = messages.seen();
+            // What nobody saw is said again next time (`Messages::seen`,
+            // asked only when something was said).
+            let seen = (warned || hinted) && messages.seen();
             self.note_get(
                 record,
                 GetNotes {

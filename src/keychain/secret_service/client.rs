@@ -4,7 +4,7 @@
 //! reading an item by its path, with zbus asked instead when that cannot
 //! serve.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, mpsc};
@@ -382,12 +382,14 @@ impl Inner {
             .body()
             .deserialize()
             .map_err(|err| self.failure(err))?;
+        let wanted: HashSet<&OwnedObjectPath> = paths.iter().collect();
         let mut read = HashMap::new();
         for (item, (_, parameters, value, _)) in secrets {
             drop(Zeroizing::new(parameters));
-            let value = Zeroizing::new(value);
-            if paths.contains(&item) {
-                read.insert(item, value.to_vec());
+            if wanted.contains(&item) {
+                read.insert(item, value);
+            } else {
+                drop(Zeroizing::new(value));
             }
         }
         Ok(Some(read))
