@@ -8,7 +8,7 @@ use std::process::Command;
 
 use crate::support::env::{BIN, TestEnv};
 use crate::support::git_server::{GitServer, bare_repo};
-use crate::support::{assert_contains, now, run, text};
+use crate::support::{assert_contains, assert_lacks, now, run, text};
 
 const USER: &str = "alice";
 const TOKEN: &str = "ghp_TESTcargolibgit2000000000000000000000";
@@ -127,10 +127,10 @@ fn a_warning_cargo_hides_is_still_given_to_git_in_a_terminal() {
         text(&cargo.stderr)
     );
     assert!(server.refused().is_empty(), "{:?}", server.refused());
-    assert!(
-        !text(&cargo.stderr).contains("expires in"),
-        "cargo showed the warning after all: {}",
-        text(&cargo.stderr)
+    assert_lacks!(
+        text(&cargo.stderr),
+        "expires in",
+        "cargo showed the warning after all"
     );
 
     // The person's next git, in a terminal, is warned.

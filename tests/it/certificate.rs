@@ -8,7 +8,7 @@ use std::fs;
 
 use crate::support::env::{BIN, TestEnv};
 use crate::support::git_server::{GitServer, bare_repo};
-use crate::support::{assert_contains, make_executable, run, text};
+use crate::support::{assert_contains, assert_lacks, make_executable, run, text};
 
 const USER: &str = "alice";
 const TOKEN: &str = "ghp_TESTcertificatetoken000000000000000";
@@ -91,11 +91,7 @@ fn a_certificate_passphrase_is_stored_returned_listed_and_erased_by_its_path() {
         format!("Password for 'cert:///{}': \n", setup.cert),
         "git asks for the passphrase by the certificate's path"
     );
-    assert!(
-        !text(&first.stderr).contains("git-credential-patrol"),
-        "patrol spoke: {}",
-        text(&first.stderr)
-    );
+    assert_lacks!(text(&first.stderr), "git-credential-patrol", "patrol spoke");
 
     // The next one is answered by patrol alone.
     let (second, asked) = setup.clone("second", "wrong");

@@ -12,7 +12,7 @@ use serde_json::json;
 use crate::support::env::{BIN, TestEnv};
 use crate::support::fake_forge::{FakeForge, Reply};
 use crate::support::keyring::Keyring;
-use crate::support::{assert_contains, run, text};
+use crate::support::{assert_contains, assert_lacks, run, text};
 
 const CLASSIC: &str = "ghp_TESTci00000001";
 const FINE: &str = "github_pat_TESTci00000001";
@@ -472,11 +472,7 @@ fn an_unset_or_empty_variable_is_a_usage_error_naming_it() {
         .env("PAT_TOKEN", "ghp_TESTci with a space");
     let out = run(command, b"");
     assert_eq!(out.status.code(), Some(2));
-    assert!(
-        !text(&out.stderr).contains("ghp_TEST"),
-        "{}",
-        text(&out.stderr)
-    );
+    assert_lacks!(text(&out.stderr), "ghp_TEST");
 }
 
 #[test]
@@ -504,10 +500,7 @@ fn a_runner_without_any_keychain_is_enough_and_only_the_host_api_is_asked() {
     let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
     assert_eq!(out.status.code(), Some(0), "{stdout}{stderr}");
     assert!(stdout.ends_with("No problems found.\n"), "{stdout}");
-    assert!(
-        !stdout.contains("::"),
-        "no annotation without a problem: {stdout}"
-    );
+    assert_lacks!(stdout, "::", "no annotation without a problem");
     let summary = std::fs::read_to_string(&summary).unwrap();
     assert!(
         summary.starts_with("an earlier step's summary\n### git-credential-patrol"),
@@ -636,8 +629,6 @@ fn the_tokens_variable_reaches_no_child_process() {
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let seen = std::fs::read_to_string(&log).expect("check ran git");
     assert_contains!(seen, "GIT_CONFIG");
-    assert!(
-        !seen.contains(CLASSIC) && !seen.contains("PAT_TOKEN="),
-        "a child saw the token: {seen}"
-    );
+    assert_lacks!(seen, CLASSIC, "a child saw the token");
+    assert_lacks!(seen, "PAT_TOKEN=", "a child saw the token");
 }

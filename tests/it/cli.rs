@@ -11,7 +11,7 @@ use serde_json::json;
 
 use crate::support::env::{BIN, TestEnv};
 use crate::support::fake_forge::{FakeForge, Reply};
-use crate::support::{assert_contains, run, text};
+use crate::support::{assert_contains, assert_lacks, run, text};
 
 const TOKEN: &str = "ghp_TESTcli00000000000000000000000000001";
 const NEW: &str = "ghp_TESTcli00000000000000000000000000002";
@@ -170,10 +170,8 @@ fn every_command_follows_one_exit_code_contract() {
         let stderr = text(&out.stderr);
         assert_eq!(out.status.code(), Some(*code), "{args:?}: {stderr}");
         if says.is_empty() {
-            assert!(
-                !stderr.contains("git-credential-patrol:") && !stderr.contains("error:"),
-                "{args:?}: {stderr}"
-            );
+            assert_lacks!(stderr, "git-credential-patrol:", "{args:?}");
+            assert_lacks!(stderr, "error:", "{args:?}");
         } else {
             assert_contains!(stderr, says, "{args:?}: {stderr}");
         }

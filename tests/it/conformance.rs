@@ -2,6 +2,7 @@
 //! with t/lib-credential.sh), reproduced through real `git credential`
 //! against a real Secret Service.
 
+use crate::support::assert_lacks;
 use crate::support::env::TestEnv;
 
 const ASK_BOTH_EXAMPLE: &str = "
@@ -281,10 +282,8 @@ fn stores_and_returns_oauth_refresh_token() {
     );
     // The refresh token is a secret: the keychain has it, the index not.
     let index = env.index().to_string();
-    assert!(
-        !index.contains("xyzzy") && !index.contains("pass\""),
-        "{index}"
-    );
+    assert_lacks!(index, "xyzzy");
+    assert_lacks!(index, "pass\"");
 }
 
 #[test]

@@ -10,7 +10,7 @@ use std::process::Output;
 
 use crate::support::env::{BIN, TestEnv};
 use crate::support::fixtures::{THREE, assert_nothing_lost, git_credentials, token, write_private};
-use crate::support::{assert_contains, run, text};
+use crate::support::{assert_contains, assert_lacks, run, text};
 
 const OLD: &str = "ghp_TESTcrash0001";
 const NEW: &str = "ghp_TESTcrash0002";
@@ -148,11 +148,7 @@ fn an_erase_stopped_at_each_point_leaves_nothing_git_would_send() {
         );
         // The keychain is the truth: the token is gone whatever the index says.
         let out = fill(&env, "crash.example.com");
-        assert!(
-            !text(&out.stdout).contains(OLD),
-            "{point}: {}",
-            text(&out.stdout)
-        );
+        assert_lacks!(text(&out.stdout), OLD, "{point}");
         let token_out = token(&env, "crash.example.com", Some("alice")).unwrap_err();
         assert_eq!(token_out.status.code(), Some(1), "{point}");
         assert!(fill(&env, "other.example.com").status.success());

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 
 use crate::support::env::{BIN, TestEnv};
 use crate::support::git_server::{GitServer, bare_repo};
-use crate::support::{assert_contains, now, run, text};
+use crate::support::{assert_contains, assert_lacks, now, run, text};
 
 const OLD: &str = "ghp_TESTold000000000000000000000000000";
 const NEW: &str = "ghp_TESTnew000000000000000000000000000";
@@ -160,10 +160,7 @@ fn a_push_warns_days_before_the_token_expires() {
         stderr,
         &format!("then run: git credential-patrol rotate {url} --user alice\n")
     );
-    assert!(
-        !stderr.contains("askpass:"),
-        "the stored token was used: {stderr}"
-    );
+    assert_lacks!(stderr, "askpass:", "the stored token was used");
     // These pushes write stderr into a pipe, which nobody may read: the
     // warning counts for nothing and the next push gives it again.
     let piped = text(&push.push("nobody", "nothing").stderr);
@@ -559,10 +556,8 @@ fn rotate_replaces_the_token_and_reminds_to_revoke_the_old_one() {
         "Create a new token at https://github.com/settings/tokens"
     );
     assert_contains!(stdout, "revoke the old token");
-    assert!(
-        !stdout.contains(NEW) && !text(&out.stderr).contains(NEW),
-        "the token is never echoed"
-    );
+    assert_lacks!(stdout, NEW, "the token is never echoed");
+    assert_lacks!(text(&out.stderr), NEW, "the token is never echoed");
     let (answer, warnings) = get(&env, "github.com", &[]);
     assert_contains!(answer, &format!("password={NEW}\n"));
     assert_eq!(warnings, "", "the new token has no known expiry yet");
@@ -617,10 +612,8 @@ fn warnings_are_coloured_only_on_a_terminal_and_never_with_no_color() {
     assert_contains!(plain, "warning:", "{plain:?}");
     assert!(!plain.contains('\x1b'), "{plain:?}");
     let piped = get(&env, "example.com", &["--warn-every=0s"]).1;
-    assert!(
-        piped.starts_with("warning: ") && !piped.contains('\x1b'),
-        "{piped:?}"
-    );
+    assert!(piped.starts_with("warning: "), "{piped:?}");
+    assert_lacks!(piped, "\x1b", "{piped:?}");
 }
 
 #[test]
@@ -699,10 +692,7 @@ fn every_view_shows_the_one_effective_expiry() {
     assert!(set.status.success(), "{}", text(&set.stderr));
     let (stdout, stderr) = get(&env, "example.com", &[]);
     assert_contains!(stdout, "password_expiry_utc=1577836800\n");
-    assert!(
-        !stdout.contains("password="),
-        "a dead token is withheld: {stdout}"
-    );
+    assert_lacks!(stdout, "password=", "a dead token is withheld");
     assert_contains!(stdout, "username=alice\n");
     assert_contains!(stderr, "expired");
     assert_contains!(stderr, "(2020-01-01");
@@ -847,10 +837,7 @@ fn an_older_git_storing_the_same_token_keeps_its_expiry() {
     let out = push.push("nobody", "nothing");
     let stderr = text(&out.stderr);
     assert!(out.status.success(), "{stderr}");
-    assert!(
-        !stderr.contains("askpass:"),
-        "the stored token was used: {stderr}"
-    );
+    assert_lacks!(stderr, "askpass:", "the stored token was used");
     assert_eq!(expires_at(&push), recorded, "after {OLD_GIT}'s store");
     let (_, warning) = get_with(&push.env, "http", &push.server.host(), &["--warn-every=0s"]);
     assert_contains!(warning, "(alice) expires in ");

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use crate::support::env::TestEnv;
 use crate::support::keyring::Keyring;
-use crate::support::{assert_contains, text};
+use crate::support::{assert_contains, assert_lacks, text};
 
 const STORE: &str =
     "protocol=https\nhost=example.com\nusername=alice\npassword=ghp_TESTsecret0001\n";
@@ -116,11 +116,7 @@ fn a_damaged_index_never_stops_get_and_is_set_aside_on_the_next_store() {
     assert_eq!(stderr.matches("moved to").count(), 1, "{stderr}");
     let out = env.patrol(&["store"], STORE);
     assert!(out.status.success());
-    assert!(
-        !text(&out.stderr).contains("moved to"),
-        "{}",
-        text(&out.stderr)
-    );
+    assert_lacks!(text(&out.stderr), "moved to");
     assert_eq!(env.index()["credentials"][0]["username"], "alice");
     let set_aside = fs::read_dir(env.index_dir())
         .unwrap()
@@ -357,9 +353,10 @@ fn assert_laid_out(env: &TestEnv, state: &str) -> String {
         for (stream, bytes) in [("stdout", &out.stdout), ("stderr", &out.stderr)] {
             let shown = text(bytes);
             for escape in ["\\n", "\\t", "\\\\"] {
-                assert!(
-                    !shown.contains(escape),
-                    "{state}: `{}` printed a literal {escape} on {stream}:\n{shown}",
+                assert_lacks!(
+                    shown,
+                    escape,
+                    "{state}: `{}` printed a literal {escape} on {stream}",
                     args.join(" ")
                 );
             }

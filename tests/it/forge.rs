@@ -12,7 +12,7 @@ use serde_json::json;
 
 use crate::support::env::TestEnv;
 use crate::support::fake_forge::{FakeForge, Reply};
-use crate::support::{assert_contains, text};
+use crate::support::{assert_contains, assert_lacks, text};
 
 const CLASSIC: &str = "ghp_TESTforge0001";
 const FINE: &str = "github_pat_TESTforge0001";
@@ -1101,10 +1101,7 @@ fn a_github_looking_token_on_another_host_is_neither_probed_nor_sent_to_a_made_u
     let warned = get();
     assert_contains!(warned, "expires");
     assert_contains!(warned, &declare);
-    assert!(
-        !warned.contains("https://"),
-        "the scheme is never changed: {warned}"
-    );
+    assert_lacks!(warned, "https://", "the scheme is never changed");
     assert!(!warned.contains("/settings/tokens"), "{warned}");
     assert!(forge.requests().is_empty(), "{:?}", forge.requests());
 

@@ -10,7 +10,7 @@ use git_credential_patrol::cli::Cli;
 
 use crate::support::env::TestEnv;
 use crate::support::keyring::Keyring;
-use crate::support::{assert_contains, text};
+use crate::support::{assert_contains, assert_lacks, text};
 
 /// Runs `generate WHAT` into a fresh directory; returns it and the files
 /// the command says it wrote.
@@ -70,10 +70,7 @@ fn man_pages_cover_every_visible_command_and_render_cleanly() {
     let main = render(&dir.join("git-credential-patrol.1"));
     assert_contains!(main, "list");
     assert_contains!(main, "--warn-before");
-    assert!(
-        !main.contains("generate"),
-        "the packagers' command is hidden"
-    );
+    assert_lacks!(main, "generate", "the packagers' command is hidden");
 }
 
 /// What `man` shows: every page has the sections a manual adds to `--help`,
@@ -309,8 +306,9 @@ fn completions_offer_stored_urls_and_accounts() {
         bash("git-credential-patrol token git.example.com --user b"),
         "bob\n"
     );
-    assert!(
-        !bash("git credential-patrol expiry https://other.example ").contains("https://"),
+    assert_lacks!(
+        bash("git credential-patrol expiry https://other.example "),
+        "https://",
         "a date comes second"
     );
     assert_eq!(bash("git credential-patrol list --j"), "--json\n");

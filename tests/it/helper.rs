@@ -2,7 +2,7 @@
 //! bad input, and what each operation costs in keychain calls.
 
 use crate::support::env::TestEnv;
-use crate::support::{assert_contains, text};
+use crate::support::{assert_contains, assert_lacks, text};
 
 const STORE: &str =
     "protocol=https\nhost=example.com\nusername=alice\npassword=ghp_TESTsecret0001\n";
@@ -155,10 +155,7 @@ fn a_new_credential_is_written_without_searching_for_it_first() {
     env.approve(&STORE.replace("example.com", "first.example.com"));
     let new = traced(&env, "store", STORE);
     assert_contains!(new, "keychain set");
-    assert!(
-        !new.contains("keychain get"),
-        "no search before the write: {new}"
-    );
+    assert_lacks!(new, "keychain get", "no search before the write");
     // Where the index cannot speak for the host, the keychain is asked.
     std::fs::remove_dir_all(env.index_dir()).unwrap();
     let lost = traced(&env, "store", &STORE.replace("0001", "0002"));
@@ -177,10 +174,7 @@ fn state_handed_back_by_git_spares_even_the_keychain_read() {
     let answer = text(&filled.stdout);
     assert_contains!(answer, "state[]=patrol:");
     let store = traced(&env, "store", &answer);
-    assert!(
-        !store.contains("keychain"),
-        "no keychain call expected: {store}"
-    );
+    assert_lacks!(store, "keychain", "no keychain call expected");
 }
 
 #[test]
@@ -228,10 +222,8 @@ fn get_connects_to_the_bus_while_git_config_runs_and_not_at_all_on_a_miss() {
     assert_contains!(hit, "keychain get");
     let miss = traced(&env, "get", "protocol=https\nhost=elsewhere.example.com\n");
     assert_contains!(miss, "git config --get-regexp");
-    assert!(
-        !miss.contains("session bus") && !miss.contains("keychain"),
-        "a definite miss asks nothing of D-Bus: {miss}"
-    );
+    assert_lacks!(miss, "session bus", "a definite miss asks nothing of D-Bus");
+    assert_lacks!(miss, "keychain", "a definite miss asks nothing of D-Bus");
 }
 
 #[test]

@@ -11,7 +11,7 @@ use std::process::Output;
 
 use crate::support::env::{BIN, TestEnv};
 use crate::support::git_server::{GitServer, bare_repo};
-use crate::support::{report_branch, run, text};
+use crate::support::{assert_lacks, report_branch, run, text};
 
 const USER: &str = "alice";
 const TOKEN: &str = "ghp_TESTpygit2recipe0000000000000000000";
@@ -119,8 +119,6 @@ fn pygit2_clones_with_the_token_patrol_hands_its_callback_and_not_without() {
         text(&recipe.stderr)
     );
     assert_eq!(text(&recipe.stdout).trim(), "cloned main");
-    assert!(
-        !text(&recipe.stdout).contains(TOKEN) && !text(&recipe.stderr).contains(TOKEN),
-        "the token was printed"
-    );
+    assert_lacks!(text(&recipe.stdout), TOKEN, "the token was printed");
+    assert_lacks!(text(&recipe.stderr), TOKEN, "the token was printed");
 }

@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use crate::support::env::TestEnv;
-use crate::support::{assert_contains, now, run, text};
+use crate::support::{assert_contains, assert_lacks, now, run, text};
 
 const TOKEN: &str = "ghp_TESTcalendar0000000000000000000000";
 const DAY: i64 = 86_400;
@@ -204,10 +204,8 @@ fn notify_shows_one_notification_per_due_credential_and_none_twice_within_notify
         ]
     );
     let state = std::fs::read_to_string(env.data_dir().join("notified.json")).unwrap();
-    assert!(
-        !state.contains(TOKEN) && !state.contains("healthy"),
-        "{state}"
-    );
+    assert_lacks!(state, TOKEN);
+    assert_lacks!(state, "healthy");
 
     // Within notifyEvery: nothing more. With it at 0, both again, which
     // also shows the monitor would have seen a second round.

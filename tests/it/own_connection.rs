@@ -20,7 +20,7 @@ use zbus::zvariant::{OwnedObjectPath, OwnedValue, Value};
 
 use crate::support::env::{BIN, TestEnv};
 use crate::support::keyring::Keyring;
-use crate::support::{assert_contains, run, text};
+use crate::support::{assert_contains, assert_lacks, run, text};
 
 const ALICE: &str =
     "protocol=https\nhost=example.com\nusername=alice\npassword=ghp_TESTgenuine0001\n";
@@ -274,9 +274,6 @@ fn a_secret_for_another_item_than_the_one_asked_for_is_never_taken() {
         |_| {},
     );
     let (stdout, trace) = get(&env);
-    assert!(
-        !stdout.contains("ghp_TESTelsewhere0001"),
-        "{stdout}\n{trace}"
-    );
+    assert_lacks!(stdout, "ghp_TESTelsewhere0001", "{trace}");
     assert_contains!(trace, "another item than the one asked for");
 }

@@ -5,7 +5,7 @@
 
 use crate::support::env::TestEnv;
 use crate::support::keyring::Keyring;
-use crate::support::{assert_contains, text};
+use crate::support::{assert_contains, assert_lacks, text};
 
 const ALICE: &str =
     "protocol=https\nhost=example.com\nusername=alice\npassword=ghp_TESTalice0001\n";
@@ -98,10 +98,7 @@ fn a_secret_keepassxc_would_change_is_not_stored() {
     assert!(!out.status.success());
     assert_contains!(err, "KeePassXC would hand back a different secret");
     assert_contains!(err, "{TITLE}");
-    assert!(
-        !err.contains("ghp_TEST"),
-        "the secret is never shown: {err}"
-    );
+    assert_lacks!(err, "ghp_TEST", "the secret is never shown");
     assert_eq!(items(&env), 0);
     assert_eq!(get(&env), "");
 }

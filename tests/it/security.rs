@@ -8,7 +8,7 @@ use std::os::unix::fs::PermissionsExt;
 
 use crate::support::env::{BIN, TestEnv};
 use crate::support::fixtures::Private;
-use crate::support::{assert_contains, run, text};
+use crate::support::{assert_contains, assert_lacks, run, text};
 
 const SENTINEL: &str = "ghp_TESTsentinel7f3a9c2e5b1d8f4a6c0e2b9d";
 const REFRESH: &str = "ghr_TESTrefreshsentinel0c4e8a2f6b1d9e3a";
@@ -21,10 +21,7 @@ fn store_input(host: &str) -> String {
 
 fn assert_clean(what: &str, haystack: &str) {
     for secret in [SENTINEL, REFRESH] {
-        assert!(
-            !haystack.contains(secret),
-            "{what} contains a secret:\n{haystack}"
-        );
+        assert_lacks!(haystack, secret, "{what} contains a secret");
     }
 }
 

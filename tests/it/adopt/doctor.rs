@@ -8,7 +8,7 @@ use super::assert_ok;
 use crate::support::env::TestEnv;
 use crate::support::fixtures::{CAROL, THREE, git_credentials, token, write_private};
 use crate::support::keyring::Keyring;
-use crate::support::{assert_contains, run, text};
+use crate::support::{assert_contains, assert_lacks, run, text};
 
 #[test]
 fn doctor_is_content_with_an_installed_patrol() {
@@ -214,11 +214,7 @@ fn walk_doctor(env: &TestEnv, by_hand: impl Fn(&str) -> bool) -> Vec<String> {
                 if command.contains("gnome-keyring-daemon") {
                     env.wait_for_unlocked_login();
                 }
-                assert!(
-                    !text(&done.stderr).contains("TEST"),
-                    "{}",
-                    text(&done.stderr)
-                );
+                assert_lacks!(text(&done.stderr), "TEST");
                 ran_any = true;
             }
         }

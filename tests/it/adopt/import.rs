@@ -14,7 +14,7 @@ use crate::support::fixtures::{
     ALICE, BOB, CAROL, THREE, git_credentials, token, whereabouts, write_private,
 };
 use crate::support::keyring::Keyring;
-use crate::support::{assert_contains, run, text};
+use crate::support::{assert_contains, assert_lacks, run, text};
 
 #[test]
 fn import_moves_every_credential_into_the_keychain_and_deletes_the_file() {
@@ -413,11 +413,7 @@ fn import_waits_for_gits_lock_and_gives_up_changing_nothing() {
         ".git-credentials.lock exists: git (or another program) is writing"
     );
     assert_contains!(stderr, "left the file unchanged");
-    assert!(
-        !text(&out.stdout).contains("Imported"),
-        "{}",
-        text(&out.stdout)
-    );
+    assert_lacks!(text(&out.stdout), "Imported");
     assert_eq!(fs::read_to_string(&file).unwrap(), THREE);
     assert!(lock.exists(), "someone else's lock was removed");
     assert!(

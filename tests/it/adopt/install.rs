@@ -10,7 +10,7 @@ use super::{assert_ok, fill_through_git, global_config, global_helpers};
 use crate::support::env::{BIN, TestEnv};
 use crate::support::fixtures::{ALICE, THREE, git_credentials, token, write_private};
 use crate::support::keyring::Keyring;
-use crate::support::{assert_contains, run, text};
+use crate::support::{assert_contains, assert_lacks, run, text};
 
 #[test]
 fn install_resets_inherited_helpers_and_uninstall_restores_them() {
@@ -344,10 +344,7 @@ fn install_without_a_secret_service_changes_nothing_unless_forced() {
     let stdout = text(&out.stdout);
     assert_contains!(stdout, "holds 3 credentials in plain text");
     assert_contains!(stdout, "    git credential-patrol import");
-    assert!(
-        !stdout.contains("Import them now"),
-        "no question without a terminal"
-    );
+    assert_lacks!(stdout, "Import them now", "no question without a terminal");
     assert_contains!(text(&out.stderr), "configuring git anyway (--force)");
     assert!(!stdout.contains("ghp_TEST") && !text(&out.stderr).contains("ghp_TEST"));
 }

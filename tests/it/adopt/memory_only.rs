@@ -10,7 +10,7 @@ use crate::support::fixtures::{
     ALICE, THREE, assert_nothing_lost, git_credentials, token, write_private,
 };
 use crate::support::keyring::Keyring;
-use crate::support::{assert_contains, text};
+use crate::support::{assert_contains, assert_lacks, text};
 
 #[test]
 fn with_only_the_in_memory_collection_no_token_is_lost_across_a_restart() {
@@ -77,10 +77,8 @@ fn memory_only_storage_is_taken_when_asked_for_by_name_and_import_keeps_the_file
         stdout,
         "the line stays in the file, as the keychain keeps it only in memory"
     );
-    assert!(
-        !stdout.contains("Deleted") && !stdout.contains("Removed"),
-        "{stdout}"
-    );
+    assert_lacks!(stdout, "Deleted");
+    assert_lacks!(stdout, "Removed");
     assert_eq!(fs::read_to_string(&file).unwrap(), THREE);
     assert_eq!(
         token(&env, "github.com", Some("alice")).unwrap(),

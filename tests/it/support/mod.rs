@@ -2,7 +2,7 @@
 //! configuration, bus and Secret Service for one test), the fake forge and
 //! the git server on loopback, and what many tests share: running a
 //! command with a bound, reading its output, the clock, and
-//! `assert_contains!`.
+//! `assert_contains!` and `assert_lacks!`.
 
 pub mod env;
 pub mod fake_forge;
@@ -152,3 +152,66 @@ macro_rules! assert_contains {
     }};
 }
 pub(crate) use assert_contains;
+
+/// Asserts that the text `haystack` does not contain `needle`, and when it
+/// does, shows both: the needle, then the whole text. Format arguments after
+/// them add context to that message.
+macro_rules! assert_lacks {
+    ($haystack:expr, $needle:expr $(,)?) => {{
+        let haystack: &str = &$haystack;
+        let needle: &str = &$needle;
+        assert!(
+            !haystack.contains(needle),
+            "`{}` contains {:?}, and must not; it is:\n{}",
+            stringify!($haystack),
+            needle,
+            haystack,
+        );
+    }};
+    ($haystack:expr, $needle:expr, $($context:tt)+) => {{
+        let haystack: &str = &$haystack;
+        let needle: &str = &$needle;
+        assert!(
+            !haystack.contains(needle),
+            "`{}` contains {:?}, and must not; it is:\n{}\n{}",
+            stringify!($haystack),
+            needle,
+            haystack,
+            format_args!($($context)+),
+        );
+    }};
+}
+pub(crate) use assert_lacks;
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn assert_lacks_passes_when_the_needle_is_absent() {
+        let text = String::from("warning: expires in 3 days\n");
+        assert_lacks!(text, "ghp_TEST");
+        assert_lacks!(text, "ghp_TEST", "with context {}", 1);
+    }
+
+    #[test]
+    #[should_panic(
+        expected = "`text` contains \"ghp_TEST\", and must not; it is:\npassword=ghp_TESTshown\n"
+    )]
+    fn assert_lacks_shows_the_needle_and_the_whole_text() {
+        let text = String::from("password=ghp_TESTshown\n");
+        assert_lacks!(text, "ghp_TEST");
+    }
+
+    #[test]
+    #[should_panic(expected = "it is:\nhost=example.com\n\nthe token is never shown")]
+    fn assert_lacks_adds_the_context_after_the_text() {
+        let text = "host=example.com\n";
+        assert_lacks!(text, "example", "the token is never {}", "shown");
+    }
+
+    #[test]
+    #[should_panic(expected = "`text` does not contain \"ghp_TEST\"; it is:\nhost=example.com\n")]
+    fn assert_contains_shows_the_needle_and_the_whole_text() {
+        let text = "host=example.com\n";
+        assert_contains!(text, "ghp_TEST");
+    }
+}
