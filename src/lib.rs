@@ -17,11 +17,12 @@
 //! 2. `cli`: the command line's definitions.
 //! 3. `storage`: every change of the keychain and the index, kept in step
 //!    (`get`, `save`, `erase`, `rotate`, `import`, the rebuild of a lost
-//!    index).
-//! 4. `answer`, `matching`, `url_argument`, `expiry`, `forge`, `plaintext`:
-//!    the decisions (what `get` answers, which credential, which one a URL
-//!    typed by a person names, when to warn), what a forge says of a token,
-//!    and git's own plaintext credential files.
+//!    index), with the decisions only one of them makes (what `get`
+//!    answers, how `store` recognises it coming back).
+//! 4. `matching`, `url_argument`, `expiry`, `forge`, `plaintext`: the
+//!    decisions shared above (which credentials a request names, which one
+//!    a URL typed by a person names, when to warn), what a forge says of a
+//!    token, and git's own plaintext credential files.
 //! 5. `config`, `config_sources`, `git_helpers`: the settings, read from
 //!    git's configuration, and the helper chain git builds.
 //! 6. `keychain`, `index`: where secrets and records are kept.
@@ -37,7 +38,6 @@
 
 #![forbid(unsafe_code)]
 
-pub mod answer;
 pub mod cli;
 pub mod commands;
 pub mod config;

@@ -1,6 +1,8 @@
-//! Which stored credential answers a request, by git's rules, and how to
-//! recognise it when git hands it back: the matching of records, the
-//! `state[]` fingerprint, and the lookups of `get` and `erase` over a
+//! Which stored credentials a request names, by git's rules, and how to
+//! recognise one when git hands it back: the matching of records (for
+//! `get`, `erase` and a URL typed by a person), the `state[]` fingerprint
+//! (`get` and `store`), the keychain's own accounts for a URL (when the
+//! index cannot speak for every credential), and `erase`'s choice over a
 //! `SecretStore`, apart from any command's I/O so that a table of cases
 //! tests them with the in-memory store.
 
@@ -77,74 +79,6 @@ pub fn keychain_accounts(
         Some(user) => Ok(vec![user.to_owned()]),
         None => keychain.accounts(target),
     }
-}
-
-/// Where `get` found the credential it answers with.
-#[derive(Debug)]
-pub struct Located<'r> {
-    /// The record, when the index knew the credential.
-    pub record: Option<&'r Record>,
-    /// Where the item is, when that is not where the record said.
-    pub moved: Option<String>,
-    pub username: String,
-    pub secrets: Secrets,
-}
-
-/// `get`'s lookup: the matching records, most recent first, each read at
-/// the item its record remembers (a hint the store checks); the first one
-/// with something git can use answers. Only when the index cannot speak for
-/// every credential (lost, or this host's shard damaged) does the keychain
-/// alone answer, from the accounts it holds for this exact URL.
-pub fn locate<'r>(
-    records: &'r [Record],
-    index_usable: &dyn Fn() -> bool,
-    target: &Target,
-    username: Option<&str>,
-    wants_authtype: bool,
-    store: &dyn SecretStore,
-) -> Result<Option<Located<'r>>, KeychainError> {
-    let usable = |secrets: &Secrets| {
-        let Secrets {
-            password,
-            oauth_refresh_token: _,
-            auth,
-            password_expiry_utc: _,
-        } = secrets;
-        password.is_some() || (wants_authtype && auth.is_some())
-    };
-    for record in matching(records, &Wanted::new(target, username)) {
-        let key = Key::new(record.target.clone(), record.username.clone());
-        if let Some(found) = store.find(&key, record.keychain_item.as_deref())?
-            && usable(&found.secrets)
-        {
-            let moved = found
-                .item
-                .filter(|item| record.keychain_item.as_ref() != Some(item));
-            return Ok(Some(Located {
-                record: Some(record),
-                moved,
-                username: record.username.clone(),
-                secrets: found.secrets,
-            }));
-        }
-    }
-    if index_usable() {
-        return Ok(None);
-    }
-    for account in keychain_accounts(store, target, username)? {
-        let key = Key::new(target.clone(), account.clone());
-        if let Some(found) = store.find(&key, None)?
-            && usable(&found.secrets)
-        {
-            return Ok(Some(Located {
-                record: None,
-                moved: None,
-                username: account,
-                secrets: found.secrets,
-            }));
-        }
-    }
-    Ok(None)
 }
 
 /// The secret an erase request names, if any: git's rule is that only a
@@ -229,18 +163,15 @@ pub struct ToErase {
     pub unlisted: Option<KeychainError>,
 }
 
-/// The decisions of `get`, `store` and `erase`, case by case, over the
-/// in-memory store: what they find, what `get` answers, what `store` sees.
+/// The matching rules, the fingerprint, and `erase`'s choice, case by
+/// case, over the in-memory store.
 #[cfg(test)]
 mod tests {
     use chrono::TimeDelta;
 
     use super::*;
-    use crate::answer::{self, Change};
     use crate::credential::{Secret, TokenKind};
-    use crate::expiry;
     use crate::keychain::memory::Memory;
-    use crate::record::Expiry;
     use crate::testing::{https, now};
 
     /// Where every credential of these tests is stored.
@@ -273,18 +204,6 @@ mod tests {
         let mut record = record("alice");
         record.keychain_item = memory.set(&key, secrets).unwrap();
         record
-    }
-
-    struct Case {
-        what: &'static str,
-        /// Sets the store up; returns the records and whether the index is usable.
-        given: fn(&Memory) -> (Vec<Record>, bool),
-        wants_authtype: bool,
-        /// The password `get` answers (None: none), and whether it found a record.
-        password: Option<&'static str>,
-        from_record: bool,
-        moved: bool,
-        dead: bool,
     }
 
     #[test]
@@ -357,316 +276,6 @@ mod tests {
         // Another record (a new id) for the same token: not git handing
         // back what `get` gave it.
         assert_ne!(print, fingerprint(&record("alice"), &a));
-    }
-
-    #[test]
-    fn get_decides_case_by_case() {
-        let cases = [
-            Case {
-                what: "a hit at the remembered item",
-                given: |m| (vec![stored(m, &password("ghp_TESTa", None))], true),
-                wants_authtype: false,
-                password: Some("ghp_TESTa"),
-                from_record: true,
-                moved: false,
-                dead: false,
-            },
-            Case {
-                what: "a definite miss: the index is complete, the keychain is not asked",
-                given: |m| {
-                    stored(m, &password("ghp_TESTa", None));
-                    (Vec::new(), true)
-                },
-                wants_authtype: false,
-                password: None,
-                from_record: false,
-                moved: false,
-                dead: false,
-            },
-            Case {
-                what: "the index unusable: the keychain alone answers",
-                given: |m| {
-                    stored(m, &password("ghp_TESTa", None));
-                    (Vec::new(), false)
-                },
-                wants_authtype: false,
-                password: Some("ghp_TESTa"),
-                from_record: false,
-                moved: false,
-                dead: false,
-            },
-            Case {
-                what: "the item moved: found, and where is noted",
-                given: |m| {
-                    let record = stored(m, &password("ghp_TESTa", None));
-                    m.move_item(&Key::new(target(), "alice"));
-                    (vec![record], true)
-                },
-                wants_authtype: false,
-                password: Some("ghp_TESTa"),
-                from_record: true,
-                moved: true,
-                dead: false,
-            },
-            Case {
-                what: "authtype only, to a git that cannot use it",
-                given: |m| {
-                    let bearer = Secrets {
-                        password: None,
-                        oauth_refresh_token: None,
-                        auth: Some(("Bearer".into(), Secret::new("TESTbearer"))),
-                        password_expiry_utc: None,
-                    };
-                    (vec![stored(m, &bearer)], true)
-                },
-                wants_authtype: false,
-                password: None,
-                from_record: false,
-                moved: false,
-                dead: false,
-            },
-            Case {
-                what: "expired elsewhere: set by hand, git's own expiry later",
-                given: |m| {
-                    let mut record = stored(m, &password("ghp_TESTa", Some(1_900_000_000)));
-                    record.expiry.git = Some(Expiry::At(now() + TimeDelta::days(3)));
-                    record.expiry.manual = Some(Expiry::At(now() - TimeDelta::days(1)));
-                    (vec![record], true)
-                },
-                wants_authtype: false,
-                password: None,
-                from_record: true,
-                moved: false,
-                dead: true,
-            },
-            Case {
-                what: "refreshable, access token expired: the refresh token goes to git",
-                given: |m| {
-                    let mut secrets = password("gho_TESTaccess", None);
-                    secrets.oauth_refresh_token = Some(Secret::new("TESTrefresh"));
-                    secrets.password_expiry_utc = Some((now() - TimeDelta::hours(1)).timestamp());
-                    let mut record = stored(m, &secrets);
-                    record.refreshable = true;
-                    record.expiry.git = Some(Expiry::At(now() - TimeDelta::hours(1)));
-                    (vec![record], true)
-                },
-                wants_authtype: false,
-                password: None,
-                from_record: true,
-                moved: false,
-                dead: true,
-            },
-        ];
-        for case in cases {
-            let memory = Memory::default();
-            let (records, usable) = (case.given)(&memory);
-            let located = locate(
-                &records,
-                &|| usable,
-                &target(),
-                None,
-                case.wants_authtype,
-                &memory,
-            )
-            .unwrap();
-            let Some(located) = located else {
-                assert_eq!(case.password, None, "{}: nothing found", case.what);
-                assert!(!case.from_record && !case.dead, "{}", case.what);
-                continue;
-            };
-            assert_eq!(located.record.is_some(), case.from_record, "{}", case.what);
-            assert_eq!(located.moved.is_some(), case.moved, "{}", case.what);
-            let refreshable = located.secrets.oauth_refresh_token.is_some();
-            let answer = answer::decide(located.record, located.secrets, now());
-            assert_eq!(answer.dead, case.dead, "{}", case.what);
-            // Whatever git runs (old git sends no capabilities): a dead
-            // token's password is never in the answer.
-            assert_eq!(
-                answer.secrets.password.as_ref().map(Secret::expose),
-                case.password,
-                "{}",
-                case.what
-            );
-            if refreshable {
-                assert!(
-                    answer.secrets.oauth_refresh_token.is_some(),
-                    "{}",
-                    case.what
-                );
-                let status = expiry::assess(
-                    located.record.unwrap(),
-                    &crate::config::Policy::default(),
-                    now(),
-                )
-                .status;
-                assert_eq!(status, expiry::Status::SelfRenewing, "{}", case.what);
-            }
-        }
-    }
-
-    #[test]
-    fn store_recognises_the_same_token_and_corrects_a_wrong_record() {
-        let memory = Memory::default();
-        let given = password("ghp_TESTa", None);
-        let mut record = stored(&memory, &given);
-        record.expiry.manual = Some(Expiry::At(now() - TimeDelta::days(1)));
-        let held = memory
-            .find(&Key::new(target(), "alice"), None)
-            .unwrap()
-            .unwrap()
-            .secrets;
-        // Git stores, after the server accepted it, the token patrol held
-        // as dead: the same token, so the record (not the token) was wrong.
-        assert_eq!(
-            answer::compare(Some(&record), &held, &given),
-            Change::Unchanged
-        );
-        assert!(expiry::known_dead(&record, now()));
-        assert!(record.expiry.forget_past(now()));
-        assert!(!expiry::known_dead(&record, now()));
-        // The expiry `get` told git, handed back, is no change either.
-        let mut told = record.clone();
-        told.expiry.forge = Some(Expiry::At(now() + TimeDelta::days(30)));
-        let mut echoed = given.clone();
-        echoed.password_expiry_utc = Some((now() + TimeDelta::days(30)).timestamp());
-        assert_eq!(
-            answer::compare(Some(&told), &held, &echoed),
-            Change::Unchanged
-        );
-        // A new refresh token for the same access token is kept.
-        let mut refreshed = given.clone();
-        refreshed.oauth_refresh_token = Some(Secret::new("TESTrefresh2"));
-        assert_eq!(
-            answer::compare(Some(&record), &held, &refreshed),
-            Change::NewExpiry
-        );
-        assert_eq!(
-            answer::compare(Some(&record), &held, &password("ghp_TESTb", None)),
-            Change::NewToken
-        );
-    }
-
-    /// `erase` takes whatever `get` would answer with, case by case; it
-    /// searches the keychain whenever `get` would, and on any miss.
-    #[test]
-    fn erase_finds_what_get_answers_with_and_searches_on_a_miss() {
-        let none = NamedSecret {
-            password: None,
-            credential: None,
-        };
-        // The keychain holds alice's and bob's tokens; the index knows at
-        // most alice's.
-        struct Case {
-            what: &'static str,
-            speaks: bool,
-            records: fn(&Memory) -> Vec<Record>,
-            username: Option<&'static str>,
-            erased: &'static [&'static str],
-        }
-        let cases = [
-            Case {
-                what: "the index speaks and knows alice",
-                speaks: true,
-                records: |m| vec![stored(m, &password("ghp_TESTa", None))],
-                username: None,
-                erased: &["alice"],
-            },
-            Case {
-                what: "the index speaks and knows nobody",
-                speaks: true,
-                records: |_| vec![],
-                username: None,
-                erased: &["alice", "bob"],
-            },
-            Case {
-                what: "the index speaks and alice was erased",
-                speaks: true,
-                records: |m| {
-                    let mut record = stored(m, &password("ghp_TESTa", None));
-                    record.erased = Some(crate::record::Erasure {
-                        at: now(),
-                        by: crate::record::ErasedBy::Git,
-                    });
-                    vec![record]
-                },
-                username: None,
-                erased: &["alice", "bob"],
-            },
-            Case {
-                what: "the index speaks, bob asked for",
-                speaks: true,
-                records: |m| vec![stored(m, &password("ghp_TESTa", None))],
-                username: Some("bob"),
-                erased: &["bob"],
-            },
-            Case {
-                what: "the index does not speak and knows nobody",
-                speaks: false,
-                records: |_| vec![],
-                username: None,
-                erased: &["alice", "bob"],
-            },
-            Case {
-                what: "the index does not speak, alice's item is gone",
-                speaks: false,
-                records: |m| {
-                    let record = stored(m, &password("ghp_TESTa", None));
-                    m.delete(&Key::new(target(), "alice")).unwrap();
-                    vec![record]
-                },
-                username: None,
-                erased: &["alice", "bob"],
-            },
-            Case {
-                what: "the index does not speak, bob asked for",
-                speaks: false,
-                records: |_| vec![],
-                username: Some("bob"),
-                erased: &["bob"],
-            },
-        ];
-        for case in cases {
-            let memory = Memory::default();
-            for (user, token) in [("alice", "ghp_TESTa"), ("bob", "ghp_TESTb")] {
-                memory
-                    .set(&Key::new(target(), user), &password(token, None))
-                    .unwrap();
-            }
-            let records = (case.records)(&memory);
-            let mut erased: Vec<String> = to_erase(
-                &records,
-                case.speaks,
-                &target(),
-                case.username,
-                &none,
-                &memory,
-            )
-            .unwrap()
-            .keys
-            .into_iter()
-            .map(|key| key.username)
-            .collect();
-            erased.sort();
-            assert_eq!(erased, case.erased, "{}", case.what);
-            let speaks = case.speaks;
-            let got = locate(
-                &records,
-                &|| speaks,
-                &target(),
-                case.username,
-                false,
-                &memory,
-            )
-            .unwrap();
-            if let Some(got) = got {
-                assert!(
-                    erased.contains(&got.username),
-                    "{}: get answers with {}, erase misses it",
-                    case.what,
-                    got.username
-                );
-            }
-        }
     }
 
     #[test]

@@ -1,28 +1,38 @@
-//! `get`'s core, in three steps: locate the credential (the host's
-//! records, each read at the item it remembers; the keychain alone only
-//! when the index cannot speak for the host), decide what git is told
-//! (`answer::decide`: a dead token is never handed over), and note what
-//! the index should remember (a warning given, for `patrol.warnEvery`; a
-//! refresh token offered; an item found elsewhere; a record found in the
-//! keychain alone). Only the notes write, and never while another process
-//! holds the index lock: `get` is git's hot path and never waits.
+//! `get`'s core, in three steps: locate the credential (`locate`: the
+//! host's records, each read at the item it remembers; the keychain alone
+//! only when the index cannot speak for the host), decide what git is told
+//! (`decide`: a dead token is never handed over), and note what the index
+//! should remember (a warning given, for `patrol.warnEvery`; a refresh
+//! token offered; an item found elsewhere; a record found in the keychain
+//! alone). Only the notes write, and never while another process holds the
+//! index lock: `get` is git's hot path and never waits. `locate` reads
+//! through the `SecretStore` seam and `decide` is pure, the clock passed
+//! in, so that table tests run both with the in-memory store.
+//!
+//! The expiry git hears is the record's one effective expiry
+//! (`Expiries::effective`), the same that `get` warns about and `list`
+//! shows. A known-dead token's password is withheld on every git version:
+//! git 2.40 and later would drop a password whose `password_expiry_utc` is
+//! past anyway (and go on to the next helper, keeping `oauth_refresh_token`),
+//! while git 2.39 and older ignore the expiry and would send the dead token.
+//! Withholding it gives every version the newer behaviour without asking
+//! which git is running, which would cost a child process.
 
 use std::io::Write;
 
 use chrono::{DateTime, Utc};
 
 use super::{Storage, warn_index};
-use crate::answer::{self, Answer};
 use crate::config::{Policy, Settings};
 use crate::credential::{ForgeKind, Secrets, Target};
 use crate::expiry::{self, Due, Throttle, Warning};
 use crate::forge;
 use crate::forge::diagnosis::{Renewal, Subject};
 use crate::index::Snapshot;
-use crate::keychain::KeychainError;
-use crate::matching::{Located, fingerprint, locate};
+use crate::keychain::{Key, KeychainError, SecretStore};
+use crate::matching::{Wanted, fingerprint, keychain_accounts, matching};
 use crate::output::{self, Messages, describe, rotate_command};
-use crate::record::{self, Record};
+use crate::record::{self, Expiry, Record};
 
 /// What `get` found, and what it tells git.
 #[derive(Debug)]
@@ -86,7 +96,7 @@ impl Storage<'_> {
         let found = record
             .is_none()
             .then(|| Record::found(target.clone(), username.clone(), &secrets, self.now));
-        let Answer { secrets, dead } = answer::decide(record, secrets, self.now);
+        let Answer { secrets, dead } = decide(record, secrets, self.now);
         let state = record
             .filter(|_| !dead && wants_state)
             .map(|record| fingerprint(record, &secrets));
@@ -100,7 +110,129 @@ impl Storage<'_> {
             found,
         }))
     }
+}
 
+/// Step 1: where `get` found the credential it answers with.
+#[derive(Debug)]
+struct Located<'r> {
+    /// The record, when the index knew the credential.
+    record: Option<&'r Record>,
+    /// Where the item is, when that is not where the record said.
+    moved: Option<String>,
+    username: String,
+    secrets: Secrets,
+}
+
+/// `get`'s lookup: the matching records, most recent first, each read at
+/// the item its record remembers (a hint the store checks); the first one
+/// with something git can use answers. Only when the index cannot speak for
+/// every credential (lost, or this host's shard damaged) does the keychain
+/// alone answer, from the accounts it holds for this exact URL.
+fn locate<'r>(
+    records: &'r [Record],
+    index_usable: &dyn Fn() -> bool,
+    target: &Target,
+    username: Option<&str>,
+    wants_authtype: bool,
+    store: &dyn SecretStore,
+) -> Result<Option<Located<'r>>, KeychainError> {
+    let usable = |secrets: &Secrets| {
+        let Secrets {
+            password,
+            oauth_refresh_token: _,
+            auth,
+            password_expiry_utc: _,
+        } = secrets;
+        password.is_some() || (wants_authtype && auth.is_some())
+    };
+    for record in matching(records, &Wanted::new(target, username)) {
+        let key = Key::new(record.target.clone(), record.username.clone());
+        if let Some(found) = store.find(&key, record.keychain_item.as_deref())?
+            && usable(&found.secrets)
+        {
+            let moved = found
+                .item
+                .filter(|item| record.keychain_item.as_ref() != Some(item));
+            return Ok(Some(Located {
+                record: Some(record),
+                moved,
+                username: record.username.clone(),
+                secrets: found.secrets,
+            }));
+        }
+    }
+    if index_usable() {
+        return Ok(None);
+    }
+    for account in keychain_accounts(store, target, username)? {
+        let key = Key::new(target.clone(), account.clone());
+        if let Some(found) = store.find(&key, None)?
+            && usable(&found.secrets)
+        {
+            return Ok(Some(Located {
+                record: None,
+                moved: None,
+                username: account,
+                secrets: found.secrets,
+            }));
+        }
+    }
+    Ok(None)
+}
+
+/// Step 2: what `get` prints.
+#[derive(Debug, PartialEq, Eq)]
+struct Answer {
+    /// The fields to print: the stored secrets, with the effective expiry,
+    /// and without a password or credential when the token is dead.
+    secrets: Secrets,
+    /// The token is known to be dead: git must ask elsewhere.
+    dead: bool,
+}
+
+/// The `password_expiry_utc` patrol tells git: the record's effective
+/// expiry, or, when the record knows none (or there is no record), what git
+/// itself stored beside the secret. `store` compares what git hands back
+/// with it.
+pub(super) fn told_expiry(record: Option<&Record>, secrets: &Secrets) -> Option<i64> {
+    match record.and_then(|r| r.expiry.effective()) {
+        Some((Expiry::At(at), _)) => Some(at.timestamp()),
+        Some((Expiry::Never, _)) => None,
+        None => secrets.password_expiry_utc,
+    }
+}
+
+/// The answer for `stored`, found under `record` (or in the keychain alone).
+fn decide(record: Option<&Record>, stored: Secrets, now: DateTime<Utc>) -> Answer {
+    let expiry = told_expiry(record, &stored);
+    let dead = record.is_some_and(|r| expiry::known_dead(r, now))
+        || expiry.is_some_and(|at| at <= now.timestamp());
+    let Secrets {
+        password,
+        oauth_refresh_token,
+        auth,
+        password_expiry_utc: _,
+    } = stored;
+    let secrets = if dead {
+        Secrets {
+            password: None,
+            oauth_refresh_token,
+            auth: None,
+            password_expiry_utc: expiry,
+        }
+    } else {
+        Secrets {
+            password,
+            oauth_refresh_token,
+            auth,
+            password_expiry_utc: expiry,
+        }
+    };
+    Answer { secrets, dead }
+}
+
+/// Step 3: after the answer, the warnings and what the index remembers.
+impl Storage<'_> {
     /// After the answer is printed: warns when the token is due (with the
     /// settings of the account that answered), says once what cannot be
     /// learnt of its expiry, and notes in the index what it must remember.
@@ -347,8 +479,9 @@ fn warn_if_due(
     true
 }
 
-/// `get`'s decisions over the in-memory store, the clock passed in: what
-/// it answers, when it warns and what it says, and what it notes.
+/// `get`'s decisions over the in-memory store, the clock passed in: where
+/// it finds the credential, what it answers, when it warns and what it
+/// says, and what it notes.
 #[cfg(test)]
 mod tests {
     use chrono::TimeDelta;
@@ -357,9 +490,9 @@ mod tests {
     use crate::credential::{Secret, TokenKind};
     use crate::index::Index;
     use crate::keychain::memory::Memory;
-    use crate::keychain::{Key, SecretStore};
-    use crate::record::{Expiry, ProbeOutcome, ProbeResult};
-    use crate::testing::https;
+    use crate::matching::{NamedSecret, to_erase};
+    use crate::record::{ProbeOutcome, ProbeResult};
+    use crate::testing::{https, now};
 
     fn stored_at() -> DateTime<Utc> {
         "2026-06-01T12:00:00Z".parse().unwrap()
@@ -560,5 +693,438 @@ mod tests {
         assert_eq!(back.len(), 1);
         assert_eq!(back[0].username, "alice");
         assert_eq!(back[0].kind, TokenKind::GithubClassic);
+    }
+
+    /// Where the credentials of the lookup's cases are stored.
+    fn example() -> Target {
+        https("example.com")
+    }
+
+    fn password(token: &str, expiry: Option<i64>) -> Secrets {
+        Secrets {
+            password: Some(Secret::new(token)),
+            oauth_refresh_token: None,
+            auth: None,
+            password_expiry_utc: expiry,
+        }
+    }
+
+    fn record_of(user: &str) -> Record {
+        Record::new(
+            example(),
+            user.into(),
+            TokenKind::GithubClassic,
+            now() - TimeDelta::days(10),
+        )
+    }
+
+    /// A store holding `secrets` for alice, and the record the index has
+    /// for it, at the item where the store put it.
+    fn kept(memory: &Memory, secrets: &Secrets) -> Record {
+        let key = Key::new(example(), "alice");
+        let mut record = record_of("alice");
+        record.keychain_item = memory.set(&key, secrets).unwrap();
+        record
+    }
+
+    struct Case {
+        what: &'static str,
+        /// Sets the store up; returns the records and whether the index is usable.
+        given: fn(&Memory) -> (Vec<Record>, bool),
+        wants_authtype: bool,
+        /// The password `get` answers (None: none), and whether it found a record.
+        password: Option<&'static str>,
+        from_record: bool,
+        moved: bool,
+        dead: bool,
+    }
+
+    #[test]
+    fn get_decides_case_by_case() {
+        let cases = [
+            Case {
+                what: "a hit at the remembered item",
+                given: |m| (vec![kept(m, &password("ghp_TESTa", None))], true),
+                wants_authtype: false,
+                password: Some("ghp_TESTa"),
+                from_record: true,
+                moved: false,
+                dead: false,
+            },
+            Case {
+                what: "a definite miss: the index is complete, the keychain is not asked",
+                given: |m| {
+                    kept(m, &password("ghp_TESTa", None));
+                    (Vec::new(), true)
+                },
+                wants_authtype: false,
+                password: None,
+                from_record: false,
+                moved: false,
+                dead: false,
+            },
+            Case {
+                what: "the index unusable: the keychain alone answers",
+                given: |m| {
+                    kept(m, &password("ghp_TESTa", None));
+                    (Vec::new(), false)
+                },
+                wants_authtype: false,
+                password: Some("ghp_TESTa"),
+                from_record: false,
+                moved: false,
+                dead: false,
+            },
+            Case {
+                what: "the item moved: found, and where is noted",
+                given: |m| {
+                    let record = kept(m, &password("ghp_TESTa", None));
+                    m.move_item(&Key::new(example(), "alice"));
+                    (vec![record], true)
+                },
+                wants_authtype: false,
+                password: Some("ghp_TESTa"),
+                from_record: true,
+                moved: true,
+                dead: false,
+            },
+            Case {
+                what: "authtype only, to a git that cannot use it",
+                given: |m| {
+                    let bearer = Secrets {
+                        password: None,
+                        oauth_refresh_token: None,
+                        auth: Some(("Bearer".into(), Secret::new("TESTbearer"))),
+                        password_expiry_utc: None,
+                    };
+                    (vec![kept(m, &bearer)], true)
+                },
+                wants_authtype: false,
+                password: None,
+                from_record: false,
+                moved: false,
+                dead: false,
+            },
+            Case {
+                what: "expired elsewhere: set by hand, git's own expiry later",
+                given: |m| {
+                    let mut record = kept(m, &password("ghp_TESTa", Some(1_900_000_000)));
+                    record.expiry.git = Some(Expiry::At(now() + TimeDelta::days(3)));
+                    record.expiry.manual = Some(Expiry::At(now() - TimeDelta::days(1)));
+                    (vec![record], true)
+                },
+                wants_authtype: false,
+                password: None,
+                from_record: true,
+                moved: false,
+                dead: true,
+            },
+            Case {
+                what: "refreshable, access token expired: the refresh token goes to git",
+                given: |m| {
+                    let mut secrets = password("gho_TESTaccess", None);
+                    secrets.oauth_refresh_token = Some(Secret::new("TESTrefresh"));
+                    secrets.password_expiry_utc = Some((now() - TimeDelta::hours(1)).timestamp());
+                    let mut record = kept(m, &secrets);
+                    record.refreshable = true;
+                    record.expiry.git = Some(Expiry::At(now() - TimeDelta::hours(1)));
+                    (vec![record], true)
+                },
+                wants_authtype: false,
+                password: None,
+                from_record: true,
+                moved: false,
+                dead: true,
+            },
+        ];
+        for case in cases {
+            let memory = Memory::default();
+            let (records, usable) = (case.given)(&memory);
+            let located = locate(
+                &records,
+                &|| usable,
+                &example(),
+                None,
+                case.wants_authtype,
+                &memory,
+            )
+            .unwrap();
+            let Some(located) = located else {
+                assert_eq!(case.password, None, "{}: nothing found", case.what);
+                assert!(!case.from_record && !case.dead, "{}", case.what);
+                continue;
+            };
+            assert_eq!(located.record.is_some(), case.from_record, "{}", case.what);
+            assert_eq!(located.moved.is_some(), case.moved, "{}", case.what);
+            let refreshable = located.secrets.oauth_refresh_token.is_some();
+            let answer = decide(located.record, located.secrets, now());
+            assert_eq!(answer.dead, case.dead, "{}", case.what);
+            // Whatever git runs (old git sends no capabilities): a dead
+            // token's password is never in the answer.
+            assert_eq!(
+                answer.secrets.password.as_ref().map(Secret::expose),
+                case.password,
+                "{}",
+                case.what
+            );
+            if refreshable {
+                assert!(
+                    answer.secrets.oauth_refresh_token.is_some(),
+                    "{}",
+                    case.what
+                );
+                let status =
+                    expiry::assess(located.record.unwrap(), &Policy::default(), now()).status;
+                assert_eq!(status, expiry::Status::SelfRenewing, "{}", case.what);
+            }
+        }
+    }
+
+    /// `erase` takes whatever `get` would answer with, case by case; it
+    /// searches the keychain whenever `get` would, and on any miss.
+    #[test]
+    fn erase_finds_what_get_answers_with_and_searches_on_a_miss() {
+        let none = NamedSecret {
+            password: None,
+            credential: None,
+        };
+        // The keychain holds alice's and bob's tokens; the index knows at
+        // most alice's.
+        struct Case {
+            what: &'static str,
+            speaks: bool,
+            records: fn(&Memory) -> Vec<Record>,
+            username: Option<&'static str>,
+            erased: &'static [&'static str],
+        }
+        let cases = [
+            Case {
+                what: "the index speaks and knows alice",
+                speaks: true,
+                records: |m| vec![kept(m, &password("ghp_TESTa", None))],
+                username: None,
+                erased: &["alice"],
+            },
+            Case {
+                what: "the index speaks and knows nobody",
+                speaks: true,
+                records: |_| vec![],
+                username: None,
+                erased: &["alice", "bob"],
+            },
+            Case {
+                what: "the index speaks and alice was erased",
+                speaks: true,
+                records: |m| {
+                    let mut record = kept(m, &password("ghp_TESTa", None));
+                    record.erased = Some(crate::record::Erasure {
+                        at: now(),
+                        by: crate::record::ErasedBy::Git,
+                    });
+                    vec![record]
+                },
+                username: None,
+                erased: &["alice", "bob"],
+            },
+            Case {
+                what: "the index speaks, bob asked for",
+                speaks: true,
+                records: |m| vec![kept(m, &password("ghp_TESTa", None))],
+                username: Some("bob"),
+                erased: &["bob"],
+            },
+            Case {
+                what: "the index does not speak and knows nobody",
+                speaks: false,
+                records: |_| vec![],
+                username: None,
+                erased: &["alice", "bob"],
+            },
+            Case {
+                what: "the index does not speak, alice's item is gone",
+                speaks: false,
+                records: |m| {
+                    let record = kept(m, &password("ghp_TESTa", None));
+                    m.delete(&Key::new(example(), "alice")).unwrap();
+                    vec![record]
+                },
+                username: None,
+                erased: &["alice", "bob"],
+            },
+            Case {
+                what: "the index does not speak, bob asked for",
+                speaks: false,
+                records: |_| vec![],
+                username: Some("bob"),
+                erased: &["bob"],
+            },
+        ];
+        for case in cases {
+            let memory = Memory::default();
+            for (user, token) in [("alice", "ghp_TESTa"), ("bob", "ghp_TESTb")] {
+                memory
+                    .set(&Key::new(example(), user), &password(token, None))
+                    .unwrap();
+            }
+            let records = (case.records)(&memory);
+            let mut erased: Vec<String> = to_erase(
+                &records,
+                case.speaks,
+                &example(),
+                case.username,
+                &none,
+                &memory,
+            )
+            .unwrap()
+            .keys
+            .into_iter()
+            .map(|key| key.username)
+            .collect();
+            erased.sort();
+            assert_eq!(erased, case.erased, "{}", case.what);
+            let speaks = case.speaks;
+            let got = locate(
+                &records,
+                &|| speaks,
+                &example(),
+                case.username,
+                false,
+                &memory,
+            )
+            .unwrap();
+            if let Some(got) = got {
+                assert!(
+                    erased.contains(&got.username),
+                    "{}: get answers with {}, erase misses it",
+                    case.what,
+                    got.username
+                );
+            }
+        }
+    }
+
+    /// A GitHub token alice stored a month ago.
+    fn a_month_old() -> Record {
+        Record::new(
+            github(),
+            "alice".into(),
+            TokenKind::GithubClassic,
+            now() - TimeDelta::days(30),
+        )
+    }
+
+    /// The token the keychain holds, with git's own expiry beside it.
+    fn held(expiry: Option<i64>) -> Secrets {
+        password("ghp_TESTanswer", expiry)
+    }
+
+    fn days(n: i64) -> i64 {
+        (now() + TimeDelta::days(n)).timestamp()
+    }
+
+    #[test]
+    fn answers_follow_the_one_effective_expiry() {
+        struct Case {
+            what: &'static str,
+            git: Option<i64>,
+            manual: Option<Expiry>,
+            forge: Option<Expiry>,
+            told: Option<i64>,
+            dead: bool,
+        }
+        let at = |n| Some(Expiry::At(DateTime::from_timestamp(days(n), 0).unwrap()));
+        let cases = [
+            Case {
+                what: "git's own expiry, still ahead",
+                git: Some(days(3)),
+                manual: None,
+                forge: None,
+                told: Some(days(3)),
+                dead: false,
+            },
+            Case {
+                what: "expired elsewhere: set by hand, git's later",
+                git: Some(days(3)),
+                manual: at(-1),
+                forge: None,
+                told: Some(days(-1)),
+                dead: true,
+            },
+            Case {
+                what: "the forge beats a date set by hand",
+                git: None,
+                manual: at(-1),
+                forge: at(30),
+                told: Some(days(30)),
+                dead: false,
+            },
+            Case {
+                what: "never expires, by hand, beats git's",
+                git: Some(days(-2)),
+                manual: Some(Expiry::Never),
+                forge: None,
+                told: None,
+                dead: false,
+            },
+            Case {
+                what: "nothing known",
+                git: None,
+                manual: None,
+                forge: None,
+                told: None,
+                dead: false,
+            },
+        ];
+        for case in cases {
+            let mut record = a_month_old();
+            record.expiry.git = case
+                .git
+                .map(|t| Expiry::At(DateTime::from_timestamp(t, 0).unwrap()));
+            record.expiry.manual = case.manual;
+            record.expiry.forge = case.forge;
+            let answer = decide(Some(&record), held(case.git), now());
+            assert_eq!(
+                answer.secrets.password_expiry_utc, case.told,
+                "{}",
+                case.what
+            );
+            assert_eq!(answer.dead, case.dead, "{}", case.what);
+            assert_eq!(
+                answer.secrets.password.is_none(),
+                case.dead,
+                "{}",
+                case.what
+            );
+        }
+    }
+
+    #[test]
+    fn a_dead_token_keeps_its_refresh_token_and_loses_its_secrets() {
+        let mut record = a_month_old();
+        record.expiry.git = Some(Expiry::At(now() - TimeDelta::hours(1)));
+        record.refreshable = true;
+        let mut secrets = held(Some(days(0) - 3600));
+        secrets.oauth_refresh_token = Some(Secret::new("TESTrefresh"));
+        secrets.auth = Some(("Bearer".into(), Secret::new("TESTbearer")));
+        let answer = decide(Some(&record), secrets, now());
+        assert!(answer.dead);
+        assert_eq!(answer.secrets.password, None);
+        assert_eq!(answer.secrets.auth, None);
+        assert_eq!(
+            answer.secrets.oauth_refresh_token,
+            Some(Secret::new("TESTrefresh"))
+        );
+        assert_eq!(answer.secrets.password_expiry_utc, Some(days(0) - 3600));
+    }
+
+    #[test]
+    fn without_a_record_git_own_expiry_decides() {
+        let live = decide(None, held(Some(days(1))), now());
+        assert!(!live.dead);
+        assert_eq!(live.secrets.password_expiry_utc, Some(days(1)));
+        let dead = decide(None, held(Some(days(-1))), now());
+        assert!(dead.dead);
+        assert_eq!(dead.secrets.password, None);
+        assert!(!decide(None, held(None), now()).dead);
     }
 }

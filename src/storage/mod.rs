@@ -27,7 +27,7 @@ pub use import::Imported;
 pub use notes::{record_outcomes, set_manual_expiry};
 pub use rebuild::{Adopted, one_named, read_index};
 pub use rotate::RotateError;
-pub use save::{KeychainWrite, Saved, StoreDecision, decide_store};
+pub use save::{Change, KeychainWrite, Saved, StoreDecision, decide_store};
 
 use crate::index::Index;
 use crate::keychain::SecretStore;

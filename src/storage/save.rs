@@ -1,18 +1,22 @@
 //! `save`: one credential stored the way git's `store` does, the secret in
 //! the keychain and its record in the index; `import` saves through here
 //! too. The steps have names: read what is known (the host's shard, and
-//! the keychain only when the index cannot tell), decide (`decide_store`,
-//! pure), write the keychain (`write_keychain`), say what a person may want
-//! to fix (`warn_accepted`, `warn_unprobed`), ask the forge (outside the
-//! index lock), and update the record (`update_record`).
+//! the keychain only when the index cannot tell), recognise what git hands
+//! back (`filled_in`, `compare`: the token `get` gave it, perhaps with a
+//! field left out or with the expiry `get` told it), decide
+//! (`decide_store`), write the keychain (`write_keychain`), say what a
+//! person may want to fix (`warn_accepted`, `warn_unprobed`), ask the forge
+//! (outside the index lock), and update the record (`update_record`). The
+//! recognition and the decision are pure functions, tested without a
+//! keychain.
 
 use std::io::Write;
 
 use anyhow::Result;
 use chrono::{DateTime, TimeDelta, Utc};
 
+use super::get::told_expiry;
 use super::{Storage, warn_index};
-use crate::answer::{self, Change, compare};
 use crate::config::Settings;
 use crate::credential::{ForgeKind, Secrets, Target};
 use crate::expiry;
@@ -84,7 +88,7 @@ impl Storage<'_> {
         };
         let filled = stored
             .as_ref()
-            .and_then(|found| answer::filled_in(&found.secrets, secrets, self.now));
+            .and_then(|found| filled_in(&found.secrets, secrets, self.now));
         let secrets = filled.as_ref().unwrap_or(secrets);
         let forge = forge::probed_on_store(target, settings);
         let forge_asks = forge != ForgeKind::None && secrets.token().is_some();
@@ -308,6 +312,68 @@ fn warn_unprobed(probed: &Probed, target: &Target, messages: &mut Messages<impl 
     }
 }
 
+/// What a `store` of the token the keychain holds (`held`) means: the
+/// fields git sent, and for those it left out, what was held. Git before
+/// 2.41 sends `store` after every successful use with the password alone,
+/// no `password_expiry_utc` and no `oauth_refresh_token`; leaving a field
+/// out never erases what is known about the same token, except a held
+/// expiry already past: git stores only what the server just accepted.
+/// Another token (`None` here) starts afresh.
+fn filled_in(held: &Secrets, given: &Secrets, now: DateTime<Utc>) -> Option<Secrets> {
+    let Secrets {
+        password,
+        oauth_refresh_token,
+        auth,
+        password_expiry_utc,
+    } = given;
+    if *password != held.password || *auth != held.auth {
+        return None;
+    }
+    Some(Secrets {
+        password: password.clone(),
+        oauth_refresh_token: oauth_refresh_token
+            .clone()
+            .or_else(|| held.oauth_refresh_token.clone()),
+        auth: auth.clone(),
+        password_expiry_utc: password_expiry_utc
+            .or(held.password_expiry_utc.filter(|&at| at > now.timestamp())),
+    })
+}
+
+/// How what git stores differs from what the keychain holds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Change {
+    /// Exactly what is stored, or what `get` told git about it.
+    Unchanged,
+    /// The same token, with a new expiry or refresh token from git.
+    NewExpiry,
+    /// Another token: what was known about the old one no longer applies.
+    NewToken,
+}
+
+/// Compares field by field, without `..`, so that a new secret field must
+/// be placed here before anything compiles. An expiry equal to the one
+/// `get` told git (`get::told_expiry`) is git handing ours back.
+fn compare(record: Option<&Record>, stored: &Secrets, given: &Secrets) -> Change {
+    let Secrets {
+        password,
+        oauth_refresh_token,
+        auth,
+        password_expiry_utc,
+    } = given;
+    if *password != stored.password || *auth != stored.auth {
+        return Change::NewToken;
+    }
+    let told = told_expiry(record, stored);
+    let same_expiry = *password_expiry_utc == stored.password_expiry_utc
+        || (record.is_some() && *password_expiry_utc == told);
+    if same_expiry && *oauth_refresh_token == stored.oauth_refresh_token {
+        Change::Unchanged
+    } else {
+        Change::NewExpiry
+    }
+}
+
 /// Which secret `save` writes to the keychain, if any.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum KeychainWrite {
@@ -423,7 +489,9 @@ fn probe_retry_due(record: &Record, now: DateTime<Utc>) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::credential::TokenKind;
+    use crate::credential::{Secret, TokenKind};
+    use crate::keychain::SecretStore;
+    use crate::keychain::memory::Memory;
     use crate::record::{Expiry, ProbeOutcome};
     use crate::testing::{https, now};
 
@@ -457,7 +525,7 @@ mod tests {
     }
 
     fn token(value: &str, expiry: Option<i64>) -> Secrets {
-        let mut secrets = Secrets::token_only(crate::credential::Secret::new(value));
+        let mut secrets = Secrets::token_only(Secret::new(value));
         secrets.password_expiry_utc = expiry;
         secrets
     }
@@ -637,5 +705,104 @@ mod tests {
             );
             assert_eq!(got, case.expect, "{}", case.what);
         }
+    }
+
+    /// A GitHub token alice stored a month ago.
+    fn a_month_old() -> Record {
+        Record::new(
+            https("github.com"),
+            "alice".into(),
+            TokenKind::GithubClassic,
+            now() - TimeDelta::days(30),
+        )
+    }
+
+    /// The token `get` answered with, and git's own expiry beside it.
+    fn answered(expiry: Option<i64>) -> Secrets {
+        token("ghp_TESTanswer", expiry)
+    }
+
+    fn days(n: i64) -> i64 {
+        (now() + TimeDelta::days(n)).timestamp()
+    }
+
+    #[test]
+    fn store_tells_the_expiry_get_told_git_from_a_new_one() {
+        let mut record = a_month_old();
+        record.expiry.forge = Some(Expiry::At(DateTime::from_timestamp(days(30), 0).unwrap()));
+        let held = answered(None);
+        // git hands back the expiry `get` told it: nothing to write.
+        assert_eq!(
+            compare(Some(&record), &held, &answered(Some(days(30)))),
+            Change::Unchanged
+        );
+        assert_eq!(
+            compare(Some(&record), &held, &answered(None)),
+            Change::Unchanged
+        );
+        // Another expiry for the same token is news, record or not.
+        assert_eq!(
+            compare(Some(&record), &held, &answered(Some(days(60)))),
+            Change::NewExpiry
+        );
+        assert_eq!(
+            compare(None, &held, &answered(Some(days(30)))),
+            Change::NewExpiry
+        );
+        let mut bearer = held.clone();
+        bearer.auth = Some(("Bearer".into(), Secret::new("TESTbearer")));
+        assert_eq!(compare(Some(&record), &held, &bearer), Change::NewToken);
+    }
+
+    #[test]
+    fn a_store_that_leaves_a_field_out_keeps_what_was_held() {
+        let mut held = answered(Some(days(3)));
+        held.oauth_refresh_token = Some(Secret::new("TESTrefresh"));
+        // git 2.39: the password alone.
+        let kept = filled_in(&held, &answered(None), now()).unwrap();
+        assert_eq!(kept, held);
+        assert_eq!(compare(None, &held, &kept), Change::Unchanged);
+        // What git does send wins.
+        let told = filled_in(&held, &answered(Some(days(9))), now()).unwrap();
+        assert_eq!(told.password_expiry_utc, Some(days(9)));
+        assert_eq!(told.oauth_refresh_token, held.oauth_refresh_token);
+        // A past expiry is not kept: the server has just accepted the token.
+        let past = filled_in(&answered(Some(days(-1))), &answered(None), now()).unwrap();
+        assert_eq!(past.password_expiry_utc, None);
+        // Another token starts afresh.
+        let mut other = answered(None);
+        other.password = Some(Secret::new("ghp_TESTother"));
+        assert_eq!(filled_in(&held, &other, now()), None);
+    }
+
+    #[test]
+    fn store_recognises_the_same_token_and_corrects_a_wrong_record() {
+        let memory = Memory::default();
+        let given = token("ghp_TESTa", None);
+        let key = Key::new(https("github.com"), "alice");
+        let mut record = known();
+        record.keychain_item = memory.set(&key, &given).unwrap();
+        record.expiry.manual = Some(Expiry::At(now() - TimeDelta::days(1)));
+        let held = memory.find(&key, None).unwrap().unwrap().secrets;
+        // Git stores, after the server accepted it, the token patrol held
+        // as dead: the same token, so the record (not the token) was wrong.
+        assert_eq!(compare(Some(&record), &held, &given), Change::Unchanged);
+        assert!(expiry::known_dead(&record, now()));
+        assert!(record.expiry.forget_past(now()));
+        assert!(!expiry::known_dead(&record, now()));
+        // The expiry `get` told git, handed back, is no change either.
+        let mut told = record.clone();
+        told.expiry.forge = Some(Expiry::At(now() + TimeDelta::days(30)));
+        let mut echoed = given.clone();
+        echoed.password_expiry_utc = Some((now() + TimeDelta::days(30)).timestamp());
+        assert_eq!(compare(Some(&told), &held, &echoed), Change::Unchanged);
+        // A new refresh token for the same access token is kept.
+        let mut refreshed = given.clone();
+        refreshed.oauth_refresh_token = Some(Secret::new("TESTrefresh2"));
+        assert_eq!(compare(Some(&record), &held, &refreshed), Change::NewExpiry);
+        assert_eq!(
+            compare(Some(&record), &held, &token("ghp_TESTb", None)),
+            Change::NewToken
+        );
     }
 }
