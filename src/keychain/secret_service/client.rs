@@ -23,17 +23,17 @@ use super::failure::{
 };
 use super::own::{Own, SecretsReply, open_own, read_own, secret_in, take_early};
 use super::{
-    Destination, GREETING, ITEM_INTERFACE, MemoryOnly, NO_PROMPT, PROMPT_INTERFACE,
-    PROPERTIES_INTERFACE, Read, SERVICE_INTERFACE, SERVICE_NAME, SERVICE_PATH,
+    Destination, GREETING, ITEM_INTERFACE, NO_PROMPT, PROMPT_INTERFACE, PROPERTIES_INTERFACE, Read,
+    SERVICE_INTERFACE, SERVICE_NAME, SERVICE_PATH,
 };
 
 pub(super) struct Inner {
     pub(super) encrypted: bool,
     /// `patrol.allowMemoryOnly`: writing into a temporary collection is
     /// allowed.
-    memory_only: bool,
+    pub(super) memory_only: bool,
     /// Where new items go, found before the first write.
-    destination: Mutex<Option<Destination>>,
+    pub(super) destination: Mutex<Option<Destination>>,
     /// How long a provider's prompt may stay open before it is dismissed:
     /// shorter than the keychain's own timeout, so that the message can
     /// still say who was waiting for what.
@@ -79,7 +79,7 @@ impl Inner {
     /// early session's `OpenSession` before it hears from this connection.
     /// (An encrypted session's `OpenSession` sent beside the early one
     /// failed once in a full test run.)
-    fn bus(&self) -> Result<Connection> {
+    pub(super) fn bus(&self) -> Result<Connection> {
         self.settle_early(Instant::now() + self.own_patience)?;
         self.connected()
     }
@@ -231,7 +231,7 @@ impl Inner {
     }
 
     /// A zbus failure, sorted by its D-Bus error name.
-    fn failure(&self, err: impl Into<zbus::Error>) -> Error {
+    pub(super) fn failure(&self, err: impl Into<zbus::Error>) -> Error {
         self.failure_at("", err)
     }
 
@@ -251,7 +251,7 @@ impl Inner {
     }
 
     /// A failure of the secret-service crate, sorted the same way.
-    fn crate_failure(&self, err: secret_service::Error) -> Error {
+    pub(super) fn crate_failure(&self, err: secret_service::Error) -> Error {
         use secret_service::Error as E;
         let kind = match &err {
             E::Zbus(err) => return self.failure(clone_zbus(err)),
@@ -266,7 +266,7 @@ impl Inner {
     }
 
     /// One call to the service or an item, its failure sorted by name.
-    fn call<B>(
+    pub(super) fn call<B>(
         &self,
         path: &ObjectPath<'_>,
         interface: &str,
@@ -447,88 +447,6 @@ impl Inner {
             &((&session, Vec::<u8>::new(), secret, "text/plain"),),
         )?;
         Ok(())
-    }
-
-    /// The collection new items go to.
-    fn collection(&self) -> Result<OwnedObjectPath> {
-        Ok(self.writable_destination()?.collection)
-    }
-
-    /// Where new items go: the first collection that persists among the
-    /// `default` alias, the `login` alias and every other collection; when
-    /// none does, the first there is, marked temporary. Asked once per
-    /// process, and only before a write.
-    pub(super) fn destination(&self) -> Result<Destination> {
-        let mut slot = self.destination.lock().map_err(|_| poisoned())?;
-        if let Some(destination) = slot.as_ref() {
-            return Ok(destination.clone());
-        }
-        let session = self.read_alias("session")?;
-        let mut candidates = Vec::new();
-        for alias in ["default", "login"] {
-            candidates.extend(self.read_alias(alias)?);
-        }
-        candidates.extend(self.collections()?);
-        let temporary = |path: &OwnedObjectPath| {
-            session.as_ref() == Some(path) || path.as_str().ends_with("/collection/session")
-        };
-        let chosen = candidates
-            .iter()
-            .find(|path| !temporary(path))
-            .or(candidates.first())
-            .ok_or_else(|| self.crate_failure(secret_service::Error::NoResult))?;
-        let destination = Destination {
-            collection: chosen.clone(),
-            temporary: temporary(chosen),
-        };
-        *slot = Some(destination.clone());
-        Ok(destination)
-    }
-
-    /// Every collection the service has, in its order.
-    fn collections(&self) -> Result<Vec<OwnedObjectPath>> {
-        let reply = self.call(
-            &ObjectPath::from_static_str_unchecked(SERVICE_PATH),
-            PROPERTIES_INTERFACE,
-            "Get",
-            &(SERVICE_INTERFACE, "Collections"),
-        )?;
-        let value: OwnedValue = reply
-            .body()
-            .deserialize()
-            .map_err(|err| self.failure(err))?;
-        Vec::<OwnedObjectPath>::try_from(value).map_err(|err| self.failure(err))
-    }
-
-    /// The destination, refused when it would not persist and the person did
-    /// not opt in to memory-only storage.
-    fn writable_destination(&self) -> Result<Destination> {
-        let destination = self.destination()?;
-        if destination.temporary && !self.memory_only {
-            return Err(Error::PlatformFailure(Box::new(MemoryOnly(destination))));
-        }
-        Ok(destination)
-    }
-
-    /// The collection an alias names; `None` for an alias that names none.
-    pub(super) fn read_alias(&self, alias: &str) -> Result<Option<OwnedObjectPath>> {
-        let reply = self.bus()?.call_method(
-            Some(SERVICE_NAME),
-            SERVICE_PATH,
-            Some(SERVICE_INTERFACE),
-            "ReadAlias",
-            &(alias,),
-        );
-        let path: OwnedObjectPath = match reply {
-            Ok(reply) => reply
-                .body()
-                .deserialize()
-                .map_err(|err| self.failure(err))?,
-            // A service that knows no such alias may say so with an error.
-            Err(zbus::Error::MethodError(..)) => return Ok(None),
-            Err(err) => return Err(self.failure(err)),
-        };
-        Ok((path.as_str() != "/").then_some(path))
     }
 
     /// A new item, never replacing one: the caller has looked first.

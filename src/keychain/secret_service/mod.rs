@@ -24,6 +24,7 @@
 //! hot path: `get`" and "The keychain").
 
 pub(super) mod client;
+mod destination;
 pub(super) mod failure;
 pub(super) mod own;
 /// Public for its fuzz target (`fuzz/fuzz_targets/dbus_message.rs`).
@@ -40,6 +41,7 @@ use keyring_core::{Credential, Entry, Error, Result};
 use zbus::zvariant::OwnedObjectPath;
 
 use client::Inner;
+pub use destination::{Destination, MemoryOnly};
 use failure::{Kind, Provider, access};
 
 /// Marks our items, so a search never returns another program's secrets.
@@ -70,43 +72,6 @@ type Read = (Vec<u8>, HashMap<String, String>);
 pub struct Store {
     inner: Arc<Inner>,
 }
-
-/// The collection new items are written into.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Destination {
-    pub collection: OwnedObjectPath,
-    /// Lost when the keyring daemon stops: the collection the service names
-    /// by its `session` alias (libsecret's in-memory collection), or, for a
-    /// service that has no such alias, one at gnome-keyring's path for it.
-    pub temporary: bool,
-}
-
-impl Destination {
-    /// The collection's name as the last part of its path (`login`).
-    pub fn name(&self) -> &str {
-        self.collection
-            .as_str()
-            .rsplit('/')
-            .next()
-            .unwrap_or_default()
-    }
-}
-
-/// A write refused because the only collection would lose it.
-#[derive(Debug)]
-pub struct MemoryOnly(pub Destination);
-
-impl std::fmt::Display for MemoryOnly {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "the Secret Service keeps collection `{}` only in memory",
-            self.0.name()
-        )
-    }
-}
-
-impl std::error::Error for MemoryOnly {}
 
 impl Store {
     /// `timeout` is the keychain's: prompts are dismissed before it passes.
