@@ -358,6 +358,96 @@ class World:
         return run_timed(argv, self.env, self.home, data)
 
 
+
+class BareClient:
+    """A Secret Service client that sends exactly the calls it is told to
+    over one connection it opened beforehand, with a plain session: what
+    gnome-keyring alone costs for an operation, whichever helper asks. It
+    gives the floors of the scale and rebuild parts."""
+
+    SERVICE = "/org/freedesktop/secrets"
+    COLLECTION = "/org/freedesktop/secrets/collection/session"
+
+    def __init__(self, world):
+        from jeepney import DBusAddress, new_method_call
+        from jeepney.io.blocking import open_dbus_connection
+        from jeepney.low_level import HeaderFields, MessageType
+
+        self.address, self.method = DBusAddress, new_method_call
+        self.reply_serial, self.error = HeaderFields.reply_serial, MessageType.error
+        self.conn = open_dbus_connection(bus=world.env["DBUS_SESSION_BUS_ADDRESS"])
+        _, self.session = self.call(self.SERVICE, "Service", "OpenSession", "sv", ("plain", ("s", "")))
+
+    def message(self, path, interface, name, signature, args):
+        if "." not in interface:
+            interface = f"org.freedesktop.Secret.{interface}"
+        at = self.address(path, bus_name="org.freedesktop.secrets", interface=interface)
+        return self.method(at, name, signature, args)
+
+    def call(self, path, interface, name, signature, args):
+        reply = self.conn.send_and_get_reply(self.message(path, interface, name, signature, args), timeout=600)
+        if reply.header.message_type == self.error:
+            raise RuntimeError(f"{name}: {reply.body}")
+        return reply.body
+
+    def pipelined(self, messages, window=64):
+        """The replies' bodies, in order, to `messages` sent `window` at a
+        time: no round trip is waited for while the daemon has work."""
+        replies, waiting, queue = [None] * len(messages), {}, list(enumerate(messages))
+        queue.reverse()
+        while queue or waiting:
+            while queue and len(waiting) < window:
+                at, message = queue.pop()
+                serial = next(self.conn.outgoing_serial)
+                self.conn.send(message, serial=serial)
+                waiting[serial] = at
+            reply = self.conn.receive(timeout=600)
+            answered = reply.header.fields.get(self.reply_serial)
+            if answered in waiting:
+                if reply.header.message_type == self.error:
+                    raise RuntimeError(f"a pipelined call failed: {reply.body}")
+                replies[waiting.pop(answered)] = reply.body
+        return replies
+
+    def create(self, service, username, secret):
+        """A new item, as a helper's `store` makes one, with no search
+        first: its path, and the seconds `CreateItem` took."""
+        attributes = {"application": "bench", "service": service, "username": username}
+        properties = {
+            "org.freedesktop.Secret.Item.Label": ("s", service),
+            "org.freedesktop.Secret.Item.Attributes": ("a{ss}", attributes),
+        }
+        started = time.perf_counter_ns()
+        item, _ = self.call(
+            self.COLLECTION,
+            "Collection",
+            "CreateItem",
+            "a{sv}(oayays)b",
+            (properties, (self.session, b"", secret.encode(), "text/plain"), False),
+        )
+        return item, time.perf_counter_ns() - started
+
+    def delete(self, item):
+        self.call(item, "Item", "Delete", "", ())
+
+    def read_every_item(self, application):
+        """What any rebuild must ask of the keychain: one search for the
+        items of `application`, each item's attributes (pipelined), and
+        their secrets (a thousand to a `GetSecrets`). The item count, and
+        the nanoseconds."""
+        started = time.perf_counter_ns()
+        unlocked, locked = self.call(self.SERVICE, "Service", "SearchItems", "a{ss}", ({"application": application},))
+        items = unlocked + locked
+        get = ("org.freedesktop.Secret.Item", "Attributes")
+        self.pipelined([self.message(i, "org.freedesktop.DBus.Properties", "Get", "ss", get) for i in items])
+        for first in range(0, len(items), 1000):
+            self.call(self.SERVICE, "Service", "GetSecrets", "aoo", (items[first : first + 1000], self.session))
+        return len(items), time.perf_counter_ns() - started
+
+    def close(self):
+        self.conn.close()
+
+
 def make_kdbx(work, db, env):
     """A KeePassXC database at `db` whose group `SecretService` is exposed
     over the Secret Service (database custom data FDO_SECRETS_EXPOSED_GROUP
@@ -579,6 +669,7 @@ class Bench:
         for c in pair:
             self.helper(one[c.name], c, "store", request(hit, user, secret))
             self.helper(many[c.name], c, "store", request(hit, user, secret))
+        bare = {n: BareClient(many["patrol"] if n > 1 else one["patrol"]) for n in (1, 10_000)}
         stored = 1
         alive = list(pair)
         scales = [n for n in SCALES if n > 1 and (n < 10_000 or not self.args.quick)]
@@ -611,6 +702,13 @@ class Bench:
                         self.helper(world, c, "store", new, None, row("scale-store"))
                         # Untimed: the level stays where it is.
                         self.helper(world, c, "erase", new)
+                        if c is self.patrol and target == 10_000:
+                            # The floor: gnome-keyring's `CreateItem` alone.
+                            client = bare[n if n == 1 else 10_000]
+                            item, ns = client.create(f"floor-{i}", user, token(i))
+                            client.delete(item)
+                            if i:
+                                self.times.setdefault(("scale-floor", level, "patrol"), []).append(ns)
                         if c is self.patrol:
                             for _ in range(OWN_SAMPLES):
                                 own = self.own_share(world, c, request(hit, capabilities=True))
@@ -628,6 +726,8 @@ class Bench:
                     self.peak_rss(
                         many[c.name], c, "get", request(hit, capabilities=True), ("rss", "get, 10,000 stored", c.name)
                     )
+        for client in bare.values():
+            client.close()
         for world in [*one.values(), *many.values()]:
             world.stop()
 
@@ -690,7 +790,8 @@ class Bench:
         index = world.home / ".local/share/git-credential-patrol/index"
         if not (index / "complete").exists():
             raise RuntimeError(f"no index at {index} after the import")
-        times = []
+        times, floors = [], []
+        bare = BareClient(world)
         for i in range(REBUILD_ROUNDS):
             shutil.rmtree(index)
             result = world.run([self.patrol.program, "list", "--json"], b"")
@@ -699,9 +800,17 @@ class Bench:
             if listed != count:
                 raise RuntimeError(f"list after the rebuild shows {listed} credentials, not {count}")
             times.append(result.ns)
-            progress(f"rebuild: round {i + 1}/{REBUILD_ROUNDS}: {result.ns / 1e9:.2f} s")
+            read, ns = bare.read_every_item("git-credential-patrol")
+            if read != count:
+                raise RuntimeError(f"the bare client found {read} items, not {count}")
+            floors.append(ns)
+            progress(
+                f"rebuild: round {i + 1}/{REBUILD_ROUNDS}: {result.ns / 1e9:.2f} s; "
+                f"the keychain's reads alone {ns / 1e9:.2f} s"
+            )
+        bare.close()
         world.stop()
-        return count, imported, times
+        return count, imported, times, floors
 
     def trace(self, world, contender, op, data):
         """The lines of patrol's trace of one untimed `op`."""
@@ -988,6 +1097,7 @@ def scale_row(bench, n, results):
         return ratio, f"{fmt_ms(ms(one))} | {fmt_ms(ms(many))} | {fmt_ratio(ratio)} ({added:+.1f} ms)"
 
     lines = []
+    floor, floor_cells = cells("scale-floor", "patrol")
     for kind, name, goal, label in SCALE_ROWS:
         patrol, patrol_cells = cells(kind, "patrol")
         libsecret, libsecret_cells = cells(kind, "libsecret")
@@ -1001,6 +1111,11 @@ def scale_row(bench, n, results):
             result = verdict(patrol <= TARGETS[goal])
             results.append((label, result))
         lines.append(f"| {n:,} | {name} | {patrol_cells} | {libsecret_cells} | {target} | {result} |")
+    if floor is not None:
+        lines.append(
+            f"| {n:,} | floor: gnome-keyring's `CreateItem` alone, a bare client in patrol's worlds "
+            f"| {floor_cells} | — | — | — | | |"
+        )
     for kind, op, case in (("scale-own", "get", "hit"), ("scale-own-store", "store", "new")):
         one, many = bench.times.get((kind, (1, n), "patrol")), bench.times.get((kind, n, "patrol"))
         if not one or not many:
@@ -1066,9 +1181,11 @@ def kernel_part(args):
     return [tuple(pair.split("=", 1)) for pair in results.strip().split(";")]
 
 
-def report_rebuild(count, imported, times, results):
-    """The rebuild table: each round's time, and the median against the target."""
+def report_rebuild(count, imported, times, floors, results):
+    """The rebuild table: each round's time, and the median against the
+    target and against the floor, what the keychain's reads alone take."""
     median = statistics.median(times) / 1e9
+    floor = statistics.median(floors) / 1e9
     target = TARGETS["rebuild_s"]
     name = f"rebuild of a lost index with {count:,} ≤ {target:.0f} s"
     ok = median <= target
@@ -1085,6 +1202,12 @@ def report_rebuild(count, imported, times, results):
             "|---:|---|---:|---|---|",
             f"| {count:,} | {rounds} | {median:.2f} | ≤ {target:.0f} s at {REBUILD_SCALE:,} | "
             f"{verdict(ok) if count == REBUILD_SCALE else '—'} |",
+            "",
+            f"The floor, after each round: a bare client on an open connection asks gnome-keyring "
+            f"for what any rebuild needs (one search, each item's attributes, 64 calls in flight, "
+            f"and the secrets, a thousand to a call): {', '.join(f'{f / 1e9:.2f}' for f in floors)} s, "
+            f"median {floor:.2f} s; patrol's rebuild and `list` take {median / floor:.2f}× that "
+            f"({median - floor:+.2f} s).",
             "",
         ]
     )
