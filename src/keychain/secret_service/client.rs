@@ -4,7 +4,7 @@
 //! reading an item by its path, with zbus asked instead when that cannot
 //! serve.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::fmt;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, mpsc};
@@ -21,7 +21,7 @@ use zeroize::Zeroizing;
 use super::failure::{
     Failure, Kind, Provider, access, clone_zbus, dbus_error_name, fail, kind_at, kind_of,
 };
-use super::own::{Own, SecretsReply, open_own, read_own, secret_in, take_early};
+use super::own::{Own, SecretsReply, open_own, read_own, secret_in, secrets_in, take_early};
 use super::{
     Destination, GREETING, ITEM_INTERFACE, NO_PROMPT, PROMPT_INTERFACE, PROPERTIES_INTERFACE, Read,
     SERVICE_INTERFACE, SERVICE_NAME, SERVICE_PATH,
@@ -382,17 +382,7 @@ impl Inner {
             .body()
             .deserialize()
             .map_err(|err| self.failure(err))?;
-        let wanted: HashSet<&OwnedObjectPath> = paths.iter().collect();
-        let mut read = HashMap::new();
-        for (item, (_, parameters, value, _)) in secrets {
-            drop(Zeroizing::new(parameters));
-            if wanted.contains(&item) {
-                read.insert(item, value);
-            } else {
-                drop(Zeroizing::new(value));
-            }
-        }
-        Ok(Some(read))
+        Ok(Some(secrets_in(secrets, paths).0))
     }
 
     /// The secret at `path` and the item's attributes: over our own

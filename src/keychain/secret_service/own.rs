@@ -4,7 +4,7 @@
 //! such read; and the one reader of a `GetSecrets` reply, whichever
 //! connection carried it.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Mutex, mpsc};
 use std::thread;
 use std::time::Instant;
@@ -147,26 +147,38 @@ pub(super) fn read_own(own: &mut Opened, path: &OwnedObjectPath) -> std::io::Res
 pub(super) type SecretsReply =
     HashMap<OwnedObjectPath, (OwnedObjectPath, Vec<u8>, Vec<u8>, String)>;
 
-/// The secret of the item at `path` in a `GetSecrets` reply, whichever
-/// connection carried it: `None` when the reply holds no secret (a
-/// provider's way of saying there is no such item), an error when it holds
-/// only another item's. Every secret in the reply is wiped when dropped.
-pub(super) fn secret_in(
+/// The secrets of the items at `wanted` in a `GetSecrets` reply, by path,
+/// whichever connection carried it, and whether the reply held a secret of
+/// an item not asked for. Every secret not taken, and every session
+/// parameter, is wiped when dropped.
+pub(super) fn secrets_in(
     secrets: SecretsReply,
-    path: &OwnedObjectPath,
-) -> std::io::Result<Option<Vec<u8>>> {
-    let mut wanted = None;
+    wanted: &[OwnedObjectPath],
+) -> (HashMap<OwnedObjectPath, Vec<u8>>, bool) {
+    let wanted: HashSet<&OwnedObjectPath> = wanted.iter().collect();
+    let mut taken = HashMap::new();
     let mut others = false;
     for (item, (_, parameters, value, _)) in secrets {
         drop(Zeroizing::new(parameters));
-        if &item == path {
-            wanted = Some(value);
+        if wanted.contains(&item) {
+            taken.insert(item, value);
         } else {
             others = true;
             drop(Zeroizing::new(value));
         }
     }
-    match wanted {
+    (taken, others)
+}
+
+/// The secret of the item at `path` in a `GetSecrets` reply: `None` when
+/// the reply holds no secret (a provider's way of saying there is no such
+/// item), an error when it holds only another item's.
+pub(super) fn secret_in(
+    secrets: SecretsReply,
+    path: &OwnedObjectPath,
+) -> std::io::Result<Option<Vec<u8>>> {
+    let (mut taken, others) = secrets_in(secrets, std::slice::from_ref(path));
+    match taken.remove(path) {
         Some(value) => Ok(Some(value)),
         None if !others => Ok(None),
         None => Err(std::io::Error::new(
@@ -212,5 +224,23 @@ mod tests {
         assert_eq!(secret_in(reply(&[]), &asked).unwrap(), None);
         let err = secret_in(reply(&[("8", "ghp_TESTother0001")]), &asked).unwrap_err();
         assert!(err.to_string().contains("another item"), "{err}");
+    }
+
+    #[test]
+    fn a_reply_to_a_read_of_many_gives_only_the_secrets_asked_for() {
+        let asked = [path("7"), path("9")];
+        let three = reply(&[
+            ("7", "ghp_TESTseven0001"),
+            ("8", "ghp_TESTother0001"),
+            ("9", "ghp_TESTnine00001"),
+        ]);
+        let (taken, others) = secrets_in(three, &asked);
+        assert!(others);
+        assert_eq!(taken.len(), 2);
+        assert_eq!(taken[&asked[0]], b"ghp_TESTseven0001");
+        assert_eq!(taken[&asked[1]], b"ghp_TESTnine00001");
+        let (taken, others) = secrets_in(reply(&[("7", "ghp_TESTseven0001")]), &asked);
+        assert!(!others);
+        assert_eq!(taken.len(), 1, "an item left out of the reply is absent");
     }
 }
