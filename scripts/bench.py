@@ -433,16 +433,17 @@ class BareClient:
     def read_every_item(self, application):
         """What any rebuild must ask of the keychain: one search for the
         items of `application`, each item's attributes (pipelined), and
-        their secrets (a thousand to a `GetSecrets`). The item count, and
-        the nanoseconds."""
+        their secrets (a thousand to a `GetSecrets`). The item count, the
+        nanoseconds in all, and those of the search and the attributes."""
         started = time.perf_counter_ns()
         unlocked, locked = self.call(self.SERVICE, "Service", "SearchItems", "a{ss}", ({"application": application},))
         items = unlocked + locked
         get = ("org.freedesktop.Secret.Item", "Attributes")
         self.pipelined([self.message(i, "org.freedesktop.DBus.Properties", "Get", "ss", get) for i in items])
+        listed = time.perf_counter_ns() - started
         for first in range(0, len(items), 1000):
             self.call(self.SERVICE, "Service", "GetSecrets", "aoo", (items[first : first + 1000], self.session))
-        return len(items), time.perf_counter_ns() - started
+        return len(items), time.perf_counter_ns() - started, listed
 
     def close(self):
         self.conn.close()
@@ -800,13 +801,13 @@ class Bench:
             if listed != count:
                 raise RuntimeError(f"list after the rebuild shows {listed} credentials, not {count}")
             times.append(result.ns)
-            read, ns = bare.read_every_item("git-credential-patrol")
+            read, ns, listed = bare.read_every_item("git-credential-patrol")
             if read != count:
                 raise RuntimeError(f"the bare client found {read} items, not {count}")
-            floors.append(ns)
+            floors.append((ns, listed))
             progress(
                 f"rebuild: round {i + 1}/{REBUILD_ROUNDS}: {result.ns / 1e9:.2f} s; "
-                f"the keychain's reads alone {ns / 1e9:.2f} s"
+                f"the keychain's reads alone {ns / 1e9:.2f} s, the listing {listed / 1e9:.2f} s"
             )
         bare.close()
         world.stop()
@@ -1185,7 +1186,8 @@ def report_rebuild(count, imported, times, floors, results):
     """The rebuild table: each round's time, and the median against the
     target and against the floor, what the keychain's reads alone take."""
     median = statistics.median(times) / 1e9
-    floor = statistics.median(floors) / 1e9
+    floor = statistics.median(f for f, _ in floors) / 1e9
+    listing = statistics.median(listed for _, listed in floors) / 1e9
     target = TARGETS["rebuild_s"]
     name = f"rebuild of a lost index with {count:,} ≤ {target:.0f} s"
     ok = median <= target
@@ -1205,9 +1207,9 @@ def report_rebuild(count, imported, times, floors, results):
             "",
             f"The floor, after each round: a bare client on an open connection asks gnome-keyring "
             f"for what any rebuild needs (one search, each item's attributes, 64 calls in flight, "
-            f"and the secrets, a thousand to a call): {', '.join(f'{f / 1e9:.2f}' for f in floors)} s, "
-            f"median {floor:.2f} s; patrol's rebuild and `list` take {median / floor:.2f}× that "
-            f"({median - floor:+.2f} s).",
+            f"and the secrets, a thousand to a call): {', '.join(f'{f / 1e9:.2f}' for f, _ in floors)} s, "
+            f"median {floor:.2f} s, of which the search and the attributes {listing:.2f} s; "
+            f"patrol's rebuild and `list` take {median / floor:.2f}× that ({median - floor:+.2f} s).",
             "",
         ]
     )
