@@ -170,40 +170,23 @@ mod tests {
     use chrono::TimeDelta;
 
     use super::*;
-    use crate::credential::{Secret, TokenKind};
+    use crate::credential::Secret;
     use crate::keychain::memory::Memory;
-    use crate::testing::{https, now};
+    use crate::testing::{https, keep, now, stored_record, token};
 
     /// Where every credential of these tests is stored.
     fn target() -> Target {
         https("example.com")
     }
 
-    fn password(token: &str, expiry: Option<i64>) -> Secrets {
-        Secrets {
-            password: Some(Secret::new(token)),
-            oauth_refresh_token: None,
-            auth: None,
-            password_expiry_utc: expiry,
-        }
-    }
-
     fn record(user: &str) -> Record {
-        Record::new(
-            target(),
-            user.into(),
-            TokenKind::GithubClassic,
-            now() - TimeDelta::days(10),
-        )
+        stored_record(target(), user, 10)
     }
 
     /// A store holding `secrets` for alice, and the record the index has
     /// for it, at the item where the store put it.
     fn stored(memory: &Memory, secrets: &Secrets) -> Record {
-        let key = Key::new(target(), "alice");
-        let mut record = record("alice");
-        record.keychain_item = memory.set(&key, secrets).unwrap();
-        record
+        keep(memory, record("alice"), secrets)
     }
 
     #[test]
@@ -263,15 +246,15 @@ mod tests {
     #[test]
     fn the_fingerprint_changes_with_the_secret_and_the_record() {
         let alice = record("alice");
-        let a = password("ghp_TESTa", None);
+        let a = token("ghp_TESTa", None);
         let print = fingerprint(&alice, &a);
         assert_eq!(print, fingerprint(&alice, &a.clone()), "stable");
         assert_eq!(print.len(), 32);
         assert!(print.bytes().all(|b| b.is_ascii_hexdigit()), "{print}");
-        assert_ne!(print, fingerprint(&alice, &password("ghp_TESTb", None)));
+        assert_ne!(print, fingerprint(&alice, &token("ghp_TESTb", None)));
         assert_ne!(
             print,
-            fingerprint(&alice, &password("ghp_TESTa", Some(1_900_000_000)))
+            fingerprint(&alice, &token("ghp_TESTa", Some(1_900_000_000)))
         );
         // Another record (a new id) for the same token: not git handing
         // back what `get` gave it.
@@ -281,9 +264,9 @@ mod tests {
     #[test]
     fn erase_takes_only_the_named_secret_and_finds_accounts_without_the_index() {
         let memory = Memory::default();
-        let alice = stored(&memory, &password("ghp_TESTa", None));
+        let alice = stored(&memory, &token("ghp_TESTa", None));
         memory
-            .set(&Key::new(target(), "bob"), &password("ghp_TESTb", None))
+            .set(&Key::new(target(), "bob"), &token("ghp_TESTb", None))
             .unwrap();
         let none = NamedSecret {
             password: None,
@@ -370,7 +353,7 @@ mod tests {
     #[test]
     fn erase_removes_what_the_index_names_when_the_keychain_cannot_list() {
         let memory = Memory::default();
-        let alice = stored(&memory, &password("ghp_TESTa", None));
+        let alice = stored(&memory, &token("ghp_TESTa", None));
         memory.refuse_listing();
         let none = NamedSecret {
             password: None,

@@ -492,7 +492,7 @@ mod tests {
     use crate::keychain::memory::Memory;
     use crate::matching::{NamedSecret, to_erase};
     use crate::record::{ProbeOutcome, ProbeResult};
-    use crate::testing::{https, now};
+    use crate::testing::{days, https, keep, now, stored_record, token};
 
     fn stored_at() -> DateTime<Utc> {
         "2026-06-01T12:00:00Z".parse().unwrap()
@@ -700,31 +700,14 @@ mod tests {
         https("example.com")
     }
 
-    fn password(token: &str, expiry: Option<i64>) -> Secrets {
-        Secrets {
-            password: Some(Secret::new(token)),
-            oauth_refresh_token: None,
-            auth: None,
-            password_expiry_utc: expiry,
-        }
-    }
-
     fn record_of(user: &str) -> Record {
-        Record::new(
-            example(),
-            user.into(),
-            TokenKind::GithubClassic,
-            now() - TimeDelta::days(10),
-        )
+        stored_record(example(), user, 10)
     }
 
     /// A store holding `secrets` for alice, and the record the index has
     /// for it, at the item where the store put it.
     fn kept(memory: &Memory, secrets: &Secrets) -> Record {
-        let key = Key::new(example(), "alice");
-        let mut record = record_of("alice");
-        record.keychain_item = memory.set(&key, secrets).unwrap();
-        record
+        keep(memory, record_of("alice"), secrets)
     }
 
     struct Case {
@@ -744,7 +727,7 @@ mod tests {
         let cases = [
             Case {
                 what: "a hit at the remembered item",
-                given: |m| (vec![kept(m, &password("ghp_TESTa", None))], true),
+                given: |m| (vec![kept(m, &token("ghp_TESTa", None))], true),
                 wants_authtype: false,
                 password: Some("ghp_TESTa"),
                 from_record: true,
@@ -754,7 +737,7 @@ mod tests {
             Case {
                 what: "a definite miss: the index is complete, the keychain is not asked",
                 given: |m| {
-                    kept(m, &password("ghp_TESTa", None));
+                    kept(m, &token("ghp_TESTa", None));
                     (Vec::new(), true)
                 },
                 wants_authtype: false,
@@ -766,7 +749,7 @@ mod tests {
             Case {
                 what: "the index unusable: the keychain alone answers",
                 given: |m| {
-                    kept(m, &password("ghp_TESTa", None));
+                    kept(m, &token("ghp_TESTa", None));
                     (Vec::new(), false)
                 },
                 wants_authtype: false,
@@ -778,7 +761,7 @@ mod tests {
             Case {
                 what: "the item moved: found, and where is noted",
                 given: |m| {
-                    let record = kept(m, &password("ghp_TESTa", None));
+                    let record = kept(m, &token("ghp_TESTa", None));
                     m.move_item(&Key::new(example(), "alice"));
                     (vec![record], true)
                 },
@@ -808,7 +791,7 @@ mod tests {
             Case {
                 what: "expired elsewhere: set by hand, git's own expiry later",
                 given: |m| {
-                    let mut record = kept(m, &password("ghp_TESTa", Some(1_900_000_000)));
+                    let mut record = kept(m, &token("ghp_TESTa", Some(1_900_000_000)));
                     record.expiry.git = Some(Expiry::At(now() + TimeDelta::days(3)));
                     record.expiry.manual = Some(Expiry::At(now() - TimeDelta::days(1)));
                     (vec![record], true)
@@ -822,7 +805,7 @@ mod tests {
             Case {
                 what: "refreshable, access token expired: the refresh token goes to git",
                 given: |m| {
-                    let mut secrets = password("gho_TESTaccess", None);
+                    let mut secrets = token("gho_TESTaccess", None);
                     secrets.oauth_refresh_token = Some(Secret::new("TESTrefresh"));
                     secrets.password_expiry_utc = Some((now() - TimeDelta::hours(1)).timestamp());
                     let mut record = kept(m, &secrets);
@@ -901,7 +884,7 @@ mod tests {
             Case {
                 what: "the index speaks and knows alice",
                 speaks: true,
-                records: |m| vec![kept(m, &password("ghp_TESTa", None))],
+                records: |m| vec![kept(m, &token("ghp_TESTa", None))],
                 username: None,
                 erased: &["alice"],
             },
@@ -916,7 +899,7 @@ mod tests {
                 what: "the index speaks and alice was erased",
                 speaks: true,
                 records: |m| {
-                    let mut record = kept(m, &password("ghp_TESTa", None));
+                    let mut record = kept(m, &token("ghp_TESTa", None));
                     record.erased = Some(crate::record::Erasure {
                         at: now(),
                         by: crate::record::ErasedBy::Git,
@@ -929,7 +912,7 @@ mod tests {
             Case {
                 what: "the index speaks, bob asked for",
                 speaks: true,
-                records: |m| vec![kept(m, &password("ghp_TESTa", None))],
+                records: |m| vec![kept(m, &token("ghp_TESTa", None))],
                 username: Some("bob"),
                 erased: &["bob"],
             },
@@ -944,7 +927,7 @@ mod tests {
                 what: "the index does not speak, alice's item is gone",
                 speaks: false,
                 records: |m| {
-                    let record = kept(m, &password("ghp_TESTa", None));
+                    let record = kept(m, &token("ghp_TESTa", None));
                     m.delete(&Key::new(example(), "alice")).unwrap();
                     vec![record]
                 },
@@ -961,9 +944,9 @@ mod tests {
         ];
         for case in cases {
             let memory = Memory::default();
-            for (user, token) in [("alice", "ghp_TESTa"), ("bob", "ghp_TESTb")] {
+            for (user, value) in [("alice", "ghp_TESTa"), ("bob", "ghp_TESTb")] {
                 memory
-                    .set(&Key::new(example(), user), &password(token, None))
+                    .set(&Key::new(example(), user), &token(value, None))
                     .unwrap();
             }
             let records = (case.records)(&memory);
@@ -1005,21 +988,12 @@ mod tests {
 
     /// A GitHub token alice stored a month ago.
     fn a_month_old() -> Record {
-        Record::new(
-            github(),
-            "alice".into(),
-            TokenKind::GithubClassic,
-            now() - TimeDelta::days(30),
-        )
+        stored_record(github(), "alice", 30)
     }
 
     /// The token the keychain holds, with git's own expiry beside it.
     fn held(expiry: Option<i64>) -> Secrets {
-        password("ghp_TESTanswer", expiry)
-    }
-
-    fn days(n: i64) -> i64 {
-        (now() + TimeDelta::days(n)).timestamp()
+        token("ghp_TESTanswer", expiry)
     }
 
     #[test]

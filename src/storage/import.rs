@@ -105,15 +105,10 @@ impl Storage<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::credential::Secret;
     use crate::index::Index;
     use crate::keychain::SecretStore;
     use crate::keychain::memory::Memory;
-    use crate::testing::{https, now};
-
-    fn token(value: &str) -> Secrets {
-        Secrets::token_only(Secret::new(value))
-    }
+    use crate::testing::{https, now, token};
 
     fn import(storage: &Storage, user: &str, value: &str) -> Imported {
         let mut messages = Messages::plain(Vec::new());
@@ -122,7 +117,7 @@ mod tests {
                 &Settings::defaults(),
                 &https("git.example.com"),
                 user,
-                &token(value),
+                &token(value, None),
                 &mut messages,
             )
             .unwrap()
@@ -141,7 +136,7 @@ mod tests {
         assert_eq!(import(&storage, "alice", "TESTone"), Imported::Imported);
         let key = Key::new(https("git.example.com"), "alice");
         let held = store.find(&key, None).unwrap().unwrap().secrets;
-        assert_eq!(held, token("TESTone"));
+        assert_eq!(held, token("TESTone", None));
         assert_eq!(index.read().records.len(), 1);
 
         assert_eq!(import(&storage, "alice", "TESTone"), Imported::AlreadyThere);
@@ -149,14 +144,14 @@ mod tests {
         let held = store.find(&key, None).unwrap().unwrap().secrets;
         assert_eq!(
             held,
-            token("TESTone"),
+            token("TESTone", None),
             "a conflict leaves the keychain alone"
         );
 
         // In the keychain only (an import stopped between the two): the
         // record is written, the secret left as it is.
         let bob = Key::new(https("git.example.com"), "bob");
-        store.set(&bob, &token("TESTbob")).unwrap();
+        store.set(&bob, &token("TESTbob", None)).unwrap();
         assert_eq!(import(&storage, "bob", "TESTbob"), Imported::AlreadyThere);
         let records = index.read().records;
         assert!(records.iter().any(|r| r.username == "bob" && r.is_live()));

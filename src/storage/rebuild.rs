@@ -312,25 +312,10 @@ mod tests {
     use std::time::{Duration, SystemTime};
 
     use super::*;
-    use crate::credential::Secrets;
     use crate::index::PENDING_STALE;
     use crate::keychain::memory::Memory;
     use crate::record::Expiry;
-    use crate::testing::now;
-
-    fn token(value: &str, expiry: Option<i64>) -> Secrets {
-        let mut secrets = Secrets::token_only(crate::credential::Secret::new(value));
-        secrets.password_expiry_utc = expiry;
-        secrets
-    }
-
-    fn host(name: &str) -> Target {
-        Target {
-            protocol: "https".into(),
-            host: name.into(),
-            path: None,
-        }
-    }
+    use crate::testing::{https, now, token};
 
     fn quiet() -> Messages<Vec<u8>> {
         Messages::plain(Vec::new())
@@ -356,11 +341,11 @@ mod tests {
         let keychain = Memory::default();
         let dated = token("glpat-TESTrebuild", Some(1_893_456_000));
         keychain
-            .set(&Key::new(host("gitlab.example"), "bob"), &dated)
+            .set(&Key::new(https("gitlab.example"), "bob"), &dated)
             .unwrap();
         keychain
             .set(
-                &Key::new(host("opaque.example"), "carol"),
+                &Key::new(https("opaque.example"), "carol"),
                 &token("TESTopaque", None),
             )
             .unwrap();
@@ -417,13 +402,13 @@ mod tests {
             String::from_utf8(messages.into_inner()).unwrap()
         };
         for n in 0..MANY_TO_READ - 1 {
-            let key = Key::new(host(&format!("h{n}.example")), "alice");
+            let key = Key::new(https(&format!("h{n}.example")), "alice");
             keychain.set(&key, &token("ghp_TESTmany", None)).unwrap();
         }
         let said = rebuilt(&storage);
         assert!(said.contains("did not list 999 credentials"), "{said}");
         assert!(!said.contains("being rebuilt"), "{said}");
-        let last = Key::new(host("last.example"), "alice");
+        let last = Key::new(https("last.example"), "alice");
         keychain.set(&last, &token("ghp_TESTmany", None)).unwrap();
         let said = rebuilt(&storage);
         let under_way = said
@@ -441,7 +426,7 @@ mod tests {
         keychain.cannot_list();
         keychain
             .set(
-                &Key::new(host("h.example"), "alice"),
+                &Key::new(https("h.example"), "alice"),
                 &token("ghp_TESTx", None),
             )
             .unwrap();
@@ -469,7 +454,7 @@ mod tests {
         for user in ["sam", "sue"] {
             keychain
                 .set(
-                    &Key::new(host("s.example"), user),
+                    &Key::new(https("s.example"), user),
                     &token("ghp_TESTs", None),
                 )
                 .unwrap();
@@ -479,7 +464,7 @@ mod tests {
             keychain: &keychain,
             now: now(),
         };
-        let target = host("s.example");
+        let target = https("s.example");
         match storage.adopt(&target, None, &mut quiet()).unwrap() {
             Adopted::Several(accounts) => assert_eq!(accounts, ["sam", "sue"]),
             other => panic!("{other:?}"),

@@ -493,7 +493,7 @@ mod tests {
     use crate::keychain::SecretStore;
     use crate::keychain::memory::Memory;
     use crate::record::{Expiry, ProbeOutcome};
-    use crate::testing::{https, now};
+    use crate::testing::{days, https, now, stored_record, token};
 
     fn probed(result: ProbeResult, hours_ago: i64) -> Record {
         let mut record = Record::new(
@@ -524,12 +524,6 @@ mod tests {
         assert!(!probe_retry_due(&never_probed, now()));
     }
 
-    fn token(value: &str, expiry: Option<i64>) -> Secrets {
-        let mut secrets = Secrets::token_only(Secret::new(value));
-        secrets.password_expiry_utc = expiry;
-        secrets
-    }
-
     fn held(secrets: Secrets, outdated: bool) -> Option<Found> {
         Some(Found {
             secrets,
@@ -539,12 +533,7 @@ mod tests {
     }
 
     fn known() -> Record {
-        Record::new(
-            https("github.com"),
-            "alice".into(),
-            TokenKind::GithubClassic,
-            now() - TimeDelta::days(3),
-        )
+        stored_record(https("github.com"), "alice", 3)
     }
 
     struct Case {
@@ -709,21 +698,12 @@ mod tests {
 
     /// A GitHub token alice stored a month ago.
     fn a_month_old() -> Record {
-        Record::new(
-            https("github.com"),
-            "alice".into(),
-            TokenKind::GithubClassic,
-            now() - TimeDelta::days(30),
-        )
+        stored_record(https("github.com"), "alice", 30)
     }
 
     /// The token `get` answered with, and git's own expiry beside it.
     fn answered(expiry: Option<i64>) -> Secrets {
         token("ghp_TESTanswer", expiry)
-    }
-
-    fn days(n: i64) -> i64 {
-        (now() + TimeDelta::days(n)).timestamp()
     }
 
     #[test]
