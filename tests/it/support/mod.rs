@@ -11,6 +11,7 @@ pub mod git_server;
 pub mod keyring;
 mod wine;
 
+use std::fmt;
 use std::fs;
 use std::io::{Read, Write};
 use std::path::Path;
@@ -123,33 +124,49 @@ pub fn now() -> i64 {
     i64::try_from(since.as_secs()).unwrap()
 }
 
+/// What `assert_contains!` and `assert_lacks!` check: that the text named
+/// `name` holds `needle` (or, with `wanted` false, does not), and when it
+/// is not so, a message with the needle, then the whole text, then
+/// `context` if any.
+#[track_caller]
+pub fn check_holds(
+    name: &str,
+    haystack: &str,
+    needle: &str,
+    wanted: bool,
+    context: Option<fmt::Arguments>,
+) {
+    if haystack.contains(needle) == wanted {
+        return;
+    }
+    let how = if wanted {
+        "does not contain"
+    } else {
+        "contains"
+    };
+    let must = if wanted { "" } else { ", and must not" };
+    match context {
+        Some(context) => panic!("`{name}` {how} {needle:?}{must}; it is:\n{haystack}\n{context}"),
+        None => panic!("`{name}` {how} {needle:?}{must}; it is:\n{haystack}"),
+    }
+}
+
 /// Asserts that the text `haystack` contains `needle`, and when it does not,
 /// shows both: the needle, then the whole text. Format arguments after them
 /// add context to that message.
 macro_rules! assert_contains {
-    ($haystack:expr, $needle:expr $(,)?) => {{
-        let haystack: &str = &$haystack;
-        let needle: &str = &$needle;
-        assert!(
-            haystack.contains(needle),
-            "`{}` does not contain {:?}; it is:\n{}",
+    ($haystack:expr, $needle:expr $(,)?) => {
+        $crate::support::check_holds(stringify!($haystack), &$haystack, &$needle, true, None)
+    };
+    ($haystack:expr, $needle:expr, $($context:tt)+) => {
+        $crate::support::check_holds(
             stringify!($haystack),
-            needle,
-            haystack,
-        );
-    }};
-    ($haystack:expr, $needle:expr, $($context:tt)+) => {{
-        let haystack: &str = &$haystack;
-        let needle: &str = &$needle;
-        assert!(
-            haystack.contains(needle),
-            "`{}` does not contain {:?}; it is:\n{}\n{}",
-            stringify!($haystack),
-            needle,
-            haystack,
-            format_args!($($context)+),
-        );
-    }};
+            &$haystack,
+            &$needle,
+            true,
+            Some(format_args!($($context)+)),
+        )
+    };
 }
 pub(crate) use assert_contains;
 
@@ -157,29 +174,18 @@ pub(crate) use assert_contains;
 /// does, shows both: the needle, then the whole text. Format arguments after
 /// them add context to that message.
 macro_rules! assert_lacks {
-    ($haystack:expr, $needle:expr $(,)?) => {{
-        let haystack: &str = &$haystack;
-        let needle: &str = &$needle;
-        assert!(
-            !haystack.contains(needle),
-            "`{}` contains {:?}, and must not; it is:\n{}",
+    ($haystack:expr, $needle:expr $(,)?) => {
+        $crate::support::check_holds(stringify!($haystack), &$haystack, &$needle, false, None)
+    };
+    ($haystack:expr, $needle:expr, $($context:tt)+) => {
+        $crate::support::check_holds(
             stringify!($haystack),
-            needle,
-            haystack,
-        );
-    }};
-    ($haystack:expr, $needle:expr, $($context:tt)+) => {{
-        let haystack: &str = &$haystack;
-        let needle: &str = &$needle;
-        assert!(
-            !haystack.contains(needle),
-            "`{}` contains {:?}, and must not; it is:\n{}\n{}",
-            stringify!($haystack),
-            needle,
-            haystack,
-            format_args!($($context)+),
-        );
-    }};
+            &$haystack,
+            &$needle,
+            false,
+            Some(format_args!($($context)+)),
+        )
+    };
 }
 pub(crate) use assert_lacks;
 
