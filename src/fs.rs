@@ -47,7 +47,7 @@ pub fn replace_file(path: &Path, bytes: &[u8]) -> io::Result<()> {
     temp.write_all(bytes)?;
     temp.as_file().sync_all()?;
     crate::test_hook::crash_point("before-rename");
-    persist(temp, path)?;
+    persist(temp.into_temp_path(), path)?;
     crate::test_hook::crash_point("after-rename");
     sync_dir(dir)
 }
@@ -89,7 +89,7 @@ pub fn replace_files(dir: &Path, files: &[(PathBuf, Vec<u8>)]) -> io::Result<()>
     rustix::fs::syncfs(File::open(dir)?)?;
     crate::test_hook::crash_point("before-rename");
     for (temp, path) in written {
-        persist_path(temp, path)?;
+        persist(temp, path)?;
     }
     crate::test_hook::crash_point("after-rename");
     sync_dir(dir)
@@ -116,8 +116,11 @@ fn write_temporaries<'a>(
     Ok(written)
 }
 
-/// `persist` for a temporary file already closed.
-fn persist_path(mut temp: tempfile::TempPath, path: &Path) -> io::Result<()> {
+/// Renames the closed temporary file `temp` over `path`. Windows refuses
+/// to replace a file another process has open (a reader of the index, for a
+/// few milliseconds) with "access denied": the rename is tried again for up
+/// to two seconds.
+fn persist(mut temp: tempfile::TempPath, path: &Path) -> io::Result<()> {
     let deadline = Instant::now() + Duration::from_secs(2);
     loop {
         match temp.persist(path) {
@@ -128,27 +131,6 @@ fn persist_path(mut temp: tempfile::TempPath, path: &Path) -> io::Result<()> {
                     && Instant::now() < deadline =>
             {
                 temp = err.path;
-                thread::sleep(Duration::from_millis(5));
-            }
-            Err(err) => return Err(err.error),
-        }
-    }
-}
-
-/// Renames `temp` over `path`. Windows refuses to replace a file another
-/// process has open (a reader of the index, for a few milliseconds) with
-/// "access denied": the rename is tried again for up to two seconds.
-fn persist(mut temp: tempfile::NamedTempFile, path: &Path) -> io::Result<()> {
-    let deadline = Instant::now() + Duration::from_secs(2);
-    loop {
-        match temp.persist(path) {
-            Ok(_) => return Ok(()),
-            Err(err)
-                if cfg!(windows)
-                    && err.error.kind() == io::ErrorKind::PermissionDenied
-                    && Instant::now() < deadline =>
-            {
-                temp = err.file;
                 thread::sleep(Duration::from_millis(5));
             }
             Err(err) => return Err(err.error),
