@@ -235,13 +235,7 @@ impl Index {
         let mut records: Vec<Record> = before.values().flatten().cloned().collect();
         let (result, changed) = change(&mut records);
         if changed {
-            let mut after: BTreeMap<String, Vec<Record>> = BTreeMap::new();
-            for record in records {
-                after
-                    .entry(shard_name(&record.target.protocol, &record.target.host))
-                    .or_default()
-                    .push(record);
-            }
+            let after = by_shard(records);
             // Written together, the syncs batched: a rebuild may write a
             // shard for each of thousands of hosts.
             let mut files = Vec::new();
@@ -401,13 +395,7 @@ impl Index {
                 return Ok(());
             }
         };
-        let mut shards: BTreeMap<String, Vec<Record>> = BTreeMap::new();
-        for record in records {
-            shards
-                .entry(shard_name(&record.target.protocol, &record.target.host))
-                .or_default()
-                .push(record);
-        }
+        let shards = by_shard(records);
         let count: usize = shards.values().map(Vec::len).sum();
         for (name, records) in shards {
             let path = self.path().join(name);
@@ -567,6 +555,18 @@ fn traced(snapshot: Snapshot, scope: &str) -> Snapshot {
             .unwrap_or_default()
     );
     snapshot
+}
+
+/// `records` grouped by the shard each belongs in, by the shard's file name.
+fn by_shard(records: Vec<Record>) -> BTreeMap<String, Vec<Record>> {
+    let mut shards: BTreeMap<String, Vec<Record>> = BTreeMap::new();
+    for record in records {
+        shards
+            .entry(shard_name(&record.target.protocol, &record.target.host))
+            .or_default()
+            .push(record);
+    }
+    shards
 }
 
 #[cfg(test)]
