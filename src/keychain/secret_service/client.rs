@@ -311,17 +311,26 @@ impl Inner {
     }
 
     pub(super) fn attributes_of(&self, path: &OwnedObjectPath) -> Result<HashMap<String, String>> {
-        let reply = self.call(
-            path,
-            PROPERTIES_INTERFACE,
-            "Get",
-            &(ITEM_INTERFACE, "Attributes"),
-        )?;
+        self.property(path, ITEM_INTERFACE, "Attributes")
+    }
+
+    /// The property `name` of `interface` on the object at `path`.
+    pub(super) fn property<T>(
+        &self,
+        path: &ObjectPath<'_>,
+        interface: &str,
+        name: &str,
+    ) -> Result<T>
+    where
+        T: TryFrom<OwnedValue>,
+        T::Error: Into<zbus::Error>,
+    {
+        let reply = self.call(path, PROPERTIES_INTERFACE, "Get", &(interface, name))?;
         let value: OwnedValue = reply
             .body()
             .deserialize()
             .map_err(|err| self.failure(err))?;
-        HashMap::try_from(value).map_err(|err| self.failure(err))
+        T::try_from(value).map_err(|err| self.failure(err))
     }
 
     /// The secret stored at `path`, fetched with one call to the service;

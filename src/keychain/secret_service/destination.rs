@@ -4,10 +4,10 @@
 //! otherwise).
 
 use keyring_core::{Error, Result};
-use zbus::zvariant::{ObjectPath, OwnedObjectPath, OwnedValue};
+use zbus::zvariant::{ObjectPath, OwnedObjectPath};
 
 use super::client::{Inner, poisoned};
-use super::{PROPERTIES_INTERFACE, SERVICE_INTERFACE, SERVICE_NAME, SERVICE_PATH};
+use super::{SERVICE_INTERFACE, SERVICE_NAME, SERVICE_PATH};
 
 /// The collection new items are written into.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -85,17 +85,11 @@ impl Inner {
 
     /// Every collection the service has, in its order.
     fn collections(&self) -> Result<Vec<OwnedObjectPath>> {
-        let reply = self.call(
+        self.property(
             &ObjectPath::from_static_str_unchecked(SERVICE_PATH),
-            PROPERTIES_INTERFACE,
-            "Get",
-            &(SERVICE_INTERFACE, "Collections"),
-        )?;
-        let value: OwnedValue = reply
-            .body()
-            .deserialize()
-            .map_err(|err| self.failure(err))?;
-        Vec::<OwnedObjectPath>::try_from(value).map_err(|err| self.failure(err))
+            SERVICE_INTERFACE,
+            "Collections",
+        )
     }
 
     /// The destination, refused when it would not persist and the person did
